@@ -1,0 +1,763 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Stream mode: add exe_sha256, parent_exe_sha256 and gparent_exe_sha256
+ * to the records read on stdin.
+ *
+ * A record whose hashes are all cached goes straight out. Otherwise the
+ * missing hashes are queued to worker threads and the record is held
+ * until they are known. Held records leave in arrival order among those
+ * that share an executable; a record that needs nothing held goes ahead,
+ * so one slow hash never holds up the rest of the stream.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cache.h"
+#include "clock.h"
+#include "emit.h"
+#include "exitcode.h"
+#include "hash.h"
+#include "linereader.h"
+#include "log.h"
+#include "output.h"
+#include "record.h"
+#include "sig.h"
+
+#define NLEVELS 3
+#define KEYS_PER_LEVEL 5
+/* A failed hash is retried after this long, or at once for another pid. */
+#define RETRY_NS (1000ULL * 1000 * 1000)
+/* Stop reading input while this much is held, until it drains. */
+#define HELD_MAX_BYTES (64U << 20)
+/* Re-hash at most this often in a row for a file that keeps changing. */
+#define MAX_ROUNDS 3
+/* Bytes of a malformed line quoted in its error record. */
+#define QUOTE_MAX 200
+
+enum { K_PID, K_DEV, K_INO, K_PATH, K_SHA };
+
+static const char *const level_name[NLEVELS] = { "", "parent ", "grandparent " };
+static const char *const sha_key[NLEVELS] = {
+	"exe_sha256", "parent_exe_sha256", "gparent_exe_sha256",
+};
+/* For each level: pid, exe_dev, exe_ino, exe_path, exe_sha256; then v. */
+static const char *const keys[NLEVELS * KEYS_PER_LEVEL + 1] = {
+	"pid", "exe_dev", "exe_ino", "exe_path", "exe_sha256",
+	"parent_pid", "parent_exe_dev", "parent_exe_ino", "parent_exe_path",
+	"parent_exe_sha256",
+	"gparent_pid", "gparent_exe_dev", "gparent_exe_ino", "gparent_exe_path",
+	"gparent_exe_sha256",
+	"v",
+};
+
+struct held {
+	struct held *next;
+	uint64_t lineno;
+	uint64_t since;			/* monotonic ns when held */
+	struct exe_entry *ent[NLEVELS];
+	size_t len;
+	char line[];
+};
+
+struct stream {
+	const struct hash_opts *opt;
+	struct linereader in;
+	struct output out;
+	struct record rec;
+	struct cache cache;
+	struct pool *pool;
+	struct watch *watch;
+	struct held *head, *tail;
+	size_t held_bytes;
+	uint64_t epoch;
+	uint64_t batch;
+	uint64_t timeout_ns;
+	uint64_t eof_mono;		/* when input ended, 0 before */
+	struct buf tmp;
+	bool warned_version;
+	bool noted_btrfs;
+	int noted_mark_err;
+};
+
+/* ---- records this stage writes ---- */
+
+static void put_key(struct buf *b, const struct exe_entry *e)
+{
+	emit_u64(b, "dev", e->key.dev);
+	emit_u64(b, "ino", e->key.ino);
+}
+
+static void error_record(struct stream *s, const char *code,
+			 const char *message)
+{
+	emit_error_begin(&s->out.b, STAGE, code, message);
+	emit_end(&s->out.b);
+}
+
+static void report_input(struct stream *s, uint64_t lineno, const char *code,
+			 const char *what, const char *line, size_t len,
+			 size_t offset, bool has_offset, size_t length)
+{
+	char msg[256];
+	struct buf *b = &s->out.b;
+
+	if (has_offset)
+		snprintf(msg, sizeof(msg), "line %llu: %s at byte %zu",
+			 (unsigned long long)lineno, what, offset);
+	else
+		snprintf(msg, sizeof(msg), "line %llu: %s",
+			 (unsigned long long)lineno, what);
+	log_limited("%s", msg);
+	emit_error_begin(b, STAGE, code, msg);
+	emit_u64(b, "line", lineno);
+	if (has_offset)
+		emit_u64(b, "offset", offset);
+	if (line) {
+		emit_str(b, "input", line, len < QUOTE_MAX ? len : QUOTE_MAX);
+	} else {
+		emit_u64(b, "length", length);
+	}
+	emit_end(b);
+}
+
+static void modified_record(struct stream *s, struct exe_entry *e,
+			    const char *new_hex)
+{
+	struct buf *b = &s->out.b;
+
+	emit_begin(b, "modified", clock_real_ns());
+	emit_cstr_or_null(b, "path", e->path);
+	put_key(b, e);
+	emit_cstr(b, "old_sha256", e->old_hex);
+	emit_cstr_or_null(b, "new_sha256", new_hex);
+	emit_cstr(b, "detected_by", e->watched ? "fanotify" : "stat");
+	emit_end(b);
+}
+
+/* ---- the hash state of one executable ---- */
+
+static void start_job(struct stream *s, struct exe_entry *e)
+{
+	struct hash_job *job = calloc(1, sizeof(*job));
+
+	if (!job || (e->path && !(job->path = strdup(e->path)))) {
+		free(job);
+		e->state = ENTRY_FAILED;
+		e->failed_mono = clock_mono_ns();
+		e->failed_pid = e->pid;
+		return;
+	}
+	if (e->state == ENTRY_VALID && !e->report_change) {
+		/* a re-hash after a change: remember what it was */
+		memcpy(e->old_hex, e->hex, sizeof(e->hex));
+		e->report_change = true;
+	}
+	job->owner = e;
+	job->key = e->key;
+	job->pid = e->pid;
+	e->state = ENTRY_PENDING;
+	e->dirty = false;
+	e->stale = false;
+	e->timeout_reported = false;
+	pool_submit(s->pool, job);
+}
+
+/*
+ * Without fanotify, a cached hash is checked against the file's size,
+ * mtime and ctime, once per input batch, through the process when it
+ * lives and else the path.
+ */
+static void stat_check(struct stream *s, struct exe_entry *e)
+{
+	char proc[64];
+	struct stat st;
+	struct file_sig sig;
+	int r = -1;
+
+	if (e->checked_batch == s->batch)
+		return;
+	e->checked_batch = s->batch;
+	if (e->pid) {
+		snprintf(proc, sizeof(proc), "/proc/%u/exe", e->pid);
+		r = stat(proc, &st);
+		if (r == 0 && ((uint64_t)st.st_ino != e->key.ino))
+			r = -1;
+	}
+	if (r < 0 && e->path) {
+		r = stat(e->path, &st);
+		if (r == 0 && ((uint64_t)st.st_ino != e->key.ino))
+			r = -1;
+	}
+	if (r < 0)
+		return;		/* nothing to look through: keep the hash */
+	sig.size = (uint64_t)st.st_size;
+	sig.mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+	sig.ctime_ns = (int64_t)st.st_ctim.tv_sec * 1000000000 + st.st_ctim.tv_nsec;
+	if (!file_sig_eq(&sig, &e->sig))
+		e->dirty = true;
+}
+
+/* Is the entry's hash (or its failure) settled? Starts work it needs. */
+static bool entry_prepare(struct stream *s, struct exe_entry *e)
+{
+	switch (e->state) {
+	case ENTRY_NEW:
+		start_job(s, e);
+		return e->state != ENTRY_PENDING;
+	case ENTRY_PENDING:
+		return false;
+	case ENTRY_VALID:
+		if (!e->watched && !e->dirty)
+			stat_check(s, e);
+		if (e->dirty) {
+			start_job(s, e);
+			return e->state != ENTRY_PENDING;
+		}
+		return true;
+	case ENTRY_FAILED:
+		if (e->pid == e->failed_pid &&
+		    clock_mono_ns() - e->failed_mono < RETRY_NS)
+			return true;
+		start_job(s, e);
+		return e->state != ENTRY_PENDING;
+	}
+	return true;
+}
+
+static const char *entry_hex(const struct exe_entry *e)
+{
+	return e->state == ENTRY_VALID && !e->dirty ? e->hex : NULL;
+}
+
+/* ---- output of records with their hashes ---- */
+
+static void write_with_hashes(struct stream *s, struct exe_entry **ent)
+{
+	for (int l = 0; l < NLEVELS; l++) {
+		const char *hex;
+
+		if (!ent[l])
+			continue;
+		hex = entry_hex(ent[l]);
+		if (hex)
+			(void)record_set_str(&s->rec, sha_key[l], hex, SHA256_HEX_LEN);
+		else
+			(void)record_set_null(&s->rec, sha_key[l]);
+	}
+	record_write(&s->rec, &s->out.b);
+}
+
+static void hold(struct stream *s, const char *line, size_t len,
+		 uint64_t lineno, struct exe_entry **ent)
+{
+	struct held *h = malloc(sizeof(*h) + len);
+
+	if (!h) {
+		/* no memory to wait: out it goes, with what is known */
+		write_with_hashes(s, ent);
+		return;
+	}
+	h->next = NULL;
+	h->lineno = lineno;
+	h->since = clock_mono_ns();
+	h->len = len;
+	memcpy(h->line, line, len);
+	for (int l = 0; l < NLEVELS; l++) {
+		h->ent[l] = ent[l];
+		if (ent[l])
+			ent[l]->held_refs++;
+	}
+	if (s->tail)
+		s->tail->next = h;
+	else
+		s->head = h;
+	s->tail = h;
+	s->held_bytes += len;
+}
+
+static void report_unhashed(struct stream *s, struct exe_entry *e, int level,
+			    bool interrupted)
+{
+	char msg[512];
+	struct buf *b = &s->out.b;
+
+	if (e->timeout_reported)
+		return;
+	e->timeout_reported = true;
+	if (interrupted)
+		snprintf(msg, sizeof(msg),
+			 "%sexecutable (device %llu, inode %llu) was still being hashed at exit: its records pass with a null hash",
+			 level_name[level], (unsigned long long)e->key.dev,
+			 (unsigned long long)e->key.ino);
+	else
+		snprintf(msg, sizeof(msg),
+			 "%sexecutable (device %llu, inode %llu) not hashed within %llu s: its records pass with a null hash meanwhile",
+			 level_name[level], (unsigned long long)e->key.dev,
+			 (unsigned long long)e->key.ino,
+			 (unsigned long long)s->opt->timeout_s);
+	log_limited("%s", msg);
+	emit_error_begin(b, STAGE, interrupted ? "hash_interrupted" : "hash_timeout",
+			 msg);
+	put_key(b, e);
+	emit_cstr_or_null(b, "path", e->path);
+	emit_end(b);
+}
+
+/*
+ * Release held records whose hashes are settled, in order. A record
+ * still held blocks later records of the same executables (epoch marks).
+ * 'force' releases everything (at exit), with null for what is unknown.
+ */
+static void release_ready(struct stream *s, bool force)
+{
+	uint64_t now = clock_mono_ns();
+	struct held **pp = &s->head, *h;
+
+	s->epoch++;
+	s->tail = NULL;
+	while ((h = *pp)) {
+		bool late = force || now - h->since >= s->timeout_ns;
+		bool ready = true;
+
+		for (int l = 0; l < NLEVELS; l++) {
+			struct exe_entry *e = h->ent[l];
+
+			if (!e)
+				continue;
+			if (e->block_epoch == s->epoch)
+				ready = false;
+			else if (!entry_prepare(s, e) && !late)
+				ready = false;
+		}
+		if (!ready) {
+			for (int l = 0; l < NLEVELS; l++)
+				if (h->ent[l])
+					h->ent[l]->block_epoch = s->epoch;
+			s->tail = h;
+			pp = &h->next;
+			continue;
+		}
+		for (int l = 0; l < NLEVELS; l++)
+			if (h->ent[l] && h->ent[l]->state == ENTRY_PENDING)
+				report_unhashed(s, h->ent[l], l, force);
+		/* it was valid when held; a second parse cannot fail */
+		if (record_parse(&s->rec, h->line, h->len, NULL) == 0)
+			write_with_hashes(s, h->ent);
+		for (int l = 0; l < NLEVELS; l++)
+			if (h->ent[l])
+				h->ent[l]->held_refs--;
+		*pp = h->next;
+		s->held_bytes -= h->len;
+		free(h);
+	}
+}
+
+/* ---- input ---- */
+
+static void handle_line(struct stream *s, const char *line, size_t len,
+			uint64_t lineno)
+{
+	const struct record_member *m[NLEVELS * KEYS_PER_LEVEL + 1];
+	struct exe_entry *ent[NLEVELS] = { NULL };
+	struct json_error jerr = { 0, "out of memory" };
+	bool need = false, ready = true;
+	uint64_t v;
+	int r;
+
+	r = record_parse(&s->rec, line, len, &jerr);
+	if (r < 0) {
+		if (jerr.offset == 0 && len == json_skip_ws(line, len, 0))
+			report_input(s, lineno, "malformed_input", "empty line",
+				     line, len, 0, false, 0);
+		else
+			report_input(s, lineno, "malformed_input", jerr.what,
+				     line, len, jerr.offset, true, 0);
+		return;
+	}
+	record_find_many(&s->rec, keys, NLEVELS * KEYS_PER_LEVEL + 1, m);
+	if (record_member_u64(&s->rec, m[NLEVELS * KEYS_PER_LEVEL], &v) == 0 &&
+	    v != RECORD_VERSION) {
+		if (!s->warned_version) {
+			char msg[160];
+
+			s->warned_version = true;
+			snprintf(msg, sizeof(msg),
+				 "line %llu: record version %llu is not understood; such records pass through unchanged",
+				 (unsigned long long)lineno, (unsigned long long)v);
+			log_msg("%s", msg);
+			error_record(s, "unsupported_version", msg);
+		}
+		record_write(&s->rec, &s->out.b);
+		return;
+	}
+
+	for (int l = 0; l < NLEVELS; l++) {
+		const struct record_member **lm = m + l * KEYS_PER_LEVEL;
+		struct exe_key key;
+		uint64_t pid = 0;
+		struct exe_entry *e;
+
+		if (record_member_u64(&s->rec, lm[K_DEV], &key.dev) < 0 ||
+		    record_member_u64(&s->rec, lm[K_INO], &key.ino) < 0)
+			continue;	/* no identity at this level */
+		if (lm[K_SHA] && lm[K_SHA]->type == JSON_STRING)
+			continue;	/* hashed already, by an earlier stage */
+		e = cache_get(&s->cache, &key);
+		if (!e)
+			continue;	/* out of memory: passed on unhashed */
+		if (record_member_u64(&s->rec, lm[K_PID], &pid) == 0 &&
+		    pid > 0 && pid <= UINT32_MAX)
+			e->pid = (uint32_t)pid;
+		buf_reset(&s->tmp);
+		if (record_member_str(&s->rec, lm[K_PATH], &s->tmp) == 0 &&
+		    s->tmp.len > 0 && !memchr(s->tmp.p, '\0', s->tmp.len)) {
+			if (!e->path || strlen(e->path) != s->tmp.len ||
+			    memcmp(e->path, s->tmp.p, s->tmp.len)) {
+				char *p = strndup(s->tmp.p, s->tmp.len);
+				if (p) {
+					free(e->path);
+					e->path = p;
+				}
+			}
+		}
+		ent[l] = e;
+		need = true;
+	}
+	if (!need) {
+		record_write(&s->rec, &s->out.b);
+		return;
+	}
+	for (int l = 0; l < NLEVELS; l++) {
+		if (!ent[l])
+			continue;
+		if (!entry_prepare(s, ent[l]) || ent[l]->held_refs)
+			ready = false;
+	}
+	if (ready)
+		write_with_hashes(s, ent);
+	else
+		hold(s, line, len, lineno, ent);
+}
+
+static int read_input(struct stream *s)
+{
+	ssize_t n = linereader_fill(&s->in);
+	const char *line;
+	size_t len;
+
+	if (n < 0 && n != -EAGAIN && n != -EINTR && n != -ENOBUFS)
+		return (int)n;
+	s->batch++;
+	for (;;) {
+		enum line_status st = linereader_next(&s->in, &line, &len);
+
+		if (st == LINE_AGAIN || st == LINE_EOF)
+			break;
+		if (st == LINE_TOO_LONG) {
+			char what[128];
+
+			snprintf(what, sizeof(what),
+				 "line of %zu bytes is longer than the %u accepted",
+				 len, RECORD_LINE_MAX);
+			report_input(s, s->in.lineno, "line_too_long", what,
+				     NULL, 0, 0, false, len);
+			continue;
+		}
+		handle_line(s, line, len, s->in.lineno);
+	}
+	return 0;
+}
+
+/* ---- completions and modification events ---- */
+
+static void job_done(struct stream *s, struct hash_job *job)
+{
+	struct exe_entry *e = job->owner;
+	bool again = (e->stale || job->changed) && !job->err;
+
+	if (job->have_fid) {
+		e->fid = job->fid;
+		e->have_fid = true;
+	}
+	e->watched = job->have_fid;
+	if (again && e->rounds < MAX_ROUNDS) {
+		/* it changed while we read it: that hash is of nothing real */
+		e->rounds++;
+		e->state = ENTRY_NEW;
+		start_job(s, e);
+		return;
+	}
+	e->rounds = 0;
+	if (s->watch && job->mark_err && job->mark_err != s->noted_mark_err &&
+	    !job->err) {
+		s->noted_mark_err = job->mark_err;
+		log_msg("cannot watch '%s' with fanotify: %s; checking size, mtime and ctime of such files instead",
+			job->opened ? job->opened : "?", strerror(job->mark_err));
+	}
+	if (job->btrfs && !s->noted_btrfs) {
+		s->noted_btrfs = true;
+		log_msg("btrfs: device numbers differ between the kernel and stat() on '%s'; executables there are matched by inode only",
+			job->opened ? job->opened : "?");
+	}
+	if (job->err) {
+		char msg[1024];
+		struct buf *b = &s->out.b;
+
+		e->state = ENTRY_FAILED;
+		e->failed_mono = clock_mono_ns();
+		e->failed_pid = job->pid;
+		snprintf(msg, sizeof(msg),
+			 "cannot hash executable (device %llu, inode %llu): %s",
+			 (unsigned long long)e->key.dev,
+			 (unsigned long long)e->key.ino, job->err_msg);
+		log_limited("%s", msg);
+		emit_error_begin(b, STAGE, "hash_failed", msg);
+		put_key(b, e);
+		if (job->pid)
+			emit_u64(b, "pid", job->pid);
+		emit_cstr_or_null(b, "path", job->path);
+		emit_errno(b, job->err);
+		emit_end(b);
+		if (e->report_change) {
+			modified_record(s, e, NULL);
+			e->report_change = false;
+		}
+		return;
+	}
+	memcpy(e->hex, job->hex, sizeof(e->hex));
+	e->sig = job->sig;
+	e->state = ENTRY_VALID;
+	/* a change that came while a job ran past its last round */
+	e->dirty = e->stale || job->changed;
+	e->stale = false;
+	if (e->report_change) {
+		if (strcmp(e->old_hex, e->hex) != 0)
+			modified_record(s, e, e->hex);
+		e->report_change = false;
+	}
+}
+
+static void on_watch_event(void *ctx, const struct watch_event *ev)
+{
+	struct stream *s = ctx;
+	struct exe_entry *e;
+
+	if (ev->overflow) {
+		error_record(s, "watch_overflow",
+			     "fanotify event queue overflowed: every watched executable will be hashed again");
+		log_msg("fanotify event queue overflowed: every watched executable will be hashed again");
+		cache_for_each(&s->cache, e) {
+			if (e->state == ENTRY_PENDING)
+				e->stale = true;
+			else if (e->state == ENTRY_VALID && e->watched)
+				e->dirty = true;
+		}
+		return;
+	}
+	e = cache_find(&s->cache, &ev->key);
+	if (!e)
+		return;
+	if (e->state == ENTRY_PENDING) {
+		if (ev->modify || ev->close_write)
+			e->stale = true;
+		return;
+	}
+	if (e->state != ENTRY_VALID)
+		return;
+	if (ev->modify)
+		e->dirty = true;
+	/* the writer is done: hash it now, so `modified` needs no new record */
+	if (e->dirty && ev->close_write)
+		start_job(s, e);
+}
+
+static void forget_entry(void *ctx, struct exe_entry *e)
+{
+	struct stream *s = ctx;
+
+	if (s->watch && e->have_fid)
+		watch_forget(s->watch, &e->fid);
+}
+
+static void drain_watch(struct stream *s)
+{
+	int r;
+
+	if (!s->watch)
+		return;
+	r = watch_drain(s->watch, on_watch_event, s);
+	if (r < 0)
+		log_limited("reading fanotify events: %s", strerror(-r));
+}
+
+static void collect_jobs(struct stream *s)
+{
+	struct hash_job *j = pool_take_done(s->pool), *next;
+
+	/* events first: a change that raced a job marks it stale */
+	drain_watch(s);
+	for (; j; j = next) {
+		next = j->next;
+		job_done(s, j);
+		hash_job_free(j);
+	}
+	release_ready(s, false);
+	cache_trim(&s->cache, forget_entry, s);
+}
+
+static int next_timeout_ms(struct stream *s)
+{
+	uint64_t now = clock_mono_ns(), due;
+
+	if (s->head)
+		due = s->head->since + s->timeout_ns;
+	else if (s->eof_mono)
+		due = s->eof_mono + s->timeout_ns;	/* last jobs at EOF */
+	else
+		return -1;
+	/* the oldest held record is due first; later ones are checked then */
+	if (due <= now)
+		return 0;
+	return (int)((due - now + 999999) / 1000000);
+}
+
+static int setup(struct stream *s, const struct hash_opts *o)
+{
+	int err = 0;
+
+	memset(s, 0, sizeof(*s));
+	s->opt = o;
+	s->timeout_ns = o->timeout_s * 1000000000ULL;
+	record_init(&s->rec);
+	output_init(&s->out, STDOUT_FILENO);
+	if (linereader_init(&s->in, STDIN_FILENO, RECORD_LINE_MAX) < 0 ||
+	    cache_init(&s->cache, o->cache_size) < 0) {
+		log_msg("out of memory");
+		return SNITCH_EXIT_SOFTWARE;
+	}
+	if (o->watch_mode != WATCH_STAT) {
+		s->watch = watch_new(&err);
+		if (!s->watch && o->watch_mode == WATCH_FANOTIFY) {
+			log_msg("cannot use fanotify: %s", strerror(err));
+			return SNITCH_EXIT_UNAVAILABLE;
+		}
+		if (!s->watch) {
+			char msg[256];
+
+			snprintf(msg, sizeof(msg),
+				 "fanotify is not available (%s): changes to executables are found by their size, mtime and ctime instead",
+				 strerror(err));
+			log_msg("%s", msg);
+			error_record(s, "watch_unavailable", msg);
+		}
+	}
+	s->pool = pool_new((unsigned)o->jobs, s->watch);
+	if (!s->pool) {
+		log_msg("cannot start hashing threads: %s", strerror(errno));
+		return SNITCH_EXIT_SOFTWARE;
+	}
+	return -1;
+}
+
+int stream_run(const struct hash_opts *o)
+{
+	struct stream s;
+	int ret = setup(&s, o);
+	bool clean = true;
+
+	if (ret >= 0)
+		goto out;
+	ret = SNITCH_EXIT_OK;
+	for (;;) {
+		struct pollfd fds[3];
+		nfds_t n = 0;
+		int timeout, r;
+		bool reading = !s.in.eof && s.held_bytes < HELD_MAX_BYTES;
+
+		if (s.in.eof && !s.head) {
+			/* wait for jobs still running (a `modified` may be due),
+			 * but no longer than a record would wait for its hash */
+			if (pool_busy(s.pool) == 0 ||
+			    clock_mono_ns() - s.eof_mono >= s.timeout_ns)
+				break;
+		}
+		if (output_flush(&s.out) < 0)
+			break;
+		fds[n++] = (struct pollfd){ .fd = pool_fd(s.pool), .events = POLLIN };
+		if (s.watch)
+			fds[n++] = (struct pollfd){ .fd = watch_fd(s.watch), .events = POLLIN };
+		if (reading)
+			fds[n++] = (struct pollfd){ .fd = STDIN_FILENO, .events = POLLIN };
+		timeout = next_timeout_ms(&s);
+		{
+			struct timespec ts, *tp = NULL;
+
+			if (timeout >= 0) {
+				ts.tv_sec = timeout / 1000;
+				ts.tv_nsec = (long)(timeout % 1000) * 1000000;
+				tp = &ts;
+			}
+			r = ppoll(fds, n, tp, &sig_waitmask);
+		}
+		if (sig_stop)
+			break;
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			log_msg("poll: %s", strerror(errno));
+			ret = SNITCH_EXIT_SOFTWARE;
+			break;
+		}
+		if (fds[0].revents)
+			collect_jobs(&s);
+		if (s.watch && fds[1].revents)
+			drain_watch(&s);
+		if (reading && fds[n - 1].revents) {
+			r = read_input(&s);
+			if (r < 0) {
+				log_msg("cannot read standard input: %s", strerror(-r));
+				ret = SNITCH_EXIT_IO;
+				break;
+			}
+			if (s.in.eof) {
+				s.eof_mono = clock_mono_ns();
+				release_ready(&s, false);
+			}
+		}
+		if (timeout == 0 || (s.head && next_timeout_ms(&s) == 0))
+			release_ready(&s, false);
+		cache_trim(&s.cache, forget_entry, &s);
+	}
+	/* EOF, a signal or an error: what is held goes out as it stands */
+	release_ready(&s, true);
+	if (output_flush(&s.out) < 0) {
+		if (s.out.err != -EPIPE) {
+			log_msg("cannot write standard output: %s", strerror(-s.out.err));
+			ret = SNITCH_EXIT_IO;
+		}
+	}
+	clean = pool_free(s.pool, false);
+out:
+	if (!clean) {
+		/* a worker is inside a long hash: do not free what it uses */
+		_exit(ret);
+	}
+	while (s.head) {
+		struct held *h = s.head;
+		s.head = h->next;
+		free(h);
+	}
+	if (s.watch)
+		watch_free(s.watch);
+	cache_release(&s.cache);
+	linereader_release(&s.in);
+	output_release(&s.out);
+	record_release(&s.rec);
+	buf_release(&s.tmp);
+	return ret;
+}

@@ -1,0 +1,21 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef SNITCH_SIG_H
+#define SNITCH_SIG_H
+
+#include <signal.h>
+
+/*
+ * SIGINT and SIGTERM ask a tool to flush and exit 0 (design.md). Their
+ * handler only sets sig_stop. The signals stay blocked except inside
+ * ppoll(), which is given sig_waitmask, so a signal can never slip in
+ * between a check of sig_stop and going to sleep. SIGPIPE is ignored:
+ * a closed downstream shows up as EPIPE from write().
+ */
+
+extern volatile sig_atomic_t sig_stop;
+extern sigset_t sig_waitmask;
+
+/* Install the handlers and block the signals; call before any thread. */
+int sig_setup(void);
+
+#endif
