@@ -61,9 +61,10 @@ VMLINUX_BTF ?= /sys/kernel/btf/vmlinux
 BPF_ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/' \
 	-e 's/ppc64le/powerpc/' -e 's/riscv64/riscv/' -e 's/s390x/s390/')
 
-.PHONY: all test unit bats deps run install uninstall clean help bench
+.PHONY: all test unit bats fuzz deps run install uninstall clean help bench
 .DELETE_ON_ERROR:
 .SUFFIXES:
+.SECONDARY:
 
 all: $(BINS)
 
@@ -139,6 +140,18 @@ $(O)/tests/%: tests/bin/%.c $(LIB)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB) -lcrypto -lpthread
 
+# Coverage-guided fuzzing of the record library (clang's libFuzzer).
+FUZZ_SECONDS ?= 20
+$(O)/fuzz/fuzz_record: tests/fuzz/fuzz_record.c $(LIB_SRCS) $(wildcard lib/*.h)
+	$(call msg,FUZZ,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) -std=gnu11 $(DEFINES) -Ilib -g -O1 \
+		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+		-o $@ tests/fuzz/fuzz_record.c $(LIB_SRCS) -lcrypto -lpthread
+
+fuzz: $(O)/fuzz/fuzz_record
+	$(Q)scripts/test.sh fuzz
+
 deps:
 	$(Q)scripts/deps.sh
 
@@ -149,7 +162,7 @@ bats: all $(TEST_HELPERS)
 	$(Q)scripts/test.sh bats
 
 test: deps
-	$(Q)$(MAKE) --no-print-directory all $(UNIT_BINS) $(TEST_HELPERS)
+	$(Q)$(MAKE) --no-print-directory all $(UNIT_BINS) $(TEST_HELPERS) $(O)/fuzz/fuzz_record
 	$(Q)scripts/test.sh all
 
 run: deps

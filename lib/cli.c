@@ -140,12 +140,36 @@ static void print_default(const struct cli_opt *o, char *out, size_t size)
 	}
 }
 
+/* One option: its names on the left, its text wrapped to 79 columns. */
 static void help_line(const char *left, const char *text)
 {
-	if (strlen(left) <= 24)
-		printf("  %-24s  %s\n", left, text);
-	else
-		printf("  %s\n  %-24s  %s\n", left, "", text);
+	const int indent = 28, width = 79;
+	int col;
+
+	col = printf("  %s", left);
+	if (col > indent - 2) {
+		putchar('\n');
+		col = 0;
+	}
+	while (*text) {
+		const char *sp = text;
+		int room = width - indent;
+
+		/* take as many words as fit; a longer word goes on its own */
+		while (*sp) {
+			const char *next = strchr(sp + 1, ' ');
+			if (!next)
+				next = sp + strlen(sp);
+			if (next - text > room && sp != text)
+				break;
+			sp = next;
+			if (*sp == '\0')
+				break;
+		}
+		printf("%*s%.*s\n", indent - col, "", (int)(sp - text), text);
+		col = 0;
+		text = *sp ? sp + 1 : sp;
+	}
 }
 
 void cli_help(const struct cli *c)
@@ -266,7 +290,8 @@ int cli_parse(const struct cli *c, int argc, char **argv, int *first_arg)
 		if (ch == '?' || ch == ':') {
 			const char *arg = argv[optind - 1];
 
-			if (optopt && optopt < 256)
+			/* name what was typed: "--num", not its short form */
+			if (optopt && optopt < 256 && strncmp(arg, "--", 2) != 0)
 				return cli_usage_error(c, ch == ':' ? "option '-%c' needs an argument"
 								   : "unknown option '-%c'", optopt);
 			return cli_usage_error(c, ch == ':' ? "option '%s' needs an argument"

@@ -12,7 +12,13 @@
 #define ONES 0x0101010101010101ULL
 #define HIGHS 0x8080808080808080ULL
 
-static inline int word_has_special(uint64_t v)
+/*
+ * The bytes of word v (little-endian) that end a run of plain string
+ * characters, as a mask with the high bit of each such byte set; 0 if none.
+ * The has-zero-byte trick can flag a byte just above a true match (a
+ * borrow), but never below the first one, so the lowest set bit is exact.
+ */
+static inline uint64_t word_special_mask(uint64_t v)
 {
 	uint64_t ctl = (v - ONES * 0x20) & ~v;
 	uint64_t q = v ^ (ONES * '"');
@@ -20,7 +26,7 @@ static inline int word_has_special(uint64_t v)
 
 	q = (q - ONES) & ~q;
 	bs = (bs - ONES) & ~bs;
-	return ((ctl | q | bs) & HIGHS) || (v & HIGHS);
+	return (ctl | q | bs | v) & HIGHS;
 }
 
 size_t utf8_seq_len(const unsigned char *p, size_t avail)
@@ -79,7 +85,7 @@ static int fail(struct json_error *err, size_t off, const char *what)
 }
 
 /* s[*pos] is the opening quote. */
-static int scan_string(const char *s, size_t len, size_t *pos,
+int json_scan_string(const char *s, size_t len, size_t *pos,
 		       bool *has_escape, struct json_error *err)
 {
 	const unsigned char *u = (const unsigned char *)s;
@@ -88,11 +94,14 @@ static int scan_string(const char *s, size_t len, size_t *pos,
 
 	for (;;) {
 		while (i + 8 <= len) {
-			uint64_t v;
+			uint64_t v, mask;
 
 			memcpy(&v, s + i, 8);
-			if (word_has_special(v))
+			mask = word_special_mask(v);
+			if (mask) {
+				i += (size_t)__builtin_ctzll(mask) / 8;
 				break;
+			}
 			i += 8;
 		}
 		if (i >= len)
@@ -194,7 +203,7 @@ static int scan_scalar(const char *s, size_t len, size_t *pos,
 	switch (s[*pos]) {
 	case '"':
 		*type = JSON_STRING;
-		return scan_string(s, len, pos, has_escape, err);
+		return json_scan_string(s, len, pos, has_escape, err);
 	case 'n':
 		*type = JSON_NULL;
 		return scan_literal(s, len, pos, "null", 4, err);
@@ -298,7 +307,7 @@ member_key:
 		if (s[i] != '"')
 			return fail(err, i, "expected a string key");
 		{
-			int r = scan_string(s, len, &i, NULL, err);
+			int r = json_scan_string(s, len, &i, NULL, err);
 			if (r < 0)
 				return r;
 		}

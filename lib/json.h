@@ -50,6 +50,10 @@ int json_scan_value(const char *s, size_t len, size_t *pos,
 		    enum json_type *type, bool *has_escape,
 		    struct json_error *err);
 
+/* A string only: s[*pos] is its opening quote. As json_scan_value(). */
+int json_scan_string(const char *s, size_t len, size_t *pos,
+		     bool *has_escape, struct json_error *err);
+
 static inline size_t json_skip_ws(const char *s, size_t len, size_t pos)
 {
 	while (pos < len && (s[pos] == ' ' || s[pos] == '\t' ||

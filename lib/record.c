@@ -77,7 +77,7 @@ int record_parse(struct record *r, const char *line, size_t len,
 		if (line[i] != '"')
 			return bad(err, i, "expected a string key");
 		k = i;
-		if (json_scan_value(line, len, &i, &t, &esc, err) < 0)
+		if (json_scan_string(line, len, &i, &esc, err) < 0)
 			return -EINVAL;
 		m.key_off = (uint32_t)(k + 1);
 		m.key_len = (uint32_t)(i - k - 2);
@@ -148,20 +148,44 @@ const struct record_member *record_find(const struct record *r,
 void record_find_many(const struct record *r, const char *const *keys,
 		      size_t nkeys, const struct record_member **out)
 {
-	size_t klen[64];
+	/*
+	 * Most members match none of the keys: bucket the keys by length so
+	 * a member is compared only with the few keys of its own length.
+	 */
+	enum { MAXLEN = 40, PERLEN = 8 };
+	uint8_t bylen[MAXLEN + 1][PERLEN];
+	uint8_t nlen[MAXLEN + 1] = { 0 };
+	uint32_t klen[64];
+	bool slow = false;
 
 	if (nkeys > 64)
 		nkeys = 64;
-	for (size_t k = 0; k < nkeys; k++) {
-		out[k] = NULL;
-		klen[k] = strlen(keys[k]);
+	for (size_t j = 0; j < nkeys; j++) {
+		out[j] = NULL;
+		klen[j] = (uint32_t)strlen(keys[j]);
+		if (klen[j] > MAXLEN || nlen[klen[j]] == PERLEN)
+			slow = true;
+		else
+			bylen[klen[j]][nlen[klen[j]]++] = (uint8_t)j;
 	}
 	for (size_t i = 0; i < r->n; i++) {
 		const struct record_member *m = &r->m[i];
+		const char *key = r->line + m->key_off;
 
-		for (size_t k = 0; k < nkeys; k++)
-			if (key_eq(r, m, keys[k], klen[k]))
-				out[k] = m;	/* later occurrences win */
+		if (slow || m->key_escaped) {
+			for (size_t j = 0; j < nkeys; j++)
+				if (key_eq(r, m, keys[j], klen[j]))
+					out[j] = m;
+			continue;
+		}
+		if (m->key_len > MAXLEN)
+			continue;
+		for (unsigned x = 0; x < nlen[m->key_len]; x++) {
+			size_t j = bylen[m->key_len][x];
+
+			if (memcmp(key, keys[j], m->key_len) == 0)
+				out[j] = m;	/* later occurrences win */
+		}
 	}
 }
 
@@ -272,14 +296,18 @@ static int add_edit(struct record *r, size_t off, size_t end,
 /*
  * Start an edit for key: returns where its text begins in r->text, after
  * writing the member prefix when the key is new. *m is the member replaced,
- * or NULL.
+ * or NULL. RECORD_NEW_KEY as *m on entry means the caller knows the key is
+ * absent, and spares the search.
  */
 static size_t edit_begin(struct record *r, const char *key,
 			 const struct record_member **m)
 {
 	size_t start = r->text.len;
 
-	*m = record_find(r, key);
+	if (*m != RECORD_NEW_KEY)
+		*m = record_find(r, key);
+	else
+		*m = NULL;
 	if (!*m) {
 		if (r->n > 0 || r->appended > 0)
 			buf_putc(&r->text, ',');
@@ -302,20 +330,31 @@ static int edit_end(struct record *r, const struct record_member *m,
 	return ret;
 }
 
-int record_set_raw(struct record *r, const char *key, const char *json,
-		   size_t len)
+static int put_raw(struct record *r, const char *key,
+		   const struct record_member *m, const char *json, size_t len)
 {
-	const struct record_member *m;
 	size_t start = edit_begin(r, key, &m);
 
 	buf_append(&r->text, json, len);
 	return edit_end(r, m, start);
 }
 
+int record_set_raw(struct record *r, const char *key, const char *json,
+		   size_t len)
+{
+	return put_raw(r, key, NULL, json, len);
+}
+
+int record_add_raw(struct record *r, const char *key, const char *json,
+		   size_t len)
+{
+	return put_raw(r, key, RECORD_NEW_KEY, json, len);
+}
+
 int record_set_str(struct record *r, const char *key, const void *s,
 		   size_t len)
 {
-	const struct record_member *m;
+	const struct record_member *m = NULL;
 	size_t start = edit_begin(r, key, &m);
 
 	json_put_str(&r->text, s, len);
@@ -324,7 +363,7 @@ int record_set_str(struct record *r, const char *key, const void *s,
 
 int record_set_u64(struct record *r, const char *key, uint64_t v)
 {
-	const struct record_member *m;
+	const struct record_member *m = NULL;
 	size_t start = edit_begin(r, key, &m);
 
 	buf_put_u64(&r->text, v);

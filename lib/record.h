@@ -106,6 +106,14 @@ int record_set_str(struct record *r, const char *key, const void *s,
 int record_set_u64(struct record *r, const char *key, uint64_t v);
 int record_set_null(struct record *r, const char *key);
 
+/*
+ * Add key with a JSON value, knowing it is not in the record (as
+ * record_find_many() found): spares the search of record_set_raw().
+ */
+int record_add_raw(struct record *r, const char *key, const char *json,
+		   size_t len);
+#define RECORD_NEW_KEY ((const struct record_member *)1)
+
 /* Append the record with its edits, and a newline, to out. */
 void record_write(const struct record *r, struct buf *out);
 

@@ -60,6 +60,7 @@ struct held {
 	uint64_t lineno;
 	uint64_t since;			/* monotonic ns when held */
 	struct exe_entry *ent[NLEVELS];
+	bool had_key[NLEVELS];
 	size_t len;
 	char line[];
 };
@@ -236,30 +237,46 @@ static const char *entry_hex(const struct exe_entry *e)
 
 /* ---- output of records with their hashes ---- */
 
-static void write_with_hashes(struct stream *s, struct exe_entry **ent)
+/*
+ * Add the hashes and write the record. had_key[l]: the record has the
+ * level's sha key already (as null), so it is replaced, not added.
+ */
+static void write_with_hashes(struct stream *s, struct exe_entry **ent,
+			      const bool *had_key)
 {
+	char q[SHA256_HEX_LEN + 2];
+
 	for (int l = 0; l < NLEVELS; l++) {
 		const char *hex;
+		const char *val = "null";
+		size_t len = 4;
 
 		if (!ent[l])
 			continue;
 		hex = entry_hex(ent[l]);
-		if (hex)
-			(void)record_set_str(&s->rec, sha_key[l], hex, SHA256_HEX_LEN);
+		if (hex) {
+			q[0] = '"';
+			memcpy(q + 1, hex, SHA256_HEX_LEN);
+			q[SHA256_HEX_LEN + 1] = '"';
+			val = q;
+			len = sizeof(q);
+		}
+		if (had_key[l])
+			(void)record_set_raw(&s->rec, sha_key[l], val, len);
 		else
-			(void)record_set_null(&s->rec, sha_key[l]);
+			(void)record_add_raw(&s->rec, sha_key[l], val, len);
 	}
 	record_write(&s->rec, &s->out.b);
 }
 
 static void hold(struct stream *s, const char *line, size_t len,
-		 uint64_t lineno, struct exe_entry **ent)
+		 uint64_t lineno, struct exe_entry **ent, const bool *had_key)
 {
 	struct held *h = malloc(sizeof(*h) + len);
 
 	if (!h) {
 		/* no memory to wait: out it goes, with what is known */
-		write_with_hashes(s, ent);
+		write_with_hashes(s, ent, had_key);
 		return;
 	}
 	h->next = NULL;
@@ -269,6 +286,7 @@ static void hold(struct stream *s, const char *line, size_t len,
 	memcpy(h->line, line, len);
 	for (int l = 0; l < NLEVELS; l++) {
 		h->ent[l] = ent[l];
+		h->had_key[l] = had_key[l];
 		if (ent[l])
 			ent[l]->held_refs++;
 	}
@@ -347,7 +365,7 @@ static void release_ready(struct stream *s, bool force)
 				report_unhashed(s, h->ent[l], l, force);
 		/* it was valid when held; a second parse cannot fail */
 		if (record_parse(&s->rec, h->line, h->len, NULL) == 0)
-			write_with_hashes(s, h->ent);
+			write_with_hashes(s, h->ent, h->had_key);
 		for (int l = 0; l < NLEVELS; l++)
 			if (h->ent[l])
 				h->ent[l]->held_refs--;
@@ -364,6 +382,7 @@ static void handle_line(struct stream *s, const char *line, size_t len,
 {
 	const struct record_member *m[NLEVELS * KEYS_PER_LEVEL + 1];
 	struct exe_entry *ent[NLEVELS] = { NULL };
+	bool had_key[NLEVELS] = { false };
 	struct json_error jerr = { 0, "out of memory" };
 	bool need = false, ready = true;
 	uint64_t v;
@@ -426,6 +445,7 @@ static void handle_line(struct stream *s, const char *line, size_t len,
 			}
 		}
 		ent[l] = e;
+		had_key[l] = lm[K_SHA] != NULL;
 		need = true;
 	}
 	if (!need) {
@@ -439,9 +459,9 @@ static void handle_line(struct stream *s, const char *line, size_t len,
 			ready = false;
 	}
 	if (ready)
-		write_with_hashes(s, ent);
+		write_with_hashes(s, ent, had_key);
 	else
-		hold(s, line, len, lineno, ent);
+		hold(s, line, len, lineno, ent, had_key);
 }
 
 static int read_input(struct stream *s)

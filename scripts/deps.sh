@@ -1,0 +1,41 @@
+#!/bin/sh
+# Install the Debian packages snitch needs to build, run and test.
+# Idempotent: when everything is present it only asks dpkg, and exits.
+set -eu
+
+# Build: compiler, BPF tool chain, libraries.
+BUILD="make gcc libc6-dev pkg-config clang llvm bpftool libbpf-dev libelf-dev
+zlib1g-dev libssl-dev"
+# Run: what the tools call at run time.
+RUN="ca-certificates"
+# Test: test runner, JSON checks, users and namespaces, file systems.
+TEST="bats jq libclang-rt-dev coreutils util-linux procps iproute2 btrfs-progs e2fsprogs
+openssl"
+
+PKGS=$(printf '%s\n' $BUILD $RUN $TEST | sort -u)
+
+if ! command -v dpkg-query >/dev/null 2>&1; then
+	echo "deps: this is not a Debian-based system; install the equivalents of:" >&2
+	echo "  $(echo $PKGS)" >&2
+	exit 1
+fi
+
+installed=$(dpkg-query -W -f='${Package} ${db:Status-Status}\n' $PKGS 2>/dev/null |
+	awk '$2 == "installed" { print $1 }')
+missing=$(printf '%s\n' $PKGS | grep -vxF -e "$installed" || true)
+[ -n "$installed" ] || missing=$PKGS
+if [ -z "$missing" ]; then
+	exit 0
+fi
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "deps: missing Debian packages: $(echo $missing)" >&2
+	echo "deps: run 'sudo make deps' to install them" >&2
+	exit 1
+fi
+
+echo "deps: installing $(echo $missing)"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+# shellcheck disable=SC2086
+apt-get install -y -q --no-install-recommends $missing

@@ -1,0 +1,85 @@
+# Shared by every tests/*.bats file. Binaries come by absolute path from
+# the Makefile (scripts/test.sh exports SNITCH_BIN and SNITCH_TEST_BIN).
+
+bats_require_minimum_version 1.5.0
+
+: "${SNITCH_BIN:?run the tests with 'make test'}"
+: "${SNITCH_TEST_BIN:?run the tests with 'make test'}"
+HASH=$SNITCH_BIN/snitch-hash
+RECORD_TOOL=$SNITCH_TEST_BIN/record-tool
+
+# A test that cannot run says why; under CI=true that is a failure.
+cannot_run() {
+	if [ "${CI:-}" = true ]; then
+		echo "cannot run under CI: $*" >&2
+		return 1
+	fi
+	skip "$*"
+}
+
+need_root() {
+	[ "$(id -u)" -eq 0 ] || cannot_run "needs root"
+}
+
+need_cmd() {
+	local c
+	for c in "$@"; do
+		command -v "$c" >/dev/null 2>&1 || cannot_run "needs $c (run 'sudo make deps')"
+	done
+}
+
+# A directory that the user 'nobody' can enter (BATS_TEST_TMPDIR is 0700).
+open_tmpdir() {
+	local d
+	d=$(mktemp -d /tmp/snitch-test.XXXXXX)
+	chmod 755 "$d"
+	echo "$d"
+}
+
+# A flow-shaped record naming FILE at the process level, by dev, ino, path.
+record_for() {
+	local file=$1 extra=${2:-}
+	stat -c '{"v":1,"type":"flow","pid":0,"exe_dev":%d,"exe_ino":%i}' "$file" |
+		jq -c --arg p "$file" ". + {exe_path: \$p} $extra"
+}
+
+sha_of() {
+	sha256sum "$1" | cut -d' ' -f1
+}
+
+# Wait until FILE has at least N lines (at most ~10 s); fails otherwise.
+wait_lines() {
+	local file=$1 n=$2 i
+	for i in $(seq 1 200); do
+		[ "$(wc -l < "$file")" -ge "$n" ] && return 0
+		sleep 0.05
+	done
+	echo "timed out waiting for $n lines in $file; it has:" >&2
+	cat "$file" >&2
+	return 1
+}
+
+# A stage running in the background on a FIFO, fed line by line:
+#   stream_start CMD...   (output in $STREAM_OUT, stderr in $STREAM_ERR)
+#   stream_send LINE...
+#   stream_stop           (closes the input, waits; status in $STREAM_STATUS)
+stream_start() {
+	local dir
+	dir=$(mktemp -d "$BATS_TEST_TMPDIR/stream.XXXXXX")
+	STREAM_OUT=$dir/out
+	STREAM_ERR=$dir/err
+	mkfifo "$dir/in"
+	"$@" < "$dir/in" > "$STREAM_OUT" 2> "$STREAM_ERR" &
+	STREAM_PID=$!
+	exec {STREAM_FD}> "$dir/in"
+}
+
+stream_send() {
+	printf '%s\n' "$@" >&"$STREAM_FD"
+}
+
+stream_stop() {
+	exec {STREAM_FD}>&-
+	STREAM_STATUS=0
+	wait "$STREAM_PID" || STREAM_STATUS=$?
+}
