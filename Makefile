@@ -28,7 +28,7 @@ CFLAGS ?= -O2 -g
 WARNINGS := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral \
 	-Wmissing-prototypes -Wstrict-prototypes -Wvla
 DEFINES := -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -DSNITCH_VERSION='"$(VERSION)"'
-ALL_CFLAGS := -std=gnu11 $(WARNINGS) $(DEFINES) -Ilib -I$(O) -MMD -MP $(CFLAGS)
+ALL_CFLAGS := -std=gnu11 $(WARNINGS) $(DEFINES) -Ilib -I$(O) -I. -MMD -MP $(CFLAGS)
 LDFLAGS ?=
 
 # A sanitizer build (ASan + UBSan) of the library and its unit tests.
@@ -108,18 +108,18 @@ $(O)/vmlinux.h:
 	$(Q)mkdir -p $(@D)
 	$(Q)$(BPFTOOL) btf dump file $(VMLINUX_BTF) format c > $@
 
-$(O)/bpf/%.bpf.o: bpf/%.bpf.c $(O)/vmlinux.h
+$(O)/bpf/%.bpf.o: bpf/%.bpf.c $(O)/vmlinux.h Makefile
 	@test -n "$(BPF_ARCH)" && test "$(BPF_ARCH)" != "$(shell uname -m)" || { echo "make: unknown architecture '$(shell uname -m)' for BPF (known: x86_64, aarch64, ppc64le, riscv64, s390x)" >&2; exit 1; }
 	@command -v $(CLANG) >/dev/null || { echo "make: clang is missing: run 'sudo make deps' (Debian package clang)" >&2; exit 1; }
 	$(call msg,BPF,$<)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(BPF_ARCH) -I$(O) -Ibpf \
-		-Wall -Werror -MMD -MP -MF $@.d -c $< -o $@.tmp
+	$(Q)$(CLANG) -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(BPF_ARCH) -I$(O) -Ibpf \
+		-Wall -Werror -MMD -MP -MF $@.d -MT $@ -c $< -o $@.tmp
 	$(Q)$(BPFTOOL) gen object $@ $@.tmp && rm -f $@.tmp
 
-$(O)/bpf/%.skel.h: $(O)/bpf/%.bpf.o
+$(O)/bpf/%.skel.h: $(O)/bpf/%.bpf.o Makefile
 	$(call msg,SKEL,$@)
-	$(Q)$(BPFTOOL) gen skeleton $< name $(subst -,_,$*) > $@
+	$(Q)$(BPFTOOL) gen skeleton $< name $(subst -,_,$*)_bpf > $@
 
 # --- tests ---------------------------------------------------------------
 $(O)/san/%.o: %.c

@@ -1,0 +1,745 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * snitch-trace, kernel side: who sends and receives how many bytes.
+ *
+ * Nothing here runs per send or receive call: a bare program on the
+ * sock_send_length/sock_recv_length tracepoints already cost 9% of
+ * loopback TCP throughput with 64-byte messages (docs/performance.md).
+ *
+ * - Identity is read in process context when a socket is created
+ *   (cgroup/sock_create) and kept in the socket's local storage; accepted
+ *   TCP sockets inherit their listener's (BPF_F_CLONE) until the fd scan
+ *   finds the process that holds them.
+ * - TCP bytes come from the kernel's own counters (bytes_acked,
+ *   bytes_received and the sequence numbers), read by the task_file
+ *   iterator every interval and when the socket is destroyed.
+ * - UDP, ICMP and raw IP are counted per packet (cgroup_skb); TCP packets
+ *   leave those programs at their first test.
+ * - AF_PACKET frames are counted per frame at the device queue (send) and
+ *   when a frame is queued to the socket (receive).
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+
+#include "compat.h"
+#include "trace.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+#define AF_INET 2
+#define AF_INET6 10
+#define AF_PACKET 17
+#define SOCK_STREAM 1
+#define SOCK_DGRAM 2
+#define SOCK_RAW 3
+#define S_IFMT 00170000
+#define S_IFSOCK 0140000
+#define ETH_P_IP 0x0800
+
+/* Set by userspace before load. */
+const volatile bool want_dns = true;
+const volatile bool want_exec = true;
+
+/* sock_state.flags */
+#define S_IDENT		0x01	/* id holds the owner */
+#define S_INHERITED	0x02	/* id is the listener's owner, not yet confirmed */
+#define S_TCP_BASE	0x04	/* base_sent/base_recv are set */
+#define S_FIN_SENT	0x08	/* a FIN took one sequence number */
+#define S_ANNOUNCED	0x10	/* userspace was told of the flow */
+
+struct sock_state {
+	struct ident id;
+	__u64 cookie;		/* the socket this state belongs to */
+	__u64 base_sent;	/* TCP totals when counting began */
+	__u64 base_recv;
+	__u64 rep_sent;		/* TCP bytes reported so far (compare-and-swap) */
+	__u64 rep_recv;
+	__u32 flags;
+	__u32 pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC | BPF_F_CLONE);
+	__type(key, int);
+	__type(value, struct sock_state);
+} socks SEC(".maps");
+
+/* Datagram and AF_PACKET flows; max_entries is set by userspace. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct flow_key);
+	__type(value, struct flow_counts);
+} flows SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1 << 20);
+} events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, LOST_NREASONS);
+	__type(key, __u32);
+	__type(value, __u64);
+} lost SEC(".maps");
+
+/* Room to build an iterator record: too large for the stack. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct ev_flow);
+} scratch SEC(".maps");
+
+static __always_inline void count_lost(__u32 reason)
+{
+	__u64 *v = bpf_map_lookup_elem(&lost, &reason);
+
+	if (v)
+		*v += 1;	/* per CPU: no atomic needed */
+}
+
+/* ---- identity ---- */
+
+static __always_inline void fill_proc(struct proc_ident *p,
+				      struct task_struct *t)
+{
+	struct task_struct *leader = t->group_leader;
+	struct mm_struct *mm = t->mm;
+
+	p->pid = t->tgid;
+	p->start_boot_ns = leader->start_boottime;
+	__builtin_memcpy(p->comm, leader->comm, COMM_LEN);
+	p->exe_ino = 0;
+	p->exe_dev = 0;
+	if (mm) {
+		struct file *exe = mm->exe_file;
+
+		if (exe) {
+			struct inode *inode = exe->f_inode;
+
+			p->exe_ino = inode->i_ino;
+			p->exe_dev = inode->i_sb->s_dev;
+		}
+	}
+}
+
+static __always_inline void fill_ident(struct ident *id, struct task_struct *t)
+{
+	struct task_struct *parent = t->group_leader->real_parent;
+
+	fill_proc(&id->proc[0], t);
+	fill_proc(&id->proc[1], parent);
+	fill_proc(&id->proc[2], parent->group_leader->real_parent);
+	id->uid = t->cred->uid.val;
+	id->gid = t->cred->gid.val;
+	id->cgroup_id = t->cgroups->dfl_cgrp->kn->id;
+	id->netns = t->nsproxy->net_ns->ns.inum;
+	id->mntns = t->nsproxy->mnt_ns->ns.inum;
+}
+
+/* ---- exec ---- */
+
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid,
+	     struct linux_binprm *bprm)
+{
+	struct ev_exec *e;
+
+	if (!want_exec)
+		return 0;
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		count_lost(LOST_RINGBUF_EXEC);
+		return 0;
+	}
+	e->hdr.type = EV_EXEC;
+	e->hdr.ts_boot_ns = bpf_ktime_get_boot_ns();
+	fill_ident(&e->id, p);
+	/*
+	 * bprm->filename is kernel memory, which lockdown keeps us from
+	 * reading; the kernel copied it to the top of the new stack, at
+	 * bprm->exec, where it is user memory.
+	 */
+	if (bpf_probe_read_user_str(e->filename, sizeof(e->filename),
+				    (void *)bprm->exec) < 0)
+		e->filename[0] = '\0';
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+/* ---- socket state ---- */
+
+SEC("cgroup/sock_create")
+int on_sock_create(struct bpf_sock *sk)
+{
+	struct sock_state *s;
+
+	s = bpf_sk_storage_get(&socks, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	if (!s) {
+		count_lost(LOST_STORAGE);
+		return 1;
+	}
+	fill_ident(&s->id, bpf_get_current_task_btf());
+	s->cookie = bpf_get_socket_cookie(sk);
+	s->flags = S_IDENT;
+	return 1;
+}
+
+static __always_inline void fill_addr_sk(struct flow_addr *a, struct sock *sk)
+{
+	a->family = sk->__sk_common.skc_family;
+	a->sock_type = sk->sk_type;
+	a->proto = sk->sk_protocol;
+	a->lport = sk->__sk_common.skc_num;
+	a->rport = bpf_ntohs(sk->__sk_common.skc_dport);
+	if (a->family == AF_INET6) {
+		__builtin_memcpy(a->laddr, &sk->__sk_common.skc_v6_rcv_saddr, 16);
+		__builtin_memcpy(a->raddr, &sk->__sk_common.skc_v6_daddr, 16);
+	} else {
+		__builtin_memcpy(a->laddr, &sk->__sk_common.skc_rcv_saddr, 4);
+		__builtin_memcpy(a->raddr, &sk->__sk_common.skc_daddr, 4);
+	}
+}
+
+/*
+ * The bytes a TCP socket's application wrote and read, as 64-bit totals:
+ * sent = acked + queued - FIN, received = received - unread - FIN read.
+ * bytes_acked and bytes_received are 64-bit; the sequence numbers alone
+ * wrap within a second on a fast loopback. Each counter is read before the
+ * sequence number the kernel moves after it, so a race can only make a
+ * total smaller for a moment, never larger.
+ */
+static __always_inline void tcp_totals(struct tcp_sock *tp, struct sock *sk,
+				       __u32 flags, __u64 *sent, __u64 *recv)
+{
+	__u64 acked = tp->bytes_acked;
+	__u32 una = tp->snd_una;
+	__u32 wseq = tp->write_seq;
+	__u64 rcvd = tp->bytes_received;
+	__u32 nxt = tp->rcv_nxt;
+	__u32 copied = tp->copied_seq;
+	__s32 unacked = (__s32)(wseq - una);
+	__s32 unread = (__s32)(nxt - copied);
+	__u64 done = sock_flags_of(sk) &
+		     (1UL << bpf_core_enum_value(enum sock_flags, SOCK_DONE));
+
+	if (unacked < 0)
+		unacked = 0;
+	*sent = acked + (__u64)unacked;
+	if ((flags & S_FIN_SENT) && *sent > 0)
+		*sent -= 1;
+	/* a FIN received takes one sequence number; it is "read" with
+	 * the recv() that returns 0, after which nothing is unread */
+	if (unread < 0)
+		unread = 0;
+	*recv = rcvd - (__u64)unread;
+	if (done && unread == 0 && *recv > 0)
+		*recv -= 1;
+}
+
+/*
+ * Bytes not yet reported, claimed with compare-and-swap so that the
+ * iterator and tcp_destroy_sock never report the same bytes twice.
+ */
+static __always_inline bool tcp_claim(struct sock_state *s, struct tcp_sock *tp,
+				      struct sock *sk, struct flow_counts *d)
+{
+	__u64 sent, recv, old;
+
+	tcp_totals(tp, sk, s->flags, &sent, &recv);
+	sent = sent > s->base_sent ? sent - s->base_sent : 0;
+	recv = recv > s->base_recv ? recv - s->base_recv : 0;
+	d->send_bytes = 0;
+	d->recv_bytes = 0;
+	d->send_calls = 0;
+	d->recv_calls = 0;
+	old = s->rep_sent;
+	if (sent > old &&
+	    __sync_val_compare_and_swap(&s->rep_sent, old, sent) == old)
+		d->send_bytes = sent - old;
+	old = s->rep_recv;
+	if (recv > old &&
+	    __sync_val_compare_and_swap(&s->rep_recv, old, recv) == old)
+		d->recv_bytes = recv - old;
+	return d->send_bytes || d->recv_bytes;
+}
+
+static __always_inline void emit_flow(__u32 type, struct sock_state *s,
+				      struct flow_key *key,
+				      struct flow_addr *addr,
+				      struct flow_counts *counts, __u32 extra)
+{
+	struct ev_flow *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+
+	if (!e) {
+		count_lost(LOST_RINGBUF_FLOW);
+		return;
+	}
+	e->hdr.type = type;
+	e->hdr.ts_boot_ns = bpf_ktime_get_boot_ns();
+	e->key = *key;
+	e->addr = *addr;
+	if (counts)
+		e->counts = *counts;
+	else
+		__builtin_memset(&e->counts, 0, sizeof(e->counts));
+	e->flags = extra;
+	if (s && (s->flags & S_IDENT)) {
+		e->flags |= FLOW_IDENT;
+		if (s->flags & S_INHERITED)
+			e->flags |= FLOW_INHERITED;
+		e->id = s->id;
+	}
+	bpf_ringbuf_submit(e, 0);
+}
+
+static __always_inline int tcp_established(struct sock *sk)
+{
+	struct tcp_sock *tp = bpf_skc_to_tcp_sock(sk);
+	struct flow_key key = {};
+	struct flow_addr addr = {};
+	struct sock_state *s;
+	__u64 cookie;
+
+	if (!tp)
+		return 0;
+	cookie = bpf_get_socket_cookie(sk);
+	s = bpf_sk_storage_get(&socks, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	if (!s) {
+		count_lost(LOST_STORAGE);
+		return 0;
+	}
+	if (s->cookie != cookie) {
+		/* new storage, or a copy of the listener's */
+		__u32 inherited = (s->flags & S_IDENT) && s->cookie ? S_INHERITED : 0;
+
+		s->flags = (s->flags & S_IDENT) | inherited;
+		s->cookie = cookie;
+	}
+	s->flags &= ~(S_FIN_SENT | S_ANNOUNCED);
+	tcp_totals(tp, sk, s->flags, &s->base_sent, &s->base_recv);
+	s->rep_sent = 0;
+	s->rep_recv = 0;
+	s->flags |= S_TCP_BASE;
+	key.cookie = cookie;
+	fill_addr_sk(&addr, sk);
+	/* without an owner yet, userspace waits for the fd scan */
+	emit_flow(EV_FLOW_NEW, s, &key, &addr, NULL, FLOW_TCP);
+	s->flags |= S_ANNOUNCED;
+	return 0;
+}
+
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(on_state, struct sock *sk, int oldstate, int newstate)
+{
+	struct sock_state *s;
+
+	if (sk->sk_protocol != IPPROTO_TCP)
+		return 0;
+	if (newstate == TCP_ESTABLISHED)
+		return tcp_established(sk);
+	/* these two states are entered only by sending a FIN */
+	if (newstate == TCP_FIN_WAIT1 || newstate == TCP_LAST_ACK) {
+		s = bpf_sk_storage_get(&socks, sk, 0, 0);
+		if (s)
+			__sync_fetch_and_or(&s->flags, S_FIN_SENT);
+	}
+	return 0;
+}
+
+SEC("tp_btf/tcp_destroy_sock")
+int BPF_PROG(on_tcp_destroy, struct sock *sk)
+{
+	struct sock_state *s = bpf_sk_storage_get(&socks, sk, 0, 0);
+	struct tcp_sock *tp = bpf_skc_to_tcp_sock(sk);
+	struct flow_counts d;
+	struct flow_key key = {};
+	struct flow_addr addr = {};
+
+	if (!s || !tp || !(s->flags & S_TCP_BASE))
+		return 0;
+	tcp_claim(s, tp, sk, &d);
+	key.cookie = s->cookie;
+	fill_addr_sk(&addr, sk);
+	emit_flow(EV_FLOW_END, s, &key, &addr, &d, FLOW_TCP);
+	s->flags &= ~S_TCP_BASE;
+	return 0;
+}
+
+SEC("cgroup/sock_release")
+int on_sock_release(struct bpf_sock *bsk)
+{
+	struct sock_state *s = bpf_sk_storage_get(&socks, bsk, 0, 0);
+	struct flow_key key = {};
+	struct flow_addr addr = {};
+
+	if (!s)
+		return 1;
+	/* process context: the releasing process owns it if nobody does */
+	if (!(s->flags & S_IDENT) || (s->flags & S_INHERITED)) {
+		struct task_struct *t = bpf_get_current_task_btf();
+
+		if (!(s->flags & S_IDENT) || t->tgid != s->id.proc[0].pid)
+			fill_ident(&s->id, t);
+		s->flags = (s->flags | S_IDENT) & ~S_INHERITED;
+	}
+	key.cookie = s->cookie;
+	addr.family = bsk->family;
+	addr.sock_type = bsk->type;
+	addr.proto = bsk->protocol;
+	emit_flow(EV_SOCK_CLOSED, s, &key, &addr, NULL,
+		  bsk->protocol == IPPROTO_TCP ? FLOW_TCP : 0);
+	return 1;
+}
+
+/* ---- datagrams: UDP, ICMP, raw IP (per packet) ---- */
+
+static __always_inline void flow_add(struct flow_key *key,
+				     struct flow_addr *addr,
+				     struct sock_state *s, __u64 bytes,
+				     bool egress)
+{
+	struct flow_counts *c = bpf_map_lookup_elem(&flows, key);
+
+	if (!c) {
+		struct flow_counts zero = {};
+		long r = bpf_map_update_elem(&flows, key, &zero, BPF_NOEXIST);
+
+		if (r == 0)
+			emit_flow(EV_FLOW_NEW, s, key, addr, NULL, 0);
+		else if (r != -17 /* EEXIST: another CPU was first */) {
+			count_lost(LOST_FLOW_TABLE);
+			return;
+		}
+		c = bpf_map_lookup_elem(&flows, key);
+		if (!c)
+			return;
+	}
+	if (egress) {
+		__sync_fetch_and_add(&c->send_bytes, bytes);
+		__sync_fetch_and_add(&c->send_calls, 1);
+	} else {
+		__sync_fetch_and_add(&c->recv_bytes, bytes);
+		__sync_fetch_and_add(&c->recv_calls, 1);
+	}
+}
+
+static __always_inline void emit_dns(struct __sk_buff *skb, __u32 off,
+				     __u32 len, struct sock_state *s,
+				     struct flow_addr *addr, bool v6)
+{
+	struct ev_dns *e;
+
+	if (len > DNS_MAX)
+		len = DNS_MAX;
+	if (len < 12)
+		return;		/* shorter than a DNS header */
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		count_lost(LOST_RINGBUF_DNS);
+		return;
+	}
+	e->hdr.type = EV_DNS;
+	e->hdr.ts_boot_ns = bpf_ktime_get_boot_ns();
+	e->cookie = bpf_get_socket_cookie(skb);
+	e->pid = s && (s->flags & S_IDENT) ? s->id.proc[0].pid : 0;
+	e->netns = s && (s->flags & S_IDENT) ? s->id.netns : 0;
+	e->family = addr->family;
+	__builtin_memcpy(e->server, addr->raddr, 16);
+	if (bpf_skb_load_bytes(skb, off, e->data, len) < 0) {
+		bpf_ringbuf_discard(e, 0);
+		return;
+	}
+	e->len = len;
+	bpf_ringbuf_submit(e, 0);
+}
+
+/* Offset of the transport header after an IPv6 header and its extensions. */
+static __always_inline int ipv6_l4(struct __sk_buff *skb, __u8 *proto)
+{
+	struct ipv6hdr ip6;
+	__u32 off = sizeof(ip6);
+	__u8 next;
+
+	if (bpf_skb_load_bytes(skb, 0, &ip6, sizeof(ip6)) < 0)
+		return -1;
+	next = ip6.nexthdr;
+	for (int i = 0; i < 4; i++) {
+		__u8 ext[2];
+
+		if (next != 0 && next != 43 && next != 60 && next != 44)
+			break;	/* hop-by-hop, routing, destination, fragment */
+		if (bpf_skb_load_bytes(skb, off, ext, 2) < 0)
+			return -1;
+		off += next == 44 ? 8 : ((__u32)ext[1] + 1) * 8;
+		next = ext[0];
+	}
+	*proto = next;
+	return off;
+}
+
+static __always_inline int account_skb(struct __sk_buff *skb, bool egress)
+{
+	struct bpf_sock *bsk = skb->sk;
+	struct flow_key key = {};
+	struct flow_addr addr = {};
+	struct sock_state *s;
+	__u32 len = skb->len, l4off, bytes;
+	__u8 l4proto;
+	bool dns = false;
+
+	if (!bsk)
+		return 1;
+	bsk = bpf_sk_fullsock(bsk);
+	if (!bsk || bsk->protocol == IPPROTO_TCP)
+		return 1;	/* TCP is counted from its sequence numbers */
+
+	addr.family = bsk->family;
+	addr.sock_type = bsk->type;
+	addr.proto = bsk->protocol;
+	if (addr.family == AF_INET) {
+		struct iphdr ip;
+
+		if (bpf_skb_load_bytes(skb, 0, &ip, sizeof(ip)) < 0)
+			return 1;
+		l4off = ip.ihl * 4;
+		l4proto = ip.protocol;
+		__builtin_memcpy(addr.laddr, egress ? &ip.saddr : &ip.daddr, 4);
+		__builtin_memcpy(addr.raddr, egress ? &ip.daddr : &ip.saddr, 4);
+	} else if (addr.family == AF_INET6) {
+		struct ipv6hdr ip6;
+		int off = ipv6_l4(skb, &l4proto);
+
+		if (off < 0 || bpf_skb_load_bytes(skb, 0, &ip6, sizeof(ip6)) < 0)
+			return 1;
+		l4off = off;
+		__builtin_memcpy(addr.laddr, egress ? &ip6.saddr : &ip6.daddr, 16);
+		__builtin_memcpy(addr.raddr, egress ? &ip6.daddr : &ip6.saddr, 16);
+	} else {
+		return 1;
+	}
+	if (l4off > len)
+		return 1;
+
+	/* the bytes the application passed or will be given */
+	if (addr.sock_type == SOCK_RAW) {
+		if (addr.family == AF_INET && (!egress || addr.proto == IPPROTO_RAW))
+			bytes = len;	/* IPv4 raw sockets see the IP header */
+		else
+			bytes = len - l4off;
+	} else if (l4proto == IPPROTO_UDP || l4proto == IPPROTO_UDPLITE) {
+		struct udphdr uh;
+
+		if (len < l4off + sizeof(uh) ||
+		    bpf_skb_load_bytes(skb, l4off, &uh, sizeof(uh)) < 0)
+			return 1;
+		bytes = len - l4off - sizeof(uh);
+		addr.lport = bpf_ntohs(egress ? uh.source : uh.dest);
+		addr.rport = bpf_ntohs(egress ? uh.dest : uh.source);
+		dns = !egress && addr.rport == 53;
+	} else {
+		/* ping sockets: ICMP header and data; the port is the echo id */
+		bytes = len - l4off;
+		addr.lport = bsk->src_port;
+	}
+
+	s = bpf_sk_storage_get(&socks, bsk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	if (!s)
+		count_lost(LOST_STORAGE);
+	key.cookie = bpf_get_socket_cookie(skb);
+	if (s && !s->cookie)
+		s->cookie = key.cookie;	/* a socket older than this tracer */
+	__builtin_memcpy(key.peer, addr.raddr, 16);
+	key.peer_port = addr.rport;
+	flow_add(&key, &addr, s, bytes, egress);
+	if (dns && want_dns)
+		emit_dns(skb, l4off + sizeof(struct udphdr), bytes, s, &addr,
+			 addr.family == AF_INET6);
+	return 1;
+}
+
+SEC("cgroup_skb/egress")
+int on_egress(struct __sk_buff *skb)
+{
+	return account_skb(skb, true);
+}
+
+SEC("cgroup_skb/ingress")
+int on_ingress(struct __sk_buff *skb)
+{
+	return account_skb(skb, false);
+}
+
+/* ---- AF_PACKET ---- */
+
+/*
+ * AF_PACKET sockets are named by their inode number with bit 63 set:
+ * net_dev_queue gives only an RCU pointer to the socket, which
+ * bpf_get_socket_cookie() does not take, and no cookie has that bit.
+ */
+#define PACKET_KEY(ino) ((__u64)(ino) | (1ULL << 63))
+
+static __always_inline void packet_account(struct sock *sk, __u64 bytes,
+					   __u16 ethertype, __u32 ifindex,
+					   bool egress)
+{
+	struct flow_key key = {};
+	struct flow_addr addr = {};
+	struct sock_state *s;
+	struct socket *sock = sk->sk_socket;
+
+	if (!sock)
+		return;		/* released: nobody reads or writes it */
+	s = bpf_sk_storage_get(&socks, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	if (!s) {
+		count_lost(LOST_STORAGE);
+		return;
+	}
+	key.cookie = PACKET_KEY(sock->file->f_inode->i_ino);
+	s->cookie = key.cookie;
+	/* sending runs in the sender's context: it owns the socket */
+	if (egress && !(s->flags & S_IDENT)) {
+		fill_ident(&s->id, bpf_get_current_task_btf());
+		s->flags |= S_IDENT;
+	}
+	addr.family = AF_PACKET;
+	addr.sock_type = sk->sk_type;
+	addr.proto = ethertype;
+	addr.lport = ifindex;
+	flow_add(&key, &addr, s, bytes, egress);
+}
+
+SEC("tp_btf/net_dev_queue")
+int BPF_PROG(on_dev_queue, struct sk_buff *skb)
+{
+	struct sock *sk = skb->sk;
+	__u64 bytes;
+
+	if (!sk || sk->__sk_common.skc_family != AF_PACKET)
+		return 0;
+	bytes = skb->len;
+	/* SOCK_DGRAM packet sockets do not write the link-layer header */
+	if (sk->sk_type == SOCK_DGRAM && bytes >= skb->dev->hard_header_len)
+		bytes -= skb->dev->hard_header_len;
+	packet_account(sk, bytes, bpf_ntohs(skb->protocol), skb->dev->ifindex,
+		       true);
+	return 0;
+}
+
+SEC("tp_btf/sk_data_ready")
+int BPF_PROG(on_data_ready, struct sock *sk)
+{
+	struct sk_buff *tail;
+
+	if (sk->__sk_common.skc_family != AF_PACKET)
+		return 0;
+	/*
+	 * packet_rcv() queues the frame, unlocks, then calls sk_data_ready:
+	 * the tail of the receive queue is that frame, as recvmsg() will
+	 * return it. An mmap receive ring has no queue: counted as lost.
+	 */
+	if (sk->sk_receive_queue.qlen == 0) {
+		count_lost(LOST_PACKET_RX);
+		return 0;
+	}
+	tail = sk->sk_receive_queue.prev;
+	packet_account(sk, tail->len, bpf_ntohs(tail->protocol), 0, false);
+	return 0;
+}
+
+/* ---- the fd scan: TCP counts each interval, and owners ---- */
+
+SEC("iter/task_file")
+int scan_files(struct bpf_iter__task_file *ctx)
+{
+	struct seq_file *seq = ctx->meta->seq;
+	struct task_struct *task = ctx->task;
+	struct file *file = ctx->file;
+	struct sock_state *s;
+	struct socket *sock;
+	struct ev_flow *e;
+	struct sock *sk;
+	__u32 zero = 0;
+	__u16 family;
+	bool owner = false;
+
+	if (!task || !file)
+		return 0;
+	if ((file->f_inode->i_mode & S_IFMT) != S_IFSOCK)
+		return 0;
+	sock = bpf_sock_from_file(file);
+	if (!sock)
+		return 0;
+	sk = sock->sk;
+	if (!sk)
+		return 0;
+	family = sk->__sk_common.skc_family;
+	if (family != AF_INET && family != AF_INET6 && family != AF_PACKET)
+		return 0;
+	e = bpf_map_lookup_elem(&scratch, &zero);
+	if (!e)
+		return 0;
+
+	s = bpf_sk_storage_get(&socks, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	if (!s) {
+		count_lost(LOST_STORAGE);
+		return 0;
+	}
+	if (family == AF_PACKET)
+		s->cookie = PACKET_KEY(file->f_inode->i_ino);
+	else if (!s->cookie)
+		s->cookie = bpf_get_socket_cookie(sk);
+	if (!(s->flags & S_IDENT) ||
+	    ((s->flags & S_INHERITED) && task->tgid != s->id.proc[0].pid)) {
+		/* older than us, or accepted: this process holds it */
+		fill_ident(&s->id, task);
+		owner = true;
+	}
+	s->flags = (s->flags | S_IDENT) & ~S_INHERITED;
+
+	__builtin_memset(e, 0, sizeof(*e));
+	e->key.cookie = s->cookie;
+	e->hdr.ts_boot_ns = bpf_ktime_get_boot_ns();
+	e->flags = FLOW_IDENT;
+	e->id = s->id;
+	if (family == AF_PACKET) {
+		e->addr.family = AF_PACKET;
+		e->addr.sock_type = sk->sk_type;
+	} else {
+		fill_addr_sk(&e->addr, sk);
+	}
+
+	if (sk->sk_protocol == IPPROTO_TCP && family != AF_PACKET) {
+		struct tcp_sock *tp = bpf_skc_to_tcp_sock(sk);
+
+		if (!tp)
+			return 0;
+		e->flags |= FLOW_TCP;
+		if (!(s->flags & S_TCP_BASE) &&
+		    sk->__sk_common.skc_state == TCP_ESTABLISHED) {
+			/* established before we started: count from now */
+			tcp_totals(tp, sk, s->flags, &s->base_sent, &s->base_recv);
+			s->rep_sent = s->rep_recv = 0;
+			s->flags |= S_TCP_BASE;
+			owner = true;
+		}
+		if ((s->flags & S_TCP_BASE) && tcp_claim(s, tp, sk, &e->counts)) {
+			e->hdr.type = IT_TCP_DELTA;
+			bpf_seq_write(seq, e, sizeof(*e));
+			owner = false;	/* the delta carries the owner too */
+		}
+	}
+	/* a TCP socket is a flow only once established (not a listener) */
+	if (owner && (sk->sk_protocol != IPPROTO_TCP || (s->flags & S_TCP_BASE))) {
+		e->hdr.type = IT_OWNER;
+		__builtin_memset(&e->counts, 0, sizeof(e->counts));
+		bpf_seq_write(seq, e, sizeof(*e));
+	}
+	return 0;
+}

@@ -1,0 +1,727 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * snitch-trace: every byte each process sends and receives, counted in the
+ * kernel (BPF), written as flow, exec, dns, lost and error records.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+
+#include "bpf/trace.skel.h"
+#include "cli.h"
+#include "clock.h"
+#include "emit.h"
+#include "exitcode.h"
+#include "log.h"
+#include "sig.h"
+#include "trace.h"
+
+/* A flow without a known owner is announced without one after this. */
+#define OWNER_WAIT_NS (2000ULL * 1000 * 1000)
+/* How soon after an owner-less flow appears the fd scan runs. */
+#define OWNER_SCAN_DELAY_NS (20ULL * 1000 * 1000)
+/* A datagram flow idle this long is ended (no close is seen for AF_PACKET). */
+#define IDLE_END_NS (60ULL * 1000 * 1000 * 1000)
+
+struct tracer {
+	const struct trace_opts *opt;
+	struct trace_bpf *skel;
+	struct ring_buffer *rb;
+	struct bpf_link *links[16];
+	int nlinks;
+	struct bpf_link *scan_link;
+	struct output out;
+	struct flow_table flows;
+	struct clocks clk;
+	uint64_t interval_ns;
+	uint64_t next_drain;		/* monotonic */
+	uint64_t next_scan;		/* monotonic, 0: none due */
+	uint64_t lost_total[LOST_NREASONS];
+	uint64_t lost_seen[LOST_NREASONS];
+	struct buf scanbuf;
+	int ncpus;
+};
+
+static const char *const lost_text[LOST_NREASONS] = {
+	[LOST_RINGBUF_FLOW] = "flow events were not recorded: the ring buffer was full",
+	[LOST_RINGBUF_EXEC] = "exec events were not recorded: the ring buffer was full",
+	[LOST_RINGBUF_DNS] = "DNS answers were not recorded: the ring buffer was full",
+	[LOST_FLOW_TABLE] = "datagrams were not counted: the flow table was full",
+	[LOST_STORAGE] = "sockets got no state: out of kernel memory",
+	[LOST_PACKET_RX] = "AF_PACKET frames received could not be sized (mmap ring or race)",
+};
+
+static const char *const lost_code[LOST_NREASONS] = {
+	[LOST_RINGBUF_FLOW] = "ringbuf_full_flow",
+	[LOST_RINGBUF_EXEC] = "ringbuf_full_exec",
+	[LOST_RINGBUF_DNS] = "ringbuf_full_dns",
+	[LOST_FLOW_TABLE] = "flow_table_full",
+	[LOST_STORAGE] = "socket_state_alloc",
+	[LOST_PACKET_RX] = "packet_rx_unsized",
+};
+
+static uint64_t boot_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+/* Realtime for a kernel boottime stamp, following clock adjustments. */
+static uint64_t to_real(uint64_t boot)
+{
+	return boot + (clock_real_ns() - boot_ns());
+}
+
+static void error_record(struct tracer *t, const char *code, const char *msg)
+{
+	emit_error_begin(&t->out.b, STAGE, code, msg);
+	emit_end(&t->out.b);
+}
+
+/* ---- flows ---- */
+
+static void announce(struct tracer *t, struct flow *f, uint64_t now_real)
+{
+	if (f->announced)
+		return;
+	f->announced = true;
+	write_flow(&t->out, &t->clk, f, "new", now_real);
+}
+
+static void set_ident(struct flow *f, const struct ev_flow *e)
+{
+	if (!(e->flags & FLOW_IDENT))
+		return;
+	f->id = e->id;
+	f->have_id = true;
+}
+
+/* An event names a flow; get it, creating it from the event if new. */
+static struct flow *flow_of_event(struct tracer *t, const struct ev_flow *e,
+				  uint64_t now_real)
+{
+	bool created;
+	struct flow *f = flow_get(&t->flows, &e->key, &created);
+
+	if (!f)
+		return NULL;
+	if (created) {
+		f->addr = e->addr;
+		f->tcp = e->flags & FLOW_TCP;
+		f->from_ns = now_real;
+		f->seen_mono = f->changed_mono = clock_mono_ns();
+	}
+	return f;
+}
+
+static void schedule_scan(struct tracer *t)
+{
+	uint64_t when = clock_mono_ns() + OWNER_SCAN_DELAY_NS;
+
+	if (!t->next_scan || when < t->next_scan)
+		t->next_scan = when;
+}
+
+static void on_flow_event(struct tracer *t, const struct ev_flow *e)
+{
+	uint64_t now = to_real(e->hdr.ts_boot_ns);
+	struct flow *f;
+
+	switch (e->hdr.type) {
+	case EV_FLOW_NEW:
+		f = flow_of_event(t, e, now);
+		if (!f)
+			return;
+		f->addr = e->addr;
+		set_ident(f, e);
+		if (f->have_id)
+			announce(t, f, now);
+		else
+			schedule_scan(t);
+		break;
+	case IT_TCP_DELTA:
+		/* the fd scan: bytes since the last report, with the owner */
+		f = flow_of_event(t, e, now);
+		if (!f)
+			return;
+		set_ident(f, e);
+		announce(t, f, now);
+		f->pending.send_bytes += e->counts.send_bytes;
+		f->pending.recv_bytes += e->counts.recv_bytes;
+		f->changed_mono = clock_mono_ns();
+		break;
+	case IT_OWNER:
+		/* the fd scan found who holds a socket; a TCP connection older
+		 * than snitch-trace is first seen here */
+		if (e->flags & FLOW_TCP) {
+			f = flow_of_event(t, e, now);
+			if (!f)
+				return;
+			set_ident(f, e);
+			announce(t, f, now);
+			break;
+		}
+		for (f = flow_first_of(&t->flows, e->key.cookie); f; f = flow_next_of(f)) {
+			set_ident(f, e);
+			announce(t, f, now);
+		}
+		break;
+	case EV_FLOW_END:
+		f = flow_of_event(t, e, now);
+		if (!f)
+			return;
+		if (!f->have_id)
+			set_ident(f, e);
+		/* keep the addresses from first sight: at destroy the socket
+		 * is unhashed and its local port reads 0 */
+		announce(t, f, now);
+		f->pending.send_bytes += e->counts.send_bytes;
+		f->pending.recv_bytes += e->counts.recv_bytes;
+		write_flow(&t->out, &t->clk, f, "end", now);
+		flow_remove(&t->flows, f);
+		break;
+	case EV_SOCK_CLOSED:
+		for (f = flow_first_of(&t->flows, e->key.cookie); f; f = flow_next_of(f)) {
+			if (!f->have_id)
+				set_ident(f, e);
+			if (!f->tcp)
+				f->closing = true;
+		}
+		break;
+	}
+}
+
+static int on_event(void *ctx, void *data, size_t size)
+{
+	struct tracer *t = ctx;
+	const struct ev_hdr *h = data;
+
+	if (size < sizeof(*h))
+		return 0;
+	switch (h->type) {
+	case EV_EXEC:
+		if (size >= sizeof(struct ev_exec))
+			write_exec(&t->out, &t->clk, data, to_real(h->ts_boot_ns));
+		break;
+	case EV_DNS:
+		if (size >= sizeof(struct ev_dns))
+			(void)write_dns(&t->out, data, to_real(h->ts_boot_ns));
+		break;
+	default:
+		if (size >= sizeof(struct ev_flow))
+			on_flow_event(t, data);
+		break;
+	}
+	/* a 0 keeps the ring buffer loop going; negative would stop it */
+	return 0;
+}
+
+/* The fd scan: TCP bytes of every socket some process holds, and owners. */
+static int run_scan(struct tracer *t)
+{
+	int fd = bpf_iter_create(bpf_link__fd(t->scan_link));
+	size_t off = 0;
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	buf_reset(&t->scanbuf);
+	for (;;) {
+		if (buf_reserve(&t->scanbuf, 65536) < 0) {
+			close(fd);
+			return -ENOMEM;
+		}
+		n = read(fd, t->scanbuf.p + t->scanbuf.len, 65536);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		t->scanbuf.len += (size_t)n;
+	}
+	close(fd);
+	if (n < 0)
+		return -errno;
+	for (; off + sizeof(struct ev_flow) <= t->scanbuf.len; off += sizeof(struct ev_flow)) {
+		struct ev_flow e;
+
+		memcpy(&e, t->scanbuf.p + off, sizeof(e));
+		on_flow_event(t, &e);
+	}
+	return 0;
+}
+
+/* Datagram and AF_PACKET counters: read the whole map, write the deltas. */
+static void drain_map(struct tracer *t, uint64_t now_real)
+{
+	int fd = bpf_map__fd(t->skel->maps.flows);
+	struct flow_key key, next;
+	struct flow_counts c;
+	uint64_t mono = clock_mono_ns();
+	bool first = true;
+	struct flow_key *dead = NULL;
+	size_t ndead = 0, cap = 0;
+
+	while (bpf_map_get_next_key(fd, first ? NULL : &key, &next) == 0) {
+		bool created;
+		struct flow *f;
+
+		first = false;
+		key = next;
+		if (bpf_map_lookup_elem(fd, &key, &c) < 0)
+			continue;
+		f = flow_get(&t->flows, &key, &created);
+		if (!f)
+			continue;
+		if (created) {
+			/* its "new" event was lost: counted as lost already */
+			f->from_ns = now_real;
+			f->seen_mono = mono;
+			f->changed_mono = mono;
+			memcpy(f->addr.raddr, key.peer, 16);
+			f->addr.rport = key.peer_port;
+		}
+		if (c.send_bytes != f->last.send_bytes || c.recv_bytes != f->last.recv_bytes ||
+		    c.send_calls != f->last.send_calls || c.recv_calls != f->last.recv_calls) {
+			f->pending.send_bytes += c.send_bytes - f->last.send_bytes;
+			f->pending.recv_bytes += c.recv_bytes - f->last.recv_bytes;
+			f->pending.send_calls += c.send_calls - f->last.send_calls;
+			f->pending.recv_calls += c.recv_calls - f->last.recv_calls;
+			f->last = c;
+			f->changed_mono = mono;
+		}
+		if (f->closing || mono - f->changed_mono >= IDLE_END_NS) {
+			if (ndead == cap) {
+				size_t ncap = cap ? cap * 2 : 64;
+				struct flow_key *p = realloc(dead, ncap * sizeof(*p));
+				if (!p)
+					continue;
+				dead = p;
+				cap = ncap;
+			}
+			dead[ndead++] = key;
+		}
+	}
+	/* delete after the walk: deleting during it would restart it */
+	for (size_t i = 0; i < ndead; i++) {
+		struct flow *f = flow_find(&t->flows, &dead[i]);
+
+		if (bpf_map_lookup_elem(fd, &dead[i], &c) == 0 && f) {
+			f->pending.send_bytes += c.send_bytes - f->last.send_bytes;
+			f->pending.recv_bytes += c.recv_bytes - f->last.recv_bytes;
+			f->pending.send_calls += c.send_calls - f->last.send_calls;
+			f->pending.recv_calls += c.recv_calls - f->last.recv_calls;
+		}
+		(void)bpf_map_delete_elem(fd, &dead[i]);
+		if (f) {
+			announce(t, f, now_real);
+			write_flow(&t->out, &t->clk, f, "end", now_real);
+			flow_remove(&t->flows, f);
+		}
+	}
+	free(dead);
+}
+
+static void check_lost(struct tracer *t, bool at_exit)
+{
+	int fd = bpf_map__fd(t->skel->maps.lost);
+	uint64_t *v = calloc((size_t)t->ncpus, sizeof(uint64_t));
+
+	if (!v)
+		return;
+	for (uint32_t r = 0; r < LOST_NREASONS; r++) {
+		uint64_t sum = 0, count;
+		char msg[160];
+		struct buf *b = &t->out.b;
+
+		if (bpf_map_lookup_elem(fd, &r, v) < 0)
+			continue;
+		for (int c = 0; c < t->ncpus; c++)
+			sum += v[c];
+		t->lost_total[r] = sum;
+		count = sum - t->lost_seen[r];
+		if (!count && !(at_exit && sum))
+			continue;
+		t->lost_seen[r] = sum;
+		snprintf(msg, sizeof(msg), "%llu %s%s", (unsigned long long)count,
+			 lost_text[r], at_exit ? " (summary at exit)" : "");
+		if (count)
+			log_limited("%s", msg);
+		emit_begin(b, "lost", clock_real_ns());
+		emit_cstr(b, "stage", STAGE);
+		emit_cstr(b, "reason", lost_code[r]);
+		emit_u64(b, "count", count);
+		emit_u64(b, "total", sum);
+		emit_cstr(b, "message", msg);
+		emit_end(b);
+	}
+	free(v);
+}
+
+/* Every interval: the fd scan, the map, then one update per active flow. */
+static void drain(struct tracer *t, bool at_exit)
+{
+	uint64_t now_real = clock_real_ns(), mono = clock_mono_ns();
+	size_t i;
+	struct flow *f, *next;
+	int r;
+
+	r = run_scan(t);
+	if (r < 0)
+		log_limited("the fd scan failed: %s", strerror(-r));
+	t->next_scan = 0;
+	drain_map(t, now_real);
+	for (i = 0; i <= t->flows.mask; i++) {
+		for (f = t->flows.tab[i]; f; f = next) {
+			next = f->next;
+			if (!f->announced && (at_exit || mono - f->seen_mono >= OWNER_WAIT_NS))
+				announce(t, f, now_real);	/* owner never found */
+			if (f->announced && (f->pending.send_bytes || f->pending.recv_bytes ||
+					     f->pending.send_calls || f->pending.recv_calls))
+				write_flow(&t->out, &t->clk, f, "update", now_real);
+		}
+	}
+	check_lost(t, at_exit);
+}
+
+/* ---- set-up ---- */
+
+static bool trace_verbose;
+
+/* libbpf speaks only with --verbose: its errors repeat the verifier's log */
+static int print_libbpf(enum libbpf_print_level level, const char *fmt,
+			va_list ap)
+{
+	if (level == LIBBPF_DEBUG || !trace_verbose)
+		return 0;
+	fprintf(stderr, "%s: libbpf: ", STAGE);
+	return vfprintf(stderr, fmt, ap);
+}
+
+static bool find_cgroup2(char *out, size_t size)
+{
+	FILE *f = fopen("/proc/mounts", "re");
+	char dev[256], dir[4096], type[64];
+	bool found = false;
+
+	if (!f)
+		return false;
+	while (fscanf(f, "%255s %4095s %63s %*s %*d %*d", dev, dir, type) == 3) {
+		if (!strcmp(type, "cgroup2")) {
+			snprintf(out, size, "%s", dir);
+			found = true;
+			break;
+		}
+	}
+	fclose(f);
+	return found;
+}
+
+struct hook {
+	struct bpf_program *prog;
+	const char *tracepoint;		/* BTF name of a tp_btf target, or NULL */
+	const char *what;
+	bool cgroup;
+	bool on;
+};
+
+static bool btf_has(const struct btf *btf, const char *name, int kind)
+{
+	return btf && btf__find_by_name_kind(btf, name, kind) > 0;
+}
+
+static int setup(struct tracer *t, const struct trace_opts *o)
+{
+	char cgpath[4096] = "", msg[512];
+	struct btf *vmlinux = btf__load_vmlinux_btf();
+	struct hook hooks[16];
+	int nh = 0, cgfd = -1, err;
+	bool have_cgroup, have_iter;
+	struct buf uncovered = BUF_INIT;
+
+	t->skel = trace_bpf__open();
+	if (!t->skel) {
+		log_msg("cannot open the BPF object: %s", strerror(errno));
+		return SNITCH_EXIT_SOFTWARE;
+	}
+	if (!vmlinux) {
+		log_msg("cannot read the kernel's BTF (/sys/kernel/btf/vmlinux): %s; the kernel needs CONFIG_DEBUG_INFO_BTF=y",
+			strerror(errno));
+		return SNITCH_EXIT_UNAVAILABLE;
+	}
+	t->skel->rodata->want_exec = !o->no_exec;
+	t->skel->rodata->want_dns = !o->no_dns;
+	bpf_map__set_max_entries(t->skel->maps.flows, (uint32_t)o->max_flows);
+	bpf_map__set_max_entries(t->skel->maps.events, (uint32_t)o->ringbuf_kb * 1024);
+
+	if (o->cgroup)
+		snprintf(cgpath, sizeof(cgpath), "%s", o->cgroup);
+	have_cgroup = o->cgroup || find_cgroup2(cgpath, sizeof(cgpath));
+	if (have_cgroup) {
+		cgfd = open(cgpath, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (cgfd < 0) {
+			log_msg("cannot open cgroup '%s': %s", cgpath, strerror(errno));
+			if (o->cgroup)
+				return SNITCH_EXIT_UNAVAILABLE;
+			have_cgroup = false;
+		}
+	}
+	have_iter = btf_has(vmlinux, "bpf_iter__task_file", BTF_KIND_STRUCT);
+
+#define HOOK(p, tp, w, cg) hooks[nh++] = (struct hook){ t->skel->progs.p, tp, w, cg, true }
+	HOOK(on_sock_create, NULL, "socket owners (cgroup/sock_create)", true);
+	HOOK(on_sock_release, NULL, "socket release (cgroup/sock_release)", true);
+	HOOK(on_egress, NULL, "UDP, ICMP and raw IP sent (cgroup_skb/egress)", true);
+	HOOK(on_ingress, NULL, "UDP, ICMP and raw IP received, DNS answers (cgroup_skb/ingress)", true);
+	HOOK(on_state, "btf_trace_inet_sock_set_state", "TCP connections (inet_sock_set_state)", false);
+	HOOK(on_tcp_destroy, "btf_trace_tcp_destroy_sock", "TCP last counts (tcp_destroy_sock)", false);
+	HOOK(on_exec, "btf_trace_sched_process_exec", "exec (sched_process_exec)", false);
+	HOOK(on_dev_queue, "btf_trace_net_dev_queue", "AF_PACKET frames sent (net_dev_queue)", false);
+	HOOK(on_data_ready, "btf_trace_sk_data_ready", "AF_PACKET frames received (sk_data_ready)", false);
+#undef HOOK
+	for (int i = 0; i < nh; i++) {
+		struct hook *h = &hooks[i];
+
+		if ((h->cgroup && !have_cgroup) ||
+		    (h->tracepoint && !btf_has(vmlinux, h->tracepoint, BTF_KIND_TYPEDEF)) ||
+		    (h->prog == t->skel->progs.on_exec && o->no_exec)) {
+			h->on = false;
+			bpf_program__set_autoload(h->prog, false);
+			if (h->prog != t->skel->progs.on_exec || !o->no_exec)
+				buf_printf(&uncovered, "%s%s", uncovered.len ? "; " : "", h->what);
+		}
+	}
+	if (!have_iter)
+		bpf_program__set_autoload(t->skel->progs.scan_files, false);
+	btf__free(vmlinux);
+
+	err = trace_bpf__load(t->skel);
+	if (err) {
+		err = errno ? errno : -err;
+		if (err == EPERM || err == EACCES) {
+			log_msg("cannot load BPF programs: %s (run as root, or with CAP_BPF, CAP_PERFMON and CAP_SYS_ADMIN)",
+				strerror(err));
+			return SNITCH_EXIT_NOPERM;
+		}
+		log_msg("cannot load BPF programs: %s%s", strerror(err),
+			trace_verbose ? "" : " (--verbose shows the verifier's log)");
+		return SNITCH_EXIT_UNAVAILABLE;
+	}
+	for (int i = 0; i < nh; i++) {
+		struct hook *h = &hooks[i];
+		struct bpf_link *l;
+
+		if (!h->on)
+			continue;
+		l = h->cgroup ? bpf_program__attach_cgroup(h->prog, cgfd)
+			      : bpf_program__attach(h->prog);
+		if (!l) {
+			snprintf(msg, sizeof(msg), "cannot attach %s: %s", h->what, strerror(errno));
+			log_msg("%s", msg);
+			error_record(t, "attach_failed", msg);
+			buf_printf(&uncovered, "%s%s", uncovered.len ? "; " : "", h->what);
+			continue;
+		}
+		t->links[t->nlinks++] = l;
+	}
+	if (cgfd >= 0)
+		close(cgfd);
+	if (have_iter)
+		t->scan_link = bpf_program__attach_iter(t->skel->progs.scan_files, NULL);
+	if (!t->scan_link) {
+		snprintf(msg, sizeof(msg),
+			 "the task_file iterator is not available: TCP bytes are counted only when a connection ends, and sockets older than snitch-trace are not seen");
+		log_msg("%s", msg);
+		error_record(t, "iterator_unavailable", msg);
+	}
+	t->rb = ring_buffer__new(bpf_map__fd(t->skel->maps.events), on_event, t, NULL);
+	if (!t->rb) {
+		log_msg("cannot set up the ring buffer: %s", strerror(errno));
+		return SNITCH_EXIT_SOFTWARE;
+	}
+
+	log_msg("counting TCP from the kernel's byte counters: fd scan every %llu ms, and when a connection ends",
+		(unsigned long long)o->interval_ms);
+	if (have_cgroup)
+		log_msg("counting UDP, ICMP and raw IP per packet, and DNS answers, on cgroup %s", cgpath);
+	if (uncovered.len) {
+		snprintf(msg, sizeof(msg), "not attached, so not seen: %.*s",
+			 (int)uncovered.len, uncovered.p);
+		log_msg("%s", msg);
+		error_record(t, "hooks_missing", msg);
+	}
+	log_msg("not counted: TCP send and receive calls (a hook on every call costs too much); DNS over TCP, TLS or HTTPS; AF_PACKET mmap receive rings");
+	buf_release(&uncovered);
+	return -1;
+}
+
+/* ---- the loop ---- */
+
+static int run(struct tracer *t)
+{
+	int rbfd = ring_buffer__epoll_fd(t->rb);
+	int ret = SNITCH_EXIT_OK;
+
+	t->next_drain = clock_mono_ns() + t->interval_ns;
+	/* sockets that are older than us: their owners and TCP baselines */
+	if (t->scan_link && run_scan(t) < 0)
+		log_msg("the first fd scan failed: %s", strerror(errno));
+	while (!sig_stop) {
+		uint64_t now = clock_mono_ns(), due = t->next_drain;
+		struct pollfd p = { .fd = rbfd, .events = POLLIN };
+		struct timespec ts;
+		int r;
+
+		if (t->next_scan && t->next_scan < due)
+			due = t->next_scan;
+		if (output_flush(&t->out) < 0)
+			break;
+		ts.tv_sec = due > now ? (time_t)((due - now) / 1000000000ULL) : 0;
+		ts.tv_nsec = due > now ? (long)((due - now) % 1000000000ULL) : 0;
+		r = ppoll(&p, 1, &ts, &sig_waitmask);
+		if (r < 0 && errno != EINTR) {
+			log_msg("poll: %s", strerror(errno));
+			ret = SNITCH_EXIT_SOFTWARE;
+			break;
+		}
+		if (r > 0 && ring_buffer__consume(t->rb) < 0)
+			log_limited("reading the ring buffer: %s", strerror(errno));
+		now = clock_mono_ns();
+		if (now >= t->next_drain) {
+			drain(t, false);
+			t->next_drain = now + t->interval_ns;
+		} else if (t->next_scan && now >= t->next_scan) {
+			t->next_scan = 0;
+			if (t->scan_link && run_scan(t) < 0)
+				log_limited("the fd scan failed: %s", strerror(errno));
+		}
+	}
+	/* SIGINT, SIGTERM, or a closed output: what was counted goes out */
+	(void)ring_buffer__consume(t->rb);
+	if (!t->out.err) {
+		drain(t, true);
+		(void)output_flush(&t->out);
+	}
+	if (t->out.err && t->out.err != -EPIPE) {
+		log_msg("cannot write standard output: %s", strerror(-t->out.err));
+		ret = SNITCH_EXIT_IO;
+	}
+	return ret;
+}
+
+static void cleanup(struct tracer *t)
+{
+	ring_buffer__free(t->rb);
+	bpf_link__destroy(t->scan_link);
+	for (int i = 0; i < t->nlinks; i++)
+		bpf_link__destroy(t->links[i]);
+	trace_bpf__destroy(t->skel);
+	flows_release(&t->flows);
+	buf_release(&t->scanbuf);
+	output_release(&t->out);
+}
+
+static const int exit_codes[] = {
+	SNITCH_EXIT_OK, SNITCH_EXIT_USAGE, SNITCH_EXIT_NOPERM,
+	SNITCH_EXIT_UNAVAILABLE, SNITCH_EXIT_IO, SNITCH_EXIT_SOFTWARE, -1,
+};
+
+int main(int argc, char **argv)
+{
+	struct trace_opts o = {
+		.interval_ms = 1000,
+		.ringbuf_kb = 1024,
+		.max_flows = 16384,
+	};
+	const struct cli_opt opts[] = {
+		{ .name = "interval-ms", .short_name = 'i', .type = CLI_UINT, .value = &o.interval_ms,
+		  .metavar = "MS", .env = "SNITCH_TRACE_INTERVAL_MS", .min = 100, .max = 3600000,
+		  .help = "write the bytes of active flows every MS milliseconds" },
+		{ .name = "ringbuf-kb", .type = CLI_UINT, .value = &o.ringbuf_kb,
+		  .metavar = "KB", .env = "SNITCH_TRACE_RINGBUF_KB", .min = 4, .max = 1048576,
+		  .help = "size of the kernel's event ring buffer, a power of two" },
+		{ .name = "max-flows", .type = CLI_UINT, .value = &o.max_flows,
+		  .metavar = "N", .env = "SNITCH_TRACE_MAX_FLOWS", .min = 64, .max = 4194304,
+		  .help = "datagram and AF_PACKET flows the kernel can count at once" },
+		{ .name = "cgroup", .type = CLI_STRING, .value = &o.cgroup, .metavar = "DIR",
+		  .env = "SNITCH_TRACE_CGROUP",
+		  .help = "cgroup v2 directory whose sockets are watched (default: the cgroup2 mount in /proc/mounts)" },
+		{ .name = "no-exec", .type = CLI_FLAG, .value = &o.no_exec,
+		  .env = "SNITCH_TRACE_NO_EXEC", .help = "write no exec records" },
+		{ .name = "no-dns", .type = CLI_FLAG, .value = &o.no_dns,
+		  .env = "SNITCH_TRACE_NO_DNS", .help = "write no dns records" },
+		{ .name = "verbose", .short_name = 'v', .type = CLI_FLAG, .value = &o.verbose,
+		  .help = "show libbpf's messages, and the verifier's log on failure" },
+	};
+	const struct cli cli = {
+		.prog = STAGE,
+		.usage = "[OPTION]...",
+		.summary =
+			"Count every byte each process sends and receives through any socket, in the\n"
+			"kernel (BPF), and write records on standard output (docs/records.md): a\n"
+			"\"flow\" when a flow is first seen, then its bytes every interval while it is\n"
+			"active, and a last one when it ends; \"exec\" when a process runs a program;\n"
+			"\"dns\" for each DNS answer received; \"lost\" for anything that could not be\n"
+			"recorded. Needs root (CAP_BPF, CAP_PERFMON and CAP_SYS_ADMIN).\n"
+			"\n"
+			"TCP is counted from the kernel's own per-connection byte counters, so it\n"
+			"costs nothing per send or receive; UDP, ICMP, raw IP and AF_PACKET are\n"
+			"counted per packet. Which hooks are used, and what is not seen, is said on\n"
+			"standard error at start.",
+		.examples =
+			"  sudo snitch-trace | jq -c 'select(.type == \"flow\" and .phase == \"new\") | {pid, comm, raddr, rport}'\n"
+			"  sudo snitch-trace | snitch-hash | jq -c 'select(.type == \"flow\") | {comm, exe_sha256, send_bytes}'\n"
+			"  sudo snitch-trace --interval-ms 5000 > flows.jsonl\n"
+			"  sudo snitch-trace | jq -c 'select(.type == \"dns\") | {comm: .pid, qname, answers}'\n",
+		.opts = opts,
+		.nopts = sizeof(opts) / sizeof(opts[0]),
+		.exit_codes = exit_codes,
+	};
+	struct tracer t;
+	int first, r;
+
+	log_init(cli.prog);
+	r = cli_parse(&cli, argc, argv, &first);
+	if (r >= 0)
+		return r;
+	if (first < argc)
+		return cli_usage_error(&cli, "unexpected argument '%s'", argv[first]);
+	if (o.ringbuf_kb & (o.ringbuf_kb - 1))
+		return cli_usage_error(&cli, "--ringbuf-kb must be a power of two, not %llu",
+				       (unsigned long long)o.ringbuf_kb);
+	trace_verbose = o.verbose;
+	libbpf_set_print(print_libbpf);
+
+	memset(&t, 0, sizeof(t));
+	t.opt = &o;
+	t.interval_ns = o.interval_ms * 1000000ULL;
+	t.clk.boot_to_real = clock_real_ns() - boot_ns();
+	t.ncpus = libbpf_num_possible_cpus();
+	output_init(&t.out, STDOUT_FILENO);
+	if (t.ncpus <= 0 || flows_init(&t.flows, o.max_flows) < 0) {
+		log_msg("out of memory");
+		return SNITCH_EXIT_SOFTWARE;
+	}
+	if (sig_setup() < 0) {
+		log_msg("cannot set up signal handling");
+		return SNITCH_EXIT_SOFTWARE;
+	}
+	r = setup(&t, &o);
+	if (r < 0)
+		r = run(&t);
+	else
+		(void)output_flush(&t.out);
+	cleanup(&t);
+	return r;
+}

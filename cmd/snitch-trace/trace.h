@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef SNITCH_TRACE_H
+#define SNITCH_TRACE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <linux/types.h>
+
+#include "bpf/trace.h"
+#include "output.h"
+
+#define STAGE "snitch-trace"
+
+struct trace_opts {
+	uint64_t interval_ms;
+	uint64_t ringbuf_kb;
+	uint64_t max_flows;
+	const char *cgroup;
+	bool no_exec;
+	bool no_dns;
+	bool verbose;
+};
+
+/* Time bases: records carry realtime ns; the kernel gives boottime ns. */
+struct clocks {
+	uint64_t boot_to_real;		/* fixed at start: process start times */
+};
+
+/* A flow as userspace follows it (flows.c). */
+struct flow {
+	struct flow_key key;
+	struct flow_addr addr;
+	struct ident id;
+	bool have_id;
+	bool announced;			/* its "new" record was written */
+	bool closing;			/* datagram socket released: end at next drain */
+	bool tcp;
+	struct flow_counts last;	/* datagrams: counters last read from the map */
+	struct flow_counts pending;	/* counted, not yet written */
+	uint64_t from_ns;		/* realtime start of the current interval */
+	uint64_t seen_mono;		/* when userspace first heard of it */
+	uint64_t changed_mono;		/* last time its counters moved */
+	struct flow *next;		/* hash chain */
+	struct flow *cnext;		/* chain of the same cookie */
+};
+
+struct flow_table {
+	struct flow **tab;
+	struct flow **bycookie;
+	size_t mask;
+	size_t count;
+};
+
+int flows_init(struct flow_table *t, size_t size_hint);
+void flows_release(struct flow_table *t);
+struct flow *flow_find(struct flow_table *t, const struct flow_key *k);
+struct flow *flow_get(struct flow_table *t, const struct flow_key *k, bool *created);
+void flow_remove(struct flow_table *t, struct flow *f);
+/* The flows of one socket: flow_first_of(), then flow_next_of(). */
+struct flow *flow_first_of(struct flow_table *t, uint64_t cookie);
+struct flow *flow_next_of(struct flow *f);
+#define flow_for_each(t, i, f) \
+	for ((i) = 0; (i) <= (t)->mask; (i)++) \
+		for ((f) = (t)->tab[(i)]; (f); (f) = (f)->next)
+
+/* Records (records.c). phase: "new", "update", "end". */
+void write_flow(struct output *o, const struct clocks *c, struct flow *f,
+		const char *phase, uint64_t now_real);
+void write_exec(struct output *o, const struct clocks *c,
+		const struct ev_exec *e, uint64_t ts_real);
+/* Returns false when the message is not a DNS response it can read. */
+bool write_dns(struct output *o, const struct ev_dns *e, uint64_t ts_real);
+
+#endif
