@@ -51,7 +51,7 @@ LDLIBS_snitch-trace := -lbpf -lelf -lz
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(O)/san/%)
 TEST_HELPER_SRCS := $(wildcard tests/bin/*.c)
-TEST_HELPERS := $(TEST_HELPER_SRCS:tests/bin/%.c=$(O)/tests/%)
+TEST_HELPERS := $(TEST_HELPER_SRCS:tests/bin/%.c=$(O)/tests/%) $(O)/tests/dnsq-static
 
 # --- BPF: %.bpf.c -> %.bpf.o -> %.skel.h, against this kernel's BTF -----
 BPF_SRCS := $(wildcard bpf/*.bpf.c)
@@ -135,10 +135,18 @@ $(O)/san/test_%: $(O)/san/tests/unit/test_%.o $(SAN_LIB)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(SAN_FLAGS) -o $@ $^ -lcrypto -lpthread
 
+LDLIBS_trafficgen := -luring
+
+# The same DNS client, static against musl: a resolver that is not glibc's.
+$(O)/tests/dnsq-static: tests/bin/dnsq.c
+	$(call msg,MUSL,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)musl-gcc -static -O2 -Wall -o $@ $<
+
 $(O)/tests/%: tests/bin/%.c $(LIB)
 	$(call msg,CC,$<)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB) -lcrypto -lpthread
+	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB) -lcrypto -lpthread $(LDLIBS_$*)
 
 # Coverage-guided fuzzing of the record library (clang's libFuzzer).
 FUZZ_SECONDS ?= 20

@@ -557,6 +557,9 @@ static __always_inline int account_skb(struct __sk_buff *skb, bool egress)
 		s->cookie = key.cookie;	/* a socket older than this tracer */
 	__builtin_memcpy(key.peer, addr.raddr, 16);
 	key.peer_port = addr.rport;
+	key.family = addr.family;
+	key.sock_type = addr.sock_type;
+	key.proto = addr.proto;
 	flow_add(&key, &addr, s, bytes, egress);
 	if (dns && want_dns)
 		emit_dns(skb, l4off + sizeof(struct udphdr), bytes, s, &addr,
@@ -612,6 +615,9 @@ static __always_inline void packet_account(struct sock *sk, __u64 bytes,
 	addr.sock_type = sk->sk_type;
 	addr.proto = ethertype;
 	addr.lport = ifindex;
+	key.family = AF_PACKET;
+	key.sock_type = addr.sock_type;
+	key.proto = ethertype;
 	flow_add(&key, &addr, s, bytes, egress);
 }
 

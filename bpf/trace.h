@@ -45,7 +45,11 @@ struct flow_key {
 	__u64 cookie;
 	__u8 peer[16];
 	__u16 peer_port;
-	__u8 pad[6];
+	/* enough to describe a flow whose "new" event was lost */
+	__u8 family;
+	__u8 sock_type;
+	__u16 proto;
+	__u8 pad[2];
 };
 
 struct flow_counts {

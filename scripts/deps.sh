@@ -5,12 +5,12 @@ set -eu
 
 # Build: compiler, BPF tool chain, libraries.
 BUILD="make gcc libc6-dev pkg-config clang llvm bpftool libbpf-dev libelf-dev
-zlib1g-dev libssl-dev"
+zlib1g-dev libssl-dev liburing-dev musl-tools"
 # Run: what the tools call at run time.
 RUN="ca-certificates"
 # Test: test runner, JSON checks, users and namespaces, file systems.
 TEST="bats jq libclang-rt-dev coreutils util-linux procps iproute2 btrfs-progs e2fsprogs
-openssl"
+openssl iperf3 sockperf"
 
 PKGS=$(printf '%s\n' $BUILD $RUN $TEST | sort -u)
 

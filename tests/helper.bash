@@ -83,3 +83,49 @@ stream_stop() {
 	STREAM_STATUS=0
 	wait "$STREAM_PID" || STREAM_STATUS=$?
 }
+
+TRACE=$SNITCH_BIN/snitch-trace
+GEN=$SNITCH_TEST_BIN/trafficgen
+
+# BPF needs root here; say so, or fail under CI.
+need_bpf() {
+	need_root
+	[ -r /sys/kernel/btf/vmlinux ] || cannot_run "the kernel has no BTF (/sys/kernel/btf/vmlinux)"
+}
+
+# trace_start OUT [ARGS...]: snitch-trace in the background, writing OUT
+# (stderr in OUT.err); returns once its hooks are attached.
+trace_start() {
+	local out=$1 i
+	shift
+	"$TRACE" "$@" > "$out" 2> "$out.err" &
+	TRACE_PID=$!
+	for i in $(seq 1 100); do
+		grep -q 'counting TCP' "$out.err" 2>/dev/null && return 0
+		kill -0 "$TRACE_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	echo "snitch-trace did not start:" >&2
+	cat "$out.err" >&2
+	return 1
+}
+
+# trace_stop: SIGINT, then wait (at most 20 s); status in TRACE_STATUS.
+trace_stop() {
+	local i
+	kill -INT "$TRACE_PID"
+	for i in $(seq 1 200); do
+		kill -0 "$TRACE_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	TRACE_STATUS=0
+	wait "$TRACE_PID" || TRACE_STATUS=$?
+}
+
+# The bytes snitch-trace attributed to PID running the executable with
+# inode INO, as "SEND RECV".
+traced_bytes() {
+	jq -rs --argjson pid "$2" --argjson ino "$3" \
+		'[.[] | select(.type == "flow" and .pid == $pid and .exe_ino == $ino)]
+		 | "\(map(.send_bytes) | add // 0) \(map(.recv_bytes) | add // 0)"' "$1"
+}

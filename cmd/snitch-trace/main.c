@@ -28,8 +28,12 @@
 
 /* A flow without a known owner is announced without one after this. */
 #define OWNER_WAIT_NS (2000ULL * 1000 * 1000)
-/* How soon after an owner-less flow appears the fd scan runs. */
-#define OWNER_SCAN_DELAY_NS (20ULL * 1000 * 1000)
+/*
+ * An owner-less flow (an accepted connection, an AF_PACKET socket that
+ * only receives) makes the fd scan run at once, to find its process before
+ * it exits; at most one scan every OWNER_SCAN_GAP_NS bounds the cost.
+ */
+#define OWNER_SCAN_GAP_NS (10ULL * 1000 * 1000)
 /* A datagram flow idle this long is ended (no close is seen for AF_PACKET). */
 #define IDLE_END_NS (60ULL * 1000 * 1000 * 1000)
 
@@ -46,6 +50,7 @@ struct tracer {
 	uint64_t interval_ns;
 	uint64_t next_drain;		/* monotonic */
 	uint64_t next_scan;		/* monotonic, 0: none due */
+	uint64_t last_scan;		/* monotonic */
 	uint64_t lost_total[LOST_NREASONS];
 	uint64_t lost_seen[LOST_NREASONS];
 	struct buf scanbuf;
@@ -128,7 +133,7 @@ static struct flow *flow_of_event(struct tracer *t, const struct ev_flow *e,
 
 static void schedule_scan(struct tracer *t)
 {
-	uint64_t when = clock_mono_ns() + OWNER_SCAN_DELAY_NS;
+	uint64_t when = t->last_scan + OWNER_SCAN_GAP_NS;
 
 	if (!t->next_scan || when < t->next_scan)
 		t->next_scan = when;
@@ -237,6 +242,7 @@ static int run_scan(struct tracer *t)
 
 	if (fd < 0)
 		return -errno;
+	t->last_scan = clock_mono_ns();
 	buf_reset(&t->scanbuf);
 	for (;;) {
 		if (buf_reserve(&t->scanbuf, 65536) < 0) {
@@ -289,6 +295,9 @@ static void drain_map(struct tracer *t, uint64_t now_real)
 			f->from_ns = now_real;
 			f->seen_mono = mono;
 			f->changed_mono = mono;
+			f->addr.family = key.family;
+			f->addr.sock_type = key.sock_type;
+			f->addr.proto = key.proto;
 			memcpy(f->addr.raddr, key.peer, 16);
 			f->addr.rport = key.peer_port;
 		}

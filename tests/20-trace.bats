@@ -1,0 +1,235 @@
+#!/usr/bin/env bats
+# snitch-trace counts every byte of every path exactly, per executable and
+# pid. One tracer watches all the scenarios (setup_file); each scenario runs
+# from its own copy of tests/bin/trafficgen, and reports what its system
+# calls moved; the tests compare.
+
+load helper
+
+SCENARIOS="tcp4 tcp6 calls udp4 udp6 mmsg ping4 ping6 rawicmp rawip4 rawip6 packet sendfile splice uring short exit drip"
+
+setup_file() {
+	[ "$(id -u)" -eq 0 ] || return 0	# the tests say why they cannot run
+	local d=$BATS_FILE_TMPDIR s
+	# ping sockets for every group, as a distribution that allows ping does
+	sysctl -n net.ipv4.ping_group_range > "$d/ping_range"
+	sysctl -qw net.ipv4.ping_group_range="0 2147483647"
+	trace_start "$d/trace.out"
+	echo "$TRACE_PID" > "$d/trace.pid"
+	for s in $SCENARIOS; do
+		cp "$GEN" "$d/gen-$s"
+		"$d/gen-$s" "$s" > "$d/report-$s" 2> "$d/report-$s.err" || true
+	done
+	# a process in its own network and mount namespace: a container
+	cp "$GEN" "$d/gen-container"
+	unshare --net --mount --propagation private \
+		sh -c "ip link set lo up && exec '$d/gen-container' tcp4" \
+		> "$d/report-container" 2> "$d/report-container.err" || true
+	# ancestry: bash -> sh -> generator
+	cp "$GEN" "$d/gen-chain"
+	bash -c "sh -c '\"$d/gen-chain\" udp4; true'; true" \
+		> "$d/report-chain" 2> "$d/report-chain.err" || true
+	# exec of a known program
+	cp /bin/true "$d/true-exec"
+	"$d/true-exec"
+	sleep 0.3
+	trace_stop
+	echo "$TRACE_STATUS" > "$d/trace.status"
+}
+
+teardown_file() {
+	[ -f "$BATS_FILE_TMPDIR/ping_range" ] &&
+		sysctl -qw net.ipv4.ping_group_range="$(cat "$BATS_FILE_TMPDIR/ping_range")"
+	true
+}
+
+# Each process of scenario S: traced bytes equal what it reported.
+check_scenario() {
+	local s=$1 d=$BATS_FILE_TMPDIR line pid want got ino n=0
+	need_bpf
+	ino=$(stat -c %i "$d/gen-$s")
+	[ -s "$d/report-$s" ] || { echo "scenario $s reported nothing:"; cat "$d/report-$s.err"; return 1; }
+	while read -r line; do
+		pid=$(jq .pid <<< "$line")
+		want=$(jq -r '"\(.send_bytes) \(.recv_bytes)"' <<< "$line")
+		got=$(traced_bytes "$d/trace.out" "$pid" "$ino")
+		echo "$s $(jq -r .role <<< "$line") pid $pid: sent and received $want, traced $got"
+		[ "$want" != "0 0" ]
+		[ "$want" = "$got" ]
+		n=$((n + 1))
+	done < "$d/report-$s"
+	[ "$n" -ge 1 ]
+}
+
+@test "the tracer ran, said which hooks it uses, and exited 0 on SIGINT" {
+	need_bpf
+	[ "$(cat "$BATS_FILE_TMPDIR/trace.status")" -eq 0 ]
+	grep -q 'counting TCP from the kernel' "$BATS_FILE_TMPDIR/trace.out.err"
+	grep -q 'counting UDP, ICMP and raw IP per packet' "$BATS_FILE_TMPDIR/trace.out.err"
+	# every line is one record jq reads
+	jq -e . "$BATS_FILE_TMPDIR/trace.out" > /dev/null
+}
+
+@test "TCP over IPv4 loopback: exact bytes for client and server" { check_scenario tcp4; }
+@test "TCP over IPv6 loopback: exact bytes for client and server" { check_scenario tcp6; }
+@test "send, sendto, sendmsg, write, writev and every receive call: exact bytes" { check_scenario calls; }
+@test "UDP over IPv4, unconnected sendto: exact bytes" { check_scenario udp4; }
+@test "UDP over IPv6, unconnected sendto: exact bytes" { check_scenario udp6; }
+@test "sendmmsg and recvmmsg: exact bytes" { check_scenario mmsg; }
+@test "ICMP echo over a ping socket (IPv4): exact bytes" { check_scenario ping4; }
+@test "ICMPv6 echo over a ping socket: exact bytes" { check_scenario ping6; }
+@test "ICMP echo over a raw socket: exact bytes" { check_scenario rawicmp; }
+@test "raw IPv4 socket, protocol 253: exact bytes" { check_scenario rawip4; }
+@test "raw IPv6 socket, protocol 253: exact bytes" { check_scenario rawip6; }
+@test "AF_PACKET frames on lo, sent and received: exact bytes" { check_scenario packet; }
+@test "sendfile: exact bytes" { check_scenario sendfile; }
+@test "splice into and out of a socket: exact bytes" { check_scenario splice; }
+@test "io_uring send and receive: exact bytes" { check_scenario uring; }
+@test "100 short connections: exact bytes" { check_scenario short; }
+@test "a process that exits right after sending: exact bytes" { check_scenario exit; }
+@test "a slow drip over many intervals: exact bytes across several records" {
+	check_scenario drip
+	pid=$(jq 'select(.role == "client") | .pid' "$BATS_FILE_TMPDIR/report-drip")
+	# more than one record carried its bytes
+	[ "$(jq -s --argjson pid "$pid" '[.[] | select(.type == "flow" and .pid == $pid and .send_bytes > 0)] | length' "$BATS_FILE_TMPDIR/trace.out")" -ge 2 ]
+}
+
+@test "TCP flows get calls null; datagram flows count datagrams" {
+	need_bpf
+	d=$BATS_FILE_TMPDIR
+	pid=$(jq 'select(.role == "client") | .pid' "$d/report-tcp4")
+	jq -e -s --argjson pid "$pid" 'map(select(.type == "flow" and .pid == $pid)) | length > 0 and all(.[]; .send_calls == null and .recv_calls == null and .proto == "tcp")' "$d/trace.out"
+	pid=$(jq 'select(.role == "client") | .pid' "$d/report-udp4")
+	jq -e -s --argjson pid "$pid" 'map(select(.type == "flow" and .pid == $pid)) | (map(.send_calls) | add) == 40 and (map(.recv_calls) | add) == 40' "$d/trace.out"
+}
+
+@test "a flow's first record is phase new, its last end, with addresses and ports" {
+	need_bpf
+	d=$BATS_FILE_TMPDIR
+	pid=$(jq 'select(.role == "client") | .pid' "$d/report-tcp4")
+	run jq -r -s --argjson pid "$pid" 'map(select(.type == "flow" and .pid == $pid)) | [first.phase, last.phase, first.laddr, first.raddr, (first.rport > 0), (last.lport == first.lport)] | @tsv' "$d/trace.out"
+	[ "$output" = "$(printf 'new\tend\t127.0.0.1\t127.0.0.1\ttrue\ttrue')" ]
+}
+
+@test "a process in its own network and mount namespace carries them" {
+	need_bpf
+	d=$BATS_FILE_TMPDIR
+	check_scenario container
+	for pid in $(jq .pid "$d/report-container"); do
+		netns=$(jq --argjson pid "$pid" 'select(.pid == $pid) | .netns' "$d/report-container")
+		mntns=$(jq --argjson pid "$pid" 'select(.pid == $pid) | .mntns' "$d/report-container")
+		[ "$netns" != "$(stat -L -c %i /proc/self/ns/net)" ]
+		jq -e -s --argjson pid "$pid" --argjson n "$netns" --argjson m "$mntns" \
+			'map(select(.type == "flow" and .pid == $pid)) | length > 0 and all(.[]; .netns == $n and .mntns == $m)' "$d/trace.out"
+	done
+}
+
+@test "parent and grandparent identity for a bash -> sh -> program chain" {
+	need_bpf
+	d=$BATS_FILE_TMPDIR
+	check_scenario chain
+	line=$(jq -c 'select(.role == "client")' "$d/report-chain")
+	pid=$(jq .pid <<< "$line")
+	jq -e -s --argjson pid "$pid" --argjson pp "$(jq .ppid <<< "$line")" --argjson gp "$(jq .gppid <<< "$line")" \
+		--argjson sh "$(stat -L -c %i /bin/sh)" --argjson bash "$(stat -L -c %i /bin/bash)" \
+		--argjson dev "$(stat -L -c %d /bin/sh)" \
+		'map(select(.type == "flow" and .pid == $pid)) | length > 0 and all(.[];
+		  .comm == "gen-chain" and
+		  .parent_pid == $pp and .parent_comm == "sh" and .parent_exe_ino == $sh and .parent_exe_dev == $dev and
+		  .gparent_pid == $gp and .gparent_comm == "bash" and .gparent_exe_ino == $bash)' "$d/trace.out"
+}
+
+@test "an exec record names the program, its inode and device" {
+	need_bpf
+	d=$BATS_FILE_TMPDIR
+	jq -e -s --arg f "$d/true-exec" --argjson ino "$(stat -c %i "$d/true-exec")" --argjson dev "$(stat -c %d "$d/true-exec")" \
+		'map(select(.type == "exec" and .filename == $f)) | length == 1 and .[0].exe_ino == $ino and .[0].exe_dev == $dev and .[0].comm == "true-exec" and .[0].pid > 0' "$d/trace.out"
+}
+
+@test "dns records for glibc and static musl lookups against a server in a netns" {
+	need_bpf
+	need_cmd ip
+	ns=snitch-dns-$$
+	ip netns add "$ns"
+	ip -n "$ns" link set lo up
+	mkdir -p "/etc/netns/$ns"
+	echo "nameserver 127.0.0.1" > "/etc/netns/$ns/resolv.conf"
+	ip netns exec "$ns" "$SNITCH_TEST_BIN/dnsd" 127.0.0.1 53 glibc.test=192.0.2.11 musl.test=192.0.2.22 > "$BATS_TEST_TMPDIR/dnsd" &
+	dnsd=$!
+	for i in $(seq 50); do grep -q ready "$BATS_TEST_TMPDIR/dnsd" && break; sleep 0.1; done
+	trace_start "$BATS_TEST_TMPDIR/t.out"
+	glibc=$(ip netns exec "$ns" "$SNITCH_TEST_BIN/dnsq" glibc.test)
+	musl=$(ip netns exec "$ns" "$SNITCH_TEST_BIN/dnsq-static" musl.test)
+	nx=$(ip netns exec "$ns" "$SNITCH_TEST_BIN/dnsq-static" nothing.test || true)
+	netns=$(ip netns exec "$ns" stat -L -c %i /proc/self/ns/net)
+	sleep 0.3
+	trace_stop
+	kill "$dnsd" || true
+	ip netns del "$ns"
+	rm -rf "/etc/netns/$ns"
+	[ "${glibc#* }" = 192.0.2.11 ]
+	[ "${musl#* }" = 192.0.2.22 ]
+	out=$BATS_TEST_TMPDIR/t.out
+	jq -e -s --argjson pid "${glibc%% *}" --argjson n "$netns" \
+		'map(select(.type == "dns" and .qname == "glibc.test")) | length >= 1 and all(.[]; .pid == $pid and .netns == $n and .qtype == "A" and .rcode == 0 and .server == "127.0.0.1" and .answers == [{"addr": "192.0.2.11", "ttl_s": 300}])' "$out"
+	jq -e -s --argjson pid "${musl%% *}" --argjson n "$netns" \
+		'map(select(.type == "dns" and .qname == "musl.test")) | length >= 1 and all(.[]; .pid == $pid and .netns == $n and .answers == [{"addr": "192.0.2.22", "ttl_s": 300}])' "$out"
+	jq -e -s --argjson pid "${nx%% *}" \
+		'map(select(.type == "dns" and .qname == "nothing.test")) | length >= 1 and all(.[]; .pid == $pid and .rcode == 3 and .answers == [])' "$out"
+}
+
+@test "a ring buffer too small for a burst of new flows gives lost records, and every flow still appears" {
+	need_bpf
+	cp "$GEN" "$BATS_TEST_TMPDIR/gen-burst"
+	trace_start "$BATS_TEST_TMPDIR/t.out" --ringbuf-kb 4
+	"$BATS_TEST_TMPDIR/gen-burst" burst > "$BATS_TEST_TMPDIR/report"
+	sleep 0.3
+	trace_stop
+	[ "$TRACE_STATUS" -eq 0 ]
+	out=$BATS_TEST_TMPDIR/t.out
+	jq -e -s 'map(select(.type == "lost" and .reason == "ringbuf_full_flow")) | length > 0 and (map(.count) | add) > 0 and all(.[]; .total >= .count and .stage == "snitch-trace")' "$out"
+	# the datagrams were still counted: 3000 sockets to port 9, each 1 byte
+	[ "$(jq -s '[.[] | select(.type == "flow" and .rport == 9 and .raddr == "127.0.0.1")] | map(.sock_cookie) | unique | length' "$out")" -eq 3000 ]
+	[ "$(jq -s '[.[] | select(.type == "flow" and .rport == 9 and .raddr == "127.0.0.1")] | map(.send_bytes) | add' "$out")" -eq 3000 ]
+	grep -q 'flow events were not recorded: the ring buffer was full' "$out.err"
+}
+
+@test "SIGINT writes the bytes counted so far and exits 0" {
+	need_bpf
+	cp "$GEN" "$BATS_TEST_TMPDIR/gen-drip"
+	trace_start "$BATS_TEST_TMPDIR/t.out" --interval-ms 600000
+	"$BATS_TEST_TMPDIR/gen-drip" drip > "$BATS_TEST_TMPDIR/report" &
+	gen=$!
+	sleep 1.5
+	trace_stop
+	wait "$gen"
+	[ "$TRACE_STATUS" -eq 0 ]
+	# no interval passed: these bytes were written at the signal
+	sent=$(jq -s --argjson pid "$gen" '[.[] | select(.type == "flow" and .pid == $gen)] | map(.send_bytes) | add // 0' --argjson gen "$gen" "$BATS_TEST_TMPDIR/t.out")
+	[ "$sent" -gt 0 ]
+	[ "$sent" -lt 150 ]
+}
+
+@test "without privileges: one clear line and exit status 3" {
+	need_root
+	run --separate-stderr setpriv --reuid=nobody --regid=nogroup --clear-groups --inh-caps=-all "$TRACE"
+	[ "$status" -eq 3 ]
+	[ "$(echo "$stderr" | wc -l)" -eq 1 ]
+	[[ "$stderr" == "snitch-trace: cannot load BPF programs: "*"(run as root, or with CAP_BPF, CAP_PERFMON and CAP_SYS_ADMIN)" ]]
+	[ -z "$output" ]
+}
+
+@test "--help, --version, and a bad option" {
+	run --separate-stderr "$TRACE" --help
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"Usage: snitch-trace [OPTION]..."* ]]
+	[[ "$output" == *'[$SNITCH_TRACE_INTERVAL_MS]'* ]]
+	[[ "$output" == *"Examples:"* ]]
+	run --separate-stderr "$TRACE" --version
+	[[ "$output" =~ ^snitch-trace\ [0-9]+\.[0-9]+\.[0-9]+$ ]]
+	run --separate-stderr "$TRACE" --ringbuf-kb 5
+	[ "$status" -eq 2 ]
+	[[ "$stderr" == "snitch-trace: --ringbuf-kb must be a power of two, not 5"* ]]
+	run --separate-stderr "$TRACE" extra
+	[ "$status" -eq 2 ]
+}

@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A DNS server for tests: answers A queries for the names it is given.
+ *   dnsd ADDR PORT NAME=IPV4...
+ * Other names get NXDOMAIN. Prints "ready" once bound; exits after 60 s.
+ */
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+int main(int argc, char **argv)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+
+	if (argc < 3 || fd < 0 || inet_pton(AF_INET, argv[1], &a.sin_addr) != 1) {
+		fprintf(stderr, "usage: dnsd ADDR PORT NAME=IPV4...\n");
+		return 2;
+	}
+	a.sin_port = htons((unsigned short)atoi(argv[2]));
+	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
+		perror("dnsd: bind");
+		return 1;
+	}
+	printf("ready\n");
+	fflush(stdout);
+	alarm(60);
+	for (;;) {
+		unsigned char q[512], r[600];
+		struct sockaddr_in from;
+		socklen_t flen = sizeof(from);
+		ssize_t n = recvfrom(fd, q, sizeof(q), 0, (struct sockaddr *)&from, &flen);
+		char name[256] = "";
+		size_t off = 12, nl = 0, end;
+		unsigned qtype;
+		struct in_addr ip;
+		int found = 0;
+
+		if (n < 17)
+			continue;
+		while (off < (size_t)n && q[off] && nl < sizeof(name) - 64) {
+			unsigned len = q[off++];
+			if (off + len > (size_t)n)
+				break;
+			if (nl)
+				name[nl++] = '.';
+			memcpy(name + nl, q + off, len);
+			nl += len;
+			off += len;
+		}
+		name[nl] = '\0';
+		end = off + 5;		/* zero label, qtype, qclass */
+		if (end > (size_t)n)
+			continue;
+		qtype = (unsigned)q[off + 1] << 8 | q[off + 2];
+		for (int i = 3; i < argc; i++) {
+			char *eq = strchr(argv[i], '=');
+			if (eq && (size_t)(eq - argv[i]) == nl && !strncmp(argv[i], name, nl) &&
+			    inet_pton(AF_INET, eq + 1, &ip) == 1)
+				found = 1;
+		}
+		memcpy(r, q, end);
+		r[2] = 0x81;		/* response, recursion desired */
+		r[3] = found ? 0x80 : 0x83;	/* recursion available; NXDOMAIN */
+		r[6] = 0;
+		r[7] = found && qtype == 1;	/* one answer, for A only */
+		memset(r + 8, 0, 4);
+		if (found && qtype == 1) {
+			unsigned char rr[16] = { 0xc0, 12, 0, 1, 0, 1, 0, 0, 0x01, 0x2c, 0, 4 };
+			memcpy(rr + 12, &ip, 4);	/* TTL 300 */
+			memcpy(r + end, rr, 16);
+			end += 16;
+		}
+		(void)sendto(fd, r, end, 0, (struct sockaddr *)&from, flen);
+	}
+}

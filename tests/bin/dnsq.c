@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Resolve a name with the C library's resolver and print "PID ADDR...".
+ * Built twice by the Makefile: against glibc, and statically against musl,
+ * whose resolver is its own: snitch-trace must see both on the wire.
+ */
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+int main(int argc, char **argv)
+{
+	struct addrinfo hints, *res, *ai;
+	char text[INET6_ADDRSTRLEN];
+
+	if (argc != 2) {
+		fprintf(stderr, "usage: dnsq NAME\n");
+		return 2;
+	}
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_INET;
+	hints.ai_socktype = SOCK_DGRAM;
+	if (getaddrinfo(argv[1], NULL, &hints, &res) != 0) {
+		printf("%d\n", (int)getpid());
+		return 1;
+	}
+	printf("%d", (int)getpid());
+	for (ai = res; ai; ai = ai->ai_next) {
+		inet_ntop(AF_INET, &((struct sockaddr_in *)ai->ai_addr)->sin_addr, text, sizeof(text));
+		printf(" %s", text);
+	}
+	printf("\n");
+	freeaddrinfo(res);
+	return 0;
+}
