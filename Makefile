@@ -136,6 +136,7 @@ $(O)/san/test_%: $(O)/san/tests/unit/test_%.o $(SAN_LIB)
 	$(Q)$(CC) $(SAN_FLAGS) -o $@ $^ -lcrypto -lpthread
 
 LDLIBS_trafficgen := -luring
+LDLIBS_connburst := -lpthread
 
 # The same DNS client, static against musl: a resolver that is not glibc's.
 $(O)/tests/dnsq-static: tests/bin/dnsq.c

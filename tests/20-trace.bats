@@ -149,24 +149,15 @@ check_scenario() {
 @test "dns records for glibc and static musl lookups against a server in a netns" {
 	need_bpf
 	need_cmd ip
-	ns=snitch-dns-$$
-	ip netns add "$ns"
-	ip -n "$ns" link set lo up
-	mkdir -p "/etc/netns/$ns"
-	echo "nameserver 127.0.0.1" > "/etc/netns/$ns/resolv.conf"
-	ip netns exec "$ns" "$SNITCH_TEST_BIN/dnsd" 127.0.0.1 53 glibc.test=192.0.2.11 musl.test=192.0.2.22 > "$BATS_TEST_TMPDIR/dnsd" &
-	dnsd=$!
-	for i in $(seq 50); do grep -q ready "$BATS_TEST_TMPDIR/dnsd" && break; sleep 0.1; done
+	dns_ns_start glibc.test=192.0.2.11 musl.test=192.0.2.22
 	trace_start "$BATS_TEST_TMPDIR/t.out"
-	glibc=$(ip netns exec "$ns" "$SNITCH_TEST_BIN/dnsq" glibc.test)
-	musl=$(ip netns exec "$ns" "$SNITCH_TEST_BIN/dnsq-static" musl.test)
-	nx=$(ip netns exec "$ns" "$SNITCH_TEST_BIN/dnsq-static" nothing.test || true)
-	netns=$(ip netns exec "$ns" stat -L -c %i /proc/self/ns/net)
+	glibc=$(ip netns exec "$DNS_NS" "$SNITCH_TEST_BIN/dnsq" glibc.test)
+	musl=$(ip netns exec "$DNS_NS" "$SNITCH_TEST_BIN/dnsq-static" musl.test)
+	nx=$(ip netns exec "$DNS_NS" "$SNITCH_TEST_BIN/dnsq-static" nothing.test || true)
+	netns=$(ip netns exec "$DNS_NS" stat -L -c %i /proc/self/ns/net)
 	sleep 0.3
 	trace_stop
-	kill "$dnsd" || true
-	ip netns del "$ns"
-	rm -rf "/etc/netns/$ns"
+	dns_ns_stop
 	[ "${glibc#* }" = 192.0.2.11 ]
 	[ "${musl#* }" = 192.0.2.22 ]
 	out=$BATS_TEST_TMPDIR/t.out

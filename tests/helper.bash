@@ -129,3 +129,30 @@ traced_bytes() {
 		'[.[] | select(.type == "flow" and .pid == $pid and .exe_ino == $ino)]
 		 | "\(map(.send_bytes) | add // 0) \(map(.recv_bytes) | add // 0)"' "$1"
 }
+
+# A network namespace with lo up and a test DNS server on 127.0.0.1:53
+# answering NAME=IPV4 pairs; processes run in it with `ip netns exec
+# $DNS_NS` see it in /etc/resolv.conf.
+dns_ns_start() {
+	local i
+	DNS_NS=snitch-dns-$$-$RANDOM
+	ip netns add "$DNS_NS"
+	ip -n "$DNS_NS" link set lo up
+	mkdir -p "/etc/netns/$DNS_NS"
+	echo "nameserver 127.0.0.1" > "/etc/netns/$DNS_NS/resolv.conf"
+	ip netns exec "$DNS_NS" "$SNITCH_TEST_BIN/dnsd" 127.0.0.1 53 "$@" > "$BATS_TEST_TMPDIR/dnsd.out" &
+	DNS_PID=$!
+	for i in $(seq 50); do
+		grep -q ready "$BATS_TEST_TMPDIR/dnsd.out" && return 0
+		sleep 0.1
+	done
+	echo "the test DNS server did not start" >&2
+	return 1
+}
+
+dns_ns_stop() {
+	kill "$DNS_PID" 2>/dev/null || true
+	wait "$DNS_PID" 2>/dev/null || true
+	ip netns del "$DNS_NS" 2>/dev/null || true
+	rm -rf "/etc/netns/$DNS_NS"
+}

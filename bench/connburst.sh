@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# bench/connburst.sh [RATE] [SECONDS]: new TCP connections at RATE per
+# second (default 20,000) for SECONDS (default 10) while snitch-trace runs;
+# every connection must appear in its output (both sockets: the client's
+# and the accepted one) or be counted in a lost record. Needs root.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+rate=${1:-20000}
+secs=${2:-10}
+TRACE=$(pwd)/bin/snitch-trace
+BURST=$(pwd)/build/tests/connburst
+[ -x "$TRACE" ] && [ -x "$BURST" ] || { echo "connburst: build first: make all build/tests/connburst" >&2; exit 1; }
+[ "$(id -u)" -eq 0 ] || { echo "connburst: needs root (BPF)" >&2; exit 1; }
+work=$(mktemp -d /dev/shm/snitch-connburst.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+
+"$TRACE" > "$work/out" 2> "$work/err" &
+tp=$!
+for i in $(seq 100); do grep -q 'counting TCP' "$work/err" && break; sleep 0.1; done
+"$BURST" "$rate" "$secs" > "$work/burst"
+sleep 1
+kill -INT "$tp"
+wait "$tp"
+
+pid=$(jq .pid "$work/burst")
+conns=$(jq .connections "$work/burst")
+secs_run=$(jq .seconds "$work/burst")
+# distinct sockets of the burst process that appeared, from any record
+seen=$(grep -F "\"pid\":$pid," "$work/out" | grep -F '"type":"flow"' |
+	grep -o '"sock_cookie":[0-9]*' | sort -u | wc -l)
+lost=$(jq -s '[.[] | select(.type == "lost" and (.reason | startswith("ringbuf_full_flow")))] | map(.count) | add // 0' \
+	<(grep -F '"type":"lost"' "$work/out"))
+want=$((conns * 2))
+missing=$((want > seen ? want - seen : 0))
+echo "connburst: $conns connections in $secs_run s ($(awk -v c="$conns" -v s="$secs_run" 'BEGIN { printf "%.0f", c / s }')/s), $want sockets"
+echo "connburst: $seen sockets appeared in the output, $missing did not; $lost flow events counted lost"
+if [ "$missing" -le "$lost" ]; then
+	echo "connburst: every connection appeared or was counted lost"
+else
+	echo "connburst: FAIL: $missing sockets neither appeared nor were counted lost"
+	exit 1
+fi
