@@ -36,6 +36,12 @@
 #define OWNER_SCAN_GAP_NS (10ULL * 1000 * 1000)
 /* A datagram flow idle this long is ended (no close is seen for AF_PACKET). */
 #define IDLE_END_NS (60ULL * 1000 * 1000 * 1000)
+/*
+ * A TCP flow unchanged this long is forgotten: its end event may have been
+ * lost (and counted so). If it was only idle, its next bytes bring it back
+ * with a new "new" record.
+ */
+#define TCP_FORGET_NS (3600ULL * 1000 * 1000 * 1000)
 
 struct tracer {
 	const struct trace_opts *opt;
@@ -399,6 +405,8 @@ static void drain(struct tracer *t, bool at_exit)
 			if (f->announced && (f->pending.send_bytes || f->pending.recv_bytes ||
 					     f->pending.send_calls || f->pending.recv_calls))
 				write_flow(&t->out, &t->clk, f, "update", now_real);
+			if (f->tcp && mono - f->changed_mono >= TCP_FORGET_NS)
+				flow_remove(&t->flows, f);
 		}
 	}
 	check_lost(t, at_exit);
