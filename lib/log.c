@@ -12,11 +12,6 @@ void log_init(const char *prog)
 	prog_name = prog;
 }
 
-const char *log_prog(void)
-{
-	return prog_name;
-}
-
 void log_vmsg(const char *fmt, va_list ap)
 {
 	char line[4096];

@@ -11,7 +11,6 @@
  */
 
 void log_init(const char *prog);
-const char *log_prog(void);
 
 void log_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_vmsg(const char *fmt, va_list ap);

@@ -189,15 +189,23 @@ void record_find_many(const struct record *r, const char *const *keys,
 	}
 }
 
-int record_member_u64(const struct record *r, const struct record_member *m,
-		      uint64_t *out)
+/* 0 if m is a number; else why not, as the typed reads return it. */
+static int member_number(const struct record_member *m)
 {
 	if (!m)
 		return -ENOENT;
 	if (m->type == JSON_NULL)
 		return -ENODATA;
-	if (m->type != JSON_NUMBER)
-		return -EINVAL;
+	return m->type == JSON_NUMBER ? 0 : -EINVAL;
+}
+
+int record_member_u64(const struct record *r, const struct record_member *m,
+		      uint64_t *out)
+{
+	int ret = member_number(m);
+
+	if (ret < 0)
+		return ret;
 	if (r->line[m->val_off] == '-')
 		return -ERANGE;
 	return json_number_u64(record_val(r, m), m->val_len, out);
@@ -206,13 +214,9 @@ int record_member_u64(const struct record *r, const struct record_member *m,
 int record_member_i64(const struct record *r, const struct record_member *m,
 		      int64_t *out)
 {
-	if (!m)
-		return -ENOENT;
-	if (m->type == JSON_NULL)
-		return -ENODATA;
-	if (m->type != JSON_NUMBER)
-		return -EINVAL;
-	return json_number_i64(record_val(r, m), m->val_len, out);
+	int ret = member_number(m);
+
+	return ret < 0 ? ret : json_number_i64(record_val(r, m), m->val_len, out);
 }
 
 int record_member_str(const struct record *r, const struct record_member *m,

@@ -66,6 +66,7 @@ int main(int argc, char **argv)
 			"  snitch-hash --json /usr/bin/* | jq -r 'select(.size > 1000000) | .path'\n"
 			"  stat -c '{\"v\":1,\"type\":\"exec\",\"exe_dev\":%d,\"exe_ino\":%i,\"exe_path\":\"%n\"}' /bin/ls \\\n"
 			"    | snitch-hash | jq -r .exe_sha256\n"
+			"  sudo snitch-trace | snitch-hash | jq -c 'select(.type == \"flow\") | {comm, exe_sha256}'\n"
 			"  snitch-hash < records.jsonl | jq -c 'select(.type == \"modified\")'\n",
 		.opts = opts,
 		.nopts = sizeof(opts) / sizeof(opts[0]),

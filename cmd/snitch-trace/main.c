@@ -274,6 +274,16 @@ static int run_scan(struct tracer *t)
 	return 0;
 }
 
+/* What the map's counters moved since they were last read. */
+static void absorb_counts(struct flow *f, const struct flow_counts *c)
+{
+	f->pending.send_bytes += c->send_bytes - f->last.send_bytes;
+	f->pending.recv_bytes += c->recv_bytes - f->last.recv_bytes;
+	f->pending.send_calls += c->send_calls - f->last.send_calls;
+	f->pending.recv_calls += c->recv_calls - f->last.recv_calls;
+	f->last = *c;
+}
+
 /* Datagram and AF_PACKET counters: read the whole map, write the deltas. */
 static void drain_map(struct tracer *t, uint64_t now_real)
 {
@@ -307,13 +317,8 @@ static void drain_map(struct tracer *t, uint64_t now_real)
 			memcpy(f->addr.raddr, key.peer, 16);
 			f->addr.rport = key.peer_port;
 		}
-		if (c.send_bytes != f->last.send_bytes || c.recv_bytes != f->last.recv_bytes ||
-		    c.send_calls != f->last.send_calls || c.recv_calls != f->last.recv_calls) {
-			f->pending.send_bytes += c.send_bytes - f->last.send_bytes;
-			f->pending.recv_bytes += c.recv_bytes - f->last.recv_bytes;
-			f->pending.send_calls += c.send_calls - f->last.send_calls;
-			f->pending.recv_calls += c.recv_calls - f->last.recv_calls;
-			f->last = c;
+		if (memcmp(&c, &f->last, sizeof(c)) != 0) {
+			absorb_counts(f, &c);
 			f->changed_mono = mono;
 		}
 		if (f->closing || mono - f->changed_mono >= IDLE_END_NS) {
@@ -332,12 +337,8 @@ static void drain_map(struct tracer *t, uint64_t now_real)
 	for (size_t i = 0; i < ndead; i++) {
 		struct flow *f = flow_find(&t->flows, &dead[i]);
 
-		if (bpf_map_lookup_elem(fd, &dead[i], &c) == 0 && f) {
-			f->pending.send_bytes += c.send_bytes - f->last.send_bytes;
-			f->pending.recv_bytes += c.recv_bytes - f->last.recv_bytes;
-			f->pending.send_calls += c.send_calls - f->last.send_calls;
-			f->pending.recv_calls += c.recv_calls - f->last.recv_calls;
-		}
+		if (bpf_map_lookup_elem(fd, &dead[i], &c) == 0 && f)
+			absorb_counts(f, &c);
 		(void)bpf_map_delete_elem(fd, &dead[i]);
 		if (f) {
 			announce(t, f, now_real);
