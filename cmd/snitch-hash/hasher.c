@@ -6,14 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/vfs.h>
 #include <unistd.h>
 
+#include "fileid.h"
 #include "hash.h"
-
-#ifndef BTRFS_SUPER_MAGIC
-#define BTRFS_SUPER_MAGIC 0x9123683E
-#endif
 
 int file_sig_fd(int fd, struct file_sig *sig)
 {
@@ -33,16 +29,10 @@ bool file_sig_eq(const struct file_sig *a, const struct file_sig *b)
 	       a->ctime_ns == b->ctime_ns;
 }
 
-/*
- * Is the open file the executable the record names? On btrfs, stat()
- * reports a device number per subvolume while the kernel's inode->i_sb
- * names the whole filesystem, so there only the inode can be compared.
- */
 static int check_identity(int fd, const struct exe_key *key, bool *btrfs,
 			  char *why, size_t whysz)
 {
 	struct stat st;
-	struct statfs sf;
 
 	if (fstat(fd, &st) < 0) {
 		snprintf(why, whysz, "%s", strerror(errno));
@@ -52,13 +42,8 @@ static int check_identity(int fd, const struct exe_key *key, bool *btrfs,
 		snprintf(why, whysz, "not a regular file");
 		return -EINVAL;
 	}
-	if ((uint64_t)st.st_ino == key->ino && (uint64_t)st.st_dev == key->dev)
+	if (fileid_matches(fd, &st, key->dev, key->ino, btrfs))
 		return 0;
-	if ((uint64_t)st.st_ino == key->ino && fstatfs(fd, &sf) == 0 &&
-	    (unsigned long)sf.f_type == BTRFS_SUPER_MAGIC) {
-		*btrfs = true;
-		return 0;
-	}
 	snprintf(why, whysz, "it is now device %llu inode %llu, not the executable named",
 		 (unsigned long long)st.st_dev, (unsigned long long)st.st_ino);
 	return -ESTALE;

@@ -22,11 +22,11 @@
 #include "emit.h"
 #include "exitcode.h"
 #include "hash.h"
-#include "linereader.h"
 #include "log.h"
 #include "output.h"
 #include "record.h"
 #include "sig.h"
+#include "stage.h"
 
 #define NLEVELS 3
 #define KEYS_PER_LEVEL 5
@@ -36,8 +36,6 @@
 #define HELD_MAX_BYTES (64U << 20)
 /* Re-hash at most this often in a row for a file that keeps changing. */
 #define MAX_ROUNDS 3
-/* Bytes of a malformed line quoted in its error record. */
-#define QUOTE_MAX 200
 
 enum { K_PID, K_DEV, K_INO, K_PATH, K_SHA };
 
@@ -45,14 +43,13 @@ static const char *const level_name[NLEVELS] = { "", "parent ", "grandparent " }
 static const char *const sha_key[NLEVELS] = {
 	"exe_sha256", "parent_exe_sha256", "gparent_exe_sha256",
 };
-/* For each level: pid, exe_dev, exe_ino, exe_path, exe_sha256; then v. */
-static const char *const keys[NLEVELS * KEYS_PER_LEVEL + 1] = {
+/* For each level: pid, exe_dev, exe_ino, exe_path, exe_sha256. */
+static const char *const keys[NLEVELS * KEYS_PER_LEVEL] = {
 	"pid", "exe_dev", "exe_ino", "exe_path", "exe_sha256",
 	"parent_pid", "parent_exe_dev", "parent_exe_ino", "parent_exe_path",
 	"parent_exe_sha256",
 	"gparent_pid", "gparent_exe_dev", "gparent_exe_ino", "gparent_exe_path",
 	"gparent_exe_sha256",
-	"v",
 };
 
 struct held {
@@ -67,20 +64,17 @@ struct held {
 
 struct stream {
 	const struct hash_opts *opt;
-	struct linereader in;
+	struct stage_in in;
 	struct output out;
-	struct record rec;
 	struct cache cache;
 	struct pool *pool;
 	struct watch *watch;
 	struct held *head, *tail;
 	size_t held_bytes;
 	uint64_t epoch;
-	uint64_t batch;
 	uint64_t timeout_ns;
 	uint64_t eof_mono;		/* when input ended, 0 before */
 	struct buf tmp;
-	bool warned_version;
 	bool noted_btrfs;
 	int noted_mark_err;
 };
@@ -98,32 +92,6 @@ static void error_record(struct stream *s, const char *code,
 {
 	emit_error_begin(&s->out.b, STAGE, code, message);
 	emit_end(&s->out.b);
-}
-
-static void report_input(struct stream *s, uint64_t lineno, const char *code,
-			 const char *what, const char *line, size_t len,
-			 size_t offset, bool has_offset, size_t length)
-{
-	char msg[256];
-	struct buf *b = &s->out.b;
-
-	if (has_offset)
-		snprintf(msg, sizeof(msg), "line %llu: %s at byte %zu",
-			 (unsigned long long)lineno, what, offset);
-	else
-		snprintf(msg, sizeof(msg), "line %llu: %s",
-			 (unsigned long long)lineno, what);
-	log_limited("%s", msg);
-	emit_error_begin(b, STAGE, code, msg);
-	emit_u64(b, "line", lineno);
-	if (has_offset)
-		emit_u64(b, "offset", offset);
-	if (line) {
-		emit_str(b, "input", line, len < QUOTE_MAX ? len : QUOTE_MAX);
-	} else {
-		emit_u64(b, "length", length);
-	}
-	emit_end(b);
 }
 
 static void modified_record(struct stream *s, struct exe_entry *e,
@@ -180,9 +148,9 @@ static void stat_check(struct stream *s, struct exe_entry *e)
 	struct file_sig sig;
 	int r = -1;
 
-	if (e->checked_batch == s->batch)
+	if (e->checked_batch == s->in.batch)
 		return;
-	e->checked_batch = s->batch;
+	e->checked_batch = s->in.batch;
 	if (e->pid) {
 		snprintf(proc, sizeof(proc), "/proc/%u/exe", e->pid);
 		r = stat(proc, &st);
@@ -262,11 +230,11 @@ static void write_with_hashes(struct stream *s, struct exe_entry **ent,
 			len = sizeof(q);
 		}
 		if (had_key[l])
-			(void)record_set_raw(&s->rec, sha_key[l], val, len);
+			(void)record_set_raw(&s->in.rec, sha_key[l], val, len);
 		else
-			(void)record_add_raw(&s->rec, sha_key[l], val, len);
+			(void)record_add_raw(&s->in.rec, sha_key[l], val, len);
 	}
-	record_write(&s->rec, &s->out.b);
+	record_write(&s->in.rec, &s->out.b);
 }
 
 static void hold(struct stream *s, const char *line, size_t len,
@@ -364,7 +332,7 @@ static void release_ready(struct stream *s, bool force)
 			if (h->ent[l] && h->ent[l]->state == ENTRY_PENDING)
 				report_unhashed(s, h->ent[l], l, force);
 		/* it was valid when held; a second parse cannot fail */
-		if (record_parse(&s->rec, h->line, h->len, NULL) == 0)
+		if (record_parse(&s->in.rec, h->line, h->len, NULL) == 0)
 			write_with_hashes(s, h->ent, h->had_key);
 		for (int l = 0; l < NLEVELS; l++)
 			if (h->ent[l])
@@ -377,63 +345,35 @@ static void release_ready(struct stream *s, bool force)
 
 /* ---- input ---- */
 
-static void handle_line(struct stream *s, const char *line, size_t len,
-			uint64_t lineno)
+static void on_record(void *ctx, struct stage_in *si, const char *line,
+		      size_t len)
 {
-	const struct record_member *m[NLEVELS * KEYS_PER_LEVEL + 1];
+	struct stream *s = ctx;
+	const struct record_member *m[NLEVELS * KEYS_PER_LEVEL];
 	struct exe_entry *ent[NLEVELS] = { NULL };
 	bool had_key[NLEVELS] = { false };
-	struct json_error jerr = { 0, "out of memory" };
 	bool need = false, ready = true;
-	uint64_t v;
-	int r;
 
-	r = record_parse(&s->rec, line, len, &jerr);
-	if (r < 0) {
-		if (jerr.offset == 0 && len == json_skip_ws(line, len, 0))
-			report_input(s, lineno, "malformed_input", "empty line",
-				     line, len, 0, false, 0);
-		else
-			report_input(s, lineno, "malformed_input", jerr.what,
-				     line, len, jerr.offset, true, 0);
-		return;
-	}
-	record_find_many(&s->rec, keys, NLEVELS * KEYS_PER_LEVEL + 1, m);
-	if (record_member_u64(&s->rec, m[NLEVELS * KEYS_PER_LEVEL], &v) == 0 &&
-	    v != RECORD_VERSION) {
-		if (!s->warned_version) {
-			char msg[160];
-
-			s->warned_version = true;
-			snprintf(msg, sizeof(msg),
-				 "line %llu: record version %llu is not understood; such records pass through unchanged",
-				 (unsigned long long)lineno, (unsigned long long)v);
-			log_msg("%s", msg);
-			error_record(s, "unsupported_version", msg);
-		}
-		record_write(&s->rec, &s->out.b);
-		return;
-	}
-
+	record_find_many(&si->rec, keys, NLEVELS * KEYS_PER_LEVEL, m);
 	for (int l = 0; l < NLEVELS; l++) {
 		const struct record_member **lm = m + l * KEYS_PER_LEVEL;
 		struct exe_key key;
 		uint64_t pid = 0;
 		struct exe_entry *e;
 
-		if (record_member_u64(&s->rec, lm[K_DEV], &key.dev) < 0 ||
-		    record_member_u64(&s->rec, lm[K_INO], &key.ino) < 0)
+		if (record_member_u64(&s->in.rec, lm[K_DEV], &key.dev) < 0 ||
+		    record_member_u64(&s->in.rec, lm[K_INO], &key.ino) < 0)
 			continue;	/* no identity at this level */
 		if (lm[K_SHA] && lm[K_SHA]->type == JSON_STRING)
 			continue;	/* hashed already, by an earlier stage */
 		e = cache_get(&s->cache, &key);
 		if (!e)
 			continue;	/* out of memory: passed on unhashed */
-		if (record_member_u64(&s->rec, lm[K_PID], &pid) == 0 &&
+		if (record_member_u64(&s->in.rec, lm[K_PID], &pid) == 0 &&
 		    pid > 0 && pid <= UINT32_MAX)
 			e->pid = (uint32_t)pid;
 		buf_reset(&s->tmp);
-		if (record_member_str(&s->rec, lm[K_PATH], &s->tmp) == 0 &&
+		if (record_member_str(&s->in.rec, lm[K_PATH], &s->tmp) == 0 &&
 		    s->tmp.len > 0 && !memchr(s->tmp.p, '\0', s->tmp.len)) {
 			if (!e->path || strlen(e->path) != s->tmp.len ||
 			    memcmp(e->path, s->tmp.p, s->tmp.len)) {
@@ -449,7 +389,7 @@ static void handle_line(struct stream *s, const char *line, size_t len,
 		need = true;
 	}
 	if (!need) {
-		record_write(&s->rec, &s->out.b);
+		record_write(&s->in.rec, &s->out.b);
 		return;
 	}
 	for (int l = 0; l < NLEVELS; l++) {
@@ -461,36 +401,7 @@ static void handle_line(struct stream *s, const char *line, size_t len,
 	if (ready)
 		write_with_hashes(s, ent, had_key);
 	else
-		hold(s, line, len, lineno, ent, had_key);
-}
-
-static int read_input(struct stream *s)
-{
-	ssize_t n = linereader_fill(&s->in);
-	const char *line;
-	size_t len;
-
-	if (n < 0 && n != -EAGAIN && n != -EINTR && n != -ENOBUFS)
-		return (int)n;
-	s->batch++;
-	for (;;) {
-		enum line_status st = linereader_next(&s->in, &line, &len);
-
-		if (st == LINE_AGAIN || st == LINE_EOF)
-			break;
-		if (st == LINE_TOO_LONG) {
-			char what[128];
-
-			snprintf(what, sizeof(what),
-				 "line of %zu bytes is longer than the %u accepted",
-				 len, RECORD_LINE_MAX);
-			report_input(s, s->in.lineno, "line_too_long", what,
-				     NULL, 0, 0, false, len);
-			continue;
-		}
-		handle_line(s, line, len, s->in.lineno);
-	}
-	return 0;
+		hold(s, line, len, si->lr.lineno, ent, had_key);
 }
 
 /* ---- completions and modification events ---- */
@@ -653,9 +564,8 @@ static int setup(struct stream *s, const struct hash_opts *o)
 	memset(s, 0, sizeof(*s));
 	s->opt = o;
 	s->timeout_ns = o->timeout_s * 1000000000ULL;
-	record_init(&s->rec);
 	output_init(&s->out, STDOUT_FILENO);
-	if (linereader_init(&s->in, STDIN_FILENO, RECORD_LINE_MAX) < 0 ||
+	if (stage_in_init(&s->in, STAGE, STDIN_FILENO, &s->out) < 0 ||
 	    cache_init(&s->cache, o->cache_size) < 0) {
 		log_msg("out of memory");
 		return SNITCH_EXIT_SOFTWARE;
@@ -697,9 +607,9 @@ int stream_run(const struct hash_opts *o)
 		struct pollfd fds[3];
 		nfds_t n = 0;
 		int timeout, r;
-		bool reading = !s.in.eof && s.held_bytes < HELD_MAX_BYTES;
+		bool reading = !s.in.lr.eof && s.held_bytes < HELD_MAX_BYTES;
 
-		if (s.in.eof && !s.head) {
+		if (s.in.lr.eof && !s.head) {
 			/* wait for jobs still running (a `modified` may be due),
 			 * but no longer than a record would wait for its hash */
 			if (pool_busy(s.pool) == 0 ||
@@ -738,13 +648,13 @@ int stream_run(const struct hash_opts *o)
 		if (s.watch && fds[1].revents)
 			drain_watch(&s);
 		if (reading && fds[n - 1].revents) {
-			r = read_input(&s);
+			r = stage_in_read(&s.in, on_record, &s);
 			if (r < 0) {
 				log_msg("cannot read standard input: %s", strerror(-r));
 				ret = SNITCH_EXIT_IO;
 				break;
 			}
-			if (s.in.eof) {
+			if (s.in.lr.eof) {
 				s.eof_mono = clock_mono_ns();
 				release_ready(&s, false);
 			}
@@ -775,9 +685,8 @@ out:
 	if (s.watch)
 		watch_free(s.watch);
 	cache_release(&s.cache);
-	linereader_release(&s.in);
+	stage_in_release(&s.in);
 	output_release(&s.out);
-	record_release(&s.rec);
 	buf_release(&s.tmp);
 	return ret;
 }

@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: MIT */
+#include <sys/vfs.h>
+
+#include "fileid.h"
+
+#ifndef BTRFS_SUPER_MAGIC
+#define BTRFS_SUPER_MAGIC 0x9123683E
+#endif
+
+bool fileid_matches(int fd, const struct stat *st, uint64_t dev, uint64_t ino,
+		    bool *btrfs)
+{
+	struct statfs sf;
+
+	*btrfs = false;
+	if ((uint64_t)st->st_ino != ino)
+		return false;
+	if ((uint64_t)st->st_dev == dev)
+		return true;
+	if (fstatfs(fd, &sf) == 0 && (unsigned long)sf.f_type == BTRFS_SUPER_MAGIC) {
+		*btrfs = true;
+		return true;
+	}
+	return false;
+}
