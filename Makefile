@@ -47,6 +47,7 @@ BINS := $(TOOLS:%=$(BIN)/%)
 
 LDLIBS_snitch-hash := -lcrypto -lpthread
 LDLIBS_snitch-trace := -lbpf -lelf -lz
+LDLIBS_snitch-resolve := -lcares
 
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(O)/san/%)

@@ -15,4 +15,7 @@
 bool fileid_matches(int fd, const struct stat *st, uint64_t dev, uint64_t ino,
 		    bool *btrfs);
 
+/* Is the open file on btrfs (where only inodes can be compared)? */
+bool fileid_on_btrfs(int fd);
+
 #endif

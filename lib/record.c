@@ -355,6 +355,22 @@ int record_add_raw(struct record *r, const char *key, const char *json,
 	return put_raw(r, key, RECORD_NEW_KEY, json, len);
 }
 
+int record_add_members(struct record *r, const char *text, size_t len)
+{
+	size_t start = r->text.len;
+	int ret;
+
+	if (len == 0)
+		return 0;
+	if (r->n > 0 || r->appended > 0)
+		buf_putc(&r->text, ',');
+	buf_append(&r->text, text, len);
+	ret = add_edit(r, r->close_off, r->close_off, start);
+	if (ret == 0)
+		r->appended++;
+	return ret;
+}
+
 int record_set_str(struct record *r, const char *key, const void *s,
 		   size_t len)
 {

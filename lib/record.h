@@ -114,6 +114,12 @@ int record_add_raw(struct record *r, const char *key, const char *json,
 		   size_t len);
 #define RECORD_NEW_KEY ((const struct record_member *)1)
 
+/*
+ * Add several members at once: text is '"k1":v1,"k2":v2' (valid JSON
+ * members, none of them already in the record). Counts as one edit.
+ */
+int record_add_members(struct record *r, const char *text, size_t len);
+
 /* Append the record with its edits, and a newline, to out. */
 void record_write(const struct record *r, struct buf *out);
 

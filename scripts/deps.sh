@@ -5,7 +5,7 @@ set -eu
 
 # Build: compiler, BPF tool chain, libraries.
 BUILD="make gcc libc6-dev pkg-config clang llvm bpftool libbpf-dev libelf-dev
-zlib1g-dev libssl-dev liburing-dev musl-tools"
+zlib1g-dev libssl-dev libc-ares-dev liburing-dev musl-tools"
 # Run: what the tools call at run time.
 RUN="ca-certificates"
 # Test: test runner, JSON checks, users and namespaces, file systems.

@@ -156,3 +156,22 @@ dns_ns_stop() {
 	ip netns del "$DNS_NS" 2>/dev/null || true
 	rm -rf "/etc/netns/$DNS_NS"
 }
+
+RESOLVE=$SNITCH_BIN/snitch-resolve
+
+# snitch-trace | snitch-resolve ARGS..., live, through a FIFO so that both
+# ends are known; resolved records in OUT. Stop with pipeline_stop.
+pipeline_start() {
+	local out=$1
+	shift
+	mkfifo "$out.fifo"
+	"$RESOLVE" "$@" < "$out.fifo" > "$out" 2> "$out.err" &
+	RESOLVE_PID=$!
+	trace_start "$out.fifo"
+}
+
+pipeline_stop() {
+	trace_stop
+	RESOLVE_STATUS=0
+	wait "$RESOLVE_PID" || RESOLVE_STATUS=$?
+}

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * A DNS server for tests: answers A queries for the names it is given.
+ * A DNS server for tests: answers A queries for the names it is given,
+ * and PTR queries for their addresses.
  *   dnsd ADDR PORT NAME=IPV4...
  * Other names get NXDOMAIN. Prints "ready" once bound; exits after 60 s.
  */
@@ -56,19 +57,52 @@ int main(int argc, char **argv)
 		if (end > (size_t)n)
 			continue;
 		qtype = (unsigned)q[off + 1] << 8 | q[off + 2];
+		const char *ptr = NULL;	/* the name to answer a PTR query with */
+
 		for (int i = 3; i < argc; i++) {
 			char *eq = strchr(argv[i], '=');
-			if (eq && (size_t)(eq - argv[i]) == nl && !strncmp(argv[i], name, nl) &&
-			    inet_pton(AF_INET, eq + 1, &ip) == 1)
+			unsigned char b[4];
+			char rev[64];
+
+			if (!eq || inet_pton(AF_INET, eq + 1, b) != 1)
+				continue;
+			if ((size_t)(eq - argv[i]) == nl && !strncmp(argv[i], name, nl)) {
+				memcpy(&ip, b, 4);
 				found = 1;
+			}
+			snprintf(rev, sizeof(rev), "%u.%u.%u.%u.in-addr.arpa", b[3], b[2], b[1], b[0]);
+			if (qtype == 12 && !strcmp(rev, name)) {
+				ptr = argv[i];
+				found = 2;
+			}
 		}
 		memcpy(r, q, end);
 		r[2] = 0x81;		/* response, recursion desired */
 		r[3] = found ? 0x80 : 0x83;	/* recursion available; NXDOMAIN */
 		r[6] = 0;
-		r[7] = found && qtype == 1;	/* one answer, for A only */
+		r[7] = (found == 1 && qtype == 1) || found == 2;	/* one answer */
 		memset(r + 8, 0, 4);
-		if (found && qtype == 1) {
+		if (found == 2) {
+			/* PTR: the name, as labels, from "name=addr" */
+			unsigned char rr[12] = { 0xc0, 12, 0, 12, 0, 1, 0, 0, 0x01, 0x2c, 0, 0 };
+			size_t rd = end + 12, len = strcspn(ptr, "=");
+			const char *lab = ptr;
+
+			while (lab < ptr + len && rd + 64 < sizeof(r)) {
+				size_t l = strcspn(lab, ".=");
+				r[rd++] = (unsigned char)l;
+				memcpy(r + rd, lab, l);
+				rd += l;
+				lab += l + (lab[l] == '.');
+				if (lab[-1] != '.' && lab[-1] != '\0' && l == 0)
+					break;
+			}
+			r[rd++] = 0;
+			rr[10] = (unsigned char)((rd - end - 12) >> 8);
+			rr[11] = (unsigned char)(rd - end - 12);
+			memcpy(r + end, rr, 12);
+			end = rd;
+		} else if (found && qtype == 1) {
 			unsigned char rr[16] = { 0xc0, 12, 0, 1, 0, 1, 0, 0, 0x01, 0x2c, 0, 4 };
 			memcpy(rr + 12, &ip, 4);	/* TTL 300 */
 			memcpy(r + end, rr, 16);

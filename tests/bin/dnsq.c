@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Resolve a name with the C library's resolver and print "PID ADDR...".
+ * Resolve a name with the C library's resolver and print "PID ADDR...";
+ * with "send", then send one datagram to the first address, port 9.
  * Built twice by the Makefile: against glibc, and statically against musl,
  * whose resolver is its own: snitch-trace must see both on the wire.
  */
@@ -16,8 +17,8 @@ int main(int argc, char **argv)
 	struct addrinfo hints, *res, *ai;
 	char text[INET6_ADDRSTRLEN];
 
-	if (argc != 2) {
-		fprintf(stderr, "usage: dnsq NAME\n");
+	if (argc != 2 && !(argc == 3 && !strcmp(argv[2], "send"))) {
+		fprintf(stderr, "usage: dnsq NAME [send]\n");
 		return 2;
 	}
 	memset(&hints, 0, sizeof(hints));
@@ -33,6 +34,15 @@ int main(int argc, char **argv)
 		printf(" %s", text);
 	}
 	printf("\n");
+	if (argc == 3) {
+		int fd = socket(AF_INET, SOCK_DGRAM, 0);
+		struct sockaddr_in to = *(struct sockaddr_in *)res->ai_addr;
+
+		to.sin_port = htons(9);
+		if (fd < 0 || sendto(fd, "x", 1, 0, (struct sockaddr *)&to, sizeof(to)) != 1)
+			return 1;
+		close(fd);
+	}
 	freeaddrinfo(res);
 	return 0;
 }

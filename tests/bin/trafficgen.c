@@ -2,8 +2,9 @@
 /*
  * Test traffic with known byte counts, one scenario per run:
  *
- *   trafficgen SCENARIO
+ *   trafficgen SCENARIO [LABEL...]
  *
+ * (labels are ignored: they give tests a command line to look for)
  * Every process taking part prints one JSON line on stdout when it is
  * done: {"scenario", "role", "pid", "send_bytes", "recv_bytes", "netns",
  * "mntns", "ppid", "gppid"}, the bytes being what its own system calls
@@ -875,8 +876,8 @@ int main(int argc, char **argv)
 		{ "packet", packet }, { "burst", burst },
 	};
 
-	if (argc != 2) {
-		fprintf(stderr, "usage: trafficgen SCENARIO\n");
+	if (argc < 2) {
+		fprintf(stderr, "usage: trafficgen SCENARIO [LABEL...]\n");
 		return 2;
 	}
 	scenario = argv[1];

@@ -97,6 +97,14 @@ static void test_edits(void)
 	CHECK(record_set_u64(&r, "b", 2) == 0);
 	CHECK(strcmp(write_out(), "{\"a\":1,\"b\":2}\n") == 0);
 
+	CHECK(parse("{}") == 0);
+	CHECK(record_add_members(&r, "\"a\":1,\"b\":[2]", 13) == 0);
+	CHECK(record_set_u64(&r, "c", 3) == 0);
+	CHECK(strcmp(write_out(), "{\"a\":1,\"b\":[2],\"c\":3}\n") == 0);
+	CHECK(parse("{\"x\":0}") == 0);
+	CHECK(record_add_members(&r, "\"a\":1", 5) == 0);
+	CHECK(strcmp(write_out(), "{\"x\":0,\"a\":1}\n") == 0);
+
 	CHECK(parse(" { } ") == 0);
 	CHECK(record_set_raw(&r, "a", "[]", 2) == 0);
 	CHECK(strcmp(write_out(), " { \"a\":[]} \n") == 0);

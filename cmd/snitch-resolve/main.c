@@ -1,0 +1,424 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * snitch-resolve: who is talking. Adds to each record the executable
+ * path, name, command line and user of the process, its parent and its
+ * grandparent; the container; and the domain of the remote address.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "clock.h"
+#include "emit.h"
+#include "exitcode.h"
+#include "log.h"
+#include "output.h"
+#include "resolve.h"
+#include "sig.h"
+#include "stage.h"
+
+enum {
+	K_PID, K_START, K_COMM, K_DEV, K_INO, K_PATH, K_NAME,
+	KEYS_PER_LEVEL,
+};
+enum {
+	K_TYPE = NLEVELS * KEYS_PER_LEVEL, K_UID, K_CGROUP, K_NETNS, K_RADDR,
+	K_CONTAINER, K_DOMAIN, K_ANSWERS, K_QNAME, NKEYS,
+};
+
+static const char *const keys[NKEYS] = {
+	"pid", "start_ns", "comm", "exe_dev", "exe_ino", "exe_path", "name",
+	"parent_pid", "parent_start_ns", "parent_comm", "parent_exe_dev",
+	"parent_exe_ino", "parent_exe_path", "parent_name",
+	"gparent_pid", "gparent_start_ns", "gparent_comm", "gparent_exe_dev",
+	"gparent_exe_ino", "gparent_exe_path", "gparent_name",
+	"type", "uid", "cgroup_id", "netns", "raddr", "container_runtime",
+	"domain", "answers", "qname",
+};
+
+static const char *const prefix[NLEVELS] = { "", "parent_", "gparent_" };
+
+struct resolver {
+	const struct resolve_opts *opt;
+	struct stage_in in;
+	struct output out;
+	struct procs *procs;
+	struct containers *containers;
+	struct domains *domains;
+	struct resolve_stats st;
+	uint64_t next_stats;		/* monotonic */
+	struct buf tmp;
+};
+
+static void put_key(struct buf *b, int level, const char *name)
+{
+	buf_putc(b, '"');
+	buf_puts(b, prefix[level]);
+	buf_puts(b, name);
+	buf_puts(b, "\":");
+}
+
+static void report_mismatch(struct resolver *r, struct proc_facts *f,
+			    uint64_t dev, uint64_t ino)
+{
+	char msg[512];
+	struct buf *b = &r->out.b;
+
+	if (f->mismatch_reported)
+		return;
+	f->mismatch_reported = true;
+	if (f->have_exe)
+		snprintf(msg, sizeof(msg),
+			 "pid %u: '%s' is device %llu inode %llu, not its executable (device %llu, inode %llu): the path is left null",
+			 f->pid, f->exe_path, (unsigned long long)f->exe_dev,
+			 (unsigned long long)f->exe_ino, (unsigned long long)dev,
+			 (unsigned long long)ino);
+	else
+		snprintf(msg, sizeof(msg),
+			 "pid %u: its executable '%s' (device %llu, inode %llu) no longer exists there: the path is left null",
+			 f->pid, f->exe_path, (unsigned long long)dev, (unsigned long long)ino);
+	log_limited("%s", msg);
+	emit_error_begin(b, STAGE, "exe_path_mismatch", msg);
+	emit_u64(b, "pid", f->pid);
+	emit_cstr(b, "path", f->exe_path);
+	emit_u64(b, "dev", dev);
+	emit_u64(b, "ino", ino);
+	emit_end(b);
+}
+
+/* The members of one level: exe_path, then name, cmdline and user. */
+static void resolve_level(struct resolver *r, struct record *rec, int l,
+			  const struct record_member **m, uint64_t uid,
+			  bool have_uid, bool is_exec)
+{
+	const struct record_member **lm = m + l * KEYS_PER_LEVEL;
+	struct buf *b = &r->tmp;
+	uint64_t pid = 0, start = 0, dev = 0, ino = 0;
+	bool have_id, known_exe;
+	struct proc_facts *f = NULL;
+	const char *path = NULL;
+	size_t comm_len = 0;
+	const char *comm = NULL;
+
+	if (!lm[K_PID] || lm[K_NAME])
+		return;		/* no process at this level, or resolved already */
+	(void)record_member_u64(rec, lm[K_PID], &pid);
+	(void)record_member_u64(rec, lm[K_START], &start);
+	have_id = record_member_u64(rec, lm[K_DEV], &dev) == 0 &&
+		  record_member_u64(rec, lm[K_INO], &ino) == 0;
+	if (lm[K_COMM] && lm[K_COMM]->type == JSON_STRING && !lm[K_COMM]->val_escaped) {
+		comm = record_val(rec, lm[K_COMM]) + 1;
+		comm_len = lm[K_COMM]->val_len - 2;
+	}
+	if (pid > 0 && pid <= UINT32_MAX) {
+		/* an exec record: the process runs something new */
+		f = procs_get(r->procs, (uint32_t)pid, start, comm, comm_len,
+			      is_exec && l == 0);
+		/* another executable than we saw: it exec'd since; look again */
+		if (f && have_id && f->have_exe && f->exe_ino != ino)
+			f = procs_get(r->procs, (uint32_t)pid, start, comm, comm_len, true);
+	}
+
+	buf_reset(b);
+	if (!lm[K_PATH]) {
+		put_key(b, l, "exe_path");
+		known_exe = f && f->exe_path;
+		if (known_exe && have_id && f->have_exe && f->exe_ino == ino &&
+		    (f->exe_dev == dev || f->exe_btrfs)) {
+			json_put_cstr(b, f->exe_path);
+		} else if (known_exe && have_id) {
+			report_mismatch(r, f, dev, ino);
+			r->st.paths_mismatched++;
+			buf_puts(b, "null");
+		} else if (!f && have_id && (path = procs_path_of(r->procs, dev, ino))) {
+			json_put_cstr(b, path);	/* gone, but its executable was seen */
+		} else {
+			buf_puts(b, "null");
+		}
+		buf_putc(b, ',');
+	}
+	if (f) {
+		r->st.processes_resolved++;
+		buf_append(b, f->block[l].p, f->block[l].len);
+	} else {
+		/* gone before it could be seen: what the record itself says */
+		if (pid)
+			r->st.processes_unknown++;
+		put_key(b, l, "name");
+		if (comm)
+			buf_append(b, record_val(rec, lm[K_COMM]), lm[K_COMM]->val_len);
+		else
+			buf_puts(b, "null");
+		buf_putc(b, ',');
+		put_key(b, l, "cmdline");
+		buf_puts(b, "null,");
+		put_key(b, l, "user");
+		buf_puts(b, l == 0 && have_uid ? user_json((uint32_t)uid) : "null");
+	}
+	(void)record_add_members(rec, b->p, b->len);
+}
+
+/* A dns record: learn the name of each address it answered. */
+static void learn_dns(struct resolver *r, struct record *rec,
+		      const struct record_member **m)
+{
+	const struct record_member *ans = m[K_ANSWERS], *q = m[K_QNAME];
+	uint64_t pid = 0, netns = 0;
+	const char *s;
+	size_t len, pos = 1;
+	struct record a;
+
+	if (!ans || ans->type != JSON_ARRAY || !q || q->type != JSON_STRING)
+		return;
+	(void)record_get_u64(rec, "pid", &pid);
+	(void)record_member_u64(rec, m[K_NETNS], &netns);
+	s = record_val(rec, ans);
+	len = ans->val_len;
+	record_init(&a);
+	/* each element is an object: the record parser reads it as one */
+	while (pos < len) {
+		size_t start = json_skip_ws(s, len, pos), end = start;
+		enum json_type t;
+		uint64_t ttl = 0;
+
+		if (start >= len || s[start] == ']')
+			break;
+		if (json_scan_value(s, len, &end, &t, NULL, NULL) < 0)
+			break;
+		if (t == JSON_OBJECT && record_parse(&a, s + start, end - start, NULL) == 0) {
+			buf_reset(&r->tmp);
+			(void)record_get_u64(&a, "ttl_s", &ttl);
+			if (record_get_str(&a, "addr", &r->tmp) == 0) {
+				buf_putc(&r->tmp, '\0');
+				domains_learn(r->domains, r->tmp.p, record_val(rec, q),
+					      q->val_len, (uint32_t)pid, netns, ttl);
+			}
+		}
+		pos = json_skip_ws(s, len, end);
+		if (pos < len && s[pos] == ',')
+			pos++;
+	}
+	record_release(&a);
+}
+
+static void on_record(void *ctx, struct stage_in *si, const char *line,
+		      size_t len)
+{
+	struct resolver *r = ctx;
+	struct record *rec = &si->rec;
+	const struct record_member *m[NKEYS];
+	uint64_t uid = 0, cg = 0, pid = 0, netns = 0;
+	bool have_uid;
+
+	(void)line;
+	(void)len;
+	r->st.records++;
+	record_find_many(rec, keys, NKEYS, m);
+	if (record_member_is(rec, m[K_TYPE], "dns")) {
+		learn_dns(r, rec, m);
+		record_write(rec, &r->out.b);
+		return;
+	}
+	have_uid = record_member_u64(rec, m[K_UID], &uid) == 0;
+	for (int l = 0; l < NLEVELS; l++)
+		resolve_level(r, rec, l, m, uid, have_uid,
+			      record_member_is(rec, m[K_TYPE], "exec"));
+
+	(void)record_member_u64(rec, m[K_PID], &pid);
+	if (!m[K_CONTAINER] && (record_member_u64(rec, m[K_CGROUP], &cg) == 0 ||
+				(m[K_PID] && pid))) {
+		size_t n;
+		const char *blk = container_block(r->containers, cg, (uint32_t)pid, &n);
+
+		(void)record_add_members(rec, blk, n);
+	}
+	if (!m[K_DOMAIN] && record_member_is(rec, m[K_TYPE], "flow") &&
+	    m[K_RADDR] && m[K_RADDR]->type == JSON_STRING && m[K_RADDR]->val_len > 2) {
+		enum domain_from from;
+		const char *d;
+
+		buf_reset(&r->tmp);
+		(void)record_member_str(rec, m[K_RADDR], &r->tmp);
+		buf_putc(&r->tmp, '\0');
+		(void)record_member_u64(rec, m[K_NETNS], &netns);
+		d = domains_lookup(r->domains, r->tmp.p, (uint32_t)pid, netns, &from);
+		(void)record_add_raw(rec, "domain", d ? d : "null", d ? strlen(d) : 4);
+		if (from == DOMAIN_DNS)
+			r->st.domains_dns++;
+		else if (from == DOMAIN_REVERSE)
+			r->st.domains_reverse++;
+		else
+			r->st.domains_unknown++;
+	}
+	record_write(rec, &r->out.b);
+}
+
+static void write_stats(struct resolver *r)
+{
+	struct buf *b = &r->out.b;
+
+	if (!r->st.records)
+		return;
+	emit_begin(b, "stats", clock_real_ns());
+	emit_cstr(b, "stage", STAGE);
+	emit_u64(b, "interval_s", r->opt->stats_s);
+	emit_u64(b, "records", r->st.records);
+	emit_u64(b, "processes_resolved", r->st.processes_resolved);
+	emit_u64(b, "processes_unknown", r->st.processes_unknown);
+	emit_u64(b, "paths_mismatched", r->st.paths_mismatched);
+	emit_u64(b, "domains_dns", r->st.domains_dns);
+	emit_u64(b, "domains_reverse", r->st.domains_reverse);
+	emit_u64(b, "domains_unknown", r->st.domains_unknown);
+	emit_end(b);
+	memset(&r->st, 0, sizeof(r->st));
+}
+
+static int run(struct resolver *r)
+{
+	int ret = SNITCH_EXIT_OK;
+	uint64_t stats_ns = r->opt->stats_s * 1000000000ULL;
+
+	r->next_stats = clock_mono_ns() + stats_ns;
+	while (!sig_stop && !r->in.lr.eof) {
+		struct pollfd fds[1 + 16];
+		int n = 1, timeout, rc;
+		uint64_t now = clock_mono_ns();
+		struct timespec ts;
+
+		if (output_flush(&r->out) < 0)
+			break;
+		fds[0] = (struct pollfd){ .fd = STDIN_FILENO, .events = POLLIN };
+		timeout = r->next_stats > now ? (int)((r->next_stats - now) / 1000000) + 1 : 0;
+		n += domains_pollfds(r->domains, fds + 1, 16, &timeout);
+		ts.tv_sec = timeout / 1000;
+		ts.tv_nsec = (long)(timeout % 1000) * 1000000;
+		rc = ppoll(fds, (nfds_t)n, &ts, &sig_waitmask);
+		if (rc < 0 && errno != EINTR) {
+			log_msg("poll: %s", strerror(errno));
+			ret = SNITCH_EXIT_SOFTWARE;
+			break;
+		}
+		if (rc > 0 && n > 1)
+			domains_process(r->domains, fds + 1, n - 1);
+		if (rc > 0 && fds[0].revents) {
+			int e = stage_in_read(&r->in, on_record, r);
+
+			if (e < 0) {
+				log_msg("cannot read standard input: %s", strerror(-e));
+				ret = SNITCH_EXIT_IO;
+				break;
+			}
+		}
+		if (clock_mono_ns() >= r->next_stats) {
+			write_stats(r);
+			r->next_stats = clock_mono_ns() + stats_ns;
+		}
+	}
+	write_stats(r);
+	if (output_flush(&r->out) < 0 && r->out.err != -EPIPE) {
+		log_msg("cannot write standard output: %s", strerror(-r->out.err));
+		ret = SNITCH_EXIT_IO;
+	}
+	return ret;
+}
+
+static const int exit_codes[] = {
+	SNITCH_EXIT_OK, SNITCH_EXIT_USAGE, SNITCH_EXIT_IO, SNITCH_EXIT_SOFTWARE, -1,
+};
+
+int main(int argc, char **argv)
+{
+	struct resolve_opts o = {
+		.cache_size = 16384,
+		.cmdline_max = 8192,
+		.dns_keep_s = 3600,
+		.stats_s = 60,
+		.reverse_timeout_ms = 2000,
+	};
+	const struct cli_opt opts[] = {
+		{ .name = "reverse-dns", .type = CLI_FLAG, .value = &o.reverse_dns,
+		  .env = "SNITCH_RESOLVE_REVERSE_DNS",
+		  .help = "name addresses that no dns record named by a reverse (PTR) lookup; it never holds up the stream, so the records of an address are named once its answer is in" },
+		{ .name = "reverse-timeout-ms", .type = CLI_UINT, .value = &o.reverse_timeout_ms,
+		  .metavar = "MS", .env = "SNITCH_RESOLVE_REVERSE_TIMEOUT_MS", .min = 100, .max = 60000,
+		  .help = "give up on a reverse lookup after MS milliseconds" },
+		{ .name = "dns-keep-s", .type = CLI_UINT, .value = &o.dns_keep_s,
+		  .metavar = "S", .env = "SNITCH_RESOLVE_DNS_KEEP_S", .min = 1, .max = 30 * 86400,
+		  .help = "name an address from a dns answer for S seconds, or its TTL if longer" },
+		{ .name = "cache-size", .type = CLI_UINT, .value = &o.cache_size,
+		  .metavar = "N", .env = "SNITCH_RESOLVE_CACHE_SIZE", .min = 64, .max = 10000000,
+		  .help = "remember N processes" },
+		{ .name = "cmdline-max", .type = CLI_UINT, .value = &o.cmdline_max,
+		  .metavar = "BYTES", .env = "SNITCH_RESOLVE_CMDLINE_MAX", .min = 64, .max = 131072,
+		  .help = "cut command lines longer than BYTES (the cut argument ends with \"\xe2\x80\xa6\")" },
+		{ .name = "stats-s", .type = CLI_UINT, .value = &o.stats_s,
+		  .metavar = "S", .env = "SNITCH_RESOLVE_STATS_S", .min = 1, .max = 86400,
+		  .help = "write a stats record every S seconds" },
+	};
+	const struct cli cli = {
+		.prog = STAGE,
+		.usage = "[OPTION]... < RECORDS",
+		.summary =
+			"Read snitch records (docs/records.md) on standard input and add what a person\n"
+			"needs to recognise the talker: for the process, its parent and grandparent\n"
+			"(exe_path, name, cmdline, user, with parent_ and gparent_ prefixes); the\n"
+			"container (container_runtime, container_id, pod_uid); and for flows the\n"
+			"domain of the remote address, from the dns records seen earlier.\n"
+			"\n"
+			"Processes are read from /proc once, when their exec record or first record\n"
+			"arrives, and remembered by pid and start time: records of a process that has\n"
+			"exited still resolve. A path is given only if it still names the executable\n"
+			"the kernel reported (device and inode); else null, and an error record.\n"
+			"What cannot be known is null, and counted in a periodic stats record.",
+		.examples =
+			"  sudo snitch-trace | snitch-resolve | jq -c 'select(.type == \"flow\") | {name, exe_path, cmdline, domain}'\n"
+			"  sudo snitch-trace | snitch-resolve --reverse-dns | snitch-hash > records.jsonl\n"
+			"  snitch-resolve < records.jsonl | jq -c 'select(.container_runtime != \"\") | {name, container_id, pod_uid}'\n",
+		.opts = opts,
+		.nopts = sizeof(opts) / sizeof(opts[0]),
+		.exit_codes = exit_codes,
+	};
+	struct resolver r;
+	int first, ret, err;
+
+	log_init(cli.prog);
+	ret = cli_parse(&cli, argc, argv, &first);
+	if (ret >= 0)
+		return ret;
+	if (first < argc)
+		return cli_usage_error(&cli, "unexpected argument '%s'", argv[first]);
+	if (isatty(STDIN_FILENO))
+		return cli_usage_error(&cli, "standard input is a terminal: it reads records, for example from snitch-trace");
+	if (sig_setup() < 0) {
+		log_msg("cannot set up signal handling");
+		return SNITCH_EXIT_SOFTWARE;
+	}
+	memset(&r, 0, sizeof(r));
+	r.opt = &o;
+	output_init(&r.out, STDOUT_FILENO);
+	r.procs = procs_new(&o);
+	r.containers = containers_new();
+	r.domains = domains_new(&o, &err);
+	if (!r.domains && err) {
+		log_msg("cannot start the reverse DNS resolver (c-ares error %d)", err);
+		return SNITCH_EXIT_SOFTWARE;
+	}
+	if (!r.procs || !r.containers || !r.domains ||
+	    stage_in_init(&r.in, STAGE, STDIN_FILENO, &r.out) < 0) {
+		log_msg("out of memory");
+		return SNITCH_EXIT_SOFTWARE;
+	}
+	ret = run(&r);
+	stage_in_release(&r.in);
+	domains_free(r.domains);
+	containers_free(r.containers);
+	procs_free(r.procs);
+	users_free();
+	output_release(&r.out);
+	buf_release(&r.tmp);
+	return ret;
+}

@@ -1,0 +1,449 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What a process is: its executable's path in its own mount namespace, its
+ * name, its command line, its user. Read from /proc once per process,
+ * keyed by (pid, start time), so that records of a process that has since
+ * exited still resolve, and a reused pid is never taken for another.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fileid.h"
+#include "json.h"
+#include "resolve.h"
+
+/* /proc/PID/stat has the start in clock ticks: 10 ms here; allow three. */
+#define START_SLACK_NS (30ULL * 1000 * 1000)
+#define PATH_CACHE 16384
+
+struct path_ent {
+	uint64_t dev, ino;
+	char *path;
+	struct path_ent *next;
+};
+
+struct procs {
+	const struct resolve_opts *o;
+	struct proc_facts **tab;
+	size_t mask, count;
+	struct proc_facts lru;		/* sentinel: lru.lru_next is the oldest */
+	uint64_t boot_to_real;
+	uint64_t ns_per_tick;
+	struct path_ent *paths[PATH_CACHE];
+	size_t npaths;
+};
+
+static uint64_t now_ns(clockid_t c)
+{
+	struct timespec ts;
+
+	clock_gettime(c, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+struct procs *procs_new(const struct resolve_opts *o)
+{
+	struct procs *p = calloc(1, sizeof(*p));
+	size_t n = 1024;
+	long hz = sysconf(_SC_CLK_TCK);
+
+	if (!p)
+		return NULL;
+	while (n < o->cache_size)
+		n *= 2;
+	p->tab = calloc(n, sizeof(*p->tab));
+	if (!p->tab) {
+		free(p);
+		return NULL;
+	}
+	p->o = o;
+	p->mask = n - 1;
+	p->lru.lru_next = p->lru.lru_prev = &p->lru;
+	/* the same offset snitch-trace uses for start times */
+	p->boot_to_real = now_ns(CLOCK_REALTIME) - now_ns(CLOCK_BOOTTIME);
+	p->ns_per_tick = 1000000000ULL / (uint64_t)(hz > 0 ? hz : 100);
+	return p;
+}
+
+static void facts_free(struct proc_facts *f)
+{
+	free(f->exe_path);
+	free(f->name);
+	free(f->cmdline);
+	for (int l = 0; l < NLEVELS; l++)
+		buf_release(&f->block[l]);
+	free(f);
+}
+
+void procs_free(struct procs *p)
+{
+	struct proc_facts *f, *next;
+
+	if (!p)
+		return;
+	for (f = p->lru.lru_next; f != &p->lru; f = next) {
+		next = f->lru_next;
+		facts_free(f);
+	}
+	for (size_t i = 0; i < PATH_CACHE; i++) {
+		struct path_ent *e = p->paths[i], *n;
+		for (; e; e = n) {
+			n = e->next;
+			free(e->path);
+			free(e);
+		}
+	}
+	free(p->tab);
+	free(p);
+}
+
+static size_t key_hash(uint32_t pid, uint64_t start)
+{
+	uint64_t h = (pid * 0x9e3779b97f4a7c15ULL) ^ (start * 0xc2b2ae3d27d4eb4fULL);
+	return (size_t)(h ^ h >> 31);
+}
+
+static void lru_unlink(struct proc_facts *f)
+{
+	f->lru_prev->lru_next = f->lru_next;
+	f->lru_next->lru_prev = f->lru_prev;
+}
+
+static void lru_push(struct procs *p, struct proc_facts *f)
+{
+	f->lru_prev = p->lru.lru_prev;
+	f->lru_next = &p->lru;
+	p->lru.lru_prev->lru_next = f;
+	p->lru.lru_prev = f;
+}
+
+static void drop(struct procs *p, struct proc_facts *f);
+
+static void evict(struct procs *p)
+{
+	while (p->count > p->o->cache_size && p->lru.lru_next != &p->lru)
+		drop(p, p->lru.lru_next);
+}
+
+/* ---- the inode -> path cache ---- */
+
+const char *procs_path_of(struct procs *p, uint64_t dev, uint64_t ino)
+{
+	struct path_ent *e = p->paths[(dev * 31 + ino) % PATH_CACHE];
+
+	for (; e; e = e->next)
+		if (e->dev == dev && e->ino == ino)
+			return e->path;
+	return NULL;
+}
+
+static void remember_path(struct procs *p, uint64_t dev, uint64_t ino,
+			  const char *path)
+{
+	size_t b = (dev * 31 + ino) % PATH_CACHE;
+	struct path_ent *e;
+
+	for (e = p->paths[b]; e; e = e->next) {
+		if (e->dev == dev && e->ino == ino) {
+			if (strcmp(e->path, path)) {
+				char *c = strdup(path);
+				if (c) {
+					free(e->path);
+					e->path = c;
+				}
+			}
+			return;
+		}
+	}
+	if (p->npaths >= PATH_CACHE * 4)
+		return;		/* full enough: keep what is there */
+	e = malloc(sizeof(*e));
+	if (!e || !(e->path = strdup(path))) {
+		free(e);
+		return;
+	}
+	e->dev = dev;
+	e->ino = ino;
+	e->next = p->paths[b];
+	p->paths[b] = e;
+	p->npaths++;
+}
+
+/* ---- reading /proc ---- */
+
+static ssize_t read_file(const char *path, char *buf, size_t size)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	size_t off = 0;
+
+	if (fd < 0)
+		return -errno;
+	while (off < size) {
+		ssize_t n = read(fd, buf + off, size - off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		off += (size_t)n;
+	}
+	close(fd);
+	return (ssize_t)off;
+}
+
+/* Field 22 of /proc/PID/stat, as realtime ns; 0 if it cannot be read. */
+static uint64_t proc_start(struct procs *p, const char *dir)
+{
+	char path[64], line[1024], *rp;
+	unsigned long long ticks = 0;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "%s/stat", dir);
+	n = read_file(path, line, sizeof(line) - 1);
+	if (n <= 0)
+		return 0;
+	line[n] = '\0';
+	rp = strrchr(line, ')');	/* the name may hold spaces and ')' */
+	if (!rp || sscanf(rp + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
+			  &ticks) != 1)
+		return 0;
+	return ticks * p->ns_per_tick + p->boot_to_real;
+}
+
+static bool read_uid(const char *dir, uint32_t *uid)
+{
+	char path[64], text[4096], *u;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "%s/status", dir);
+	n = read_file(path, text, sizeof(text) - 1);
+	if (n <= 0)
+		return false;
+	text[n] = '\0';
+	u = strstr(text, "\nUid:");
+	return u && sscanf(u + 5, "%u", uid) == 1;
+}
+
+/*
+ * The executable's path as the process sees it, checked: the path, looked
+ * up in the process's own root, must still name a file whose identity we
+ * record (the caller compares it with the kernel's).
+ */
+static void read_exe(struct proc_facts *f, const char *dir)
+{
+	char link[64], target[PATH_MAX], full[PATH_MAX + 64];
+	static const char deleted[] = " (deleted)";
+	struct stat st;
+	ssize_t n;
+	int fd;
+
+	snprintf(link, sizeof(link), "%s/exe", dir);
+	n = readlink(link, target, sizeof(target) - 1);
+	if (n <= 0)
+		return;
+	target[n] = '\0';
+	/* a replaced or removed executable: the path may now name another
+	 * file, or none; the check below tells which */
+	if ((size_t)n > sizeof(deleted) - 1 &&
+	    !strcmp(target + n - (sizeof(deleted) - 1), deleted))
+		target[n - (sizeof(deleted) - 1)] = '\0';
+	f->exe_path = strdup(target);
+	snprintf(full, sizeof(full), "%s/root%s", dir, target);
+	fd = open(full, O_PATH | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+		f->have_exe = true;
+		f->exe_dev = (uint64_t)st.st_dev;
+		f->exe_ino = (uint64_t)st.st_ino;
+		/* btrfs: records are then compared by inode only */
+		f->exe_btrfs = fileid_on_btrfs(fd);
+	}
+	close(fd);
+}
+
+static void read_cmdline(struct proc_facts *f, const char *dir, size_t max)
+{
+	char path[64];
+	char *buf = malloc(max + 1);
+	ssize_t n;
+
+	if (!buf)
+		return;
+	snprintf(path, sizeof(path), "%s/cmdline", dir);
+	n = read_file(path, buf, max + 1);
+	if (n < 0) {
+		free(buf);
+		return;
+	}
+	f->have_cmdline = true;		/* empty for kernel threads and zombies */
+	if ((size_t)n > max) {
+		n = (ssize_t)max;
+		f->cmdline_cut = true;
+	}
+	while (n > 0 && buf[n - 1] == '\0')
+		n--;			/* the terminator of the last argument */
+	f->cmdline = buf;
+	f->cmdline_len = (size_t)n;
+}
+
+static const char *base(const char *path)
+{
+	const char *s = strrchr(path, '/');
+	return s ? s + 1 : path;
+}
+
+/*
+ * The kernel keeps 15 bytes of a name: when comm is cut, the name of the
+ * program (argv[0] or the executable) it is the start of is the real one.
+ */
+static char *full_name(const struct proc_facts *f, const char *comm, size_t len)
+{
+	if (len == 15) {
+		const char *cands[2] = {
+			f->have_cmdline && f->cmdline_len ? base(f->cmdline) : NULL,
+			f->exe_path ? base(f->exe_path) : NULL,
+		};
+		for (int i = 0; i < 2; i++)
+			if (cands[i] && strlen(cands[i]) > len &&
+			    !strncmp(cands[i], comm, len) && !strchr(cands[i], ' '))
+				return strdup(cands[i]);
+	}
+	return strndup(comm, len);
+}
+
+static void render(struct proc_facts *f)
+{
+	static const char *const prefix[NLEVELS] = { "", "parent_", "gparent_" };
+	char key[32];
+
+	for (int l = 0; l < NLEVELS; l++) {
+		struct buf *b = &f->block[l];
+
+		buf_reset(b);
+		snprintf(key, sizeof(key), "%sname", prefix[l]);
+		json_put_cstr(b, key);
+		buf_putc(b, ':');
+		if (f->name)
+			json_put_cstr(b, f->name);
+		else
+			buf_puts(b, "null");
+		snprintf(key, sizeof(key), ",\"%scmdline\":", prefix[l]);
+		buf_puts(b, key);
+		if (f->have_cmdline) {
+			size_t i = 0;
+
+			buf_putc(b, '[');
+			while (f->cmdline_len && i <= f->cmdline_len) {
+				const char *arg = f->cmdline + i;
+				size_t n = strnlen(arg, f->cmdline_len - i);
+
+				if (i)
+					buf_putc(b, ',');
+				if (f->cmdline_cut && i + n >= f->cmdline_len) {
+					/* the last argument was cut: say so */
+					struct buf cut = BUF_INIT;
+					buf_append(&cut, arg, n);
+					buf_puts(&cut, "\xe2\x80\xa6");
+					json_put_str(b, cut.p, cut.len);
+					buf_release(&cut);
+				} else {
+					json_put_str(b, arg, n);
+				}
+				i += n + 1;
+			}
+			buf_putc(b, ']');
+		} else {
+			buf_puts(b, "null");
+		}
+		snprintf(key, sizeof(key), ",\"%suser\":", prefix[l]);
+		buf_puts(b, key);
+		buf_puts(b, f->have_uid ? user_json(f->uid) : "null");
+	}
+}
+
+static void drop(struct procs *p, struct proc_facts *f)
+{
+	struct proc_facts **pp = &p->tab[key_hash(f->pid, f->start_ns) & p->mask];
+
+	while (*pp != f)
+		pp = &(*pp)->hnext;
+	*pp = f->hnext;
+	lru_unlink(f);
+	p->count--;
+	facts_free(f);
+}
+
+struct proc_facts *procs_get(struct procs *p, uint32_t pid, uint64_t start_ns,
+			     const char *comm, size_t comm_len, bool reread)
+{
+	size_t b = key_hash(pid, start_ns) & p->mask;
+	struct proc_facts *f;
+	char dir[32], c[32];
+	uint64_t started;
+
+	if (pid == 0)
+		return NULL;
+	snprintf(dir, sizeof(dir), "/proc/%u", pid);
+	if (!start_ns) {
+		/* a record without a start time: the process living now */
+		start_ns = proc_start(p, dir);
+		if (!start_ns)
+			return NULL;
+		b = key_hash(pid, start_ns) & p->mask;
+	}
+	for (f = p->tab[b]; f; f = f->hnext) {
+		if (f->pid == pid && f->start_ns == start_ns) {
+			if (reread && proc_start(p, dir)) {
+				drop(p, f);	/* it lives: read it anew */
+				break;
+			}
+			if (p->lru.lru_prev != f) {
+				lru_unlink(f);
+				lru_push(p, f);
+			}
+			return f;
+		}
+	}
+	started = proc_start(p, dir);
+	if (!started)
+		return NULL;	/* gone */
+	if (started > start_ns + START_SLACK_NS ||
+	    started + START_SLACK_NS < start_ns)
+		return NULL;	/* the pid is another process's now */
+
+	f = calloc(1, sizeof(*f));
+	if (!f)
+		return NULL;
+	f->pid = pid;
+	f->start_ns = start_ns;
+	read_exe(f, dir);
+	read_cmdline(f, dir, p->o->cmdline_max);
+	f->have_uid = read_uid(dir, &f->uid);
+	if (!comm || !comm_len) {
+		char path[64];
+		ssize_t n;
+
+		snprintf(path, sizeof(path), "%s/comm", dir);
+		n = read_file(path, c, sizeof(c) - 1);
+		comm_len = n > 0 ? (size_t)n - (c[n - 1] == '\n') : 0;
+		comm = c;
+	}
+	if (comm_len)
+		f->name = full_name(f, comm, comm_len);
+	if (f->have_exe && f->exe_path)
+		remember_path(p, f->exe_dev, f->exe_ino, f->exe_path);
+	render(f);
+	f->hnext = p->tab[b];
+	p->tab[b] = f;
+	lru_push(p, f);
+	p->count++;
+	evict(p);
+	return f;
+}

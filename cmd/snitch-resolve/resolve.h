@@ -1,0 +1,122 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef SNITCH_RESOLVE_H
+#define SNITCH_RESOLVE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <poll.h>
+#include <sys/types.h>
+
+#include "buf.h"
+
+#define STAGE "snitch-resolve"
+#define NLEVELS 3
+
+struct resolve_opts {
+	uint64_t cache_size;
+	uint64_t cmdline_max;
+	uint64_t dns_keep_s;
+	uint64_t stats_s;
+	bool reverse_dns;
+	uint64_t reverse_timeout_ms;
+};
+
+/* Counters of the periodic stats record. */
+struct resolve_stats {
+	uint64_t records;
+	uint64_t processes_resolved;	/* levels resolved (from cache or /proc) */
+	uint64_t processes_unknown;	/* levels left null: gone before seen */
+	uint64_t paths_mismatched;	/* path no longer names the executable */
+	uint64_t domains_dns;		/* flows named from dns records */
+	uint64_t domains_reverse;	/* flows named by reverse lookup */
+	uint64_t domains_unknown;
+};
+
+/* ---- processes (procs.c) ---- */
+
+/*
+ * What is known of one process: read from /proc while it lived. The JSON
+ * block renders "exe_path","name","cmdline","user" for each prefix.
+ */
+struct proc_facts {
+	uint32_t pid;
+	uint64_t start_ns;
+	bool have_exe;			/* exe_path and its identity are known */
+	uint64_t exe_dev, exe_ino;	/* what exe_path names (stat, in its root) */
+	bool exe_btrfs;
+	char *exe_path;			/* NUL-free bytes; NULL when unknown */
+	char *name;
+	char *cmdline;			/* argv joined by NUL bytes */
+	size_t cmdline_len;
+	bool have_cmdline;
+	bool cmdline_cut;
+	bool have_uid;
+	uint32_t uid;
+	bool mismatch_reported;
+	struct buf block[NLEVELS];	/* pre-rendered members, per prefix */
+	uint32_t block_dev_ok;		/* bit l: block[l] rendered with exe_path */
+	struct proc_facts *hnext, *lru_prev, *lru_next;
+};
+
+struct procs;
+
+struct procs *procs_new(const struct resolve_opts *o);
+void procs_free(struct procs *p);
+
+/*
+ * The facts of (pid, start_ns): from the cache, else from /proc when the
+ * process still lives and started then (start_ns 0: any start). comm is
+ * the kernel's name from the record, or NULL. Returns NULL when nothing
+ * can be known. 'reread' drops what is cached first: an exec keeps the
+ * pid and the start time, but not the executable or the command line.
+ */
+struct proc_facts *procs_get(struct procs *p, uint32_t pid, uint64_t start_ns,
+			     const char *comm, size_t comm_len, bool reread);
+
+/* The path last seen for an executable, by identity; NULL if never seen. */
+const char *procs_path_of(struct procs *p, uint64_t dev, uint64_t ino);
+
+/* ---- users (users.c) ---- */
+
+/* The name of a uid, JSON-encoded ("null" when it has none). Cached. */
+const char *user_json(uint32_t uid);
+void users_free(void);
+
+/* ---- containers (container.c) ---- */
+
+struct containers;
+
+struct containers *containers_new(void);
+void containers_free(struct containers *c);
+/*
+ * The members "container_runtime","container_id","pod_uid" for a cgroup
+ * v2 id, pre-rendered; pid is a fallback to read /proc/PID/cgroup.
+ */
+const char *container_block(struct containers *c, uint64_t cgroup_id,
+			    uint32_t pid, size_t *len);
+
+/* ---- domains (domains.c) ---- */
+
+struct domains;
+
+struct domains *domains_new(const struct resolve_opts *o, int *err);
+void domains_free(struct domains *d);
+/* Learn from a dns record's answers. */
+void domains_learn(struct domains *d, const char *addr, const char *qname_json,
+		   size_t qname_len, uint32_t pid, uint64_t netns,
+		   uint64_t ttl_s);
+/*
+ * The JSON-encoded name for a remote address seen by pid in netns: from
+ * dns answers (that process's first, then its network namespace's, then
+ * anyone's), else a finished reverse lookup, else NULL (and a reverse
+ * lookup starts, when enabled). *from says which.
+ */
+enum domain_from { DOMAIN_NONE, DOMAIN_DNS, DOMAIN_REVERSE };
+const char *domains_lookup(struct domains *d, const char *addr, uint32_t pid,
+			   uint64_t netns, enum domain_from *from);
+/* Reverse lookups in flight: fds to poll, and work to do when ready. */
+int domains_pollfds(struct domains *d, struct pollfd *fds, int max,
+		    int *timeout_ms);
+void domains_process(struct domains *d, struct pollfd *fds, int n);
+
+#endif

@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef SNITCH_CONTAINER_H
+#define SNITCH_CONTAINER_H
+
+/*
+ * Which container a process is in, from its cgroup v2 path, as the
+ * runtimes name their cgroups (systemd and cgroupfs drivers):
+ *
+ *   docker           docker-<64 hex>.scope, /docker/<64 hex>
+ *   containerd       cri-containerd-<64 hex>.scope
+ *   cri-o            crio-<64 hex>.scope
+ *   podman           libpod-<64 hex>.scope, libpod-<64 hex>
+ *   systemd-nspawn   machine.slice/machine-<name>.scope
+ *   lxc              lxc.payload.<name>, /lxc/<name>
+ *
+ * and the Kubernetes pod UID from kubepods...pod<uid>... (systemd writes
+ * the UID's dashes as underscores; they are given back as dashes).
+ */
+struct container_info {
+	const char *runtime;	/* NULL: none found */
+	char id[128];		/* "" when none */
+	char pod_uid[40];	/* "" when none */
+};
+
+void container_parse(const char *path, struct container_info *info);
+
+#endif

@@ -1,0 +1,231 @@
+#!/usr/bin/env bats
+# snitch-resolve: who is talking -- executable, ancestry, user, container,
+# domain -- for real processes, live, and for processes that have exited.
+
+load helper
+
+HEX=0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef
+POD=3f2a1c4e-5b6d-4e7f-8a9b-0c1d2e3f4a5b
+
+teardown() {
+	[ -n "${BG:-}" ] && kill "$BG" 2>/dev/null
+	[ -n "${DNS_NS:-}" ] && dns_ns_stop
+	# cgroups this test made: move anything left to the root, remove them
+	if [ -n "${CGS:-}" ]; then
+		for cg in $CGS; do
+			[ -d "$cg" ] || continue
+			for p in $(cat "$cg/cgroup.procs" 2>/dev/null); do
+				echo "$p" > "$(cgroup_root)/cgroup.procs" 2>/dev/null || true
+			done
+		done
+		for cg in $CGS; do rmdir "$cg" 2>/dev/null || true; done
+		rmdir "$(cgroup_root)/snitch-test-$$.slice" 2>/dev/null || true
+	fi
+	true
+}
+
+cgroup_root() {
+	awk '$3 == "cgroup2" { print $2; exit }' /proc/mounts
+}
+
+@test "live: path, command line with spaces, Unicode and non-UTF-8, user, parent and grandparent" {
+	need_bpf
+	d=$BATS_TEST_TMPDIR
+	cp "$GEN" "$d/gen-argv"
+	# bash runs the script, whose sh runs the program with its arguments:
+	# a space, Unicode, and the bytes 0xff 0xfe
+	cat > "$d/run.sh" <<'SCRIPT'
+sh -c '"$@"; true' sh "$1/gen-argv" udp4 "two words" "Ünïcödé ✓" "$(printf 'raw\377\376')"
+true
+SCRIPT
+	pipeline_start "$d/out"
+	bash "$d/run.sh" "$d" > "$d/report"
+	sleep 0.3
+	pipeline_stop
+	[ "$RESOLVE_STATUS" -eq 0 ]
+	pid=$(jq 'select(.role == "client") | .pid' "$d/report")
+	line=$(grep -F "\"pid\":$pid," "$d/out" | grep -F '"type":"flow"' | head -1)
+	[ -n "$line" ]
+	echo "$line" | jq -e --arg p "$d/gen-argv" '.exe_path == $p and .name == "gen-argv" and .user == "root"'
+	echo "$line" | jq -e --arg p "$d/gen-argv" '.cmdline[0:4] == [$p, "udp4", "two words", "Ünïcödé ✓"] and (.cmdline | length) == 5'
+	# the non-UTF-8 bytes come as \udcXX escapes (and decode back exactly)
+	[[ "$line" == *'"raw\udcff\udcfe"'* ]]
+	echo "$line" | jq -e --arg sh "$(readlink -f /bin/sh)" \
+		'.parent_name == "sh" and .parent_exe_path == $sh and .parent_cmdline[0:3] == ["sh", "-c", "\"$@\"; true"]'
+	echo "$line" | jq -e --arg bash "$(readlink -f /bin/bash)" --arg s "$d/run.sh" \
+		'.gparent_name == "bash" and .gparent_exe_path == $bash and .gparent_cmdline[0:2] == ["bash", $s]'
+}
+
+@test "a process that exits before its flow record arrives is resolved from its exec record" {
+	need_bpf
+	d=$BATS_TEST_TMPDIR
+	cp /bin/dash "$d/gone-soon"
+	trace_start "$d/trace" --no-dns
+	"$d/gone-soon" -c 'sleep 30; true' "label with space" &
+	BG=$!
+	sleep 0.3
+	trace_stop
+	exec_rec=$(jq -c --argjson pid "$BG" 'select(.type == "exec" and .pid == $pid)' "$d/trace")
+	[ -n "$exec_rec" ]
+	stream_start "$RESOLVE"
+	stream_send "$exec_rec"
+	wait_lines "$STREAM_OUT" 1
+	kill "$BG"
+	wait "$BG" 2>/dev/null || true
+	BG=
+	[ ! -d "/proc/$(jq .pid <<< "$exec_rec")" ]
+	# a flow of the process, now that it is gone
+	stream_send "$(jq -c '.type = "flow" | .phase = "end" | .raddr = "127.0.0.1" | .send_bytes = 1' <<< "$exec_rec")"
+	stream_stop
+	flow=$(jq -c 'select(.type == "flow")' "$STREAM_OUT")
+	echo "$flow" | jq -e --arg p "$d/gone-soon" '.exe_path == $p and .name == "gone-soon" and .cmdline == [$p, "-c", "sleep 30; true", "label with space"] and .user == "root"'
+}
+
+@test "the same pid with another start time gets a fresh identity, not the living process's" {
+	sleep 30 &
+	BG=$!
+	start=$(( $(date +%s%N) - 3600000000000 ))	# an hour earlier: another process
+	id=$(stat -L -c '"exe_dev":%d,"exe_ino":%i' /bin/sleep)
+	# the living one first: its executable's path is remembered by inode
+	in="{\"v\":1,\"type\":\"flow\",\"pid\":$BG,\"comm\":\"sleep\",$id,\"uid\":0,\"seq\":1}
+{\"v\":1,\"type\":\"flow\",\"pid\":$BG,\"start_ns\":$start,\"comm\":\"other\",$id,\"uid\":0,\"seq\":2}"
+	run --separate-stderr "$RESOLVE" <<< "$in"
+	[ "$status" -eq 0 ]
+	echo "$output" | jq -e -s 'map(select(.seq == 1))[0] | .name == "sleep" and .cmdline == ["sleep", "30"]'
+	echo "$output" | jq -e -s --arg p "$(readlink -f /bin/sleep)" 'map(select(.seq == 2))[0] | .name == "other" and .cmdline == null and .exe_path == $p'
+	# the stats record counts it as unknown
+	echo "$output" | jq -e -s 'map(select(.type == "stats"))[0].processes_unknown == 1'
+}
+
+@test "a path that no longer names the executable gives null and an error" {
+	d=$BATS_TEST_TMPDIR
+	cp /bin/sleep "$d/tool"
+	id=$(stat -c '"exe_dev":%d,"exe_ino":%i' "$d/tool")
+	"$d/tool" 30 &
+	BG=$!
+	sleep 0.2
+	# an upgrade: a new file renamed over the old one
+	cp /bin/sleep "$d/tool.new"
+	mv "$d/tool.new" "$d/tool"
+	run --separate-stderr "$RESOLVE" <<< "{\"v\":1,\"type\":\"flow\",\"pid\":$BG,\"comm\":\"tool\",$id,\"uid\":0}"
+	[ "$status" -eq 0 ]
+	echo "$output" | jq -e -s 'map(select(.type == "flow"))[0] | .exe_path == null and .name == "tool" and .cmdline[1] == "30"'
+	echo "$output" | jq -e -s --arg p "$d/tool" 'map(select(.type == "error"))[0] | .code == "exe_path_mismatch" and .path == $p and .stage == "snitch-resolve"'
+	[[ "$stderr" == *"not its executable"* ]]
+}
+
+container_run() {
+	local cg=$1 exe_dir=$2 out=$3
+	# into the cgroup first, then new mount and network namespaces; the
+	# program sits on a tmpfs that only exists inside
+	sh -c "echo \$\$ > '$cg/cgroup.procs' && exec unshare --mount --net --propagation private sh -c \"
+		mount -t tmpfs none '$exe_dir' && cp '$GEN' '$exe_dir/inside' &&
+		ip link set lo up && exec '$exe_dir/inside' udp4\"" > "$out"
+}
+
+@test "containers: docker and Kubernetes cgroups give runtime, id and pod UID; the path is the one inside" {
+	need_bpf
+	need_cmd unshare
+	d=$BATS_TEST_TMPDIR
+	root=$(cgroup_root)
+	[ -n "$root" ] || cannot_run "no cgroup v2 mount"
+	base=$root/snitch-test-$$.slice
+	docker=$base/docker-$HEX.scope
+	kube=$base/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod${POD//-/_}.slice/cri-containerd-$HEX.scope
+	mkdir -p "$docker" "$kube"
+	CGS="$docker $kube $(dirname "$kube") $(dirname "$(dirname "$kube")") $base/kubepods.slice"
+	mkdir -p "$d/inside-docker" "$d/inside-kube"
+	pipeline_start "$d/out"
+	container_run "$docker" "$d/inside-docker" "$d/r-docker"
+	container_run "$kube" "$d/inside-kube" "$d/r-kube"
+	sleep 0.3
+	pipeline_stop
+	[ ! -e "$d/inside-docker/inside" ]	# it was only ever inside
+	pid=$(jq 'select(.role == "client") | .pid' "$d/r-docker")
+	grep -F "\"pid\":$pid," "$d/out" | grep -F '"type":"flow"' | head -1 |
+		jq -e --arg id "$HEX" --arg p "$d/inside-docker/inside" \
+		'.container_runtime == "docker" and .container_id == $id and .pod_uid == "" and .exe_path == $p'
+	pid=$(jq 'select(.role == "client") | .pid' "$d/r-kube")
+	grep -F "\"pid\":$pid," "$d/out" | grep -F '"type":"flow"' | head -1 |
+		jq -e --arg id "$HEX" --arg pod "$POD" \
+		'.container_runtime == "containerd" and .container_id == $id and .pod_uid == $pod'
+	# and a process of the host is in none
+	jq -e -s 'map(select(.type == "flow" and .comm == "gen-host")) | length == 0' "$d/out"
+	jq -e -s 'map(select(.type == "exec" and .comm == "ip")) | length >= 1 and all(.[]; .container_runtime != null)' "$d/out"
+}
+
+@test "a process of the host has empty container fields" {
+	sleep 30 &
+	BG=$!
+	cg=$(stat -c %i "$(cgroup_root)$(sed -n 's/^0:://p' /proc/$BG/cgroup)")
+	run --separate-stderr "$RESOLVE" <<< "{\"v\":1,\"type\":\"exec\",\"pid\":$BG,\"cgroup_id\":$cg}"
+	echo "$output" | jq -e -s 'map(select(.type == "exec"))[0] | .container_runtime == "" and .container_id == "" and .pod_uid == ""'
+}
+
+@test "domains: two processes that looked up different names for one address each get their own" {
+	need_bpf
+	need_cmd ip
+	d=$BATS_TEST_TMPDIR
+	dns_ns_start a.test=127.0.0.5 b.test=127.0.0.5
+	pipeline_start "$d/out"
+	a=$(ip netns exec "$DNS_NS" "$SNITCH_TEST_BIN/dnsq" a.test send)
+	b=$(ip netns exec "$DNS_NS" "$SNITCH_TEST_BIN/dnsq-static" b.test send)
+	sleep 0.3
+	pipeline_stop
+	[ "${a#* }" = 127.0.0.5 ] && [ "${b#* }" = 127.0.0.5 ]
+	jq -e -s --argjson pid "${a%% *}" 'map(select(.type == "flow" and .pid == $pid and .raddr == "127.0.0.5")) | length >= 1 and all(.[]; .domain == "a.test")' "$d/out"
+	jq -e -s --argjson pid "${b%% *}" 'map(select(.type == "flow" and .pid == $pid and .raddr == "127.0.0.5")) | length >= 1 and all(.[]; .domain == "b.test")' "$d/out"
+}
+
+@test "domains: same process first, then the same network namespace, then anyone" {
+	dns() { echo "{\"v\":1,\"type\":\"dns\",\"pid\":$1,\"netns\":$2,\"qname\":\"$3\",\"qtype\":\"A\",\"rcode\":0,\"answers\":[{\"addr\":\"192.0.2.9\",\"ttl_s\":60}]}"; }
+	flow() { echo "{\"v\":1,\"type\":\"flow\",\"pid\":$1,\"netns\":$2,\"raddr\":\"$3\",\"seq\":$4}"; }
+	in=$(dns 100 1 one.test; dns 200 2 two.test; dns 300 2 three.test
+	     flow 100 1 192.0.2.9 1; flow 200 2 192.0.2.9 2; flow 999 1 192.0.2.9 3
+	     flow 999 2 192.0.2.9 4; flow 999 7 192.0.2.9 5; flow 100 1 192.0.2.10 6)
+	run --separate-stderr "$RESOLVE" <<< "$in"
+	[ "$status" -eq 0 ]
+	[ "$(echo "$output" | jq -r 'select(.type == "flow") | "\(.seq) \(.domain)"' | tr '\n' ',')" = \
+	  "1 one.test,2 two.test,3 one.test,4 three.test,5 three.test,6 null," ]
+	# dns records pass through unchanged
+	[ "$(echo "$output" | jq -c 'select(.type == "dns")' | head -1)" = "$(dns 100 1 one.test)" ]
+}
+
+@test "--reverse-dns names an address later, without holding up the stream" {
+	need_root
+	need_cmd ip
+	dns_ns_start rev.test=127.0.0.7
+	stream_start ip netns exec "$DNS_NS" "$RESOLVE" --reverse-dns
+	stream_send '{"v":1,"type":"flow","pid":1,"raddr":"127.0.0.7","seq":1}'
+	wait_lines "$STREAM_OUT" 1	# out at once, before the answer
+	sleep 1
+	stream_send '{"v":1,"type":"flow","pid":1,"raddr":"127.0.0.7","seq":2}'
+	stream_stop
+	[ "$(jq -r 'select(.type == "flow") | "\(.seq) \(.domain)"' "$STREAM_OUT" | tr '\n' ',')" = "1 null,2 rev.test," ]
+	jq -e -s 'map(select(.type == "stats")) | (map(.domains_reverse) | add) == 1' "$STREAM_OUT"
+}
+
+@test "records without a process, and unknown types and fields, pass through unchanged" {
+	in='{"v":1,"type":"other","keep":[1,{"a":null}]}
+{"v":1,"type":"lost","stage":"snitch-trace","reason":"x","count":1,"total":1,"message":"m"}'
+	run --separate-stderr "$RESOLVE" <<< "$in"
+	[ "$status" -eq 0 ]
+	[ "$(echo "$output" | grep -v '"type":"stats"')" = "$in" ]
+}
+
+@test "malformed input: an error record with the line number, and the stream goes on" {
+	run --separate-stderr "$RESOLVE" <<< $'{"v":1,"type":"a"}\n{broken\n{"v":1,"type":"b"}'
+	[ "$status" -eq 0 ]
+	[ "$(echo "$output" | jq -r 'select(.type != "stats") | .type' | tr '\n' ' ')" = "a error b " ]
+	echo "$output" | jq -e -s 'map(select(.type == "error"))[0] | .code == "malformed_input" and .line == 2 and .stage == "snitch-resolve"'
+}
+
+@test "--help, a bad option, and a terminal on standard input" {
+	run --separate-stderr "$RESOLVE" --help
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"Usage: snitch-resolve [OPTION]... < RECORDS"* ]]
+	[[ "$output" == *'[$SNITCH_RESOLVE_REVERSE_DNS]'* ]]
+	run --separate-stderr "$RESOLVE" --cache-size 1
+	[ "$status" -eq 2 ]
+	[[ "$stderr" == "snitch-resolve: invalid value '1' for --cache-size: must be from 64 to 10000000"* ]]
+}
