@@ -28,7 +28,7 @@ CFLAGS ?= -O2 -g
 WARNINGS := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral \
 	-Wmissing-prototypes -Wstrict-prototypes -Wvla
 DEFINES := -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -DSNITCH_VERSION='"$(VERSION)"'
-ALL_CFLAGS := -std=gnu11 $(WARNINGS) $(DEFINES) -Ilib -I$(O) -I. -MMD -MP $(CFLAGS)
+ALL_CFLAGS := -std=gnu11 $(WARNINGS) $(DEFINES) -Ilib -I$(O) -I. -I/usr/include/postgresql -I/usr/include/mariadb -MMD -MP $(CFLAGS)
 LDFLAGS ?=
 
 # A sanitizer build (ASan + UBSan) of the library and its unit tests.
@@ -48,6 +48,7 @@ BINS := $(TOOLS:%=$(BIN)/%)
 LDLIBS_snitch-hash := -lcrypto -lpthread
 LDLIBS_snitch-trace := -lbpf -lelf -lz
 LDLIBS_snitch-resolve := -lcares
+LDLIBS_snitch-store := -lsqlite3 -lpq -lmariadb -lcrypto -lpthread
 
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(O)/san/%)

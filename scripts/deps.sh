@@ -5,12 +5,13 @@ set -eu
 
 # Build: compiler, BPF tool chain, libraries.
 BUILD="make gcc libc6-dev pkg-config clang llvm bpftool libbpf-dev libelf-dev
-zlib1g-dev libssl-dev libc-ares-dev liburing-dev musl-tools"
+zlib1g-dev libssl-dev libc-ares-dev libsqlite3-dev libpq-dev libmariadb-dev
+liburing-dev musl-tools"
 # Run: what the tools call at run time.
-RUN="ca-certificates"
+RUN="ca-certificates sqlite3"
 # Test: test runner, JSON checks, users and namespaces, file systems.
 TEST="bats jq libclang-rt-dev coreutils util-linux procps iproute2 btrfs-progs e2fsprogs
-openssl iperf3 sockperf"
+openssl iperf3 sockperf postgresql mariadb-server"
 
 PKGS=$(printf '%s\n' $BUILD $RUN $TEST | sort -u)
 

@@ -31,6 +31,10 @@ cmd=""
 for s in "${have[@]}"; do
 	cmd+="${cmd:+ | }'$bin/$s'"
 done
+if [ "${have[-1]}" = snitch-store ]; then
+	echo "run: logging to ${SNITCH_DB:-/var/lib/snitch/snitch.db}; look with:" >&2
+	echo "run:   sqlite3 ${SNITCH_DB:-/var/lib/snitch/snitch.db} 'select * from connections limit 5'" >&2
+fi
 echo "run: ${cmd//$bin\//}" >&2
 # Ctrl-C reaches every stage of the pipeline; each flushes and exits 0
 eval "$cmd"

@@ -175,3 +175,92 @@ pipeline_stop() {
 	RESOLVE_STATUS=0
 	wait "$RESOLVE_PID" || RESOLVE_STATUS=$?
 }
+
+STORE=$SNITCH_BIN/snitch-store
+
+# ---- real database servers, on unix sockets in a test directory ----
+
+# pg_start DIR: PostgreSQL with a database "snitch", the tables made by
+# its owner, a role "writer" that may only INSERT, and "reader" that may
+# not. PG_URL_WRITER, PG_URL_READER, PG_ADMIN (a psql command).
+pg_start() {
+	local dir=$1 bin
+	bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
+	mkdir -p "$dir"
+	chown postgres "$dir"
+	runuser -u postgres -- "$bin/initdb" -D "$dir/data" -A trust -U postgres > "$dir/initdb.log" 2>&1
+	PG_BIN=$bin
+	PG_DIR=$dir
+	pg_up
+	PG_ADMIN="runuser -u postgres -- psql -X -q -v ON_ERROR_STOP=1 -h $dir -p 55432 -U postgres"
+	$PG_ADMIN -c "CREATE DATABASE snitch" postgres
+	$PG_ADMIN -c "CREATE ROLE writer LOGIN; CREATE ROLE reader LOGIN;" snitch
+	"$STORE" --remote "postgresql://x/snitch" --remote-schema | $PG_ADMIN snitch
+	$PG_ADMIN -c "GRANT INSERT ON ALL TABLES IN SCHEMA public TO writer;" snitch
+	PG_URL_WRITER="postgresql://writer@/snitch?host=$dir&port=55432"
+	PG_URL_READER="postgresql://reader@/snitch?host=$dir&port=55432"
+}
+
+# Run a command that starts a daemon without the write end of an open
+# stream_start FIFO: a daemon holding it would keep the stage from EOF.
+without_stream_fd() {
+	if [ -n "${STREAM_FD:-}" ]; then
+		"$@" {STREAM_FD}>&-
+	else
+		"$@"
+	fi
+}
+
+pg_up() {
+	without_stream_fd runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w -t 30 \
+		-o "-k $PG_DIR -p 55432 -c listen_addresses=''" start > /dev/null
+}
+
+pg_down() {
+	runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -m fast -w stop > /dev/null
+}
+
+# my_start DIR: MariaDB likewise: database "snitch", tables made by root,
+# "writer" with INSERT only, "reader" without. MY_URL_WRITER, MY_ADMIN.
+my_start() {
+	local dir=$1 i
+	mkdir -p "$dir"
+	mariadb-install-db --no-defaults --datadir="$dir/data" --user=root \
+		--auth-root-authentication-method=normal > "$dir/install.log" 2>&1
+	MY_DIR=$dir
+	my_up
+	MY_ADMIN="mariadb --no-defaults -S $dir/sock -u root"
+	$MY_ADMIN -e "CREATE DATABASE snitch"
+	"$STORE" --remote "mysql://x/snitch" --remote-schema | $MY_ADMIN snitch
+	$MY_ADMIN -e "CREATE USER writer@localhost IDENTIFIED BY 'wpw'; GRANT INSERT ON snitch.* TO writer@localhost;
+		CREATE USER reader@localhost IDENTIFIED BY 'rpw'; GRANT SELECT ON snitch.* TO reader@localhost;"
+	MY_URL_WRITER="mysql://writer:wpw@localhost/snitch?socket=$dir/sock"
+	MY_URL_READER="mysql://reader:rpw@localhost/snitch?socket=$dir/sock"
+}
+
+my_up() {
+	local i
+	# the redirection on the backgrounded command itself: a backgrounded
+	# function would leave a subshell holding the fd
+	if [ -n "${STREAM_FD:-}" ]; then
+		mariadbd --no-defaults --datadir="$MY_DIR/data" --socket="$MY_DIR/sock" --skip-networking \
+			--user=root --pid-file="$MY_DIR/pid" > "$MY_DIR/server.log" 2>&1 {STREAM_FD}>&- &
+	else
+		mariadbd --no-defaults --datadir="$MY_DIR/data" --socket="$MY_DIR/sock" --skip-networking \
+			--user=root --pid-file="$MY_DIR/pid" > "$MY_DIR/server.log" 2>&1 &
+	fi
+	for i in $(seq 300); do
+		mariadb --no-defaults -S "$MY_DIR/sock" -u root -e 'select 1' > /dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	echo "mariadbd did not start:" >&2
+	tail -5 "$MY_DIR/server.log" >&2
+	return 1
+}
+
+my_down() {
+	local pid
+	pid=$(cat "$MY_DIR/pid" 2>/dev/null) || return 0
+	kill "$pid"
+	while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
+}

@@ -1,0 +1,624 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * snitch-store: the durable connection log. Records are merged per write
+ * window into connections rows; each window is written in one SQLite
+ * transaction by a writer thread (and to the CSV log and the remote spool),
+ * so neither a slow disk nor a slow server holds up the records that
+ * --tee passes on.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <libgen.h>
+#include <poll.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "cli.h"
+#include "clock.h"
+#include "emit.h"
+#include "exitcode.h"
+#include "log.h"
+#include "output.h"
+#include "sig.h"
+#include "stage.h"
+#include "store.h"
+
+/* Windows waiting while the disk is full; past this the oldest is dropped. */
+#define PENDING_MAX 360
+
+/* ---- notes: records the threads ask the main thread to write ---- */
+
+static pthread_mutex_t notes_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct buf notes;
+
+static void vnote(const char *type, const char *code, uint64_t count,
+		  const char *fmt, va_list ap)
+{
+	char msg[1024];
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	log_limited("%s", msg);
+	pthread_mutex_lock(&notes_mu);
+	if (!strcmp(type, "error")) {
+		emit_error_begin(&notes, STAGE, code, msg);
+	} else {
+		emit_begin(&notes, "lost", clock_real_ns());
+		emit_cstr(&notes, "stage", STAGE);
+		emit_cstr(&notes, "reason", code);
+		emit_u64(&notes, "count", count);
+		emit_u64(&notes, "total", count);
+		emit_cstr(&notes, "message", msg);
+	}
+	emit_end(&notes);
+	pthread_mutex_unlock(&notes_mu);
+}
+
+void note_error(const char *code, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vnote("error", code, 0, fmt, ap);
+	va_end(ap);
+}
+
+void note_lost(const char *reason, uint64_t count, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vnote("lost", reason, count, fmt, ap);
+	va_end(ap);
+}
+
+static void take_notes(struct output *out)
+{
+	pthread_mutex_lock(&notes_mu);
+	if (notes.len) {
+		buf_append(&out->b, notes.p, notes.len);
+		notes.len = 0;
+	}
+	pthread_mutex_unlock(&notes_mu);
+}
+
+/* ---- files ---- */
+
+void perms_apply(const struct file_perms *p, const char *path, bool dir)
+{
+	mode_t m;
+
+	if (!p)
+		return;
+	m = p->mode;
+	if (dir)
+		m |= (m & 0444) >> 2;	/* x where r is */
+	(void)chmod(path, m);
+	if (p->set_owner)
+		(void)chown(path, p->uid, p->gid);
+}
+
+/* mkdir -p, applying the permissions to what it makes */
+static int make_dirs(const char *path, const struct file_perms *p)
+{
+	char tmp[4096];
+	size_t n = strlen(path);
+
+	if (n >= sizeof(tmp))
+		return -ENAMETOOLONG;
+	memcpy(tmp, path, n + 1);
+	for (char *s = tmp + 1; ; s++) {
+		if (*s == '/' || *s == '\0') {
+			char c = *s;
+
+			*s = '\0';
+			if (mkdir(tmp, 0700) == 0)
+				perms_apply(p, tmp, true);
+			else if (errno != EEXIST)
+				return -errno;
+			*s = c;
+			if (!c)
+				break;
+		}
+	}
+	return 0;
+}
+
+/* ---- the writer thread ---- */
+
+struct writer {
+	const struct store_opts *opt;
+	const struct file_perms *perms;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct batch *head, *tail;
+	size_t queued;
+	bool stop;
+	struct db *db;
+	int csv_fd;
+	struct remote *remote;
+	uint64_t next_retention;
+	bool failing;			/* a write failure is being reported */
+	pthread_t thread;
+};
+
+static void reopen_fresh(struct writer *w, const char *why)
+{
+	char moved[4200], err[512];
+
+	db_close(w->db);
+	w->db = db_open(w->opt->db, w->perms, moved, sizeof(moved), err, sizeof(err));
+	if (moved[0])
+		note_error("db_corrupt", "the database '%s' is corrupt (%s): moved to '%s', a new one started",
+			   w->opt->db, why, moved);
+	else if (!w->db)
+		note_error("db_open", "cannot open the database '%s': %s", w->opt->db, err);
+}
+
+/* Write one window everywhere. 0: done; -1: try again later. */
+static int write_batch(struct writer *w, struct batch *b)
+{
+	char err[512];
+	int r;
+
+	if (!w->db) {
+		reopen_fresh(w, "it could not be opened");
+		if (!w->db)
+			return -1;
+	}
+	r = db_write(w->db, b, err, sizeof(err));
+	if ((r & 0xff) == SQLITE_CORRUPT || (r & 0xff) == SQLITE_NOTADB) {
+		reopen_fresh(w, err);
+		if (!w->db)
+			return -1;
+		r = db_write(w->db, b, err, sizeof(err));
+	}
+	if (r != SQLITE_OK) {
+		if (!w->failing) {
+			w->failing = true;
+			note_error((r & 0xff) == SQLITE_FULL ? "disk_full" : "db_write",
+				   "cannot write to the database '%s': %s; the rows are kept and written when it works again",
+				   w->opt->db, err);
+		}
+		return -1;
+	}
+	if (w->failing) {
+		w->failing = false;
+		log_msg("the database '%s' takes writes again", w->opt->db);
+	}
+	if (w->csv_fd >= 0 && (r = csv_write_batch(w->csv_fd, b)) < 0)
+		note_error("csv_write", "cannot write the CSV log '%s': %s",
+			   w->opt->csv, strerror(-r));
+	if (w->remote && (r = remote_spool(w->remote, b)) < 0)
+		note_error("spool_write", "cannot write the remote spool '%s': %s",
+			   w->opt->spool, strerror(-r));
+	if (b->lost_rows)
+		note_lost("out_of_memory", b->lost_rows, "%llu records were not logged: out of memory",
+			  (unsigned long long)b->lost_rows);
+	return 0;
+}
+
+static void retain(struct writer *w)
+{
+	uint64_t now = clock_real_ns(), keep = w->opt->retention_days * 86400ULL * 1000000000ULL;
+	uint64_t deleted;
+	char err[512];
+
+	if (!w->db || now < keep)
+		return;
+	if (db_retain(w->db, now - keep, &deleted, err, sizeof(err)) != SQLITE_OK)
+		note_error("retention", "cannot delete old rows from '%s': %s", w->opt->db, err);
+	else if (deleted)
+		log_msg("retention: deleted %llu rows older than %llu days",
+			(unsigned long long)deleted, (unsigned long long)w->opt->retention_days);
+}
+
+static void *writer_main(void *arg)
+{
+	struct writer *w = arg;
+	unsigned failures = 0;
+
+	pthread_mutex_lock(&w->mu);
+	for (;;) {
+		struct batch *b;
+		uint64_t now = clock_mono_ns();
+
+		if (now >= w->next_retention) {
+			pthread_mutex_unlock(&w->mu);
+			retain(w);
+			pthread_mutex_lock(&w->mu);
+			w->next_retention = clock_mono_ns() +
+					    w->opt->retention_every_s * 1000000000ULL;
+		}
+		b = w->head;
+		if (!b) {
+			struct timespec ts;
+
+			if (w->stop)
+				break;
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_sec += 1;	/* wakes for the retention pass too */
+			pthread_cond_timedwait(&w->cv, &w->mu, &ts);
+			continue;
+		}
+		pthread_mutex_unlock(&w->mu);
+		if (write_batch(w, b) < 0) {
+			/* the disk is full or the database broken: the window
+			 * stays first in line; at exit, a few more tries */
+			failures++;
+			if (w->stop && failures > 5) {
+				pthread_mutex_lock(&w->mu);
+				for (struct batch *x = w->head; x; x = x->qnext)
+					note_lost("db_unwritable", x->nrows,
+						  "%zu rows were not written at exit: the database does not take writes",
+						  x->nrows);
+				while ((b = w->head)) {
+					w->head = b->qnext;
+					batch_free(b);
+				}
+				break;
+			}
+			sleep(1);
+			pthread_mutex_lock(&w->mu);
+			continue;
+		}
+		failures = 0;
+		pthread_mutex_lock(&w->mu);
+		w->head = b->qnext;
+		if (!w->head)
+			w->tail = NULL;
+		w->queued--;
+		batch_free(b);
+	}
+	pthread_mutex_unlock(&w->mu);
+	return NULL;
+}
+
+static void writer_submit(struct writer *w, struct batch *b)
+{
+	pthread_mutex_lock(&w->mu);
+	if (w->queued >= PENDING_MAX && w->head) {
+		/* a disk full for hours: keep the newest windows */
+		struct batch *old = w->head->qnext;
+
+		if (old) {
+			w->head->qnext = old->qnext;
+			if (w->tail == old)
+				w->tail = w->head;
+			note_lost("db_backlog", old->nrows,
+				  "%zu rows were dropped: %d windows waited for the database", old->nrows,
+				  PENDING_MAX);
+			batch_free(old);
+			w->queued--;
+		}
+	}
+	b->qnext = NULL;
+	if (w->tail)
+		w->tail->qnext = b;
+	else
+		w->head = b;
+	w->tail = b;
+	w->queued++;
+	pthread_cond_signal(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+}
+
+/* ---- the main loop ---- */
+
+struct store {
+	const struct store_opts *opt;
+	struct stage_in in;
+	struct output out;
+	struct filters *filters;
+	struct batch *batch;
+	struct writer w;
+	uint64_t window_ns;
+};
+
+static void on_record(void *ctx, struct stage_in *si, const char *line, size_t len)
+{
+	struct store *s = ctx;
+
+	(void)line;
+	(void)len;
+	if (s->opt->tee)
+		record_write(&si->rec, &s->out.b);
+	(void)batch_add(s->batch, s->opt, s->filters, &si->rec, s->window_ns);
+}
+
+static void close_window(struct store *s)
+{
+	struct batch *b = s->batch;
+
+	if (!b->first && !b->lost_rows)
+		return;
+	s->batch = batch_new();
+	if (!s->batch) {
+		s->batch = b;	/* keep merging into it */
+		return;
+	}
+	writer_submit(&s->w, b);
+}
+
+static int run(struct store *s)
+{
+	uint64_t next = clock_mono_ns() + s->window_ns;
+	int ret = SNITCH_EXIT_OK;
+
+	while (!sig_stop && !s->in.lr.eof) {
+		struct pollfd p = { .fd = STDIN_FILENO, .events = POLLIN };
+		uint64_t now = clock_mono_ns();
+		struct timespec ts;
+		int r;
+
+		take_notes(&s->out);
+		if (output_flush(&s->out) < 0 && s->out.err != -EPIPE)
+			break;
+		ts.tv_sec = next > now ? (time_t)((next - now) / 1000000000ULL) : 0;
+		ts.tv_nsec = next > now ? (long)((next - now) % 1000000000ULL) : 0;
+		r = ppoll(&p, 1, &ts, &sig_waitmask);
+		if (r < 0 && errno != EINTR) {
+			log_msg("poll: %s", strerror(errno));
+			ret = SNITCH_EXIT_SOFTWARE;
+			break;
+		}
+		if (r > 0) {
+			int e = stage_in_read(&s->in, on_record, s);
+
+			if (e < 0) {
+				log_msg("cannot read standard input: %s", strerror(-e));
+				ret = SNITCH_EXIT_IO;
+				break;
+			}
+		}
+		if (clock_mono_ns() >= next) {
+			close_window(s);
+			next = clock_mono_ns() + s->window_ns;
+		}
+	}
+	/* EOF, SIGINT or SIGTERM: the open window is written before exit */
+	close_window(s);
+	return ret;
+}
+
+static int parse_perms(const struct store_opts *o, struct file_perms *p)
+{
+	char *end;
+	unsigned long m = strtoul(o->mode, &end, 8);
+
+	if (*end || m > 07777 || !*o->mode) {
+		log_msg("invalid value '%s' for --mode: expected an octal mode such as 0640", o->mode);
+		return -1;
+	}
+	p->mode = (mode_t)m;
+	p->uid = (uid_t)-1;
+	p->gid = (gid_t)-1;
+	if (o->owner) {
+		struct passwd *pw = getpwnam(o->owner);
+		if (!pw) {
+			log_msg("invalid value '%s' for --owner: no such user", o->owner);
+			return -1;
+		}
+		p->uid = pw->pw_uid;
+		p->gid = pw->pw_gid;
+		p->set_owner = true;
+	}
+	if (o->group) {
+		struct group *gr = getgrnam(o->group);
+		if (!gr) {
+			log_msg("invalid value '%s' for --group: no such group", o->group);
+			return -1;
+		}
+		p->gid = gr->gr_gid;
+		p->set_owner = true;
+	}
+	return 0;
+}
+
+static const int exit_codes[] = {
+	SNITCH_EXIT_OK, SNITCH_EXIT_USAGE, SNITCH_EXIT_UNAVAILABLE, SNITCH_EXIT_IO,
+	SNITCH_EXIT_SOFTWARE, -1,
+};
+
+int main(int argc, char **argv)
+{
+	struct store_opts o = {
+		.db = "/var/lib/snitch/snitch.db",
+		.write_limit_s = 10,
+		.retention_days = 30,
+		.retention_every_s = 3600,
+		.remote_table = "connections",
+		.remote_retry_s = 30,
+		.mode = "0640",
+	};
+	const struct cli_opt opts[] = {
+		{ .name = "db", .type = CLI_STRING, .value = &o.db, .metavar = "FILE",
+		  .env = "SNITCH_DB", .help = "the SQLite database (made, with its directory, if missing)" },
+		{ .name = "write-limit-s", .type = CLI_UINT, .value = &o.write_limit_s,
+		  .metavar = "S", .env = "SNITCH_WRITE_LIMIT_S", .min = 1, .max = 86400,
+		  .help = "merge records into one row per connection per S-second window" },
+		{ .name = "retention-days", .type = CLI_UINT, .value = &o.retention_days,
+		  .metavar = "D", .env = "SNITCH_RETENTION_DAYS", .min = 1, .max = 36500,
+		  .help = "delete rows older than D days, and what only they referenced" },
+		{ .name = "retention-every-s", .type = CLI_UINT, .value = &o.retention_every_s,
+		  .metavar = "S", .env = "SNITCH_RETENTION_EVERY_S", .min = 1, .max = 86400,
+		  .help = "delete them every S seconds, and at start" },
+		{ .name = "tee", .type = CLI_FLAG, .value = &o.tee, .env = "SNITCH_STORE_TEE",
+		  .help = "pass every input record on to standard output" },
+		{ .name = "csv", .type = CLI_STRING, .value = &o.csv, .metavar = "FILE",
+		  .env = "SNITCH_CSV", .help = "also append each row to a CSV log" },
+		{ .name = "log-exec", .type = CLI_FLAG, .value = &o.log_exec, .env = "SNITCH_LOG_EXEC",
+		  .help = "log every exec as a connection with port -1" },
+		{ .name = "no-addresses", .type = CLI_FLAG, .value = &o.no_addresses,
+		  .env = "SNITCH_NO_ADDRESSES", .help = "do not log local and remote addresses" },
+		{ .name = "no-cmdlines", .type = CLI_FLAG, .value = &o.no_cmdlines,
+		  .env = "SNITCH_NO_CMDLINES", .help = "do not log command lines" },
+		{ .name = "no-ports", .type = CLI_FLAG, .value = &o.no_ports,
+		  .env = "SNITCH_NO_PORTS", .help = "do not log ports" },
+		{ .name = "ignore-ports", .type = CLI_STRING, .value = &o.ignore_ports, .metavar = "LIST",
+		  .env = "SNITCH_IGNORE_PORTS", .help = "leave out connections with these local or remote ports" },
+		{ .name = "ignore-domains", .type = CLI_STRING, .value = &o.ignore_domains, .metavar = "LIST",
+		  .env = "SNITCH_IGNORE_DOMAINS", .help = "leave out these domains and their subdomains" },
+		{ .name = "ignore-ips", .type = CLI_STRING, .value = &o.ignore_ips, .metavar = "LIST",
+		  .env = "SNITCH_IGNORE_IPS", .help = "leave out remote addresses in these IPs or CIDR ranges" },
+		{ .name = "ignore-sha256", .type = CLI_STRING, .value = &o.ignore_sha256, .metavar = "LIST",
+		  .env = "SNITCH_IGNORE_SHA256", .help = "leave out connections of executables with these hashes" },
+		{ .name = "remote", .type = CLI_STRING, .value = &o.remote, .metavar = "URL",
+		  .env = "SNITCH_REMOTE", .help = "also log to postgresql://... or mysql://... (INSERT only)" },
+		{ .name = "remote-table", .type = CLI_STRING, .value = &o.remote_table, .metavar = "NAME",
+		  .env = "SNITCH_REMOTE_TABLE", .help = "the remote connections table, one per host if they share a server" },
+		{ .name = "host-name", .type = CLI_STRING, .value = &o.host_name, .metavar = "NAME",
+		  .env = "SNITCH_HOST_NAME", .help = "the name remote rows carry (default: the host name)" },
+		{ .name = "spool", .type = CLI_STRING, .value = &o.spool, .metavar = "FILE",
+		  .env = "SNITCH_SPOOL", .help = "where rows wait for the remote server (default: beside the database)" },
+		{ .name = "remote-retry-s", .type = CLI_UINT, .value = &o.remote_retry_s,
+		  .metavar = "S", .env = "SNITCH_REMOTE_RETRY_S", .min = 1, .max = 3600,
+		  .help = "wait at most S seconds between tries when the server is down" },
+		{ .name = "remote-schema", .type = CLI_FLAG, .value = &o.print_schema,
+		  .help = "print the SQL that makes the remote tables, for an administrator, and exit" },
+		{ .name = "owner", .type = CLI_STRING, .value = &o.owner, .metavar = "USER",
+		  .env = "SNITCH_OWNER", .help = "owner of the files and directories it makes" },
+		{ .name = "group", .type = CLI_STRING, .value = &o.group, .metavar = "GROUP",
+		  .env = "SNITCH_GROUP", .help = "their group" },
+		{ .name = "mode", .type = CLI_STRING, .value = &o.mode, .metavar = "MODE",
+		  .env = "SNITCH_MODE", .help = "their mode, octal; directories add x where r is" },
+	};
+	const struct cli cli = {
+		.prog = STAGE,
+		.usage = "[OPTION]... < RECORDS",
+		.summary =
+			"Log the flow records it reads (docs/records.md) in an SQLite database: one row\n"
+			"per connection identity (executable, parent and grandparent, user, protocol,\n"
+			"addresses, ports, domain, namespace, container) per --write-limit-s window,\n"
+			"with bytes summed, the window written in one transaction (docs/schema.md).\n"
+			"Optionally also to a CSV log and a remote PostgreSQL or MariaDB server, which\n"
+			"needs only the INSERT privilege; rows for it wait in a spool file while it is\n"
+			"down. Lists are space-separated. A crash loses at most the open window.",
+		.examples =
+			"  sudo snitch-trace | snitch-resolve | snitch-hash | snitch-store\n"
+			"  snitch-store --db ./log.db --tee < records.jsonl | snitch-notify\n"
+			"  snitch-store --ignore-ports '53 123' --ignore-domains 'example.com' --ignore-ips '10.0.0.0/8'\n"
+			"  snitch-store --remote 'postgresql://snitch@logs.example/snitch' --remote-table conn_laptop\n"
+			"  snitch-store --remote 'mysql://snitch:secret@logs.example:3306/snitch' --remote-schema\n"
+			"  sqlite3 /var/lib/snitch/snitch.db 'select * from connections limit 5'\n",
+		.opts = opts,
+		.nopts = sizeof(opts) / sizeof(opts[0]),
+		.exit_codes = exit_codes,
+	};
+	struct store s;
+	struct file_perms perms = { 0 };
+	char err[512], moved[4200], *dir, *spool = NULL;
+	int first, ret;
+
+	log_init(cli.prog);
+	ret = cli_parse(&cli, argc, argv, &first);
+	if (ret >= 0)
+		return ret;
+	if (first < argc)
+		return cli_usage_error(&cli, "unexpected argument '%s'", argv[first]);
+	if (o.print_schema) {
+		const char *kind = !o.remote ? "sqlite" :
+			!strncmp(o.remote, "postgres", 8) ? "postgresql" : "mariadb";
+		printf("%s\n", schema_sql(kind, o.remote_table));
+		return SNITCH_EXIT_OK;
+	}
+	if (parse_perms(&o, &perms) < 0)
+		return SNITCH_EXIT_USAGE;
+	memset(&s, 0, sizeof(s));
+	s.opt = &o;
+	s.window_ns = o.write_limit_s * 1000000000ULL;
+	s.filters = filters_new(&o, err, sizeof(err));
+	if (!s.filters)
+		return cli_usage_error(&cli, "invalid ignore list: %s", err);
+	if (isatty(STDIN_FILENO))
+		return cli_usage_error(&cli, "standard input is a terminal: it reads records, for example from snitch-trace");
+	if (sig_setup() < 0) {
+		log_msg("cannot set up signal handling");
+		return SNITCH_EXIT_SOFTWARE;
+	}
+	output_init(&s.out, STDOUT_FILENO);
+
+	dir = strdup(o.db);
+	if (!dir || make_dirs(dirname(dir), &perms) < 0) {
+		log_msg("cannot make the directory of '%s': %s", o.db, strerror(errno));
+		return SNITCH_EXIT_IO;
+	}
+	free(dir);
+	s.w.opt = &o;
+	s.w.perms = &perms;
+	s.w.csv_fd = -1;
+	s.w.db = db_open(o.db, &perms, moved, sizeof(moved), err, sizeof(err));
+	if (!s.w.db) {
+		log_msg("cannot open the database '%s': %s", o.db, err);
+		return SNITCH_EXIT_IO;
+	}
+	if (moved[0])
+		note_error("db_corrupt", "the database '%s' was corrupt: moved to '%s', a new one started",
+			   o.db, moved);
+	if (o.csv) {
+		struct stat st;
+		bool fresh = stat(o.csv, &st) < 0;
+
+		s.w.csv_fd = open(o.csv, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+		if (s.w.csv_fd < 0) {
+			log_msg("cannot open the CSV log '%s': %s", o.csv, strerror(errno));
+			return SNITCH_EXIT_IO;
+		}
+		if (fresh)
+			perms_apply(&perms, o.csv, false);
+	}
+	if (o.remote) {
+		if (!o.spool) {
+			if (asprintf(&spool, "%s.remote-spool", o.db) < 0)
+				return SNITCH_EXIT_SOFTWARE;
+			o.spool = spool;
+		}
+		s.w.remote = remote_new(&o, &perms, err, sizeof(err));
+		if (!s.w.remote) {
+			log_msg("remote log: %s", err);
+			return SNITCH_EXIT_USAGE;
+		}
+	}
+	if (stage_in_init(&s.in, STAGE, STDIN_FILENO, &s.out) < 0 || !(s.batch = batch_new())) {
+		log_msg("out of memory");
+		return SNITCH_EXIT_SOFTWARE;
+	}
+	pthread_mutex_init(&s.w.mu, NULL);
+	pthread_cond_init(&s.w.cv, NULL);
+	s.w.next_retention = 0;		/* at start, then hourly */
+	if (pthread_create(&s.w.thread, NULL, writer_main, &s.w) != 0) {
+		log_msg("cannot start the writer thread");
+		return SNITCH_EXIT_SOFTWARE;
+	}
+
+	ret = run(&s);
+
+	pthread_mutex_lock(&s.w.mu);
+	s.w.stop = true;
+	pthread_cond_signal(&s.w.cv);
+	pthread_mutex_unlock(&s.w.mu);
+	pthread_join(s.w.thread, NULL);
+	remote_free(s.w.remote, 3000);
+	take_notes(&s.out);
+	if (output_flush(&s.out) < 0 && s.out.err != -EPIPE) {
+		log_msg("cannot write standard output: %s", strerror(-s.out.err));
+		ret = SNITCH_EXIT_IO;
+	}
+	db_close(s.w.db);
+	if (s.w.csv_fd >= 0)
+		close(s.w.csv_fd);
+	batch_free(s.batch);
+	filters_free(s.filters);
+	stage_in_release(&s.in);
+	output_release(&s.out);
+	buf_release(&notes);
+	free(spool);
+	return ret;
+}

@@ -1,0 +1,706 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * From records to connections rows: each flow record (and exec record,
+ * with --log-exec) is merged into the row of its window and its whole
+ * identity. Executables, domains, addresses and containers are interned,
+ * identified by a hash of their content, so that the same content has the
+ * same id in every database and a remote one needs no SELECT.
+ */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+
+#include "record.h"
+#include "store.h"
+
+#define ROWS_MIN 4096
+
+/* ---- batches ---- */
+
+struct batch *batch_new(void)
+{
+	struct batch *b = calloc(1, sizeof(*b));
+
+	if (!b)
+		return NULL;
+	b->tab = calloc(ROWS_MIN, sizeof(*b->tab));
+	if (!b->tab) {
+		free(b);
+		return NULL;
+	}
+	b->mask = ROWS_MIN - 1;
+	return b;
+}
+
+void batch_free(struct batch *b)
+{
+	if (!b)
+		return;
+	for (struct conn_row *r = b->first, *n; r; r = n) {
+		n = r->lnext;
+		free(r);
+	}
+	for (size_t i = 0; i < 1024; i++) {
+		for (struct exe_ref *e = b->exes[i], *n; e; e = n) {
+			n = e->next;
+			free(e->path);
+			free(e->name);
+			free(e->cmdline);
+			free(e->sha256);
+			free(e);
+		}
+		for (struct str_ref *s = b->strs[i], *n; s; s = n) {
+			n = s->next;
+			free(s->s);
+			free(s);
+		}
+	}
+	free(b->tab);
+	free(b);
+}
+
+static uint64_t fnv(uint64_t h, const void *p, size_t n)
+{
+	const unsigned char *c = p;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ c[i]) * 1099511628211ULL;
+	return h;
+}
+
+/* 63 bits of SHA-256 over length-prefixed fields: equal content, equal id;
+ * a chosen collision with an existing id would need a second preimage. */
+static int64_t content_id(char kind, const char *const *f, const size_t *len,
+			  int n)
+{
+	static EVP_MD_CTX *c;	/* rows are made by the main thread only */
+	unsigned char d[EVP_MAX_MD_SIZE];
+	uint64_t id = 0;
+
+	if (!c && !(c = EVP_MD_CTX_new()))
+		abort();	/* cannot name rows: nothing sensible to do */
+	EVP_DigestInit_ex(c, EVP_sha256(), NULL);
+	EVP_DigestUpdate(c, &kind, 1);
+	for (int i = 0; i < n; i++) {
+		uint64_t l = f[i] ? len[i] : UINT64_MAX;	/* NULL differs from "" */
+		EVP_DigestUpdate(c, &l, sizeof(l));
+		if (f[i])
+			EVP_DigestUpdate(c, f[i], len[i]);
+	}
+	EVP_DigestFinal_ex(c, d, NULL);
+	memcpy(&id, d, sizeof(id));
+	id &= INT64_MAX;
+	return id ? (int64_t)id : 1;	/* 0 means "none" */
+}
+
+static bool same(const char *a, size_t al, const char *b, size_t bl)
+{
+	if (!a || !b)
+		return a == b;
+	return al == bl && !memcmp(a, b, al);
+}
+
+static struct str_ref *intern_str(struct batch *b, char kind, const char *s,
+				  size_t len)
+{
+	size_t h = (size_t)(fnv(1469598103934665603ULL ^ (unsigned char)kind, s, len) % 1024);
+	struct str_ref *r;
+
+	if (!s)
+		return NULL;
+	for (r = b->strs[h]; r; r = r->next)
+		if (r->kind == kind && same(r->s, r->len, s, len))
+			return r;
+	r = calloc(1, sizeof(*r));
+	if (!r || !(r->s = malloc(len + 1))) {
+		free(r);
+		return NULL;
+	}
+	memcpy(r->s, s, len);
+	r->s[len] = '\0';
+	r->len = len;
+	r->kind = kind;
+	r->id = content_id(kind, &s, &len, 1);
+	r->next = b->strs[h];
+	b->strs[h] = r;
+	return r;
+}
+
+static struct exe_ref *intern_exe(struct batch *b, char *const f[4],
+				  const size_t len[4])
+{
+	uint64_t h = 1469598103934665603ULL;
+	struct exe_ref *e;
+
+	if (!f[0] && !f[1] && !f[2] && !f[3])
+		return NULL;
+	for (int i = 0; i < 4; i++)
+		h = f[i] ? fnv(h, f[i], len[i]) : fnv(h, "\0n", 2);
+	for (e = b->exes[h % 1024]; e; e = e->next)
+		if (same(e->path, e->path_len, f[0], len[0]) &&
+		    same(e->name, e->name_len, f[1], len[1]) &&
+		    same(e->cmdline, e->cmdline_len, f[2], len[2]) &&
+		    same(e->sha256, e->sha256 ? 64 : 0, f[3], len[3]))
+			return e;
+	e = calloc(1, sizeof(*e));
+	if (!e)
+		return NULL;
+	e->id = content_id('e', (const char *const *)f, len, 4);
+	e->path = f[0] ? strndup(f[0], len[0]) : NULL;
+	e->name = f[1] ? strndup(f[1], len[1]) : NULL;
+	e->cmdline = f[2] ? strndup(f[2], len[2]) : NULL;
+	e->sha256 = f[3] ? strndup(f[3], len[3]) : NULL;
+	e->path_len = len[0];
+	e->name_len = len[1];
+	e->cmdline_len = len[2];
+	e->next = b->exes[h % 1024];
+	b->exes[h % 1024] = e;
+	return e;
+}
+
+/* ---- filters ---- */
+
+struct cidr {
+	int family;
+	unsigned char addr[16];
+	unsigned bits;
+};
+
+struct filters {
+	unsigned char ports[65536 / 8];
+	char **domains;
+	size_t ndomains;
+	struct cidr *cidrs;
+	size_t ncidrs;
+	char (*sha)[65];
+	size_t nsha;
+};
+
+/* Split a space-separated list; calls fn for each word. */
+static int each_word(const char *list, int (*fn)(struct filters *, const char *, char *, size_t),
+		     struct filters *f, char *err, size_t errsize)
+{
+	char word[512];
+
+	while (list && *list) {
+		size_t n;
+
+		while (*list == ' ' || *list == '\t' || *list == ',')
+			list++;
+		n = strcspn(list, " \t,");
+		if (!n)
+			break;
+		if (n >= sizeof(word)) {
+			snprintf(err, errsize, "'%.40s...' is too long", list);
+			return -1;
+		}
+		memcpy(word, list, n);
+		word[n] = '\0';
+		if (fn(f, word, err, errsize) < 0)
+			return -1;
+		list += n;
+	}
+	return 0;
+}
+
+static int add_port(struct filters *f, const char *w, char *err, size_t errsize)
+{
+	char *end;
+	long p = strtol(w, &end, 10);
+
+	if (*end || p < 0 || p > 65535 || !isdigit((unsigned char)*w)) {
+		snprintf(err, errsize, "'%s' is not a port (0-65535)", w);
+		return -1;
+	}
+	f->ports[p / 8] |= (unsigned char)(1 << (p % 8));
+	return 0;
+}
+
+static int add_domain(struct filters *f, const char *w, char *err, size_t errsize)
+{
+	char **d = realloc(f->domains, (f->ndomains + 1) * sizeof(*d));
+
+	(void)err;
+	(void)errsize;
+	if (!d)
+		return -1;
+	f->domains = d;
+	while (*w == '.')
+		w++;
+	d[f->ndomains] = strdup(w);
+	for (char *c = d[f->ndomains]; c && *c; c++)
+		*c = (char)tolower((unsigned char)*c);
+	return d[f->ndomains++] ? 0 : -1;
+}
+
+static int add_cidr(struct filters *f, const char *w, char *err, size_t errsize)
+{
+	struct cidr c = { 0 };
+	char a[64];
+	const char *slash = strchr(w, '/');
+	size_t n = slash ? (size_t)(slash - w) : strlen(w);
+	struct cidr *p;
+
+	if (n >= sizeof(a))
+		goto bad;
+	memcpy(a, w, n);
+	a[n] = '\0';
+	c.family = strchr(a, ':') ? AF_INET6 : AF_INET;
+	if (inet_pton(c.family, a, c.addr) != 1)
+		goto bad;
+	c.bits = c.family == AF_INET ? 32 : 128;
+	if (slash) {
+		char *end;
+		long b = strtol(slash + 1, &end, 10);
+		if (*end || b < 0 || b > (long)c.bits || !isdigit((unsigned char)slash[1]))
+			goto bad;
+		c.bits = (unsigned)b;
+	}
+	p = realloc(f->cidrs, (f->ncidrs + 1) * sizeof(*p));
+	if (!p)
+		return -1;
+	f->cidrs = p;
+	p[f->ncidrs++] = c;
+	return 0;
+bad:
+	snprintf(err, errsize, "'%s' is not an IP address or CIDR range", w);
+	return -1;
+}
+
+static int add_sha(struct filters *f, const char *w, char *err, size_t errsize)
+{
+	char (*p)[65];
+	size_t n = strlen(w);
+
+	for (size_t i = 0; i < n; i++)
+		if (!isxdigit((unsigned char)w[i]))
+			n = 0;
+	if (n != 64) {
+		snprintf(err, errsize, "'%s' is not a sha256 (64 hex digits)", w);
+		return -1;
+	}
+	p = realloc(f->sha, (f->nsha + 1) * sizeof(*p));
+	if (!p)
+		return -1;
+	f->sha = p;
+	for (size_t i = 0; i < 64; i++)
+		p[f->nsha][i] = (char)tolower((unsigned char)w[i]);
+	p[f->nsha++][64] = '\0';
+	return 0;
+}
+
+struct filters *filters_new(const struct store_opts *o, char *err, size_t errsize)
+{
+	struct filters *f = calloc(1, sizeof(*f));
+
+	if (!f) {
+		snprintf(err, errsize, "out of memory");
+		return NULL;
+	}
+	if (each_word(o->ignore_ports, add_port, f, err, errsize) < 0 ||
+	    each_word(o->ignore_domains, add_domain, f, err, errsize) < 0 ||
+	    each_word(o->ignore_ips, add_cidr, f, err, errsize) < 0 ||
+	    each_word(o->ignore_sha256, add_sha, f, err, errsize) < 0) {
+		filters_free(f);
+		return NULL;
+	}
+	return f;
+}
+
+void filters_free(struct filters *f)
+{
+	if (!f)
+		return;
+	for (size_t i = 0; i < f->ndomains; i++)
+		free(f->domains[i]);
+	free(f->domains);
+	free(f->cidrs);
+	free(f->sha);
+	free(f);
+}
+
+static bool port_ignored(const struct filters *f, int64_t p)
+{
+	return p >= 0 && p <= 65535 && (f->ports[p / 8] >> (p % 8) & 1);
+}
+
+/* domain is "d" or ends with ".d", case-insensitively */
+static bool domain_ignored(const struct filters *f, const char *s, size_t n)
+{
+	for (size_t i = 0; i < f->ndomains; i++) {
+		size_t dl = strlen(f->domains[i]);
+
+		if (n < dl || strncasecmp(s + n - dl, f->domains[i], dl))
+			continue;
+		if (n == dl || s[n - dl - 1] == '.')
+			return true;
+	}
+	return false;
+}
+
+static bool ip_ignored(const struct filters *f, const char *s)
+{
+	unsigned char a[16];
+	int fam;
+
+	if (!f->ncidrs || !s)
+		return false;
+	fam = strchr(s, ':') ? AF_INET6 : AF_INET;
+	if (inet_pton(fam, s, a) != 1)
+		return false;
+	for (size_t i = 0; i < f->ncidrs; i++) {
+		const struct cidr *c = &f->cidrs[i];
+		unsigned full = c->bits / 8, rest = c->bits % 8;
+
+		if (c->family != fam || memcmp(a, c->addr, full))
+			continue;
+		if (rest && ((a[full] ^ c->addr[full]) & (0xff00 >> rest) & 0xff))
+			continue;
+		return true;
+	}
+	return false;
+}
+
+static bool sha_ignored(const struct filters *f, const char *s, size_t n)
+{
+	if (n != 64)
+		return false;
+	for (size_t i = 0; i < f->nsha; i++)
+		if (!strncasecmp(f->sha[i], s, 64))
+			return true;
+	return false;
+}
+
+/* ---- records into rows ---- */
+
+enum {
+	K_PATH, K_NAME, K_CMD, K_SHA, KEYS_PER_LEVEL,
+};
+enum {
+	K_TYPE = NLEVELS * KEYS_PER_LEVEL, K_TS, K_FROM, K_TO, K_UID, K_FAMILY,
+	K_PROTO, K_LPORT, K_RPORT, K_LADDR, K_RADDR, K_DOMAIN, K_NETNS,
+	K_CRUNTIME, K_CID, K_SEND, K_RECV, NKEYS,
+};
+
+static const char *const keys[NKEYS] = {
+	"exe_path", "name", "cmdline", "exe_sha256",
+	"parent_exe_path", "parent_name", "parent_cmdline", "parent_exe_sha256",
+	"gparent_exe_path", "gparent_name", "gparent_cmdline", "gparent_exe_sha256",
+	"type", "ts_ns", "from_ns", "to_ns", "uid", "family", "proto", "lport",
+	"rport", "laddr", "raddr", "domain", "netns", "container_runtime",
+	"container_id", "send_bytes", "recv_bytes",
+};
+
+/* A string member, decoded into one of the scratch buffers; NULL if null. */
+static char *str_of(const struct record *r, const struct record_member *m,
+		    struct buf *scratch, size_t *len)
+{
+	buf_reset(scratch);
+	if (!m || record_member_str(r, m, scratch) < 0 || scratch->oom)
+		return NULL;
+	buf_putc(scratch, '\0');	/* terminates, not counted */
+	*len = scratch->len - 1;
+	return scratch->p;
+}
+
+static int64_t int_of(const struct record *r, const struct record_member *m)
+{
+	int64_t v;
+
+	return record_member_i64(r, m, &v) == 0 ? v : INT_NULL;
+}
+
+/* family and proto: interned, so rows compare them by pointer */
+static const char *interned(struct batch *b, char kind, const char *s, size_t n)
+{
+	struct str_ref *r = s ? intern_str(b, kind, s, n) : NULL;
+
+	return r ? r->s : NULL;
+}
+
+static uint64_t row_hash(const struct conn_row *c)
+{
+	uint64_t h = c->window_start_ns * 0x9e3779b97f4a7c15ULL;
+
+	for (int l = 0; l < NLEVELS; l++)
+		h = (h ^ (uint64_t)(c->exe[l] ? c->exe[l]->id : 0)) * 0x100000001b3ULL;
+	h = (h ^ (uint64_t)c->uid) * 0x100000001b3ULL;
+	h = (h ^ (uintptr_t)c->family ^ ((uintptr_t)c->proto << 1)) * 0x100000001b3ULL;
+	h = (h ^ (uint64_t)c->lport ^ ((uint64_t)c->rport << 20)) * 0x100000001b3ULL;
+	h = (h ^ (uint64_t)(c->laddr ? c->laddr->id : 0)) * 0x100000001b3ULL;
+	h = (h ^ (uint64_t)(c->raddr ? c->raddr->id : 0)) * 0x100000001b3ULL;
+	h = (h ^ (uint64_t)(c->domain ? c->domain->id : 0)) * 0x100000001b3ULL;
+	h = (h ^ (uint64_t)c->netns ^ (uint64_t)(c->container ? c->container->id : 0)) * 0x100000001b3ULL;
+	return h;
+}
+
+static bool row_same(const struct conn_row *a, const struct conn_row *b)
+{
+	for (int l = 0; l < NLEVELS; l++)
+		if (a->exe[l] != b->exe[l])
+			return false;
+	return a->window_start_ns == b->window_start_ns && a->uid == b->uid &&
+	       a->family == b->family && a->proto == b->proto &&
+	       a->lport == b->lport && a->rport == b->rport &&
+	       a->laddr == b->laddr && a->raddr == b->raddr &&
+	       a->domain == b->domain && a->netns == b->netns &&
+	       a->container == b->container;
+}
+
+static void grow(struct batch *b)
+{
+	size_t n = (b->mask + 1) * 2;
+	struct conn_row **t = calloc(n, sizeof(*t));
+
+	if (!t)
+		return;		/* longer chains, still correct */
+	for (struct conn_row *r = b->first; r; r = r->lnext) {
+		r->next = t[r->key_hash & (n - 1)];
+		t[r->key_hash & (n - 1)] = r;
+	}
+	free(b->tab);
+	b->tab = t;
+	b->mask = n - 1;
+}
+
+int batch_add(struct batch *b, const struct store_opts *o,
+	      const struct filters *f, struct record *r, uint64_t window_ns)
+{
+	const struct record_member *m[NKEYS];
+	static struct buf s[8];
+	struct conn_row key = { 0 }, *row;
+	bool exec;
+	uint64_t t, from, to;
+	size_t n;
+	char *v;
+
+	record_find_many(r, keys, NKEYS, m);
+	exec = record_member_is(r, m[K_TYPE], "exec");
+	if (!record_member_is(r, m[K_TYPE], "flow") && !(exec && o->log_exec))
+		return 0;
+
+	/* the row's window is the record's time, so windows are exact */
+	if (record_member_u64(r, m[K_TO], &to) < 0 && record_member_u64(r, m[K_TS], &to) < 0)
+		to = (uint64_t)time(NULL) * 1000000000ULL;
+	if (record_member_u64(r, m[K_FROM], &from) < 0 || from > to)
+		from = to;
+	t = to;
+	key.window_start_ns = t - t % window_ns;
+	key.window_end_ns = key.window_start_ns + window_ns;
+
+	for (int l = 0; l < NLEVELS; l++) {
+		const struct record_member **lm = m + l * KEYS_PER_LEVEL;
+		char *fld[4] = { NULL };
+		size_t len[4] = { 0 };
+
+		fld[0] = str_of(r, lm[K_PATH], &s[0], &len[0]);
+		fld[1] = str_of(r, lm[K_NAME], &s[1], &len[1]);
+		if (!o->no_cmdlines && lm[K_CMD] && lm[K_CMD]->type == JSON_ARRAY) {
+			/* the JSON array text: exact, non-UTF-8 bytes escaped */
+			fld[2] = (char *)record_val(r, lm[K_CMD]);
+			len[2] = lm[K_CMD]->val_len;
+		}
+		fld[3] = str_of(r, lm[K_SHA], &s[2], &len[3]);
+		if (fld[3] && len[3] != 64)
+			fld[3] = NULL;
+		if (l == 0 && fld[3] && f->nsha && sha_ignored(f, fld[3], len[3]))
+			return 0;
+		key.exe[l] = intern_exe(b, fld, len);
+	}
+	key.uid = int_of(r, m[K_UID]);
+	v = str_of(r, m[K_FAMILY], &s[3], &n);
+	key.family = interned(b, 'f', v, n);
+	v = str_of(r, m[K_PROTO], &s[3], &n);
+	key.proto = interned(b, 'p', v, n);
+	if (exec) {
+		key.lport = key.rport = -1;	/* an exec: a "connection" of no port */
+	} else if (o->no_ports) {
+		key.lport = key.rport = INT_NULL;
+	} else {
+		key.lport = int_of(r, m[K_LPORT]);
+		key.rport = int_of(r, m[K_RPORT]);
+	}
+	if (port_ignored(f, key.lport) || port_ignored(f, key.rport))
+		return 0;
+	v = str_of(r, m[K_RADDR], &s[4], &n);
+	if (v && ip_ignored(f, v))
+		return 0;
+	if (!o->no_addresses && v && n)
+		key.raddr = intern_str(b, 'a', v, n);
+	v = str_of(r, m[K_LADDR], &s[4], &n);
+	if (!o->no_addresses && v && n)
+		key.laddr = intern_str(b, 'a', v, n);
+	v = str_of(r, m[K_DOMAIN], &s[5], &n);
+	if (v && f->ndomains && domain_ignored(f, v, n))
+		return 0;
+	if (v)
+		key.domain = intern_str(b, 'd', v, n);
+	key.netns = int_of(r, m[K_NETNS]);
+	v = str_of(r, m[K_CID], &s[6], &n);
+	if (v && n) {
+		/* "runtime:id": the id alone does not say where to look */
+		size_t rn;
+		char *rt = str_of(r, m[K_CRUNTIME], &s[7], &rn);
+
+		buf_reset(&s[3]);
+		if (rt && rn) {
+			buf_append(&s[3], rt, rn);
+			buf_putc(&s[3], ':');
+		}
+		buf_append(&s[3], v, n);
+		key.container = intern_str(b, 'c', s[3].p, s[3].len);
+	}
+
+	key.key_hash = row_hash(&key);
+	for (row = b->tab[key.key_hash & b->mask]; row; row = row->next)
+		if (row->key_hash == key.key_hash && row_same(row, &key))
+			break;
+	if (!row) {
+		row = malloc(sizeof(*row));
+		if (!row) {
+			b->lost_rows++;
+			return 0;
+		}
+		*row = key;
+		row->first_ns = from;
+		row->last_ns = to;
+		row->next = b->tab[key.key_hash & b->mask];
+		b->tab[key.key_hash & b->mask] = row;
+		row->lnext = NULL;
+		if (b->last)
+			b->last->lnext = row;
+		else
+			b->first = row;
+		b->last = row;
+		if (++b->nrows > (b->mask + 1) * 2)
+			grow(b);
+	}
+	if (from < row->first_ns)
+		row->first_ns = from;
+	if (to > row->last_ns)
+		row->last_ns = to;
+	{
+		uint64_t x;
+
+		if (record_member_u64(r, m[K_SEND], &x) == 0)
+			row->send_bytes += x;
+		if (record_member_u64(r, m[K_RECV], &x) == 0)
+			row->recv_bytes += x;
+	}
+	row->events++;
+	return 1;
+}
+
+/* ---- CSV ---- */
+
+/* A value with commas, newlines, CRs and NULs removed. */
+static void csv_put(struct buf *b, const char *s, size_t n)
+{
+	for (size_t i = 0; s && i < n; i++)
+		if (s[i] != ',' && s[i] != '\n' && s[i] != '\r' && s[i] != '\0')
+			buf_putc(b, s[i]);
+	buf_putc(b, ',');
+}
+
+static void csv_int(struct buf *b, int64_t v)
+{
+	if (v != INT_NULL)
+		buf_put_i64(b, v);
+	buf_putc(b, ',');
+}
+
+/* A cmdline's JSON array as its arguments joined by spaces. */
+static void csv_cmdline(struct buf *b, const char *json, size_t n)
+{
+	size_t pos = 1;
+	bool first = true;
+	struct buf tmp = BUF_INIT;
+
+	while (json && pos < n) {
+		size_t start = json_skip_ws(json, n, pos), end = start;
+		enum json_type t;
+
+		if (start >= n || json[start] == ']')
+			break;
+		if (json_scan_value(json, n, &end, &t, NULL, NULL) < 0)
+			break;
+		if (t == JSON_STRING) {
+			if (buf_reserve(&tmp, end - start) == 0) {
+				if (!first)
+					buf_putc(&tmp, ' ');
+				tmp.len += json_unescape(json + start + 1, end - start - 2,
+							 tmp.p + tmp.len);
+				first = false;
+			}
+		}
+		pos = json_skip_ws(json, n, end);
+		if (pos < n && json[pos] == ',')
+			pos++;
+	}
+	csv_put(b, tmp.p, tmp.len);
+	buf_release(&tmp);
+}
+
+int csv_write_batch(int fd, const struct batch *bt)
+{
+	struct buf b = BUF_INIT;
+	size_t off = 0;
+	int ret = 0;
+
+	for (const struct conn_row *r = bt->first; r; r = r->lnext) {
+		char when[32];
+		time_t sec = (time_t)(r->window_start_ns / 1000000000ULL);
+		struct tm tm;
+
+		gmtime_r(&sec, &tm);
+		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		buf_puts(&b, when);
+		buf_putc(&b, ',');
+		buf_put_u64(&b, r->send_bytes);
+		buf_putc(&b, ',');
+		buf_put_u64(&b, r->recv_bytes);
+		buf_putc(&b, ',');
+		buf_put_u64(&b, r->events);
+		buf_putc(&b, ',');
+		for (int l = 0; l < NLEVELS; l++) {
+			const struct exe_ref *e = r->exe[l];
+
+			csv_put(&b, e ? e->path : NULL, e && e->path ? e->path_len : 0);
+			csv_put(&b, e ? e->name : NULL, e && e->name ? e->name_len : 0);
+			csv_cmdline(&b, e ? e->cmdline : NULL, e && e->cmdline ? e->cmdline_len : 0);
+			csv_put(&b, e ? e->sha256 : NULL, e && e->sha256 ? 64 : 0);
+		}
+		csv_int(&b, r->uid);
+		csv_put(&b, r->family, r->family ? strlen(r->family) : 0);
+		csv_put(&b, r->proto, r->proto ? strlen(r->proto) : 0);
+		csv_int(&b, r->lport);
+		csv_int(&b, r->rport);
+		csv_put(&b, r->laddr ? r->laddr->s : NULL, r->laddr ? r->laddr->len : 0);
+		csv_put(&b, r->raddr ? r->raddr->s : NULL, r->raddr ? r->raddr->len : 0);
+		csv_put(&b, r->domain ? r->domain->s : NULL, r->domain ? r->domain->len : 0);
+		if (r->netns != INT_NULL)
+			buf_put_i64(&b, r->netns);
+		buf_putc(&b, '\n');
+	}
+	if (b.oom)
+		ret = -ENOMEM;
+	while (!ret && off < b.len) {
+		ssize_t n = write(fd, b.p + off, b.len - off);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			ret = -errno;
+			break;
+		}
+		off += (size_t)n;
+	}
+	buf_release(&b);
+	return ret;
+}

@@ -1,0 +1,146 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef SNITCH_STORE_H
+#define SNITCH_STORE_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "buf.h"
+
+#define STAGE "snitch-store"
+#define NLEVELS 3
+#define INT_NULL INT64_MIN	/* a number the record did not give */
+
+struct store_opts {
+	const char *db;
+	uint64_t write_limit_s;
+	uint64_t retention_days;
+	uint64_t retention_every_s;
+	const char *csv;
+	bool tee;
+	bool log_exec;
+	bool no_addresses, no_cmdlines, no_ports;
+	const char *ignore_ports, *ignore_domains, *ignore_ips, *ignore_sha256;
+	const char *remote;
+	const char *remote_table;
+	const char *host_name;
+	const char *spool;
+	uint64_t remote_retry_s;
+	const char *owner, *group;
+	const char *mode;
+	bool print_schema;
+};
+
+/* File ownership and mode for everything snitch-store creates. */
+struct file_perms {
+	uid_t uid;
+	gid_t gid;
+	bool set_owner;
+	mode_t mode;		/* files; directories add x where r is set */
+};
+void perms_apply(const struct file_perms *p, const char *path, bool dir);
+
+/* ---- rows (rows.c) ---- */
+
+/* An interned string: a referenced row of executables, domains, addresses. */
+struct exe_ref {
+	int64_t id;		/* content hash; 0: none */
+	char *path, *name, *cmdline, *sha256;	/* NULL: SQL NULL */
+	size_t path_len, name_len, cmdline_len;
+	struct exe_ref *next;
+};
+
+struct str_ref {
+	int64_t id;		/* 0: none */
+	char kind;		/* 'a'ddress, 'd'omain, 'c'ontainer, 'f'amily, 'p'roto */
+	char *s;
+	size_t len;
+	struct str_ref *next;
+};
+
+/* One connections row: records merged on their whole identity. */
+struct conn_row {
+	uint64_t window_start_ns, window_end_ns;
+	uint64_t first_ns, last_ns;
+	uint64_t send_bytes, recv_bytes, events;
+	struct exe_ref *exe[NLEVELS];
+	int64_t uid;
+	const char *family, *proto;	/* interned in the batch */
+	int64_t lport, rport;
+	struct str_ref *laddr, *raddr, *domain;
+	int64_t netns;
+	struct str_ref *container;
+	uint64_t key_hash;
+	struct conn_row *next;		/* hash chain, then list order */
+	struct conn_row *lnext;
+};
+
+/* A window's rows and what they reference; owned by one thread at a time. */
+struct batch {
+	struct conn_row **tab;
+	size_t mask, nrows;
+	struct conn_row *first, *last;	/* in the order rows were made */
+	struct exe_ref *exes[1024];
+	struct str_ref *strs[1024];
+	uint64_t lost_rows;		/* rows that could not be made (no memory) */
+	struct batch *qnext;
+};
+
+struct batch *batch_new(void);
+void batch_free(struct batch *b);
+
+struct filters;
+struct filters *filters_new(const struct store_opts *o, char *err, size_t errsize);
+void filters_free(struct filters *f);
+
+struct record;
+/*
+ * Merge one record into the batch: a flow, or an exec when --log-exec.
+ * Returns 1 when merged, 0 when not a record to log or filtered out.
+ */
+int batch_add(struct batch *b, const struct store_opts *o,
+	      const struct filters *f, struct record *r, uint64_t window_ns);
+
+/* ---- CSV (rows.c) ---- */
+int csv_write_batch(int fd, const struct batch *b);
+
+/* ---- the local database (sqlite.c) ---- */
+
+struct db;
+
+/*
+ * Open (creating, or migrating) the database. A file that is not a
+ * database, or is corrupt, is moved aside to PATH.corrupt-<time>: *moved
+ * gets that name. Returns NULL with errmsg set when it cannot be opened.
+ */
+struct db *db_open(const char *path, const struct file_perms *perms,
+		   char *moved, size_t movedsize, char *errmsg, size_t errsize);
+void db_close(struct db *d);
+/* Write a batch in one transaction: 0, or an SQLite error code (errmsg set). */
+int db_write(struct db *d, const struct batch *b, char *errmsg, size_t errsize);
+/* Delete rows older than the cut-off, and references nothing uses. */
+int db_retain(struct db *d, uint64_t cutoff_ns, uint64_t *deleted,
+	      char *errmsg, size_t errsize);
+/* The schema, for a kind of database: "sqlite", "postgresql", "mariadb". */
+const char *schema_sql(const char *kind, const char *table);
+
+/* ---- the remote log (remote.c) ---- */
+
+struct remote;
+
+struct remote *remote_new(const struct store_opts *o, const struct file_perms *perms,
+			  char *errmsg, size_t errsize);
+/* Append a batch to the spool; the sender thread takes it from there. */
+int remote_spool(struct remote *r, const struct batch *b);
+/* Wait (at most ms) for the spool to drain; for tests and exit. */
+void remote_free(struct remote *r, int wait_ms);
+
+/* Messages from the threads to the output: error records, in order. */
+void note_error(const char *code, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void note_lost(const char *reason, uint64_t count, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+#endif

@@ -1,0 +1,346 @@
+#!/usr/bin/env bats
+# snitch-store: the connection log, local (SQLite, CSV) and remote (real
+# PostgreSQL and MariaDB servers, started here, with INSERT-only roles).
+
+load helper
+
+setup_file() {
+	[ "$(id -u)" -eq 0 ] || return 0
+	command -v mariadbd > /dev/null && command -v mariadb-install-db > /dev/null || return 0
+	ls -d /usr/lib/postgresql/*/bin > /dev/null 2>&1 || return 0
+	SERVERS=$(open_tmpdir)
+	export SERVERS
+	pg_start "$SERVERS/pg" > "$SERVERS/pg.log" 2>&1 || return 0
+	my_start "$SERVERS/my" > "$SERVERS/my.log" 2>&1 || return 0
+	echo ok > "$SERVERS/up"
+}
+
+teardown_file() {
+	[ -n "${SERVERS:-}" ] || return 0
+	PG_BIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
+	PG_DIR=$SERVERS/pg
+	MY_DIR=$SERVERS/my
+	pg_down 2>/dev/null || true
+	my_down 2>/dev/null || true
+	rm -rf "$SERVERS"
+}
+
+need_servers() {
+	need_root
+	[ -f "${SERVERS:-/nonexistent}/up" ] ||
+		cannot_run "PostgreSQL and MariaDB did not start: $(cat "${SERVERS:-/x}"/*.log 2>/dev/null | tail -3)"
+	PG_BIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
+	PG_DIR=$SERVERS/pg
+	MY_DIR=$SERVERS/my
+	PG_ADMIN="runuser -u postgres -- psql -X -q -A -t -v ON_ERROR_STOP=1 -h $PG_DIR -p 55432 -U postgres"
+	MY_ADMIN="mariadb --no-defaults -N -B -S $MY_DIR/sock -u root"
+	PG_URL_WRITER="postgresql://writer@/snitch?host=$PG_DIR&port=55432"
+	PG_URL_READER="postgresql://reader@/snitch?host=$PG_DIR&port=55432"
+	MY_URL_WRITER="mysql://writer:wpw@localhost/snitch?socket=$MY_DIR/sock"
+	MY_URL_READER="mysql://reader:rpw@localhost/snitch?socket=$MY_DIR/sock"
+}
+
+# a flow record: flow TIME_NS SEND RECV [jq-extra]
+flow() {
+	jq -cn --argjson t "$1" --argjson s "$2" --argjson r "$3" '{v:1, type:"flow", phase:"update",
+		ts_ns:$t, from_ns:($t - 1000), to_ns:$t, pid:42, comm:"curl", uid:1000,
+		exe_path:"/usr/bin/curl", name:"curl", cmdline:["curl","-s","https://example.org/"],
+		exe_sha256:"58824afa640f512e07e895c0f2d1e1fe2c3fd1456acab689b6e4c1c75cef2593",
+		parent_exe_path:"/usr/bin/bash", parent_name:"bash", parent_cmdline:["-bash"],
+		gparent_exe_path:"/usr/sbin/sshd", gparent_name:"sshd", gparent_cmdline:["sshd"],
+		family:"inet", proto:"tcp", laddr:"192.0.2.10", lport:40000, raddr:"198.51.100.7",
+		rport:443, domain:"example.org", netns:4026531840, container_runtime:"", container_id:"",
+		send_bytes:$s, recv_bytes:$r, send_calls:null, recv_calls:null}'"${4:+ | $4}"
+}
+
+NOW=$(( $(date +%s) * 1000000000 ))
+W=$(( 10 * 1000000000 ))
+
+q() { sqlite3 "$DB" "$@"; }
+
+setup() {
+	DB=$BATS_TEST_TMPDIR/db/snitch.db
+}
+
+@test "records merge per window on their whole identity, with exact sums and their own times" {
+	t0=$(( NOW - NOW % W - 3 * W ))	# the start of a window, three ago
+	{
+		flow $((t0 + 1000000)) 100 1
+		flow $((t0 + 2000000)) 200 2
+		flow $((t0 + 3000000)) 300 3 '.rport = 8443'		# another identity
+		flow $((t0 + W + 5000)) 400 4					# the next window
+		flow $((t0 + 4000000)) 1000 10 '.exe_sha256 = ("1" * 64)'	# another executable
+	} > "$BATS_TEST_TMPDIR/in"
+	run --separate-stderr "$STORE" --db "$DB" < "$BATS_TEST_TMPDIR/in"
+	[ "$status" -eq 0 ]
+	[ "$(q 'select count(*) from connections')" -eq 4 ]
+	# the first identity, first window: two records merged
+	[ "$(q "select events, send_bytes, recv_bytes, first_ns - $t0, last_ns - $t0, window_start_ns - $t0, window_end_ns - window_start_ns
+	        from connections where rport = 443 and window_start_ns = $t0 and exe_id = (select id from executables where sha256 like '5882%')")" = \
+	  "2|300|3|999000|2000000|0|10000000000" ]
+	[ "$(q 'select sum(send_bytes), sum(recv_bytes), sum(events) from connections')" = "2000|20|5" ]
+	# references are interned: two curls (two hashes), one bash, one sshd
+	[ "$(q 'select count(*) from executables')" -eq 4 ]
+	[ "$(q 'select count(*) from domains')" -eq 1 ]
+	[ "$(q 'select count(*) from addresses')" -eq 2 ]
+	[ "$(q "select cmdline from executables where name = 'curl' limit 1")" = '["curl","-s","https://example.org/"]' ]
+	# WAL, and a schema version
+	[ "$(q 'pragma journal_mode')" = wal ]
+	[ "$(q 'pragma user_version')" -eq 1 ]
+}
+
+@test "every example query of docs/schema.md runs, and finds the rows it should" {
+	now=$(( $(date +%s) * 1000000000 ))
+	{
+		flow "$now" 100 10
+		flow "$now" 50 5 '.domain = "www.example.org" | .exe_path = "/usr/bin/wget" | .name = "wget"'
+	} > "$BATS_TEST_TMPDIR/in"
+	"$STORE" --db "$DB" < "$BATS_TEST_TMPDIR/in"
+	awk '/^```sql$/ { on = 1; q = ""; next } /^```$/ && on { print q > (dir "/q" ++n ".sql"); on = 0; next } on { q = q $0 "\n" }' \
+		dir="$BATS_TEST_TMPDIR" "$SNITCH_TOP/docs/schema.md"
+	[ -f "$BATS_TEST_TMPDIR/q4.sql" ]
+	# bytes per executable per hour: both programs, with their sums
+	run sqlite3 "$DB" < "$BATS_TEST_TMPDIR/q1.sql"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"/usr/bin/curl|"*"|100|10"* ]] && [[ "$output" == *"/usr/bin/wget|"*"|50|5"* ]]
+	# who talked to example.org and its subdomains: both
+	run sqlite3 "$DB" < "$BATS_TEST_TMPDIR/q2.sql"
+	[ "$status" -eq 0 ] && [ "$(echo "$output" | wc -l)" -eq 2 ]
+	# what bash's children sent
+	run sqlite3 "$DB" < "$BATS_TEST_TMPDIR/q3.sql"
+	[ "$status" -eq 0 ] && [[ "$output" == *'/usr/bin/curl|["curl","-s","https://example.org/"]|100|10'* ]]
+	# new executables of the last hour
+	run sqlite3 "$DB" < "$BATS_TEST_TMPDIR/q4.sql"
+	[ "$status" -eq 0 ] && [ "$(echo "$output" | wc -l)" -eq 2 ]
+}
+
+@test "retention: rows older than --retention-days go, with references only they used, while it runs" {
+	old=$(( NOW - 40 * 86400 * 1000000000 ))
+	fifo=$BATS_TEST_TMPDIR/in
+	stream_start "$STORE" --db "$DB" --write-limit-s 1 --retention-days 30 --retention-every-s 1
+	stream_send "$(flow "$old" 5 5 '.exe_path = "/old/tool" | .name = "old" | .domain = "old.example"')"
+	stream_send "$(flow "$NOW" 7 7)"
+	# written, then deleted by a later pass of the running store
+	for i in $(seq 100); do
+		[ "$(q 'select count(*) from connections' 2>/dev/null)" = 1 ] &&
+		[ "$(q "select count(*) from executables where path = '/old/tool'")" = 0 ] && break
+		sleep 0.1
+	done
+	stream_stop
+	[ "$STREAM_STATUS" -eq 0 ]
+	[ "$(q 'select send_bytes from connections')" = 7 ]
+	[ "$(q "select count(*) from executables where path = '/old/tool'")" -eq 0 ]
+	[ "$(q "select count(*) from domains where name = 'old.example'")" -eq 0 ]
+	[ "$(q "select count(*) from executables where path = '/usr/bin/curl'")" -eq 1 ]
+}
+
+@test "ignore lists leave rows out of the log, and --tee still passes every record" {
+	{
+		flow "$NOW" 1 1					# logged
+		flow "$NOW" 2 2 '.rport = 53'			# port
+		flow "$NOW" 3 3 '.lport = 123'			# local port
+		flow "$NOW" 4 4 '.domain = "cdn.tracker.example"'	# domain suffix
+		flow "$NOW" 5 5 '.domain = "tracker.example"'	# domain itself
+		flow "$NOW" 6 6 '.domain = "nottracker.example"'	# not a suffix match: logged
+		flow "$NOW" 7 7 '.raddr = "10.1.2.3"'		# CIDR
+		flow "$NOW" 8 8 '.raddr = "2001:db8::1"'		# IPv6 CIDR
+		flow "$NOW" 9 9 '.raddr = "192.0.2.99"'		# single IP
+		flow "$NOW" 10 10 '.exe_sha256 = ("ab" * 32)'	# hash
+	} > "$BATS_TEST_TMPDIR/in"
+	run --separate-stderr "$STORE" --db "$DB" --tee --ignore-ports '53 123' \
+		--ignore-domains 'tracker.example' --ignore-ips '10.0.0.0/8 2001:db8::/32 192.0.2.99' \
+		--ignore-sha256 "$(printf 'AB%.0s' $(seq 32))" < "$BATS_TEST_TMPDIR/in"
+	[ "$status" -eq 0 ]
+	[ "$(q 'select group_concat(send_bytes) from (select send_bytes from connections order by 1)')" = "1,6" ]
+	# --tee: every record, unchanged
+	[ "$output" = "$(cat "$BATS_TEST_TMPDIR/in")" ]
+}
+
+@test "a bad ignore list is one clear error" {
+	run --separate-stderr "$STORE" --db "$DB" --ignore-ips '10.0.0.0/33' < /dev/null
+	[ "$status" -eq 2 ]
+	[[ "$stderr" == "snitch-store: invalid ignore list: '10.0.0.0/33' is not an IP address or CIDR range"* ]]
+	run --separate-stderr "$STORE" --db "$DB" --ignore-ports 'http' < /dev/null
+	[ "$status" -eq 2 ]
+}
+
+@test "--no-addresses, --no-cmdlines and --no-ports keep those out" {
+	flow "$NOW" 1 1 > "$BATS_TEST_TMPDIR/in"
+	run --separate-stderr "$STORE" --db "$DB" --no-addresses --no-cmdlines --no-ports < "$BATS_TEST_TMPDIR/in"
+	[ "$status" -eq 0 ]
+	[ "$(q 'select laddr_id is null, raddr_id is null, lport is null, rport is null from connections')" = "1|1|1|1" ]
+	[ "$(q 'select count(*) from executables where cmdline is not null')" -eq 0 ]
+	[ "$(q 'select count(*) from addresses')" -eq 0 ]
+}
+
+@test "--log-exec logs exec records as connections with port -1" {
+	exec='{"v":1,"type":"exec","ts_ns":'$NOW',"pid":7,"comm":"ls","uid":0,"exe_path":"/usr/bin/ls","name":"ls","cmdline":["ls"]}'
+	run --separate-stderr "$STORE" --db "$DB" <<< "$exec"
+	[ "$(q 'select count(*) from connections')" -eq 0 ]
+	run --separate-stderr "$STORE" --db "$DB" --log-exec <<< "$exec"
+	[ "$(q 'select lport, rport, events, send_bytes from connections')" = "-1|-1|1|0" ]
+}
+
+@test "CSV: the fields in order, with commas, newlines and NULs removed from values" {
+	flow "$NOW" 11 22 '.exe_path = "/opt/a,b\nc" | .name = "ev,il" | .cmdline = ["x,y", "line\nbreak", "nul\u0000here"] | .domain = "d,o\rm"' \
+		> "$BATS_TEST_TMPDIR/in"
+	run --separate-stderr "$STORE" --db "$DB" --csv "$BATS_TEST_TMPDIR/conn.csv" < "$BATS_TEST_TMPDIR/in"
+	[ "$status" -eq 0 ]
+	[ "$(wc -l < "$BATS_TEST_TMPDIR/conn.csv")" -eq 1 ]
+	line=$(cat "$BATS_TEST_TMPDIR/conn.csv")
+	IFS=, read -r -a f <<< "$line"
+	[ "${#f[@]}" -eq 25 ]
+	[ "${f[1]}" = 11 ] && [ "${f[2]}" = 22 ] && [ "${f[3]}" = 1 ]
+	[ "${f[4]}" = "/opt/abc" ] && [ "${f[5]}" = evil ] && [ "${f[6]}" = "xy linebreak nulhere" ]
+	[ "${f[7]}" = 58824afa640f512e07e895c0f2d1e1fe2c3fd1456acab689b6e4c1c75cef2593 ]
+	[ "${f[8]}" = /usr/bin/bash ] && [ "${f[12]}" = /usr/sbin/sshd ]
+	[ "${f[16]}" = 1000 ] && [ "${f[17]}" = inet ] && [ "${f[18]}" = tcp ]
+	[ "${f[19]}" = 40000 ] && [ "${f[20]}" = 443 ]
+	[ "${f[21]}" = 192.0.2.10 ] && [ "${f[22]}" = 198.51.100.7 ]
+	[ "${f[23]}" = dom ] && [ "${f[24]}" = 4026531840 ]
+	[[ "${f[0]}" =~ ^20[0-9]{2}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z$ ]]
+}
+
+@test "SIGTERM mid-stream writes the open window: nothing is lost" {
+	stream_start "$STORE" --db "$DB" --write-limit-s 3600
+	for i in $(seq 1 200); do stream_send "$(flow "$NOW" "$i" 1 ".lport = $((i % 7))")"; done
+	sleep 0.5
+	kill -TERM "$STREAM_PID"
+	stream_stop
+	[ "$STREAM_STATUS" -eq 0 ]
+	[ "$(q 'select sum(send_bytes), sum(events), count(*) from connections')" = "20100|200|7" ]
+}
+
+@test "a corrupt database file is moved aside with an error record, and a new one starts" {
+	mkdir -p "$(dirname "$DB")"
+	head -c 65536 /dev/urandom > "$DB"
+	flow "$NOW" 5 5 > "$BATS_TEST_TMPDIR/in"
+	run --separate-stderr "$STORE" --db "$DB" < "$BATS_TEST_TMPDIR/in"
+	[ "$status" -eq 0 ]
+	echo "$output" | jq -e -s 'map(select(.type == "error"))[0] | .code == "db_corrupt" and (.message | contains("corrupt-"))'
+	ls "$DB".corrupt-* > /dev/null
+	[ "$(q 'select send_bytes from connections')" = 5 ]
+}
+
+@test "a full disk gives an error record, and writing resumes when space returns" {
+	need_root
+	mnt=$BATS_TEST_TMPDIR/small
+	mkdir -p "$mnt"
+	mount -t tmpfs -o size=2m none "$mnt"
+	DB=$mnt/snitch.db
+	stream_start "$STORE" --db "$DB" --write-limit-s 1
+	stream_send "$(flow "$NOW" 1 1)"
+	for i in $(seq 50); do [ "$(q 'select count(*) from connections' 2>/dev/null)" = 1 ] && break; sleep 0.1; done
+	dd if=/dev/zero of="$mnt/filler" bs=64k 2>/dev/null || true	# until the disk is full
+	for i in $(seq 1 300); do stream_send "$(flow "$NOW" 1 1 ".lport = $i | .cmdline = [\"$(head -c 300 /dev/zero | tr '\0' x)$i\"]")"; done
+	for i in $(seq 100); do grep -q disk_full "$STREAM_OUT" && break; sleep 0.1; done
+	rm "$mnt/filler"
+	for i in $(seq 100); do [ "$(q 'select count(*) from connections')" = 301 ] && break; sleep 0.1; done
+	stream_stop
+	umount "$mnt"
+	grep -q '"code":"disk_full"' "$STREAM_OUT"
+	[ "$STREAM_STATUS" -eq 0 ]
+}
+
+@test "--owner, --group and --mode apply to every file and directory it makes" {
+	need_root
+	DB=$BATS_TEST_TMPDIR/new/dir/snitch.db
+	flow "$NOW" 1 1 > "$BATS_TEST_TMPDIR/in"
+	run --separate-stderr "$STORE" --db "$DB" --csv "$BATS_TEST_TMPDIR/new/c.csv" \
+		--owner nobody --group nogroup --mode 0640 < "$BATS_TEST_TMPDIR/in"
+	[ "$status" -eq 0 ]
+	[ "$(stat -c '%U:%G %a' "$DB")" = "nobody:nogroup 640" ]
+	[ "$(stat -c '%U:%G %a' "$BATS_TEST_TMPDIR/new/c.csv")" = "nobody:nogroup 640" ]
+	[ "$(stat -c '%U:%G %a' "$BATS_TEST_TMPDIR/new/dir")" = "nobody:nogroup 750" ]
+}
+
+remote_sums() {
+	if [ "$1" = pg ]; then
+		$PG_ADMIN -c "select count(*) || '|' || coalesce(sum(send_bytes), 0) || '|' || coalesce(sum(recv_bytes), 0) from $2" snitch
+	else
+		$MY_ADMIN -e "select concat(count(*), '|', coalesce(sum(send_bytes), 0), '|', coalesce(sum(recv_bytes), 0)) from $2" snitch
+	fi
+}
+
+outage_test() {
+	local kind=$1 url=$2 table=$3 i
+	stream_start "$STORE" --db "$DB" --write-limit-s 1 --remote "$url" --remote-table "$table" \
+		--host-name "host-$kind" --remote-retry-s 1
+	for i in $(seq 1 20); do stream_send "$(flow "$NOW" "$i" 1 ".lport = $i")"; done
+	for i in $(seq 100); do [ "$(remote_sums "$kind" "$table" | cut -d'|' -f1)" = 20 ] && break; sleep 0.1; done
+	if [ "$kind" = pg ]; then pg_down; else my_down; fi
+	for i in $(seq 21 60); do stream_send "$(flow "$NOW" "$i" 2 ".lport = $i")"; done
+	sleep 2.5		# windows written locally, spooled for the remote
+	[ "$(q 'select count(*) from connections')" -eq 60 ]
+	if [ "$kind" = pg ]; then pg_up; else my_up; fi
+	for i in $(seq 200); do [ "$(remote_sums "$kind" "$table" | cut -d'|' -f1)" = 60 ] && break; sleep 0.1; done
+	stream_stop
+	[ "$STREAM_STATUS" -eq 0 ]
+	[ "$(remote_sums "$kind" "$table")" = "$(q 'select count(*) || "|" || sum(send_bytes) || "|" || sum(recv_bytes) from connections')" ]
+	grep -q '"code":"remote_unavailable"' "$STREAM_OUT"
+}
+
+@test "PostgreSQL: rows reach an INSERT-only role; through an outage, none is lost or doubled" {
+	need_servers
+	$PG_ADMIN -c "CREATE TABLE conn_pg (LIKE connections INCLUDING ALL); GRANT INSERT ON conn_pg TO writer" snitch
+	outage_test pg "$PG_URL_WRITER" conn_pg
+	# each row names its host; references arrived by content hash
+	[ "$($PG_ADMIN -c "select distinct host from conn_pg" snitch)" = host-pg ]
+	[ "$($PG_ADMIN -c "select count(*) from conn_pg c join executables e on e.id = c.exe_id where e.name = 'curl'" snitch)" = 60 ]
+}
+
+@test "MariaDB: rows reach an INSERT-only role; through an outage, none is lost or doubled" {
+	need_servers
+	$MY_ADMIN -e "CREATE TABLE conn_my LIKE connections; GRANT INSERT ON snitch.conn_my TO writer@localhost" snitch
+	outage_test my "$MY_URL_WRITER" conn_my
+	[ "$($MY_ADMIN -e "select distinct host from conn_my" snitch)" = host-my ]
+}
+
+@test "rows spooled while the server was down are sent by the next run, and only once" {
+	need_servers
+	$PG_ADMIN -c "CREATE TABLE conn_restart (LIKE connections INCLUDING ALL); GRANT INSERT ON conn_restart TO writer" snitch
+	pg_down
+	for i in $(seq 1 30); do flow "$NOW" "$i" 3 ".lport = $i"; done > "$BATS_TEST_TMPDIR/in"
+	run --separate-stderr "$STORE" --db "$DB" --remote "$PG_URL_WRITER" --remote-table conn_restart < "$BATS_TEST_TMPDIR/in"
+	[ "$status" -eq 0 ]
+	[ -s "$DB.remote-spool" ]
+	pg_up
+	# a later run, with nothing new: what waited is sent
+	run --separate-stderr "$STORE" --db "$DB" --remote "$PG_URL_WRITER" --remote-table conn_restart < /dev/null
+	[ "$(remote_sums pg conn_restart)" = "30|465|90" ]
+	[ ! -s "$DB.remote-spool" ]
+	run --separate-stderr "$STORE" --db "$DB" --remote "$PG_URL_WRITER" --remote-table conn_restart < /dev/null
+	[ "$(remote_sums pg conn_restart)" = "30|465|90" ]
+}
+
+@test "a role without INSERT gives a clear error, and rows wait in the spool" {
+	need_servers
+	flow "$NOW" 1 1 > "$BATS_TEST_TMPDIR/in"
+	run --separate-stderr "$STORE" --db "$DB" --remote "$PG_URL_READER" < "$BATS_TEST_TMPDIR/in"
+	[ "$status" -eq 0 ]
+	[[ "$stderr" == *"remote log: ERROR:  permission denied for table"* ]]
+	echo "$output" | jq -e -s 'map(select(.type == "error" and .code == "remote_unavailable")) | length == 1'
+	[ -s "$DB.remote-spool" ]
+	run --separate-stderr "$STORE" --db "$BATS_TEST_TMPDIR/db2/s.db" --remote "$MY_URL_READER" < "$BATS_TEST_TMPDIR/in"
+	[[ "$stderr" == *"INSERT command denied to user 'reader'"* ]]
+}
+
+@test "--remote-schema prints the SQL an administrator runs; a bad URL is a usage error" {
+	run --separate-stderr "$STORE" --remote 'postgresql://x/y' --remote-table conn_a --remote-schema
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"CREATE TABLE IF NOT EXISTS conn_a ("* ]]
+	[[ "$output" == *"row_uid TEXT NOT NULL UNIQUE"* ]]
+	run --separate-stderr "$STORE" --db "$DB" --remote 'ftp://x' < /dev/null
+	[ "$status" -eq 2 ]
+	[[ "$stderr" == *"'ftp://x' is not a postgresql:// or mysql:// URL"* ]]
+}
+
+@test "--help, and a bad option" {
+	run --separate-stderr "$STORE" --help
+	[ "$status" -eq 0 ]
+	[[ "$output" == *'[$SNITCH_DB]'* ]] && [[ "$output" == *'[$SNITCH_WRITE_LIMIT_S]'* ]]
+	run --separate-stderr "$STORE" --write-limit-s 0
+	[ "$status" -eq 2 ]
+	run --separate-stderr "$STORE" --mode 999 < /dev/null
+	[ "$status" -eq 2 ]
+}
