@@ -4,6 +4,10 @@ VERSION := 0.1.0
 
 PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
+MANDIR ?= $(PREFIX)/share/man
+DOCDIR ?= $(PREFIX)/share/doc/snitch
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+SYSCONFDIR ?= /etc
 DESTDIR ?=
 
 CC ?= cc
@@ -49,6 +53,7 @@ LDLIBS_snitch-hash := -lcrypto -lpthread
 LDLIBS_snitch-trace := -lbpf -lelf -lz
 LDLIBS_snitch-resolve := -lcares
 LDLIBS_snitch-store := -lsqlite3 -lpq -lmariadb -lcrypto -lpthread
+LDLIBS_snitch-notify := -lsystemd
 
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(O)/san/%)
@@ -183,18 +188,57 @@ run: deps
 bench: all $(TEST_HELPERS)
 	$(Q)for b in bench/*.sh; do $$b || exit 1; done
 
-install: all
-	$(Q)install -d $(DESTDIR)$(BINDIR)
+# Manual pages, made from each tool's --help by help2man.
+MAN_DESC_snitch := run and supervise the snitch network monitor
+MAN_DESC_snitch-trace := trace the network traffic of every process with BPF
+MAN_DESC_snitch-resolve := name the executable, ancestry, user, container and domain of snitch records
+MAN_DESC_snitch-hash := sha256 of executables, cached, watched for changes
+MAN_DESC_snitch-store := log snitch records in SQLite, CSV, PostgreSQL or MariaDB
+MAN_DESC_snitch-notify := notify the desktop of new and changed executables, and log them
+MANS := $(TOOLS:%=$(O)/man/%.1)
+
+$(O)/man/%.1: $(BIN)/%
+	$(call msg,MAN,$@)
+	$(Q)mkdir -p $(@D)
+	@command -v help2man >/dev/null || { echo "make: help2man is missing: run 'sudo make deps'" >&2; exit 1; }
+	$(Q)help2man --no-info --no-discard-stderr -N -n "$(MAN_DESC_$*)" \
+		--version-string=$(VERSION) $(BIN)/$* > $@
+
+INSTALLED = $(TOOLS:%=$(BINDIR)/%) $(TOOLS:%=$(MANDIR)/man1/%.1) $(UNITDIR)/snitch.service \
+	$(DOCDIR)/README.md $(patsubst %,$(DOCDIR)/%,$(wildcard docs/*.md))
+
+# The unit runs the installed snitch; the configuration is written only
+# when there is none, so that an upgrade keeps the administrator's.
+install: all $(MANS)
+	$(Q)install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(UNITDIR) \
+		$(DESTDIR)$(DOCDIR)/docs $(DESTDIR)$(SYSCONFDIR)/snitch
 	$(Q)for t in $(TOOLS); do \
 		echo "  INSTALL  $(DESTDIR)$(BINDIR)/$$t"; \
 		install -m 0755 $(BIN)/$$t $(DESTDIR)$(BINDIR)/$$t || exit 1; \
+		install -m 0644 $(O)/man/$$t.1 $(DESTDIR)$(MANDIR)/man1/$$t.1 || exit 1; \
 	done
+	$(Q)install -m 0644 README.md $(DESTDIR)$(DOCDIR)/README.md
+	$(Q)install -m 0644 docs/*.md $(DESTDIR)$(DOCDIR)/docs/
+	@echo "  INSTALL  $(DESTDIR)$(UNITDIR)/snitch.service"
+	$(Q)$(BIN)/snitch systemd --unit - --config $(SYSCONFDIR)/snitch/snitch.conf | \
+		sed -e 's|$(CURDIR)/$(BIN)/snitch|$(BINDIR)/snitch|g' \
+		    -e 's|^Documentation=.*|Documentation=man:snitch(1) file://$(DOCDIR)/README.md|' \
+		> $(DESTDIR)$(UNITDIR)/snitch.service
+	$(Q)if [ -e $(DESTDIR)$(SYSCONFDIR)/snitch/snitch.conf ]; then \
+		echo "  KEEP     $(DESTDIR)$(SYSCONFDIR)/snitch/snitch.conf"; \
+	else \
+		echo "  INSTALL  $(DESTDIR)$(SYSCONFDIR)/snitch/snitch.conf"; \
+		$(BIN)/snitch config > $(DESTDIR)$(SYSCONFDIR)/snitch/snitch.conf || exit 1; \
+	fi
 
+# The configuration stays: it may hold the administrator's settings.
 uninstall:
-	$(Q)for t in $(TOOLS); do \
-		echo "  RM       $(DESTDIR)$(BINDIR)/$$t"; \
-		rm -f $(DESTDIR)$(BINDIR)/$$t; \
+	$(Q)for f in $(INSTALLED); do \
+		echo "  RM       $(DESTDIR)$$f"; \
+		rm -f $(DESTDIR)$$f; \
 	done
+	$(Q)rm -f $(DESTDIR)$(DOCDIR)/docs/*.md
+	$(Q)rmdir $(DESTDIR)$(DOCDIR)/docs $(DESTDIR)$(DOCDIR) 2>/dev/null || true
 
 clean:
 	$(call msg,CLEAN,$(O) $(BIN))

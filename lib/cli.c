@@ -217,6 +217,7 @@ void cli_help(const struct cli *c)
 			snprintf(text + n, sizeof(text) - (size_t)n, " [$%s]", o->env);
 		help_line(left, text);
 	}
+	help_line("    --config-template", "print the [$VAR] settings below as commented lines for /etc/snitch/snitch.conf, with their built-in defaults, and exit");
 	help_line("-h, --help", "show this help and exit");
 	help_line("-V, --version", "show the version and exit");
 	printf("\nEach [$VAR] is an environment variable that sets the default; a flag on\n"
@@ -228,14 +229,67 @@ void cli_help(const struct cli *c)
 		printf("\nExamples:\n%s", c->examples);
 }
 
+/* A value as a shell word: quoted when it holds anything but plain text. */
+static void print_shell_word(const char *s)
+{
+	if (!s[strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789/._-:,@+=")]) {
+		fputs(s, stdout);
+		return;
+	}
+	putchar('\'');
+	for (; *s; s++) {
+		if (*s == '\'')
+			fputs("'\\''", stdout);
+		else
+			putchar(*s);
+	}
+	putchar('\'');
+}
+
+void cli_config_template(const struct cli *c)
+{
+	printf("# %s\n", c->prog);
+	for (size_t i = 0; i < c->nopts; i++) {
+		const struct cli_opt *o = &c->opts[i];
+		char def[128];
+
+		if (!o->env)
+			continue;
+		print_default(o, def, sizeof(def));
+		printf("# --%s: %s", o->name, o->help);
+		if (o->type == CLI_UINT)
+			printf(" (%llu-%llu)", (unsigned long long)o->min, (unsigned long long)o->max);
+		if (o->type == CLI_CHOICE) {
+			printf(" (");
+			for (int k = 0; o->choices[k]; k++)
+				printf("%s%s", k ? ", " : "", o->choices[k]);
+			printf(")");
+		}
+		printf("\n#%s=", o->env);
+		if (o->type == CLI_FLAG)
+			printf("%d", *(bool *)o->value ? 1 : 0);
+		else
+			print_shell_word(def);
+		putchar('\n');
+	}
+}
+
 int cli_parse(const struct cli *c, int argc, char **argv, int *first_arg)
 {
+	/* before the environment: the template shows the built-in defaults */
+	for (int i = 1; i < argc && strcmp(argv[i], "--"); i++) {
+		if (!strcmp(argv[i], "--config-template")) {
+			cli_config_template(c);
+			return SNITCH_EXIT_OK;
+		}
+	}
+
 	struct option lopts[64];
 	char sopts[160], from[96];
 	size_t ns = 0, nl = 0;
 	int r;
 
-	if (c->nopts + 3 > sizeof(lopts) / sizeof(lopts[0]))
+	if (c->nopts + 4 > sizeof(lopts) / sizeof(lopts[0]))
 		abort();	/* a table this large is a programming error */
 
 	for (size_t i = 0; i < c->nopts; i++) {
@@ -266,6 +320,7 @@ int cli_parse(const struct cli *c, int argc, char **argv, int *first_arg)
 		}
 	}
 	lopts[nl++] = (struct option){ "help", no_argument, NULL, 'h' };
+	lopts[nl++] = (struct option){ "config-template", no_argument, NULL, 'T' };
 	lopts[nl++] = (struct option){ "version", no_argument, NULL, 'V' };
 	lopts[nl] = (struct option){ 0, 0, 0, 0 };
 	memcpy(sopts + ns, "hV", 3);

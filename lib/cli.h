@@ -59,6 +59,13 @@ int cli_usage_error(const struct cli *c, const char *fmt, ...)
 void cli_help(const struct cli *c);
 
 /*
+ * Print the options that have an environment variable as a commented
+ * KEY=value fragment of a configuration file, with the built-in defaults
+ * (--config-template).
+ */
+void cli_config_template(const struct cli *c);
+
+/*
  * Parse an unsigned decimal within [min, max] (strtoull with the errno,
  * end-pointer and range checks style.md asks for). 0 or -EINVAL/-ERANGE.
  */

@@ -318,6 +318,25 @@ member_key:
 	}
 }
 
+bool json_array_next(const char *s, size_t len, size_t *pos, size_t *start,
+		     size_t *end)
+{
+	size_t i = *pos ? *pos : 1;	/* past the '[' */
+	enum json_type t;
+
+	i = json_skip_ws(s, len, i);
+	if (i < len && s[i] == ',')
+		i = json_skip_ws(s, len, i + 1);
+	if (i >= len || s[i] == ']')
+		return false;
+	*start = i;
+	if (json_scan_value(s, len, &i, &t, NULL, NULL) < 0)
+		return false;
+	*end = i;
+	*pos = i;
+	return true;
+}
+
 static const char hexdig[] = "0123456789abcdef";
 
 void json_put_str(struct buf *b, const void *data, size_t len)

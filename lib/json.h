@@ -62,6 +62,14 @@ static inline size_t json_skip_ws(const char *s, size_t len, size_t pos)
 	return pos;
 }
 
+/*
+ * Walk the elements of a validated JSON array s[0, len) (its text, with
+ * the brackets): *pos starts at 0; each call sets [*start, *end) to the
+ * next element and returns true, or returns false at the end.
+ */
+bool json_array_next(const char *s, size_t len, size_t *pos, size_t *start,
+		     size_t *end);
+
 /* Append data as a quoted JSON string (see the escaping rule above). */
 void json_put_str(struct buf *b, const void *data, size_t len);
 

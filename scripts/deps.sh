@@ -6,12 +6,15 @@ set -eu
 # Build: compiler, BPF tool chain, libraries.
 BUILD="make gcc libc6-dev pkg-config clang llvm bpftool libbpf-dev libelf-dev
 zlib1g-dev libssl-dev libc-ares-dev libsqlite3-dev libpq-dev libmariadb-dev
-liburing-dev musl-tools"
+liburing-dev musl-tools libsystemd-dev help2man"
 # Run: what the tools call at run time.
 RUN="ca-certificates sqlite3"
-# Test: test runner, JSON checks, users and namespaces, file systems.
+# Test: test runner, JSON checks, users and namespaces, file systems,
+# database servers, a desktop (X server, session bus, notification daemon),
+# systemd-analyze for the unit.
 TEST="bats jq libclang-rt-dev coreutils util-linux procps iproute2 btrfs-progs e2fsprogs
-openssl iperf3 sockperf postgresql mariadb-server"
+openssl iperf3 sockperf postgresql mariadb-server xvfb dbus-daemon dbus-bin dbus-x11 dunst
+systemd"
 
 PKGS=$(printf '%s\n' $BUILD $RUN $TEST | sort -u)
 

@@ -169,7 +169,7 @@ static void learn_dns(struct resolver *r, struct record *rec,
 	const struct record_member *ans = m[K_ANSWERS], *q = m[K_QNAME];
 	uint64_t pid = 0, netns = 0;
 	const char *s;
-	size_t len, pos = 1;
+	size_t len;
 	struct record a;
 
 	if (!ans || ans->type != JSON_ARRAY || !q || q->type != JSON_STRING)
@@ -180,27 +180,18 @@ static void learn_dns(struct resolver *r, struct record *rec,
 	len = ans->val_len;
 	record_init(&a);
 	/* each element is an object: the record parser reads it as one */
-	while (pos < len) {
-		size_t start = json_skip_ws(s, len, pos), end = start;
-		enum json_type t;
+	for (size_t pos = 0, start, end; json_array_next(s, len, &pos, &start, &end);) {
 		uint64_t ttl = 0;
 
-		if (start >= len || s[start] == ']')
-			break;
-		if (json_scan_value(s, len, &end, &t, NULL, NULL) < 0)
-			break;
-		if (t == JSON_OBJECT && record_parse(&a, s + start, end - start, NULL) == 0) {
-			buf_reset(&r->tmp);
-			(void)record_get_u64(&a, "ttl_s", &ttl);
-			if (record_get_str(&a, "addr", &r->tmp) == 0) {
-				buf_putc(&r->tmp, '\0');
-				domains_learn(r->domains, r->tmp.p, record_val(rec, q),
-					      q->val_len, (uint32_t)pid, netns, ttl);
-			}
+		if (s[start] != '{' || record_parse(&a, s + start, end - start, NULL) < 0)
+			continue;
+		buf_reset(&r->tmp);
+		(void)record_get_u64(&a, "ttl_s", &ttl);
+		if (record_get_str(&a, "addr", &r->tmp) == 0) {
+			buf_putc(&r->tmp, '\0');
+			domains_learn(r->domains, r->tmp.p, record_val(rec, q),
+				      q->val_len, (uint32_t)pid, netns, ttl);
 		}
-		pos = json_skip_ws(s, len, end);
-		if (pos < len && s[pos] == ',')
-			pos++;
 	}
 	record_release(&a);
 }

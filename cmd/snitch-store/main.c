@@ -8,10 +8,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
-#include <libgen.h>
 #include <poll.h>
-#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +24,7 @@
 #include "exitcode.h"
 #include "log.h"
 #include "output.h"
+#include "perms.h"
 #include "sig.h"
 #include "stage.h"
 #include "store.h"
@@ -87,48 +85,6 @@ static void take_notes(struct output *out)
 		notes.len = 0;
 	}
 	pthread_mutex_unlock(&notes_mu);
-}
-
-/* ---- files ---- */
-
-void perms_apply(const struct file_perms *p, const char *path, bool dir)
-{
-	mode_t m;
-
-	if (!p)
-		return;
-	m = p->mode;
-	if (dir)
-		m |= (m & 0444) >> 2;	/* x where r is */
-	(void)chmod(path, m);
-	if (p->set_owner)
-		(void)chown(path, p->uid, p->gid);
-}
-
-/* mkdir -p, applying the permissions to what it makes */
-static int make_dirs(const char *path, const struct file_perms *p)
-{
-	char tmp[4096];
-	size_t n = strlen(path);
-
-	if (n >= sizeof(tmp))
-		return -ENAMETOOLONG;
-	memcpy(tmp, path, n + 1);
-	for (char *s = tmp + 1; ; s++) {
-		if (*s == '/' || *s == '\0') {
-			char c = *s;
-
-			*s = '\0';
-			if (mkdir(tmp, 0700) == 0)
-				perms_apply(p, tmp, true);
-			else if (errno != EEXIST)
-				return -errno;
-			*s = c;
-			if (!c)
-				break;
-		}
-	}
-	return 0;
 }
 
 /* ---- the writer thread ---- */
@@ -388,40 +344,6 @@ static int run(struct store *s)
 	return ret;
 }
 
-static int parse_perms(const struct store_opts *o, struct file_perms *p)
-{
-	char *end;
-	unsigned long m = strtoul(o->mode, &end, 8);
-
-	if (*end || m > 07777 || !*o->mode) {
-		log_msg("invalid value '%s' for --mode: expected an octal mode such as 0640", o->mode);
-		return -1;
-	}
-	p->mode = (mode_t)m;
-	p->uid = (uid_t)-1;
-	p->gid = (gid_t)-1;
-	if (o->owner) {
-		struct passwd *pw = getpwnam(o->owner);
-		if (!pw) {
-			log_msg("invalid value '%s' for --owner: no such user", o->owner);
-			return -1;
-		}
-		p->uid = pw->pw_uid;
-		p->gid = pw->pw_gid;
-		p->set_owner = true;
-	}
-	if (o->group) {
-		struct group *gr = getgrnam(o->group);
-		if (!gr) {
-			log_msg("invalid value '%s' for --group: no such group", o->group);
-			return -1;
-		}
-		p->gid = gr->gr_gid;
-		p->set_owner = true;
-	}
-	return 0;
-}
-
 static const int exit_codes[] = {
 	SNITCH_EXIT_OK, SNITCH_EXIT_USAGE, SNITCH_EXIT_UNAVAILABLE, SNITCH_EXIT_IO,
 	SNITCH_EXIT_SOFTWARE, -1,
@@ -514,7 +436,7 @@ int main(int argc, char **argv)
 	};
 	struct store s;
 	struct file_perms perms = { 0 };
-	char err[512], moved[4200], *dir, *spool = NULL;
+	char err[512], moved[4200], *spool = NULL;
 	int first, ret;
 
 	log_init(cli.prog);
@@ -529,8 +451,8 @@ int main(int argc, char **argv)
 		printf("%s\n", schema_sql(kind, o.remote_table));
 		return SNITCH_EXIT_OK;
 	}
-	if (parse_perms(&o, &perms) < 0)
-		return SNITCH_EXIT_USAGE;
+	if (perms_parse(&perms, o.owner, o.group, o.mode, err, sizeof(err)) < 0)
+		return cli_usage_error(&cli, "%s", err);
 	memset(&s, 0, sizeof(s));
 	s.opt = &o;
 	s.window_ns = o.write_limit_s * 1000000000ULL;
@@ -545,12 +467,10 @@ int main(int argc, char **argv)
 	}
 	output_init(&s.out, STDOUT_FILENO);
 
-	dir = strdup(o.db);
-	if (!dir || make_dirs(dirname(dir), &perms) < 0) {
-		log_msg("cannot make the directory of '%s': %s", o.db, strerror(errno));
+	if ((ret = perms_mkdirs_for(o.db, &perms)) < 0) {
+		log_msg("cannot make the directory of '%s': %s", o.db, strerror(-ret));
 		return SNITCH_EXIT_IO;
 	}
-	free(dir);
 	s.w.opt = &o;
 	s.w.perms = &perms;
 	s.w.csv_fd = -1;

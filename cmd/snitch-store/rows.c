@@ -619,30 +619,14 @@ static void csv_int(struct buf *b, int64_t v)
 /* A cmdline's JSON array as its arguments joined by spaces. */
 static void csv_cmdline(struct buf *b, const char *json, size_t n)
 {
-	size_t pos = 1;
-	bool first = true;
 	struct buf tmp = BUF_INIT;
 
-	while (json && pos < n) {
-		size_t start = json_skip_ws(json, n, pos), end = start;
-		enum json_type t;
-
-		if (start >= n || json[start] == ']')
-			break;
-		if (json_scan_value(json, n, &end, &t, NULL, NULL) < 0)
-			break;
-		if (t == JSON_STRING) {
-			if (buf_reserve(&tmp, end - start) == 0) {
-				if (!first)
-					buf_putc(&tmp, ' ');
-				tmp.len += json_unescape(json + start + 1, end - start - 2,
-							 tmp.p + tmp.len);
-				first = false;
-			}
-		}
-		pos = json_skip_ws(json, n, end);
-		if (pos < n && json[pos] == ',')
-			pos++;
+	for (size_t pos = 0, start, end; json && json_array_next(json, n, &pos, &start, &end);) {
+		if (json[start] != '"' || buf_reserve(&tmp, end - start + 1) < 0)
+			continue;
+		if (tmp.len)
+			buf_putc(&tmp, ' ');
+		tmp.len += json_unescape(json + start + 1, end - start - 2, tmp.p + tmp.len);
 	}
 	csv_put(b, tmp.p, tmp.len);
 	buf_release(&tmp);

@@ -8,6 +8,7 @@
 #include <sys/types.h>
 
 #include "buf.h"
+#include "perms.h"
 
 #define STAGE "snitch-store"
 #define NLEVELS 3
@@ -34,13 +35,6 @@ struct store_opts {
 };
 
 /* File ownership and mode for everything snitch-store creates. */
-struct file_perms {
-	uid_t uid;
-	gid_t gid;
-	bool set_owner;
-	mode_t mode;		/* files; directories add x where r is set */
-};
-void perms_apply(const struct file_perms *p, const char *path, bool dir);
 
 /* ---- rows (rows.c) ---- */
 

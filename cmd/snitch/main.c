@@ -1,0 +1,649 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * snitch: the monitor as one service. Reads /etc/snitch/snitch.conf, makes
+ * the data directories, and runs the pipeline of stage tools under a
+ * supervisor (super.c), in the foreground or as a daemon; reports its
+ * status; writes a systemd unit.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "cli.h"
+#include "clock.h"
+#include "exitcode.h"
+#include "json.h"
+#include "log.h"
+#include "perms.h"
+#include "record.h"
+#include "sig.h"
+#include "snitch.h"
+
+#define DEFAULT_CONFIG "/etc/snitch/snitch.conf"
+#define DEFAULT_UNIT "/etc/systemd/system/snitch.service"
+#define START_WAIT_MS 20000
+
+static char self_dir[PATH_MAX], self_path[PATH_MAX];
+
+static const char *env_or(const char *key, const char *def)
+{
+	const char *v = getenv(key);
+
+	return v && *v ? v : def;
+}
+
+/* ---- the pid file: a lock held while snitch runs ---- */
+
+static void pid_path(const struct opts *o, char *out, size_t size)
+{
+	snprintf(out, size, "%s/snitch.pid", o->run_dir);
+}
+
+/*
+ * The pid of the running snitch, or 0 if none runs. The pid file is
+ * locked for as long as its snitch lives, so a stale file (after a crash
+ * or a reboot) is told apart from a live one without guessing from pids.
+ */
+static pid_t running_pid(const struct opts *o)
+{
+	char path[4200], text[32] = "";
+	uint64_t pid = 0;
+	ssize_t n;
+	int fd;
+
+	pid_path(o, path, sizeof(path));
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	if (flock(fd, LOCK_SH | LOCK_NB) == 0) {
+		close(fd);	/* nobody holds it: stale */
+		return 0;
+	}
+	n = read(fd, text, sizeof(text) - 1);
+	close(fd);
+	if (n > 0)
+		text[n] = '\0';
+	text[strcspn(text, "\n")] = '\0';
+	if (cli_parse_u64(text, 1, INT_MAX, &pid) < 0)
+		return -1;	/* locked but not yet written: starting */
+	return (pid_t)pid;
+}
+
+/* Take the pid file; the descriptor stays open (and locked) until exit. */
+static int take_pid_file(const struct opts *o, char *err, size_t errsize)
+{
+	char path[4200], text[32];
+	int fd, n;
+
+	pid_path(o, path, sizeof(path));
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		snprintf(err, errsize, "cannot open the pid file '%s': %s", path, strerror(errno));
+		return -1;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		pid_t pid = running_pid(o);
+
+		snprintf(err, errsize, "snitch runs already (pid %d; pid file '%s')", (int)pid, path);
+		close(fd);
+		return -1;
+	}
+	n = snprintf(text, sizeof(text), "%d\n", (int)getpid());
+	if (ftruncate(fd, 0) < 0 || pwrite(fd, text, (size_t)n, 0) != n) {
+		snprintf(err, errsize, "cannot write the pid file '%s': %s", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static void drop_pid_file(const struct opts *o, int fd)
+{
+	char path[4200];
+
+	pid_path(o, path, sizeof(path));
+	(void)unlink(path);
+	snprintf(path, sizeof(path), "%s/status.json", o->run_dir);
+	(void)unlink(path);
+	close(fd);
+}
+
+/* ---- set-up shared by run and start ---- */
+
+/* The configuration into the environment; 0 or an exit status. */
+static int load_config(const struct opts *o, bool create)
+{
+	char err[512];
+	int r;
+
+	if (create) {
+		r = config_write_default(o->config, o->bin_dir, err, sizeof(err));
+		if (r < 0)
+			log_msg("cannot write the default configuration (running with the defaults): %s",
+				err);
+		else if (r == 0)
+			log_msg("wrote the default configuration '%s'", o->config);
+	}
+	r = config_load(o->config, err, sizeof(err));
+	if (r < 0) {
+		log_msg("%s", err);
+		return SNITCH_EXIT_USAGE;
+	}
+	return 0;
+}
+
+/* The directories the stages write to, with the configured permissions. */
+static int make_dirs(const struct opts *o)
+{
+	const char *files[] = {
+		env_or("SNITCH_DB", "/var/lib/snitch/snitch.db"),
+		env_or("SNITCH_STATE", "/var/lib/snitch/state.json"),
+	};
+	const char *log_dir = env_or("SNITCH_LOG_DIR", "/var/log/snitch");
+	struct file_perms p, run = { 0 };
+	char err[512];
+	int r;
+
+	if (perms_parse(&p, getenv("SNITCH_OWNER"), getenv("SNITCH_GROUP"),
+			env_or("SNITCH_MODE", "0640"), err, sizeof(err)) < 0) {
+		log_msg("%s (SNITCH_OWNER, SNITCH_GROUP, SNITCH_MODE)", err);
+		return SNITCH_EXIT_USAGE;
+	}
+	for (size_t i = 0; i < 2; i++) {
+		if ((r = perms_mkdirs_for(files[i], &p)) < 0) {
+			log_msg("cannot make the directory of '%s': %s", files[i], strerror(-r));
+			return SNITCH_EXIT_IO;
+		}
+	}
+	/* the run directory is for anyone to read: snitch status */
+	run.mode = 0644;
+	if ((r = perms_mkdirs(log_dir, &p)) < 0 || (r = perms_mkdirs(o->run_dir, &run)) < 0) {
+		log_msg("cannot make '%s' or '%s': %s", log_dir, o->run_dir, strerror(-r));
+		return SNITCH_EXIT_IO;
+	}
+	return 0;
+}
+
+static int cmd_run(const struct opts *o, int ready_fd)
+{
+	char err[4400];
+	int fd, ret;
+
+	fd = take_pid_file(o, err, sizeof(err));
+	if (fd < 0) {
+		log_msg("%s", err);
+		if (ready_fd >= 0) {
+			unsigned char c = SNITCH_EXIT_PARTIAL;
+			(void)!write(ready_fd, &c, 1);
+		}
+		return SNITCH_EXIT_PARTIAL;
+	}
+	ret = supervise(o, ready_fd);
+	drop_pid_file(o, fd);
+	return ret;
+}
+
+/* ---- start, stop, status ---- */
+
+static int cmd_start(const struct opts *o)
+{
+	const char *log_dir = env_or("SNITCH_LOG_DIR", "/var/log/snitch");
+	char log_path[4200];
+	unsigned char code = 0;
+	int ready[2], logfd;
+	pid_t pid = running_pid(o), child;
+
+	if (pid) {
+		printf("snitch runs already (pid %d)\n", (int)pid);
+		return SNITCH_EXIT_OK;
+	}
+	snprintf(log_path, sizeof(log_path), "%s/snitch.log", log_dir);
+	logfd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+	if (logfd < 0) {
+		log_msg("cannot open '%s': %s", log_path, strerror(errno));
+		return SNITCH_EXIT_IO;
+	}
+	if (pipe2(ready, O_CLOEXEC) < 0) {
+		log_msg("pipe: %s", strerror(errno));
+		return SNITCH_EXIT_SOFTWARE;
+	}
+	fflush(NULL);
+	child = fork();
+	if (child < 0) {
+		log_msg("fork: %s", strerror(errno));
+		return SNITCH_EXIT_SOFTWARE;
+	}
+	if (child == 0) {
+		int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+		close(ready[0]);
+		(void)setsid();
+		if (devnull < 0 || dup2(devnull, STDIN_FILENO) < 0 ||
+		    dup2(logfd, STDOUT_FILENO) < 0 || dup2(logfd, STDERR_FILENO) < 0)
+			_exit(SNITCH_EXIT_IO);
+		close(devnull);
+		close(logfd);
+		if (sig_setup() < 0)
+			_exit(SNITCH_EXIT_SOFTWARE);
+		_exit(cmd_run(o, ready[1]));
+	}
+	close(ready[1]);
+	close(logfd);
+	for (;;) {
+		struct pollfd p = { .fd = ready[0], .events = POLLIN };
+		int r = poll(&p, 1, START_WAIT_MS);
+		ssize_t n;
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r == 0) {
+			log_msg("snitch (pid %d) did not say it started within %d s; see '%s'",
+				(int)child, START_WAIT_MS / 1000, log_path);
+			return SNITCH_EXIT_SOFTWARE;
+		}
+		n = read(ready[0], &code, 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n != 1)
+			code = SNITCH_EXIT_SOFTWARE;
+		break;
+	}
+	close(ready[0]);
+	if (code) {
+		log_msg("snitch could not start (status %d); see '%s'", code, log_path);
+		return code;
+	}
+	printf("snitch started (pid %d); its messages go to %s\n", (int)child, log_path);
+	return SNITCH_EXIT_OK;
+}
+
+static bool lock_free(const struct opts *o)
+{
+	return running_pid(o) == 0;
+}
+
+static int cmd_stop(const struct opts *o)
+{
+	pid_t pid = running_pid(o);
+	uint64_t deadline;
+
+	if (!pid) {
+		printf("snitch is not running\n");
+		return SNITCH_EXIT_OK;
+	}
+	if (pid < 0) {
+		log_msg("snitch is starting: its pid file has no pid yet; try again");
+		return SNITCH_EXIT_PARTIAL;
+	}
+	if (kill(pid, SIGTERM) < 0) {
+		log_msg("cannot stop snitch (pid %d): %s", (int)pid, strerror(errno));
+		return errno == EPERM ? SNITCH_EXIT_NOPERM : SNITCH_EXIT_SOFTWARE;
+	}
+	deadline = clock_mono_ns() + (o->stop_timeout_s + 10) * 1000000000ULL;
+	while (!lock_free(o)) {
+		struct timespec ts = { 0, 50 * 1000000L };
+
+		if (clock_mono_ns() > deadline) {
+			log_msg("snitch (pid %d) did not stop in %" PRIu64 " s", (int)pid,
+				o->stop_timeout_s + 10);
+			return SNITCH_EXIT_SOFTWARE;
+		}
+		nanosleep(&ts, NULL);
+	}
+	printf("snitch stopped (pid %d)\n", (int)pid);
+	return SNITCH_EXIT_OK;
+}
+
+static void print_age(uint64_t ns)
+{
+	uint64_t s = ns / 1000000000ULL;
+
+	if (s < 120)
+		printf("%" PRIu64 " s", s);
+	else if (s < 7200)
+		printf("%" PRIu64 " min", s / 60);
+	else if (s < 172800)
+		printf("%" PRIu64 " h %" PRIu64 " min", s / 3600, s / 60 % 60);
+	else
+		printf("%" PRIu64 " days", s / 86400);
+}
+
+static int cmd_status(const struct opts *o)
+{
+	char path[4200];
+	struct buf text = BUF_INIT, name = BUF_INIT, last = BUF_INIT;
+	struct record r, st;
+	const struct record_member *m;
+	uint64_t ts = 0, started = 0, restarts = 0, errors = 0, now = clock_real_ns();
+	pid_t pid = running_pid(o);
+	bool all_alive = true;
+	char chunk[8192];
+	ssize_t n;
+	int fd, ret = SNITCH_EXIT_OK;
+
+	if (!pid) {
+		if (o->json)
+			printf("{\"v\":1,\"type\":\"status\",\"state\":\"stopped\"}\n");
+		else
+			printf("snitch is not running\n");
+		return SNITCH_EXIT_UNAVAILABLE;
+	}
+	snprintf(path, sizeof(path), "%s/status.json", o->run_dir);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		printf("snitch is starting (pid %d): no status yet\n", (int)pid);
+		return SNITCH_EXIT_PARTIAL;
+	}
+	while ((n = read(fd, chunk, sizeof(chunk))) > 0)
+		buf_append(&text, chunk, (size_t)n);
+	close(fd);
+	if (o->json) {
+		fwrite(text.p, 1, text.len, stdout);
+		buf_release(&text);
+		return SNITCH_EXIT_OK;
+	}
+	record_init(&r);
+	record_init(&st);
+	while (text.len && text.p[text.len - 1] == '\n')
+		text.len--;
+	if (!text.p || record_parse(&r, text.p, text.len, NULL) < 0) {
+		log_msg("'%s' is not valid JSON", path);
+		ret = SNITCH_EXIT_SOFTWARE;
+		goto out;
+	}
+	(void)record_get_u64(&r, "ts_ns", &ts);
+	(void)record_get_u64(&r, "started_ns", &started);
+	(void)record_get_u64(&r, "restarts", &restarts);
+	(void)record_get_u64(&r, "errors", &errors);
+	printf("snitch is running: pid %d, up ", (int)pid);
+	print_age(now > started ? now - started : 0);
+	printf(", %" PRIu64 " restarts of stages, %" PRIu64 " errors\n", restarts, errors);
+	if (now > ts + 5000000000ULL) {
+		printf("  (this status is ");
+		print_age(now - ts);
+		printf(" old: the supervisor may be stuck)\n");
+	}
+	printf("\n  %-15s %8s  %-10s %10s %12s\n", "STAGE", "PID", "STATE", "RECORDS/S", "RECORDS");
+	m = record_find(&r, "stages");
+	for (size_t pos = 0, a, b; m && m->type == JSON_ARRAY &&
+	     json_array_next(record_val(&r, m), m->val_len, &pos, &a, &b);) {
+		uint64_t spid = 0, rate = 0, recs = 0, restart_in = 0;
+		bool alive;
+		const struct record_member *al;
+
+		if (record_parse(&st, record_val(&r, m) + a, b - a, NULL) < 0)
+			continue;
+		buf_reset(&name);
+		buf_reset(&last);
+		(void)record_get_str(&st, "name", &name);
+		(void)record_get_str(&st, "last_exit", &last);
+		(void)record_get_u64(&st, "pid", &spid);
+		(void)record_get_u64(&st, "records_per_s", &rate);
+		(void)record_get_u64(&st, "records", &recs);
+		(void)record_get_u64(&st, "restart_in_ms", &restart_in);
+		al = record_find(&st, "alive");
+		alive = al && al->type == JSON_TRUE;
+		all_alive &= alive;
+		printf("  %-15.*s %8" PRIu64 "  %-10s %10" PRIu64 " %12" PRIu64, (int)name.len,
+		       name.p ? name.p : "", spid, alive ? "running" : "down", rate, recs);
+		if (!alive && restart_in)
+			printf("  restarts in %.1f s", (double)restart_in / 1000);
+		if (last.len)
+			printf("  (last: %.*s)", (int)last.len, last.p);
+		putchar('\n');
+	}
+	m = record_find(&r, "lost");
+	if (m && m->type == JSON_OBJECT && record_parse(&st, record_val(&r, m), m->val_len, NULL) == 0) {
+		printf("\n  lost records: %s\n", st.n ? "" : "none");
+		for (size_t i = 0; i < st.n; i++) {
+			buf_reset(&name);
+			if (buf_reserve(&name, st.m[i].key_len + 1) < 0)
+				break;
+			name.len = json_unescape(st.line + st.m[i].key_off, st.m[i].key_len, name.p);
+			printf("    %-40.*s %12.*s\n", (int)name.len, name.p, (int)st.m[i].val_len,
+			       record_val(&st, &st.m[i]));
+		}
+	}
+	if (!all_alive)
+		ret = SNITCH_EXIT_PARTIAL;
+out:
+	record_release(&r);
+	record_release(&st);
+	buf_release(&text);
+	buf_release(&name);
+	buf_release(&last);
+	return ret;
+}
+
+/* ---- the systemd unit ---- */
+
+static int cmd_systemd(const struct opts *o)
+{
+	FILE *f;
+	bool out = !strcmp(o->unit, "-");
+	char extra[4400] = "", doc[PATH_MAX + 64];
+
+	if (strcmp(o->config, DEFAULT_CONFIG))
+		snprintf(extra, sizeof(extra), " --config %s", o->config);
+	/* installed: PREFIX/share/doc/snitch; in a build tree: its README */
+	snprintf(doc, sizeof(doc), "file://%s/../README.md", self_dir);
+	if (access(doc + 7, R_OK) < 0)
+		snprintf(doc, sizeof(doc), "file://%s/../share/doc/snitch/README.md", self_dir);
+	f = out ? stdout : fopen(o->unit, "we");
+	if (!f) {
+		log_msg("cannot write '%s': %s", o->unit, strerror(errno));
+		return SNITCH_EXIT_IO;
+	}
+	fprintf(f,
+		"# snitch.service: written by '%s systemd'.\n"
+		"# The tracer needs root's BPF capabilities; everything else is fenced off.\n"
+		"# Left out on purpose: ProtectControlGroups= and PrivateDevices= (the tracer\n"
+		"# attaches programs to the cgroup hierarchy), PrivateTmp= (an executable in\n"
+		"# /tmp must be hashed through its path too), ProtectProc= and ProcSubset=\n"
+		"# (every process's /proc is read), @debug in SystemCallFilter= (tracepoints\n"
+		"# attach through perf_event_open).\n"
+		"[Unit]\n"
+		"Description=snitch: per-executable network monitor\n"
+		"Documentation=%s\n"
+		"After=network.target systemd-logind.service\n"
+		"\n"
+		"[Service]\n"
+		"Type=exec\n"
+		"EnvironmentFile=-%s\n"
+		"ExecStart=%s run%s\n"
+		"ExecStop=%s stop%s\n"
+		"KillMode=mixed\n"
+		"TimeoutStopSec=%" PRIu64 "\n"
+		"Restart=on-failure\n"
+		"RestartSec=2\n"
+		"StateDirectory=snitch\n"
+		"LogsDirectory=snitch\n"
+		"CacheDirectory=snitch\n"
+		"RuntimeDirectory=snitch\n"
+		"ConfigurationDirectory=snitch\n"
+		"UMask=0027\n"
+		"CapabilityBoundingSet=CAP_BPF CAP_PERFMON CAP_SYS_ADMIN CAP_SYS_PTRACE CAP_SYS_RESOURCE CAP_DAC_READ_SEARCH CAP_DAC_OVERRIDE CAP_NET_ADMIN CAP_SETUID CAP_SETGID CAP_CHOWN CAP_FOWNER CAP_KILL\n"
+		"NoNewPrivileges=yes\n"
+		"ProtectSystem=strict\n"
+		"ProtectHome=read-only\n"
+		"ProtectKernelModules=yes\n"
+		"ProtectKernelLogs=yes\n"
+		"ProtectKernelTunables=yes\n"
+		"ProtectClock=yes\n"
+		"ProtectHostname=yes\n"
+		"RestrictRealtime=yes\n"
+		"RestrictSUIDSGID=yes\n"
+		"RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6 AF_NETLINK\n"
+		"RestrictNamespaces=yes\n"
+		"PrivateMounts=yes\n"
+		"LockPersonality=yes\n"
+		"MemoryDenyWriteExecute=yes\n"
+		"SystemCallArchitectures=native\n"
+		"SystemCallFilter=~@clock @cpu-emulation @module @mount @obsolete @raw-io @reboot @swap\n"
+		"SystemCallErrorNumber=EPERM\n"
+		"\n"
+		"[Install]\n"
+		"WantedBy=multi-user.target\n",
+		self_path, doc, o->config, self_path, extra, self_path, extra, o->stop_timeout_s + 10);
+	if (out)
+		return fflush(stdout) == 0 ? SNITCH_EXIT_OK : SNITCH_EXIT_IO;
+	if (fclose(f) != 0) {
+		log_msg("cannot write '%s': %s", o->unit, strerror(errno));
+		return SNITCH_EXIT_IO;
+	}
+	fprintf(stderr, "snitch: wrote '%s'; enable it with:\n"
+		"  systemctl daemon-reload && systemctl enable --now snitch\n", o->unit);
+	return SNITCH_EXIT_OK;
+}
+
+static const int exit_codes[] = {
+	SNITCH_EXIT_OK, SNITCH_EXIT_PARTIAL, SNITCH_EXIT_USAGE, SNITCH_EXIT_NOPERM,
+	SNITCH_EXIT_UNAVAILABLE, SNITCH_EXIT_IO, SNITCH_EXIT_SOFTWARE, -1,
+};
+
+int main(int argc, char **argv)
+{
+	struct opts o = {
+		.config = DEFAULT_CONFIG,
+		.run_dir = "/run/snitch",
+		.unit = DEFAULT_UNIT,
+		.stop_timeout_s = 30,
+	};
+	const struct cli_opt opts[] = {
+		{ .name = "config", .short_name = 'c', .type = CLI_STRING, .value = &o.config,
+		  .metavar = "FILE", .env = "SNITCH_CONF",
+		  .help = "the configuration file (run and start write it, commented, when missing)" },
+		{ .name = "run-dir", .type = CLI_STRING, .value = &o.run_dir, .metavar = "DIR",
+		  .env = "SNITCH_RUN_DIR", .help = "where the pid file and status.json are" },
+		{ .name = "bin-dir", .type = CLI_STRING, .value = &o.bin_dir, .metavar = "DIR",
+		  .env = "SNITCH_BIN_DIR", .help = "where the stage tools are (default: beside snitch)" },
+		{ .name = "stop-timeout-s", .type = CLI_UINT, .value = &o.stop_timeout_s,
+		  .metavar = "S", .env = "SNITCH_STOP_TIMEOUT_S", .min = 1, .max = 3600,
+		  .help = "when stopping, kill a stage that has not exited after S seconds" },
+		{ .name = "unit", .type = CLI_STRING, .value = &o.unit, .metavar = "FILE",
+		  .help = "systemd: where to write the unit ('-': standard output)" },
+		{ .name = "json", .type = CLI_FLAG, .value = &o.json,
+		  .help = "status: print status.json as it is" },
+	};
+	const struct cli cli = {
+		.prog = PROG,
+		.usage = "[OPTION]... run|start|stop|restart|status|systemd|config|help",
+		.summary =
+			"Run the monitor: snitch-trace | snitch-resolve | snitch-hash | snitch-store --tee\n"
+			"| snitch-notify, each stage supervised. A stage that dies is restarted at once\n"
+			"(backing off to 30 s if it keeps dying), alone: the others keep running and\n"
+			"nothing they hold is lost; the failure goes to error.log and the desktop.\n"
+			"Settings come from the configuration file, KEY=value lines that are also a\n"
+			"systemd EnvironmentFile (the environment wins over it).\n"
+			"\n"
+			"Commands:\n"
+			"  run      run in the foreground; Ctrl-C or SIGTERM stops it cleanly\n"
+			"  start    run in the background; messages go to $SNITCH_LOG_DIR/snitch.log\n"
+			"  stop     stop it, waiting until every stage has flushed and exited\n"
+			"  restart  stop, then start\n"
+			"  status   whether it runs; each stage's pid, records per second and losses\n"
+			"           (exit 0: all stages up, 1: a stage is down, 4: not running)\n"
+			"  systemd  write a hardened systemd unit that runs 'snitch run'\n"
+			"  config   print the default configuration: every setting, commented\n"
+			"  help     show this help",
+		.examples =
+			"  sudo snitch run\n"
+			"  sudo snitch start && snitch status\n"
+			"  sudo snitch systemd && sudo systemctl enable --now snitch\n"
+			"  SNITCH_DB=/tmp/t.db SNITCH_LOG_DIR=/tmp/logs sudo -E snitch run --config /dev/null\n",
+		.opts = opts,
+		.nopts = sizeof(opts) / sizeof(opts[0]),
+		.exit_codes = exit_codes,
+	};
+	const char *cmd;
+	ssize_t n;
+	int first, ret;
+
+	log_init(PROG);
+	ret = cli_parse(&cli, argc, argv, &first);
+	if (ret >= 0)
+		return ret;
+	if (first >= argc)
+		return cli_usage_error(&cli, "no command: expected run, start, stop, restart, status, systemd, config or help");
+	if (first + 1 < argc)
+		return cli_usage_error(&cli, "unexpected argument '%s'", argv[first + 1]);
+	cmd = argv[first];
+	if (!strcmp(cmd, "help")) {
+		cli_help(&cli);
+		return SNITCH_EXIT_OK;
+	}
+	if (strcmp(cmd, "run") && strcmp(cmd, "start") && strcmp(cmd, "stop") &&
+	    strcmp(cmd, "restart") && strcmp(cmd, "status") && strcmp(cmd, "systemd") &&
+	    strcmp(cmd, "config"))
+		return cli_usage_error(&cli, "unknown command '%s'", cmd);
+
+	n = readlink("/proc/self/exe", self_path, sizeof(self_path) - 1);
+	if (n <= 0) {
+		log_msg("cannot find my own executable: %s", strerror(errno));
+		return SNITCH_EXIT_SOFTWARE;
+	}
+	self_path[n] = '\0';
+	snprintf(self_dir, sizeof(self_dir), "%s", self_path);
+	*strrchr(self_dir, '/') = '\0';
+	if (!o.bin_dir)
+		o.bin_dir = self_dir;
+
+	if (!strcmp(cmd, "systemd"))
+		return cmd_systemd(&o);
+	if (!strcmp(cmd, "config")) {
+		struct buf text = BUF_INIT;
+		char err[512];
+
+		if (config_default_text(o.bin_dir, &text, err, sizeof(err)) < 0) {
+			log_msg("%s", err);
+			return SNITCH_EXIT_SOFTWARE;
+		}
+		ret = fwrite(text.p, 1, text.len, stdout) == text.len && fflush(stdout) == 0 ?
+		      SNITCH_EXIT_OK : SNITCH_EXIT_IO;
+		buf_release(&text);
+		return ret;
+	}
+	if (!strcmp(cmd, "run") || !strcmp(cmd, "start") || !strcmp(cmd, "restart")) {
+		/* the file's settings, then the options again: they may name the file's keys */
+		if ((ret = load_config(&o, true)) != 0)
+			return ret;
+		ret = cli_parse(&cli, argc, argv, &first);
+		if (ret >= 0)
+			return ret;
+		if ((ret = make_dirs(&o)) != 0)
+			return ret;
+	} else {
+		if ((ret = load_config(&o, false)) != 0)
+			return ret;
+		ret = cli_parse(&cli, argc, argv, &first);
+		if (ret >= 0)
+			return ret;
+	}
+	if (!strcmp(cmd, "status"))
+		return cmd_status(&o);
+	if (!strcmp(cmd, "stop"))
+		return cmd_stop(&o);
+	if (!strcmp(cmd, "restart")) {
+		ret = cmd_stop(&o);
+		return ret ? ret : cmd_start(&o);
+	}
+	if (!strcmp(cmd, "start"))
+		return cmd_start(&o);
+	if (sig_setup() < 0) {
+		log_msg("cannot set up signal handling");
+		return SNITCH_EXIT_SOFTWARE;
+	}
+	return cmd_run(&o, -1);
+}

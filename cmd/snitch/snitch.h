@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef SNITCH_SUPERVISOR_H
+#define SNITCH_SUPERVISOR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define PROG "snitch"
+
+struct opts {
+	const char *config;
+	const char *run_dir;
+	const char *bin_dir;
+	const char *unit;		/* snitch systemd */
+	bool json;			/* snitch status */
+	uint64_t stop_timeout_s;
+};
+
+/* ---- the configuration file (config.c) ---- */
+
+/*
+ * Read a KEY=value file (a POSIX-shell fragment and a systemd
+ * EnvironmentFile=) and put each setting in the environment, unless the
+ * environment already has it: the environment wins, as a command-line
+ * flag wins over both. Returns 0, 1 when there is no file, or -1 with why
+ * (a line number and what is wrong) in err.
+ */
+int config_load(const char *path, char *err, size_t errsize);
+
+/*
+ * Write the default configuration: every setting of every tool, commented
+ * out with its built-in default (from each tool's --config-template).
+ * Written atomically; an existing file is left alone (returns 1).
+ */
+int config_write_default(const char *path, const char *bin_dir, char *err, size_t errsize);
+/* The same text, appended to out (snitch config). */
+struct buf;
+int config_default_text(const char *bin_dir, struct buf *out, char *err, size_t errsize);
+
+/* ---- the pipeline (super.c) ---- */
+
+enum {
+	ST_TRACE, ST_RESOLVE, ST_HASH, ST_STORE, ST_NOTIFY, NSTAGES
+};
+
+/*
+ * Run the pipeline until SIGINT or SIGTERM, restarting a stage that dies.
+ * ready_fd, if not -1, gets one byte when every stage has started (0) or
+ * the exit status when it cannot start; it is then closed.
+ */
+int supervise(const struct opts *o, int ready_fd);
+
+extern const char *const stage_names[NSTAGES];
+
+#endif

@@ -1,0 +1,741 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The supervisor: runs snitch-trace | snitch-resolve | snitch-hash |
+ * snitch-store --tee | snitch-notify, with itself in every pipe.
+ *
+ * Each stage's standard output is read by the supervisor and written, in
+ * whole lines, to the next stage's standard input. That costs a copy, and
+ * buys what a shell pipeline cannot give:
+ *
+ * - A stage that dies is restarted alone, at once (later if it keeps
+ *   dying), and the others never see it: the supervisor holds both ends
+ *   of every stage's input pipe, so upstream never gets EPIPE and records
+ *   not yet read wait in the pipe for the new process; downstream never
+ *   gets EOF. A record the dead stage had half written is dropped and
+ *   counted, never passed on as a broken line. snitch-trace keeps its BPF
+ *   programs and snitch-store its open window through a restart of any
+ *   other stage.
+ * - The records per second of every stage, and the loss and error records
+ *   that flow to snitch-notify, are counted for `snitch status`
+ *   (run_dir/status.json, rewritten every second).
+ * - A failure is written as an error record into snitch-notify's input,
+ *   so it lands in error.log and on the desktop like any other.
+ * - Shutdown is in order: SIGTERM to snitch-trace, which flushes and
+ *   exits; each next stage then gets EOF once it has read everything
+ *   before it. Nothing accepted is lost on the way out.
+ *
+ * The stages run in their own process group, so a Ctrl-C at the terminal
+ * reaches only the supervisor, which then stops them in that order.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "clock.h"
+#include "emit.h"
+#include "exitcode.h"
+#include "log.h"
+#include "record.h"
+#include "sig.h"
+#include "snitch.h"
+
+#define NS 1000000000ULL
+#define MS 1000000ULL
+#define HIGH_WATER (8u << 20)		/* stop reading a stage whose next is this far behind */
+#define LONG_LINE ((size_t)RECORD_LINE_MAX + 2)	/* past this a line is passed on as it comes */
+#define PIPE_BYTES (1 << 20)
+#define RATE_SLOTS 10			/* records per second: over the last 10 s */
+#define RESTART_MIN_NS (100 * MS)
+#define RESTART_MAX_NS (30 * NS)
+#define STABLE_NS (30 * NS)		/* a stage that ran this long starts afresh */
+#define READY_NS (2 * NS)		/* up this long: started */
+
+const char *const stage_names[NSTAGES] = {
+	"snitch-trace", "snitch-resolve", "snitch-hash", "snitch-store", "snitch-notify",
+};
+
+/* A byte queue: appended at the end, written from the head. */
+struct queue {
+	struct buf b;
+	size_t head;
+};
+
+struct stage {
+	const char *name;
+	char path[4096];
+	pid_t pid;			/* 0: not running */
+	int pidfd;
+	int in_r, in_w;			/* its standard input; both ends kept */
+	int out_r;			/* its standard output; -1 for the last */
+	bool out_open;
+	struct queue q;			/* lines waiting to go into in_w */
+	struct buf partial;		/* the line it is writing, not yet whole */
+	bool long_line;			/* part of an over-long line went on already */
+	bool close_in;			/* stopping: close its input once q is empty */
+	uint64_t started_ns, restart_at, backoff_ns, term_at, kill_at;
+	uint64_t records;		/* whole lines it wrote */
+	uint64_t rate_mark[RATE_SLOTS];
+	uint64_t starts, cut;
+	char last_exit[160];
+};
+
+struct super {
+	const struct opts *o;
+	struct stage st[NSTAGES];
+	int devnull;
+	bool stopping;
+	int fatal;			/* an exit status that ends it all, or -1 */
+	uint64_t started_real_ns, next_status, rate_tick;
+	unsigned rate_slot;
+	int ready_fd;
+	uint64_t ready_at;
+	/* counted from the records that reach snitch-notify */
+	struct lost { char key[96]; uint64_t count; } lost[64];
+	size_t nlost;
+	uint64_t errors, restarts;
+	struct record rec;
+	char status_path[4200];
+};
+
+static int pidfd_open_(pid_t pid)
+{
+	return (int)syscall(SYS_pidfd_open, pid, 0);
+}
+
+static void describe_exit(int status, char *out, size_t size)
+{
+	if (WIFEXITED(status))
+		snprintf(out, size, "exited with status %d", WEXITSTATUS(status));
+	else if (WIFSIGNALED(status))
+		snprintf(out, size, "was killed by signal %d (%s)", WTERMSIG(status),
+			 sigabbrev_np(WTERMSIG(status)) ? sigabbrev_np(WTERMSIG(status)) : "?");
+	else
+		snprintf(out, size, "stopped (status 0x%x)", status);
+}
+
+/* ---- records the supervisor writes, into snitch-notify's input ---- */
+
+static void inject_error(struct super *s, const char *code, const struct stage *about,
+			 const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static void inject_error(struct super *s, const char *code, const struct stage *about,
+			 const char *fmt, ...)
+{
+	struct buf *b = &s->st[ST_NOTIFY].q.b;
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	log_msg("%s", msg);
+	s->errors++;
+	emit_error_begin(b, PROG, code, msg);
+	if (about) {
+		emit_cstr(b, "process", about->name);
+		if (about->pid)
+			emit_u64(b, "pid", (uint64_t)about->pid);
+	}
+	emit_end(b);
+}
+
+static void count_lost(struct super *s, const char *stage, const char *reason, uint64_t n)
+{
+	char key[96];
+
+	snprintf(key, sizeof(key), "%s %s", stage, reason);
+	for (size_t i = 0; i < s->nlost; i++) {
+		if (!strcmp(s->lost[i].key, key)) {
+			s->lost[i].count += n;
+			return;
+		}
+	}
+	if (s->nlost < sizeof(s->lost) / sizeof(s->lost[0])) {
+		snprintf(s->lost[s->nlost].key, sizeof(s->lost[0].key), "%s", key);
+		s->lost[s->nlost++].count = n;
+	}
+}
+
+static void inject_lost(struct super *s, const char *reason, uint64_t count, const char *msg)
+{
+	struct buf *b = &s->st[ST_NOTIFY].q.b;
+
+	count_lost(s, PROG, reason, count);
+	emit_begin(b, "lost", clock_real_ns());
+	emit_cstr(b, "stage", PROG);
+	emit_cstr(b, "reason", reason);
+	emit_u64(b, "count", count);
+	emit_u64(b, "total", count);
+	emit_cstr(b, "message", msg);
+	emit_end(b);
+}
+
+/* A line on its way to snitch-notify: count what it reports. */
+static void watch_line(struct super *s, const char *line, size_t len)
+{
+	struct buf stage = BUF_INIT, reason = BUF_INIT;
+	size_t head = len < 48 ? len : 48;
+	uint64_t count = 0;
+
+	if (memmem(line, head, "\"type\":\"error\"", 14)) {
+		s->errors++;
+		return;
+	}
+	if (!memmem(line, head, "\"type\":\"lost\"", 13) ||
+	    record_parse(&s->rec, line, len, NULL) < 0)
+		return;
+	if (record_get_u64(&s->rec, "count", &count) == 0 && count &&
+	    record_get_str(&s->rec, "stage", &stage) == 0 &&
+	    record_get_str(&s->rec, "reason", &reason) == 0) {
+		buf_putc(&stage, '\0');
+		buf_putc(&reason, '\0');
+		if (!stage.oom && !reason.oom)
+			count_lost(s, stage.p, reason.p, count);
+	}
+	buf_release(&stage);
+	buf_release(&reason);
+}
+
+/* ---- moving lines ---- */
+
+static size_t queued(const struct queue *q)
+{
+	return q->b.len - q->head;
+}
+
+/* Bytes read from stage i: whole lines go on to stage i + 1. */
+static void take_output(struct super *s, int i, const char *p, size_t n)
+{
+	struct stage *from = &s->st[i];
+	struct queue *q = &s->st[i + 1].q;
+	const char *end = p + n, *nl;
+
+	while (p < end && (nl = memchr(p, '\n', (size_t)(end - p)))) {
+		size_t len = (size_t)(nl - p);
+
+		if (i + 1 == ST_NOTIFY) {
+			if (from->partial.len) {
+				buf_append(&from->partial, p, len);
+				if (!from->long_line)
+					watch_line(s, from->partial.p, from->partial.len);
+			} else {
+				watch_line(s, p, len);
+			}
+		}
+		buf_append(&q->b, from->partial.p, from->partial.len);
+		buf_append(&q->b, p, len + 1);
+		from->partial.len = 0;
+		from->long_line = false;
+		from->records++;
+		p = nl + 1;
+	}
+	buf_append(&from->partial, p, (size_t)(end - p));
+	if (from->partial.len > LONG_LINE) {
+		/* longer than any stage accepts: the next stage reports it */
+		buf_append(&q->b, from->partial.p, from->partial.len);
+		from->partial.len = 0;
+		from->long_line = true;
+	}
+}
+
+/* Read what stage i wrote. Returns false at EOF. */
+static bool read_output(struct super *s, int i, size_t max)
+{
+	struct stage *st = &s->st[i];
+	char chunk[65536];
+
+	while (max) {
+		ssize_t n = read(st->out_r, chunk, sizeof(chunk));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return true;
+		if (n <= 0)
+			return false;
+		take_output(s, i, chunk, (size_t)n);
+		max = (size_t)n < max ? max - (size_t)n : 0;
+	}
+	return true;
+}
+
+static void write_input(struct super *s, int i)
+{
+	struct stage *st = &s->st[i];
+	struct queue *q = &st->q;
+
+	while (queued(q) && st->in_w >= 0) {
+		ssize_t n = write(st->in_w, q->b.p + q->head, queued(q));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			if (errno != EAGAIN) {
+				inject_error(s, "relay_failed", st, "cannot write to %s: %s; its input is dropped",
+					     st->name, strerror(errno));
+				q->head = q->b.len;
+			}
+			break;
+		}
+		q->head += (size_t)n;
+	}
+	if (q->head == q->b.len) {
+		q->b.len = 0;
+		q->head = 0;
+	} else if (q->head > (1u << 20) && q->head > q->b.len / 2) {
+		memmove(q->b.p, q->b.p + q->head, queued(q));
+		q->b.len -= q->head;
+		q->head = 0;
+	}
+}
+
+static void close_input(struct stage *st)
+{
+	if (st->in_w >= 0)
+		close(st->in_w);
+	if (st->in_r >= 0)
+		close(st->in_r);
+	st->in_w = st->in_r = -1;
+}
+
+/* ---- starting and losing stages ---- */
+
+static int make_input(struct super *s, int i)
+{
+	struct stage *st = &s->st[i];
+	int p[2];
+
+	if (i == ST_TRACE) {
+		st->in_r = dup(s->devnull);
+		st->in_w = -1;
+		return st->in_r < 0 ? -errno : 0;
+	}
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return -errno;
+	(void)fcntl(p[1], F_SETPIPE_SZ, PIPE_BYTES);
+	(void)fcntl(p[1], F_SETFL, O_NONBLOCK);
+	st->in_r = p[0];
+	st->in_w = p[1];
+	return 0;
+}
+
+static int start_stage(struct super *s, int i)
+{
+	struct stage *st = &s->st[i];
+	char *argv[3] = { (char *)st->name, NULL, NULL };
+	int out[2] = { -1, -1 };
+	pid_t pid;
+
+	if (i == ST_STORE)
+		argv[1] = "--tee";
+	if (i != ST_NOTIFY) {
+		if (pipe2(out, O_CLOEXEC) < 0)
+			return -errno;
+		(void)fcntl(out[1], F_SETPIPE_SZ, PIPE_BYTES);
+	}
+	pid = fork();
+	if (pid < 0) {
+		int e = errno;
+
+		if (out[0] >= 0)
+			close(out[0]), close(out[1]);
+		return -e;
+	}
+	if (pid == 0) {
+		sigset_t none;
+
+		/* the child: its own process group, plain signals, two pipes */
+		(void)setpgid(0, 0);
+		(void)prctl(PR_SET_PDEATHSIG, SIGTERM);
+		sigemptyset(&none);
+		signal(SIGPIPE, SIG_DFL);
+		signal(SIGINT, SIG_DFL);
+		signal(SIGTERM, SIG_DFL);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		if (dup2(st->in_r, STDIN_FILENO) < 0 ||
+		    dup2(out[1] >= 0 ? out[1] : s->devnull, STDOUT_FILENO) < 0)
+			_exit(SNITCH_EXIT_SOFTWARE);
+		close_range(3, ~0U, 0);
+		execv(st->path, argv);
+		fprintf(stderr, "%s: cannot run '%s': %s\n", PROG, st->path, strerror(errno));
+		_exit(errno == ENOENT ? SNITCH_EXIT_UNAVAILABLE : SNITCH_EXIT_NOPERM);
+	}
+	if (out[1] >= 0) {
+		close(out[1]);
+		(void)fcntl(out[0], F_SETFL, O_NONBLOCK);
+	}
+	st->out_r = out[0];
+	st->out_open = out[0] >= 0;
+	st->pid = pid;
+	st->pidfd = pidfd_open_(pid);
+	st->started_ns = clock_mono_ns();
+	st->restart_at = 0;
+	st->starts++;
+	if (st->starts > 1)
+		s->restarts++;
+	s->next_status = 0;
+	return 0;
+}
+
+static void lost_stage(struct super *s, int i, int status)
+{
+	struct stage *st = &s->st[i];
+	uint64_t now = clock_mono_ns(), ran = now - st->started_ns;
+	char how[96];
+	bool fatal_code;
+
+	/* what it wrote before it died still goes on */
+	if (st->out_open) {
+		while (read_output(s, i, SIZE_MAX))
+			;
+		close(st->out_r);
+		st->out_r = -1;
+		st->out_open = false;
+	}
+	if (st->partial.len || st->long_line) {
+		if (st->long_line)
+			buf_putc(&s->st[i + 1].q.b, '\n');	/* end what went on */
+		st->partial.len = 0;
+		st->long_line = false;
+		st->cut++;
+		if (!s->stopping) {
+			char msg[160];
+
+			snprintf(msg, sizeof(msg), "a record %s was writing when it stopped was cut off and dropped",
+				 st->name);
+			inject_lost(s, "stage_died", 1, msg);
+		}
+	}
+	if (st->pidfd >= 0)
+		close(st->pidfd);
+	st->pidfd = -1;
+	describe_exit(status, how, sizeof(how));
+	snprintf(st->last_exit, sizeof(st->last_exit), "%s", how);
+	st->pid = 0;
+	s->next_status = 0;	/* snitch status shows it at once */
+
+	if (s->stopping) {
+		if (!(WIFEXITED(status) && WEXITSTATUS(status) == 0))
+			log_msg("%s %s while stopping", st->name, how);
+		if (i + 1 < NSTAGES)
+			s->st[i + 1].close_in = true;
+		return;
+	}
+	/* a stage that cannot run as configured will not on a second try */
+	fatal_code = WIFEXITED(status) &&
+		     (WEXITSTATUS(status) == SNITCH_EXIT_USAGE ||
+		      WEXITSTATUS(status) == SNITCH_EXIT_NOPERM ||
+		      (WEXITSTATUS(status) == SNITCH_EXIT_UNAVAILABLE && st->starts == 1 &&
+		       ran < READY_NS));
+	if (fatal_code) {
+		log_msg("%s %s: it cannot run as configured (its message is above); stopping",
+			st->name, how);
+		s->fatal = WEXITSTATUS(status);
+		return;
+	}
+	if (ran >= STABLE_NS)
+		st->backoff_ns = RESTART_MIN_NS;
+	else
+		st->backoff_ns = st->backoff_ns ? st->backoff_ns * 2 : RESTART_MIN_NS;
+	if (st->backoff_ns > RESTART_MAX_NS)
+		st->backoff_ns = RESTART_MAX_NS;
+	st->restart_at = now + st->backoff_ns;
+	inject_error(s, "stage_died", NULL, "%s %s after %.1f s; restarting it in %.1f s",
+		     st->name, how, (double)ran / NS, (double)st->backoff_ns / NS);
+}
+
+static void reap(struct super *s)
+{
+	for (int i = 0; i < NSTAGES; i++) {
+		struct stage *st = &s->st[i];
+		int status;
+
+		if (st->pid > 0 && waitpid(st->pid, &status, WNOHANG) == st->pid)
+			lost_stage(s, i, status);
+	}
+}
+
+/* ---- status ---- */
+
+static void write_status(struct super *s)
+{
+	uint64_t now_real = clock_real_ns(), now = clock_mono_ns();
+	struct buf b = BUF_INIT;
+	char tmp[4300];
+	int fd;
+
+	emit_begin(&b, "status", now_real);
+	emit_u64(&b, "pid", (uint64_t)getpid());
+	emit_u64(&b, "started_ns", s->started_real_ns);
+	emit_cstr(&b, "state", s->stopping ? "stopping" : "running");
+	emit_u64(&b, "restarts", s->restarts);
+	emit_u64(&b, "errors", s->errors);
+	emit_key(&b, "stages");
+	buf_putc(&b, '[');
+	for (int i = 0; i < NSTAGES; i++) {
+		struct stage *st = &s->st[i];
+		unsigned oldest = (s->rate_slot + 1) % RATE_SLOTS;
+		uint64_t span = s->rate_tick ? RATE_SLOTS - 1 : 0;
+		uint64_t recs = i == ST_NOTIFY ? s->st[ST_STORE].records : st->records;
+		uint64_t mark = i == ST_NOTIFY ? s->st[ST_STORE].rate_mark[oldest] : st->rate_mark[oldest];
+
+		if (i)
+			buf_putc(&b, ',');
+		buf_puts(&b, "{\"name\":");
+		json_put_cstr(&b, st->name);
+		emit_u64(&b, "pid", (uint64_t)st->pid);
+		emit_bool(&b, "alive", st->pid > 0);
+		emit_u64(&b, "starts", st->starts);
+		/* records it wrote (snitch-notify: records it was given) */
+		emit_u64(&b, "records", recs);
+		emit_u64(&b, "records_per_s", span && recs >= mark ? (recs - mark) / span : 0);
+		emit_u64(&b, "queued_bytes", queued(&st->q));
+		emit_u64(&b, "cut_records", st->cut);
+		emit_cstr(&b, "last_exit", st->last_exit);
+		emit_u64(&b, "restart_in_ms",
+			 st->restart_at > now ? (st->restart_at - now) / MS : 0);
+		buf_putc(&b, '}');
+	}
+	buf_putc(&b, ']');
+	emit_key(&b, "lost");
+	buf_putc(&b, '{');
+	for (size_t i = 0; i < s->nlost; i++) {
+		if (i)
+			buf_putc(&b, ',');
+		json_put_cstr(&b, s->lost[i].key);
+		buf_putc(&b, ':');
+		buf_put_u64(&b, s->lost[i].count);
+	}
+	buf_putc(&b, '}');
+	emit_end(&b);
+	if (b.oom)
+		goto out;
+	snprintf(tmp, sizeof(tmp), "%s.tmp", s->status_path);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		goto out;
+	if (write(fd, b.p, b.len) == (ssize_t)b.len && close(fd) == 0)
+		(void)rename(tmp, s->status_path);
+	else
+		(void)unlink(tmp), close(fd);
+out:
+	buf_release(&b);
+}
+
+/* ---- the loop ---- */
+
+static void signal_ready(struct super *s, int code)
+{
+	unsigned char c = (unsigned char)code;
+
+	if (s->ready_fd < 0)
+		return;
+	(void)!write(s->ready_fd, &c, 1);
+	close(s->ready_fd);
+	s->ready_fd = -1;
+}
+
+static bool all_gone(const struct super *s)
+{
+	for (int i = 0; i < NSTAGES; i++)
+		if (s->st[i].pid > 0)
+			return false;
+	return true;
+}
+
+static void begin_stop(struct super *s, const char *why)
+{
+	uint64_t now = clock_mono_ns(), t = s->o->stop_timeout_s * NS;
+
+	if (s->stopping)
+		return;
+	s->stopping = true;
+	log_msg("stopping (%s): each stage flushes and exits in turn", why);
+	for (int i = 0; i < NSTAGES; i++) {
+		s->st[i].restart_at = 0;
+		s->st[i].kill_at = now + t;
+	}
+	if (s->st[ST_TRACE].pid > 0) {
+		kill(s->st[ST_TRACE].pid, SIGTERM);
+	} else {
+		s->st[ST_RESOLVE].close_in = true;
+	}
+	/* stages that are down pass the end on */
+	for (int i = 0; i + 1 < NSTAGES; i++)
+		if (s->st[i].pid <= 0 && i != ST_TRACE)
+			s->st[i + 1].close_in = true;
+}
+
+static int loop(struct super *s)
+{
+	while (!all_gone(s) || !s->stopping) {
+		struct pollfd p[3 * NSTAGES];
+		int who[3 * NSTAGES], kind[3 * NSTAGES], np = 0;
+		uint64_t now = clock_mono_ns(), next = now + 250 * MS;
+		struct timespec ts;
+		int r;
+
+		if (sig_stop && !s->stopping)
+			begin_stop(s, "signal");
+		if (s->fatal >= 0 && !s->stopping)
+			begin_stop(s, "a stage cannot run");
+		for (int i = 0; i < NSTAGES; i++) {
+			struct stage *st = &s->st[i];
+
+			if (!s->stopping && !st->pid && st->restart_at && now >= st->restart_at) {
+				int e = start_stage(s, i);
+
+				if (e < 0) {
+					inject_error(s, "stage_start", st, "cannot start %s: %s", st->name,
+						     strerror(-e));
+					st->restart_at = now + RESTART_MAX_NS;
+				}
+			}
+			if (!s->stopping && st->restart_at && st->restart_at < next)
+				next = st->restart_at;
+			if (s->stopping && st->close_in && !queued(&st->q) && st->in_r >= 0)
+				close_input(st);
+			if (s->stopping && st->pid > 0 && now >= st->kill_at) {
+				log_msg("%s did not stop in %" PRIu64 " s: killing it", st->name,
+					s->o->stop_timeout_s);
+				kill(st->pid, SIGKILL);
+				st->kill_at = UINT64_MAX;
+			}
+			if (st->out_open && queued(&s->st[i + 1].q) < HIGH_WATER) {
+				p[np] = (struct pollfd){ .fd = st->out_r, .events = POLLIN };
+				who[np] = i, kind[np++] = 0;
+			}
+			if (queued(&st->q) && st->in_w >= 0) {
+				p[np] = (struct pollfd){ .fd = st->in_w, .events = POLLOUT };
+				who[np] = i, kind[np++] = 1;
+			}
+			if (st->pid > 0 && st->pidfd >= 0) {
+				p[np] = (struct pollfd){ .fd = st->pidfd, .events = POLLIN };
+				who[np] = i, kind[np++] = 2;
+			}
+		}
+		if (s->ready_fd >= 0 && !s->stopping && now >= s->ready_at)
+			signal_ready(s, 0);
+		if (now >= s->next_status) {
+			if (now >= s->rate_tick + NS) {
+				s->rate_slot = (s->rate_slot + 1) % RATE_SLOTS;
+				for (int i = 0; i < NSTAGES; i++)
+					s->st[i].rate_mark[s->rate_slot] = s->st[i].records;
+				s->rate_tick = now;
+			}
+			write_status(s);
+			s->next_status = now + NS;
+		}
+		if (s->next_status < next)
+			next = s->next_status;
+		now = clock_mono_ns();
+		ts.tv_sec = next > now ? (time_t)((next - now) / NS) : 0;
+		ts.tv_nsec = next > now ? (long)((next - now) % NS) : 0;
+		r = ppoll(p, (nfds_t)np, &ts, &sig_waitmask);
+		if (r < 0 && errno != EINTR) {
+			log_msg("poll: %s", strerror(errno));
+			return SNITCH_EXIT_SOFTWARE;
+		}
+		for (int k = 0; r > 0 && k < np; k++) {
+			struct stage *st = &s->st[who[k]];
+
+			if (!p[k].revents)
+				continue;
+			if (kind[k] == 0 && !read_output(s, who[k], 1u << 20)) {
+				/* its output closed: it is gone, or going */
+				close(st->out_r);
+				st->out_r = -1;
+				st->out_open = false;
+			}
+			if (kind[k] == 1)
+				write_input(s, who[k]);
+		}
+		reap(s);
+		/* new lines go on at once, without waiting for POLLOUT */
+		for (int i = 0; i < NSTAGES; i++)
+			if (queued(&s->st[i].q) && s->st[i].in_w >= 0)
+				write_input(s, i);
+	}
+	write_status(s);
+	return s->fatal >= 0 ? s->fatal : SNITCH_EXIT_OK;
+}
+
+int supervise(const struct opts *o, int ready_fd)
+{
+	struct super *s = calloc(1, sizeof(*s));
+	int ret;
+
+	if (!s) {
+		log_msg("out of memory");
+		return SNITCH_EXIT_SOFTWARE;
+	}
+	s->o = o;
+	s->fatal = -1;
+	s->ready_fd = ready_fd;
+	s->started_real_ns = clock_real_ns();
+	record_init(&s->rec);
+	snprintf(s->status_path, sizeof(s->status_path), "%s/status.json", o->run_dir);
+	s->devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (s->devnull < 0) {
+		log_msg("cannot open /dev/null: %s", strerror(errno));
+		free(s);
+		return SNITCH_EXIT_SOFTWARE;
+	}
+	for (int i = 0; i < NSTAGES; i++) {
+		struct stage *st = &s->st[i];
+		struct stat sb;
+		int e;
+
+		st->name = stage_names[i];
+		st->pidfd = st->out_r = -1;
+		snprintf(st->path, sizeof(st->path), "%s/%s", o->bin_dir, st->name);
+		if (stat(st->path, &sb) < 0 || !(sb.st_mode & S_IXUSR)) {
+			log_msg("cannot find the stage '%s': %s (set SNITCH_BIN_DIR or --bin-dir)",
+				st->path, strerror(errno ? errno : EACCES));
+			signal_ready(s, SNITCH_EXIT_UNAVAILABLE);
+			return SNITCH_EXIT_UNAVAILABLE;
+		}
+		if ((e = make_input(s, i)) < 0) {
+			log_msg("cannot make a pipe: %s", strerror(-e));
+			return SNITCH_EXIT_SOFTWARE;
+		}
+	}
+	/* the last stage first: each is reading before anything reaches it */
+	for (int i = NSTAGES - 1; i >= 0; i--) {
+		int e = start_stage(s, i);
+
+		if (e < 0) {
+			log_msg("cannot start %s: %s", s->st[i].name, strerror(-e));
+			s->fatal = SNITCH_EXIT_SOFTWARE;
+			break;
+		}
+	}
+	s->ready_at = clock_mono_ns() + READY_NS;
+	log_msg("running %s | %s | %s | %s --tee | %s", stage_names[0], stage_names[1],
+		stage_names[2], stage_names[3], stage_names[4]);
+
+	ret = loop(s);
+
+	signal_ready(s, ret ? ret : SNITCH_EXIT_SOFTWARE);
+	for (int i = 0; i < NSTAGES; i++) {
+		close_input(&s->st[i]);
+		buf_release(&s->st[i].q.b);
+		buf_release(&s->st[i].partial);
+	}
+	close(s->devnull);
+	record_release(&s->rec);
+	free(s);
+	return ret;
+}
