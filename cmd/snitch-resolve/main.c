@@ -215,7 +215,11 @@ static void on_record(void *ctx, struct stage_in *si, const char *line,
 		return;
 	}
 	have_uid = record_member_u64(rec, m[K_UID], &uid) == 0;
-	for (int l = 0; l < NLEVELS; l++)
+	/*
+	 * The ancestors first: a child that forked without exec and is gone
+	 * by now runs its parent's executable, whose path is then known.
+	 */
+	for (int l = NLEVELS - 1; l >= 0; l--)
 		resolve_level(r, rec, l, m, uid, have_uid,
 			      record_member_is(rec, m[K_TYPE], "exec"));
 

@@ -337,7 +337,8 @@ static int cmd_status(const struct opts *o)
 		if (o->json)
 			printf("{\"v\":1,\"type\":\"status\",\"state\":\"stopped\"}\n");
 		else
-			printf("snitch is not running\n");
+			printf("snitch is not running (no live pid file '%s/snitch.pid')\n",
+			       o->run_dir);
 		return SNITCH_EXIT_UNAVAILABLE;
 	}
 	snprintf(path, sizeof(path), "%s/status.json", o->run_dir);
@@ -429,12 +430,58 @@ out:
 
 /* ---- the systemd unit ---- */
 
+/*
+ * ProtectSystem=strict leaves only the unit's own directories writable;
+ * data moved elsewhere in the configuration needs a ReadWritePaths=.
+ * KEY names a file (its directory is added) or, with is_dir, a directory.
+ */
+static void add_rw_path(struct buf *b, const char *key, bool is_dir)
+{
+	static const char *const own[] = { "/var/lib/snitch", "/var/log/snitch",
+					   "/run/snitch", "/var/cache/snitch", "/etc/snitch" };
+	const char *v = getenv(key), *end;
+	size_t len;
+
+	if (!v || *v != '/')
+		return;
+	end = is_dir ? v + strlen(v) : strrchr(v, '/');
+	len = (size_t)(end - v);
+	while (len > 1 && v[len - 1] == '/')
+		len--;
+	for (size_t i = 0; i < sizeof(own) / sizeof(own[0]); i++) {
+		size_t n = strlen(own[i]);
+
+		if (len >= n && !strncmp(v, own[i], n) && (len == n || v[n] == '/'))
+			return;
+	}
+	if (!len)
+		len = 1;
+	for (const char *t = b->p, *e = b->p + b->len; t && t < e;) {
+		const char *sp = memchr(t, ' ', (size_t)(e - t));
+		size_t tl = (size_t)((sp ? sp : e) - t);
+
+		if (tl == len + 1 && !memcmp(t + 1, v, len))
+			return;		/* there already */
+		t = sp ? sp + 1 : e;
+	}
+	buf_puts(b, b->len ? " -" : "-");
+	buf_append(b, v, len);
+}
+
 static int cmd_systemd(const struct opts *o)
 {
 	FILE *f;
 	bool out = !strcmp(o->unit, "-");
 	char extra[4400] = "", doc[PATH_MAX + 64];
+	struct buf rw = BUF_INIT;
 
+	add_rw_path(&rw, "SNITCH_DB", false);
+	add_rw_path(&rw, "SNITCH_STATE", false);
+	add_rw_path(&rw, "SNITCH_SPOOL", false);
+	add_rw_path(&rw, "SNITCH_CSV", false);
+	add_rw_path(&rw, "SNITCH_LOG_DIR", true);
+	add_rw_path(&rw, "SNITCH_RUN_DIR", true);
+	buf_putc(&rw, '\0');
 	if (strcmp(o->config, DEFAULT_CONFIG))
 		snprintf(extra, sizeof(extra), " --config %s", o->config);
 	/* installed: PREFIX/share/doc/snitch; in a build tree: its README */
@@ -443,6 +490,7 @@ static int cmd_systemd(const struct opts *o)
 		snprintf(doc, sizeof(doc), "file://%s/../share/doc/snitch/README.md", self_dir);
 	f = out ? stdout : fopen(o->unit, "we");
 	if (!f) {
+		buf_release(&rw);
 		log_msg("cannot write '%s': %s", o->unit, strerror(errno));
 		return SNITCH_EXIT_IO;
 	}
@@ -454,6 +502,8 @@ static int cmd_systemd(const struct opts *o)
 		"# /tmp must be hashed through its path too), ProtectProc= and ProcSubset=\n"
 		"# (every process's /proc is read), @debug in SystemCallFilter= (tracepoints\n"
 		"# attach through perf_event_open).\n"
+		"# Data kept outside /var/lib/snitch, /var/log/snitch and /run/snitch is\n"
+		"# made writable by ReadWritePaths=: write the unit again after moving it.\n"
 		"[Unit]\n"
 		"Description=snitch: per-executable network monitor\n"
 		"Documentation=%s\n"
@@ -473,6 +523,7 @@ static int cmd_systemd(const struct opts *o)
 		"CacheDirectory=snitch\n"
 		"RuntimeDirectory=snitch\n"
 		"ConfigurationDirectory=snitch\n"
+		"%s%s%s"
 		"UMask=0027\n"
 		"CapabilityBoundingSet=CAP_BPF CAP_PERFMON CAP_SYS_ADMIN CAP_SYS_PTRACE CAP_SYS_RESOURCE CAP_DAC_READ_SEARCH CAP_DAC_OVERRIDE CAP_NET_ADMIN CAP_SETUID CAP_SETGID CAP_CHOWN CAP_FOWNER CAP_KILL\n"
 		"NoNewPrivileges=yes\n"
@@ -496,13 +547,18 @@ static int cmd_systemd(const struct opts *o)
 		"\n"
 		"[Install]\n"
 		"WantedBy=multi-user.target\n",
-		self_path, doc, o->config, self_path, extra, self_path, extra, o->stop_timeout_s + 10);
+		self_path, doc, o->config, self_path, extra, self_path, extra, o->stop_timeout_s + 10,
+		rw.len > 1 ? "ReadWritePaths=" : "", rw.len > 1 ? rw.p : "", rw.len > 1 ? "\n" : "");
+	buf_release(&rw);
 	if (out)
 		return fflush(stdout) == 0 ? SNITCH_EXIT_OK : SNITCH_EXIT_IO;
 	if (fclose(f) != 0) {
 		log_msg("cannot write '%s': %s", o->unit, strerror(errno));
 		return SNITCH_EXIT_IO;
 	}
+	/* ReadWritePaths= needs them to exist when the service starts */
+	if (geteuid() == 0)
+		(void)make_dirs(o);
 	fprintf(stderr, "snitch: wrote '%s'; enable it with:\n"
 		"  systemctl daemon-reload && systemctl enable --now snitch\n", o->unit);
 	return SNITCH_EXIT_OK;
@@ -600,8 +656,6 @@ int main(int argc, char **argv)
 	if (!o.bin_dir)
 		o.bin_dir = self_dir;
 
-	if (!strcmp(cmd, "systemd"))
-		return cmd_systemd(&o);
 	if (!strcmp(cmd, "config")) {
 		struct buf text = BUF_INIT;
 		char err[512];
@@ -631,6 +685,8 @@ int main(int argc, char **argv)
 		if (ret >= 0)
 			return ret;
 	}
+	if (!strcmp(cmd, "systemd"))
+		return cmd_systemd(&o);
 	if (!strcmp(cmd, "status"))
 		return cmd_status(&o);
 	if (!strcmp(cmd, "stop"))

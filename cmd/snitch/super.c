@@ -723,10 +723,14 @@ int supervise(const struct opts *o, int ready_fd)
 		}
 	}
 	s->ready_at = clock_mono_ns() + READY_NS;
-	log_msg("running %s | %s | %s | %s --tee | %s", stage_names[0], stage_names[1],
-		stage_names[2], stage_names[3], stage_names[4]);
+	log_msg("pid %d: running %s | %s | %s | %s --tee | %s", (int)getpid(), stage_names[0],
+		stage_names[1], stage_names[2], stage_names[3], stage_names[4]);
 
 	ret = loop(s);
+	if (ret == 0)
+		log_msg("stopped: every stage has written what it held and exited");
+	else
+		log_msg("stopped with exit status %d", ret);
 
 	signal_ready(s, ret ? ret : SNITCH_EXIT_SOFTWARE);
 	for (int i = 0; i < NSTAGES; i++) {
