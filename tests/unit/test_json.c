@@ -146,6 +146,35 @@ static void test_utf8(void)
 	CHECK_EQ_INT(utf8_seq_len((const unsigned char *)"\x80", 1), 0);
 }
 
+/* The elements of an array, joined with '|', as json_array_next gives them. */
+static const char *elements(const char *arr)
+{
+	static char out[256];
+	size_t pos = 0, a, b, o = 0;
+
+	out[0] = '\0';
+	while (json_array_next(arr, strlen(arr), &pos, &a, &b)) {
+		if (o)
+			out[o++] = '|';
+		memcpy(out + o, arr + a, b - a);
+		o += b - a;
+		out[o] = '\0';
+	}
+	return out;
+}
+
+static void test_array_next(void)
+{
+	CHECK(!strcmp(elements("[]"), ""));
+	CHECK(!strcmp(elements("[ ]"), ""));
+	CHECK(!strcmp(elements("[1]"), "1"));
+	CHECK(!strcmp(elements("[1,\"a,b\",null]"), "1|\"a,b\"|null"));
+	CHECK(!strcmp(elements("[ {\"k\":[1,2]} , [3,[4]],\t-1.5e3 ]"),
+		      "{\"k\":[1,2]}|[3,[4]]|-1.5e3"));
+	CHECK(!strcmp(elements("[\"]\",\"\\\"\"]"), "\"]\"|\"\\\"\""));
+	CHECK(!strcmp(elements("[true,false]"), "true|false"));
+}
+
 int main(void)
 {
 	test_valid_and_invalid();
@@ -154,5 +183,6 @@ int main(void)
 	test_unescape();
 	test_numbers();
 	test_utf8();
+	test_array_next();
 	TEST_MAIN_END("test_json");
 }

@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# bench/notify-latency.sh [N]: how long after snitch-trace sees a new
+# executable's first connection its desktop notification goes out.
+#
+# Runs 'snitch run' (every stage, as installed: trace, resolve, hash,
+# store --tee, notify) against a test desktop (Xvfb, a D-Bus session bus
+# and dunst, as the user nobody), then starts N (default 20) copies of a
+# test program, each under a new name and path, each making one loopback
+# TCP connection, 0.5 s apart. For each: the time snitch-trace stamped on
+# the connection (first_ns in the SQLite log, from the kernel's clock) and
+# the time the Notify call "New executable: NAME" crossed the bus
+# (dbus-monitor's timestamp). Reports median, 90th percentile and maximum
+# (target: every one within 250 ms). Needs root (BPF).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+top=$(pwd)
+n=${1:-20}
+SNITCH=$top/bin/snitch
+GEN=$top/build/tests/trafficgen
+for f in "$SNITCH" "$GEN"; do
+	[ -x "$f" ] || { echo "notify-latency: build first: make all tests-bin (missing $f)" >&2; exit 1; }
+done
+[ "$(id -u)" -eq 0 ] || { echo "notify-latency: needs root (BPF)" >&2; exit 1; }
+for c in Xvfb dbus-launch dunst dbus-monitor sqlite3 jq; do
+	command -v "$c" > /dev/null || { echo "notify-latency: $c is missing: sudo make deps" >&2; exit 1; }
+done
+# shellcheck source=../tests/desktop.bash
+source tests/desktop.bash
+
+work=$(mktemp -d /tmp/snitch-bench.XXXXXX)
+chmod 755 "$work"
+run_pid=
+cleanup() {
+	[ -z "$run_pid" ] || { kill "$run_pid" 2>/dev/null; wait "$run_pid" 2>/dev/null; } || true
+	desktop_unwatch 2>/dev/null || true
+	desktop_stop
+	rm -rf "$work"
+}
+trap cleanup EXIT
+desktop_start "$work/desktop" || { echo "notify-latency: the test desktop did not start" >&2; exit 1; }
+
+export SNITCH_CONF=$work/snitch.conf SNITCH_RUN_DIR=$work/run SNITCH_DB=$work/lib/snitch.db \
+	SNITCH_STATE=$work/lib/state.json SNITCH_LOG_DIR=$work/log SNITCH_WRITE_LIMIT_S=1 \
+	SNITCH_NOTIFY_MAX_PER_MIN=1000 SNITCH_DESKTOP_USER=nobody SNITCH_DESKTOP_BUS=$DESKTOP_BUS
+: > "$SNITCH_CONF"
+
+# every Notify call on the bus, with its time and arguments
+as_desktop dbus-monitor \
+	"type='method_call',interface='org.freedesktop.Notifications',member='Notify'" \
+	> "$work/monitor" 2>&1 3>&- &
+DESKTOP_MON_PID=$!
+for i in $(seq 1 100); do
+	grep -q NameLost "$work/monitor" && break
+	sleep 0.05
+done
+
+"$SNITCH" run > /dev/null 2> "$work/run.err" &
+run_pid=$!
+for i in $(seq 1 150); do
+	grep -q 'counting TCP' "$work/run.err" && break
+	sleep 0.1
+done
+grep -q 'counting TCP' "$work/run.err" || { cat "$work/run.err" >&2; exit 1; }
+sleep 3		# the first wave: everything already running is new too
+
+mkdir "$work/bin"
+for i in $(seq 1 "$n"); do
+	cp "$GEN" "$work/bin/latency-$i"
+	echo "latency-$i $(date +%s%N)" >> "$work/started"
+	"$work/bin/latency-$i" tcp4 > /dev/null
+	sleep 0.5
+done
+sleep 2
+kill -TERM "$run_pid"
+wait "$run_pid" || { echo "notify-latency: snitch run failed:" >&2; cat "$work/run.err" >&2; exit 1; }
+run_pid=
+desktop_unwatch
+
+# "NAME TIME" for each first notification of a latency-* program
+awk '/^method call time=/ { split($3, t, "="); time = t[2] }
+	/^   string "New executable: latency-[0-9]+"$/ {
+		name = $0; sub(/.*New executable: /, "", name); sub(/"$/, "", name)
+		if (!(name in seen)) { seen[name] = 1; print name, time }
+	}' "$work/monitor" > "$work/notified"
+
+: > "$work/ms"
+: > "$work/ms-start"
+missing=0
+for i in $(seq 1 "$n"); do
+	first=$(sqlite3 "$SNITCH_DB" "SELECT min(c.first_ns) FROM connections c
+		JOIN executables e ON e.id = c.exe_id WHERE e.path = '$work/bin/latency-$i'")
+	shown=$(awk -v n="latency-$i" '$1 == n { print $2 }' "$work/notified")
+	if [ -z "$first" ] || [ -z "$shown" ]; then
+		echo "latency-$i: no ${first:+notification}${first:-connection in the log}" >&2
+		missing=$((missing + 1))
+		continue
+	fi
+	awk -v f="$first" -v s="$shown" 'BEGIN {
+		split(s, p, "."); ns = p[1] * 1e9 + substr(p[2] "000000", 1, 6) * 1e3
+		printf "%.1f\n", (ns - f) / 1e6 }' >> "$work/ms"
+	# a cross-check on a clock snitch does not set: from just before exec
+	awk -v n="latency-$i" -v s="$shown" '$1 == n { split(s, p, ".")
+		ns = p[1] * 1e9 + substr(p[2] "000000", 1, 6) * 1e3
+		printf "%.1f\n", (ns - $2) / 1e6 }' "$work/started" >> "$work/ms-start"
+done
+
+echo "# $(date -u +%F) $(uname -sr), $(nproc) cpus; $n new executables, one loopback TCP connection each"
+sort -g "$work/ms-start" | awk '{ a[NR] = $1 } END { if (NR)
+	printf "program start (before exec) to Notify: median %.1f ms, max %.1f ms (includes exec, start-up and the connection itself)\n",
+		(NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2, a[NR] }'
+sort -g "$work/ms" | awk -v missing="$missing" -v n="$n" '{ a[NR] = $1 }
+	END {
+		if (NR == 0) { print "no notification was measured"; exit 1 }
+		p90 = a[int((NR * 9 + 9) / 10)]
+		med = (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2
+		printf "trace to Notify: median %.1f ms, 90th percentile %.1f ms, max %.1f ms, min %.1f ms (target: max <= 250 ms)\n",
+			med, p90, a[NR], a[1]
+		printf "%d of %d notified%s\n", NR, n, missing ? "; the rest are missing" : ""
+		exit (missing || a[NR] > 250) ? 1 : 0
+	}'
