@@ -12,6 +12,6 @@ fi
 db=${SNITCH_DB:-/var/lib/snitch/snitch.db}
 logs=${SNITCH_LOG_DIR:-/var/log/snitch}
 echo "run: logging to $db and $logs/{exe,error}.log; look with:" >&2
-echo "run:   sqlite3 $db 'select * from connections order by last_ns desc limit 5'" >&2
+echo "run:   sqlite3 $db 'SELECT e.path, sum(c.send_bytes), sum(c.recv_bytes) FROM connections c JOIN executables e ON e.id = c.exe_id GROUP BY e.path'" >&2
 echo "run:   bin/snitch status      (in another terminal)" >&2
 exec bin/snitch run

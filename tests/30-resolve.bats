@@ -114,6 +114,33 @@ SCRIPT
 	[[ "$stderr" == *"not its executable"* ]]
 }
 
+@test "a process that has exec'd again since its record: no error, and the path if the executable was seen" {
+	d=$BATS_TEST_TMPDIR
+	for f in first second third; do cp /bin/sleep "$d/$f"; done
+	"$d/first" 30 &
+	F=$!
+	"$d/second" 30 &
+	BG=$!
+	sleep 0.2
+	id() { stat -c '"exe_dev":%d,"exe_ino":%i' "$d/$1"; }
+	# F teaches the path of 'first'; BG is said to run 'first', then
+	# 'third', as a "#!/usr/bin/env" script runs env, then its interpreter
+	run --separate-stderr "$RESOLVE" --stats-s 3600 <<-EOF
+	{"v":1,"type":"flow","seq":1,"pid":$F,"comm":"first",$(id first),"uid":0}
+	{"v":1,"type":"exec","seq":2,"pid":$BG,"comm":"first",$(id first),"uid":0}
+	{"v":1,"type":"exec","seq":3,"pid":$BG,"comm":"third",$(id third),"uid":0}
+	EOF
+	kill "$F" "$BG"
+	[ "$status" -eq 0 ]
+	echo "$output" | jq -e -s --arg d "$d" '
+		(map(select(.seq == 1))[0].exe_path == "\($d)/first") and
+		(map(select(.seq == 2))[0].exe_path == "\($d)/first") and
+		(map(select(.seq == 3))[0].exe_path == null) and
+		(map(select(.type == "error")) == []) and
+		(map(select(.type == "stats"))[0].paths_mismatched == 2)'
+	[[ "$stderr" != *"not its executable"* ]]
+}
+
 container_run() {
 	local cg=$1 exe_dir=$2 out=$3
 	# into the cgroup first, then new mount and network namespaces; the

@@ -131,9 +131,20 @@ static void resolve_level(struct resolver *r, struct record *rec, int l,
 		    (f->exe_dev == dev || f->exe_btrfs)) {
 			json_put_cstr(b, f->exe_path);
 		} else if (known_exe && have_id) {
-			report_mismatch(r, f, dev, ino);
+			/*
+			 * Either the file at the path was replaced (deleted, or
+			 * gone) - worth an error - or the process has simply
+			 * exec'd again since (a "#!/usr/bin/env" script: env,
+			 * then the interpreter), which is no error. Either way
+			 * the path is that of the executable if it was seen.
+			 */
+			if (f->exe_deleted || !f->have_exe)
+				report_mismatch(r, f, dev, ino);
 			r->st.paths_mismatched++;
-			buf_puts(b, "null");
+			if ((path = procs_path_of(r->procs, dev, ino)))
+				json_put_cstr(b, path);
+			else
+				buf_puts(b, "null");
 		} else if (!f && have_id && (path = procs_path_of(r->procs, dev, ino))) {
 			json_put_cstr(b, path);	/* gone, but its executable was seen */
 		} else {

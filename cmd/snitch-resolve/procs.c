@@ -251,8 +251,10 @@ static void read_exe(struct proc_facts *f, const char *dir)
 	/* a replaced or removed executable: the path may now name another
 	 * file, or none; the check below tells which */
 	if ((size_t)n > sizeof(deleted) - 1 &&
-	    !strcmp(target + n - (sizeof(deleted) - 1), deleted))
+	    !strcmp(target + n - (sizeof(deleted) - 1), deleted)) {
 		target[n - (sizeof(deleted) - 1)] = '\0';
+		f->exe_deleted = true;
+	}
 	f->exe_path = strdup(target);
 	snprintf(full, sizeof(full), "%s/root%s", dir, target);
 	fd = open(full, O_PATH | O_CLOEXEC);

@@ -44,6 +44,7 @@ struct proc_facts {
 	bool have_exe;			/* exe_path and its identity are known */
 	uint64_t exe_dev, exe_ino;	/* what exe_path names (stat, in its root) */
 	bool exe_btrfs;
+	bool exe_deleted;		/* the link said " (deleted)" */
 	char *exe_path;			/* NUL-free bytes; NULL when unknown */
 	char *name;
 	char *cmdline;			/* argv joined by NUL bytes */
