@@ -258,3 +258,18 @@ notify() {
 		"$NOTIFY" --no-desktop "${ARGS[@]}" > "$D/out" 2>/dev/null
 	[ "$(jq -s -c 'map(.type + ":" + (.code // ""))' "$D/out")" = '["error:malformed_input"]' ]
 }
+
+@test "a log that cannot be written is one error, on standard output, stderr and error.log" {
+	mkdir -p "$D/log"
+	ln -s /dev/full "$D/log/exe.log"
+	for i in 1 2 3; do flow /usr/bin/prog$i prog$i; done > "$D/in"
+	run --separate-stderr "$NOTIFY" --no-desktop "${ARGS[@]}" < "$D/in"
+	[ "$status" -eq 0 ]
+	[ "$(jq -s 'map(select(.type == "error" and .code == "log_write")) | length' <<< "$output")" -eq 1 ]
+	jq -e -s --arg p "$D/log/exe.log" 'map(select(.code == "log_write"))[0].message |
+		startswith("cannot write '"'"'\($p)'"'"': No space left on device")' <<< "$output"
+	[ "$(grep -c "cannot write '$D/log/exe.log'" <<< "$stderr")" -eq 1 ]
+	[ "$(grep -c ' snitch-notify error log_write: ' "$D/log/error.log")" -eq 1 ]
+	# the state still knows them all
+	jq -e '.executables | length == 3' "$D/lib/state.json"
+}

@@ -41,7 +41,8 @@ struct notify {
 	int exe_log, err_log;
 	char exe_log_path[4096], err_log_path[4096];
 	uint64_t save_at;	/* monotonic; 0: nothing to save */
-	bool save_failing, log_failing;
+	bool save_failing, exe_log_failing, err_log_failing;
+	char log_err[512];		/* a log write that failed, to report */
 	bool warned_no_desktop;
 	bool had_desktop;
 	uint64_t events[EV_KINDS];
@@ -86,6 +87,7 @@ static void own_error(struct notify *n, const char *code, const char *fmt, ...)
 /* One whole line, appended in one write (O_APPEND: never interleaved). */
 static void log_line(struct notify *n, int fd, const char *path, struct buf *b)
 {
+	bool *failing = fd == n->exe_log ? &n->exe_log_failing : &n->err_log_failing;
 	ssize_t w;
 
 	buf_putc(b, '\n');
@@ -93,13 +95,16 @@ static void log_line(struct notify *n, int fd, const char *path, struct buf *b)
 		return;
 	w = write(fd, b->p, b->len);
 	if (w == (ssize_t)b->len) {
-		n->log_failing = false;
+		*failing = false;
 		return;
 	}
-	if (!n->log_failing) {
-		n->log_failing = true;
-		/* said on stderr and on the desktop: the log itself failed */
-		log_msg("cannot write '%s': %s", path, w < 0 ? strerror(errno) : "short write");
+	if (!*failing) {
+		*failing = true;
+		/* reported once the record at hand is done: an error record,
+		 * stderr, the desktop, and error.log if that one still works */
+		snprintf(n->log_err, sizeof(n->log_err),
+			 "cannot write '%s': %s; events are still shown on the desktop",
+			 path, w < 0 ? strerror(errno) : "short write");
 	}
 }
 
@@ -543,6 +548,13 @@ static void on_record(void *ctx, struct stage_in *si, const char *line, size_t l
 	else if (IS("error"))
 		handle_error(n, r);
 #undef IS
+	if (n->log_err[0]) {
+		char msg[sizeof(n->log_err)];
+
+		memcpy(msg, n->log_err, sizeof(msg));
+		n->log_err[0] = '\0';
+		own_error(n, "log_write", "%s", msg);
+	}
 }
 
 /* Errors stage_in wrote about our own input: logged and shown like any. */
