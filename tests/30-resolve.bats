@@ -141,6 +141,31 @@ SCRIPT
 	[[ "$stderr" != *"not its executable"* ]]
 }
 
+@test "a process gone before it was read takes its exec record's filename, if that names its executable" {
+	d=$BATS_TEST_TMPDIR
+	cp /bin/true "$d/quick"
+	printf '#!/bin/true\n' > "$d/script"
+	chmod 755 "$d/script"
+	mnt=$(stat -Lc %i /proc/self/ns/mnt)
+	id() { stat -Lc '"exe_dev":%d,"exe_ino":%i' "$1"; }
+	# pids that no process has: 4194304 is past pid_max's ceiling
+	run --separate-stderr "$RESOLVE" <<-EOF
+	{"v":1,"type":"exec","seq":1,"pid":4194304,"comm":"quick","mntns":$mnt,"filename":"$d/quick",$(id "$d/quick")}
+	{"v":1,"type":"flow","seq":2,"pid":4194305,"comm":"quick",$(id "$d/quick")}
+	{"v":1,"type":"exec","seq":3,"pid":4194306,"comm":"true","mntns":$mnt,"filename":"$d/script",$(id /bin/true)}
+	{"v":1,"type":"exec","seq":4,"pid":4194307,"comm":"true","mntns":$mnt,"filename":"quick",$(id /bin/true)}
+	{"v":1,"type":"exec","seq":5,"pid":4194308,"comm":"true","mntns":1,"filename":"$(readlink -f /bin/true)",$(id /bin/true)}
+	EOF
+	[ "$status" -eq 0 ]
+	echo "$output" | jq -e -s --arg d "$d" '
+		(map(select(.seq == 1))[0].exe_path == "\($d)/quick") and
+		(map(select(.seq == 2))[0].exe_path == "\($d)/quick") and
+		(map(select(.seq == 3))[0].exe_path == null) and
+		(map(select(.seq == 4))[0].exe_path == null) and
+		(map(select(.seq == 5))[0].exe_path == null) and
+		(map(select(.type == "error")) == [])'
+}
+
 container_run() {
 	local cg=$1 exe_dir=$2 out=$3
 	# into the cgroup first, then new mount and network namespaces; the

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -27,7 +28,7 @@ enum {
 };
 enum {
 	K_TYPE = NLEVELS * KEYS_PER_LEVEL, K_UID, K_CGROUP, K_NETNS, K_RADDR,
-	K_CONTAINER, K_DOMAIN, K_ANSWERS, K_QNAME, NKEYS,
+	K_CONTAINER, K_DOMAIN, K_ANSWERS, K_QNAME, K_FILENAME, K_MNTNS, NKEYS,
 };
 
 static const char *const keys[NKEYS] = {
@@ -37,7 +38,7 @@ static const char *const keys[NKEYS] = {
 	"gparent_pid", "gparent_start_ns", "gparent_comm", "gparent_exe_dev",
 	"gparent_exe_ino", "gparent_exe_path", "gparent_name",
 	"type", "uid", "cgroup_id", "netns", "raddr", "container_runtime",
-	"domain", "answers", "qname",
+	"domain", "answers", "qname", "filename", "mntns",
 };
 
 static const char *const prefix[NLEVELS] = { "", "parent_", "gparent_" };
@@ -51,7 +52,9 @@ struct resolver {
 	struct domains *domains;
 	struct resolve_stats st;
 	uint64_t next_stats;		/* monotonic */
+	uint64_t my_mntns;		/* our own mount namespace's inode */
 	struct buf tmp;
+	struct buf name;		/* an exec record's filename */
 };
 
 static void put_key(struct buf *b, int level, const char *name)
@@ -88,6 +91,34 @@ static void report_mismatch(struct resolver *r, struct proc_facts *f,
 	emit_u64(b, "dev", dev);
 	emit_u64(b, "ino", ino);
 	emit_end(b);
+}
+
+/*
+ * An exec record's filename, as the path of a process that exited before
+ * it could be read: only an absolute path, in our own mount namespace,
+ * that names the very file the kernel ran (a script's path names the
+ * script, not its interpreter, and is not taken).
+ */
+static const char *exec_filename(struct resolver *r, struct record *rec,
+				 const struct record_member **m, uint64_t dev, uint64_t ino)
+{
+	uint64_t mntns = 0;
+	struct stat sb;
+
+	if (!m[K_FILENAME] || m[K_FILENAME]->type != JSON_STRING ||
+	    record_member_u64(rec, m[K_MNTNS], &mntns) < 0 || !mntns ||
+	    mntns != r->my_mntns)
+		return NULL;
+	buf_reset(&r->name);
+	if (record_get_str(rec, "filename", &r->name) < 0)
+		return NULL;
+	buf_putc(&r->name, '\0');
+	if (r->name.oom || r->name.p[0] != '/' || strlen(r->name.p) != r->name.len - 1 ||
+	    stat(r->name.p, &sb) < 0 || !S_ISREG(sb.st_mode) ||
+	    (uint64_t)sb.st_ino != ino || (uint64_t)sb.st_dev != dev)
+		return NULL;
+	procs_learn_path(r->procs, dev, ino, r->name.p);
+	return r->name.p;
 }
 
 /* The members of one level: exe_path, then name, cmdline and user. */
@@ -147,6 +178,9 @@ static void resolve_level(struct resolver *r, struct record *rec, int l,
 				buf_puts(b, "null");
 		} else if (!f && have_id && (path = procs_path_of(r->procs, dev, ino))) {
 			json_put_cstr(b, path);	/* gone, but its executable was seen */
+		} else if (!f && have_id && l == 0 && is_exec &&
+			   (path = exec_filename(r, rec, m, dev, ino))) {
+			json_put_cstr(b, path);	/* gone, but it named its executable */
 		} else {
 			buf_puts(b, "null");
 		}
@@ -405,6 +439,12 @@ int main(int argc, char **argv)
 	}
 	memset(&r, 0, sizeof(r));
 	r.opt = &o;
+	{
+		struct stat sb;
+
+		if (stat("/proc/self/ns/mnt", &sb) == 0)
+			r.my_mntns = (uint64_t)sb.st_ino;
+	}
 	output_init(&r.out, STDOUT_FILENO);
 	r.procs = procs_new(&o);
 	r.containers = containers_new();
@@ -426,5 +466,6 @@ int main(int argc, char **argv)
 	users_free();
 	output_release(&r.out);
 	buf_release(&r.tmp);
+	buf_release(&r.name);
 	return ret;
 }

@@ -176,6 +176,11 @@ static void remember_path(struct procs *p, uint64_t dev, uint64_t ino,
 	p->npaths++;
 }
 
+void procs_learn_path(struct procs *p, uint64_t dev, uint64_t ino, const char *path)
+{
+	remember_path(p, dev, ino, path);
+}
+
 /* ---- reading /proc ---- */
 
 static ssize_t read_file(const char *path, char *buf, size_t size)
