@@ -452,7 +452,7 @@ static void lost_stage(struct super *s, int i, int status)
 	if (st->backoff_ns > RESTART_MAX_NS)
 		st->backoff_ns = RESTART_MAX_NS;
 	st->restart_at = now + st->backoff_ns;
-	inject_error(s, "stage_died", NULL, "%s %s after %.1f s; restarting it in %.1f s",
+	inject_error(s, "stage_died", st, "%s %s after %.1f s; restarting it in %.1f s",
 		     st->name, how, (double)ran / NS, (double)st->backoff_ns / NS);
 }
 
