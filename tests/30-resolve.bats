@@ -166,6 +166,32 @@ SCRIPT
 		(map(select(.type == "error")) == [])'
 }
 
+@test "a zombie (exited, not yet reaped) gets the path its executable was seen under, and its full name" {
+	d=$BATS_TEST_TMPDIR
+	cp "$(readlink -f /bin/sh)" "$d/long-program-name-x"
+	"$d/long-program-name-x" -c 'sleep 30; true' &
+	LIVE=$!
+	# the child exits after its parent has become sleep, which never reaps it
+	bash -c '"$1" -c "sleep 0.2" & exec sleep 30' _ "$d/long-program-name-x" &
+	HOLDER=$!
+	sleep 0.8
+	Z=$(ps -o pid= --ppid "$HOLDER" | tr -d ' ')
+	[ -n "$Z" ]
+	[[ "$(ps -o stat= -p "$Z")" == Z* ]]
+	[ -z "$(readlink "/proc/$Z/exe" 2>/dev/null)" ]
+	id=$(stat -c '"exe_dev":%d,"exe_ino":%i' "$d/long-program-name-x")
+	run --separate-stderr "$RESOLVE" <<-EOF
+	{"v":1,"type":"flow","seq":1,"pid":$LIVE,"comm":"long-program-na",$id}
+	{"v":1,"type":"flow","seq":2,"pid":$Z,"comm":"long-program-na",$id}
+	EOF
+	kill "$LIVE" "$HOLDER"
+	[ "$status" -eq 0 ]
+	echo "$output" | jq -e -s --arg p "$d/long-program-name-x" '
+		(map(select(.seq == 1))[0] | .exe_path == $p and .name == "long-program-name-x") and
+		(map(select(.seq == 2))[0] | .exe_path == $p and .name == "long-program-name-x") and
+		(map(select(.type == "error")) == [])'
+}
+
 container_run() {
 	local cg=$1 exe_dir=$2 out=$3
 	# into the cgroup first, then new mount and network namespaces; the

@@ -228,6 +228,12 @@ gen_bytes() {
 	run_stop
 	cat "$D/run.err"
 	[ "$RUN_STATUS" -eq 0 ]
+	# shown only if it fails: what the generator said, and every row of it
+	cat "$D/gen.out"
+	sqlite3 "$SNITCH_DB" "SELECT e.path, e.name, e.sha256, c.proto, c.lport, c.rport, c.send_bytes,
+		c.recv_bytes, c.events FROM connections c JOIN executables e ON e.id = c.exe_id
+		WHERE e.path IS NULL OR e.path LIKE '%e2e-gen%' OR e.name LIKE 'e2e-gen%'"
+	cat "$SNITCH_LOG_DIR/error.log" 2>/dev/null || true
 	[ "$(db_bytes "$exe" "$sha")" = "$want" ]
 	[ "$want" != "0 0" ]
 	grep -q " new_executable $exe name=${exe##*/} sha256=$sha" "$SNITCH_LOG_DIR/exe.log"
@@ -239,6 +245,44 @@ gen_bytes() {
 	[ ! -e "$SNITCH_RUN_DIR/status.json" ]
 	[ -z "$(cat "$SNITCH_LOG_DIR/error.log" 2>/dev/null | grep -v ' lost ')" ] ||
 		cat "$SNITCH_LOG_DIR/error.log"
+}
+
+@test "end to end: an executable modified in place is logged and notified, and its new hash logged" {
+	need_bpf
+	need_desktop
+	need_cmd sqlite3
+	mkdir -p "$D/gen"
+	exe=$D/gen/e2e-mod-$$-$RANDOM
+	cp "$GEN" "$exe"
+	old=$(sha_of "$exe")
+	run_start
+	"$exe" tcp4 > /dev/null
+	wait_lines "$SNITCH_LOG_DIR/exe.log" 1
+	for i in $(seq 1 100); do
+		grep -q " new_executable $exe " "$SNITCH_LOG_DIR/exe.log" && break
+		sleep 0.1
+	done
+	desktop_mark
+	# in place: the same inode, other bytes (an ELF file runs with a byte more)
+	printf '\0' >> "$exe"
+	new=$(sha_of "$exe")
+	for i in $(seq 1 100); do
+		grep -q " modified $exe " "$SNITCH_LOG_DIR/exe.log" && break
+		sleep 0.1
+	done
+	grep -q " modified $exe sha256=$new old_sha256=$old detected_by=" "$SNITCH_LOG_DIR/exe.log"
+	"$exe" tcp4 > /dev/null
+	sleep 1.5
+	run_stop
+	[ "$RUN_STATUS" -eq 0 ]
+	# both hashes are in the log, each with its own rows
+	[ "$(sqlite3 "$SNITCH_DB" "SELECT count(DISTINCT e.sha256) FROM connections c
+		JOIN executables e ON e.id = c.exe_id WHERE e.path = '$exe'")" -eq 2 ]
+	jq -e --arg p "$exe" --arg a "$old" --arg b "$new" '.executables[$p].sha256 == [$a, $b]' "$SNITCH_STATE"
+	run desktop_since_mark
+	[[ "$output" == *"Executable modified: $exe"* ]]
+	# a changed hash is news once: the flows after it are not
+	[ "$(grep -c "Executable changed: ${exe##*/}" <<< "$output")" -eq 0 ]
 }
 
 @test "kill -9 of a middle stage: it is back within 2 s, error.log and the desktop say so, nothing stored is lost" {

@@ -154,6 +154,11 @@ static void resolve_level(struct resolver *r, struct record *rec, int l,
 			f = procs_get(r->procs, (uint32_t)pid, start, comm, comm_len, true);
 	}
 
+	/* read, but too late for its path: a zombie */
+	if (f && !f->exe_path && have_id && !procs_adopt_path(r->procs, f, dev, ino) &&
+	    l == 0 && is_exec && exec_filename(r, rec, m, dev, ino))
+		(void)procs_adopt_path(r->procs, f, dev, ino);
+
 	buf_reset(b);
 	if (!lm[K_PATH]) {
 		put_key(b, l, "exe_path");

@@ -375,6 +375,34 @@ static void render(struct proc_facts *f)
 	}
 }
 
+/*
+ * A process read too late - a zombie, whose exe link and command line are
+ * gone - runs an executable whose path may be known from other processes:
+ * take it, and the full name it gives a cut comm.
+ */
+bool procs_adopt_path(struct procs *p, struct proc_facts *f, uint64_t dev, uint64_t ino)
+{
+	const char *path;
+	char *copy;
+
+	if (f->exe_path || !(path = procs_path_of(p, dev, ino)) || !(copy = strdup(path)))
+		return false;
+	f->exe_path = copy;
+	f->have_exe = true;
+	f->exe_dev = dev;
+	f->exe_ino = ino;
+	if (f->name && strlen(f->name) == 15) {
+		char *full = full_name(f, f->name, 15);
+
+		if (full) {
+			free(f->name);
+			f->name = full;
+		}
+	}
+	render(f);
+	return true;
+}
+
 static void drop(struct procs *p, struct proc_facts *f)
 {
 	struct proc_facts **pp = &p->tab[key_hash(f->pid, f->start_ns) & p->mask];

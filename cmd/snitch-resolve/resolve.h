@@ -76,6 +76,8 @@ struct proc_facts *procs_get(struct procs *p, uint32_t pid, uint64_t start_ns,
 
 /* The path last seen for an executable, by identity; NULL if never seen. */
 const char *procs_path_of(struct procs *p, uint64_t dev, uint64_t ino);
+/* A process read without its path (a zombie) takes the one (dev, ino) was seen under. */
+bool procs_adopt_path(struct procs *p, struct proc_facts *f, uint64_t dev, uint64_t ino);
 /* Remember that PATH named the executable (dev, ino). */
 void procs_learn_path(struct procs *p, uint64_t dev, uint64_t ino, const char *path);
 
