@@ -19,6 +19,18 @@ struct file_perms {
 };
 
 /*
+ * The three options, the same in every tool that makes files (a struct
+ * cli_opt initialiser list; the values are const char * strings).
+ */
+#define PERMS_CLI_OPTS(owner_, group_, mode_)                                    \
+	{ .name = "owner", .type = CLI_STRING, .value = (owner_), .metavar = "USER",  \
+	  .env = "SNITCH_OWNER", .help = "owner of the files and directories it makes" }, \
+	{ .name = "group", .type = CLI_STRING, .value = (group_), .metavar = "GROUP", \
+	  .env = "SNITCH_GROUP", .help = "their group" },                          \
+	{ .name = "mode", .type = CLI_STRING, .value = (mode_), .metavar = "MODE",    \
+	  .env = "SNITCH_MODE", .help = "their mode, octal; directories add x where r is" }
+
+/*
  * Read the options: owner and group are names (or NULL to leave them),
  * mode is octal. 0, or -1 with why in err (naming the option).
  */

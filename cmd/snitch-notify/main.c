@@ -672,12 +672,7 @@ int main(int argc, char **argv)
 		  .env = "SNITCH_NO_DESKTOP", .help = "only write the logs and the state" },
 		{ .name = "tee", .type = CLI_FLAG, .value = &o.tee, .env = "SNITCH_NOTIFY_TEE",
 		  .help = "pass every input record on to standard output" },
-		{ .name = "owner", .type = CLI_STRING, .value = &o.owner, .metavar = "USER",
-		  .env = "SNITCH_OWNER", .help = "owner of the files and directories it makes" },
-		{ .name = "group", .type = CLI_STRING, .value = &o.group, .metavar = "GROUP",
-		  .env = "SNITCH_GROUP", .help = "their group" },
-		{ .name = "mode", .type = CLI_STRING, .value = &o.mode, .metavar = "MODE",
-		  .env = "SNITCH_MODE", .help = "their mode, octal; directories add x where r is" },
+		PERMS_CLI_OPTS(&o.owner, &o.group, &o.mode),
 	};
 	const struct cli cli = {
 		.prog = STAGE,

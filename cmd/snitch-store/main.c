@@ -405,12 +405,7 @@ int main(int argc, char **argv)
 		  .help = "wait at most S seconds between tries when the server is down" },
 		{ .name = "remote-schema", .type = CLI_FLAG, .value = &o.print_schema,
 		  .help = "print the SQL that makes the remote tables, for an administrator, and exit" },
-		{ .name = "owner", .type = CLI_STRING, .value = &o.owner, .metavar = "USER",
-		  .env = "SNITCH_OWNER", .help = "owner of the files and directories it makes" },
-		{ .name = "group", .type = CLI_STRING, .value = &o.group, .metavar = "GROUP",
-		  .env = "SNITCH_GROUP", .help = "their group" },
-		{ .name = "mode", .type = CLI_STRING, .value = &o.mode, .metavar = "MODE",
-		  .env = "SNITCH_MODE", .help = "their mode, octal; directories add x where r is" },
+		PERMS_CLI_OPTS(&o.owner, &o.group, &o.mode),
 	};
 	const struct cli cli = {
 		.prog = STAGE,
