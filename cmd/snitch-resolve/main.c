@@ -94,31 +94,29 @@ static void report_mismatch(struct resolver *r, struct proc_facts *f,
 }
 
 /*
- * An exec record's filename, as the path of a process that exited before
- * it could be read: only an absolute path, in our own mount namespace,
- * that names the very file the kernel ran (a script's path names the
- * script, not its interpreter, and is not taken).
+ * An exec record's filename, learnt as the path of its executable for a
+ * process that exited before it could be read: only an absolute path, in
+ * our own mount namespace, that names the very file the kernel ran (a
+ * script's path names the script, not its interpreter, and is not taken).
  */
-static const char *exec_filename(struct resolver *r, struct record *rec,
-				 const struct record_member **m, uint64_t dev, uint64_t ino)
+static void learn_exec_filename(struct resolver *r, struct record *rec,
+				const struct record_member **m, uint64_t dev, uint64_t ino)
 {
 	uint64_t mntns = 0;
 	struct stat sb;
 
-	if (!m[K_FILENAME] || m[K_FILENAME]->type != JSON_STRING ||
-	    record_member_u64(rec, m[K_MNTNS], &mntns) < 0 || !mntns ||
+	if (!m[K_FILENAME] || record_member_u64(rec, m[K_MNTNS], &mntns) < 0 || !mntns ||
 	    mntns != r->my_mntns)
-		return NULL;
+		return;
 	buf_reset(&r->name);
-	if (record_get_str(rec, "filename", &r->name) < 0)
-		return NULL;
+	if (record_member_str(rec, m[K_FILENAME], &r->name) < 0)
+		return;
 	buf_putc(&r->name, '\0');
 	if (r->name.oom || r->name.p[0] != '/' || strlen(r->name.p) != r->name.len - 1 ||
 	    stat(r->name.p, &sb) < 0 || !S_ISREG(sb.st_mode) ||
 	    (uint64_t)sb.st_ino != ino || (uint64_t)sb.st_dev != dev)
-		return NULL;
+		return;
 	procs_learn_path(r->procs, dev, ino, r->name.p);
-	return r->name.p;
 }
 
 /* The members of one level: exe_path, then name, cmdline and user. */
@@ -154,10 +152,16 @@ static void resolve_level(struct resolver *r, struct record *rec, int l,
 			f = procs_get(r->procs, (uint32_t)pid, start, comm, comm_len, true);
 	}
 
-	/* read, but too late for its path: a zombie */
-	if (f && !f->exe_path && have_id && !procs_adopt_path(r->procs, f, dev, ino) &&
-	    l == 0 && is_exec && exec_filename(r, rec, m, dev, ino))
-		(void)procs_adopt_path(r->procs, f, dev, ino);
+	/*
+	 * Not read in time - gone, or a zombie without its exe link: the path
+	 * its executable was seen under, or the one its exec record named.
+	 */
+	if (have_id && !(f && f->exe_path)) {
+		if (l == 0 && is_exec && !procs_path_of(r->procs, dev, ino))
+			learn_exec_filename(r, rec, m, dev, ino);
+		if (f)
+			(void)procs_adopt_path(r->procs, f, dev, ino);
+	}
 
 	buf_reset(b);
 	if (!lm[K_PATH]) {
@@ -182,10 +186,7 @@ static void resolve_level(struct resolver *r, struct record *rec, int l,
 			else
 				buf_puts(b, "null");
 		} else if (!f && have_id && (path = procs_path_of(r->procs, dev, ino))) {
-			json_put_cstr(b, path);	/* gone, but its executable was seen */
-		} else if (!f && have_id && l == 0 && is_exec &&
-			   (path = exec_filename(r, rec, m, dev, ino))) {
-			json_put_cstr(b, path);	/* gone, but it named its executable */
+			json_put_cstr(b, path);	/* gone, but its executable is known */
 		} else {
 			buf_puts(b, "null");
 		}
