@@ -17,9 +17,9 @@ top=$(pwd)
 n=${1:-20}
 SNITCH=$top/bin/snitch
 GEN=$top/build/tests/trafficgen
-for f in "$SNITCH" "$GEN"; do
-	[ -x "$f" ] || { echo "notify-latency: build first: make all tests-bin (missing $f)" >&2; exit 1; }
-done
+# what it runs is built first (nothing to do when it is up to date)
+make -s --no-print-directory all build/tests/trafficgen >&2 ||
+	{ echo "notify-latency: the build failed" >&2; exit 1; }
 [ "$(id -u)" -eq 0 ] || { echo "notify-latency: needs root (BPF)" >&2; exit 1; }
 for c in Xvfb dbus-launch dunst dbus-monitor sqlite3 jq; do
 	command -v "$c" > /dev/null || { echo "notify-latency: $c is missing: sudo make deps" >&2; exit 1; }
@@ -45,14 +45,7 @@ export SNITCH_CONF=$work/snitch.conf SNITCH_RUN_DIR=$work/run SNITCH_DB=$work/li
 : > "$SNITCH_CONF"
 
 # every Notify call on the bus, with its time and arguments
-as_desktop dbus-monitor \
-	"type='method_call',interface='org.freedesktop.Notifications',member='Notify'" \
-	> "$work/monitor" 2>&1 3>&- &
-DESKTOP_MON_PID=$!
-for i in $(seq 1 100); do
-	grep -q NameLost "$work/monitor" && break
-	sleep 0.05
-done
+desktop_watch "$work/monitor" --monitor || exit 1
 
 "$SNITCH" run > /dev/null 2> "$work/run.err" &
 run_pid=$!

@@ -8,7 +8,7 @@
 # alternated, and reports the median ratio of their rates (relay /
 # pipeline; 1.00 would be free) and the supervisor's CPU time per record.
 # The real stages run at 180,000-900,000 records a second
-# (docs/performance.md), so the relay must be well above that.
+# (docs/performance.md), so the relay must be well above that. Needs root.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 top=$(pwd)
@@ -16,6 +16,7 @@ n=${1:-500000}
 rounds=${2:-3}
 SNITCH=$top/bin/snitch
 [ -x "$SNITCH" ] || { echo "relay: build first: make" >&2; exit 1; }
+[ "$(id -u)" -eq 0 ] || { echo "relay: needs root ('snitch run' does)" >&2; exit 1; }
 work=$(mktemp -d)
 run_pid=
 trap '[ -z "$run_pid" ] || kill "$run_pid" 2>/dev/null; rm -rf "$work"' EXIT

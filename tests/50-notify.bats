@@ -7,17 +7,11 @@
 load helper
 
 setup_file() {
-	[ "$(id -u)" -eq 0 ] || return 0
-	command -v Xvfb > /dev/null && command -v dunst > /dev/null &&
-		command -v dbus-launch > /dev/null || return 0
-	DESKTOP_TOP=$(open_tmpdir)
-	desktop_start "$DESKTOP_TOP/desktop" || return 0
-	export DESKTOP_TOP DESKTOP_DIR DESKTOP_BUS DESKTOP_BUS_PID DESKTOP_XVFB_PID DESKTOP_DUNST_PID
+	desktop_setup_file
 }
 
 teardown_file() {
-	desktop_stop
-	[ -z "${DESKTOP_TOP:-}" ] || rm -rf "$DESKTOP_TOP"
+	desktop_teardown_file
 }
 
 setup() {

@@ -49,11 +49,12 @@ desktop_stop() {
 	done
 }
 
-# desktop_watch FILE: log every Notify call on the bus to FILE (dbus-monitor
-# --profile: one line each, with a timestamp) until desktop_unwatch.
+# desktop_watch FILE [FORMAT]: log every Notify call on the bus to FILE
+# until desktop_unwatch. FORMAT is dbus-monitor's: --profile (the default:
+# one line each, with a timestamp) or --monitor (with the arguments).
 desktop_watch() {
 	local i
-	as_desktop dbus-monitor --profile \
+	as_desktop dbus-monitor "${2:---profile}" \
 		"type='method_call',interface='org.freedesktop.Notifications',member='Notify'" \
 		> "$1" 2>&1 3>&- &
 	DESKTOP_MON_PID=$!

@@ -273,6 +273,23 @@ SNITCH=$SNITCH_BIN/snitch
 # The test desktop (as_desktop, desktop_start, desktop_shown, ...).
 source "$BATS_TEST_DIRNAME/desktop.bash"
 
+# setup_file and teardown_file of a suite that shows notifications: one
+# test desktop for all its tests (need_desktop says why a test cannot run
+# when it did not start).
+desktop_setup_file() {
+	[ "$(id -u)" -eq 0 ] || return 0
+	command -v Xvfb > /dev/null && command -v dunst > /dev/null &&
+		command -v dbus-launch > /dev/null || return 0
+	DESKTOP_TOP=$(open_tmpdir)
+	desktop_start "$DESKTOP_TOP/desktop" || return 0
+	export DESKTOP_TOP DESKTOP_DIR DESKTOP_BUS DESKTOP_BUS_PID DESKTOP_XVFB_PID DESKTOP_DUNST_PID
+}
+
+desktop_teardown_file() {
+	desktop_stop
+	[ -z "${DESKTOP_TOP:-}" ] || rm -rf "$DESKTOP_TOP"
+}
+
 need_desktop() {
 	need_root
 	[ -n "${DESKTOP_BUS:-}" ] && as_desktop dunstctl count > /dev/null 2>&1 ||
