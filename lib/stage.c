@@ -1,37 +1,137 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
+#include "clock.h"
 #include "emit.h"
+#include "exitcode.h"
 #include "log.h"
+#include "sig.h"
 #include "stage.h"
 
 /* Bytes of a malformed line quoted in its error record. */
 #define QUOTE_MAX 200
 
-int stage_in_init(struct stage_in *si, const char *stage, int fd,
-		  struct output *out)
+int stage_init(struct stage *st, const char *name)
 {
-	memset(si, 0, sizeof(*si));
-	si->stage = stage;
-	si->out = out;
-	record_init(&si->rec);
-	return linereader_init(&si->lr, fd, RECORD_LINE_MAX);
+	memset(st, 0, sizeof(*st));
+	st->name = name;
+	st->wake_at = STAGE_NEVER;
+	st->mail_fd = -1;
+	record_init(&st->rec);
+	output_init(&st->out, STDOUT_FILENO);
+	pthread_mutex_init(&st->mail_mu, NULL);
+	st->mail_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (st->mail_fd < 0)
+		return -errno;
+	return linereader_init(&st->lr, STDIN_FILENO, RECORD_LINE_MAX);
 }
 
-void stage_in_release(struct stage_in *si)
+void stage_release(struct stage *st)
 {
-	linereader_release(&si->lr);
-	record_release(&si->rec);
+	linereader_release(&st->lr);
+	record_release(&st->rec);
+	output_release(&st->out);
+	buf_release(&st->mail);
+	pthread_mutex_destroy(&st->mail_mu);
+	if (st->mail_fd >= 0)
+		close(st->mail_fd);
+	st->mail_fd = -1;
 }
 
-static void report(struct stage_in *si, const char *code, const char *what,
+/* ---- records from other threads ---- */
+
+void stage_post(struct stage *st, const char *records, size_t len)
+{
+	uint64_t one = 1;
+
+	pthread_mutex_lock(&st->mail_mu);
+	buf_append(&st->mail, records, len);
+	pthread_mutex_unlock(&st->mail_mu);
+	(void)!write(st->mail_fd, &one, sizeof(one));
+}
+
+static void take_mail(struct stage *st)
+{
+	uint64_t n;
+
+	(void)!read(st->mail_fd, &n, sizeof(n));
+	pthread_mutex_lock(&st->mail_mu);
+	if (st->mail.len) {
+		buf_append(&st->out.b, st->mail.p, st->mail.len);
+		buf_reset(&st->mail);
+	}
+	pthread_mutex_unlock(&st->mail_mu);
+}
+
+static void post_note(struct stage *st, const char *type, const char *code,
+		      uint64_t count, const char *fmt, va_list ap)
+{
+	struct buf b = BUF_INIT;
+	char msg[1024];
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	log_limited("%s", msg);
+	if (!strcmp(type, "error")) {
+		emit_error_begin(&b, st->name, code, msg);
+	} else {
+		emit_begin(&b, "lost", clock_real_ns());
+		emit_cstr(&b, "stage", st->name);
+		emit_cstr(&b, "reason", code);
+		emit_u64(&b, "count", count);
+		emit_u64(&b, "total", count);
+		emit_cstr(&b, "message", msg);
+	}
+	emit_end(&b);
+	if (!b.oom)
+		stage_post(st, b.p, b.len);
+	buf_release(&b);
+}
+
+void stage_post_error(struct stage *st, const char *code, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	post_note(st, "error", code, 0, fmt, ap);
+	va_end(ap);
+}
+
+void stage_post_lost(struct stage *st, const char *reason, uint64_t count,
+		     const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	post_note(st, "lost", reason, count, fmt, ap);
+	va_end(ap);
+}
+
+void stage_error(struct stage *st, const char *code, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	log_limited("%s", msg);
+	emit_error_begin(&st->out.b, st->name, code, msg);
+	emit_end(&st->out.b);
+}
+
+/* ---- input ---- */
+
+static void report(struct stage *st, const char *code, const char *what,
 		   const char *line, size_t len, const size_t *offset,
 		   size_t length)
 {
-	uint64_t lineno = si->lr.lineno;
-	struct buf *b = &si->out->b;
+	uint64_t lineno = st->lr.lineno;
+	struct buf *b = &st->out.b;
 	char msg[256];
 
 	if (offset)
@@ -41,7 +141,7 @@ static void report(struct stage_in *si, const char *code, const char *what,
 		snprintf(msg, sizeof(msg), "line %llu: %s",
 			 (unsigned long long)lineno, what);
 	log_limited("%s", msg);
-	emit_error_begin(b, si->stage, code, msg);
+	emit_error_begin(b, st->name, code, msg);
 	emit_u64(b, "line", lineno);
 	if (offset)
 		emit_u64(b, "offset", *offset);
@@ -50,62 +150,158 @@ static void report(struct stage_in *si, const char *code, const char *what,
 	else
 		emit_u64(b, "length", length);
 	emit_end(b);
+	if (st->ops->on_own_error)
+		st->ops->on_own_error(st->ctx, st, code, msg);
 }
 
-static void handle(struct stage_in *si, const char *line, size_t len,
-		   stage_record_fn fn, void *ctx)
+static void handle(struct stage *st, const char *line, size_t len)
 {
 	struct json_error err = { 0, "out of memory" };
 	uint64_t v;
 
-	if (record_parse(&si->rec, line, len, &err) < 0) {
+	if (record_parse(&st->rec, line, len, &err) < 0) {
 		if (json_skip_ws(line, len, 0) == len)
-			report(si, "malformed_input", "empty line", line, len, NULL, 0);
+			report(st, "malformed_input", "empty line", line, len, NULL, 0);
 		else
-			report(si, "malformed_input", err.what, line, len, &err.offset, 0);
+			report(st, "malformed_input", err.what, line, len, &err.offset, 0);
 		return;
 	}
-	if (record_get_u64(&si->rec, "v", &v) == 0 && v != RECORD_VERSION) {
-		if (!si->warned_version) {
+	if (record_get_u64(&st->rec, "v", &v) == 0 && v != RECORD_VERSION) {
+		if (!st->warned_version) {
 			char msg[160];
 
-			si->warned_version = true;
+			st->warned_version = true;
 			snprintf(msg, sizeof(msg),
 				 "line %llu: record version %llu is not understood; such records pass through unchanged",
-				 (unsigned long long)si->lr.lineno, (unsigned long long)v);
+				 (unsigned long long)st->lr.lineno, (unsigned long long)v);
 			log_msg("%s", msg);
-			emit_error_begin(&si->out->b, si->stage, "unsupported_version", msg);
-			emit_end(&si->out->b);
+			emit_error_begin(&st->out.b, st->name, "unsupported_version", msg);
+			emit_end(&st->out.b);
+			if (st->ops->on_own_error)
+				st->ops->on_own_error(st->ctx, st, "unsupported_version", msg);
 		}
-		record_write(&si->rec, &si->out->b);
+		record_write(&st->rec, &st->out.b);
 		return;
 	}
-	fn(ctx, si, line, len);
+	st->ops->on_record(st->ctx, st, line, len);
 }
 
-int stage_in_read(struct stage_in *si, stage_record_fn fn, void *ctx)
+/* Read once and hand on every whole line. 0, or a negative errno. */
+static int read_input(struct stage *st)
 {
-	ssize_t n = linereader_fill(&si->lr);
+	ssize_t n = linereader_fill(&st->lr);
 	const char *line;
 	size_t len;
 
 	if (n < 0 && n != -EAGAIN && n != -EINTR && n != -ENOBUFS)
 		return (int)n;
-	si->batch++;
+	st->batch++;
 	for (;;) {
-		enum line_status st = linereader_next(&si->lr, &line, &len);
+		enum line_status ls = linereader_next(&st->lr, &line, &len);
 
-		if (st == LINE_AGAIN || st == LINE_EOF)
+		if (ls == LINE_AGAIN || ls == LINE_EOF)
 			return 0;
-		if (st == LINE_TOO_LONG) {
+		if (ls == LINE_TOO_LONG) {
 			char what[128];
 
 			snprintf(what, sizeof(what),
 				 "line of %zu bytes is longer than the %u accepted",
 				 len, RECORD_LINE_MAX);
-			report(si, "line_too_long", what, NULL, 0, NULL, len);
+			report(st, "line_too_long", what, NULL, 0, NULL, len);
 			continue;
 		}
-		handle(si, line, len, fn, ctx);
+		handle(st, line, len);
 	}
+}
+
+/* ---- the loop ---- */
+
+/* Write what is buffered; a closed downstream ends the loop, quietly. */
+static int flush(struct stage *st)
+{
+	if (output_flush(&st->out) == 0)
+		return 0;
+	if (st->out.err == -EPIPE) {
+		st->out_closed = true;
+		return 0;
+	}
+	return -1;
+}
+
+int stage_run(struct stage *st, const struct stage_ops *ops, void *ctx)
+{
+	st->ops = ops;
+	st->ctx = ctx;
+	for (;;) {
+		struct pollfd fds[2 + STAGE_FDS_MAX];
+		uint64_t now = clock_mono_ns();
+		int n = 0, extra = 0, in = -1, rc;
+		struct timespec ts, *tp = NULL;
+
+		if (ops->on_timer && now >= st->wake_at) {
+			st->wake_at = STAGE_NEVER;
+			stage_wake_at(st, ops->on_timer(ctx, st, now));
+		}
+		take_mail(st);
+		if (flush(st) < 0) {
+			log_msg("cannot write standard output: %s", strerror(-st->out.err));
+			return SNITCH_EXIT_IO;
+		}
+		if (sig_stop || st->out_closed)
+			return SNITCH_EXIT_OK;
+		if (st->lr.eof && (!ops->on_eof || ops->on_eof(ctx, st, now)))
+			return SNITCH_EXIT_OK;
+
+		fds[n++] = (struct pollfd){ .fd = st->mail_fd, .events = POLLIN };
+		if (ops->poll_fds)
+			extra = ops->poll_fds(ctx, st, fds + n, STAGE_FDS_MAX);
+		n += extra;
+		if (!st->lr.eof && !st->pause_input) {
+			in = n;
+			fds[n++] = (struct pollfd){ .fd = st->lr.fd, .events = POLLIN };
+		}
+		if (st->wake_at != STAGE_NEVER) {
+			uint64_t wait = st->wake_at > now ? st->wake_at - now : 0;
+
+			ts.tv_sec = (time_t)(wait / 1000000000ULL);
+			ts.tv_nsec = (long)(wait % 1000000000ULL);
+			tp = &ts;
+		}
+		rc = ppoll(fds, (nfds_t)n, tp, &sig_waitmask);
+		if (rc < 0) {
+			if (errno == EINTR)
+				continue;
+			log_msg("poll: %s", strerror(errno));
+			return SNITCH_EXIT_SOFTWARE;
+		}
+		if (rc == 0)
+			continue;
+		if (extra && ops->on_fds) {
+			bool any = false;
+
+			for (int i = 1; i <= extra; i++)
+				any |= fds[i].revents != 0;
+			if (any)
+				ops->on_fds(ctx, st, fds + 1, extra);
+		}
+		if (in >= 0 && fds[in].revents) {
+			int e = read_input(st);
+
+			if (e < 0) {
+				log_msg("cannot read standard input: %s", strerror(-e));
+				return SNITCH_EXIT_IO;
+			}
+		}
+	}
+}
+
+int stage_finish(struct stage *st, int ret)
+{
+	take_mail(st);
+	if (flush(st) < 0) {
+		log_msg("cannot write standard output: %s", strerror(-st->out.err));
+		if (ret == SNITCH_EXIT_OK)
+			ret = SNITCH_EXIT_IO;
+	}
+	return ret;
 }

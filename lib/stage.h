@@ -2,6 +2,8 @@
 #ifndef SNITCH_STAGE_H
 #define SNITCH_STAGE_H
 
+#include <poll.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -11,37 +13,119 @@
 #include "record.h"
 
 /*
- * The input side of a stage that filters records, with design.md's rules
- * for bad input in one place: a malformed line (not one JSON object, or
- * empty) and an over-long line are said on stderr with their line number
- * and in an error record, then skipped; a record of another major version
- * passes through unchanged, said once. Every other record is handed to
- * the stage, parsed.
+ * The stage kit: the one loop of every filter stage (snitch-resolve,
+ * snitch-hash, snitch-store, snitch-remote, snitch-notify, and any stage
+ * written later). It reads records on standard input, calls the stage for
+ * each, wakes it when a timer it asked for is due or a descriptor it waits
+ * on is ready, flushes standard output before every wait, and stops on
+ * SIGINT, SIGTERM, the end of input, or a closed standard output, with the
+ * rules of docs/records.md ("Stage behaviour") in one place:
+ *
+ * - A malformed line (not one JSON object, or empty) and an over-long
+ *   line are said on stderr with their line number and in an error
+ *   record, then skipped; a record of another major version passes
+ *   through unchanged, said once.
+ * - Output is flushed before the loop waits: a record is never older than
+ *   what one read brought in, well within design.md's 200 ms.
+ * - A closed downstream (EPIPE) ends the stage like a signal does: it
+ *   writes what it holds elsewhere (its window, its state) and exits 0
+ *   without a word.
+ * - Worker threads hand records (errors, losses, rows) to the loop with
+ *   stage_post(): they leave through standard output like every other.
  */
-struct stage_in {
-	const char *stage;
+
+/* A deadline that never comes. */
+#define STAGE_NEVER UINT64_MAX
+/* Descriptors a stage may add to the wait, beside its input and mailbox. */
+#define STAGE_FDS_MAX 16
+
+struct stage {
+	const char *name;		/* "snitch-store": in messages and records */
 	struct linereader lr;
-	struct record rec;
-	struct output *out;
-	uint64_t batch;		/* counts reads: "once per input batch" work */
+	struct record rec;		/* the record being handled, parsed */
+	struct output out;
+	uint64_t batch;			/* counts reads: "once per input batch" work */
+	uint64_t wake_at;		/* monotonic ns: when on_timer is due */
+	bool pause_input;		/* the stage holds too much: read no more for now */
+	bool out_closed;		/* downstream went away (EPIPE) */
 	bool warned_version;
+	/* records from other threads, to go out with the next flush */
+	pthread_mutex_t mail_mu;
+	struct buf mail;
+	int mail_fd;			/* an eventfd: the loop wakes for mail */
+	const struct stage_ops *ops;
+	void *ctx;
 };
 
-int stage_in_init(struct stage_in *si, const char *stage, int fd,
-		  struct output *out);
-void stage_in_release(struct stage_in *si);
+struct stage_ops {
+	/* A record arrived: st->rec holds it, line and len its text. */
+	void (*on_record)(void *ctx, struct stage *st, const char *line, size_t len);
+	/*
+	 * st->wake_at has come (see stage_wake_at()). Returns when it is due
+	 * next, or STAGE_NEVER.
+	 */
+	uint64_t (*on_timer)(void *ctx, struct stage *st, uint64_t now);
+	/*
+	 * The input ended. Returns true when the stage owes nothing more; else
+	 * the loop goes on (timers and descriptors, no input) and asks again
+	 * after each wake-up.
+	 */
+	bool (*on_eof)(void *ctx, struct stage *st, uint64_t now);
+	/* Descriptors to wait on too (at most max); returns how many. */
+	int (*poll_fds)(void *ctx, struct stage *st, struct pollfd *fds, int max);
+	/* Some of them are ready: fds as poll_fds() filled them, with revents. */
+	void (*on_fds)(void *ctx, struct stage *st, struct pollfd *fds, int n);
+	/*
+	 * The kit reported an error about the input (code, message), already
+	 * written as an error record: for a stage that also logs errors.
+	 */
+	void (*on_own_error)(void *ctx, struct stage *st, const char *code, const char *msg);
+};
+
+/* Reads standard input, writes standard output. 0, or a negative errno. */
+int stage_init(struct stage *st, const char *name);
+void stage_release(struct stage *st);
 
 /*
- * Called for each record to process; si->rec holds it, parsed. line and
- * len are its text, for a stage that keeps a copy.
+ * Run the loop until a signal, a closed output, or the end of input (and
+ * on_eof() says done). Returns an exit status (lib/exitcode.h): OK, or IO
+ * when reading failed, SOFTWARE when waiting did. The stage then writes
+ * what it holds and calls stage_finish().
  */
-typedef void (*stage_record_fn)(void *ctx, struct stage_in *si,
-				const char *line, size_t len);
+int stage_run(struct stage *st, const struct stage_ops *ops, void *ctx);
 
 /*
- * Read once from the input and handle every whole line. Returns 0, or a
- * negative errno when reading failed. si->lr.eof tells the end of input.
+ * Flush what is left (output and mail) and return the exit status: ret,
+ * or IO when standard output failed for another reason than EPIPE.
  */
-int stage_in_read(struct stage_in *si, stage_record_fn fn, void *ctx);
+int stage_finish(struct stage *st, int ret);
+
+/* Ask for on_timer at 'at' (monotonic ns), unless it is due earlier. */
+static inline void stage_wake_at(struct stage *st, uint64_t at)
+{
+	if (at < st->wake_at)
+		st->wake_at = at;
+}
+
+/* From any thread: whole records (each ending in '\n') for the output. */
+void stage_post(struct stage *st, const char *records, size_t len);
+
+/*
+ * From any thread: an error record (stage, code, message) posted, and
+ * the message said on stderr (rate-limited).
+ */
+void stage_post_error(struct stage *st, const char *code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* From any thread: a lost record (count records lost for reason). */
+void stage_post_lost(struct stage *st, const char *reason, uint64_t count,
+		     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/*
+ * From the loop's thread: an error record about the stage's own work,
+ * written now and said on stderr (rate-limited).
+ */
+void stage_error(struct stage *st, const char *code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 #endif

@@ -17,18 +17,17 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "ancestry.h"
 #include "cache.h"
 #include "clock.h"
 #include "emit.h"
 #include "exitcode.h"
 #include "hash.h"
 #include "log.h"
-#include "output.h"
 #include "record.h"
 #include "sig.h"
 #include "stage.h"
 
-#define NLEVELS 3
 #define KEYS_PER_LEVEL 5
 /* A failed hash is retried after this long, or at once for another pid. */
 #define RETRY_NS (1000ULL * 1000 * 1000)
@@ -39,17 +38,9 @@
 
 enum { K_PID, K_DEV, K_INO, K_PATH, K_SHA };
 
-static const char *const level_name[NLEVELS] = { "", "parent ", "grandparent " };
-static const char *const sha_key[NLEVELS] = {
-	"exe_sha256", "parent_exe_sha256", "gparent_exe_sha256",
-};
-/* For each level: pid, exe_dev, exe_ino, exe_path, exe_sha256. */
-static const char *const keys[NLEVELS * KEYS_PER_LEVEL] = {
+/* The members of one level, in the order of the enum. */
+static const char *const level_keys[KEYS_PER_LEVEL] = {
 	"pid", "exe_dev", "exe_ino", "exe_path", "exe_sha256",
-	"parent_pid", "parent_exe_dev", "parent_exe_ino", "parent_exe_path",
-	"parent_exe_sha256",
-	"gparent_pid", "gparent_exe_dev", "gparent_exe_ino", "gparent_exe_path",
-	"gparent_exe_sha256",
 };
 
 struct held {
@@ -64,8 +55,9 @@ struct held {
 
 struct stream {
 	const struct hash_opts *opt;
-	struct stage_in in;
-	struct output out;
+	struct stage st;
+	const char *keys[NLEVELS * KEYS_PER_LEVEL];	/* level_keys, for each level */
+	char key_text[NLEVELS * KEYS_PER_LEVEL][ANCESTRY_KEY_MAX];
 	struct cache cache;
 	struct pool *pool;
 	struct watch *watch;
@@ -90,14 +82,14 @@ static void put_key(struct buf *b, const struct exe_entry *e)
 static void error_record(struct stream *s, const char *code,
 			 const char *message)
 {
-	emit_error_begin(&s->out.b, STAGE, code, message);
-	emit_end(&s->out.b);
+	emit_error_begin(&s->st.out.b, STAGE, code, message);
+	emit_end(&s->st.out.b);
 }
 
 static void modified_record(struct stream *s, struct exe_entry *e,
 			    const char *new_hex)
 {
-	struct buf *b = &s->out.b;
+	struct buf *b = &s->st.out.b;
 
 	emit_begin(b, "modified", clock_real_ns());
 	emit_cstr_or_null(b, "path", e->path);
@@ -148,9 +140,9 @@ static void stat_check(struct stream *s, struct exe_entry *e)
 	struct file_sig sig;
 	int r = -1;
 
-	if (e->checked_batch == s->in.batch)
+	if (e->checked_batch == s->st.batch)
 		return;
-	e->checked_batch = s->in.batch;
+	e->checked_batch = s->st.batch;
 	if (e->pid) {
 		snprintf(proc, sizeof(proc), "/proc/%u/exe", e->pid);
 		r = stat(proc, &st);
@@ -230,11 +222,11 @@ static void write_with_hashes(struct stream *s, struct exe_entry **ent,
 			len = sizeof(q);
 		}
 		if (had_key[l])
-			(void)record_set_raw(&s->in.rec, sha_key[l], val, len);
+			(void)record_set_raw(&s->st.rec, s->keys[l * KEYS_PER_LEVEL + K_SHA], val, len);
 		else
-			(void)record_add_raw(&s->in.rec, sha_key[l], val, len);
+			(void)record_add_raw(&s->st.rec, s->keys[l * KEYS_PER_LEVEL + K_SHA], val, len);
 	}
-	record_write(&s->in.rec, &s->out.b);
+	record_write(&s->st.rec, &s->st.out.b);
 }
 
 static void hold(struct stream *s, const char *line, size_t len,
@@ -264,26 +256,27 @@ static void hold(struct stream *s, const char *line, size_t len,
 		s->head = h;
 	s->tail = h;
 	s->held_bytes += len;
+	stage_wake_at(&s->st, h->since + s->timeout_ns);
 }
 
 static void report_unhashed(struct stream *s, struct exe_entry *e, int level,
 			    bool interrupted)
 {
 	char msg[512];
-	struct buf *b = &s->out.b;
+	struct buf *b = &s->st.out.b;
 
 	if (e->timeout_reported)
 		return;
 	e->timeout_reported = true;
 	if (interrupted)
 		snprintf(msg, sizeof(msg),
-			 "%sexecutable (device %llu, inode %llu) was still being hashed at exit: its records pass with a null hash",
-			 level_name[level], (unsigned long long)e->key.dev,
+			 "%s%sexecutable (device %llu, inode %llu) was still being hashed at exit: its records pass with a null hash",
+			 level ? ancestry[level].role : "", level ? " " : "", (unsigned long long)e->key.dev,
 			 (unsigned long long)e->key.ino);
 	else
 		snprintf(msg, sizeof(msg),
-			 "%sexecutable (device %llu, inode %llu) not hashed within %llu s: its records pass with a null hash meanwhile",
-			 level_name[level], (unsigned long long)e->key.dev,
+			 "%s%sexecutable (device %llu, inode %llu) not hashed within %llu s: its records pass with a null hash meanwhile",
+			 level ? ancestry[level].role : "", level ? " " : "", (unsigned long long)e->key.dev,
 			 (unsigned long long)e->key.ino,
 			 (unsigned long long)s->opt->timeout_s);
 	log_limited("%s", msg);
@@ -332,7 +325,7 @@ static void release_ready(struct stream *s, bool force)
 			if (h->ent[l] && h->ent[l]->state == ENTRY_PENDING)
 				report_unhashed(s, h->ent[l], l, force);
 		/* it was valid when held; a second parse cannot fail */
-		if (record_parse(&s->in.rec, h->line, h->len, NULL) == 0)
+		if (record_parse(&s->st.rec, h->line, h->len, NULL) == 0)
 			write_with_hashes(s, h->ent, h->had_key);
 		for (int l = 0; l < NLEVELS; l++)
 			if (h->ent[l])
@@ -345,7 +338,7 @@ static void release_ready(struct stream *s, bool force)
 
 /* ---- input ---- */
 
-static void on_record(void *ctx, struct stage_in *si, const char *line,
+static void on_record(void *ctx, struct stage *st, const char *line,
 		      size_t len)
 {
 	struct stream *s = ctx;
@@ -354,26 +347,26 @@ static void on_record(void *ctx, struct stage_in *si, const char *line,
 	bool had_key[NLEVELS] = { false };
 	bool need = false, ready = true;
 
-	record_find_many(&si->rec, keys, NLEVELS * KEYS_PER_LEVEL, m);
+	record_find_many(&st->rec, s->keys, NLEVELS * KEYS_PER_LEVEL, m);
 	for (int l = 0; l < NLEVELS; l++) {
 		const struct record_member **lm = m + l * KEYS_PER_LEVEL;
 		struct exe_key key;
 		uint64_t pid = 0;
 		struct exe_entry *e;
 
-		if (record_member_u64(&s->in.rec, lm[K_DEV], &key.dev) < 0 ||
-		    record_member_u64(&s->in.rec, lm[K_INO], &key.ino) < 0)
+		if (record_member_u64(&s->st.rec, lm[K_DEV], &key.dev) < 0 ||
+		    record_member_u64(&s->st.rec, lm[K_INO], &key.ino) < 0)
 			continue;	/* no identity at this level */
 		if (lm[K_SHA] && lm[K_SHA]->type == JSON_STRING)
 			continue;	/* hashed already, by an earlier stage */
 		e = cache_get(&s->cache, &key);
 		if (!e)
 			continue;	/* out of memory: passed on unhashed */
-		if (record_member_u64(&s->in.rec, lm[K_PID], &pid) == 0 &&
+		if (record_member_u64(&s->st.rec, lm[K_PID], &pid) == 0 &&
 		    pid > 0 && pid <= UINT32_MAX)
 			e->pid = (uint32_t)pid;
 		buf_reset(&s->tmp);
-		if (record_member_str(&s->in.rec, lm[K_PATH], &s->tmp) == 0 &&
+		if (record_member_str(&s->st.rec, lm[K_PATH], &s->tmp) == 0 &&
 		    s->tmp.len > 0 && !memchr(s->tmp.p, '\0', s->tmp.len)) {
 			if (!e->path || strlen(e->path) != s->tmp.len ||
 			    memcmp(e->path, s->tmp.p, s->tmp.len)) {
@@ -389,7 +382,7 @@ static void on_record(void *ctx, struct stage_in *si, const char *line,
 		need = true;
 	}
 	if (!need) {
-		record_write(&s->in.rec, &s->out.b);
+		record_write(&s->st.rec, &s->st.out.b);
 		return;
 	}
 	for (int l = 0; l < NLEVELS; l++) {
@@ -401,7 +394,7 @@ static void on_record(void *ctx, struct stage_in *si, const char *line,
 	if (ready)
 		write_with_hashes(s, ent, had_key);
 	else
-		hold(s, line, len, si->lr.lineno, ent, had_key);
+		hold(s, line, len, st->lr.lineno, ent, had_key);
 }
 
 /* ---- completions and modification events ---- */
@@ -437,7 +430,7 @@ static void job_done(struct stream *s, struct hash_job *job)
 	}
 	if (job->err) {
 		char msg[1024];
-		struct buf *b = &s->out.b;
+		struct buf *b = &s->st.out.b;
 
 		e->state = ENTRY_FAILED;
 		e->failed_mono = clock_mono_ns();
@@ -541,21 +534,73 @@ static void collect_jobs(struct stream *s)
 	cache_trim(&s->cache, forget_entry, s);
 }
 
-static int next_timeout_ms(struct stream *s)
+/* When the oldest held record is due, or the last jobs at the end. */
+static uint64_t next_due(const struct stream *s)
 {
-	uint64_t now = clock_mono_ns(), due;
-
 	if (s->head)
-		due = s->head->since + s->timeout_ns;
-	else if (s->eof_mono)
-		due = s->eof_mono + s->timeout_ns;	/* last jobs at EOF */
-	else
-		return -1;
-	/* the oldest held record is due first; later ones are checked then */
-	if (due <= now)
-		return 0;
-	return (int)((due - now + 999999) / 1000000);
+		return s->head->since + s->timeout_ns;
+	if (s->eof_mono)
+		return s->eof_mono + s->timeout_ns;
+	return STAGE_NEVER;
 }
+
+static uint64_t on_timer(void *ctx, struct stage *st, uint64_t now)
+{
+	struct stream *s = ctx;
+
+	(void)st;
+	(void)now;
+	release_ready(s, false);
+	return next_due(s);
+}
+
+static bool on_eof(void *ctx, struct stage *st, uint64_t now)
+{
+	struct stream *s = ctx;
+
+	if (!s->eof_mono) {
+		s->eof_mono = now;
+		release_ready(s, false);
+		stage_wake_at(st, next_due(s));
+	}
+	/* wait for jobs still running (a `modified` may be due), but no
+	 * longer than a record would wait for its hash */
+	return !s->head && (pool_busy(s->pool) == 0 || now - s->eof_mono >= s->timeout_ns);
+}
+
+/* Before each wait: trim the cache, and read no more while too much is held. */
+static int poll_fds(void *ctx, struct stage *st, struct pollfd *fds, int max)
+{
+	struct stream *s = ctx;
+	int n = 0;
+
+	(void)max;
+	cache_trim(&s->cache, forget_entry, s);
+	st->pause_input = s->held_bytes >= HELD_MAX_BYTES;
+	fds[n++] = (struct pollfd){ .fd = pool_fd(s->pool), .events = POLLIN };
+	if (s->watch)
+		fds[n++] = (struct pollfd){ .fd = watch_fd(s->watch), .events = POLLIN };
+	return n;
+}
+
+static void on_fds(void *ctx, struct stage *st, struct pollfd *fds, int n)
+{
+	struct stream *s = ctx;
+
+	(void)st;
+	if (fds[0].revents)
+		collect_jobs(s);
+	if (n > 1 && fds[1].revents)
+		drain_watch(s);
+}
+
+static const struct stage_ops stream_ops = {
+	.on_record = on_record,
+	.on_timer = on_timer,
+	.on_eof = on_eof,
+	.poll_fds = poll_fds,
+	.on_fds = on_fds,
+};
 
 static int setup(struct stream *s, const struct hash_opts *o)
 {
@@ -564,9 +609,8 @@ static int setup(struct stream *s, const struct hash_opts *o)
 	memset(s, 0, sizeof(*s));
 	s->opt = o;
 	s->timeout_ns = o->timeout_s * 1000000000ULL;
-	output_init(&s->out, STDOUT_FILENO);
-	if (stage_in_init(&s->in, STAGE, STDIN_FILENO, &s->out) < 0 ||
-	    cache_init(&s->cache, o->cache_size) < 0) {
+	ancestry_keys(s->keys, s->key_text, level_keys, KEYS_PER_LEVEL);
+	if (stage_init(&s->st, STAGE) < 0 || cache_init(&s->cache, o->cache_size) < 0) {
 		log_msg("out of memory");
 		return SNITCH_EXIT_SOFTWARE;
 	}
@@ -602,75 +646,10 @@ int stream_run(const struct hash_opts *o)
 
 	if (ret >= 0)
 		goto out;
-	ret = SNITCH_EXIT_OK;
-	for (;;) {
-		struct pollfd fds[3];
-		nfds_t n = 0;
-		int timeout, r;
-		bool reading = !s.in.lr.eof && s.held_bytes < HELD_MAX_BYTES;
-
-		if (s.in.lr.eof && !s.head) {
-			/* wait for jobs still running (a `modified` may be due),
-			 * but no longer than a record would wait for its hash */
-			if (pool_busy(s.pool) == 0 ||
-			    clock_mono_ns() - s.eof_mono >= s.timeout_ns)
-				break;
-		}
-		if (output_flush(&s.out) < 0)
-			break;
-		fds[n++] = (struct pollfd){ .fd = pool_fd(s.pool), .events = POLLIN };
-		if (s.watch)
-			fds[n++] = (struct pollfd){ .fd = watch_fd(s.watch), .events = POLLIN };
-		if (reading)
-			fds[n++] = (struct pollfd){ .fd = STDIN_FILENO, .events = POLLIN };
-		timeout = next_timeout_ms(&s);
-		{
-			struct timespec ts, *tp = NULL;
-
-			if (timeout >= 0) {
-				ts.tv_sec = timeout / 1000;
-				ts.tv_nsec = (long)(timeout % 1000) * 1000000;
-				tp = &ts;
-			}
-			r = ppoll(fds, n, tp, &sig_waitmask);
-		}
-		if (sig_stop)
-			break;
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			log_msg("poll: %s", strerror(errno));
-			ret = SNITCH_EXIT_SOFTWARE;
-			break;
-		}
-		if (fds[0].revents)
-			collect_jobs(&s);
-		if (s.watch && fds[1].revents)
-			drain_watch(&s);
-		if (reading && fds[n - 1].revents) {
-			r = stage_in_read(&s.in, on_record, &s);
-			if (r < 0) {
-				log_msg("cannot read standard input: %s", strerror(-r));
-				ret = SNITCH_EXIT_IO;
-				break;
-			}
-			if (s.in.lr.eof) {
-				s.eof_mono = clock_mono_ns();
-				release_ready(&s, false);
-			}
-		}
-		if (timeout == 0 || (s.head && next_timeout_ms(&s) == 0))
-			release_ready(&s, false);
-		cache_trim(&s.cache, forget_entry, &s);
-	}
+	ret = stage_run(&s.st, &stream_ops, &s);
 	/* EOF, a signal or an error: what is held goes out as it stands */
 	release_ready(&s, true);
-	if (output_flush(&s.out) < 0) {
-		if (s.out.err != -EPIPE) {
-			log_msg("cannot write standard output: %s", strerror(-s.out.err));
-			ret = SNITCH_EXIT_IO;
-		}
-	}
+	ret = stage_finish(&s.st, ret);
 	clean = pool_free(s.pool, false);
 out:
 	if (!clean) {
@@ -685,8 +664,7 @@ out:
 	if (s.watch)
 		watch_free(s.watch);
 	cache_release(&s.cache);
-	stage_in_release(&s.in);
-	output_release(&s.out);
+	stage_release(&s.st);
 	buf_release(&s.tmp);
 	return ret;
 }

@@ -16,13 +16,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ancestry.h"
 #include "cli.h"
 #include "clock.h"
 #include "emit.h"
 #include "exitcode.h"
 #include "log.h"
 #include "notify.h"
-#include "output.h"
 #include "perms.h"
 #include "sig.h"
 #include "stage.h"
@@ -32,12 +32,10 @@
 struct notify {
 	const struct notify_opts *o;
 	struct file_perms perms;
-	struct state *st;
+	struct state *state;
 	struct desktop *desk;
 	struct burst *burst;
-	struct stage_in in;
-	struct output out;	/* records on standard output */
-	struct output own;	/* errors stage_in reports about our input */
+	struct stage st;
 	int exe_log, err_log;
 	char exe_log_path[4096], err_log_path[4096];
 	uint64_t save_at;	/* monotonic; 0: nothing to save */
@@ -140,6 +138,8 @@ static void event(struct notify *n, enum event_kind kind)
 	buf_putc(b, '\0');
 	if (!s->oom && !b->oom)
 		burst_offer(n->burst, kind, s->p, b->p, clock_mono_ns(), send_desktop, n);
+	/* what the burst holds back is due at a time on_timer works out */
+	stage_wake_at(&n->st, clock_mono_ns());
 }
 
 /* ---- errors and losses ---- */
@@ -177,10 +177,15 @@ static void own_error(struct notify *n, const char *code, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	log_limited("%s", msg);
-	emit_error_begin(&n->out.b, STAGE, code, msg);
-	emit_end(&n->out.b);
+	stage_error(&n->st, code, "%s", msg);
 	error_event(n, clock_real_ns(), STAGE, code, msg);
+}
+
+/* An error the stage kit wrote about our input: logged and shown like any. */
+static void on_input_error(void *ctx, struct stage *st, const char *code, const char *msg)
+{
+	(void)st;
+	error_event(ctx, clock_real_ns(), STAGE, code, msg);
 }
 
 /* ---- reading records ---- */
@@ -279,6 +284,7 @@ static void changed_state(struct notify *n)
 {
 	if (!n->save_at)
 		n->save_at = clock_mono_ns() + SAVE_DELAY_NS;
+	stage_wake_at(&n->st, n->save_at);
 }
 
 static void exe_line(struct notify *n, uint64_t ts, const char *what, const char *path,
@@ -327,10 +333,10 @@ static void handle_modified(struct notify *n, const struct record *r)
 	if (path.oom)
 		goto out;
 	/* the flows that follow carry the new hash: it is known by then */
-	if (have_path && have_new && (e = state_find(n->st, path.p)) &&
+	if (have_path && have_new && (e = state_find(n->state, path.p)) &&
 	    !exe_has_hash(e, new.p)) {
 		(void)exe_add_hash(e, new.p);
-		state_touch(n->st);
+		state_touch(n->state);
 		changed_state(n);
 	}
 	buf_reset(&n->tmp);
@@ -363,7 +369,7 @@ out:
 }
 
 struct level {
-	const char *prefix, *role;	/* "parent_", "parent" */
+	const char *prefix, *role;	/* from the ancestry table */
 	struct buf path, name, sha;
 	bool have_path, have_name, have_sha;
 };
@@ -452,9 +458,9 @@ static void check_level(struct notify *n, const struct record *r, struct level *
 
 	if (*lv->prefix)
 		snprintf(extra, sizeof(extra), " as=%s", lv->role);
-	e = state_find(n->st, lv->path.p);
+	e = state_find(n->state, lv->path.p);
 	if (!e) {
-		if (!(e = state_add(n->st, lv->path.p)) ||
+		if (!(e = state_add(n->state, lv->path.p)) ||
 		    (lv->have_name && exe_add_name(e, lv->name.p) < 0) ||
 		    (lv->have_sha && exe_add_hash(e, lv->sha.p) < 0)) {
 			own_error(n, "out_of_memory", "out of memory: '%s' is not remembered", lv->path.p);
@@ -468,7 +474,7 @@ static void check_level(struct notify *n, const struct record *r, struct level *
 	}
 	if (lv->have_name && !exe_has_name(e, lv->name.p)) {
 		if (exe_add_name(e, lv->name.p) == 0) {
-			state_touch(n->st);
+			state_touch(n->state);
 			changed_state(n);
 		}
 		exe_line(n, ts, "new_name", lv->path.p, lv->name.p, lv->have_sha ? lv->sha.p : NULL,
@@ -487,7 +493,7 @@ static void check_level(struct notify *n, const struct record *r, struct level *
 		if (old)
 			level_event(n, r, lv, proc, EV_CHANGED, old);
 		if (exe_add_hash(e, lv->sha.p) == 0) {
-			state_touch(n->st);
+			state_touch(n->state);
 			changed_state(n);
 		}
 	}
@@ -495,15 +501,15 @@ static void check_level(struct notify *n, const struct record *r, struct level *
 
 static void handle_flow(struct notify *n, const struct record *r)
 {
-	struct level lv[3] = {
-		{ .prefix = "", .role = "process" },
-		{ .prefix = "parent_", .role = "parent" },
-		{ .prefix = "gparent_", .role = "grandparent" },
-	};
+	struct level lv[NLEVELS];
 	char key[32];
 
-	for (int i = 0; i < 3; i++) {
+	memset(lv, 0, sizeof(lv));
+	for (int i = 0; i < NLEVELS; i++) {
 		struct level *l = &lv[i];
+
+		l->prefix = ancestry[i].prefix;
+		l->role = ancestry[i].role;
 
 		snprintf(key, sizeof(key), "%sexe_path", l->prefix);
 		l->have_path = get_str(r, key, &l->path) && *l->path.p;
@@ -516,20 +522,20 @@ static void handle_flow(struct notify *n, const struct record *r)
 		snprintf(key, sizeof(key), "%sexe_sha256", l->prefix);
 		l->have_sha = get_str(r, key, &l->sha) && strlen(l->sha.p) == 64;
 	}
-	for (int i = 0; i < 3; i++)
+	for (int i = 0; i < NLEVELS; i++)
 		if (lv[i].have_path)	/* an executable is known by its path */
 			check_level(n, r, &lv[i], &lv[0]);
-	for (int i = 0; i < 3; i++) {
+	for (int i = 0; i < NLEVELS; i++) {
 		buf_release(&lv[i].path);
 		buf_release(&lv[i].name);
 		buf_release(&lv[i].sha);
 	}
 }
 
-static void on_record(void *ctx, struct stage_in *si, const char *line, size_t len)
+static void on_record(void *ctx, struct stage *st, const char *line, size_t len)
 {
 	struct notify *n = ctx;
-	struct record *r = &si->rec;
+	struct record *r = &st->rec;
 	const struct record_member *t = record_find(r, "type");
 	const char *type = t && t->type == JSON_STRING ? record_val(r, t) : "";
 	size_t tl = t ? t->val_len : 0;
@@ -537,7 +543,7 @@ static void on_record(void *ctx, struct stage_in *si, const char *line, size_t l
 	(void)line;
 	(void)len;
 	if (n->o->tee)
-		record_write(r, &n->out.b);
+		record_write(r, &n->st.out.b);
 #define IS(s) (tl == sizeof(s) + 1 && !memcmp(type + 1, s, sizeof(s) - 1))
 	if (IS("flow"))
 		handle_flow(n, r);
@@ -557,35 +563,9 @@ static void on_record(void *ctx, struct stage_in *si, const char *line, size_t l
 	}
 }
 
-/* Errors stage_in wrote about our own input: logged and shown like any. */
-static void take_own(struct notify *n)
-{
-	struct record r;
-	size_t start = 0;
-
-	if (!n->own.b.len)
-		return;
-	record_init(&r);
-	for (size_t i = 0; i < n->own.b.len; i++) {
-		if (n->own.b.p[i] != '\n')
-			continue;
-		if (record_parse(&r, n->own.b.p + start, i - start, NULL) == 0) {
-			const struct record_member *t = record_find(&r, "type");
-
-			if (t && t->val_len == 7 && !memcmp(record_val(&r, t), "\"error\"", 7))
-				handle_error(n, &r);
-		}
-		start = i + 1;
-	}
-	/* they are this stage's own records: always on standard output */
-	buf_append(&n->out.b, n->own.b.p, n->own.b.len);
-	buf_reset(&n->own.b);
-	record_release(&r);
-}
-
 static void save_state(struct notify *n)
 {
-	int r = state_save(n->st, n->o->state);
+	int r = state_save(n->state, n->o->state);
 
 	n->save_at = 0;
 	if (r == 0) {
@@ -600,49 +580,27 @@ static void save_state(struct notify *n)
 	n->save_at = clock_mono_ns() + 30 * SAVE_DELAY_NS;
 }
 
-static int run(struct notify *n)
+/* Held notifications and the state file, when due. */
+static uint64_t on_timer(void *ctx, struct stage *st, uint64_t now)
 {
-	int ret = SNITCH_EXIT_OK;
+	struct notify *n = ctx;
+	uint64_t wait = burst_tick(n->burst, now, n->o->log_dir, send_desktop, n);
 
-	while (!sig_stop && !n->in.lr.eof) {
-		struct pollfd p = { .fd = STDIN_FILENO, .events = POLLIN };
-		uint64_t now = clock_mono_ns(), wait = burst_tick(n->burst, now, n->o->log_dir,
-								  send_desktop, n);
-		struct timespec ts;
-		int r;
-
-		if (n->save_at && now >= n->save_at)
-			save_state(n);
-		if (n->save_at && n->save_at - now < wait)
-			wait = n->save_at > now ? n->save_at - now : 0;
-		if (wait > 10 * 1000000000ULL)
-			wait = 10 * 1000000000ULL;	/* also notices a notifier gone */
-		if (output_flush(&n->out) < 0 && n->out.err != -EPIPE) {
-			log_msg("cannot write standard output: %s", strerror(-n->out.err));
-			ret = SNITCH_EXIT_IO;
-			break;
-		}
-		ts.tv_sec = (time_t)(wait / 1000000000ULL);
-		ts.tv_nsec = (long)(wait % 1000000000ULL);
-		r = ppoll(&p, 1, &ts, &sig_waitmask);
-		if (r < 0 && errno != EINTR) {
-			log_msg("poll: %s", strerror(errno));
-			ret = SNITCH_EXIT_SOFTWARE;
-			break;
-		}
-		if (r > 0) {
-			int e = stage_in_read(&n->in, on_record, n);
-
-			take_own(n);
-			if (e < 0) {
-				log_msg("cannot read standard input: %s", strerror(-e));
-				ret = SNITCH_EXIT_IO;
-				break;
-			}
-		}
-	}
-	return ret;
+	(void)st;
+	if (n->save_at && now >= n->save_at)
+		save_state(n);
+	if (n->save_at && n->save_at - now < wait)
+		wait = n->save_at > now ? n->save_at - now : 0;
+	if (wait > 10 * 1000000000ULL)
+		wait = 10 * 1000000000ULL;	/* also notices a notifier gone */
+	return now + wait;
 }
+
+static const struct stage_ops notify_ops = {
+	.on_record = on_record,
+	.on_timer = on_timer,
+	.on_own_error = on_input_error,
+};
 
 static const int exit_codes[] = {
 	SNITCH_EXIT_OK, SNITCH_EXIT_USAGE, SNITCH_EXIT_IO, SNITCH_EXIT_SOFTWARE, -1,
@@ -719,8 +677,10 @@ int main(int argc, char **argv)
 		log_msg("cannot set up signal handling");
 		return SNITCH_EXIT_SOFTWARE;
 	}
-	output_init(&n.out, STDOUT_FILENO);
-	output_init(&n.own, -1);
+	if (stage_init(&n.st, STAGE) < 0) {
+		log_msg("out of memory");
+		return SNITCH_EXIT_SOFTWARE;
+	}
 	if ((ret = perms_mkdirs(o.log_dir, &n.perms)) < 0 ||
 	    (ret = perms_mkdirs_for(o.state, &n.perms)) < 0) {
 		log_msg("cannot make the directories of '%s' and '%s': %s", o.log_dir, o.state,
@@ -736,9 +696,8 @@ int main(int argc, char **argv)
 	n.burst = burst_new(o.max_per_min);
 	n.desk = desktop_new(&o);
 	err[0] = '\0';
-	n.st = state_load(o.state, moved, sizeof(moved), err, sizeof(err));
-	if (!n.burst || !n.desk || !n.st ||
-	    stage_in_init(&n.in, STAGE, STDIN_FILENO, &n.own) < 0) {
+	n.state = state_load(o.state, moved, sizeof(moved), err, sizeof(err));
+	if (!n.burst || !n.desk || !n.state) {
 		log_msg("out of memory");
 		return SNITCH_EXIT_SOFTWARE;
 	}
@@ -757,26 +716,22 @@ int main(int argc, char **argv)
 		changed_state(&n);
 	}
 
-	ret = run(&n);
+	stage_wake_at(&n.st, 0);
+	ret = stage_run(&n.st, &notify_ops, &n);
 
 	/* what is held goes out as one summary if the minute allows */
 	burst_flush(n.burst, clock_mono_ns(), o.log_dir, send_desktop, &n);
-	if (state_dirty(n.st) || n.save_at)
+	if (state_dirty(n.state) || n.save_at)
 		save_state(&n);
 	desktop_free(n.desk);
-	if (output_flush(&n.out) < 0 && n.out.err != -EPIPE && ret == SNITCH_EXIT_OK) {
-		log_msg("cannot write standard output: %s", strerror(-n.out.err));
-		ret = SNITCH_EXIT_IO;
-	}
+	ret = stage_finish(&n.st, ret);
 	if (n.save_failing && ret == SNITCH_EXIT_OK)
 		ret = SNITCH_EXIT_IO;
 	close(n.exe_log);
 	close(n.err_log);
-	state_free(n.st);
+	state_free(n.state);
 	burst_free(n.burst);
-	stage_in_release(&n.in);
-	output_release(&n.out);
-	output_release(&n.own);
+	stage_release(&n.st);
 	buf_release(&n.line);
 	buf_release(&n.sum);
 	buf_release(&n.body);

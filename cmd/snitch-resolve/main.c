@@ -12,12 +12,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "ancestry.h"
 #include "cli.h"
 #include "clock.h"
 #include "emit.h"
 #include "exitcode.h"
 #include "log.h"
-#include "output.h"
 #include "resolve.h"
 #include "sig.h"
 #include "stage.h"
@@ -31,26 +31,24 @@ enum {
 	K_CONTAINER, K_DOMAIN, K_ANSWERS, K_QNAME, K_FILENAME, K_MNTNS, NKEYS,
 };
 
-static const char *const keys[NKEYS] = {
+/* The members of one level, then those of the record (order of the enums). */
+static const char *const level_keys[KEYS_PER_LEVEL] = {
 	"pid", "start_ns", "comm", "exe_dev", "exe_ino", "exe_path", "name",
-	"parent_pid", "parent_start_ns", "parent_comm", "parent_exe_dev",
-	"parent_exe_ino", "parent_exe_path", "parent_name",
-	"gparent_pid", "gparent_start_ns", "gparent_comm", "gparent_exe_dev",
-	"gparent_exe_ino", "gparent_exe_path", "gparent_name",
+};
+static const char *const record_keys[NKEYS - K_TYPE] = {
 	"type", "uid", "cgroup_id", "netns", "raddr", "container_runtime",
 	"domain", "answers", "qname", "filename", "mntns",
 };
 
-static const char *const prefix[NLEVELS] = { "", "parent_", "gparent_" };
-
 struct resolver {
 	const struct resolve_opts *opt;
-	struct stage_in in;
-	struct output out;
+	struct stage st;
+	const char *keys[NKEYS];	/* level_keys for each level, then record_keys */
+	char key_text[K_TYPE][ANCESTRY_KEY_MAX];
 	struct procs *procs;
 	struct containers *containers;
 	struct domains *domains;
-	struct resolve_stats st;
+	struct resolve_stats stats;
 	uint64_t next_stats;		/* monotonic */
 	uint64_t my_mntns;		/* our own mount namespace's inode */
 	struct buf tmp;
@@ -60,7 +58,7 @@ struct resolver {
 static void put_key(struct buf *b, int level, const char *name)
 {
 	buf_putc(b, '"');
-	buf_puts(b, prefix[level]);
+	buf_puts(b, ancestry[level].prefix);
 	buf_puts(b, name);
 	buf_puts(b, "\":");
 }
@@ -69,7 +67,7 @@ static void report_mismatch(struct resolver *r, struct proc_facts *f,
 			    uint64_t dev, uint64_t ino)
 {
 	char msg[512];
-	struct buf *b = &r->out.b;
+	struct buf *b = &r->st.out.b;
 
 	if (f->mismatch_reported)
 		return;
@@ -180,7 +178,7 @@ static void resolve_level(struct resolver *r, struct record *rec, int l,
 			 */
 			if (f->exe_deleted || !f->have_exe)
 				report_mismatch(r, f, dev, ino);
-			r->st.paths_mismatched++;
+			r->stats.paths_mismatched++;
 			if ((path = procs_path_of(r->procs, dev, ino)))
 				json_put_cstr(b, path);
 			else
@@ -193,12 +191,12 @@ static void resolve_level(struct resolver *r, struct record *rec, int l,
 		buf_putc(b, ',');
 	}
 	if (f) {
-		r->st.processes_resolved++;
+		r->stats.processes_resolved++;
 		buf_append(b, f->block[l].p, f->block[l].len);
 	} else {
 		/* gone before it could be seen: what the record itself says */
 		if (pid)
-			r->st.processes_unknown++;
+			r->stats.processes_unknown++;
 		put_key(b, l, "name");
 		if (comm)
 			buf_append(b, record_val(rec, lm[K_COMM]), lm[K_COMM]->val_len);
@@ -247,22 +245,22 @@ static void learn_dns(struct resolver *r, struct record *rec,
 	record_release(&a);
 }
 
-static void on_record(void *ctx, struct stage_in *si, const char *line,
+static void on_record(void *ctx, struct stage *st, const char *line,
 		      size_t len)
 {
 	struct resolver *r = ctx;
-	struct record *rec = &si->rec;
+	struct record *rec = &st->rec;
 	const struct record_member *m[NKEYS];
 	uint64_t uid = 0, cg = 0, pid = 0, netns = 0;
 	bool have_uid;
 
 	(void)line;
 	(void)len;
-	r->st.records++;
-	record_find_many(rec, keys, NKEYS, m);
+	r->stats.records++;
+	record_find_many(rec, r->keys, NKEYS, m);
 	if (record_member_is(rec, m[K_TYPE], "dns")) {
 		learn_dns(r, rec, m);
-		record_write(rec, &r->out.b);
+		record_write(rec, &r->st.out.b);
 		return;
 	}
 	have_uid = record_member_u64(rec, m[K_UID], &uid) == 0;
@@ -294,82 +292,83 @@ static void on_record(void *ctx, struct stage_in *si, const char *line,
 		d = domains_lookup(r->domains, r->tmp.p, (uint32_t)pid, netns, &from);
 		(void)record_add_raw(rec, "domain", d ? d : "null", d ? strlen(d) : 4);
 		if (from == DOMAIN_DNS)
-			r->st.domains_dns++;
+			r->stats.domains_dns++;
 		else if (from == DOMAIN_REVERSE)
-			r->st.domains_reverse++;
+			r->stats.domains_reverse++;
 		else
-			r->st.domains_unknown++;
+			r->stats.domains_unknown++;
 	}
-	record_write(rec, &r->out.b);
+	record_write(rec, &r->st.out.b);
 }
 
 static void write_stats(struct resolver *r)
 {
-	struct buf *b = &r->out.b;
+	struct buf *b = &r->st.out.b;
 
-	if (!r->st.records)
+	if (!r->stats.records)
 		return;
 	emit_begin(b, "stats", clock_real_ns());
 	emit_cstr(b, "stage", STAGE);
 	emit_u64(b, "interval_s", r->opt->stats_s);
-	emit_u64(b, "records", r->st.records);
-	emit_u64(b, "processes_resolved", r->st.processes_resolved);
-	emit_u64(b, "processes_unknown", r->st.processes_unknown);
-	emit_u64(b, "paths_mismatched", r->st.paths_mismatched);
-	emit_u64(b, "domains_dns", r->st.domains_dns);
-	emit_u64(b, "domains_reverse", r->st.domains_reverse);
-	emit_u64(b, "domains_unknown", r->st.domains_unknown);
+	emit_u64(b, "records", r->stats.records);
+	emit_u64(b, "processes_resolved", r->stats.processes_resolved);
+	emit_u64(b, "processes_unknown", r->stats.processes_unknown);
+	emit_u64(b, "paths_mismatched", r->stats.paths_mismatched);
+	emit_u64(b, "domains_dns", r->stats.domains_dns);
+	emit_u64(b, "domains_reverse", r->stats.domains_reverse);
+	emit_u64(b, "domains_unknown", r->stats.domains_unknown);
 	emit_end(b);
-	memset(&r->st, 0, sizeof(r->st));
+	memset(&r->stats, 0, sizeof(r->stats));
 }
+
+static uint64_t on_timer(void *ctx, struct stage *st, uint64_t now)
+{
+	struct resolver *r = ctx;
+
+	(void)st;
+	if (now >= r->next_stats) {
+		write_stats(r);
+		r->next_stats = now + r->opt->stats_s * 1000000000ULL;
+	}
+	/* c-ares's own timeouts are handled by domains_process() */
+	domains_process(r->domains, NULL, 0);
+	return r->next_stats;
+}
+
+static int poll_fds(void *ctx, struct stage *st, struct pollfd *fds, int max)
+{
+	struct resolver *r = ctx;
+	int timeout = -1, n = domains_pollfds(r->domains, fds, max, &timeout);
+
+	if (timeout >= 0)
+		stage_wake_at(st, clock_mono_ns() + (uint64_t)timeout * 1000000ULL);
+	return n;
+}
+
+static void on_fds(void *ctx, struct stage *st, struct pollfd *fds, int n)
+{
+	struct resolver *r = ctx;
+
+	(void)st;
+	domains_process(r->domains, fds, n);
+}
+
+static const struct stage_ops resolve_ops = {
+	.on_record = on_record,
+	.on_timer = on_timer,
+	.poll_fds = poll_fds,
+	.on_fds = on_fds,
+};
 
 static int run(struct resolver *r)
 {
-	int ret = SNITCH_EXIT_OK;
-	uint64_t stats_ns = r->opt->stats_s * 1000000000ULL;
+	int ret;
 
-	r->next_stats = clock_mono_ns() + stats_ns;
-	while (!sig_stop && !r->in.lr.eof) {
-		struct pollfd fds[1 + 16];
-		int n = 1, timeout, rc;
-		uint64_t now = clock_mono_ns();
-		struct timespec ts;
-
-		if (output_flush(&r->out) < 0)
-			break;
-		fds[0] = (struct pollfd){ .fd = STDIN_FILENO, .events = POLLIN };
-		timeout = r->next_stats > now ? (int)((r->next_stats - now) / 1000000) + 1 : 0;
-		n += domains_pollfds(r->domains, fds + 1, 16, &timeout);
-		ts.tv_sec = timeout / 1000;
-		ts.tv_nsec = (long)(timeout % 1000) * 1000000;
-		rc = ppoll(fds, (nfds_t)n, &ts, &sig_waitmask);
-		if (rc < 0 && errno != EINTR) {
-			log_msg("poll: %s", strerror(errno));
-			ret = SNITCH_EXIT_SOFTWARE;
-			break;
-		}
-		if (rc > 0 && n > 1)
-			domains_process(r->domains, fds + 1, n - 1);
-		if (rc > 0 && fds[0].revents) {
-			int e = stage_in_read(&r->in, on_record, r);
-
-			if (e < 0) {
-				log_msg("cannot read standard input: %s", strerror(-e));
-				ret = SNITCH_EXIT_IO;
-				break;
-			}
-		}
-		if (clock_mono_ns() >= r->next_stats) {
-			write_stats(r);
-			r->next_stats = clock_mono_ns() + stats_ns;
-		}
-	}
+	r->next_stats = clock_mono_ns() + r->opt->stats_s * 1000000000ULL;
+	stage_wake_at(&r->st, r->next_stats);
+	ret = stage_run(&r->st, &resolve_ops, r);
 	write_stats(r);
-	if (output_flush(&r->out) < 0 && r->out.err != -EPIPE) {
-		log_msg("cannot write standard output: %s", strerror(-r->out.err));
-		ret = SNITCH_EXIT_IO;
-	}
-	return ret;
+	return stage_finish(&r->st, ret);
 }
 
 static const int exit_codes[] = {
@@ -451,7 +450,6 @@ int main(int argc, char **argv)
 		if (stat("/proc/self/ns/mnt", &sb) == 0)
 			r.my_mntns = (uint64_t)sb.st_ino;
 	}
-	output_init(&r.out, STDOUT_FILENO);
 	r.procs = procs_new(&o);
 	r.containers = containers_new();
 	r.domains = domains_new(&o, &err);
@@ -459,18 +457,19 @@ int main(int argc, char **argv)
 		log_msg("cannot start the reverse DNS resolver (c-ares error %d)", err);
 		return SNITCH_EXIT_SOFTWARE;
 	}
+	ancestry_keys(r.keys, r.key_text, level_keys, KEYS_PER_LEVEL);
+	memcpy(r.keys + K_TYPE, record_keys, sizeof(record_keys));
 	if (!r.procs || !r.containers || !r.domains ||
-	    stage_in_init(&r.in, STAGE, STDIN_FILENO, &r.out) < 0) {
+	    stage_init(&r.st, STAGE) < 0) {
 		log_msg("out of memory");
 		return SNITCH_EXIT_SOFTWARE;
 	}
 	ret = run(&r);
-	stage_in_release(&r.in);
+	stage_release(&r.st);
 	domains_free(r.domains);
 	containers_free(r.containers);
 	procs_free(r.procs);
 	users_free();
-	output_release(&r.out);
 	buf_release(&r.tmp);
 	buf_release(&r.name);
 	return ret;

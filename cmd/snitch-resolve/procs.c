@@ -327,21 +327,20 @@ static char *full_name(const struct proc_facts *f, const char *comm, size_t len)
 
 static void render(struct proc_facts *f)
 {
-	static const char *const prefix[NLEVELS] = { "", "parent_", "gparent_" };
 	char key[32];
 
 	for (int l = 0; l < NLEVELS; l++) {
 		struct buf *b = &f->block[l];
 
 		buf_reset(b);
-		snprintf(key, sizeof(key), "%sname", prefix[l]);
+		snprintf(key, sizeof(key), "%sname", ancestry[l].prefix);
 		json_put_cstr(b, key);
 		buf_putc(b, ':');
 		if (f->name)
 			json_put_cstr(b, f->name);
 		else
 			buf_puts(b, "null");
-		snprintf(key, sizeof(key), ",\"%scmdline\":", prefix[l]);
+		snprintf(key, sizeof(key), ",\"%scmdline\":", ancestry[l].prefix);
 		buf_puts(b, key);
 		if (f->have_cmdline) {
 			size_t i = 0;
@@ -369,7 +368,7 @@ static void render(struct proc_facts *f)
 		} else {
 			buf_puts(b, "null");
 		}
-		snprintf(key, sizeof(key), ",\"%suser\":", prefix[l]);
+		snprintf(key, sizeof(key), ",\"%suser\":", ancestry[l].prefix);
 		buf_puts(b, key);
 		buf_puts(b, f->have_uid ? user_json(f->uid) : "null");
 	}

@@ -7,10 +7,10 @@
 #include <poll.h>
 #include <sys/types.h>
 
+#include "ancestry.h"
 #include "buf.h"
 
 #define STAGE "snitch-resolve"
-#define NLEVELS 3
 
 struct resolve_opts {
 	uint64_t cache_size;

@@ -23,7 +23,6 @@
 #include "emit.h"
 #include "exitcode.h"
 #include "log.h"
-#include "output.h"
 #include "perms.h"
 #include "sig.h"
 #include "stage.h"
@@ -32,59 +31,30 @@
 /* Windows waiting while the disk is full; past this the oldest is dropped. */
 #define PENDING_MAX 360
 
-/* ---- notes: records the threads ask the main thread to write ---- */
+/* ---- records from the threads: through the stage's mailbox ---- */
 
-static pthread_mutex_t notes_mu = PTHREAD_MUTEX_INITIALIZER;
-static struct buf notes;
-
-static void vnote(const char *type, const char *code, uint64_t count,
-		  const char *fmt, va_list ap)
-{
-	char msg[1024];
-
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	log_limited("%s", msg);
-	pthread_mutex_lock(&notes_mu);
-	if (!strcmp(type, "error")) {
-		emit_error_begin(&notes, STAGE, code, msg);
-	} else {
-		emit_begin(&notes, "lost", clock_real_ns());
-		emit_cstr(&notes, "stage", STAGE);
-		emit_cstr(&notes, "reason", code);
-		emit_u64(&notes, "count", count);
-		emit_u64(&notes, "total", count);
-		emit_cstr(&notes, "message", msg);
-	}
-	emit_end(&notes);
-	pthread_mutex_unlock(&notes_mu);
-}
+static struct stage *the_stage;
 
 void note_error(const char *code, const char *fmt, ...)
 {
+	char msg[1024];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vnote("error", code, 0, fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	stage_post_error(the_stage, code, "%s", msg);
 }
 
 void note_lost(const char *reason, uint64_t count, const char *fmt, ...)
 {
+	char msg[1024];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vnote("lost", reason, count, fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-}
-
-static void take_notes(struct output *out)
-{
-	pthread_mutex_lock(&notes_mu);
-	if (notes.len) {
-		buf_append(&out->b, notes.p, notes.len);
-		notes.len = 0;
-	}
-	pthread_mutex_unlock(&notes_mu);
+	stage_post_lost(the_stage, reason, count, "%s", msg);
 }
 
 /* ---- the writer thread ---- */
@@ -270,23 +240,22 @@ static void writer_submit(struct writer *w, struct batch *b)
 
 struct store {
 	const struct store_opts *opt;
-	struct stage_in in;
-	struct output out;
+	struct stage st;
 	struct filters *filters;
 	struct batch *batch;
 	struct writer w;
 	uint64_t window_ns;
 };
 
-static void on_record(void *ctx, struct stage_in *si, const char *line, size_t len)
+static void on_record(void *ctx, struct stage *st, const char *line, size_t len)
 {
 	struct store *s = ctx;
 
 	(void)line;
 	(void)len;
 	if (s->opt->tee)
-		record_write(&si->rec, &s->out.b);
-	(void)batch_add(s->batch, s->opt, s->filters, &si->rec, s->window_ns);
+		record_write(&st->rec, &st->out.b);
+	(void)batch_add(s->batch, s->opt, s->filters, &st->rec, s->window_ns);
 }
 
 static void close_window(struct store *s)
@@ -303,43 +272,27 @@ static void close_window(struct store *s)
 	writer_submit(&s->w, b);
 }
 
+static uint64_t on_timer(void *ctx, struct stage *st, uint64_t now)
+{
+	struct store *s = ctx;
+
+	(void)st;
+	close_window(s);
+	return now + s->window_ns;
+}
+
+static const struct stage_ops store_ops = {
+	.on_record = on_record,
+	.on_timer = on_timer,
+};
+
 static int run(struct store *s)
 {
-	uint64_t next = clock_mono_ns() + s->window_ns;
-	int ret = SNITCH_EXIT_OK;
+	int ret;
 
-	while (!sig_stop && !s->in.lr.eof) {
-		struct pollfd p = { .fd = STDIN_FILENO, .events = POLLIN };
-		uint64_t now = clock_mono_ns();
-		struct timespec ts;
-		int r;
-
-		take_notes(&s->out);
-		if (output_flush(&s->out) < 0 && s->out.err != -EPIPE)
-			break;
-		ts.tv_sec = next > now ? (time_t)((next - now) / 1000000000ULL) : 0;
-		ts.tv_nsec = next > now ? (long)((next - now) % 1000000000ULL) : 0;
-		r = ppoll(&p, 1, &ts, &sig_waitmask);
-		if (r < 0 && errno != EINTR) {
-			log_msg("poll: %s", strerror(errno));
-			ret = SNITCH_EXIT_SOFTWARE;
-			break;
-		}
-		if (r > 0) {
-			int e = stage_in_read(&s->in, on_record, s);
-
-			if (e < 0) {
-				log_msg("cannot read standard input: %s", strerror(-e));
-				ret = SNITCH_EXIT_IO;
-				break;
-			}
-		}
-		if (clock_mono_ns() >= next) {
-			close_window(s);
-			next = clock_mono_ns() + s->window_ns;
-		}
-	}
-	/* EOF, SIGINT or SIGTERM: the open window is written before exit */
+	stage_wake_at(&s->st, clock_mono_ns() + s->window_ns);
+	ret = stage_run(&s->st, &store_ops, s);
+	/* EOF, SIGINT, SIGTERM or a closed output: the open window is written */
 	close_window(s);
 	return ret;
 }
@@ -460,7 +413,11 @@ int main(int argc, char **argv)
 		log_msg("cannot set up signal handling");
 		return SNITCH_EXIT_SOFTWARE;
 	}
-	output_init(&s.out, STDOUT_FILENO);
+	if (stage_init(&s.st, STAGE) < 0) {
+		log_msg("out of memory");
+		return SNITCH_EXIT_SOFTWARE;
+	}
+	the_stage = &s.st;
 
 	if ((ret = perms_mkdirs_for(o.db, &perms)) < 0) {
 		log_msg("cannot make the directory of '%s': %s", o.db, strerror(-ret));
@@ -501,7 +458,7 @@ int main(int argc, char **argv)
 			return SNITCH_EXIT_USAGE;
 		}
 	}
-	if (stage_in_init(&s.in, STAGE, STDIN_FILENO, &s.out) < 0 || !(s.batch = batch_new())) {
+	if (!(s.batch = batch_new())) {
 		log_msg("out of memory");
 		return SNITCH_EXIT_SOFTWARE;
 	}
@@ -521,19 +478,13 @@ int main(int argc, char **argv)
 	pthread_mutex_unlock(&s.w.mu);
 	pthread_join(s.w.thread, NULL);
 	remote_free(s.w.remote, 3000);
-	take_notes(&s.out);
-	if (output_flush(&s.out) < 0 && s.out.err != -EPIPE) {
-		log_msg("cannot write standard output: %s", strerror(-s.out.err));
-		ret = SNITCH_EXIT_IO;
-	}
+	ret = stage_finish(&s.st, ret);
 	db_close(s.w.db);
 	if (s.w.csv_fd >= 0)
 		close(s.w.csv_fd);
 	batch_free(s.batch);
 	filters_free(s.filters);
-	stage_in_release(&s.in);
-	output_release(&s.out);
-	buf_release(&notes);
+	stage_release(&s.st);
 	free(spool);
 	return ret;
 }

@@ -389,14 +389,24 @@ enum {
 	K_CRUNTIME, K_CID, K_SEND, K_RECV, NKEYS,
 };
 
-static const char *const keys[NKEYS] = {
+/* The members of one level, then those of the record (order of the enums). */
+static const char *const level_keys[KEYS_PER_LEVEL] = {
 	"exe_path", "name", "cmdline", "exe_sha256",
-	"parent_exe_path", "parent_name", "parent_cmdline", "parent_exe_sha256",
-	"gparent_exe_path", "gparent_name", "gparent_cmdline", "gparent_exe_sha256",
+};
+static const char *const record_keys[NKEYS - K_TYPE] = {
 	"type", "ts_ns", "from_ns", "to_ns", "uid", "family", "proto", "lport",
 	"rport", "laddr", "raddr", "domain", "netns", "container_runtime",
 	"container_id", "send_bytes", "recv_bytes",
 };
+static const char *keys[NKEYS];
+static char key_text[K_TYPE][ANCESTRY_KEY_MAX];
+static pthread_once_t keys_once = PTHREAD_ONCE_INIT;
+
+static void keys_init(void)
+{
+	ancestry_keys(keys, key_text, level_keys, KEYS_PER_LEVEL);
+	memcpy(keys + K_TYPE, record_keys, sizeof(record_keys));
+}
 
 /* A string member, decoded into one of the scratch buffers; NULL if null. */
 static char *str_of(const struct record *r, const struct record_member *m,
@@ -481,6 +491,7 @@ int batch_add(struct batch *b, const struct store_opts *o,
 	size_t n;
 	char *v;
 
+	(void)pthread_once(&keys_once, keys_init);
 	record_find_many(r, keys, NKEYS, m);
 	exec = record_member_is(r, m[K_TYPE], "exec");
 	if (!record_member_is(r, m[K_TYPE], "flow") && !(exec && o->log_exec))

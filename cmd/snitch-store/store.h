@@ -7,11 +7,11 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "ancestry.h"
 #include "buf.h"
 #include "perms.h"
 
 #define STAGE "snitch-store"
-#define NLEVELS 3
 #define INT_NULL INT64_MIN	/* a number the record did not give */
 
 struct store_opts {

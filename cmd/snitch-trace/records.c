@@ -6,10 +6,9 @@
 #include <sys/socket.h>
 #include <sys/sysmacros.h>
 
+#include "ancestry.h"
 #include "emit.h"
 #include "trace.h"
-
-static const char *const prefix[LEVELS] = { "", "parent_", "gparent_" };
 
 /* The kernel's dev_t (major << 20 | minor) in the encoding of st_dev. */
 static uint64_t user_dev(uint32_t kdev)
@@ -17,11 +16,14 @@ static uint64_t user_dev(uint32_t kdev)
 	return makedev(kdev >> 20, kdev & ((1U << 20) - 1));
 }
 
+/* the kernel side's levels are the ancestry table's */
+_Static_assert(LEVELS == NLEVELS, "bpf/trace.h LEVELS and lib/ancestry.h NLEVELS differ");
+
 static void emit_pkey(struct buf *b, int level, const char *name)
 {
 	char key[32];
 
-	snprintf(key, sizeof(key), "%s%s", prefix[level], name);
+	snprintf(key, sizeof(key), "%s%s", ancestry[level].prefix, name);
 	emit_key(b, key);
 }
 
