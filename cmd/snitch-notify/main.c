@@ -585,7 +585,7 @@ static void take_own(struct notify *n)
 
 static void save_state(struct notify *n)
 {
-	int r = state_save(n->st, n->o->state);
+	int r = state_save(n->st, n->o->state, &n->perms);
 
 	n->save_at = 0;
 	if (r == 0) {
@@ -755,6 +755,9 @@ int main(int argc, char **argv)
 		own_error(&n, "state_corrupt", "the state file '%s' is not valid (%s): moved to '%s', a fresh state started",
 			  o.state, err, moved);
 		changed_state(&n);
+	} else if (err[0]) {
+		own_error(&n, "state_corrupt", "the state file '%s' is not valid (%s), a fresh state started",
+			  o.state, err);
 	}
 
 	ret = run(&n);
