@@ -241,6 +241,7 @@ notify() {
 	[ "$(stat -c '%a %G' "$D/log")" = "750 nogroup" ]
 	[ "$(stat -c '%a %G' "$D/log/exe.log")" = "640 nogroup" ]
 	[ "$(stat -c '%a %G' "$D/lib")" = "750 nogroup" ]
+	[ "$(stat -c '%a %G' "$D/lib/state.json")" = "640 nogroup" ]
 }
 
 @test "--tee passes records on; its own errors are records on standard output" {
