@@ -65,6 +65,16 @@ void perms_apply(const struct file_perms *p, const char *path, bool dir)
 		(void)chown(path, p->uid, p->gid);
 }
 
+void perms_apply_fd(const struct file_perms *p, int fd)
+{
+	if (!p)
+		return;
+	/* owner first: a chown by root may clear set-id bits of the mode */
+	if (p->set_owner)
+		(void)fchown(fd, p->uid, p->gid);
+	(void)fchmod(fd, p->mode);
+}
+
 int perms_mkdirs(const char *path, const struct file_perms *p)
 {
 	char tmp[4096];

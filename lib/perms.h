@@ -40,6 +40,9 @@ int perms_parse(struct file_perms *p, const char *owner, const char *group,
 /* Give a file (or directory) just made these permissions; p may be NULL. */
 void perms_apply(const struct file_perms *p, const char *path, bool dir);
 
+/* The same for an open file (a temporary before its rename); p may be NULL. */
+void perms_apply_fd(const struct file_perms *p, int fd);
+
 /*
  * mkdir -p, applying the permissions to each directory it makes (not to
  * those that exist). 0 or a negative errno.

@@ -309,6 +309,9 @@ outage_test() {
 	run --separate-stderr "$STORE" --db "$DB" --remote "$PG_URL_WRITER" --remote-table conn_restart < /dev/null
 	[ "$(remote_sums pg conn_restart)" = "30|465|90" ]
 	[ ! -s "$DB.remote-spool" ]
+	# the offset file, replaced atomically: 0, and no temporary left
+	[ "$(cat "$DB.remote-spool.offset")" = 0 ]
+	[ -z "$(compgen -G "$DB*.tmp-*")" ]
 	run --separate-stderr "$STORE" --db "$DB" --remote "$PG_URL_WRITER" --remote-table conn_restart < /dev/null
 	[ "$(remote_sums pg conn_restart)" = "30|465|90" ]
 }

@@ -181,8 +181,8 @@ notify() {
 	[ "$(notify_calls "$D/bus")" -eq 0 ]
 	[ "$(wc -l < "$D/log/exe.log")" -eq 1 ]
 	cmp "$D/state.before" "$D/lib/state.json"
-	# written atomically: no temporary file is left behind
-	[ ! -e "$D/lib/state.json.tmp" ]
+	# written atomically: no temporary file (state.json.tmp-*) is left behind
+	[ "$(ls -A "$D/lib")" = state.json ]
 }
 
 @test "a corrupt state.json is moved aside with an error, and a fresh state starts" {
@@ -241,6 +241,7 @@ notify() {
 	[ "$(stat -c '%a %G' "$D/log")" = "750 nogroup" ]
 	[ "$(stat -c '%a %G' "$D/log/exe.log")" = "640 nogroup" ]
 	[ "$(stat -c '%a %G' "$D/lib")" = "750 nogroup" ]
+	[ "$(stat -c '%a %G' "$D/lib/state.json")" = "640 nogroup" ]
 }
 
 @test "--tee passes records on; its own errors are records on standard output" {

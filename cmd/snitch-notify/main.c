@@ -565,7 +565,7 @@ static void on_record(void *ctx, struct stage *st, const char *line, size_t len)
 
 static void save_state(struct notify *n)
 {
-	int r = state_save(n->state, n->o->state);
+	int r = state_save(n->state, n->o->state, &n->perms);
 
 	n->save_at = 0;
 	if (r == 0) {
@@ -714,6 +714,9 @@ int main(int argc, char **argv)
 		own_error(&n, "state_corrupt", "the state file '%s' is not valid (%s): moved to '%s', a fresh state started",
 			  o.state, err, moved);
 		changed_state(&n);
+	} else if (err[0]) {
+		own_error(&n, "state_corrupt", "the state file '%s' is not valid (%s), a fresh state started",
+			  o.state, err);
 	}
 
 	stage_wake_at(&n.st, 0);

@@ -32,10 +32,13 @@ struct exe_state {
 };
 
 struct state;
+struct file_perms;
 
 /*
  * Load the state file. A missing file is an empty state; one that is not
- * the expected JSON is moved aside (to *moved) and an empty state begins.
+ * the expected JSON is moved aside (to *moved) and an empty state begins;
+ * err says what is wrong with it, and *moved is "" if it could not be
+ * moved (err says why).
  */
 struct state *state_load(const char *path, char *moved, size_t movedsize,
 			 char *err, size_t errsize);
@@ -46,8 +49,8 @@ bool exe_has_name(const struct exe_state *e, const char *name);
 bool exe_has_hash(const struct exe_state *e, const char *hash);
 int exe_add_name(struct exe_state *e, const char *name);
 int exe_add_hash(struct exe_state *e, const char *hash);
-/* Write it atomically (a temporary file renamed over the old one). */
-int state_save(struct state *s, const char *path);
+/* Write it atomically (lib/atomicfile.h), with --owner, --group, --mode. */
+int state_save(struct state *s, const char *path, const struct file_perms *perms);
 bool state_dirty(const struct state *s);
 /* Say that an executable's lists changed. */
 void state_touch(struct state *s);

@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "atomicfile.h"
 #include "json.h"
 #include "notify.h"
 #include "record.h"
@@ -215,7 +216,7 @@ struct state *state_load(const char *path, char *moved, size_t movedsize,
 	struct buf text = BUF_INIT;
 	char chunk[65536];
 	ssize_t n;
-	int fd;
+	int fd, r;
 
 	moved[0] = '\0';
 	if (!s)
@@ -231,15 +232,11 @@ struct state *state_load(const char *path, char *moved, size_t movedsize,
 		return s;
 	}
 	/* unreadable: keep it for a person to look at, and start afresh */
-	{
-		char stamp[32];
-		time_t now = time(NULL);
-		struct tm tm;
+	r = file_move_aside(path, NULL, moved, movedsize);
+	if (r < 0) {
+		size_t used = strlen(err);
 
-		gmtime_r(&now, &tm);
-		strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm);
-		snprintf(moved, movedsize, "%s.corrupt-%s", path, stamp);
-		(void)rename(path, moved);
+		snprintf(err + used, errsize - used, "; it cannot be moved aside: %s", strerror(-r));
 	}
 	buf_release(&text);
 	state_free(s);
@@ -338,47 +335,17 @@ static int render(struct state *s, struct buf *b)
 	return 0;
 }
 
-int state_save(struct state *s, const char *path)
+int state_save(struct state *s, const char *path, const struct file_perms *perms)
 {
 	struct buf b = BUF_INIT;
-	char tmp[4096];
-	int fd, ret = 0;
-	size_t off = 0;
+	int ret;
 
-	if (render(s, &b) < 0) {
-		buf_release(&b);
-		return -ENOMEM;
-	}
-	if (b.oom) {
-		buf_release(&b);
-		return -ENOMEM;
-	}
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-	if (fd < 0) {
-		ret = -errno;
-		goto out;
-	}
-	while (off < b.len) {
-		ssize_t n = write(fd, b.p + off, b.len - off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			ret = -errno;
-			break;
-		}
-		off += (size_t)n;
-	}
-	if (!ret && fsync(fd) < 0)
-		ret = -errno;
-	close(fd);
-	if (!ret && rename(tmp, path) < 0)
-		ret = -errno;
-	if (ret)
-		(void)unlink(tmp);
+	if (render(s, &b) < 0 || b.oom)
+		ret = -ENOMEM;
 	else
+		ret = atomic_write_file(path, b.p, b.len, 0640, perms, 0);
+	if (!ret)
 		s->dirty = false;
-out:
 	buf_release(&b);
 	return ret;
 }

@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "atomicfile.h"
 #include "clock.h"
 #include "emit.h"
 #include "json.h"
@@ -191,20 +192,10 @@ static uint64_t read_offset(const char *path)
 
 static int write_offset(struct remote *r, uint64_t off)
 {
-	char tmp[4096], text[32];
-	int fd, n = snprintf(text, sizeof(text), "%llu\n", (unsigned long long)off);
+	char text[32];
+	int n = snprintf(text, sizeof(text), "%llu\n", (unsigned long long)off);
 
-	snprintf(tmp, sizeof(tmp), "%s.tmp", r->offpath);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return -errno;
-	if (write(fd, text, (size_t)n) != n || fdatasync(fd) < 0) {
-		close(fd);
-		return -EIO;
-	}
-	close(fd);
-	perms_apply(r->perms, tmp, false);
-	return rename(tmp, r->offpath) < 0 ? -errno : 0;	/* atomic */
+	return atomic_write_file(r->offpath, text, (size_t)n, 0600, r->perms, 0);
 }
 
 /* ---- SQL for one batch of spool lines ---- */

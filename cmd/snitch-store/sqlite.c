@@ -10,6 +10,7 @@
 
 #include <sqlite3.h>
 
+#include "atomicfile.h"
 #include "store.h"
 
 #define SCHEMA_VERSION 1
@@ -111,21 +112,19 @@ static int migrate(sqlite3 *h, char *err, size_t errsize)
 	return SQLITE_OK;
 }
 
-static void move_aside(const char *path, char *moved, size_t movedsize)
+static int move_aside(const char *path, char *moved, size_t movedsize)
 {
-	char stamp[32], side[4096];
-	time_t now = time(NULL);
-	struct tm tm;
+	char side[4096];
+	int r = file_move_aside(path, NULL, moved, movedsize);
 
-	gmtime_r(&now, &tm);
-	strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm);
-	snprintf(moved, movedsize, "%s.corrupt-%s", path, stamp);
-	(void)rename(path, moved);
+	if (r < 0)
+		return r;
 	/* the journal of a corrupt file is of no use to a fresh one */
 	snprintf(side, sizeof(side), "%s-wal", path);
 	(void)unlink(side);
 	snprintf(side, sizeof(side), "%s-shm", path);
 	(void)unlink(side);
+	return 0;
 }
 
 static int prepare(struct db *d, char *err, size_t errsize)
@@ -214,9 +213,17 @@ struct db *db_open(const char *path, const struct file_perms *perms,
 	r = try_open(d, perms, err, errsize);
 	if ((r & 0xff) == SQLITE_NOTADB || (r & 0xff) == SQLITE_CORRUPT) {
 		/* keep the evidence, start afresh */
+		int m;
+
 		close_handles(d);
-		move_aside(path, moved, movedsize);
-		r = try_open(d, perms, err, errsize);
+		if ((m = move_aside(path, moved, movedsize)) < 0) {
+			size_t used = strlen(err);
+
+			snprintf(err + used, errsize - used, "; it cannot be moved aside: %s",
+				 strerror(-m));
+		} else {
+			r = try_open(d, perms, err, errsize);
+		}
 	}
 	if (r != SQLITE_OK) {
 		close_handles(d);

@@ -15,6 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "atomicfile.h"
 #include "buf.h"
 #include "perms.h"
 #include "snitch.h"
@@ -265,9 +266,8 @@ out:
 int config_write_default(const char *path, const char *bin_dir, char *err, size_t errsize)
 {
 	struct buf out = BUF_INIT;
-	char tmp[4200];
 	struct stat st;
-	int fd, ret;
+	int ret;
 
 	if (stat(path, &st) == 0)
 		return 1;
@@ -278,13 +278,8 @@ int config_write_default(const char *path, const char *bin_dir, char *err, size_
 		ret = -1;
 		goto out;
 	}
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0 || write(fd, out.p, out.len) != (ssize_t)out.len || fsync(fd) < 0 ||
-	    close(fd) < 0 || rename(tmp, path) < 0) {
-		snprintf(err, errsize, "cannot write '%s': %s", path, strerror(errno));
-		if (fd >= 0)
-			(void)unlink(tmp);
+	if ((ret = atomic_write_file(path, out.p, out.len, 0644, NULL, 0)) < 0) {
+		snprintf(err, errsize, "cannot write '%s': %s", path, strerror(-ret));
 		ret = -1;
 	}
 out:

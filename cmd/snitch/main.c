@@ -81,24 +81,44 @@ static pid_t running_pid(const struct opts *o)
 	return (pid_t)pid;
 }
 
-/* Take the pid file; the descriptor stays open (and locked) until exit. */
+/*
+ * Take the pid file; the descriptor stays open (and locked) until exit.
+ * Unlike the other files snitch writes, it is written in place, not with
+ * atomic_write_file(): the lock belongs to its inode, and a file renamed
+ * over it would be one nobody holds. A reader that finds it locked and
+ * still empty takes snitch to be starting (running_pid).
+ */
 static int take_pid_file(const struct opts *o, char *err, size_t errsize)
 {
 	char path[4200], text[32];
+	struct stat held, named;
 	int fd, n;
 
 	pid_path(o, path, sizeof(path));
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-	if (fd < 0) {
-		snprintf(err, errsize, "cannot open the pid file '%s': %s", path, strerror(errno));
-		return -1;
-	}
-	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-		pid_t pid = running_pid(o);
+	for (int tries = 0;; tries++) {
+		if (tries == 100) {
+			snprintf(err, errsize, "cannot take the pid file '%s': it is replaced as fast as it is locked",
+				 path);
+			return -1;
+		}
+		fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+		if (fd < 0) {
+			snprintf(err, errsize, "cannot open the pid file '%s': %s", path, strerror(errno));
+			return -1;
+		}
+		if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+			pid_t pid = running_pid(o);
 
-		snprintf(err, errsize, "snitch runs already (pid %d; pid file '%s')", (int)pid, path);
+			snprintf(err, errsize, "snitch runs already (pid %d; pid file '%s')", (int)pid, path);
+			close(fd);
+			return -1;
+		}
+		/* a snitch that stopped between our open and our lock unlinked
+		 * the file we hold: the lock must be on the file the path names */
+		if (fstat(fd, &held) == 0 && stat(path, &named) == 0 &&
+		    held.st_dev == named.st_dev && held.st_ino == named.st_ino)
+			break;
 		close(fd);
-		return -1;
 	}
 	n = snprintf(text, sizeof(text), "%d\n", (int)getpid());
 	if (ftruncate(fd, 0) < 0 || pwrite(fd, text, (size_t)n, 0) != n) {

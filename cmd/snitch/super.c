@@ -42,6 +42,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "atomicfile.h"
 #include "buf.h"
 #include "clock.h"
 #include "emit.h"
@@ -473,8 +474,6 @@ static void write_status(struct super *s)
 {
 	uint64_t now_real = clock_real_ns(), now = clock_mono_ns();
 	struct buf b = BUF_INIT;
-	char tmp[4300];
-	int fd;
 
 	emit_begin(&b, "status", now_real);
 	emit_u64(&b, "pid", (uint64_t)getpid());
@@ -522,14 +521,8 @@ static void write_status(struct super *s)
 	emit_end(&b);
 	if (b.oom)
 		goto out;
-	snprintf(tmp, sizeof(tmp), "%s.tmp", s->status_path);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0)
-		goto out;
-	if (write(fd, b.p, b.len) == (ssize_t)b.len && close(fd) == 0)
-		(void)rename(tmp, s->status_path);
-	else
-		(void)unlink(tmp), close(fd);
+	/* run-time state rewritten every second (in /run): no fsync, see ATOMIC_NO_SYNC */
+	(void)atomic_write_file(s->status_path, b.p, b.len, 0644, NULL, ATOMIC_NO_SYNC);
 out:
 	buf_release(&b);
 }
