@@ -42,6 +42,46 @@ static int bad(struct json_error *err, size_t off, const char *what)
 	return -EINVAL;
 }
 
+int record_peek_type(const char *line, size_t len, char *out, size_t size)
+{
+	size_t i = json_skip_ws(line, len, 0);
+
+	if (i >= len || line[i] != '{')
+		return -EINVAL;
+	i = json_skip_ws(line, len, i + 1);
+	while (i < len && line[i] == '"') {
+		size_t k = i, v;
+		enum json_type t;
+		bool esc, is_type;
+
+		if (json_scan_string(line, len, &i, &esc, NULL) < 0)
+			return -EINVAL;
+		is_type = !esc && i - k == 6 && !memcmp(line + k, "\"type\"", 6);
+
+		i = json_skip_ws(line, len, i);
+		if (i >= len || line[i] != ':')
+			return -EINVAL;
+		i = json_skip_ws(line, len, i + 1);
+		v = i;
+		if (json_scan_value(line, len, &i, &t, &esc, NULL) < 0)
+			return -EINVAL;
+		if (is_type) {
+			size_t n = i - v - 2;
+
+			if (t != JSON_STRING || esc || n >= size)
+				return -ENOENT;
+			memcpy(out, line + v + 1, n);
+			out[n] = '\0';
+			return 0;
+		}
+		i = json_skip_ws(line, len, i);
+		if (i >= len || line[i] != ',')
+			break;
+		i = json_skip_ws(line, len, i + 1);
+	}
+	return -ENOENT;
+}
+
 int record_parse(struct record *r, const char *line, size_t len,
 		 struct json_error *err)
 {

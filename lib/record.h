@@ -62,6 +62,17 @@ void record_release(struct record *r);
 int record_parse(struct record *r, const char *line, size_t len,
 		 struct json_error *err);
 
+/*
+ * The "type" of a record line without parsing all of it: the members are
+ * read in order up to "type" (usually the second), so a relay can
+ * classify lines cheaply whatever the order of their members. Writes the
+ * type's string (unescaped only if it has no escapes) to out, NUL-ended,
+ * at most size - 1 bytes. Returns 0, or -ENOENT when the line has no
+ * string "type" member, -EINVAL when it is not a JSON object as far as it
+ * was read.
+ */
+int record_peek_type(const char *line, size_t len, char *out, size_t size);
+
 /* The member named key (its last occurrence, as jq does), or NULL. */
 const struct record_member *record_find(const struct record *r,
 					const char *key);

@@ -441,3 +441,36 @@ gen_bytes() {
 	[ -z "$(find "$D/root" -type f ! -path '*/etc/snitch/*')" ]
 	[ -f "$D/root/etc/snitch/snitch.conf" ]
 }
+
+# The relay under back-pressure: fake stages (cat) and a last stage that
+# reads nothing for 3 s, so several MiB wait in the supervisor's queues and
+# every hop reads lines that span its 64 KiB reads. Every line must arrive
+# whole, once, in order; the supervisor counts the error records it saw.
+@test "a backlog of several MiB passes every hop of the relay with every line intact" {
+	mkdir -p "$D/bin" "$D/etc"
+	: > "$SNITCH_CONF"
+	# 6000 records of 1300 to 1500 bytes (about 8 MiB), every 500th an error
+	awk 'BEGIN { pad = sprintf("%1500s", ""); gsub(/ /, "x", pad)
+		for (i = 1; i <= 6000; i++) {
+			t = i % 500 ? "flow" : "error"
+			printf "{\"seq\":%d,\"v\":1,\"type\":\"%s\",\"pad\":\"%s\"}\n", i, t, substr(pad, 1, 1300 + (i * 37) % 200)
+		} }' > "$D/expected"
+	[ "$(wc -c < "$D/expected")" -gt $((7 << 20)) ]
+	printf '#!/bin/sh\ncat %s\nexec sleep 600\n' "$D/expected" > "$D/bin/snitch-trace"
+	for t in snitch-resolve snitch-hash snitch-store; do
+		printf '#!/bin/sh\nexec cat\n' > "$D/bin/$t"
+	done
+	printf '#!/bin/sh\nsleep 3\nexec cat > %s\n' "$D/got" > "$D/bin/snitch-notify"
+	chmod 755 "$D"/bin/*
+	"$SNITCH" run --bin-dir "$D/bin" > "$D/run.out" 2> "$D/run.err" &
+	RUN_PID=$!
+	for i in $(seq 1 600); do
+		[ -e "$D/got" ] && [ "$(wc -l < "$D/got")" -ge 6000 ] && break
+		sleep 0.1
+	done
+	run "$SNITCH" status --json
+	echo "$output"
+	[ "$(jq .errors <<< "$output")" -eq 12 ]
+	run_stop
+	cmp "$D/expected" "$D/got"
+}

@@ -40,9 +40,13 @@ int config_default_text(const char *bin_dir, struct buf *out, char *err, size_t 
 
 /* ---- the pipeline (super.c) ---- */
 
-enum {
-	ST_TRACE, ST_RESOLVE, ST_HASH, ST_STORE, ST_NOTIFY, NSTAGES
-};
+/*
+ * The pipeline: snitch-trace, snitch-resolve, snitch-hash, snitch-store
+ * (the supervisor's own records enter at its input), snitch-remote only
+ * when a remote log is configured, and snitch-notify last.
+ */
+#define STAGES_MAX 6
+enum { ST_TRACE, ST_RESOLVE, ST_HASH, ST_STORE };
 
 /*
  * Run the pipeline until SIGINT or SIGTERM, restarting a stage that dies.
@@ -50,7 +54,5 @@ enum {
  * the exit status when it cannot start; it is then closed.
  */
 int supervise(const struct opts *o, int ready_fd);
-
-extern const char *const stage_names[NSTAGES];
 
 #endif

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The supervisor: runs snitch-trace | snitch-resolve | snitch-hash |
- * snitch-store --tee | snitch-notify, with itself in every pipe.
+ * snitch-store --tee [| snitch-remote --tee] | snitch-notify, with itself
+ * in every pipe (snitch-remote only when SNITCH_REMOTE names a server).
  *
  * Each stage's standard output is read by the supervisor and written, in
  * whole lines, to the next stage's standard input. That costs a copy, and
@@ -16,10 +17,15 @@
  *   programs and snitch-store its open window through a restart of any
  *   other stage.
  * - The records per second of every stage, and the loss and error records
- *   that flow to snitch-notify, are counted for `snitch status`
- *   (run_dir/status.json, rewritten every second).
- * - A failure is written as an error record into snitch-notify's input,
- *   so it lands in error.log and on the desktop like any other.
+ *   that flow to the last stage, are counted for `snitch status`
+ *   (run_dir/status.json, rewritten every second); lines are classified
+ *   by their "type" member through the record library.
+ * - A failure is written as an error (or lost) record that enters the
+ *   stream at one point, snitch-store's input, between two whole lines
+ *   (it is no process's record: snitch-resolve and snitch-hash have
+ *   nothing to add to it, and one of them may be the stage that is down).
+ *   From there it flows down like any other: snitch-store logs it,
+ *   snitch-notify shows it (docs/architecture.md).
  * - Shutdown is in order: SIGTERM to snitch-trace, which flushes and
  *   exits; each next stage then gets EOF once it has read everything
  *   before it. Nothing accepted is lost on the way out.
@@ -63,9 +69,8 @@
 #define STABLE_NS (30 * NS)		/* a stage that ran this long starts afresh */
 #define READY_NS (2 * NS)		/* up this long: started */
 
-const char *const stage_names[NSTAGES] = {
-	"snitch-trace", "snitch-resolve", "snitch-hash", "snitch-store", "snitch-notify",
-};
+/* Where the supervisor's own records enter the stream. */
+#define INJECT_AT ST_STORE
 
 /* A byte queue: appended at the end, written from the head. */
 struct queue {
@@ -75,6 +80,7 @@ struct queue {
 
 struct stage {
 	const char *name;
+	const char *args[3];		/* its options */
 	char path[4096];
 	pid_t pid;			/* 0: not running */
 	int pidfd;
@@ -94,7 +100,8 @@ struct stage {
 
 struct super {
 	const struct opts *o;
-	struct stage st[NSTAGES];
+	struct stage st[STAGES_MAX];
+	int n;				/* stages in the pipeline; the last is snitch-notify */
 	int devnull;
 	bool stopping;
 	int fatal;			/* an exit status that ends it all, or -1 */
@@ -107,6 +114,7 @@ struct super {
 	size_t nlost;
 	uint64_t errors, restarts;
 	struct record rec;
+	struct buf tmp;
 	char status_path[4200];
 };
 
@@ -134,7 +142,7 @@ static void inject_error(struct super *s, const char *code, const struct stage *
 static void inject_error(struct super *s, const char *code, const struct stage *about,
 			 const char *fmt, ...)
 {
-	struct buf *b = &s->st[ST_NOTIFY].q.b;
+	struct buf *b = &s->st[INJECT_AT].q.b;
 	char msg[512];
 	va_list ap;
 
@@ -142,7 +150,6 @@ static void inject_error(struct super *s, const char *code, const struct stage *
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	log_msg("%s", msg);
-	s->errors++;
 	emit_error_begin(b, PROG, code, msg);
 	if (about) {
 		emit_cstr(b, "process", about->name);
@@ -171,9 +178,8 @@ static void count_lost(struct super *s, const char *stage, const char *reason, u
 
 static void inject_lost(struct super *s, const char *reason, uint64_t count, const char *msg)
 {
-	struct buf *b = &s->st[ST_NOTIFY].q.b;
+	struct buf *b = &s->st[INJECT_AT].q.b;
 
-	count_lost(s, PROG, reason, count);
 	emit_begin(b, "lost", clock_real_ns());
 	emit_cstr(b, "stage", PROG);
 	emit_cstr(b, "reason", reason);
@@ -183,30 +189,32 @@ static void inject_lost(struct super *s, const char *reason, uint64_t count, con
 	emit_end(b);
 }
 
-/* A line on its way to snitch-notify: count what it reports. */
+/* A line on its way to the last stage: count the errors and losses. */
 static void watch_line(struct super *s, const char *line, size_t len)
 {
-	struct buf stage = BUF_INIT, reason = BUF_INIT;
-	size_t head = len < 48 ? len : 48;
 	uint64_t count = 0;
+	char type[16];
 
-	if (memmem(line, head, "\"type\":\"error\"", 14)) {
+	if (record_peek_type(line, len, type, sizeof(type)) < 0)
+		return;
+	if (!strcmp(type, "error")) {
 		s->errors++;
 		return;
 	}
-	if (!memmem(line, head, "\"type\":\"lost\"", 13) ||
-	    record_parse(&s->rec, line, len, NULL) < 0)
+	if (strcmp(type, "lost") || record_parse(&s->rec, line, len, NULL) < 0)
 		return;
-	if (record_get_u64(&s->rec, "count", &count) == 0 && count &&
-	    record_get_str(&s->rec, "stage", &stage) == 0 &&
-	    record_get_str(&s->rec, "reason", &reason) == 0) {
-		buf_putc(&stage, '\0');
-		buf_putc(&reason, '\0');
-		if (!stage.oom && !reason.oom)
-			count_lost(s, stage.p, reason.p, count);
+	if (record_get_u64(&s->rec, "count", &count) == 0 && count) {
+		char stage[64] = "", reason[64] = "";
+
+		buf_reset(&s->tmp);
+		if (record_get_str(&s->rec, "stage", &s->tmp) == 0 && !s->tmp.oom)
+			snprintf(stage, sizeof(stage), "%.*s", (int)s->tmp.len, s->tmp.p);
+		buf_reset(&s->tmp);
+		if (record_get_str(&s->rec, "reason", &s->tmp) == 0 && !s->tmp.oom)
+			snprintf(reason, sizeof(reason), "%.*s", (int)s->tmp.len, s->tmp.p);
+		if (stage[0] && reason[0])
+			count_lost(s, stage, reason, count);
 	}
-	buf_release(&stage);
-	buf_release(&reason);
 }
 
 /* ---- moving lines ---- */
@@ -216,28 +224,34 @@ static size_t queued(const struct queue *q)
 	return q->b.len - q->head;
 }
 
-/* Bytes read from stage i: whole lines go on to stage i + 1. */
+/*
+ * Bytes read from stage i: whole lines go on to stage i + 1. A line that
+ * spans two reads waits in 'partial' and goes on whole, once; nothing the
+ * supervisor writes can land inside it, since its own records are added
+ * to a queue only between calls.
+ */
 static void take_output(struct super *s, int i, const char *p, size_t n)
 {
 	struct stage *from = &s->st[i];
 	struct queue *q = &s->st[i + 1].q;
+	bool to_last = i + 1 == s->n - 1;
 	const char *end = p + n, *nl;
 
 	while (p < end && (nl = memchr(p, '\n', (size_t)(end - p)))) {
-		size_t len = (size_t)(nl - p);
+		size_t len = (size_t)(nl - p) + 1;	/* with its newline */
 
-		if (i + 1 == ST_NOTIFY) {
-			if (from->partial.len) {
-				buf_append(&from->partial, p, len);
-				if (!from->long_line)
-					watch_line(s, from->partial.p, from->partial.len);
-			} else {
-				watch_line(s, p, len);
-			}
+		if (from->partial.len) {
+			/* the line began in an earlier read: finish it there */
+			buf_append(&from->partial, p, len);
+			if (to_last && !from->long_line)
+				watch_line(s, from->partial.p, from->partial.len - 1);
+			buf_append(&q->b, from->partial.p, from->partial.len);
+			from->partial.len = 0;
+		} else {
+			if (to_last && !from->long_line)
+				watch_line(s, p, len - 1);
+			buf_append(&q->b, p, len);
 		}
-		buf_append(&q->b, from->partial.p, from->partial.len);
-		buf_append(&q->b, p, len + 1);
-		from->partial.len = 0;
 		from->long_line = false;
 		from->records++;
 		p = nl + 1;
@@ -318,7 +332,7 @@ static int make_input(struct super *s, int i)
 	struct stage *st = &s->st[i];
 	int p[2];
 
-	if (i == ST_TRACE) {
+	if (i == 0) {
 		st->in_r = dup(s->devnull);
 		st->in_w = -1;
 		return st->in_r < 0 ? -errno : 0;
@@ -335,13 +349,11 @@ static int make_input(struct super *s, int i)
 static int start_stage(struct super *s, int i)
 {
 	struct stage *st = &s->st[i];
-	char *argv[3] = { (char *)st->name, NULL, NULL };
+	char *argv[4] = { (char *)st->name, (char *)st->args[0], (char *)st->args[1], NULL };
 	int out[2] = { -1, -1 };
 	pid_t pid;
 
-	if (i == ST_STORE)
-		argv[1] = "--tee";
-	if (i != ST_NOTIFY) {
+	if (i != s->n - 1) {
 		if (pipe2(out, O_CLOEXEC) < 0)
 			return -errno;
 		(void)fcntl(out[1], F_SETPIPE_SZ, PIPE_BYTES);
@@ -430,7 +442,7 @@ static void lost_stage(struct super *s, int i, int status)
 	if (s->stopping) {
 		if (!(WIFEXITED(status) && WEXITSTATUS(status) == 0))
 			log_msg("%s %s while stopping", st->name, how);
-		if (i + 1 < NSTAGES)
+		if (i + 1 < s->n)
 			s->st[i + 1].close_in = true;
 		return;
 	}
@@ -459,7 +471,7 @@ static void lost_stage(struct super *s, int i, int status)
 
 static void reap(struct super *s)
 {
-	for (int i = 0; i < NSTAGES; i++) {
+	for (int i = 0; i < s->n; i++) {
 		struct stage *st = &s->st[i];
 		int status;
 
@@ -483,12 +495,13 @@ static void write_status(struct super *s)
 	emit_u64(&b, "errors", s->errors);
 	emit_key(&b, "stages");
 	buf_putc(&b, '[');
-	for (int i = 0; i < NSTAGES; i++) {
+	for (int i = 0; i < s->n; i++) {
 		struct stage *st = &s->st[i];
 		unsigned oldest = (s->rate_slot + 1) % RATE_SLOTS;
 		uint64_t span = s->rate_tick ? RATE_SLOTS - 1 : 0;
-		uint64_t recs = i == ST_NOTIFY ? s->st[ST_STORE].records : st->records;
-		uint64_t mark = i == ST_NOTIFY ? s->st[ST_STORE].rate_mark[oldest] : st->rate_mark[oldest];
+		/* the last stage writes nothing on: the records it was given */
+		const struct stage *counted = i == s->n - 1 ? &s->st[i - 1] : st;
+		uint64_t recs = counted->records, mark = counted->rate_mark[oldest];
 
 		if (i)
 			buf_putc(&b, ',');
@@ -542,7 +555,7 @@ static void signal_ready(struct super *s, int code)
 
 static bool all_gone(const struct super *s)
 {
-	for (int i = 0; i < NSTAGES; i++)
+	for (int i = 0; i < s->n; i++)
 		if (s->st[i].pid > 0)
 			return false;
 	return true;
@@ -556,26 +569,26 @@ static void begin_stop(struct super *s, const char *why)
 		return;
 	s->stopping = true;
 	log_msg("stopping (%s): each stage flushes and exits in turn", why);
-	for (int i = 0; i < NSTAGES; i++) {
+	for (int i = 0; i < s->n; i++) {
 		s->st[i].restart_at = 0;
 		s->st[i].kill_at = now + t;
 	}
-	if (s->st[ST_TRACE].pid > 0) {
-		kill(s->st[ST_TRACE].pid, SIGTERM);
+	if (s->st[0].pid > 0) {
+		kill(s->st[0].pid, SIGTERM);
 	} else {
-		s->st[ST_RESOLVE].close_in = true;
+		s->st[1].close_in = true;
 	}
 	/* stages that are down pass the end on */
-	for (int i = 0; i + 1 < NSTAGES; i++)
-		if (s->st[i].pid <= 0 && i != ST_TRACE)
+	for (int i = 1; i + 1 < s->n; i++)
+		if (s->st[i].pid <= 0)
 			s->st[i + 1].close_in = true;
 }
 
 static int loop(struct super *s)
 {
 	while (!all_gone(s) || !s->stopping) {
-		struct pollfd p[3 * NSTAGES];
-		int who[3 * NSTAGES], kind[3 * NSTAGES], np = 0;
+		struct pollfd p[3 * STAGES_MAX];
+		int who[3 * STAGES_MAX], kind[3 * STAGES_MAX], np = 0;
 		uint64_t now = clock_mono_ns(), next = now + 250 * MS;
 		struct timespec ts;
 		int r;
@@ -584,7 +597,7 @@ static int loop(struct super *s)
 			begin_stop(s, "signal");
 		if (s->fatal >= 0 && !s->stopping)
 			begin_stop(s, "a stage cannot run");
-		for (int i = 0; i < NSTAGES; i++) {
+		for (int i = 0; i < s->n; i++) {
 			struct stage *st = &s->st[i];
 
 			if (!s->stopping && !st->pid && st->restart_at && now >= st->restart_at) {
@@ -624,7 +637,7 @@ static int loop(struct super *s)
 		if (now >= s->next_status) {
 			if (now >= s->rate_tick + NS) {
 				s->rate_slot = (s->rate_slot + 1) % RATE_SLOTS;
-				for (int i = 0; i < NSTAGES; i++)
+				for (int i = 0; i < s->n; i++)
 					s->st[i].rate_mark[s->rate_slot] = s->st[i].records;
 				s->rate_tick = now;
 			}
@@ -657,12 +670,55 @@ static int loop(struct super *s)
 		}
 		reap(s);
 		/* new lines go on at once, without waiting for POLLOUT */
-		for (int i = 0; i < NSTAGES; i++)
+		for (int i = 0; i < s->n; i++)
 			if (queued(&s->st[i].q) && s->st[i].in_w >= 0)
 				write_input(s, i);
 	}
 	write_status(s);
 	return s->fatal >= 0 ? s->fatal : SNITCH_EXIT_OK;
+}
+
+/*
+ * The stages, in order: snitch-remote only when a remote log is set, and
+ * then snitch-store hands it the rows it committed.
+ */
+static void plan_pipeline(struct super *s)
+{
+	const char *remote = getenv("SNITCH_REMOTE");
+	bool with_remote = remote && *remote;
+	struct { const char *name, *a0, *a1; } plan[STAGES_MAX] = {
+		{ "snitch-trace", NULL, NULL },
+		{ "snitch-resolve", NULL, NULL },
+		{ "snitch-hash", NULL, NULL },
+		{ "snitch-store", "--tee", with_remote ? "--emit-rows" : NULL },
+		{ "snitch-remote", "--tee", NULL },
+		{ "snitch-notify", NULL, NULL },
+	};
+
+	s->n = 0;
+	for (int i = 0; i < STAGES_MAX; i++) {
+		if (!strcmp(plan[i].name, "snitch-remote") && !with_remote)
+			continue;
+		s->st[s->n].name = plan[i].name;
+		s->st[s->n].args[0] = plan[i].a0;
+		s->st[s->n].args[1] = plan[i].a1;
+		s->n++;
+	}
+}
+
+/* "snitch-trace | snitch-resolve | ... --tee | snitch-notify" */
+static void describe_pipeline(const struct super *s, struct buf *b)
+{
+	buf_reset(b);
+	for (int i = 0; i < s->n; i++) {
+		if (i)
+			buf_puts(b, " | ");
+		buf_puts(b, s->st[i].name);
+		for (int a = 0; a < 2 && s->st[i].args[a]; a++) {
+			buf_putc(b, ' ');
+			buf_puts(b, s->st[i].args[a]);
+		}
+	}
 }
 
 int supervise(const struct opts *o, int ready_fd)
@@ -686,12 +742,12 @@ int supervise(const struct opts *o, int ready_fd)
 		free(s);
 		return SNITCH_EXIT_SOFTWARE;
 	}
-	for (int i = 0; i < NSTAGES; i++) {
+	plan_pipeline(s);
+	for (int i = 0; i < s->n; i++) {
 		struct stage *st = &s->st[i];
 		struct stat sb;
 		int e;
 
-		st->name = stage_names[i];
 		st->pidfd = st->out_r = -1;
 		snprintf(st->path, sizeof(st->path), "%s/%s", o->bin_dir, st->name);
 		if (stat(st->path, &sb) < 0 || !(sb.st_mode & S_IXUSR)) {
@@ -706,7 +762,7 @@ int supervise(const struct opts *o, int ready_fd)
 		}
 	}
 	/* the last stage first: each is reading before anything reaches it */
-	for (int i = NSTAGES - 1; i >= 0; i--) {
+	for (int i = s->n - 1; i >= 0; i--) {
 		int e = start_stage(s, i);
 
 		if (e < 0) {
@@ -716,8 +772,8 @@ int supervise(const struct opts *o, int ready_fd)
 		}
 	}
 	s->ready_at = clock_mono_ns() + READY_NS;
-	log_msg("pid %d: running %s | %s | %s | %s --tee | %s", (int)getpid(), stage_names[0],
-		stage_names[1], stage_names[2], stage_names[3], stage_names[4]);
+	describe_pipeline(s, &s->tmp);
+	log_msg("pid %d: running %.*s", (int)getpid(), (int)s->tmp.len, s->tmp.p);
 
 	ret = loop(s);
 	if (ret == 0)
@@ -726,13 +782,14 @@ int supervise(const struct opts *o, int ready_fd)
 		log_msg("stopped with exit status %d", ret);
 
 	signal_ready(s, ret ? ret : SNITCH_EXIT_SOFTWARE);
-	for (int i = 0; i < NSTAGES; i++) {
+	for (int i = 0; i < s->n; i++) {
 		close_input(&s->st[i]);
 		buf_release(&s->st[i].q.b);
 		buf_release(&s->st[i].partial);
 	}
 	close(s->devnull);
 	record_release(&s->rec);
+	buf_release(&s->tmp);
 	free(s);
 	return ret;
 }
