@@ -158,6 +158,23 @@ static void test_long_line(void)
 	free(s);
 }
 
+/* The type of a line, whatever the order of its members. */
+static void test_peek_type(void)
+{
+	char t[16];
+	const char *a = "{\"v\":1,\"type\":\"flow\",\"x\":[1,{\"type\":\"no\"}]}";
+	const char *b = "{\"x\":{\"type\":\"inner\"},\"s\":\"\\\"type\\\":1\",\"type\":\"lost\"}";
+	const char *c = "{\"v\":1,\"count\":2}";
+	const char *d = "{\"type\":\"a-very-long-type-name\"}";
+
+	CHECK(record_peek_type(a, strlen(a), t, sizeof(t)) == 0 && !strcmp(t, "flow"));
+	CHECK(record_peek_type(b, strlen(b), t, sizeof(t)) == 0 && !strcmp(t, "lost"));
+	CHECK(record_peek_type(c, strlen(c), t, sizeof(t)) == -ENOENT);
+	CHECK(record_peek_type(d, strlen(d), t, sizeof(t)) == -ENOENT);
+	CHECK(record_peek_type("[1]", 3, t, sizeof(t)) == -EINVAL);
+	CHECK(record_peek_type("{\"a\":tru}", 9, t, sizeof(t)) == -EINVAL);
+}
+
 int main(void)
 {
 	record_init(&r);
@@ -165,6 +182,7 @@ int main(void)
 	test_getters();
 	test_edits();
 	test_long_line();
+	test_peek_type();
 	record_release(&r);
 	buf_release(&out);
 	TEST_MAIN_END("test_record");
