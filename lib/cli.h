@@ -67,7 +67,7 @@ void cli_config_template(const struct cli *c);
 
 /*
  * Parse an unsigned decimal within [min, max] (strtoull with the errno,
- * end-pointer and range checks style.md asks for). 0 or -EINVAL/-ERANGE.
+ * end-pointer and range checks docs/architecture.md asks for). 0 or -EINVAL/-ERANGE.
  */
 int cli_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 

@@ -6,7 +6,7 @@
 
 /*
  * Diagnostics on stderr, for cmd/ code only (library code returns errors
- * and never prints). Messages follow style.md: "tool: what 'subject': why",
+ * and never prints). Messages follow docs/architecture.md ("Conventions"): "tool: what 'subject': why",
  * lowercase, no final full stop.
  */
 

@@ -10,7 +10,7 @@
  * Buffered record output to a file descriptor. Stages append records to
  * 'b' and call output_flush() before they wait for more input: output is
  * then never older than the time it takes to process what one read()
- * brought in, well within design.md's 200 ms, and a busy stream still
+ * brought in, well within docs/records.md's 200 ms, and a busy stream still
  * writes in large blocks.
  */
 

@@ -19,7 +19,7 @@
 
 #define RECORD_VERSION 1
 
-/* Longest line accepted, without its newline (design.md: at least 1 MiB). */
+/* Longest line accepted, without its newline (docs/records.md: 1 MiB). */
 #define RECORD_LINE_MAX (1U << 20)
 
 struct record_member {

@@ -5,7 +5,7 @@
 #include <signal.h>
 
 /*
- * SIGINT and SIGTERM ask a tool to flush and exit 0 (design.md). Their
+ * SIGINT and SIGTERM ask a tool to flush and exit 0 (docs/records.md, "How every stage behaves"). Their
  * handler only sets sig_stop. The signals stay blocked except inside
  * ppoll(), which is given sig_waitmask, so a signal can never slip in
  * between a check of sig_stop and going to sleep. SIGPIPE is ignored:

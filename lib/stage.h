@@ -19,14 +19,14 @@
  * each, wakes it when a timer it asked for is due or a descriptor it waits
  * on is ready, flushes standard output before every wait, and stops on
  * SIGINT, SIGTERM, the end of input, or a closed standard output, with the
- * rules of docs/records.md ("Stage behaviour") in one place:
+ * rules of docs/records.md ("How every stage behaves") in one place:
  *
  * - A malformed line (not one JSON object, or empty) and an over-long
  *   line are said on stderr with their line number and in an error
  *   record, then skipped; a record of another major version passes
  *   through unchanged, said once.
  * - Output is flushed before the loop waits: a record is never older than
- *   what one read brought in, well within design.md's 200 ms.
+ *   what one read brought in, well within the 200 ms docs/records.md allows.
  * - A closed downstream (EPIPE) ends the stage like a signal does: it
  *   writes what it holds elsewhere (its window, its state) and exits 0
  *   without a word.
