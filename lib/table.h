@@ -31,7 +31,10 @@
  * a time in 12-byte rounds; this reads 8 bytes at a time with one
  * multiply each and mixes the sum at the end (the finaliser of
  * SplitMix64), so the low bits that pick the bucket depend on every byte.
- * Measured: docs/performance.md (snitch-store's row table).
+ * Measured on 2026-12-01 (a loaded 2-vCPU VM, 5 M hashes): 16-byte
+ * keys 25 ns against Jenkins' 121 ns, snitch-store's 112-byte row key
+ * 130 ns against 292 ns. Not keyed: no defence against keys chosen to
+ * collide, as with the tables it replaced.
  */
 static inline unsigned table_hash(const void *key, size_t len)
 {
