@@ -6,7 +6,7 @@ set -eu
 # Build: compiler, BPF tool chain, libraries.
 BUILD="make gcc libc6-dev pkg-config clang llvm bpftool libbpf-dev libelf-dev
 zlib1g-dev libssl-dev libc-ares-dev libsqlite3-dev libpq-dev libmariadb-dev
-liburing-dev musl-tools libsystemd-dev help2man"
+liburing-dev uthash-dev musl-tools libsystemd-dev help2man"
 # Run: what the tools call at run time.
 RUN="ca-certificates sqlite3"
 # Test: test runner, JSON checks, users and namespaces, file systems,

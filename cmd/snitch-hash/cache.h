@@ -3,6 +3,8 @@
 #define SNITCH_HASH_CACHE_H
 
 #include "hash.h"
+#include "lru.h"
+#include "table.h"
 
 enum entry_state {
 	ENTRY_NEW,		/* never hashed */
@@ -13,8 +15,8 @@ enum entry_state {
 
 struct exe_entry {
 	struct exe_key key;
-	struct exe_entry *hnext;
-	struct exe_entry *lru_prev, *lru_next;
+	UT_hash_handle hh;	/* by key */
+	struct lru_node lru;
 	enum entry_state state;
 	bool dirty;		/* modified on disk since it was hashed */
 	bool stale;		/* modified while a job was hashing it */
@@ -37,10 +39,9 @@ struct exe_entry {
 };
 
 struct cache {
-	struct exe_entry **tab;
-	size_t mask;
-	size_t count, max;
-	struct exe_entry lru;	/* sentinel: lru.lru_next is the oldest */
+	struct exe_entry *tab;
+	struct lru lru;		/* the same entries, oldest first */
+	size_t max;
 };
 
 int cache_init(struct cache *c, size_t max);
@@ -57,6 +58,6 @@ void cache_trim(struct cache *c, void (*fn)(void *ctx, struct exe_entry *e),
 		void *ctx);
 
 #define cache_for_each(c, e) \
-	for ((e) = (c)->lru.lru_next; (e) != &(c)->lru; (e) = (e)->lru_next)
+	for ((e) = (c)->tab; (e); (e) = (e)->hh.next)
 
 #endif

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/fanotify.h>
@@ -20,43 +21,38 @@
 #include <unistd.h>
 
 #include "hash.h"
+#include "table.h"
 
 #ifndef AT_HANDLE_FID
 #define AT_HANDLE_FID 0x200	/* Linux 6.5: the handle fanotify reports */
 #endif
 
 #define WATCH_MASK (FAN_MODIFY | FAN_CLOSE_WRITE)
-#define NBUCKETS 4096
 
 struct fid_node {
-	struct fid_node *next;
 	struct fid fid;
 	struct exe_key key;
+	UT_hash_handle hh;	/* by fid, its used bytes */
 };
 
 struct watch {
 	int fd;
 	pthread_mutex_t mu;
-	struct fid_node *tab[NBUCKETS];
+	struct fid_node *tab;	/* guarded by mu: workers add, the stream looks up */
 };
 
-static uint32_t fid_hash(const struct fid *f)
+/* The bytes of a fid that name the file: the handle's length is among them. */
+static size_t fid_key_len(const struct fid *f)
 {
-	uint32_t h = 2166136261u;	/* FNV-1a */
-	const unsigned char *p = (const unsigned char *)f->fsid;
-
-	for (size_t i = 0; i < sizeof(f->fsid); i++)
-		h = (h ^ p[i]) * 16777619u;
-	for (uint32_t i = 0; i < f->len; i++)
-		h = (h ^ f->bytes[i]) * 16777619u;
-	return (h ^ (uint32_t)f->type) % NBUCKETS;
+	return offsetof(struct fid, bytes) + f->len;
 }
 
-static bool fid_eq(const struct fid *a, const struct fid *b)
+static struct fid_node *table_find(struct watch *w, const struct fid *fid)
 {
-	return a->fsid[0] == b->fsid[0] && a->fsid[1] == b->fsid[1] &&
-	       a->type == b->type && a->len == b->len &&
-	       memcmp(a->bytes, b->bytes, a->len) == 0;
+	struct fid_node *n;
+
+	HASH_FIND(hh, w->tab, fid, fid_key_len(fid), n);
+	return n;
 }
 
 struct watch *watch_new(int *err)
@@ -80,15 +76,13 @@ struct watch *watch_new(int *err)
 
 void watch_free(struct watch *w)
 {
+	struct fid_node *n, *next;
+
 	if (!w)
 		return;
-	for (size_t i = 0; i < NBUCKETS; i++) {
-		struct fid_node *n = w->tab[i];
-		while (n) {
-			struct fid_node *next = n->next;
-			free(n);
-			n = next;
-		}
+	HASH_ITER(hh, w->tab, n, next) {
+		HASH_DEL(w->tab, n);
+		free(n);
 	}
 	close(w->fd);
 	pthread_mutex_destroy(&w->mu);
@@ -132,35 +126,29 @@ static int fid_of_fd(int fd, struct fid *fid)
 static void table_put(struct watch *w, const struct fid *fid,
 		      const struct exe_key *key)
 {
-	uint32_t b = fid_hash(fid);
-	struct fid_node *n;
+	struct fid_node *n = table_find(w, fid);
 
-	for (n = w->tab[b]; n; n = n->next) {
-		if (fid_eq(&n->fid, fid)) {
-			n->key = *key;
-			return;
-		}
+	if (n) {
+		n->key = *key;
+		return;
 	}
 	n = malloc(sizeof(*n));
 	if (!n)
 		return;	/* the mark still works; the event just goes unmatched */
 	n->fid = *fid;
 	n->key = *key;
-	n->next = w->tab[b];
-	w->tab[b] = n;
+	HASH_ADD(hh, w->tab, fid, fid_key_len(fid), n);
+	if (!table_added(n, hh))
+		free(n);	/* as above */
 }
 
 static void table_del(struct watch *w, const struct fid *fid)
 {
-	struct fid_node **pp = &w->tab[fid_hash(fid)];
+	struct fid_node *n = table_find(w, fid);
 
-	for (; *pp; pp = &(*pp)->next) {
-		if (fid_eq(&(*pp)->fid, fid)) {
-			struct fid_node *n = *pp;
-			*pp = n->next;
-			free(n);
-			return;
-		}
+	if (n) {
+		HASH_DEL(w->tab, n);
+		free(n);
 	}
 }
 
@@ -200,6 +188,7 @@ static bool lookup(struct watch *w, const struct fanotify_event_info_fid *info,
 {
 	const struct file_handle *h = (const void *)info->handle;
 	struct fid fid;
+	struct fid_node *n;
 	bool found = false;
 
 	if (info_len < sizeof(*info) + sizeof(*h) ||
@@ -213,12 +202,9 @@ static bool lookup(struct watch *w, const struct fanotify_event_info_fid *info,
 	memcpy(fid.bytes, h->f_handle, fid.len);
 
 	pthread_mutex_lock(&w->mu);
-	for (struct fid_node *n = w->tab[fid_hash(&fid)]; n; n = n->next) {
-		if (fid_eq(&n->fid, &fid)) {
-			*key = n->key;
-			found = true;
-			break;
-		}
+	if ((n = table_find(w, &fid))) {
+		*key = n->key;
+		found = true;
 	}
 	pthread_mutex_unlock(&w->mu);
 	return found;

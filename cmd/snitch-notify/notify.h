@@ -7,6 +7,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "table.h"
+
 #define STAGE "snitch-notify"
 
 struct notify_opts {
@@ -28,7 +30,7 @@ struct exe_state {
 	size_t nnames;
 	char **hashes;		/* sha256 hex, oldest first */
 	size_t nhashes;
-	struct exe_state *next;
+	UT_hash_handle hh;	/* by path */
 };
 
 struct state;

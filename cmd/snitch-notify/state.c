@@ -18,44 +18,44 @@
 #include "notify.h"
 #include "record.h"
 
-#define BUCKETS 4096
-
 struct state {
-	struct exe_state *tab[BUCKETS];
-	size_t count;
+	struct exe_state *tab;	/* by path */
 	bool dirty;
 };
 
-static size_t hash_str(const char *s)
-{
-	uint32_t h = 2166136261u;
-
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 16777619u;
-	return h % BUCKETS;
-}
-
 struct exe_state *state_find(struct state *s, const char *path)
 {
-	struct exe_state *e = s->tab[hash_str(path)];
+	struct exe_state *e;
 
-	while (e && strcmp(e->path, path))
-		e = e->next;
+	HASH_FIND_STR(s->tab, path, e);
 	return e;
+}
+
+static void exe_free(struct exe_state *e)
+{
+	for (size_t k = 0; k < e->nnames; k++)
+		free(e->names[k]);
+	for (size_t k = 0; k < e->nhashes; k++)
+		free(e->hashes[k]);
+	free(e->names);
+	free(e->hashes);
+	free(e->path);
+	free(e);
 }
 
 struct exe_state *state_add(struct state *s, const char *path)
 {
 	struct exe_state *e = calloc(1, sizeof(*e));
-	size_t b = hash_str(path);
 
 	if (!e || !(e->path = strdup(path))) {
 		free(e);
 		return NULL;
 	}
-	e->next = s->tab[b];
-	s->tab[b] = e;
-	s->count++;
+	HASH_ADD_KEYPTR(hh, s->tab, e->path, strlen(e->path), e);
+	if (!table_added(e, hh)) {
+		exe_free(e);
+		return NULL;
+	}
 	s->dirty = true;
 	return e;
 }
@@ -109,21 +109,13 @@ bool state_dirty(const struct state *s)
 
 void state_free(struct state *s)
 {
+	struct exe_state *e, *n;
+
 	if (!s)
 		return;
-	for (size_t i = 0; i < BUCKETS; i++) {
-		struct exe_state *e = s->tab[i], *n;
-		for (; e; e = n) {
-			n = e->next;
-			for (size_t k = 0; k < e->nnames; k++)
-				free(e->names[k]);
-			for (size_t k = 0; k < e->nhashes; k++)
-				free(e->hashes[k]);
-			free(e->names);
-			free(e->hashes);
-			free(e->path);
-			free(e);
-		}
+	HASH_ITER(hh, s->tab, e, n) {
+		HASH_DEL(s->tab, e);
+		exe_free(e);
 	}
 	free(s);
 }
@@ -279,28 +271,27 @@ static int cmp_name(const void *a, const void *b)
  */
 static int render(struct state *s, struct buf *b)
 {
-	struct exe_state **exes = calloc(s->count ? s->count : 1, sizeof(*exes));
+	size_t count = HASH_COUNT(s->tab);
+	struct exe_state **exes = calloc(count ? count : 1, sizeof(*exes));
 	struct name_ref *names = NULL;
 	size_t n = 0, nn = 0, cap = 0;
 
 	if (!exes)
 		return -ENOMEM;
-	for (size_t i = 0; i < BUCKETS; i++) {
-		for (struct exe_state *e = s->tab[i]; e; e = e->next) {
-			exes[n++] = e;
-			for (size_t k = 0; k < e->nnames; k++) {
-				if (nn == cap) {
-					struct name_ref *t = realloc(names, (cap = cap ? 2 * cap : 64) * sizeof(*t));
-					if (!t) {
-						free(names);
-						free(exes);
-						return -ENOMEM;
-					}
-					names = t;
+	for (struct exe_state *e = s->tab; e; e = e->hh.next) {
+		exes[n++] = e;
+		for (size_t k = 0; k < e->nnames; k++) {
+			if (nn == cap) {
+				struct name_ref *t = realloc(names, (cap = cap ? 2 * cap : 64) * sizeof(*t));
+				if (!t) {
+					free(names);
+					free(exes);
+					return -ENOMEM;
 				}
-				names[nn].name = e->names[k];
-				names[nn++].path = e->path;
+				names = t;
 			}
+			names[nn].name = e->names[k];
+			names[nn++].path = e->path;
 		}
 	}
 	qsort(exes, n, sizeof(*exes), cmp_exe);

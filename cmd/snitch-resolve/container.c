@@ -16,20 +16,19 @@
 #include "json.h"
 #include "resolve.h"
 
-#define CGROUPS 4096
 #define FILEID_KERNFS 0xfe
 
 struct cg_ent {
 	uint64_t id;
 	char *block;
 	size_t len;
-	struct cg_ent *next;
+	UT_hash_handle hh;	/* by id */
 };
 
 struct containers {
 	int mountfd;		/* the cgroup2 mount, for open_by_handle_at */
 	char mount[PATH_MAX];
-	struct cg_ent *tab[CGROUPS];
+	struct cg_ent *tab;
 };
 
 struct containers *containers_new(void)
@@ -55,15 +54,14 @@ struct containers *containers_new(void)
 
 void containers_free(struct containers *c)
 {
+	struct cg_ent *e, *n;
+
 	if (!c)
 		return;
-	for (size_t i = 0; i < CGROUPS; i++) {
-		struct cg_ent *e = c->tab[i], *n;
-		for (; e; e = n) {
-			n = e->next;
-			free(e->block);
-			free(e);
-		}
+	HASH_ITER(hh, c->tab, e, n) {
+		HASH_DEL(c->tab, e);
+		free(e->block);
+		free(e);
 	}
 	if (c->mountfd >= 0)
 		close(c->mountfd);
@@ -150,16 +148,15 @@ const char *container_block(struct containers *c, uint64_t cgroup_id,
 {
 	static const char unknown[] =
 		"\"container_runtime\":null,\"container_id\":null,\"pod_uid\":null";
-	struct cg_ent *e = c->tab[cgroup_id % CGROUPS];
+	struct cg_ent *e;
 	struct container_info info;
 	char path[PATH_MAX];
 	bool known;
 
-	for (; e; e = e->next) {
-		if (e->id == cgroup_id) {
-			*len = e->len;
-			return e->block;
-		}
+	HASH_FIND(hh, c->tab, &cgroup_id, sizeof(cgroup_id), e);
+	if (e) {
+		*len = e->len;
+		return e->block;
 	}
 	known = path_by_id(c, cgroup_id, path, sizeof(path)) ||
 		(pid && path_by_pid(pid, path, sizeof(path)));
@@ -175,8 +172,13 @@ const char *container_block(struct containers *c, uint64_t cgroup_id,
 		return unknown;
 	}
 	e->id = cgroup_id;
-	e->next = c->tab[cgroup_id % CGROUPS];
-	c->tab[cgroup_id % CGROUPS] = e;
+	HASH_ADD(hh, c->tab, id, sizeof(e->id), e);
+	if (!table_added(e, hh)) {
+		free(e->block);
+		free(e);
+		*len = sizeof(unknown) - 1;
+		return unknown;
+	}
 	*len = e->len;
 	return e->block;
 }

@@ -19,7 +19,7 @@
 #include "json.h"
 #include "resolve.h"
 
-#define ADDRS 65536		/* buckets, and the most addresses remembered */
+#define ADDRS_MAX 65536		/* the most addresses remembered */
 #define ANSWERS 4		/* names remembered per address */
 #define REVERSE_MAX 64		/* lookups in flight */
 #define REVERSE_KEEP_NS (3600ULL * 1000000000ULL)
@@ -38,26 +38,16 @@ struct addr_ent {
 	char *rev;		/* JSON-encoded PTR name */
 	uint64_t rev_until;	/* keep rev, or do not retry, until then */
 	bool rev_pending;
-	struct addr_ent *next;
+	UT_hash_handle hh;	/* by addr */
 };
 
 struct domains {
 	const struct resolve_opts *o;
-	struct addr_ent *tab[ADDRS];
-	size_t count;
+	struct addr_ent *tab;
 	ares_channel chan;
 	bool have_chan;
 	unsigned pending;
 };
-
-static size_t addr_hash(const char *s)
-{
-	uint32_t h = 2166136261u;
-
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 16777619u;
-	return h % ADDRS;
-}
 
 struct domains *domains_new(const struct resolve_opts *o, int *err)
 {
@@ -88,42 +78,41 @@ struct domains *domains_new(const struct resolve_opts *o, int *err)
 
 void domains_free(struct domains *d)
 {
+	struct addr_ent *e, *n;
+
 	if (!d)
 		return;
 	if (d->have_chan) {
 		ares_destroy(d->chan);	/* calls pending callbacks: cancelled */
 		ares_library_cleanup();
 	}
-	for (size_t i = 0; i < ADDRS; i++) {
-		struct addr_ent *e = d->tab[i], *n;
-		for (; e; e = n) {
-			n = e->next;
-			for (int k = 0; k < ANSWERS; k++)
-				free(e->ans[k].qname);
-			free(e->rev);
-			free(e);
-		}
+	HASH_ITER(hh, d->tab, e, n) {
+		HASH_DEL(d->tab, e);
+		for (int k = 0; k < ANSWERS; k++)
+			free(e->ans[k].qname);
+		free(e->rev);
+		free(e);
 	}
 	free(d);
 }
 
 static struct addr_ent *find(struct domains *d, const char *addr, bool create)
 {
-	size_t b = addr_hash(addr);
+	size_t len = strlen(addr);
 	struct addr_ent *e;
 
-	for (e = d->tab[b]; e; e = e->next)
-		if (!strcmp(e->addr, addr))
-			return e;
-	if (!create || d->count >= ADDRS || strlen(addr) >= sizeof(e->addr))
-		return NULL;
+	HASH_FIND(hh, d->tab, addr, len, e);
+	if (e || !create || HASH_COUNT(d->tab) >= ADDRS_MAX || len >= sizeof(e->addr))
+		return e;
 	e = calloc(1, sizeof(*e));
 	if (!e)
 		return NULL;
-	strcpy(e->addr, addr);
-	e->next = d->tab[b];
-	d->tab[b] = e;
-	d->count++;
+	memcpy(e->addr, addr, len + 1);
+	HASH_ADD(hh, d->tab, addr, len, e);
+	if (!table_added(e, hh)) {
+		free(e);
+		return NULL;
+	}
 	return e;
 }
 

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,23 +22,30 @@
 
 /* /proc/PID/stat has the start in clock ticks: 10 ms here; allow three. */
 #define START_SLACK_NS (30ULL * 1000 * 1000)
-#define PATH_CACHE 16384
+/* executables' paths remembered; beyond, the ones known are kept */
+#define PATHS_MAX 65536
+/* the bytes of a proc_facts that are its key: start_ns, then pid */
+#define PROC_KEY_LEN (offsetof(struct proc_facts, pid) + sizeof(uint32_t) - \
+		      offsetof(struct proc_facts, start_ns))
+
+/* An executable's identity, the key of the path cache. */
+struct path_key {
+	uint64_t dev, ino;
+};
 
 struct path_ent {
-	uint64_t dev, ino;
+	struct path_key key;
 	char *path;
-	struct path_ent *next;
+	UT_hash_handle hh;
 };
 
 struct procs {
 	const struct resolve_opts *o;
-	struct proc_facts **tab;
-	size_t mask, count;
-	struct proc_facts lru;		/* sentinel: lru.lru_next is the oldest */
+	struct proc_facts *tab;		/* by (start_ns, pid) */
+	struct lru lru;			/* the same entries, oldest first */
 	uint64_t boot_to_real;
 	uint64_t ns_per_tick;
-	struct path_ent *paths[PATH_CACHE];
-	size_t npaths;
+	struct path_ent *paths;		/* by (dev, ino) */
 };
 
 static uint64_t now_ns(clockid_t c)
@@ -51,21 +59,12 @@ static uint64_t now_ns(clockid_t c)
 struct procs *procs_new(const struct resolve_opts *o)
 {
 	struct procs *p = calloc(1, sizeof(*p));
-	size_t n = 1024;
 	long hz = sysconf(_SC_CLK_TCK);
 
 	if (!p)
 		return NULL;
-	while (n < o->cache_size)
-		n *= 2;
-	p->tab = calloc(n, sizeof(*p->tab));
-	if (!p->tab) {
-		free(p);
-		return NULL;
-	}
 	p->o = o;
-	p->mask = n - 1;
-	p->lru.lru_next = p->lru.lru_prev = &p->lru;
+	lru_init(&p->lru);
 	/* the same offset snitch-trace uses for start times */
 	p->boot_to_real = now_ns(CLOCK_REALTIME) - now_ns(CLOCK_BOOTTIME);
 	p->ns_per_tick = 1000000000ULL / (uint64_t)(hz > 0 ? hz : 100);
@@ -84,96 +83,80 @@ static void facts_free(struct proc_facts *f)
 
 void procs_free(struct procs *p)
 {
-	struct proc_facts *f, *next;
+	struct proc_facts *f, *fn;
+	struct path_ent *e, *en;
 
 	if (!p)
 		return;
-	for (f = p->lru.lru_next; f != &p->lru; f = next) {
-		next = f->lru_next;
+	HASH_ITER(hh, p->tab, f, fn) {
+		HASH_DEL(p->tab, f);
 		facts_free(f);
 	}
-	for (size_t i = 0; i < PATH_CACHE; i++) {
-		struct path_ent *e = p->paths[i], *n;
-		for (; e; e = n) {
-			n = e->next;
-			free(e->path);
-			free(e);
-		}
+	HASH_ITER(hh, p->paths, e, en) {
+		HASH_DEL(p->paths, e);
+		free(e->path);
+		free(e);
 	}
-	free(p->tab);
 	free(p);
-}
-
-static size_t key_hash(uint32_t pid, uint64_t start)
-{
-	uint64_t h = (pid * 0x9e3779b97f4a7c15ULL) ^ (start * 0xc2b2ae3d27d4eb4fULL);
-	return (size_t)(h ^ h >> 31);
-}
-
-static void lru_unlink(struct proc_facts *f)
-{
-	f->lru_prev->lru_next = f->lru_next;
-	f->lru_next->lru_prev = f->lru_prev;
-}
-
-static void lru_push(struct procs *p, struct proc_facts *f)
-{
-	f->lru_prev = p->lru.lru_prev;
-	f->lru_next = &p->lru;
-	p->lru.lru_prev->lru_next = f;
-	p->lru.lru_prev = f;
 }
 
 static void drop(struct procs *p, struct proc_facts *f);
 
 static void evict(struct procs *p)
 {
-	while (p->count > p->o->cache_size && p->lru.lru_next != &p->lru)
-		drop(p, p->lru.lru_next);
+	struct lru_node *n;
+
+	while (HASH_COUNT(p->tab) > p->o->cache_size && (n = lru_oldest(&p->lru)))
+		drop(p, lru_entry(n, struct proc_facts, lru));
 }
 
 /* ---- the inode -> path cache ---- */
 
+static struct path_ent *path_find(struct procs *p, uint64_t dev, uint64_t ino)
+{
+	struct path_key k = { .dev = dev, .ino = ino };
+	struct path_ent *e;
+
+	HASH_FIND(hh, p->paths, &k, sizeof(k), e);
+	return e;
+}
+
 const char *procs_path_of(struct procs *p, uint64_t dev, uint64_t ino)
 {
-	struct path_ent *e = p->paths[(dev * 31 + ino) % PATH_CACHE];
+	struct path_ent *e = path_find(p, dev, ino);
 
-	for (; e; e = e->next)
-		if (e->dev == dev && e->ino == ino)
-			return e->path;
-	return NULL;
+	return e ? e->path : NULL;
 }
 
 static void remember_path(struct procs *p, uint64_t dev, uint64_t ino,
 			  const char *path)
 {
-	size_t b = (dev * 31 + ino) % PATH_CACHE;
-	struct path_ent *e;
+	struct path_ent *e = path_find(p, dev, ino);
 
-	for (e = p->paths[b]; e; e = e->next) {
-		if (e->dev == dev && e->ino == ino) {
-			if (strcmp(e->path, path)) {
-				char *c = strdup(path);
-				if (c) {
-					free(e->path);
-					e->path = c;
-				}
+	if (e) {
+		if (strcmp(e->path, path)) {
+			char *c = strdup(path);
+			if (c) {
+				free(e->path);
+				e->path = c;
 			}
-			return;
 		}
+		return;
 	}
-	if (p->npaths >= PATH_CACHE * 4)
+	if (HASH_COUNT(p->paths) >= PATHS_MAX)
 		return;		/* full enough: keep what is there */
-	e = malloc(sizeof(*e));
+	e = calloc(1, sizeof(*e));
 	if (!e || !(e->path = strdup(path))) {
 		free(e);
 		return;
 	}
-	e->dev = dev;
-	e->ino = ino;
-	e->next = p->paths[b];
-	p->paths[b] = e;
-	p->npaths++;
+	e->key.dev = dev;
+	e->key.ino = ino;
+	HASH_ADD(hh, p->paths, key, sizeof(e->key), e);
+	if (!table_added(e, hh)) {
+		free(e->path);
+		free(e);
+	}
 }
 
 void procs_learn_path(struct procs *p, uint64_t dev, uint64_t ino, const char *path)
@@ -404,21 +387,15 @@ bool procs_adopt_path(struct procs *p, struct proc_facts *f, uint64_t dev, uint6
 
 static void drop(struct procs *p, struct proc_facts *f)
 {
-	struct proc_facts **pp = &p->tab[key_hash(f->pid, f->start_ns) & p->mask];
-
-	while (*pp != f)
-		pp = &(*pp)->hnext;
-	*pp = f->hnext;
-	lru_unlink(f);
-	p->count--;
+	HASH_DEL(p->tab, f);
+	lru_remove(&f->lru);
 	facts_free(f);
 }
 
 struct proc_facts *procs_get(struct procs *p, uint32_t pid, uint64_t start_ns,
 			     const char *comm, size_t comm_len, bool reread)
 {
-	size_t b = key_hash(pid, start_ns) & p->mask;
-	struct proc_facts *f;
+	struct proc_facts *f, probe;
 	char dir[32], c[32];
 	uint64_t started;
 
@@ -430,20 +407,16 @@ struct proc_facts *procs_get(struct procs *p, uint32_t pid, uint64_t start_ns,
 		start_ns = proc_start(p, dir);
 		if (!start_ns)
 			return NULL;
-		b = key_hash(pid, start_ns) & p->mask;
 	}
-	for (f = p->tab[b]; f; f = f->hnext) {
-		if (f->pid == pid && f->start_ns == start_ns) {
-			if (reread && proc_start(p, dir)) {
-				drop(p, f);	/* it lives: read it anew */
-				break;
-			}
-			if (p->lru.lru_prev != f) {
-				lru_unlink(f);
-				lru_push(p, f);
-			}
+	probe.start_ns = start_ns;
+	probe.pid = pid;
+	HASH_FIND(hh, p->tab, &probe.start_ns, PROC_KEY_LEN, f);
+	if (f) {
+		if (!reread || !proc_start(p, dir)) {
+			lru_touch(&p->lru, &f->lru);
 			return f;
 		}
+		drop(p, f);	/* it lives: read it anew */
 	}
 	started = proc_start(p, dir);
 	if (!started)
@@ -474,10 +447,12 @@ struct proc_facts *procs_get(struct procs *p, uint32_t pid, uint64_t start_ns,
 	if (f->have_exe && f->exe_path)
 		remember_path(p, f->exe_dev, f->exe_ino, f->exe_path);
 	render(f);
-	f->hnext = p->tab[b];
-	p->tab[b] = f;
-	lru_push(p, f);
-	p->count++;
+	HASH_ADD(hh, p->tab, start_ns, PROC_KEY_LEN, f);
+	if (!table_added(f, hh)) {
+		facts_free(f);
+		return NULL;
+	}
+	lru_push(&p->lru, &f->lru);
 	evict(p);
 	return f;
 }

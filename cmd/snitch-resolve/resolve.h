@@ -9,6 +9,8 @@
 
 #include "ancestry.h"
 #include "buf.h"
+#include "lru.h"
+#include "table.h"
 
 #define STAGE "snitch-resolve"
 
@@ -39,8 +41,9 @@ struct resolve_stats {
  * block renders "exe_path","name","cmdline","user" for each prefix.
  */
 struct proc_facts {
-	uint32_t pid;
+	/* the key (lib/table.h): these two, adjacent, hashed as bytes */
 	uint64_t start_ns;
+	uint32_t pid;
 	bool have_exe;			/* exe_path and its identity are known */
 	uint64_t exe_dev, exe_ino;	/* what exe_path names (stat, in its root) */
 	bool exe_btrfs;
@@ -56,7 +59,8 @@ struct proc_facts {
 	bool mismatch_reported;
 	struct buf block[NLEVELS];	/* pre-rendered members, per prefix */
 	uint32_t block_dev_ok;		/* bit l: block[l] rendered with exe_path */
-	struct proc_facts *hnext, *lru_prev, *lru_next;
+	UT_hash_handle hh;
+	struct lru_node lru;
 };
 
 struct procs;

@@ -8,26 +8,24 @@
 #include "json.h"
 #include "resolve.h"
 
-#define USERS 1024
-
 struct user_ent {
 	uint32_t uid;
 	char *json;
-	struct user_ent *next;
+	UT_hash_handle hh;
 };
 
-static struct user_ent *users[USERS];
+static struct user_ent *users;		/* by uid */
 
 const char *user_json(uint32_t uid)
 {
-	struct user_ent *e = users[uid % USERS];
+	struct user_ent *e;
 	struct passwd pw, *res = NULL;
 	char pwbuf[4096];
 	struct buf b = BUF_INIT;
 
-	for (; e; e = e->next)
-		if (e->uid == uid)
-			return e->json;
+	HASH_FIND(hh, users, &uid, sizeof(uid), e);
+	if (e)
+		return e->json;
 	if (getpwuid_r(uid, &pw, pwbuf, sizeof(pwbuf), &res) == 0 && res)
 		json_put_cstr(&b, pw.pw_name);
 	else
@@ -41,20 +39,22 @@ const char *user_json(uint32_t uid)
 	}
 	e->uid = uid;
 	e->json = b.p;
-	e->next = users[uid % USERS];
-	users[uid % USERS] = e;
+	HASH_ADD(hh, users, uid, sizeof(uid), e);
+	if (!table_added(e, hh)) {
+		free(e);
+		buf_release(&b);
+		return "null";
+	}
 	return e->json;
 }
 
 void users_free(void)
 {
-	for (size_t i = 0; i < USERS; i++) {
-		struct user_ent *e = users[i], *n;
-		for (; e; e = n) {
-			n = e->next;
-			free(e->json);
-			free(e);
-		}
-		users[i] = NULL;
+	struct user_ent *e, *n;
+
+	HASH_ITER(hh, users, e, n) {
+		HASH_DEL(users, e);
+		free(e->json);
+		free(e);
 	}
 }

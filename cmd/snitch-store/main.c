@@ -182,9 +182,9 @@ static void *writer_main(void *arg)
 			if (w->stop && failures > 5) {
 				pthread_mutex_lock(&w->mu);
 				for (struct batch *x = w->head; x; x = x->qnext)
-					note_lost("db_unwritable", x->nrows,
+					note_lost("db_unwritable", batch_rows(x),
 						  "%zu rows were not written at exit: the database does not take writes",
-						  x->nrows);
+						  batch_rows(x));
 				while ((b = w->head)) {
 					w->head = b->qnext;
 					batch_free(b);
@@ -218,8 +218,8 @@ static void writer_submit(struct writer *w, struct batch *b)
 			w->head->qnext = old->qnext;
 			if (w->tail == old)
 				w->tail = w->head;
-			note_lost("db_backlog", old->nrows,
-				  "%zu rows were dropped: %d windows waited for the database", old->nrows,
+			note_lost("db_backlog", batch_rows(old),
+				  "%zu rows were dropped: %d windows waited for the database", batch_rows(old),
 				  PENDING_MAX);
 			batch_free(old);
 			w->queued--;
@@ -262,7 +262,7 @@ static void close_window(struct store *s)
 {
 	struct batch *b = s->batch;
 
-	if (!b->first && !b->lost_rows)
+	if (!b->rows && !b->lost_rows)
 		return;
 	s->batch = batch_new();
 	if (!s->batch) {

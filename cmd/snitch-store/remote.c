@@ -98,28 +98,26 @@ int remote_spool(struct remote *r, const struct batch *bt)
 	size_t off = 0;
 	int ret = 0;
 
-	for (size_t i = 0; i < 1024; i++) {
-		for (const struct exe_ref *e = bt->exes[i]; e; e = e->next) {
-			if (spooled_already(r, e->id))
-				continue;
-			buf_puts(&b, "{\"k\":\"e\"");
-			line_int(&b, "id", e->id);
-			line_str(&b, "path", e->path, e->path_len);
-			line_str(&b, "name", e->name, e->name_len);
-			line_str(&b, "cmdline", e->cmdline, e->cmdline_len);
-			line_str(&b, "sha256", e->sha256, e->sha256 ? 64 : 0);
-			buf_puts(&b, "}\n");
-		}
-		for (const struct str_ref *s = bt->strs[i]; s; s = s->next) {
-			if (s->kind == 'f' || s->kind == 'p' || spooled_already(r, s->id))
-				continue;
-			buf_printf(&b, "{\"k\":\"%c\"", s->kind);
-			line_int(&b, "id", s->id);
-			line_str(&b, "s", s->s, s->len);
-			buf_puts(&b, "}\n");
-		}
+	for (const struct exe_ref *e = bt->exes; e; e = e->hh.next) {
+		if (spooled_already(r, e->id))
+			continue;
+		buf_puts(&b, "{\"k\":\"e\"");
+		line_int(&b, "id", e->id);
+		line_str(&b, "path", e->path, e->path_len);
+		line_str(&b, "name", e->name, e->name_len);
+		line_str(&b, "cmdline", e->cmdline, e->cmdline_len);
+		line_str(&b, "sha256", e->sha256, e->sha256 ? 64 : 0);
+		buf_puts(&b, "}\n");
 	}
-	for (const struct conn_row *c = bt->first; c; c = c->lnext) {
+	for (const struct str_ref *s = bt->strs; s; s = s->hh.next) {
+		if (s->kind == 'f' || s->kind == 'p' || spooled_already(r, s->id))
+			continue;
+		buf_printf(&b, "{\"k\":\"%c\"", s->kind);
+		line_int(&b, "id", s->id);
+		line_str(&b, "s", s->s, s->len);
+		buf_puts(&b, "}\n");
+	}
+	for (const struct conn_row *c = bt->rows; c; c = c->hh.next) {
 		char uid[320];
 		int n = snprintf(uid, sizeof(uid), "%s:%llu:%llu", r->host,
 				 (unsigned long long)r->run_id,

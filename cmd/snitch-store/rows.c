@@ -20,59 +20,36 @@
 #include "record.h"
 #include "store.h"
 
-#define ROWS_MIN 4096
-
 /* ---- batches ---- */
 
 struct batch *batch_new(void)
 {
-	struct batch *b = calloc(1, sizeof(*b));
-
-	if (!b)
-		return NULL;
-	b->tab = calloc(ROWS_MIN, sizeof(*b->tab));
-	if (!b->tab) {
-		free(b);
-		return NULL;
-	}
-	b->mask = ROWS_MIN - 1;
-	return b;
+	return calloc(1, sizeof(struct batch));
 }
 
 void batch_free(struct batch *b)
 {
+	struct conn_row *r, *rn;
+	struct exe_ref *e, *en;
+	struct str_ref *s, *sn;
+
 	if (!b)
 		return;
-	for (struct conn_row *r = b->first, *n; r; r = n) {
-		n = r->lnext;
+	HASH_ITER(hh, b->rows, r, rn) {
+		HASH_DEL(b->rows, r);
 		free(r);
 	}
-	for (size_t i = 0; i < 1024; i++) {
-		for (struct exe_ref *e = b->exes[i], *n; e; e = n) {
-			n = e->next;
-			free(e->path);
-			free(e->name);
-			free(e->cmdline);
-			free(e->sha256);
-			free(e);
-		}
-		for (struct str_ref *s = b->strs[i], *n; s; s = n) {
-			n = s->next;
-			free(s->s);
-			free(s);
-		}
+	HASH_ITER(hh, b->exes, e, en) {
+		HASH_DEL(b->exes, e);
+		free(e->key);
+		free(e);
 	}
-	free(b->tab);
+	HASH_ITER(hh, b->strs, s, sn) {
+		HASH_DEL(b->strs, s);
+		free(s->s - 1);
+		free(s);
+	}
 	free(b);
-}
-
-static uint64_t fnv(uint64_t h, const void *p, size_t n)
-{
-	const unsigned char *c = p;
-
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ c[i]) * 1099511628211ULL;
-	return h;
 }
 
 /* 63 bits of SHA-256 over length-prefixed fields: equal content, equal id;
@@ -100,68 +77,99 @@ static int64_t content_id(char kind, const char *const *f, const size_t *len,
 	return id ? (int64_t)id : 1;	/* 0 means "none" */
 }
 
-static bool same(const char *a, size_t al, const char *b, size_t bl)
+/* The key of an interned string: its kind, its bytes, a NUL. */
+static int str_key(struct buf *k, char kind, const char *s, size_t len)
 {
-	if (!a || !b)
-		return a == b;
-	return al == bl && !memcmp(a, b, al);
+	buf_reset(k);
+	buf_putc(k, kind);
+	buf_append(k, s, len);
+	buf_putc(k, '\0');
+	return k->oom ? -ENOMEM : 0;
 }
 
 static struct str_ref *intern_str(struct batch *b, char kind, const char *s,
 				  size_t len)
 {
-	size_t h = (size_t)(fnv(1469598103934665603ULL ^ (unsigned char)kind, s, len) % 1024);
+	static struct buf k;	/* rows are made by the main thread only */
 	struct str_ref *r;
 
-	if (!s)
+	if (!s || str_key(&k, kind, s, len) < 0)
 		return NULL;
-	for (r = b->strs[h]; r; r = r->next)
-		if (r->kind == kind && same(r->s, r->len, s, len))
-			return r;
+	HASH_FIND(hh, b->strs, k.p, len + 1, r);
+	if (r)
+		return r;
 	r = calloc(1, sizeof(*r));
-	if (!r || !(r->s = malloc(len + 1))) {
+	if (!r || !(r->s = malloc(k.len))) {
 		free(r);
 		return NULL;
 	}
-	memcpy(r->s, s, len);
-	r->s[len] = '\0';
+	memcpy(r->s, k.p, k.len);
+	r->s++;
 	r->len = len;
 	r->kind = kind;
 	r->id = content_id(kind, &s, &len, 1);
-	r->next = b->strs[h];
-	b->strs[h] = r;
+	HASH_ADD_KEYPTR(hh, b->strs, r->s - 1, len + 1, r);
+	if (!table_added(r, hh)) {
+		free(r->s - 1);
+		free(r);
+		return NULL;
+	}
 	return r;
+}
+
+/* The key of an interned executable: each field's length and bytes, a NUL. */
+static int exe_key(struct buf *k, char *const f[4], const size_t len[4])
+{
+	buf_reset(k);
+	for (int i = 0; i < 4; i++) {
+		size_t n = f[i] ? len[i] : SIZE_MAX;	/* NULL differs from "" */
+
+		buf_append(k, &n, sizeof(n));
+		if (f[i])
+			buf_append(k, f[i], len[i]);
+		buf_putc(k, '\0');
+	}
+	return k->oom ? -ENOMEM : 0;
 }
 
 static struct exe_ref *intern_exe(struct batch *b, char *const f[4],
 				  const size_t len[4])
 {
-	uint64_t h = 1469598103934665603ULL;
+	static struct buf k;	/* rows are made by the main thread only */
+	char **field[4];
 	struct exe_ref *e;
+	size_t off = 0;
 
-	if (!f[0] && !f[1] && !f[2] && !f[3])
+	if ((!f[0] && !f[1] && !f[2] && !f[3]) || exe_key(&k, f, len) < 0)
 		return NULL;
-	for (int i = 0; i < 4; i++)
-		h = f[i] ? fnv(h, f[i], len[i]) : fnv(h, "\0n", 2);
-	for (e = b->exes[h % 1024]; e; e = e->next)
-		if (same(e->path, e->path_len, f[0], len[0]) &&
-		    same(e->name, e->name_len, f[1], len[1]) &&
-		    same(e->cmdline, e->cmdline_len, f[2], len[2]) &&
-		    same(e->sha256, e->sha256 ? 64 : 0, f[3], len[3]))
-			return e;
+	HASH_FIND(hh, b->exes, k.p, k.len, e);
+	if (e)
+		return e;
 	e = calloc(1, sizeof(*e));
-	if (!e)
+	if (!e || !(e->key = malloc(k.len))) {
+		free(e);
 		return NULL;
-	e->id = content_id('e', (const char *const *)f, len, 4);
-	e->path = f[0] ? strndup(f[0], len[0]) : NULL;
-	e->name = f[1] ? strndup(f[1], len[1]) : NULL;
-	e->cmdline = f[2] ? strndup(f[2], len[2]) : NULL;
-	e->sha256 = f[3] ? strndup(f[3], len[3]) : NULL;
+	}
+	memcpy(e->key, k.p, k.len);
+	field[0] = &e->path;
+	field[1] = &e->name;
+	field[2] = &e->cmdline;
+	field[3] = &e->sha256;
+	for (int i = 0; i < 4; i++) {
+		off += sizeof(size_t);
+		*field[i] = f[i] ? e->key + off : NULL;
+		off += (f[i] ? len[i] : 0) + 1;
+	}
 	e->path_len = len[0];
 	e->name_len = len[1];
 	e->cmdline_len = len[2];
-	e->next = b->exes[h % 1024];
-	b->exes[h % 1024] = e;
+	e->id = content_id('e', (const char *const *)f, len, 4);
+	HASH_ADD_KEYPTR(hh, b->exes, e->key, k.len, e);
+	if (!table_added(e, hh)) {
+		free(e->key);
+		free(e);
+		return NULL;
+	}
 	return e;
 }
 
@@ -435,63 +443,19 @@ static const char *interned(struct batch *b, char kind, const char *s, size_t n)
 	return r ? r->s : NULL;
 }
 
-static uint64_t row_hash(const struct conn_row *c)
-{
-	uint64_t h = c->window_start_ns * 0x9e3779b97f4a7c15ULL;
-
-	for (int l = 0; l < NLEVELS; l++)
-		h = (h ^ (uint64_t)(c->exe[l] ? c->exe[l]->id : 0)) * 0x100000001b3ULL;
-	h = (h ^ (uint64_t)c->uid) * 0x100000001b3ULL;
-	h = (h ^ (uintptr_t)c->family ^ ((uintptr_t)c->proto << 1)) * 0x100000001b3ULL;
-	h = (h ^ (uint64_t)c->lport ^ ((uint64_t)c->rport << 20)) * 0x100000001b3ULL;
-	h = (h ^ (uint64_t)(c->laddr ? c->laddr->id : 0)) * 0x100000001b3ULL;
-	h = (h ^ (uint64_t)(c->raddr ? c->raddr->id : 0)) * 0x100000001b3ULL;
-	h = (h ^ (uint64_t)(c->domain ? c->domain->id : 0)) * 0x100000001b3ULL;
-	h = (h ^ (uint64_t)c->netns ^ (uint64_t)(c->container ? c->container->id : 0)) * 0x100000001b3ULL;
-	return h;
-}
-
-static bool row_same(const struct conn_row *a, const struct conn_row *b)
-{
-	for (int l = 0; l < NLEVELS; l++)
-		if (a->exe[l] != b->exe[l])
-			return false;
-	return a->window_start_ns == b->window_start_ns && a->uid == b->uid &&
-	       a->family == b->family && a->proto == b->proto &&
-	       a->lport == b->lport && a->rport == b->rport &&
-	       a->laddr == b->laddr && a->raddr == b->raddr &&
-	       a->domain == b->domain && a->netns == b->netns &&
-	       a->container == b->container;
-}
-
-static void grow(struct batch *b)
-{
-	size_t n = (b->mask + 1) * 2;
-	struct conn_row **t = calloc(n, sizeof(*t));
-
-	if (!t)
-		return;		/* longer chains, still correct */
-	for (struct conn_row *r = b->first; r; r = r->lnext) {
-		r->next = t[r->key_hash & (n - 1)];
-		t[r->key_hash & (n - 1)] = r;
-	}
-	free(b->tab);
-	b->tab = t;
-	b->mask = n - 1;
-}
-
 int batch_add(struct batch *b, const struct store_opts *o,
 	      const struct filters *f, struct record *r, uint64_t window_ns)
 {
 	const struct record_member *m[NKEYS];
 	static struct buf s[8];
-	struct conn_row key = { 0 }, *row;
+	struct conn_row key, *row;
 	bool exec;
 	uint64_t t, from, to;
 	size_t n;
 	char *v;
 
 	(void)pthread_once(&keys_once, keys_init);
+	memset(&key, 0, sizeof(key));	/* its key is compared as bytes */
 	record_find_many(r, keys, NKEYS, m);
 	exec = record_member_is(r, m[K_TYPE], "exec");
 	if (!record_member_is(r, m[K_TYPE], "flow") && !(exec && o->log_exec))
@@ -569,29 +533,22 @@ int batch_add(struct batch *b, const struct store_opts *o,
 		key.container = intern_str(b, 'c', s[3].p, s[3].len);
 	}
 
-	key.key_hash = row_hash(&key);
-	for (row = b->tab[key.key_hash & b->mask]; row; row = row->next)
-		if (row->key_hash == key.key_hash && row_same(row, &key))
-			break;
+	HASH_FIND(hh, b->rows, &key, CONN_KEY_LEN, row);
 	if (!row) {
 		row = malloc(sizeof(*row));
 		if (!row) {
 			b->lost_rows++;
 			return 0;
 		}
-		*row = key;
+		memcpy(row, &key, sizeof(*row));
 		row->first_ns = from;
 		row->last_ns = to;
-		row->next = b->tab[key.key_hash & b->mask];
-		b->tab[key.key_hash & b->mask] = row;
-		row->lnext = NULL;
-		if (b->last)
-			b->last->lnext = row;
-		else
-			b->first = row;
-		b->last = row;
-		if (++b->nrows > (b->mask + 1) * 2)
-			grow(b);
+		HASH_ADD(hh, b->rows, window_start_ns, CONN_KEY_LEN, row);
+		if (!table_added(row, hh)) {
+			free(row);
+			b->lost_rows++;
+			return 0;
+		}
 	}
 	if (from < row->first_ns)
 		row->first_ns = from;
@@ -649,7 +606,7 @@ int csv_write_batch(int fd, const struct batch *bt)
 	size_t off = 0;
 	int ret = 0;
 
-	for (const struct conn_row *r = bt->first; r; r = r->lnext) {
+	for (const struct conn_row *r = bt->rows; r; r = r->hh.next) {
 		char when[32];
 		time_t sec = (time_t)(r->window_start_ns / 1000000000ULL);
 		struct tm tm;

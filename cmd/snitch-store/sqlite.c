@@ -286,26 +286,24 @@ static int write_refs(struct db *d, const struct batch *b)
 {
 	int r = SQLITE_DONE;
 
-	for (size_t i = 0; i < 1024 && r == SQLITE_DONE; i++) {
-		for (const struct exe_ref *e = b->exes[i]; e && r == SQLITE_DONE; e = e->next) {
-			sqlite3_stmt *st = d->ins_exe;
+	for (const struct exe_ref *e = b->exes; e && r == SQLITE_DONE; e = e->hh.next) {
+		sqlite3_stmt *st = d->ins_exe;
 
-			sqlite3_bind_int64(st, 1, e->id);
-			bind_text(st, 2, e->path, e->path_len);
-			bind_text(st, 3, e->name, e->name_len);
-			bind_text(st, 4, e->cmdline, e->cmdline_len);
-			bind_text(st, 5, e->sha256, e->sha256 ? 64 : 0);
-			r = step_once(d, st, e->id);
-		}
-		for (const struct str_ref *s = b->strs[i]; s && r == SQLITE_DONE; s = s->next) {
-			int t = s->kind == 'a' ? 0 : s->kind == 'd' ? 1 : s->kind == 'c' ? 2 : -1;
+		sqlite3_bind_int64(st, 1, e->id);
+		bind_text(st, 2, e->path, e->path_len);
+		bind_text(st, 3, e->name, e->name_len);
+		bind_text(st, 4, e->cmdline, e->cmdline_len);
+		bind_text(st, 5, e->sha256, e->sha256 ? 64 : 0);
+		r = step_once(d, st, e->id);
+	}
+	for (const struct str_ref *s = b->strs; s && r == SQLITE_DONE; s = s->hh.next) {
+		int t = s->kind == 'a' ? 0 : s->kind == 'd' ? 1 : s->kind == 'c' ? 2 : -1;
 
-			if (t < 0)
-				continue;	/* family, proto: columns, not tables */
-			sqlite3_bind_int64(d->ins_str[t], 1, s->id);
-			bind_text(d->ins_str[t], 2, s->s, s->len);
-			r = step_once(d, d->ins_str[t], s->id);
-		}
+		if (t < 0)
+			continue;	/* family, proto: columns, not tables */
+		sqlite3_bind_int64(d->ins_str[t], 1, s->id);
+		bind_text(d->ins_str[t], 2, s->s, s->len);
+		r = step_once(d, d->ins_str[t], s->id);
 	}
 	return r;
 }
@@ -337,7 +335,7 @@ static int bind_row(sqlite3_stmt *st, int i, const struct conn_row *c)
 
 int db_write(struct db *d, const struct batch *b, char *err, size_t errsize)
 {
-	const struct conn_row *c = b->first;
+	const struct conn_row *c = b->rows;
 	int r;
 
 	if (!c)
@@ -348,7 +346,7 @@ int db_write(struct db *d, const struct batch *b, char *err, size_t errsize)
 	r = write_refs(d, b);
 	/* one prepared single-row insert per row: faster in SQLite than
 	 * multi-row VALUES, which it runs as a co-routine (measured) */
-	for (; c && r == SQLITE_DONE; c = c->lnext) {
+	for (; c && r == SQLITE_DONE; c = c->hh.next) {
 		bind_row(d->ins_conn, 1, c);
 		r = sqlite3_step(d->ins_conn);
 		sqlite3_reset(d->ins_conn);

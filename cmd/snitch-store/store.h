@@ -4,12 +4,14 @@
 
 #include <pthread.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
 #include "ancestry.h"
 #include "buf.h"
 #include "perms.h"
+#include "table.h"
 
 #define STAGE "snitch-store"
 #define INT_NULL INT64_MIN	/* a number the record did not give */
@@ -38,27 +40,35 @@ struct store_opts {
 
 /* ---- rows (rows.c) ---- */
 
-/* An interned string: a referenced row of executables, domains, addresses. */
+/*
+ * An interned executable: a referenced row. Its four fields point into
+ * key, which holds each one's length (SIZE_MAX: SQL NULL) and bytes and a
+ * NUL: the table's key, and the one allocation of their bytes.
+ */
 struct exe_ref {
 	int64_t id;		/* content hash; 0: none */
 	char *path, *name, *cmdline, *sha256;	/* NULL: SQL NULL */
 	size_t path_len, name_len, cmdline_len;
-	struct exe_ref *next;
+	char *key;
+	UT_hash_handle hh;
 };
 
+/* An interned string: a domain, an address, a container, a family or a proto. */
 struct str_ref {
 	int64_t id;		/* 0: none */
 	char kind;		/* 'a'ddress, 'd'omain, 'c'ontainer, 'f'amily, 'p'roto */
-	char *s;
+	char *s;		/* key + 1: the key is kind, then s, then a NUL */
 	size_t len;
-	struct str_ref *next;
+	UT_hash_handle hh;
 };
 
-/* One connections row: records merged on their whole identity. */
+/*
+ * One connections row: records merged on their whole identity, the key,
+ * which is the members from window_start_ns to container (all 8 bytes
+ * wide, so no padding among them), compared as bytes.
+ */
 struct conn_row {
-	uint64_t window_start_ns, window_end_ns;
-	uint64_t first_ns, last_ns;
-	uint64_t send_bytes, recv_bytes, events;
+	uint64_t window_start_ns;
 	struct exe_ref *exe[NLEVELS];
 	int64_t uid;
 	const char *family, *proto;	/* interned in the batch */
@@ -66,21 +76,31 @@ struct conn_row {
 	struct str_ref *laddr, *raddr, *domain;
 	int64_t netns;
 	struct str_ref *container;
-	uint64_t key_hash;
-	struct conn_row *next;		/* hash chain, then list order */
-	struct conn_row *lnext;
+	/* not the key */
+	uint64_t window_end_ns;
+	uint64_t first_ns, last_ns;
+	uint64_t send_bytes, recv_bytes, events;
+	UT_hash_handle hh;
 };
 
-/* A window's rows and what they reference; owned by one thread at a time. */
+#define CONN_KEY_LEN (offsetof(struct conn_row, container) + sizeof(struct str_ref *))
+
+/*
+ * A window's rows and what they reference; owned by one thread at a time.
+ * Each table lists its entries in the order they were made (hh.next).
+ */
 struct batch {
-	struct conn_row **tab;
-	size_t mask, nrows;
-	struct conn_row *first, *last;	/* in the order rows were made */
-	struct exe_ref *exes[1024];
-	struct str_ref *strs[1024];
+	struct conn_row *rows;
+	struct exe_ref *exes;
+	struct str_ref *strs;
 	uint64_t lost_rows;		/* rows that could not be made (no memory) */
 	struct batch *qnext;
 };
+
+static inline size_t batch_rows(const struct batch *b)
+{
+	return HASH_COUNT(b->rows);
+}
 
 struct batch *batch_new(void);
 void batch_free(struct batch *b);

@@ -1,77 +1,60 @@
 /* SPDX-License-Identifier: MIT */
+/*
+ * The flows userspace follows: by their whole key, and by socket (the
+ * cookie), since a socket's release ends all of its flows at once.
+ */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "trace.h"
 
-static size_t key_hash(const struct flow_key *k)
+void flows_init(struct flow_table *t)
 {
-	uint64_t h = 1469598103934665603ULL;	/* FNV-1a over the key */
-	const unsigned char *p = (const unsigned char *)k;
-
-	for (size_t i = 0; i < sizeof(*k); i++)
-		h = (h ^ p[i]) * 1099511628211ULL;
-	return (size_t)(h ^ h >> 32);
-}
-
-static size_t cookie_hash(uint64_t c)
-{
-	c *= 0x9e3779b97f4a7c15ULL;
-	return (size_t)(c ^ c >> 29);
-}
-
-int flows_init(struct flow_table *t, size_t size_hint)
-{
-	size_t n = 1024;
-
-	while (n < size_hint)
-		n *= 2;
-	t->tab = calloc(n, sizeof(*t->tab));
-	t->bycookie = calloc(n, sizeof(*t->bycookie));
-	if (!t->tab || !t->bycookie) {
-		free(t->tab);
-		free(t->bycookie);
-		return -ENOMEM;
-	}
-	t->mask = n - 1;
-	t->count = 0;
-	return 0;
+	t->tab = NULL;
+	t->socks = NULL;
 }
 
 void flows_release(struct flow_table *t)
 {
-	size_t i;
-	struct flow *f, *next;
+	struct flow *f, *tmp;
 
-	if (!t->tab)
-		return;
-	for (i = 0; i <= t->mask; i++) {
-		for (f = t->tab[i]; f; f = next) {
-			next = f->next;
-			free(f);
-		}
-	}
-	free(t->tab);
-	free(t->bycookie);
-	t->tab = NULL;
+	flow_for_each(t, f, tmp)
+		flow_remove(t, f);
 }
 
 struct flow *flow_find(struct flow_table *t, const struct flow_key *k)
 {
-	struct flow *f = t->tab[key_hash(k) & t->mask];
+	struct flow *f;
 
-	for (; f; f = f->next)
-		if (!memcmp(&f->key, k, sizeof(*k)))
-			return f;
-	return NULL;
+	HASH_FIND(hh, t->tab, k, sizeof(*k), f);
+	return f;
+}
+
+static struct flow_sock *sock_of(struct flow_table *t, uint64_t cookie, bool create)
+{
+	struct flow_sock *s;
+
+	HASH_FIND(hh, t->socks, &cookie, sizeof(cookie), s);
+	if (s || !create)
+		return s;
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return NULL;
+	s->cookie = cookie;
+	HASH_ADD(hh, t->socks, cookie, sizeof(s->cookie), s);
+	if (!table_added(s, hh)) {
+		free(s);
+		return NULL;
+	}
+	return s;
 }
 
 struct flow *flow_get(struct flow_table *t, const struct flow_key *k,
 		      bool *created)
 {
 	struct flow *f = flow_find(t, k);
-	size_t b;
+	struct flow_sock *s;
 
 	*created = false;
 	if (f)
@@ -80,48 +63,48 @@ struct flow *flow_get(struct flow_table *t, const struct flow_key *k,
 	if (!f)
 		return NULL;
 	f->key = *k;
-	b = key_hash(k) & t->mask;
-	f->next = t->tab[b];
-	t->tab[b] = f;
-	b = cookie_hash(k->cookie) & t->mask;
-	f->cnext = t->bycookie[b];
-	t->bycookie[b] = f;
-	t->count++;
+	HASH_ADD(hh, t->tab, key, sizeof(f->key), f);
+	if (!table_added(f, hh) || !(s = sock_of(t, k->cookie, true))) {
+		if (table_added(f, hh))
+			HASH_DEL(t->tab, f);
+		free(f);
+		return NULL;
+	}
+	f->sock = s;
+	f->cnext = s->flows;
+	if (s->flows)
+		s->flows->cprev = f;
+	s->flows = f;
 	*created = true;
 	return f;
 }
 
 void flow_remove(struct flow_table *t, struct flow *f)
 {
-	struct flow **pp = &t->tab[key_hash(&f->key) & t->mask];
+	struct flow_sock *s = f->sock;
 
-	while (*pp && *pp != f)
-		pp = &(*pp)->next;
-	if (*pp)
-		*pp = f->next;
-	pp = &t->bycookie[cookie_hash(f->key.cookie) & t->mask];
-	while (*pp && *pp != f)
-		pp = &(*pp)->cnext;
-	if (*pp)
-		*pp = f->cnext;
-	t->count--;
+	HASH_DEL(t->tab, f);
+	if (f->cprev)
+		f->cprev->cnext = f->cnext;
+	else
+		s->flows = f->cnext;
+	if (f->cnext)
+		f->cnext->cprev = f->cprev;
+	if (!s->flows) {
+		HASH_DEL(t->socks, s);
+		free(s);
+	}
 	free(f);
 }
 
 struct flow *flow_first_of(struct flow_table *t, uint64_t cookie)
 {
-	struct flow *f = t->bycookie[cookie_hash(cookie) & t->mask];
+	struct flow_sock *s = sock_of(t, cookie, false);
 
-	while (f && f->key.cookie != cookie)
-		f = f->cnext;
-	return f;
+	return s ? s->flows : NULL;
 }
 
 struct flow *flow_next_of(struct flow *f)
 {
-	uint64_t cookie = f->key.cookie;
-
-	for (f = f->cnext; f && f->key.cookie != cookie; f = f->cnext)
-		;
-	return f;
+	return f->cnext;
 }

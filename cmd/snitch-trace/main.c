@@ -389,7 +389,6 @@ static void check_lost(struct tracer *t, bool at_exit)
 static void drain(struct tracer *t, bool at_exit)
 {
 	uint64_t now_real = clock_real_ns(), mono = clock_mono_ns();
-	size_t i;
 	struct flow *f, *next;
 	int r;
 
@@ -398,17 +397,14 @@ static void drain(struct tracer *t, bool at_exit)
 		log_limited("the fd scan failed: %s", strerror(-r));
 	t->next_scan = 0;
 	drain_map(t, now_real);
-	for (i = 0; i <= t->flows.mask; i++) {
-		for (f = t->flows.tab[i]; f; f = next) {
-			next = f->next;
-			if (!f->announced && (at_exit || mono - f->seen_mono >= OWNER_WAIT_NS))
-				announce(t, f, now_real);	/* owner never found */
-			if (f->announced && (f->pending.send_bytes || f->pending.recv_bytes ||
-					     f->pending.send_calls || f->pending.recv_calls))
-				write_flow(&t->out, &t->clk, f, "update", now_real);
-			if (f->tcp && mono - f->changed_mono >= TCP_FORGET_NS)
-				flow_remove(&t->flows, f);
-		}
+	flow_for_each(&t->flows, f, next) {
+		if (!f->announced && (at_exit || mono - f->seen_mono >= OWNER_WAIT_NS))
+			announce(t, f, now_real);	/* owner never found */
+		if (f->announced && (f->pending.send_bytes || f->pending.recv_bytes ||
+				     f->pending.send_calls || f->pending.recv_calls))
+			write_flow(&t->out, &t->clk, f, "update", now_real);
+		if (f->tcp && mono - f->changed_mono >= TCP_FORGET_NS)
+			flow_remove(&t->flows, f);
 	}
 	check_lost(t, at_exit);
 }
@@ -727,8 +723,9 @@ int main(int argc, char **argv)
 	t.clk.boot_to_real = clock_real_ns() - boot_ns();
 	t.ncpus = libbpf_num_possible_cpus();
 	output_init(&t.out, STDOUT_FILENO);
-	if (t.ncpus <= 0 || flows_init(&t.flows, o.max_flows) < 0) {
-		log_msg("out of memory");
+	flows_init(&t.flows);
+	if (t.ncpus <= 0) {
+		log_msg("cannot count the possible CPUs: %s", strerror(t.ncpus ? -t.ncpus : EINVAL));
 		return SNITCH_EXIT_SOFTWARE;
 	}
 	if (sig_setup() < 0) {

@@ -9,6 +9,7 @@
 
 #include "bpf/trace.h"
 #include "output.h"
+#include "table.h"
 
 #define STAGE "snitch-trace"
 
@@ -41,18 +42,24 @@ struct flow {
 	uint64_t from_ns;		/* realtime start of the current interval */
 	uint64_t seen_mono;		/* when userspace first heard of it */
 	uint64_t changed_mono;		/* last time its counters moved */
-	struct flow *next;		/* hash chain */
-	struct flow *cnext;		/* chain of the same cookie */
+	UT_hash_handle hh;		/* by key */
+	struct flow_sock *sock;		/* its socket: key.cookie */
+	struct flow *cprev, *cnext;	/* the socket's other flows */
+};
+
+/* A socket's flows (a datagram socket has one per peer), by cookie. */
+struct flow_sock {
+	uint64_t cookie;
+	struct flow *flows;
+	UT_hash_handle hh;
 };
 
 struct flow_table {
-	struct flow **tab;
-	struct flow **bycookie;
-	size_t mask;
-	size_t count;
+	struct flow *tab;		/* by key, in the order first seen */
+	struct flow_sock *socks;	/* by cookie */
 };
 
-int flows_init(struct flow_table *t, size_t size_hint);
+void flows_init(struct flow_table *t);
 void flows_release(struct flow_table *t);
 struct flow *flow_find(struct flow_table *t, const struct flow_key *k);
 struct flow *flow_get(struct flow_table *t, const struct flow_key *k, bool *created);
@@ -60,9 +67,8 @@ void flow_remove(struct flow_table *t, struct flow *f);
 /* The flows of one socket: flow_first_of(), then flow_next_of(). */
 struct flow *flow_first_of(struct flow_table *t, uint64_t cookie);
 struct flow *flow_next_of(struct flow *f);
-#define flow_for_each(t, i, f) \
-	for ((i) = 0; (i) <= (t)->mask; (i)++) \
-		for ((f) = (t)->tab[(i)]; (f); (f) = (f)->next)
+/* Every flow, in the order first seen; f may be removed in the loop. */
+#define flow_for_each(t, f, tmp) HASH_ITER(hh, (t)->tab, f, tmp)
 
 /* Records (records.c). phase: "new", "update", "end". */
 void write_flow(struct output *o, const struct clocks *c, struct flow *f,
