@@ -234,8 +234,10 @@ static void decode_dns(struct resolver *r, struct record *rec, uint32_t pid,
 	long n = -EINVAL;
 	int e = -EBADMSG;
 
-	if (!p || p->type != JSON_STRING)
-		return;		/* nothing to decode: another program's record */
+	/* nothing to decode, or decoded already: another program's record */
+	if (!p || p->type != JSON_STRING || record_find(rec, "qtype") ||
+	    record_find(rec, "rcode"))
+		return;
 	buf_reset(&r->tmp);
 	if (record_member_str(rec, p, &r->tmp) < 0 || r->tmp.oom) {
 		e = -ENOMEM;
