@@ -142,6 +142,11 @@ $(O)/san/test_%: $(O)/san/tests/unit/test_%.o $(SAN_LIB)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(SAN_FLAGS) -o $@ $^ -lcrypto -lpthread
 
+# snitch-resolve's DNS decoder, alone.
+$(O)/san/test_dnsmsg: $(O)/san/tests/unit/test_dnsmsg.o $(O)/san/cmd/snitch-resolve/dnsmsg.o $(SAN_LIB)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(SAN_FLAGS) -o $@ $^ -lcares
+
 LDLIBS_trafficgen := -luring
 LDLIBS_connburst := -lpthread
 
@@ -165,7 +170,17 @@ $(O)/fuzz/fuzz_record: tests/fuzz/fuzz_record.c $(LIB_SRCS) $(wildcard lib/*.h)
 		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 		-o $@ tests/fuzz/fuzz_record.c $(LIB_SRCS) -lcrypto -lpthread
 
-fuzz: $(O)/fuzz/fuzz_record
+# The DNS decoder of snitch-resolve, alone, with the c-ares it calls.
+$(O)/fuzz/fuzz_dns: tests/fuzz/fuzz_dns.c cmd/snitch-resolve/dnsmsg.c cmd/snitch-resolve/dnsmsg.h $(LIB_SRCS) $(wildcard lib/*.h)
+	$(call msg,FUZZ,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) -std=gnu11 $(DEFINES) -Ilib -Icmd/snitch-resolve -g -O1 \
+		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+		-o $@ tests/fuzz/fuzz_dns.c cmd/snitch-resolve/dnsmsg.c $(LIB_SRCS) -lcares -lcrypto -lpthread
+
+FUZZ_TARGETS := $(O)/fuzz/fuzz_record $(O)/fuzz/fuzz_dns
+
+fuzz: $(FUZZ_TARGETS)
 	$(Q)scripts/test.sh fuzz
 
 deps:
@@ -178,7 +193,7 @@ bats: all $(TEST_HELPERS)
 	$(Q)scripts/test.sh bats
 
 test: deps
-	$(Q)$(MAKE) --no-print-directory all $(UNIT_BINS) $(TEST_HELPERS) $(O)/fuzz/fuzz_record
+	$(Q)$(MAKE) --no-print-directory all $(UNIT_BINS) $(TEST_HELPERS) $(FUZZ_TARGETS)
 	$(Q)scripts/test.sh all
 
 run: deps

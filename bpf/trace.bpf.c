@@ -435,8 +435,10 @@ static __always_inline void emit_dns(struct __sk_buff *skb, __u32 off,
 				     struct flow_addr *addr, bool v6)
 {
 	struct ev_dns *e;
+	bool cut = len > DNS_MAX;
 
-	if (len > DNS_MAX)
+	/* the message is copied, never read here: userspace decodes it */
+	if (cut)
 		len = DNS_MAX;
 	if (len < 12)
 		return;		/* shorter than a DNS header */
@@ -457,6 +459,7 @@ static __always_inline void emit_dns(struct __sk_buff *skb, __u32 off,
 		return;
 	}
 	e->len = len;
+	e->truncated = cut;
 	bpf_ringbuf_submit(e, 0);
 }
 

@@ -101,7 +101,8 @@ struct ev_dns {
 	__u32 netns;
 	__u16 len;		/* bytes of DNS message in data */
 	__u8 family;
-	__u8 pad[5];
+	__u8 truncated;		/* the message was longer than DNS_MAX */
+	__u8 pad[4];
 	__u8 server[16];	/* address the answer came from */
 	__u8 data[DNS_MAX];
 };

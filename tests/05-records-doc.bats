@@ -85,6 +85,16 @@ same_shape() {
 	jq -e -s 'map(select(.type == "flow" and .raddr == "127.0.0.5" and .domain == "shape.test")) | length >= 1' "$out"
 }
 
+@test "the dns example's qname, qtype, rcode and answers are what snitch-resolve decodes from its payload" {
+	# the example's text, not jq's rewriting of it (ts_ns is beyond a double)
+	ex=$(grep '^{"v":1,"type":"dns",' "$EXAMPLES")
+	[[ "$ex" == *',"qname":'* ]]
+	run --separate-stderr "$RESOLVE" <<< "${ex%%,\"qname\":*}}"
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	[ "$(grep '"type":"dns"' <<< "$output")" = "$ex" ]
+}
+
 @test "the lost example has the fields snitch-trace writes" {
 	need_bpf
 	cp "$GEN" "$BATS_TEST_TMPDIR/gen"

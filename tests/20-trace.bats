@@ -146,12 +146,13 @@ check_scenario() {
 		'map(select(.type == "exec" and .filename == $f)) | length == 1 and .[0].exe_ino == $ino and .[0].exe_dev == $dev and .[0].comm == "true-exec" and .[0].pid > 0' "$d/trace.out"
 }
 
-@test "dns records for glibc and static musl lookups against a server in a netns" {
+@test "dns records for glibc and static musl lookups against a server in a netns, decoded by snitch-resolve" {
 	need_bpf
 	need_cmd ip
-	dns_ns_start glibc.test=192.0.2.11 musl.test=192.0.2.22
+	dns_ns_start glibc.test=192.0.2.11 musl.test=192.0.2.22 big.test=192.0.2.100/40
 	trace_start "$BATS_TEST_TMPDIR/t.out"
 	glibc=$(ip netns exec "$DNS_NS" "$SNITCH_TEST_BIN/dnsq" glibc.test)
+	big=$(ip netns exec "$DNS_NS" "$SNITCH_TEST_BIN/dnsq" big.test)
 	musl=$(ip netns exec "$DNS_NS" "$SNITCH_TEST_BIN/dnsq-static" musl.test)
 	nx=$(ip netns exec "$DNS_NS" "$SNITCH_TEST_BIN/dnsq-static" nothing.test || true)
 	netns=$(ip netns exec "$DNS_NS" stat -L -c %i /proc/self/ns/net)
@@ -160,13 +161,28 @@ check_scenario() {
 	dns_ns_stop
 	[ "${glibc#* }" = 192.0.2.11 ]
 	[ "${musl#* }" = 192.0.2.22 ]
-	out=$BATS_TEST_TMPDIR/t.out
+	[ "$(echo "${big#* }" | wc -w)" -eq 40 ]
+	# snitch-trace passes each message on as bytes, decoding nothing; the
+	# answer of 40 addresses (666 bytes) is cut at 512
+	jq -e -s 'map(select(.type == "dns")) | length >= 4 and all(.[];
+		(has("qname") or has("answers") or has("qtype") or has("rcode")) == false and
+		.payload_bytes > 12 and .payload_bytes <= 512 and
+		(.payload_b64 | length) == ((.payload_bytes + 2) / 3 | floor) * 4) and
+		(map(select(.payload_truncated)) | length >= 1 and all(.[]; .payload_bytes == 512)) and
+		(map(select(.payload_truncated | not)) | length >= 3)' "$BATS_TEST_TMPDIR/t.out"
+	# and snitch-resolve, unprivileged, decodes them
+	"$RESOLVE" < "$BATS_TEST_TMPDIR/t.out" > "$BATS_TEST_TMPDIR/r.out"
+	out=$BATS_TEST_TMPDIR/r.out
+	jq -e -s 'map(select(.type == "error" and .code == "dns_malformed")) == []' "$out"
 	jq -e -s --argjson pid "${glibc%% *}" --argjson n "$netns" \
 		'map(select(.type == "dns" and .qname == "glibc.test")) | length >= 1 and all(.[]; .pid == $pid and .netns == $n and .qtype == "A" and .rcode == 0 and .server == "127.0.0.1" and .answers == [{"addr": "192.0.2.11", "ttl_s": 300}])' "$out"
 	jq -e -s --argjson pid "${musl%% *}" --argjson n "$netns" \
 		'map(select(.type == "dns" and .qname == "musl.test")) | length >= 1 and all(.[]; .pid == $pid and .netns == $n and .answers == [{"addr": "192.0.2.22", "ttl_s": 300}])' "$out"
 	jq -e -s --argjson pid "${nx%% *}" \
 		'map(select(.type == "dns" and .qname == "nothing.test")) | length >= 1 and all(.[]; .pid == $pid and .rcode == 3 and .answers == [])' "$out"
+	# the answers that fit in the capture: 30 of the 40
+	jq -e -s --argjson pid "${big%% *}" \
+		'map(select(.type == "dns" and .qname == "big.test")) | length >= 1 and all(.[]; .pid == $pid and .payload_truncated and (.answers | length) == 30 and .answers[0] == {"addr": "192.0.2.100", "ttl_s": 300} and .answers[29].addr == "192.0.2.129")' "$out"
 }
 
 @test "a ring buffer too small for a burst of new flows gives lost records, and every flow still appears" {

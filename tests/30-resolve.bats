@@ -269,6 +269,53 @@ container_run() {
 	[ "$(echo "$output" | jq -c 'select(.type == "dns")' | head -1)" = "$(dns 100 1 one.test)" ]
 }
 
+# a dns record as snitch-trace writes it, carrying the message in FILE
+dns_payload() {
+	local f=$SNITCH_TOP/tests/fuzz/dns/$1 cut=${2:-false}
+	printf '{"v":1,"type":"dns","ts_ns":1,"sock_cookie":77,"pid":100,"netns":1,"server":"127.0.0.1","payload_b64":"%s","payload_bytes":%d,"payload_truncated":%s}\n' \
+		"$(base64 -w0 "$f")" "$(stat -c %s "$f")" "$cut"
+}
+
+@test "dns: the captured message is decoded, a CNAME chain followed, and the flows that follow are named" {
+	in=$(dns_payload cname-chain.bin
+	     echo '{"v":1,"type":"flow","pid":100,"netns":1,"raddr":"192.0.2.2"}')
+	run --separate-stderr "$RESOLVE" <<< "$in"
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	echo "$output" | jq -e -s '[.[] | select(.type == "dns")] == [{"v":1,"type":"dns","ts_ns":1,"sock_cookie":77,"pid":100,"netns":1,"server":"127.0.0.1",
+		"payload_b64":"'"$(base64 -w0 "$SNITCH_TOP/tests/fuzz/dns/cname-chain.bin")"'","payload_bytes":108,"payload_truncated":false,
+		"qname":"www.example.org","qtype":"A","rcode":0,"answers":[{"addr":"192.0.2.1","ttl_s":200},{"addr":"192.0.2.2","ttl_s":200}]}]'
+	echo "$output" | jq -e -s 'map(select(.type == "flow"))[0].domain == "www.example.org"'
+	in=$(dns_payload aaaa.bin; dns_payload nxdomain.bin)
+	run --separate-stderr "$RESOLVE" <<< "$in"
+	[ "$status" -eq 0 ]
+	[ "$(echo "$output" | jq -c 'select(.type == "dns") | [.qname, .qtype, .rcode, .answers]' | tr '\n' ' ')" = \
+	  '["example.org","AAAA",0,[{"addr":"2001:db8::7","ttl_s":120},{"addr":"2001:db8::8","ttl_s":60}]] ["nothing.test","A",3,[]] ' ]
+}
+
+@test "dns: a message cut by the capture gives the answers that fit; one that cannot be read gives dns_malformed and passes on" {
+	in=$(dns_payload truncated-512.bin true
+	     dns_payload truncated-512.bin false
+	     dns_payload pointer-loop-question.bin
+	     echo '{"v":1,"type":"dns","sock_cookie":78,"payload_b64":"not base64"}'
+	     echo '{"v":1,"type":"flow","pid":100,"netns":1,"raddr":"10.0.0.29","seq":1}')
+	run --separate-stderr "$RESOLVE" <<< "$in"
+	[ "$status" -eq 0 ]
+	# cut at 512 bytes by the capture: 29 of its 40 answers, no error
+	echo "$output" | jq -e -s '[.[] | select(.type == "dns")][0] | .qname == "many.example.org" and (.answers | length) == 29 and .answers[28] == {"addr":"10.0.0.29","ttl_s":300}'
+	# the same bytes said to be whole: the answers read, and an error
+	echo "$output" | jq -e -s '[.[] | select(.type == "dns")][1] | .qname == "many.example.org" and (.answers | length) == 29'
+	echo "$output" | jq -e -s '[.[] | select(.type == "dns")][2:] | length == 2 and all(.[]; .qname == null and .qtype == null and .rcode == null and .answers == null)'
+	[ "$(echo "$output" | jq -r 'select(.type == "error") | "\(.code) \(.stage) \(.sock_cookie) \(.message)"')" = "\
+dns_malformed snitch-resolve 77 the dns answer on socket 77 cannot be decoded: its answer section cannot be read
+dns_malformed snitch-resolve 77 the dns answer on socket 77 cannot be decoded: its question cannot be read
+dns_malformed snitch-resolve 78 the dns answer on socket 78 cannot be decoded: its payload_b64 is not base64" ]
+	[[ "$stderr" == *"snitch-resolve: the dns answer on socket 78 cannot be decoded: its payload_b64 is not base64"* ]]
+	# every record passed on, and the flow was named from the cut answer
+	[ "$(echo "$output" | jq -s 'map(select(.type == "dns")) | length')" -eq 4 ]
+	echo "$output" | jq -e -s 'map(select(.type == "flow"))[0].domain == "many.example.org"'
+}
+
 @test "--reverse-dns names an address later, without holding up the stream" {
 	need_root
 	need_cmd ip

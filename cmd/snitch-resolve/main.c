@@ -13,8 +13,10 @@
 #include <unistd.h>
 
 #include "ancestry.h"
+#include "base64.h"
 #include "cli.h"
 #include "clock.h"
+#include "dnsmsg.h"
 #include "emit.h"
 #include "exitcode.h"
 #include "log.h"
@@ -53,6 +55,8 @@ struct resolver {
 	uint64_t my_mntns;		/* our own mount namespace's inode */
 	struct buf tmp;
 	struct buf name;		/* an exec record's filename */
+	struct buf dns_bytes;		/* a dns record's message, decoded from base64 */
+	struct dns_msg dns;
 };
 
 static void put_key(struct buf *b, int level, const char *name)
@@ -211,6 +215,69 @@ static void resolve_level(struct resolver *r, struct record *rec, int l,
 	(void)record_add_members(rec, b->p, b->len);
 }
 
+/*
+ * A dns record from snitch-trace carries the bytes of the message, which
+ * are decoded here, without the tracer's privileges (dnsmsg.c): add
+ * qname, qtype, rcode and answers, and learn the name of each address. A
+ * message that cannot be decoded gives an error record, and nulls.
+ */
+static void decode_dns(struct resolver *r, struct record *rec, uint32_t pid,
+		       uint64_t netns)
+{
+	const struct record_member *p = record_find(rec, "payload_b64");
+	const struct record_member *cut = record_find(rec, "payload_truncated");
+	struct dns_msg *dm = &r->dns;
+	const char *why = "its payload_b64 is not base64";
+	uint64_t cookie = 0;
+	long n = -EINVAL;
+	int e = -EBADMSG;
+
+	/* nothing to decode, or decoded already: another program's record */
+	if (!p || p->type != JSON_STRING || record_find(rec, "qtype") ||
+	    record_find(rec, "rcode"))
+		return;
+	buf_reset(&r->tmp);
+	if (record_member_str(rec, p, &r->tmp) < 0 || r->tmp.oom) {
+		e = -ENOMEM;
+	} else if (r->tmp.len > (DNS_MSG_MAX + 2) / 3 * 4) {
+		why = "longer than a DNS message can be";
+	} else {
+		buf_reset(&r->dns_bytes);
+		if (buf_reserve(&r->dns_bytes, BASE64_DECODED_MAX(r->tmp.len) + 1) < 0)
+			e = -ENOMEM;
+		else
+			n = base64_decode(r->tmp.p, r->tmp.len,
+					  (unsigned char *)r->dns_bytes.p);
+	}
+	if (n >= 0)
+		e = dns_msg_decode(dm, (const unsigned char *)r->dns_bytes.p,
+				   (size_t)n, cut && cut->type == JSON_TRUE, &why);
+	if (n < 0 || e == -ENOMEM)
+		dm->valid = false;
+	if (e < 0) {
+		struct buf *b = &r->st.out.b;
+		char msg[256];
+
+		(void)record_get_u64(rec, "sock_cookie", &cookie);
+		if (e == -ENOMEM)
+			why = "out of memory";
+		snprintf(msg, sizeof(msg), "the dns answer on socket %llu cannot be decoded: %s",
+			 (unsigned long long)cookie, why);
+		log_limited("%s", msg);
+		emit_error_begin(b, STAGE, e == -ENOMEM ? "out_of_memory" : "dns_malformed", msg);
+		emit_u64(b, "sock_cookie", cookie);
+		emit_end(b);
+	}
+	buf_reset(&r->tmp);
+	dns_msg_put_members(dm, &r->tmp);
+	(void)record_add_members(rec, r->tmp.p, r->tmp.len);
+	if (!dm->valid)
+		return;
+	for (size_t i = 0; i < dm->nanswers; i++)
+		domains_learn(r->domains, dm->answers[i].addr, dm->qname.p,
+			      dm->qname.len, pid, netns, dm->answers[i].ttl_s);
+}
+
 /* A dns record: learn the name of each address it answered. */
 static void learn_dns(struct resolver *r, struct record *rec,
 		      const struct record_member **m)
@@ -221,10 +288,14 @@ static void learn_dns(struct resolver *r, struct record *rec,
 	size_t len;
 	struct record a;
 
-	if (!ans || ans->type != JSON_ARRAY || !q || q->type != JSON_STRING)
-		return;
 	(void)record_get_u64(rec, "pid", &pid);
 	(void)record_member_u64(rec, m[K_NETNS], &netns);
+	if (!q && !ans) {
+		decode_dns(r, rec, (uint32_t)pid, netns);
+		return;
+	}
+	if (!ans || ans->type != JSON_ARRAY || !q || q->type != JSON_STRING)
+		return;
 	s = record_val(rec, ans);
 	len = ans->val_len;
 	record_init(&a);
@@ -475,5 +546,7 @@ int main(int argc, char **argv)
 	users_free();
 	buf_release(&r.tmp);
 	buf_release(&r.name);
+	buf_release(&r.dns_bytes);
+	dns_msg_release(&r.dns);
 	return ret;
 }

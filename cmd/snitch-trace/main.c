@@ -228,7 +228,7 @@ static int on_event(void *ctx, void *data, size_t size)
 		break;
 	case EV_DNS:
 		if (size >= sizeof(struct ev_dns))
-			(void)write_dns(&t->out, data, to_real(h->ts_boot_ns));
+			write_dns(&t->out, data, to_real(h->ts_boot_ns));
 		break;
 	default:
 		if (size >= sizeof(struct ev_flow))
@@ -686,8 +686,9 @@ int main(int argc, char **argv)
 			"kernel (BPF), and write records on standard output (docs/records.md): a\n"
 			"\"flow\" when a flow is first seen, then its bytes every interval while it is\n"
 			"active, and a last one when it ends; \"exec\" when a process runs a program;\n"
-			"\"dns\" for each DNS answer received; \"lost\" for anything that could not be\n"
-			"recorded. Needs root (CAP_BPF, CAP_PERFMON and CAP_SYS_ADMIN).\n"
+			"\"dns\" for each DNS answer received (its bytes, which snitch-resolve decodes);\n"
+			"\"lost\" for anything that could not be recorded. Needs root (CAP_BPF,\n"
+			"CAP_PERFMON and CAP_SYS_ADMIN).\n"
 			"\n"
 			"TCP is counted from the kernel's own per-connection byte counters, so it\n"
 			"costs nothing per send or receive; UDP, ICMP, raw IP and AF_PACKET are\n"
@@ -697,7 +698,7 @@ int main(int argc, char **argv)
 			"  sudo snitch-trace | jq -c 'select(.type == \"flow\" and .phase == \"new\") | {pid, comm, raddr, rport}'\n"
 			"  sudo snitch-trace | snitch-hash | jq -c 'select(.type == \"flow\") | {comm, exe_sha256, send_bytes}'\n"
 			"  sudo snitch-trace --interval-ms 5000 > flows.jsonl\n"
-			"  sudo snitch-trace | jq -c 'select(.type == \"dns\") | {comm: .pid, qname, answers}'\n",
+			"  sudo snitch-trace | snitch-resolve | jq -c 'select(.type == \"dns\") | {pid, qname, answers}'\n",
 		.opts = opts,
 		.nopts = sizeof(opts) / sizeof(opts[0]),
 		.exit_codes = exit_codes,

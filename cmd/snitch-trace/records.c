@@ -7,6 +7,7 @@
 #include <sys/sysmacros.h>
 
 #include "ancestry.h"
+#include "base64.h"
 #include "emit.h"
 #include "trace.h"
 
@@ -174,102 +175,16 @@ void write_exec(struct output *o, const struct clocks *c,
 	emit_end(b);
 }
 
-/* ---- DNS responses (RFC 1035, 3596) ---- */
-
-struct dns_reader {
-	const unsigned char *p;
-	size_t len, off;
-};
-
 /*
- * Read a possibly compressed name at *off into out (dotted, no final
- * dot). Returns false if it runs off the message or loops.
+ * A DNS message received from port 53, passed on as the bytes the kernel
+ * copied: this process holds CAP_BPF and CAP_SYS_ADMIN, so it reads no
+ * field of a packet that anyone on the network can forge. snitch-resolve,
+ * which runs without them, decodes it (cmd/snitch-resolve/dnsmsg.c).
  */
-static bool dns_name(const struct dns_reader *r, size_t *off, struct buf *out)
+void write_dns(struct output *o, const struct ev_dns *e, uint64_t ts_real)
 {
-	size_t pos = *off, hops = 0;
-	bool jumped = false;
-
-	for (;;) {
-		unsigned n;
-
-		if (pos >= r->len)
-			return false;
-		n = r->p[pos];
-		if ((n & 0xc0) == 0xc0) {
-			if (pos + 1 >= r->len || ++hops > 32)
-				return false;
-			if (!jumped)
-				*off = pos + 2;
-			jumped = true;
-			pos = (size_t)(n & 0x3f) << 8 | r->p[pos + 1];
-			continue;
-		}
-		if (n & 0xc0)
-			return false;	/* reserved label types */
-		pos++;
-		if (n == 0)
-			break;
-		if (pos + n > r->len)
-			return false;
-		if (out) {
-			if (out->len)
-				buf_putc(out, '.');
-			buf_append(out, r->p + pos, n);
-		}
-		pos += n;
-	}
-	if (!jumped)
-		*off = pos;
-	return true;
-}
-
-static const char *qtype_name(unsigned t, char *tmp, size_t size)
-{
-	switch (t) {
-	case 1: return "A";
-	case 2: return "NS";
-	case 5: return "CNAME";
-	case 6: return "SOA";
-	case 12: return "PTR";
-	case 15: return "MX";
-	case 16: return "TXT";
-	case 28: return "AAAA";
-	case 33: return "SRV";
-	case 64: return "SVCB";
-	case 65: return "HTTPS";
-	case 255: return "ANY";
-	}
-	snprintf(tmp, size, "%u", t);
-	return tmp;
-}
-
-static unsigned get16(const unsigned char *p)
-{
-	return (unsigned)p[0] << 8 | p[1];
-}
-
-bool write_dns(struct output *o, const struct ev_dns *e, uint64_t ts_real)
-{
-	struct dns_reader r = { e->data, e->len, 12 };
-	struct buf qname = BUF_INIT, *b = &o->b;
-	unsigned flags, qd, an, qtype;
-	char tmp[16], addr[INET6_ADDRSTRLEN];
-	bool any = false;
-
-	if (e->len < 12)
-		return false;
-	flags = get16(e->data + 2);
-	qd = get16(e->data + 4);
-	an = get16(e->data + 6);
-	if (!(flags & 0x8000) || qd != 1)
-		return false;	/* not a response to one question */
-	if (!dns_name(&r, &r.off, &qname) || r.off + 4 > r.len) {
-		buf_release(&qname);
-		return false;
-	}
-	qtype = get16(r.p + r.off);
-	r.off += 4;
+	struct buf *b = &o->b;
+	size_t len = e->len < DNS_MAX ? e->len : DNS_MAX;
 
 	emit_begin(b, "dns", ts_real);
 	emit_u64(b, "sock_cookie", e->cookie);
@@ -278,39 +193,11 @@ bool write_dns(struct output *o, const struct ev_dns *e, uint64_t ts_real)
 	emit_key(b, "netns");
 	if (e->netns) buf_put_u64(b, e->netns); else buf_puts(b, "null");
 	put_addr(b, "server", e->family, e->server);
-	emit_str(b, "qname", qname.p ? qname.p : "", qname.len);
-	emit_cstr(b, "qtype", qtype_name(qtype, tmp, sizeof(tmp)));
-	emit_u64(b, "rcode", flags & 0xf);
-	emit_key(b, "answers");
-	buf_putc(b, '[');
-	for (unsigned i = 0; i < an; i++) {
-		unsigned type, rdlen;
-		uint32_t ttl;
-
-		if (!dns_name(&r, &r.off, NULL) || r.off + 10 > r.len)
-			break;	/* cut short at the captured length */
-		type = get16(r.p + r.off);
-		ttl = (uint32_t)get16(r.p + r.off + 4) << 16 | get16(r.p + r.off + 6);
-		rdlen = get16(r.p + r.off + 8);
-		r.off += 10;
-		if (r.off + rdlen > r.len)
-			break;
-		if ((type == 1 && rdlen == 4) || (type == 28 && rdlen == 16)) {
-			inet_ntop(type == 1 ? AF_INET : AF_INET6, r.p + r.off,
-				  addr, sizeof(addr));
-			if (any)
-				buf_putc(b, ',');
-			buf_puts(b, "{\"addr\":");
-			json_put_cstr(b, addr);
-			buf_puts(b, ",\"ttl_s\":");
-			buf_put_u64(b, ttl);
-			buf_putc(b, '}');
-			any = true;
-		}
-		r.off += rdlen;
-	}
-	buf_putc(b, ']');
+	emit_key(b, "payload_b64");
+	buf_putc(b, '"');
+	base64_put(b, e->data, len);
+	buf_putc(b, '"');
+	emit_u64(b, "payload_bytes", len);
+	emit_bool(b, "payload_truncated", e->truncated);
 	emit_end(b);
-	buf_release(&qname);
-	return true;
 }

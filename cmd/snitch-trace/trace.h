@@ -75,7 +75,6 @@ void write_flow(struct output *o, const struct clocks *c, struct flow *f,
 		const char *phase, uint64_t now_real);
 void write_exec(struct output *o, const struct clocks *c,
 		const struct ev_exec *e, uint64_t ts_real);
-/* Returns false when the message is not a DNS response it can read. */
-bool write_dns(struct output *o, const struct ev_dns *e, uint64_t ts_real);
+void write_dns(struct output *o, const struct ev_dns *e, uint64_t ts_real);
 
 #endif

@@ -2,7 +2,9 @@
 /*
  * A DNS server for tests: answers A queries for the names it is given,
  * and PTR queries for their addresses.
- *   dnsd ADDR PORT NAME=IPV4...
+ *   dnsd ADDR PORT NAME=IPV4[/N]...
+ * NAME=IPV4/N answers with N addresses from IPV4 up (a message longer
+ * than the 512 bytes snitch-trace captures, for N over 29 or so).
  * Other names get NXDOMAIN. Prints "ready" once bound; exits after 60 s.
  */
 #include <arpa/inet.h>
@@ -30,7 +32,7 @@ int main(int argc, char **argv)
 	fflush(stdout);
 	alarm(60);
 	for (;;) {
-		unsigned char q[512], r[600];
+		unsigned char q[512], r[2048];
 		struct sockaddr_in from;
 		socklen_t flen = sizeof(from);
 		ssize_t n = recvfrom(fd, q, sizeof(q), 0, (struct sockaddr *)&from, &flen);
@@ -39,6 +41,7 @@ int main(int argc, char **argv)
 		unsigned qtype;
 		struct in_addr ip;
 		int found = 0;
+		unsigned count = 1;
 
 		if (n < 17)
 			continue;
@@ -62,12 +65,21 @@ int main(int argc, char **argv)
 		for (int i = 3; i < argc; i++) {
 			char *eq = strchr(argv[i], '=');
 			unsigned char b[4];
-			char rev[64];
+			char rev[64], addr[32];
+			unsigned many = 1;
 
-			if (!eq || inet_pton(AF_INET, eq + 1, b) != 1)
+			if (!eq)
+				continue;
+			snprintf(addr, sizeof(addr), "%s", eq + 1);
+			if (strchr(addr, '/')) {
+				many = (unsigned)atoi(strchr(addr, '/') + 1);
+				*strchr(addr, '/') = '\0';
+			}
+			if (inet_pton(AF_INET, addr, b) != 1 || many < 1 || many > 100)
 				continue;
 			if ((size_t)(eq - argv[i]) == nl && !strncmp(argv[i], name, nl)) {
 				memcpy(&ip, b, 4);
+				count = many;
 				found = 1;
 			}
 			snprintf(rev, sizeof(rev), "%u.%u.%u.%u.in-addr.arpa", b[3], b[2], b[1], b[0]);
@@ -80,7 +92,7 @@ int main(int argc, char **argv)
 		r[2] = 0x81;		/* response, recursion desired */
 		r[3] = found ? 0x80 : 0x83;	/* recursion available; NXDOMAIN */
 		r[6] = 0;
-		r[7] = (found == 1 && qtype == 1) || found == 2;	/* one answer */
+		r[7] = found == 2 ? 1 : found == 1 && qtype == 1 ? (unsigned char)count : 0;
 		memset(r + 8, 0, 4);
 		if (found == 2) {
 			/* PTR: the name, as labels, from "name=addr" */
@@ -103,10 +115,14 @@ int main(int argc, char **argv)
 			memcpy(r + end, rr, 12);
 			end = rd;
 		} else if (found && qtype == 1) {
-			unsigned char rr[16] = { 0xc0, 12, 0, 1, 0, 1, 0, 0, 0x01, 0x2c, 0, 4 };
-			memcpy(rr + 12, &ip, 4);	/* TTL 300 */
-			memcpy(r + end, rr, 16);
-			end += 16;
+			for (unsigned k = 0; k < count; k++) {
+				unsigned char rr[16] = { 0xc0, 12, 0, 1, 0, 1, 0, 0, 0x01, 0x2c, 0, 4 };
+				uint32_t next = htonl(ntohl(ip.s_addr) + k);
+
+				memcpy(rr + 12, &next, 4);	/* TTL 300 */
+				memcpy(r + end, rr, 16);
+				end += 16;
+			}
 		}
 		(void)sendto(fd, r, end, 0, (struct sockaddr *)&from, flen);
 	}
