@@ -30,8 +30,9 @@ versions() {
 run_unit() {
 	local t fail=0
 	echo "# unit tests (ASan + UBSan)"
-	for t in build/san/test_*; do
-		[ -x "$t" ] || continue
+	# build/san/unit/test_* test lib/; build/san/unit/<tool>/test_* a tool's code
+	for t in build/san/unit/test_* build/san/unit/*/test_*; do
+		[ -f "$t" ] && [ -x "$t" ] || continue
 		echo "# $t"
 		"$t" || fail=1
 	done
