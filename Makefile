@@ -105,9 +105,10 @@ all: $(BINS)
 
 help:
 	@echo 'make            build every tool into $(BIN)/'
-	@echo 'make deps       install the Debian packages the project needs'
+	@echo 'make deps       install every Debian package the project needs (make test'"'"'s)'
 	@echo 'make test       install what is missing, build, run every test'
-	@echo 'make run        install what is missing, build, run the monitor'
+	@echo 'make run        install what building and running need, build, run the monitor'
+	@echo '                (no database server, X server or test tool)'
 	@echo 'make install    install under $$(DESTDIR)$$(PREFIX) (now $(DESTDIR)$(PREFIX))'
 	@echo 'make uninstall  remove what make install put there'
 	@echo 'make clean      remove $(O)/ and $(BIN)/'
@@ -221,8 +222,10 @@ $(O)/fuzz/fuzz_record: tests/fuzz/fuzz_record.c $(LIB_SRCS) $(wildcard lib/*.h)
 fuzz: $(O)/fuzz/fuzz_record
 	$(Q)scripts/test.sh fuzz
 
+# Two sets (scripts/deps.sh --list run|test): make run installs only what
+# building and running need; make test and make deps add the tests'.
 deps:
-	$(Q)scripts/deps.sh
+	$(Q)scripts/deps.sh test
 
 unit: $(UNIT_BINS)
 	$(Q)for t in $(UNIT_BINS); do $$t || exit 1; done
@@ -234,7 +237,8 @@ test: deps
 	$(Q)$(MAKE) --no-print-directory all $(UNIT_BINS) $(TEST_HELPERS) $(O)/fuzz/fuzz_record
 	$(Q)scripts/test.sh all
 
-run: deps
+run:
+	$(Q)scripts/deps.sh run
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)scripts/run.sh
 

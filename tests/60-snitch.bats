@@ -407,7 +407,8 @@ gen_bytes() {
 @test "snitch run as a user who is not root: exit 3, with a hint" {
 	need_root
 	chmod 777 "$D"
-	run setpriv --reuid=65534 --regid=65534 --clear-groups "$SNITCH" run
+	nobody_bin "$D"
+	run setpriv --reuid=65534 --regid=65534 --clear-groups "$NOBODY_BIN/snitch" run
 	[ "$status" -eq 3 ]
 	[[ "$output" == *"root"* ]]
 }
