@@ -48,7 +48,7 @@ pkg_once = $(if $(filter undefined,$(origin pkg$(1)$(subst $(space),+,$(2)))),$(
 	pkg$(1)$(subst $(space),+,$(2)) := $$(call pkg_ask,$(1),$(2))))$(pkg$(1)$(subst $(space),+,$(2)))
 pkg_ask = $(call pkg_check,$(shell $(PKG_CONFIG) $(1) $(2) 2>/dev/null; echo " pkg-config-status=$$?"),$(2))
 pkg_check = $(if $(filter pkg-config-status=0,$(1)),$(filter-out pkg-config-status=%,$(1)),$(error \
-	pkg-config does not know $(2) (or is missing): run 'sudo make deps'))
+	pkg-config cannot find $(2): run 'sudo make deps'))
 space := $(subst ,, )
 
 # A sanitizer build (ASan + UBSan) of the archives and the unit tests.
