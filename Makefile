@@ -283,7 +283,7 @@ install: all $(MANS)
 		-e 's|@CONFIG_OPTION@|$(if $(filter /etc,$(SYSCONFDIR)),, --config $(SYSCONFDIR)/snitch/snitch.conf)|' \
 		-e "s|@TIMEOUT_STOP_SEC@|$$(($(STOP_TIMEOUT_S) + 10))|" \
 		-e '/@READ_WRITE_PATHS@/d' systemd/snitch.service.in > $(DESTDIR)$(UNITDIR)/snitch.service
-	$(Q)! grep -n '@[A-Z_]*@' $(DESTDIR)$(UNITDIR)/snitch.service || \
+	$(Q)! grep -n '@[A-Z_][A-Z_]*@' $(DESTDIR)$(UNITDIR)/snitch.service || \
 		{ echo "make: a placeholder of systemd/snitch.service.in is not filled in" >&2; exit 1; }
 	$(Q)if [ -e $(DESTDIR)$(SYSCONFDIR)/snitch/snitch.conf ]; then \
 		echo "  KEEP     $(DESTDIR)$(SYSCONFDIR)/snitch/snitch.conf"; \
