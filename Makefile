@@ -217,7 +217,7 @@ $(O)/fuzz/fuzz_record: tests/fuzz/fuzz_record.c $(LIB_SRCS) $(wildcard lib/*.h)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CLANG) -std=gnu11 $(DEFINES) -Ilib -g -O1 \
 		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-		-o $@ tests/fuzz/fuzz_record.c $(LIB_SRCS) -lcrypto -lpthread
+		-o $@ tests/fuzz/fuzz_record.c $(LIB_SRCS) -lpthread
 
 fuzz: $(O)/fuzz/fuzz_record
 	$(Q)scripts/test.sh fuzz
