@@ -341,7 +341,12 @@ desktop_setup_file() {
 	command -v Xvfb > /dev/null && command -v dunst > /dev/null &&
 		command -v dbus-launch > /dev/null || return 0
 	DESKTOP_TOP=$(open_tmpdir)
-	desktop_start "$DESKTOP_TOP/desktop" || return 0
+	# on failure, DESKTOP_DIR still names its logs: need_desktop shows them
+	mkdir "$DESKTOP_TOP/desktop"
+	desktop_start "$DESKTOP_TOP/desktop" 2> "$DESKTOP_TOP/desktop/start.log" || {
+		export DESKTOP_DIR
+		return 0
+	}
 	export DESKTOP_TOP DESKTOP_DIR DESKTOP_BUS DESKTOP_BUS_PID DESKTOP_XVFB_PID DESKTOP_DUNST_PID
 }
 
