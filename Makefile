@@ -31,32 +31,60 @@ endif
 CFLAGS ?= -O2 -g
 WARNINGS := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral \
 	-Wmissing-prototypes -Wstrict-prototypes -Wvla
-DEFINES := -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -DSNITCH_VERSION='"$(VERSION)"'
-ALL_CFLAGS := -std=gnu11 $(WARNINGS) $(DEFINES) -Ilib -I$(O) -I. -I/usr/include/postgresql -I/usr/include/mariadb -MMD -MP $(CFLAGS)
+# snitch's default --stop-timeout-s; the unit gives it 10 s more.
+STOP_TIMEOUT_S := 30
+DEFINES := -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -DSNITCH_VERSION='"$(VERSION)"' \
+	-DSNITCH_STOP_TIMEOUT_S=$(STOP_TIMEOUT_S)
+# TOOL_CFLAGS: set per tool below (pkg-config's flags of the libraries it uses)
+ALL_CFLAGS = -std=gnu11 $(WARNINGS) $(DEFINES) -Ilib -I$(O) -I. $(TOOL_CFLAGS) -MMD -MP $(CFLAGS)
 LDFLAGS ?=
 
-# A sanitizer build (ASan + UBSan) of the library and its unit tests.
-SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
-	-fno-sanitize-recover=all
+# Library flags come from pkg-config, asked once and only when a recipe
+# needs them, so that `make deps` and `make help` work before the
+# libraries are installed. $(call pkg,--cflags|--libs,PACKAGE...)
+PKG_CONFIG ?= pkg-config
+pkg = $(if $(strip $(2)),$(call pkg_once,$(1),$(strip $(2))))
+pkg_once = $(if $(filter undefined,$(origin pkg$(1)$(subst $(space),+,$(2)))),$(eval \
+	pkg$(1)$(subst $(space),+,$(2)) := $$(call pkg_ask,$(1),$(2))))$(pkg$(1)$(subst $(space),+,$(2)))
+pkg_ask = $(call pkg_check,$(shell $(PKG_CONFIG) $(1) $(2) 2>/dev/null; echo " pkg-config-status=$$?"),$(2))
+pkg_check = $(if $(filter pkg-config-status=0,$(1)),$(filter-out pkg-config-status=%,$(1)),$(error \
+	pkg-config cannot find $(2): run 'sudo make deps'))
+space := $(subst ,, )
 
+# A sanitizer build (ASan + UBSan) of the archives and the unit tests.
+# At -O1 GCC's truncation analysis flags bounded messages (snprintf into
+# a fixed buffer, cut on purpose) that it does not at -O2, where the
+# warning stays an error.
+SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
+	-fno-sanitize-recover=all -Wno-format-truncation
+
+# lib/: the code two or more tools share, one archive.
 LIB_SRCS := $(wildcard lib/*.c)
 LIB_OBJS := $(LIB_SRCS:%.c=$(O)/%.o)
 LIB := $(O)/libsnitch.a
 SAN_LIB_OBJS := $(LIB_SRCS:%.c=$(O)/san/%.o)
 SAN_LIB := $(O)/san/libsnitch.a
 
-# A tool is a folder cmd/<tool>/ with a main.c; tools not built yet have none.
+# A tool is a folder cmd/<tool>/ with a main.c; tools not built yet have
+# none. Its other files make its archive, $(O)/<tool>.a, which the tool
+# and its unit tests link: code with one user lives in its tool's folder.
 TOOLS := $(sort $(notdir $(patsubst %/main.c,%,$(wildcard cmd/*/main.c))))
 BINS := $(TOOLS:%=$(BIN)/%)
 
-LDLIBS_snitch-hash := -lcrypto -lpthread
-LDLIBS_snitch-trace := -lbpf -lelf -lz
-LDLIBS_snitch-resolve := -lcares
-LDLIBS_snitch-store := -lsqlite3 -lpq -lmariadb -lcrypto -lpthread
-LDLIBS_snitch-notify := -lsystemd
+# The libraries each tool links, by pkg-config name; LDLIBS_<tool> for
+# the rest.
+PKGS_snitch-hash := libcrypto
+PKGS_snitch-trace := libbpf
+PKGS_snitch-resolve := libcares
+PKGS_snitch-store := sqlite3 libpq libmariadb libcrypto
+PKGS_snitch-notify := libsystemd
+LDLIBS_snitch-hash := -lpthread
+LDLIBS_snitch-store := -lpthread
 
-UNIT_SRCS := $(wildcard tests/unit/test_*.c)
-UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(O)/san/%)
+# Unit tests: tests/unit/test_*.c test lib/ and link its archive;
+# tests/unit/<tool>/test_*.c test a tool's code and link its archive too.
+UNIT_SRCS := $(wildcard tests/unit/test_*.c tests/unit/*/test_*.c)
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(O)/san/unit/%)
 TEST_HELPER_SRCS := $(wildcard tests/bin/*.c)
 TEST_HELPERS := $(TEST_HELPER_SRCS:tests/bin/%.c=$(O)/tests/%) $(O)/tests/dnsq-static
 
@@ -77,9 +105,10 @@ all: $(BINS)
 
 help:
 	@echo 'make            build every tool into $(BIN)/'
-	@echo 'make deps       install the Debian packages the project needs'
+	@echo 'make deps       install every Debian package the project needs (make test'"'"'s)'
 	@echo 'make test       install what is missing, build, run every test'
-	@echo 'make run        install what is missing, build, run the monitor'
+	@echo 'make run        install what building and running need, build, run the monitor'
+	@echo '                (no database server, X server or test tool)'
 	@echo 'make install    install under $$(DESTDIR)$$(PREFIX) (now $(DESTDIR)$(PREFIX))'
 	@echo 'make uninstall  remove what make install put there'
 	@echo 'make clean      remove $(O)/ and $(BIN)/'
@@ -97,16 +126,39 @@ $(LIB): $(LIB_OBJS)
 	$(call msg,AR,$@)
 	$(Q)rm -f $@ && $(AR) rcs $@ $^
 
+# Per tool: its objects, its archive (also built with the sanitizers,
+# for its unit tests), its link.
 define tool_rule
-$(1)_OBJS := $$(patsubst %.c,$(O)/%.o,$$(wildcard cmd/$(1)/*.c))
-$(BIN)/$(1): $$($(1)_OBJS) $(LIB) | $(BIN)
+$(1)_SRCS := $$(filter-out cmd/$(1)/main.c,$$(wildcard cmd/$(1)/*.c))
+$(1)_OBJS := $$($(1)_SRCS:%.c=$(O)/%.o)
+$(O)/cmd/$(1)/%.o $(O)/san/cmd/$(1)/%.o: TOOL_CFLAGS = $$(call pkg,--cflags,$$(PKGS_$(1)))
+$(O)/san/tests/unit/$(1)/%.o: TOOL_CFLAGS = $$(call pkg,--cflags,$$(PKGS_$(1))) -Icmd/$(1) -Itests/unit
+$(O)/$(1).a: $$($(1)_OBJS)
+	$$(call msg,AR,$$@)
+	$(Q)rm -f $$@ && $$(AR) rcs $$@ $$^
+$(O)/san/$(1).a: $$($(1)_SRCS:%.c=$(O)/san/%.o)
+	$$(call msg,AR,$$@)
+	$(Q)rm -f $$@ && $$(AR) rcs $$@ $$^
+$(BIN)/$(1): $(O)/cmd/$(1)/main.o $(O)/$(1).a $(LIB) | $(BIN)
 	$$(call msg,LINK,$$@)
-	$(Q)$$(CC) $$(LDFLAGS) -o $$@ $$($(1)_OBJS) $(LIB) $$(LDLIBS_$(1))
+	$(Q)$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(call pkg,--libs,$$(PKGS_$(1))) $$(LDLIBS_$(1))
+$(O)/san/unit/$(1)/test_%: $(O)/san/tests/unit/$(1)/test_%.o $(O)/san/$(1).a $(SAN_LIB)
+	$$(call msg,LINK,$$@)
+	$(Q)mkdir -p $$(@D)
+	$(Q)$$(CC) $$(SAN_FLAGS) -o $$@ $$^ $$(call pkg,--libs,$$(PKGS_$(1))) $$(LDLIBS_$(1))
 endef
 $(foreach t,$(TOOLS),$(eval $(call tool_rule,$(t))))
 
 # The tracer's objects include the skeletons, which must exist first.
-$(snitch-trace_OBJS): $(SKELS)
+$(O)/cmd/snitch-trace/main.o $(snitch-trace_OBJS) $(snitch-trace_SRCS:%.c=$(O)/san/%.o): $(SKELS)
+
+# The systemd unit's one template, as a C string for snitch systemd.
+$(O)/snitch.service.h: systemd/snitch.service.in Makefile
+	$(call msg,GEN,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)sed -e 's/[\\"]/\\&/g' -e 's/^/"/' -e 's/$$/\\n"/' $< > $@
+
+$(O)/cmd/snitch/main.o: $(O)/snitch.service.h
 
 $(O)/vmlinux.h:
 	@test -r $(VMLINUX_BTF) || { echo "make: $(VMLINUX_BTF) is missing: the kernel needs CONFIG_DEBUG_INFO_BTF=y to build the BPF programs" >&2; exit 1; }
@@ -138,16 +190,12 @@ $(SAN_LIB): $(SAN_LIB_OBJS)
 	$(call msg,AR,$@)
 	$(Q)rm -f $@ && $(AR) rcs $@ $^
 
-$(O)/san/test_%: $(O)/san/tests/unit/test_%.o $(SAN_LIB)
+$(O)/san/unit/test_%: $(O)/san/tests/unit/test_%.o $(SAN_LIB)
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(SAN_FLAGS) -o $@ $^ -lcrypto -lpthread
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(SAN_FLAGS) -o $@ $^ -lpthread
 
-# snitch-resolve's DNS decoder, alone.
-$(O)/san/test_dnsmsg: $(O)/san/tests/unit/test_dnsmsg.o $(O)/san/cmd/snitch-resolve/dnsmsg.o $(SAN_LIB)
-	$(call msg,LINK,$@)
-	$(Q)$(CC) $(SAN_FLAGS) -o $@ $^ -lcares
-
-LDLIBS_trafficgen := -luring
+PKGS_trafficgen := liburing
 LDLIBS_connburst := -lpthread
 
 # The same DNS client, static against musl: a resolver that is not glibc's.
@@ -159,7 +207,8 @@ $(O)/tests/dnsq-static: tests/bin/dnsq.c
 $(O)/tests/%: tests/bin/%.c $(LIB)
 	$(call msg,CC,$<)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB) -lcrypto -lpthread $(LDLIBS_$*)
+	$(Q)$(CC) $(ALL_CFLAGS) $(call pkg,--cflags,$(PKGS_$*)) -o $@ $< $(LIB) \
+		$(call pkg,--libs,$(PKGS_$*)) -lpthread $(LDLIBS_$*)
 
 # Coverage-guided fuzzing of the record library (clang's libFuzzer).
 FUZZ_SECONDS ?= 20
@@ -168,7 +217,7 @@ $(O)/fuzz/fuzz_record: tests/fuzz/fuzz_record.c $(LIB_SRCS) $(wildcard lib/*.h)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CLANG) -std=gnu11 $(DEFINES) -Ilib -g -O1 \
 		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-		-o $@ tests/fuzz/fuzz_record.c $(LIB_SRCS) -lcrypto -lpthread
+		-o $@ tests/fuzz/fuzz_record.c $(LIB_SRCS) -lpthread
 
 # The DNS decoder of snitch-resolve, alone, with the c-ares it calls.
 $(O)/fuzz/fuzz_dns: tests/fuzz/fuzz_dns.c cmd/snitch-resolve/dnsmsg.c cmd/snitch-resolve/dnsmsg.h $(LIB_SRCS) $(wildcard lib/*.h)
@@ -176,15 +225,17 @@ $(O)/fuzz/fuzz_dns: tests/fuzz/fuzz_dns.c cmd/snitch-resolve/dnsmsg.c cmd/snitch
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CLANG) -std=gnu11 $(DEFINES) -Ilib -Icmd/snitch-resolve -g -O1 \
 		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-		-o $@ tests/fuzz/fuzz_dns.c cmd/snitch-resolve/dnsmsg.c $(LIB_SRCS) -lcares -lcrypto -lpthread
+		-o $@ tests/fuzz/fuzz_dns.c cmd/snitch-resolve/dnsmsg.c $(LIB_SRCS) $(call pkg,--libs,libcares) -lpthread
 
 FUZZ_TARGETS := $(O)/fuzz/fuzz_record $(O)/fuzz/fuzz_dns
 
 fuzz: $(FUZZ_TARGETS)
 	$(Q)scripts/test.sh fuzz
 
+# Two sets (scripts/deps.sh --list run|test): make run installs only what
+# building and running need; make test and make deps add the tests'.
 deps:
-	$(Q)scripts/deps.sh
+	$(Q)scripts/deps.sh test
 
 unit: $(UNIT_BINS)
 	$(Q)for t in $(UNIT_BINS); do $$t || exit 1; done
@@ -196,7 +247,8 @@ test: deps
 	$(Q)$(MAKE) --no-print-directory all $(UNIT_BINS) $(TEST_HELPERS) $(FUZZ_TARGETS)
 	$(Q)scripts/test.sh all
 
-run: deps
+run:
+	$(Q)scripts/deps.sh run
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)scripts/run.sh
 
@@ -222,8 +274,9 @@ $(O)/man/%.1: $(BIN)/%
 INSTALLED = $(TOOLS:%=$(BINDIR)/%) $(TOOLS:%=$(MANDIR)/man1/%.1) $(UNITDIR)/snitch.service \
 	$(DOCDIR)/README.md $(patsubst %,$(DOCDIR)/%,$(wildcard docs/*.md))
 
-# The unit runs the installed snitch; the configuration is written only
-# when there is none, so that an upgrade keeps the administrator's.
+# The unit (systemd/snitch.service.in, filled in here as snitch systemd
+# does) runs the installed snitch; the configuration is written only when
+# there is none, so that an upgrade keeps the administrator's.
 install: all $(MANS)
 	$(Q)install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(UNITDIR) \
 		$(DESTDIR)$(DOCDIR)/docs $(DESTDIR)$(SYSCONFDIR)/snitch
@@ -235,10 +288,13 @@ install: all $(MANS)
 	$(Q)install -m 0644 README.md $(DESTDIR)$(DOCDIR)/README.md
 	$(Q)install -m 0644 docs/*.md $(DESTDIR)$(DOCDIR)/docs/
 	@echo "  INSTALL  $(DESTDIR)$(UNITDIR)/snitch.service"
-	$(Q)$(BIN)/snitch systemd --unit - --config $(SYSCONFDIR)/snitch/snitch.conf | \
-		sed -e 's|$(CURDIR)/$(BIN)/snitch|$(BINDIR)/snitch|g' \
-		    -e 's|^Documentation=.*|Documentation=man:snitch(1) file://$(DOCDIR)/README.md|' \
-		> $(DESTDIR)$(UNITDIR)/snitch.service
+	$(Q)sed -e 's|@WRITER@|make install|' -e 's|@DOCUMENTATION@|man:snitch(1) file://$(DOCDIR)/README.md|' \
+		-e 's|@CONFIG@|$(SYSCONFDIR)/snitch/snitch.conf|' -e 's|@BINDIR@|$(BINDIR)|' \
+		-e 's|@CONFIG_OPTION@|$(if $(filter /etc,$(SYSCONFDIR)),, --config $(SYSCONFDIR)/snitch/snitch.conf)|' \
+		-e "s|@TIMEOUT_STOP_SEC@|$$(($(STOP_TIMEOUT_S) + 10))|" \
+		-e '/@READ_WRITE_PATHS@/d' systemd/snitch.service.in > $(DESTDIR)$(UNITDIR)/snitch.service
+	$(Q)! grep -n '@[A-Z_][A-Z_]*@' $(DESTDIR)$(UNITDIR)/snitch.service || \
+		{ echo "make: a placeholder of systemd/snitch.service.in is not filled in" >&2; exit 1; }
 	$(Q)if [ -e $(DESTDIR)$(SYSCONFDIR)/snitch/snitch.conf ]; then \
 		echo "  KEEP     $(DESTDIR)$(SYSCONFDIR)/snitch/snitch.conf"; \
 	else \

@@ -1,22 +1,47 @@
 #!/bin/sh
-# Install the Debian packages snitch needs to build, run and test.
+# Install the Debian packages snitch needs: `scripts/deps.sh [--list] run|test`.
+#   run    what building and running need (make run, make install)
+#   test   that and what the tests need (make test, make deps): database
+#          servers, an X server and a notification daemon, traffic tools...
+#   --list print the packages of that set, one a line, and install nothing
 # Idempotent: when everything is present it only asks dpkg, and exits.
 set -eu
 
-# Build: compiler, BPF tool chain, libraries.
+# Build: compiler, BPF tool chain, libraries (found through pkg-config),
+# help2man for the manual pages.
 BUILD="make gcc libc6-dev pkg-config clang llvm bpftool libbpf-dev libelf-dev
 zlib1g-dev libssl-dev libc-ares-dev libsqlite3-dev libpq-dev libmariadb-dev
-liburing-dev uthash-dev musl-tools libsystemd-dev help2man"
+liburing-dev musl-tools libsystemd-dev uthash-dev help2man"
 # Run: what the tools call at run time.
 RUN="ca-certificates sqlite3"
 # Test: test runner, JSON checks, users and namespaces, file systems,
 # database servers, a desktop (X server, session bus, notification daemon),
-# systemd-analyze for the unit.
+# traffic generators, systemd-analyze for the unit, man to read the pages
+# make install writes, the sanitizer runtime for clang's fuzzer.
 TEST="bats jq libclang-rt-dev coreutils util-linux procps iproute2 btrfs-progs e2fsprogs
 openssl iperf3 sockperf postgresql mariadb-server xvfb dbus-daemon dbus-bin dbus-x11 dunst
-systemd"
+systemd man-db"
 
-PKGS=$(printf '%s\n' $BUILD $RUN $TEST | sort -u)
+usage() {
+	echo "usage: scripts/deps.sh [--list] run|test" >&2
+	exit 2
+}
+
+list=false
+if [ "${1:-}" = --list ]; then
+	list=true
+	shift
+fi
+case ${1:-} in
+run) PKGS=$(printf '%s\n' $BUILD $RUN | sort -u) ;;
+test) PKGS=$(printf '%s\n' $BUILD $RUN $TEST | sort -u) ;;
+*) usage ;;
+esac
+[ $# -eq 1 ] || usage
+if $list; then
+	printf '%s\n' $PKGS
+	exit 0
+fi
 
 if ! command -v dpkg-query >/dev/null 2>&1; then
 	echo "deps: this is not a Debian-based system; install the equivalents of:" >&2
@@ -34,7 +59,7 @@ fi
 
 if [ "$(id -u)" -ne 0 ]; then
 	echo "deps: missing Debian packages: $(echo $missing)" >&2
-	echo "deps: run 'sudo make deps' to install them" >&2
+	echo "deps: run 'sudo make $1' to install them" >&2
 	exit 1
 fi
 

@@ -30,8 +30,9 @@ versions() {
 run_unit() {
 	local t fail=0
 	echo "# unit tests (ASan + UBSan)"
-	for t in build/san/test_*; do
-		[ -x "$t" ] || continue
+	# build/san/unit/test_* test lib/; build/san/unit/<tool>/test_* a tool's code
+	for t in build/san/unit/test_* build/san/unit/*/test_*; do
+		[ -f "$t" ] && [ -x "$t" ] || continue
 		echo "# $t"
 		"$t" || fail=1
 	done
@@ -70,13 +71,37 @@ run_fuzz() {
 	return "$rc"
 }
 
+# Time limits: a test that runs past BATS_TEST_TIMEOUT fails (bats stops
+# it); a suite that runs past SNITCH_TEST_TIMEOUT_S is stopped and fails
+# loudly rather than hang. bats writes to a file that tail follows until
+# bats ends: a process a test left behind may hold a pipe, not end the run.
+export BATS_TEST_TIMEOUT=${BATS_TEST_TIMEOUT:-300}
+SUITE_TIMEOUT_S=${SNITCH_TEST_TIMEOUT_S:-1800}
+
 run_bats() {
-	local out rc files=("$@")
+	local out rc pid tail files=("$@")
 	[ ${#files[@]} -gt 0 ] || files=(tests/*.bats)
-	echo "# bats: ${files[*]}"
+	echo "# bats: ${files[*]} (at most ${BATS_TEST_TIMEOUT} s a test, ${SUITE_TIMEOUT_S} s in all)"
 	out=$(mktemp)
-	bats --tap "${files[@]}" | tee "$out"
-	rc=${PIPESTATUS[0]}
+	timeout --kill-after=30 "$SUITE_TIMEOUT_S" bats --tap "${files[@]}" > "$out" 2>&1 &
+	pid=$!
+	tail -n +1 -f --pid="$pid" "$out" &
+	tail=$!
+	# timeout runs bats in a process group of its own, out of reach of ^C
+	# (and a background command starts with SIGINT ignored): pass it on
+	trap 'kill -TERM "$pid" 2>/dev/null' INT TERM
+	while :; do
+		rc=0
+		wait "$pid" || rc=$?
+		kill -0 "$pid" 2>/dev/null || break	# else a trap interrupted the wait
+	done
+	trap - INT TERM
+	wait "$tail"
+	if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
+		echo "# FAIL: the tests did not end within $SUITE_TIMEOUT_S s (SNITCH_TEST_TIMEOUT_S) and were stopped:"
+		echo "# a test hangs, or left a process running that holds bats's output (see stop_started in tests/helper.bash)"
+		rc=1
+	fi
 	if grep -q '^ok .* # skip' "$out"; then
 		if [ "${CI:-}" = true ]; then
 			echo "# FAIL: tests were skipped under CI=true (a skip is a failure here):"

@@ -4,6 +4,11 @@
 
 load helper
 
+# whatever a test started stops, whatever happened
+teardown() {
+	stop_started
+}
+
 setup() {
 	DOC=$SNITCH_TOP/docs/records.md
 	EXAMPLES=$BATS_TEST_TMPDIR/examples.jsonl

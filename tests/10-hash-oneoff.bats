@@ -81,12 +81,13 @@ load helper
 @test "a file unreadable to the user running it is an error (as nobody)" {
 	need_root
 	d=$(open_tmpdir)
+	nobody_bin "$d"
 	printf 'secret' > "$d/secret"
 	chmod 600 "$d/secret"
 	printf 'public' > "$d/public"
 	chmod 644 "$d/public"
 	run --separate-stderr setpriv --reuid=nobody --regid=nogroup --clear-groups \
-		"$HASH" "$d/secret" "$d/public"
+		"$NOBODY_BIN/snitch-hash" "$d/secret" "$d/public"
 	expected=$(sha256sum "$d/public")
 	rm -rf "$d"
 	[ "$status" -eq 1 ]

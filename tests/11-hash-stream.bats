@@ -3,6 +3,11 @@
 
 load helper
 
+# whatever a test started stops, whatever happened
+teardown() {
+	stop_started
+}
+
 @test "fixture records get the hashes of the process, parent and grandparent" {
 	cd "$BATS_TEST_TMPDIR"
 	cp /bin/true a; cp /bin/ls b; cp /bin/cat c

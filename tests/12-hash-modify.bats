@@ -3,6 +3,11 @@
 
 load helper
 
+# whatever a test started stops, whatever happened
+teardown() {
+	stop_started
+}
+
 modify_test() {
 	local mode=$1
 	shift
@@ -75,9 +80,10 @@ modify_test() {
 @test "--watch fanotify works without privileges (as nobody)" {
 	need_root
 	d=$(open_tmpdir)
+	nobody_bin "$d"
 	cp /bin/true "$d/tool"
 	chown nobody "$d/tool"
-	stream_start setpriv --reuid=nobody --regid=nogroup --clear-groups "$HASH" --stream --watch fanotify
+	stream_start setpriv --reuid=nobody --regid=nogroup --clear-groups "$NOBODY_BIN/snitch-hash" --stream --watch fanotify
 	stream_send "$(record_for "$d/tool")"
 	wait_lines "$STREAM_OUT" 1
 	printf 'x' >> "$d/tool"

@@ -5,7 +5,7 @@
 load helper
 
 teardown() {
-	[ -n "${BG:-}" ] && kill "$BG" 2>/dev/null || true
+	stop_started ${BG:-}
 	[ -n "${MNT:-}" ] && umount "$MNT" 2>/dev/null || true
 	true
 }

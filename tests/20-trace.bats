@@ -37,7 +37,13 @@ setup_file() {
 	echo "$TRACE_STATUS" > "$d/trace.status"
 }
 
+# whatever a test started stops, whatever happened
+teardown() {
+	stop_started ${gen:-}
+}
+
 teardown_file() {
+	stop_started	# the tracer of setup_file, if it failed half-way
 	[ -f "$BATS_FILE_TMPDIR/ping_range" ] &&
 		sysctl -qw net.ipv4.ping_group_range="$(cat "$BATS_FILE_TMPDIR/ping_range")"
 	true
@@ -219,7 +225,10 @@ check_scenario() {
 
 @test "without privileges: one clear line and exit status 3" {
 	need_root
-	run --separate-stderr setpriv --reuid=nobody --regid=nogroup --clear-groups --inh-caps=-all "$TRACE"
+	d=$(open_tmpdir)
+	nobody_bin "$d"
+	run --separate-stderr setpriv --reuid=nobody --regid=nogroup --clear-groups --inh-caps=-all "$NOBODY_BIN/snitch-trace"
+	rm -rf "$d"
 	[ "$status" -eq 3 ]
 	[ "$(echo "$stderr" | wc -l)" -eq 1 ]
 	[[ "$stderr" == "snitch-trace: cannot load BPF programs: "*"(run as root, or with CAP_BPF, CAP_PERFMON and CAP_SYS_ADMIN)" ]]

@@ -8,8 +8,7 @@ HEX=0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef
 POD=3f2a1c4e-5b6d-4e7f-8a9b-0c1d2e3f4a5b
 
 teardown() {
-	[ -n "${BG:-}" ] && kill "$BG" 2>/dev/null
-	[ -n "${DNS_NS:-}" ] && dns_ns_stop
+	stop_started ${BG:-} ${F:-} ${LIVE:-} ${HOLDER:-}
 	# cgroups this test made: move anything left to the root, remove them
 	if [ -n "${CGS:-}" ]; then
 		for cg in $CGS; do

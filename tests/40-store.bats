@@ -62,6 +62,11 @@ setup() {
 	DB=$BATS_TEST_TMPDIR/db/snitch.db
 }
 
+# whatever a test started stops, whatever happened
+teardown() {
+	stop_started
+}
+
 @test "records merge per window on their whole identity, with exact sums and their own times" {
 	t0=$(( NOW - NOW % W - 3 * W ))	# the start of a window, three ago
 	{

@@ -19,6 +19,11 @@ setup() {
 	ARGS=(--state "$D/lib/state.json" --log-dir "$D/log")
 }
 
+# whatever a test started stops, whatever happened
+teardown() {
+	stop_started
+}
+
 # A flow record: flow PATH NAME [SHA] [jq-extra]
 flow() {
 	jq -cn --arg p "$1" --arg n "$2" --arg s "${3:-}" '{v:1, type:"flow", phase:"new",

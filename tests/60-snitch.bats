@@ -407,7 +407,8 @@ gen_bytes() {
 @test "snitch run as a user who is not root: exit 3, with a hint" {
 	need_root
 	chmod 777 "$D"
-	run setpriv --reuid=65534 --regid=65534 --clear-groups "$SNITCH" run
+	nobody_bin "$D"
+	run setpriv --reuid=65534 --regid=65534 --clear-groups "$NOBODY_BIN/snitch" run
 	[ "$status" -eq 3 ]
 	[[ "$output" == *"root"* ]]
 }
@@ -428,6 +429,10 @@ gen_bytes() {
 	man -l "$D/root/usr/share/man/man1/snitch-store.1" 2>/dev/null | grep -q -- --write-limit-s
 	grep -qx 'ExecStart=/usr/bin/snitch run' "$D/root/usr/lib/systemd/system/snitch.service"
 	grep -qx 'EnvironmentFile=-/etc/snitch/snitch.conf' "$D/root/usr/lib/systemd/system/snitch.service"
+	# the same template as snitch systemd's: only the paths differ
+	diff <(grep -Ev '^(# snitch.service:|Documentation=|ExecSt)' "$D/root/usr/lib/systemd/system/snitch.service") \
+		<(env -u SNITCH_DB -u SNITCH_STATE -u SNITCH_LOG_DIR -u SNITCH_RUN_DIR -u SNITCH_CONF \
+			-u SNITCH_STOP_TIMEOUT_S "$SNITCH" systemd --unit - | grep -Ev '^(# snitch.service:|Documentation=|ExecSt)')
 	cmp "$D/root/etc/snitch/snitch.conf" <("$SNITCH" config)
 	[ -f "$D/root/usr/share/doc/snitch/README.md" ]
 	[ -f "$D/root/usr/share/doc/snitch/docs/records.md" ]

@@ -69,6 +69,7 @@ desktop_watch() {
 desktop_unwatch() {
 	kill "$DESKTOP_MON_PID" 2>/dev/null || true
 	wait "$DESKTOP_MON_PID" 2>/dev/null || true
+	DESKTOP_MON_PID=
 }
 
 # The number of Notify calls in a desktop_watch file.

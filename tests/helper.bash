@@ -36,6 +36,61 @@ open_tmpdir() {
 	echo "$d"
 }
 
+# nobody_bin DIR: the tools, copied into DIR/bin (DIR from open_tmpdir,
+# removed by the test), for a test that runs them as the user nobody: the
+# clone may sit where other users cannot enter (a home directory is 0700
+# on Debian 12), and exec would fail with EACCES. Sets NOBODY_BIN.
+nobody_bin() {
+	NOBODY_BIN=$1/bin
+	install -d -m 755 "$NOBODY_BIN"
+	install -m 755 "$SNITCH_BIN"/* "$NOBODY_BIN"/
+}
+
+# stop_started [PID...]: every process a helper started (stream_start,
+# trace_start, pipeline_start, dns_ns_start, desktop_watch) and the PIDs
+# given, stopped whatever happened: SIGTERM, then SIGKILL after 5 s. Each
+# bats file calls it from teardown (and teardown_file when setup_file
+# starts processes). A stage left behind by a failed test would hold bats's
+# output pipe, and the suite would never end; for the same reason the
+# helpers start their processes without that pipe (fd 3).
+# running PID: the process exists and has not exited (a zombie has).
+running() {
+	local st
+	read -r st 2>/dev/null < "/proc/$1/stat" || return 1
+	st=${st##*) }
+	[ "${st%% *}" != Z ]
+}
+
+stop_started() {
+	local pids i p alive
+	pids="${STREAM_PID:-} ${TRACE_PID:-} ${RESOLVE_PID:-} ${DESKTOP_MON_PID:-} $*"
+	if [ -n "${STREAM_FD:-}" ]; then
+		exec {STREAM_FD}>&-
+		STREAM_FD=
+	fi
+	for p in $pids; do
+		kill -TERM "$p" 2>/dev/null || true
+	done
+	for i in $(seq 50); do
+		alive=
+		for p in $pids; do
+			running "$p" && alive="$alive $p"
+		done
+		[ -n "$alive" ] || break
+		sleep 0.1
+	done
+	for p in $alive; do
+		echo "stop_started: pid $p did not end on SIGTERM: killed" >&2
+		kill -KILL "$p" 2>/dev/null || true
+	done
+	for p in $pids; do
+		wait "$p" 2>/dev/null || true
+	done
+	STREAM_PID= TRACE_PID= RESOLVE_PID= DESKTOP_MON_PID=
+	[ -z "${DNS_NS:-}" ] || dns_ns_stop
+	return 0
+}
+
 # A flow-shaped record naming FILE at the process level, by dev, ino, path.
 record_for() {
 	local file=$1 extra=${2:-}
@@ -69,7 +124,7 @@ stream_start() {
 	STREAM_OUT=$dir/out
 	STREAM_ERR=$dir/err
 	mkfifo "$dir/in"
-	"$@" < "$dir/in" > "$STREAM_OUT" 2> "$STREAM_ERR" &
+	"$@" < "$dir/in" > "$STREAM_OUT" 2> "$STREAM_ERR" 3>&- &
 	STREAM_PID=$!
 	exec {STREAM_FD}> "$dir/in"
 }
@@ -80,8 +135,10 @@ stream_send() {
 
 stream_stop() {
 	exec {STREAM_FD}>&-
+	STREAM_FD=
 	STREAM_STATUS=0
 	wait "$STREAM_PID" || STREAM_STATUS=$?
+	STREAM_PID=
 }
 
 TRACE=$SNITCH_BIN/snitch-trace
@@ -98,7 +155,7 @@ need_bpf() {
 trace_start() {
 	local out=$1 i
 	shift
-	"$TRACE" "$@" > "$out" 2> "$out.err" &
+	"$TRACE" "$@" > "$out" 2> "$out.err" 3>&- &
 	TRACE_PID=$!
 	for i in $(seq 1 100); do
 		grep -q 'counting TCP' "$out.err" 2>/dev/null && return 0
@@ -120,6 +177,7 @@ trace_stop() {
 	done
 	TRACE_STATUS=0
 	wait "$TRACE_PID" || TRACE_STATUS=$?
+	TRACE_PID=
 }
 
 # The bytes snitch-trace attributed to PID running the executable with
@@ -140,7 +198,7 @@ dns_ns_start() {
 	ip -n "$DNS_NS" link set lo up
 	mkdir -p "/etc/netns/$DNS_NS"
 	echo "nameserver 127.0.0.1" > "/etc/netns/$DNS_NS/resolv.conf"
-	ip netns exec "$DNS_NS" "$SNITCH_TEST_BIN/dnsd" 127.0.0.1 53 "$@" > "$BATS_TEST_TMPDIR/dnsd.out" &
+	ip netns exec "$DNS_NS" "$SNITCH_TEST_BIN/dnsd" 127.0.0.1 53 "$@" > "$BATS_TEST_TMPDIR/dnsd.out" 3>&- &
 	DNS_PID=$!
 	for i in $(seq 50); do
 		grep -q ready "$BATS_TEST_TMPDIR/dnsd.out" && return 0
@@ -155,6 +213,7 @@ dns_ns_stop() {
 	wait "$DNS_PID" 2>/dev/null || true
 	ip netns del "$DNS_NS" 2>/dev/null || true
 	rm -rf "/etc/netns/$DNS_NS"
+	DNS_NS=
 }
 
 RESOLVE=$SNITCH_BIN/snitch-resolve
@@ -165,7 +224,7 @@ pipeline_start() {
 	local out=$1
 	shift
 	mkfifo "$out.fifo"
-	"$RESOLVE" "$@" < "$out.fifo" > "$out" 2> "$out.err" &
+	"$RESOLVE" "$@" < "$out.fifo" > "$out" 2> "$out.err" 3>&- &
 	RESOLVE_PID=$!
 	trace_start "$out.fifo"
 }
@@ -174,6 +233,7 @@ pipeline_stop() {
 	trace_stop
 	RESOLVE_STATUS=0
 	wait "$RESOLVE_PID" || RESOLVE_STATUS=$?
+	RESOLVE_PID=
 }
 
 STORE=$SNITCH_BIN/snitch-store
@@ -213,7 +273,7 @@ without_stream_fd() {
 
 pg_up() {
 	without_stream_fd runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w -t 30 \
-		-o "-k $PG_DIR -p 55432 -c listen_addresses=''" start > /dev/null
+		-o "-k $PG_DIR -p 55432 -c listen_addresses=''" start > /dev/null 3>&-
 }
 
 pg_down() {
@@ -244,10 +304,10 @@ my_up() {
 	# function would leave a subshell holding the fd
 	if [ -n "${STREAM_FD:-}" ]; then
 		mariadbd --no-defaults --datadir="$MY_DIR/data" --socket="$MY_DIR/sock" --skip-networking \
-			--user=root --pid-file="$MY_DIR/pid" > "$MY_DIR/server.log" 2>&1 {STREAM_FD}>&- &
+			--user=root --pid-file="$MY_DIR/pid" > "$MY_DIR/server.log" 2>&1 {STREAM_FD}>&- 3>&- &
 	else
 		mariadbd --no-defaults --datadir="$MY_DIR/data" --socket="$MY_DIR/sock" --skip-networking \
-			--user=root --pid-file="$MY_DIR/pid" > "$MY_DIR/server.log" 2>&1 &
+			--user=root --pid-file="$MY_DIR/pid" > "$MY_DIR/server.log" 2>&1 3>&- &
 	fi
 	for i in $(seq 300); do
 		mariadb --no-defaults -S "$MY_DIR/sock" -u root -e 'select 1' > /dev/null 2>&1 && return 0
@@ -281,7 +341,12 @@ desktop_setup_file() {
 	command -v Xvfb > /dev/null && command -v dunst > /dev/null &&
 		command -v dbus-launch > /dev/null || return 0
 	DESKTOP_TOP=$(open_tmpdir)
-	desktop_start "$DESKTOP_TOP/desktop" || return 0
+	# on failure, DESKTOP_DIR still names its logs: need_desktop shows them
+	mkdir "$DESKTOP_TOP/desktop"
+	desktop_start "$DESKTOP_TOP/desktop" 2> "$DESKTOP_TOP/desktop/start.log" || {
+		export DESKTOP_DIR
+		return 0
+	}
 	export DESKTOP_TOP DESKTOP_DIR DESKTOP_BUS DESKTOP_BUS_PID DESKTOP_XVFB_PID DESKTOP_DUNST_PID
 }
 

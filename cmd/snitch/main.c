@@ -488,12 +488,79 @@ static void add_rw_path(struct buf *b, const char *key, bool is_dir)
 	buf_append(b, v, len);
 }
 
+/*
+ * The unit's template, systemd/snitch.service.in, embedded by the Makefile
+ * (build/snitch.service.h, one string): make install fills it with the
+ * installed paths, snitch systemd with its own and the configured data's.
+ */
+static const char unit_template[] =
+#include "snitch.service.h"
+	;
+
+struct unit_var {
+	const char *name;
+	const char *value;	/* NULL: the line is left out */
+};
+
+/*
+ * The template with each @NAME@ replaced by its value, as make install's
+ * sed does; a line holding a placeholder without a value is left out (the
+ * ReadWritePaths= line when no data is kept elsewhere). An '@' that does
+ * not open a known name stays (@clock, @debug).
+ */
+static void unit_fill(struct buf *out, const struct unit_var *vars, size_t nvars)
+{
+	for (const char *line = unit_template, *next; *line; line = next) {
+		size_t start = out->len;
+		const char *p = line;
+
+		next = strchrnul(line, '\n');
+		if (*next)
+			next++;
+		while (p < next) {
+			const char *at = memchr(p, '@', (size_t)(next - p)), *end;
+			const struct unit_var *v = NULL;
+
+			if (!at) {
+				buf_append(out, p, (size_t)(next - p));
+				break;
+			}
+			buf_append(out, p, (size_t)(at - p));
+			end = memchr(at + 1, '@', (size_t)(next - at - 1));
+			for (size_t i = 0; end && !v && i < nvars; i++)
+				if (strlen(vars[i].name) == (size_t)(end - at - 1) &&
+				    !memcmp(vars[i].name, at + 1, (size_t)(end - at - 1)))
+					v = &vars[i];
+			if (!v) {
+				buf_putc(out, '@');
+				p = at + 1;
+			} else if (!v->value) {
+				out->len = start;
+				break;
+			} else {
+				buf_puts(out, v->value);
+				p = end + 1;
+			}
+		}
+	}
+}
+
 static int cmd_systemd(const struct opts *o)
 {
-	FILE *f;
+	FILE *f = NULL;
 	bool out = !strcmp(o->unit, "-");
-	char extra[4400] = "", doc[PATH_MAX + 64];
-	struct buf rw = BUF_INIT;
+	char option[PATH_MAX + 16] = "", doc[PATH_MAX + 64], timeout[24], writer[PATH_MAX + 16];
+	struct buf rw = BUF_INIT, unit = BUF_INIT;
+	struct unit_var vars[] = {
+		{ "WRITER", writer },
+		{ "DOCUMENTATION", doc },
+		{ "CONFIG", o->config },
+		{ "BINDIR", self_dir },
+		{ "CONFIG_OPTION", option },
+		{ "TIMEOUT_STOP_SEC", timeout },
+		{ "READ_WRITE_PATHS", NULL },
+	};
+	int ret = SNITCH_EXIT_IO;
 
 	add_rw_path(&rw, "SNITCH_DB", false);
 	add_rw_path(&rw, "SNITCH_STATE", false);
@@ -502,86 +569,52 @@ static int cmd_systemd(const struct opts *o)
 	add_rw_path(&rw, "SNITCH_LOG_DIR", true);
 	add_rw_path(&rw, "SNITCH_RUN_DIR", true);
 	buf_putc(&rw, '\0');
+	if (rw.len > 1 && !rw.oom)
+		vars[sizeof(vars) / sizeof(vars[0]) - 1].value = rw.p;
 	if (strcmp(o->config, DEFAULT_CONFIG))
-		snprintf(extra, sizeof(extra), " --config %s", o->config);
-	/* installed: PREFIX/share/doc/snitch; in a build tree: its README */
-	snprintf(doc, sizeof(doc), "file://%s/../README.md", self_dir);
-	if (access(doc + 7, R_OK) < 0)
-		snprintf(doc, sizeof(doc), "file://%s/../share/doc/snitch/README.md", self_dir);
+		snprintf(option, sizeof(option), " --config %s", o->config);
+	/* in a build tree: its README (no manual page to verify); installed:
+	 * as make install writes it */
+	snprintf(doc, sizeof(doc), "%s/../README.md", self_dir);
+	if (access(doc, R_OK) == 0)
+		snprintf(doc, sizeof(doc), "file://%s/../README.md", self_dir);
+	else
+		snprintf(doc, sizeof(doc), "man:snitch(1) file://%s/../share/doc/snitch/README.md",
+			 self_dir);
+	snprintf(timeout, sizeof(timeout), "%" PRIu64, o->stop_timeout_s + 10);
+	snprintf(writer, sizeof(writer), "'%s systemd'", self_path);
+	unit_fill(&unit, vars, sizeof(vars) / sizeof(vars[0]));
+	if (rw.oom || unit.oom) {
+		errno = ENOMEM;
+		goto fail;
+	}
 	f = out ? stdout : fopen(o->unit, "we");
-	if (!f) {
-		buf_release(&rw);
-		log_msg("cannot write '%s': %s", o->unit, strerror(errno));
-		return SNITCH_EXIT_IO;
+	if (!f)
+		goto fail;
+	if (fwrite(unit.p, 1, unit.len, f) != unit.len)
+		goto fail;
+	if (out ? fflush(f) != 0 : fclose(f) != 0) {
+		f = NULL;
+		goto fail;
 	}
-	fprintf(f,
-		"# snitch.service: written by '%s systemd'.\n"
-		"# The tracer needs root's BPF capabilities; everything else is fenced off.\n"
-		"# Left out on purpose: ProtectControlGroups= and PrivateDevices= (the tracer\n"
-		"# attaches programs to the cgroup hierarchy), PrivateTmp= (an executable in\n"
-		"# /tmp must be hashed through its path too), ProtectProc= and ProcSubset=\n"
-		"# (every process's /proc is read), @debug in SystemCallFilter= (tracepoints\n"
-		"# attach through perf_event_open).\n"
-		"# Data kept outside /var/lib/snitch, /var/log/snitch and /run/snitch is\n"
-		"# made writable by ReadWritePaths=: write the unit again after moving it.\n"
-		"[Unit]\n"
-		"Description=snitch: per-executable network monitor\n"
-		"Documentation=%s\n"
-		"After=network.target systemd-logind.service\n"
-		"\n"
-		"[Service]\n"
-		"Type=exec\n"
-		"EnvironmentFile=-%s\n"
-		"ExecStart=%s run%s\n"
-		"ExecStop=%s stop%s\n"
-		"KillMode=mixed\n"
-		"TimeoutStopSec=%" PRIu64 "\n"
-		"Restart=on-failure\n"
-		"RestartSec=2\n"
-		"StateDirectory=snitch\n"
-		"LogsDirectory=snitch\n"
-		"CacheDirectory=snitch\n"
-		"RuntimeDirectory=snitch\n"
-		"ConfigurationDirectory=snitch\n"
-		"%s%s%s"
-		"UMask=0027\n"
-		"CapabilityBoundingSet=CAP_BPF CAP_PERFMON CAP_SYS_ADMIN CAP_SYS_PTRACE CAP_SYS_RESOURCE CAP_DAC_READ_SEARCH CAP_DAC_OVERRIDE CAP_NET_ADMIN CAP_SETUID CAP_SETGID CAP_CHOWN CAP_FOWNER CAP_KILL\n"
-		"NoNewPrivileges=yes\n"
-		"ProtectSystem=strict\n"
-		"ProtectHome=read-only\n"
-		"ProtectKernelModules=yes\n"
-		"ProtectKernelLogs=yes\n"
-		"ProtectKernelTunables=yes\n"
-		"ProtectClock=yes\n"
-		"ProtectHostname=yes\n"
-		"RestrictRealtime=yes\n"
-		"RestrictSUIDSGID=yes\n"
-		"RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6 AF_NETLINK\n"
-		"RestrictNamespaces=yes\n"
-		"PrivateMounts=yes\n"
-		"LockPersonality=yes\n"
-		"MemoryDenyWriteExecute=yes\n"
-		"SystemCallArchitectures=native\n"
-		"SystemCallFilter=~@clock @cpu-emulation @module @mount @obsolete @raw-io @reboot @swap\n"
-		"SystemCallErrorNumber=EPERM\n"
-		"\n"
-		"[Install]\n"
-		"WantedBy=multi-user.target\n",
-		self_path, doc, o->config, self_path, extra, self_path, extra, o->stop_timeout_s + 10,
-		rw.len > 1 ? "ReadWritePaths=" : "", rw.len > 1 ? rw.p : "", rw.len > 1 ? "\n" : "");
-	buf_release(&rw);
+	f = NULL;
+	ret = SNITCH_EXIT_OK;
 	if (out)
-		return fflush(stdout) == 0 ? SNITCH_EXIT_OK : SNITCH_EXIT_IO;
-	if (fclose(f) != 0) {
-		log_msg("cannot write '%s': %s", o->unit, strerror(errno));
-		return SNITCH_EXIT_IO;
-	}
+		goto out;
 	/* ReadWritePaths= needs them to exist when the service starts */
 	if (geteuid() == 0)
 		(void)make_dirs(o);
 	fprintf(stderr, "snitch: wrote '%s'; enable it with:\n"
 		"  systemctl daemon-reload && systemctl enable --now snitch\n", o->unit);
-	return SNITCH_EXIT_OK;
+	goto out;
+fail:
+	log_msg("cannot write '%s': %s", o->unit, strerror(errno));
+out:
+	if (f && f != stdout)
+		fclose(f);
+	buf_release(&rw);
+	buf_release(&unit);
+	return ret;
 }
 
 static const int exit_codes[] = {
@@ -595,7 +628,7 @@ int main(int argc, char **argv)
 		.config = DEFAULT_CONFIG,
 		.run_dir = "/run/snitch",
 		.unit = DEFAULT_UNIT,
-		.stop_timeout_s = 30,
+		.stop_timeout_s = SNITCH_STOP_TIMEOUT_S,
 	};
 	const struct cli_opt opts[] = {
 		{ .name = "config", .short_name = 'c', .type = CLI_STRING, .value = &o.config,

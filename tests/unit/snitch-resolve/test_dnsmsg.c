@@ -6,7 +6,7 @@
 #include <errno.h>
 
 #include "base64.h"
-#include "cmd/snitch-resolve/dnsmsg.h"
+#include "dnsmsg.h"
 #include "test.h"
 
 struct msg {
