@@ -52,7 +52,8 @@ BINS := $(TOOLS:%=$(BIN)/%)
 LDLIBS_snitch-hash := -lcrypto -lpthread
 LDLIBS_snitch-trace := -lbpf -lelf -lz
 LDLIBS_snitch-resolve := -lcares
-LDLIBS_snitch-store := -lsqlite3 -lpq -lmariadb -lcrypto -lpthread
+LDLIBS_snitch-store := -lsqlite3 -lcrypto -lpthread
+LDLIBS_snitch-remote := -lpq -lmariadb -lpthread
 LDLIBS_snitch-notify := -lsystemd
 
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
@@ -193,7 +194,8 @@ MAN_DESC_snitch := run and supervise the snitch network monitor
 MAN_DESC_snitch-trace := trace the network traffic of every process with BPF
 MAN_DESC_snitch-resolve := name the executable, ancestry, user, container and domain of snitch records
 MAN_DESC_snitch-hash := sha256 of executables, cached, watched for changes
-MAN_DESC_snitch-store := log snitch records in SQLite, CSV, PostgreSQL or MariaDB
+MAN_DESC_snitch-store := log snitch records in SQLite and CSV
+MAN_DESC_snitch-remote := copy the rows snitch-store logged to PostgreSQL or MariaDB
 MAN_DESC_snitch-notify := notify the desktop of new and changed executables, and log them
 MANS := $(TOOLS:%=$(O)/man/%.1)
 
