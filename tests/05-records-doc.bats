@@ -129,3 +129,15 @@ same_shape() {
 	[ -n "$real" ]
 	[ "$(echo "$real" | shape)" = "$(example_of modified | shape)" ]
 }
+
+@test "row example has the fields of a real row record of snitch-store --emit-rows" {
+	t=$(( $(date +%s) * 1000000000 ))
+	flow=$(example_of flow | jq -c --argjson t "$t" '.ts_ns = $t | .from_ns = $t | .to_ns = $t')
+	run --separate-stderr "$STORE" --db "$BATS_TEST_TMPDIR/s.db" --emit-rows <<< "$flow"
+	[ "$status" -eq 0 ]
+	real=$(echo "$output" | jq -c 'select(.type == "row")')
+	[ "$(echo "$real" | wc -l)" -eq 1 ]
+	same_shape "$real" "$(example_of row)"
+	# references of every kind, with their ids, as the example has them
+	echo "$real" | jq -e '.exe_id != null and .exe_path != null and .parent_exe_id != null and .raddr_id != null and .domain_id != null'
+}

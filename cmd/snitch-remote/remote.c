@@ -623,8 +623,8 @@ static int send_some(struct remote *r, struct buf *chunk, struct param *p,
 		lines++;
 	}
 	record_release(&rec);
-	if (ret == 0 && !lines && chunk->len == CHUNK)
-		q = end;	/* no line end in 4 MiB: not a spool line, skipped */
+	if (ret == 0 && !lines)
+		q = end;	/* no line end in what is there: not a spool line, skipped */
 	if (ret < 0 || run_sql(r, "COMMIT", err, errsize) < 0) {
 		char ignore[64];
 
@@ -669,6 +669,8 @@ static void *sender(void *arg)
 		pthread_mutex_unlock(&r->mu);
 
 		s = send_some(r, &chunk, p, err, sizeof(err));
+		if (s == 0 && r->stop)
+			break;
 		if (s >= 0) {
 			if (r->down) {
 				r->down = false;
@@ -745,6 +747,15 @@ struct remote *remote_new(const struct remote_opts *o, enum remote_kind kind,
 		perms_apply(perms, r->spool, false);
 	/* rows a previous run spooled and did not send go first */
 	r->size = fstat(r->fd, &sb) == 0 ? (uint64_t)sb.st_size : 0;
+	if (r->size) {
+		/* a line cut by a crash is ended, so that it stays one line,
+		 * skipped, and the next row starts a line of its own */
+		char last = '\n';
+
+		if (pread(r->fd, &last, 1, (off_t)(r->size - 1)) == 1 && last != '\n' &&
+		    write(r->fd, "\n", 1) == 1)
+			r->size++;
+	}
 	r->offset = read_offset(r->offpath);
 	if (r->offset > r->size)
 		r->offset = r->size;
