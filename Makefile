@@ -76,10 +76,12 @@ BINS := $(TOOLS:%=$(BIN)/%)
 PKGS_snitch-hash := libcrypto
 PKGS_snitch-trace := libbpf
 PKGS_snitch-resolve := libcares
-PKGS_snitch-store := sqlite3 libpq libmariadb libcrypto
+PKGS_snitch-store := sqlite3 libcrypto
+PKGS_snitch-remote := libpq libmariadb
 PKGS_snitch-notify := libsystemd
 LDLIBS_snitch-hash := -lpthread
 LDLIBS_snitch-store := -lpthread
+LDLIBS_snitch-remote := -lpthread
 
 # Unit tests: tests/unit/test_*.c test lib/ and link its archive;
 # tests/unit/<tool>/test_*.c test a tool's code and link its archive too.
@@ -260,7 +262,8 @@ MAN_DESC_snitch := run and supervise the snitch network monitor
 MAN_DESC_snitch-trace := trace the network traffic of every process with BPF
 MAN_DESC_snitch-resolve := name the executable, ancestry, user, container and domain of snitch records
 MAN_DESC_snitch-hash := sha256 of executables, cached, watched for changes
-MAN_DESC_snitch-store := log snitch records in SQLite, CSV, PostgreSQL or MariaDB
+MAN_DESC_snitch-store := log snitch records in SQLite and CSV
+MAN_DESC_snitch-remote := copy the rows snitch-store logged to PostgreSQL or MariaDB
 MAN_DESC_snitch-notify := notify the desktop of new and changed executables, and log them
 MANS := $(TOOLS:%=$(O)/man/%.1)
 

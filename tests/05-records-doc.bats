@@ -85,6 +85,8 @@ same_shape() {
 	same_shape "$dns" "$(example_of dns)"
 	same_shape "$stats" "$(example_of stats)"
 	# and the values that make them worth having are there
+	echo "flow: $flow"
+	jq -c 'select(.type == "error")' "$out"
 	echo "$flow" | jq -e '.exe_path != null and .cmdline != null and .exe_sha256 != null and .container_runtime == ""'
 	# a domain from the dns record, on the UDP flow that followed it
 	jq -e -s 'map(select(.type == "flow" and .raddr == "127.0.0.5" and .domain == "shape.test")) | length >= 1' "$out"
@@ -143,4 +145,16 @@ same_shape() {
 	real=$(jq -c 'select(.type == "modified")' "$STREAM_OUT")
 	[ -n "$real" ]
 	[ "$(echo "$real" | shape)" = "$(example_of modified | shape)" ]
+}
+
+@test "row example has the fields of a real row record of snitch-store --emit-rows" {
+	t=$(( $(date +%s) * 1000000000 ))
+	flow=$(example_of flow | jq -c --argjson t "$t" '.ts_ns = $t | .from_ns = $t | .to_ns = $t')
+	run --separate-stderr "$STORE" --db "$BATS_TEST_TMPDIR/s.db" --emit-rows <<< "$flow"
+	[ "$status" -eq 0 ]
+	real=$(echo "$output" | jq -c 'select(.type == "row")')
+	[ "$(echo "$real" | wc -l)" -eq 1 ]
+	same_shape "$real" "$(example_of row)"
+	# references of every kind, with their ids, as the example has them
+	echo "$real" | jq -e '.exe_id != null and .exe_path != null and .parent_exe_id != null and .raddr_id != null and .domain_id != null'
 }

@@ -1,44 +1,8 @@
 #!/usr/bin/env bats
-# snitch-store: the connection log, local (SQLite, CSV) and remote (real
-# PostgreSQL and MariaDB servers, started here, with INSERT-only roles).
+# snitch-store: the connection log, local (SQLite, CSV), and the events
+# table of error and lost records.
 
 load helper
-
-setup_file() {
-	[ "$(id -u)" -eq 0 ] || return 0
-	command -v mariadbd > /dev/null && command -v mariadb-install-db > /dev/null || return 0
-	ls -d /usr/lib/postgresql/*/bin > /dev/null 2>&1 || return 0
-	SERVERS=$(open_tmpdir)
-	export SERVERS
-	pg_start "$SERVERS/pg" > "$SERVERS/pg.log" 2>&1 || return 0
-	my_start "$SERVERS/my" > "$SERVERS/my.log" 2>&1 || return 0
-	echo ok > "$SERVERS/up"
-}
-
-teardown_file() {
-	[ -n "${SERVERS:-}" ] || return 0
-	PG_BIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
-	PG_DIR=$SERVERS/pg
-	MY_DIR=$SERVERS/my
-	pg_down 2>/dev/null || true
-	my_down 2>/dev/null || true
-	rm -rf "$SERVERS"
-}
-
-need_servers() {
-	need_root
-	[ -f "${SERVERS:-/nonexistent}/up" ] ||
-		cannot_run "PostgreSQL and MariaDB did not start: $(cat "${SERVERS:-/x}"/*.log 2>/dev/null | tail -3)"
-	PG_BIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
-	PG_DIR=$SERVERS/pg
-	MY_DIR=$SERVERS/my
-	PG_ADMIN="runuser -u postgres -- psql -X -q -A -t -v ON_ERROR_STOP=1 -h $PG_DIR -p 55432 -U postgres"
-	MY_ADMIN="mariadb --no-defaults -N -B -S $MY_DIR/sock -u root"
-	PG_URL_WRITER="postgresql://writer@/snitch?host=$PG_DIR&port=55432"
-	PG_URL_READER="postgresql://reader@/snitch?host=$PG_DIR&port=55432"
-	MY_URL_WRITER="mysql://writer:wpw@localhost/snitch?socket=$MY_DIR/sock"
-	MY_URL_READER="mysql://reader:rpw@localhost/snitch?socket=$MY_DIR/sock"
-}
 
 # a flow record: flow TIME_NS SEND RECV [jq-extra]
 flow() {
@@ -91,7 +55,7 @@ teardown() {
 	[ "$(q "select cmdline from executables where name = 'curl' limit 1")" = '["curl","-s","https://example.org/"]' ]
 	# WAL, and a schema version
 	[ "$(q 'pragma journal_mode')" = wal ]
-	[ "$(q 'pragma user_version')" -eq 1 ]
+	[ "$(q 'pragma user_version')" -eq 2 ]
 }
 
 @test "every example query of docs/schema.md runs, and finds the rows it should" {
@@ -259,88 +223,96 @@ teardown() {
 	[ "$(stat -c '%U:%G %a' "$BATS_TEST_TMPDIR/new/dir")" = "nobody:nogroup 750" ]
 }
 
-remote_sums() {
-	if [ "$1" = pg ]; then
-		$PG_ADMIN -c "select count(*) || '|' || coalesce(sum(send_bytes), 0) || '|' || coalesce(sum(recv_bytes), 0) from $2" snitch
-	else
-		$MY_ADMIN -e "select concat(count(*), '|', coalesce(sum(send_bytes), 0), '|', coalesce(sum(recv_bytes), 0)) from $2" snitch
-	fi
-}
-
-outage_test() {
-	local kind=$1 url=$2 table=$3 i
-	stream_start "$STORE" --db "$DB" --write-limit-s 1 --remote "$url" --remote-table "$table" \
-		--host-name "host-$kind" --remote-retry-s 1
-	for i in $(seq 1 20); do stream_send "$(flow "$NOW" "$i" 1 ".lport = $i")"; done
-	for i in $(seq 100); do [ "$(remote_sums "$kind" "$table" | cut -d'|' -f1)" = 20 ] && break; sleep 0.1; done
-	if [ "$kind" = pg ]; then pg_down; else my_down; fi
-	for i in $(seq 21 60); do stream_send "$(flow "$NOW" "$i" 2 ".lport = $i")"; done
-	sleep 2.5		# windows written locally, spooled for the remote
-	[ "$(q 'select count(*) from connections')" -eq 60 ]
-	if [ "$kind" = pg ]; then pg_up; else my_up; fi
-	for i in $(seq 200); do [ "$(remote_sums "$kind" "$table" | cut -d'|' -f1)" = 60 ] && break; sleep 0.1; done
-	stream_stop
-	[ "$STREAM_STATUS" -eq 0 ]
-	[ "$(remote_sums "$kind" "$table")" = "$(q 'select count(*) || "|" || sum(send_bytes) || "|" || sum(recv_bytes) from connections')" ]
-	grep -q '"code":"remote_unavailable"' "$STREAM_OUT"
-}
-
-@test "PostgreSQL: rows reach an INSERT-only role; through an outage, none is lost or doubled" {
-	need_servers
-	$PG_ADMIN -c "CREATE TABLE conn_pg (LIKE connections INCLUDING ALL); GRANT INSERT ON conn_pg TO writer" snitch
-	outage_test pg "$PG_URL_WRITER" conn_pg
-	# each row names its host; references arrived by content hash
-	[ "$($PG_ADMIN -c "select distinct host from conn_pg" snitch)" = host-pg ]
-	[ "$($PG_ADMIN -c "select count(*) from conn_pg c join executables e on e.id = c.exe_id where e.name = 'curl'" snitch)" = 60 ]
-}
-
-@test "MariaDB: rows reach an INSERT-only role; through an outage, none is lost or doubled" {
-	need_servers
-	$MY_ADMIN -e "CREATE TABLE conn_my LIKE connections; GRANT INSERT ON snitch.conn_my TO writer@localhost" snitch
-	outage_test my "$MY_URL_WRITER" conn_my
-	[ "$($MY_ADMIN -e "select distinct host from conn_my" snitch)" = host-my ]
-}
-
-@test "rows spooled while the server was down are sent by the next run, and only once" {
-	need_servers
-	$PG_ADMIN -c "CREATE TABLE conn_restart (LIKE connections INCLUDING ALL); GRANT INSERT ON conn_restart TO writer" snitch
-	pg_down
-	for i in $(seq 1 30); do flow "$NOW" "$i" 3 ".lport = $i"; done > "$BATS_TEST_TMPDIR/in"
-	run --separate-stderr "$STORE" --db "$DB" --remote "$PG_URL_WRITER" --remote-table conn_restart < "$BATS_TEST_TMPDIR/in"
+@test "error and lost records it reads, and its own errors, are logged in the events table" {
+	{
+		flow "$NOW" 1 1
+		jq -cn --argjson t "$NOW" '{v:1, type:"error", ts_ns:$t, stage:"snitch", code:"stage_died",
+			message:"snitch-hash died (signal 9) after 3 s; restarting in 1 s", process:"snitch-hash", pid:77}'
+		jq -cn --argjson t "$NOW" '{v:1, type:"lost", ts_ns:$t, stage:"snitch-trace", reason:"ringbuf_full_flow",
+			count:12, total:40, message:"12 flow events were not recorded: the ring buffer was full"}'
+		echo 'not json'
+	} > "$BATS_TEST_TMPDIR/in"
+	run --separate-stderr "$STORE" --db "$DB" --tee < "$BATS_TEST_TMPDIR/in"
 	[ "$status" -eq 0 ]
-	[ -s "$DB.remote-spool" ]
-	pg_up
-	# a later run, with nothing new: what waited is sent
-	run --separate-stderr "$STORE" --db "$DB" --remote "$PG_URL_WRITER" --remote-table conn_restart < /dev/null
-	[ "$(remote_sums pg conn_restart)" = "30|465|90" ]
-	[ ! -s "$DB.remote-spool" ]
-	# the offset file, replaced atomically: 0, and no temporary left
-	[ "$(cat "$DB.remote-spool.offset")" = 0 ]
-	[ -z "$(compgen -G "$DB*.tmp-*")" ]
-	run --separate-stderr "$STORE" --db "$DB" --remote "$PG_URL_WRITER" --remote-table conn_restart < /dev/null
-	[ "$(remote_sums pg conn_restart)" = "30|465|90" ]
+	# passed on as they came, besides
+	[ "$(echo "$output" | jq -r 'select(.type == "error" or .type == "lost") | .code // .reason' | sort | tr '\n' ' ')" = \
+	  "malformed_input ringbuf_full_flow stage_died " ]
+	[ "$(q "select type, stage, code, coalesce(count, 'null'), message from events where stage != 'snitch-store' order by type")" = \
+	  "error|snitch|stage_died|null|snitch-hash died (signal 9) after 3 s; restarting in 1 s
+lost|snitch-trace|ringbuf_full_flow|12|12 flow events were not recorded: the ring buffer was full" ]
+	# the whole record, as it came
+	[ "$(q "select json_extract(record, '$.pid') || ' ' || ts_ns from events where code = 'stage_died'")" = "77 $NOW" ]
+	# its own: the malformed line
+	[ "$(q "select code, message from events where stage = 'snitch-store'")" = \
+	  "malformed_input|line 4: not a JSON object at byte 0" ]
+	[ "$(q 'select count(*) from connections')" -eq 1 ]
 }
 
-@test "a role without INSERT gives a clear error, and rows wait in the spool" {
-	need_servers
-	flow "$NOW" 1 1 > "$BATS_TEST_TMPDIR/in"
-	run --separate-stderr "$STORE" --db "$DB" --remote "$PG_URL_READER" < "$BATS_TEST_TMPDIR/in"
-	[ "$status" -eq 0 ]
-	[[ "$stderr" == *"remote log: ERROR:  permission denied for table"* ]]
-	echo "$output" | jq -e -s 'map(select(.type == "error" and .code == "remote_unavailable")) | length == 1'
-	[ -s "$DB.remote-spool" ]
-	run --separate-stderr "$STORE" --db "$BATS_TEST_TMPDIR/db2/s.db" --remote "$MY_URL_READER" < "$BATS_TEST_TMPDIR/in"
-	[[ "$stderr" == *"INSERT command denied to user 'reader'"* ]]
+@test "retention deletes old events too" {
+	old=$(( NOW - 40 * 86400 * 1000000000 ))
+	{
+		jq -cn --argjson t "$old" '{v:1, type:"error", ts_ns:$t, stage:"snitch", code:"stage_died", message:"old"}'
+		jq -cn --argjson t "$NOW" '{v:1, type:"error", ts_ns:$t, stage:"snitch", code:"stage_died", message:"new"}'
+	} > "$BATS_TEST_TMPDIR/in"
+	"$STORE" --db "$DB" < "$BATS_TEST_TMPDIR/in"
+	[ "$(q 'select message from events order by ts_ns')" = "old
+new" ]
+	# the next start applies retention first
+	"$STORE" --db "$DB" --retention-days 30 < /dev/null
+	[ "$(q 'select message from events')" = new ]
 }
 
-@test "--remote-schema prints the SQL an administrator runs; a bad URL is a usage error" {
-	run --separate-stderr "$STORE" --remote 'postgresql://x/y' --remote-table conn_a --remote-schema
+@test "a version-1 database migrates to version 2 in one step, keeping its rows" {
+	mkdir -p "$(dirname "$DB")"
+	# the version-1 schema, as snitch-store 0.1.0 made it, with a row
+	sqlite3 "$DB" <<-'EOF'
+	PRAGMA journal_mode = WAL;
+	CREATE TABLE executables (id INTEGER PRIMARY KEY, path TEXT, name TEXT, cmdline TEXT, sha256 TEXT);
+	CREATE TABLE domains (id INTEGER PRIMARY KEY, name TEXT NOT NULL);
+	CREATE TABLE addresses (id INTEGER PRIMARY KEY, addr TEXT NOT NULL);
+	CREATE TABLE containers (id INTEGER PRIMARY KEY, name TEXT NOT NULL);
+	CREATE TABLE connections ( window_start_ns INTEGER NOT NULL, window_end_ns INTEGER NOT NULL, first_ns INTEGER NOT NULL, last_ns INTEGER NOT NULL, send_bytes INTEGER NOT NULL, recv_bytes INTEGER NOT NULL, events INTEGER NOT NULL, exe_id INTEGER, parent_exe_id INTEGER, gparent_exe_id INTEGER, uid INTEGER, family TEXT, proto TEXT, lport INTEGER, rport INTEGER, laddr_id INTEGER, raddr_id INTEGER, domain_id INTEGER, netns INTEGER, container_id INTEGER);
+	CREATE INDEX connections_exe ON connections (exe_id, window_start_ns);
+	CREATE INDEX connections_parent ON connections (parent_exe_id, window_start_ns);
+	CREATE INDEX connections_domain ON connections (domain_id, window_start_ns);
+	INSERT INTO connections (window_start_ns, window_end_ns, first_ns, last_ns, send_bytes, recv_bytes, events) VALUES (0, 0, 0, 0, 7, 8, 1);
+	PRAGMA user_version = 1;
+	EOF
+	q "update connections set window_start_ns = $NOW, window_end_ns = $NOW, first_ns = $NOW, last_ns = $NOW"
+	jq -cn --argjson t "$NOW" '{v:1, type:"error", ts_ns:$t, stage:"snitch-hash", code:"hash_failed", message:"m"}' |
+		"$STORE" --db "$DB"
+	[ "$(q 'pragma user_version')" -eq 2 ]
+	[ "$(q "select send_bytes, recv_bytes from connections where window_start_ns = $NOW")" = "7|8" ]
+	[ "$(q 'select code from events')" = hash_failed ]
+	# a database of a newer version is refused, not changed
+	q 'pragma user_version = 3'
+	run --separate-stderr "$STORE" --db "$DB" < /dev/null
+	[ "$status" -eq 5 ]
+	[[ "$stderr" == *"its schema is version 3, newer than this snitch-store's 2"* ]]
+}
+
+@test "--emit-rows: after each window is committed, its rows as row records, the local rows exactly" {
+	{
+		flow "$NOW" 100 10
+		flow "$NOW" 50 5 '.domain = null | .exe_path = "/usr/bin/wget" | .name = "wget" | .cmdline = ["wget", "-q", "caf\u00e9"]'
+		flow "$NOW" 1 1 '.lport = 1'
+	} > "$BATS_TEST_TMPDIR/in"
+	run --separate-stderr "$STORE" --db "$DB" --emit-rows < "$BATS_TEST_TMPDIR/in"
 	[ "$status" -eq 0 ]
-	[[ "$output" == *"CREATE TABLE IF NOT EXISTS conn_a ("* ]]
-	[[ "$output" == *"row_uid TEXT NOT NULL UNIQUE"* ]]
-	run --separate-stderr "$STORE" --db "$DB" --remote 'ftp://x' < /dev/null
-	[ "$status" -eq 2 ]
-	[[ "$stderr" == *"'ftp://x' is not a postgresql:// or mysql:// URL"* ]]
+	[ "$(echo "$output" | jq -s 'map(select(.type == "row")) | length')" -eq 3 ]
+	# every column of every row, and the references' content, as in the
+	# database (read by SQLite: jq 1.6 rounds 63-bit ids)
+	echo "$output" | rows_into "$BATS_TEST_TMPDIR/rows.db"
+	[ "$(sqlite3 "$BATS_TEST_TMPDIR/rows.db" "select $(row_cols "$CONN_COLS") from r" | sort)" = \
+	  "$(q "select $CONN_COLS from connections" | sort)" ]
+	[ "$(sqlite3 "$BATS_TEST_TMPDIR/rows.db" "select $(row_cols 'exe_id, exe_path, name, cmdline, exe_sha256') from r" | sort)" = \
+	  "$(q 'select e.id, e.path, e.name, e.cmdline, e.sha256 from connections c join executables e on e.id = c.exe_id' | sort)" ]
+	[ "$(sqlite3 "$BATS_TEST_TMPDIR/rows.db" "select distinct $(row_cols 'domain_id, domain') from r where $(row_cols domain) is not null")" = \
+	  "$(q 'select id, name from domains')" ]
+	[ "$(q "select cmdline from executables where name = 'wget'")" = '["wget","-q","café"]' ]
+	# without --emit-rows, none
+	run --separate-stderr "$STORE" --db "$BATS_TEST_TMPDIR/db2.db" < "$BATS_TEST_TMPDIR/in"
+	[ -z "$output" ]
 }
 
 @test "--help, and a bad option" {

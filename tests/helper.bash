@@ -237,6 +237,24 @@ pipeline_stop() {
 }
 
 STORE=$SNITCH_BIN/snitch-store
+REMOTE=$SNITCH_BIN/snitch-remote
+
+# The columns of a connections row, and of a row record (docs/records.md).
+CONN_COLS='window_start_ns, window_end_ns, first_ns, last_ns, send_bytes, recv_bytes, events, exe_id, parent_exe_id, gparent_exe_id, uid, family, proto, lport, rport, laddr_id, raddr_id, domain_id, netns, container_id'
+
+# rows_into DB: the row records on stdin into table r (one column j, the
+# record), for SQLite to read: jq 1.6 rounds 63-bit ids.
+rows_into() {
+	{
+		echo 'CREATE TABLE r (j TEXT);'
+		grep '"type":"row"' | sed "s/'/''/g; s/^/INSERT INTO r VALUES ('/; s/\$/');/"
+	} | sqlite3 "$1"
+}
+
+# row_cols 'a, b': "json_extract(j, '$.a'), json_extract(j, '$.b')"
+row_cols() {
+	echo "$1" | sed -E "s/([a-z_0-9]+)/json_extract(j, '\$.\1')/g"
+}
 
 # ---- real database servers, on unix sockets in a test directory ----
 
@@ -255,7 +273,7 @@ pg_start() {
 	PG_ADMIN="runuser -u postgres -- psql -X -q -v ON_ERROR_STOP=1 -h $dir -p 55432 -U postgres"
 	$PG_ADMIN -c "CREATE DATABASE snitch" postgres
 	$PG_ADMIN -c "CREATE ROLE writer LOGIN; CREATE ROLE reader LOGIN;" snitch
-	"$STORE" --remote "postgresql://x/snitch" --remote-schema | $PG_ADMIN snitch
+	"$REMOTE" --remote "postgresql://x/snitch" --schema | $PG_ADMIN snitch
 	$PG_ADMIN -c "GRANT INSERT ON ALL TABLES IN SCHEMA public TO writer;" snitch
 	PG_URL_WRITER="postgresql://writer@/snitch?host=$dir&port=55432"
 	PG_URL_READER="postgresql://reader@/snitch?host=$dir&port=55432"
@@ -291,7 +309,7 @@ my_start() {
 	my_up
 	MY_ADMIN="mariadb --no-defaults -S $dir/sock -u root"
 	$MY_ADMIN -e "CREATE DATABASE snitch"
-	"$STORE" --remote "mysql://x/snitch" --remote-schema | $MY_ADMIN snitch
+	"$REMOTE" --remote "mysql://x/snitch" --schema | $MY_ADMIN snitch
 	$MY_ADMIN -e "CREATE USER writer@localhost IDENTIFIED BY 'wpw'; GRANT INSERT ON snitch.* TO writer@localhost;
 		CREATE USER reader@localhost IDENTIFIED BY 'rpw'; GRANT SELECT ON snitch.* TO reader@localhost;"
 	MY_URL_WRITER="mysql://writer:wpw@localhost/snitch?socket=$dir/sock"

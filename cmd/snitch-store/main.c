@@ -2,9 +2,10 @@
 /*
  * snitch-store: the durable connection log. Records are merged per write
  * window into connections rows; each window is written in one SQLite
- * transaction by a writer thread (and to the CSV log and the remote spool),
- * so neither a slow disk nor a slow server holds up the records that
- * --tee passes on.
+ * transaction by a writer thread (and to the CSV log),
+ * so a slow disk does not hold up the records that --tee passes on. With
+ * --emit-rows, the rows of each committed window go out as row records,
+ * for snitch-remote.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -35,6 +36,35 @@
 
 static struct stage *the_stage;
 
+/*
+ * snitch-store's own error and lost records, from any thread, waiting for
+ * the next window to take them into the events table.
+ */
+static pthread_mutex_t own_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct batch own_events;
+
+static void own_event(const char *type, const char *code, uint64_t count, const char *msg)
+{
+	struct buf b = BUF_INIT;
+
+	if (!strcmp(type, "error")) {
+		emit_error_begin(&b, STAGE, code, msg);
+	} else {
+		emit_begin(&b, "lost", clock_real_ns());
+		emit_cstr(&b, "stage", STAGE);
+		emit_cstr(&b, "reason", code);
+		emit_u64(&b, "count", count);
+		emit_cstr(&b, "message", msg);
+	}
+	emit_end(&b);
+	if (!b.oom) {
+		pthread_mutex_lock(&own_mu);
+		(void)events_add_line(&own_events, b.p, b.len - 1);	/* no newline */
+		pthread_mutex_unlock(&own_mu);
+	}
+	buf_release(&b);
+}
+
 void note_error(const char *code, const char *fmt, ...)
 {
 	char msg[1024];
@@ -44,6 +74,7 @@ void note_error(const char *code, const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	stage_post_error(the_stage, code, "%s", msg);
+	own_event("error", code, 0, msg);
 }
 
 void note_lost(const char *reason, uint64_t count, const char *fmt, ...)
@@ -55,6 +86,14 @@ void note_lost(const char *reason, uint64_t count, const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	stage_post_lost(the_stage, reason, count, "%s", msg);
+	own_event("lost", reason, count, msg);
+}
+
+static void window_free(struct batch *b)
+{
+	if (b)
+		events_free(b);
+	batch_free(b);
 }
 
 /* ---- the writer thread ---- */
@@ -69,7 +108,6 @@ struct writer {
 	bool stop;
 	struct db *db;
 	int csv_fd;
-	struct remote *remote;
 	uint64_t next_retention;
 	bool failing;			/* a write failure is being reported */
 	pthread_t thread;
@@ -122,9 +160,18 @@ static int write_batch(struct writer *w, struct batch *b)
 	if (w->csv_fd >= 0 && (r = csv_write_batch(w->csv_fd, b)) < 0)
 		note_error("csv_write", "cannot write the CSV log '%s': %s",
 			   w->opt->csv, strerror(-r));
-	if (w->remote && (r = remote_spool(w->remote, b)) < 0)
-		note_error("spool_write", "cannot write the remote spool '%s': %s",
-			   w->opt->spool, strerror(-r));
+	if (w->opt->emit_rows && b->rows) {
+		/* committed: the same rows, for snitch-remote's copy */
+		struct buf rows = BUF_INIT;
+
+		batch_emit_rows(b, clock_real_ns(), &rows);
+		if (rows.oom)
+			note_lost("out_of_memory", batch_rows(b),
+				  "%zu rows were not passed on for the remote log: out of memory", batch_rows(b));
+		else
+			stage_post(the_stage, rows.p, rows.len);
+		buf_release(&rows);
+	}
 	if (b->lost_rows)
 		note_lost("out_of_memory", b->lost_rows, "%llu records were not logged: out of memory",
 			  (unsigned long long)b->lost_rows);
@@ -187,7 +234,7 @@ static void *writer_main(void *arg)
 						  batch_rows(x));
 				while ((b = w->head)) {
 					w->head = b->qnext;
-					batch_free(b);
+					window_free(b);
 				}
 				break;
 			}
@@ -201,7 +248,7 @@ static void *writer_main(void *arg)
 		if (!w->head)
 			w->tail = NULL;
 		w->queued--;
-		batch_free(b);
+		window_free(b);
 	}
 	pthread_mutex_unlock(&w->mu);
 	return NULL;
@@ -221,7 +268,7 @@ static void writer_submit(struct writer *w, struct batch *b)
 			note_lost("db_backlog", batch_rows(old),
 				  "%zu rows were dropped: %d windows waited for the database", batch_rows(old),
 				  PENDING_MAX);
-			batch_free(old);
+			window_free(old);
 			w->queued--;
 		}
 	}
@@ -255,14 +302,27 @@ static void on_record(void *ctx, struct stage *st, const char *line, size_t len)
 	(void)len;
 	if (s->opt->tee)
 		record_write(&st->rec, &st->out.b);
+	if (events_add_record(s->batch, &st->rec, line, len) == -ENOMEM)
+		note_lost("out_of_memory", 1, "an error or lost record was not logged: out of memory");
 	(void)batch_add(s->batch, s->opt, s->filters, &st->rec, s->window_ns);
+}
+
+/* The kit's errors about the input (malformed lines): logged as well. */
+static void on_own_error(void *ctx, struct stage *st, const char *code, const char *msg)
+{
+	(void)ctx;
+	(void)st;
+	own_event("error", code, 0, msg);
 }
 
 static void close_window(struct store *s)
 {
 	struct batch *b = s->batch;
 
-	if (!b->rows && !b->lost_rows)
+	pthread_mutex_lock(&own_mu);
+	events_move(b, &own_events);
+	pthread_mutex_unlock(&own_mu);
+	if (!b->rows && !b->lost_rows && !b->events)
 		return;
 	s->batch = batch_new();
 	if (!s->batch) {
@@ -284,6 +344,7 @@ static uint64_t on_timer(void *ctx, struct stage *st, uint64_t now)
 static const struct stage_ops store_ops = {
 	.on_record = on_record,
 	.on_timer = on_timer,
+	.on_own_error = on_own_error,
 };
 
 static int run(struct store *s)
@@ -309,8 +370,6 @@ int main(int argc, char **argv)
 		.write_limit_s = 10,
 		.retention_days = 30,
 		.retention_every_s = 3600,
-		.remote_table = "connections",
-		.remote_retry_s = 30,
 		.mode = "0640",
 	};
 	const struct cli_opt opts[] = {
@@ -345,19 +404,9 @@ int main(int argc, char **argv)
 		  .env = "SNITCH_IGNORE_IPS", .help = "leave out remote addresses in these IPs or CIDR ranges" },
 		{ .name = "ignore-sha256", .type = CLI_STRING, .value = &o.ignore_sha256, .metavar = "LIST",
 		  .env = "SNITCH_IGNORE_SHA256", .help = "leave out connections of executables with these hashes" },
-		{ .name = "remote", .type = CLI_STRING, .value = &o.remote, .metavar = "URL",
-		  .env = "SNITCH_REMOTE", .help = "also log to postgresql://... or mysql://... (INSERT only)" },
-		{ .name = "remote-table", .type = CLI_STRING, .value = &o.remote_table, .metavar = "NAME",
-		  .env = "SNITCH_REMOTE_TABLE", .help = "the remote connections table, one per host if they share a server" },
-		{ .name = "host-name", .type = CLI_STRING, .value = &o.host_name, .metavar = "NAME",
-		  .env = "SNITCH_HOST_NAME", .help = "the name remote rows carry (default: the host name)" },
-		{ .name = "spool", .type = CLI_STRING, .value = &o.spool, .metavar = "FILE",
-		  .env = "SNITCH_SPOOL", .help = "where rows wait for the remote server (default: beside the database)" },
-		{ .name = "remote-retry-s", .type = CLI_UINT, .value = &o.remote_retry_s,
-		  .metavar = "S", .env = "SNITCH_REMOTE_RETRY_S", .min = 1, .max = 3600,
-		  .help = "wait at most S seconds between tries when the server is down" },
-		{ .name = "remote-schema", .type = CLI_FLAG, .value = &o.print_schema,
-		  .help = "print the SQL that makes the remote tables, for an administrator, and exit" },
+		{ .name = "emit-rows", .type = CLI_FLAG, .value = &o.emit_rows,
+		  .env = "SNITCH_STORE_EMIT_ROWS",
+		  .help = "write each committed row as a row record, for snitch-remote" },
 		PERMS_CLI_OPTS(&o.owner, &o.group, &o.mode),
 	};
 	const struct cli cli = {
@@ -368,23 +417,24 @@ int main(int argc, char **argv)
 			"per connection identity (executable, parent and grandparent, user, protocol,\n"
 			"addresses, ports, domain, namespace, container) per --write-limit-s window,\n"
 			"with bytes summed, the window written in one transaction (docs/schema.md).\n"
-			"Optionally also to a CSV log and a remote PostgreSQL or MariaDB server, which\n"
-			"needs only the INSERT privilege; rows for it wait in a spool file while it is\n"
-			"down. Lists are space-separated. A crash loses at most the open window.",
+			"The error and lost records it reads, and its own, go to the events table.\n"
+			"Optionally also to a CSV log; with --emit-rows each committed row goes out as\n"
+			"a row record, which snitch-remote copies to PostgreSQL or MariaDB. Lists are\n"
+			"space-separated. A crash loses at most the open window.",
 		.examples =
 			"  sudo snitch-trace | snitch-resolve | snitch-hash | snitch-store\n"
 			"  snitch-store --db ./log.db --tee < records.jsonl | snitch-notify\n"
 			"  snitch-store --ignore-ports '53 123' --ignore-domains 'example.com' --ignore-ips '10.0.0.0/8'\n"
-			"  snitch-store --remote 'postgresql://snitch@logs.example/snitch' --remote-table conn_laptop\n"
-			"  snitch-store --remote 'mysql://snitch:secret@logs.example:3306/snitch' --remote-schema\n"
-			"  sqlite3 /var/lib/snitch/snitch.db 'select * from connections limit 5'\n",
+			"  ... | snitch-store --tee --emit-rows | snitch-remote --tee --remote 'postgresql://snitch@logs.example/snitch'\n"
+			"  sqlite3 /var/lib/snitch/snitch.db 'select * from connections limit 5'\n"
+			"  sqlite3 /var/lib/snitch/snitch.db 'select stage, code, message from events'\n",
 		.opts = opts,
 		.nopts = sizeof(opts) / sizeof(opts[0]),
 		.exit_codes = exit_codes,
 	};
 	struct store s;
 	struct file_perms perms = { 0 };
-	char err[512], moved[4200], *spool = NULL;
+	char err[512], moved[4200];
 	int first, ret;
 
 	log_init(cli.prog);
@@ -393,12 +443,6 @@ int main(int argc, char **argv)
 		return ret;
 	if (first < argc)
 		return cli_usage_error(&cli, "unexpected argument '%s'", argv[first]);
-	if (o.print_schema) {
-		const char *kind = !o.remote ? "sqlite" :
-			!strncmp(o.remote, "postgres", 8) ? "postgresql" : "mariadb";
-		printf("%s\n", schema_sql(kind, o.remote_table));
-		return SNITCH_EXIT_OK;
-	}
 	if (perms_parse(&perms, o.owner, o.group, o.mode, err, sizeof(err)) < 0)
 		return cli_usage_error(&cli, "%s", err);
 	memset(&s, 0, sizeof(s));
@@ -446,18 +490,6 @@ int main(int argc, char **argv)
 		if (fresh)
 			perms_apply(&perms, o.csv, false);
 	}
-	if (o.remote) {
-		if (!o.spool) {
-			if (asprintf(&spool, "%s.remote-spool", o.db) < 0)
-				return SNITCH_EXIT_SOFTWARE;
-			o.spool = spool;
-		}
-		s.w.remote = remote_new(&o, &perms, err, sizeof(err));
-		if (!s.w.remote) {
-			log_msg("remote log: %s", err);
-			return SNITCH_EXIT_USAGE;
-		}
-	}
 	if (!(s.batch = batch_new())) {
 		log_msg("out of memory");
 		return SNITCH_EXIT_SOFTWARE;
@@ -477,14 +509,13 @@ int main(int argc, char **argv)
 	pthread_cond_signal(&s.w.cv);
 	pthread_mutex_unlock(&s.w.mu);
 	pthread_join(s.w.thread, NULL);
-	remote_free(s.w.remote, 3000);
 	ret = stage_finish(&s.st, ret);
 	db_close(s.w.db);
 	if (s.w.csv_fd >= 0)
 		close(s.w.csv_fd);
-	batch_free(s.batch);
+	window_free(s.batch);
+	events_free(&own_events);
 	filters_free(s.filters);
 	stage_release(&s.st);
-	free(spool);
 	return ret;
 }

@@ -17,6 +17,7 @@
 
 #include <openssl/evp.h>
 
+#include "emit.h"
 #include "record.h"
 #include "store.h"
 
@@ -655,4 +656,73 @@ int csv_write_batch(int fd, const struct batch *bt)
 	}
 	buf_release(&b);
 	return ret;
+}
+
+/* ---- rows as records, for snitch-remote (--emit-rows) ---- */
+
+static void row_int(struct buf *b, const char *key, int64_t v)
+{
+	if (v == INT_NULL)
+		emit_null(b, key);
+	else
+		emit_i64(b, key, v);
+}
+
+static void row_str(struct buf *b, const char *key, const char *s, size_t n)
+{
+	if (s)
+		emit_str(b, key, s, n);
+	else
+		emit_null(b, key);
+}
+
+/* A reference: its content-hash id and its text, or two nulls. */
+static void row_ref(struct buf *b, const char *id_key, const char *key,
+		    const struct str_ref *r)
+{
+	row_int(b, id_key, r ? r->id : INT_NULL);
+	row_str(b, key, r ? r->s : NULL, r ? r->len : 0);
+}
+
+void batch_emit_rows(const struct batch *bt, uint64_t ts_ns, struct buf *b)
+{
+	static const char *const names[] = { "exe_id", "exe_path", "name", "cmdline", "exe_sha256" };
+	char key[ANCESTRY_KEY_MAX];
+
+	for (const struct conn_row *c = bt->rows; c; c = c->hh.next) {
+		emit_begin(b, "row", ts_ns);
+		emit_u64(b, "window_start_ns", c->window_start_ns);
+		emit_u64(b, "window_end_ns", c->window_end_ns);
+		emit_u64(b, "first_ns", c->first_ns);
+		emit_u64(b, "last_ns", c->last_ns);
+		emit_u64(b, "send_bytes", c->send_bytes);
+		emit_u64(b, "recv_bytes", c->recv_bytes);
+		emit_u64(b, "events", c->events);
+		for (int l = 0; l < NLEVELS; l++) {
+			const struct exe_ref *e = c->exe[l];
+#define LEVEL_KEY(i) (snprintf(key, sizeof(key), "%s%s", ancestry[l].prefix, names[i]), key)
+			row_int(b, LEVEL_KEY(0), e ? e->id : INT_NULL);
+			row_str(b, LEVEL_KEY(1), e ? e->path : NULL, e ? e->path_len : 0);
+			row_str(b, LEVEL_KEY(2), e ? e->name : NULL, e ? e->name_len : 0);
+			/* the JSON array text it was stored as, as is */
+			emit_key(b, LEVEL_KEY(3));
+			if (e && e->cmdline)
+				buf_append(b, e->cmdline, e->cmdline_len);
+			else
+				buf_puts(b, "null");
+			row_str(b, LEVEL_KEY(4), e ? e->sha256 : NULL, e && e->sha256 ? 64 : 0);
+#undef LEVEL_KEY
+		}
+		row_int(b, "uid", c->uid);
+		row_str(b, "family", c->family, c->family ? strlen(c->family) : 0);
+		row_str(b, "proto", c->proto, c->proto ? strlen(c->proto) : 0);
+		row_ref(b, "laddr_id", "laddr", c->laddr);
+		row_int(b, "lport", c->lport);
+		row_ref(b, "raddr_id", "raddr", c->raddr);
+		row_int(b, "rport", c->rport);
+		row_ref(b, "domain_id", "domain", c->domain);
+		row_int(b, "netns", c->netns);
+		row_ref(b, "container_id", "container", c->container);
+		emit_end(b);
+	}
 }

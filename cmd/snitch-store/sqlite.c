@@ -13,20 +13,20 @@
 #include "atomicfile.h"
 #include "store.h"
 
-#define SCHEMA_VERSION 1
+#define SCHEMA_VERSION 2
 #define SEEN_IDS 65536		/* reference ids known to be in the database */
 
 
 struct db {
 	sqlite3 *h;
 	char *path;
-	sqlite3_stmt *ins_exe, *ins_str[4], *ins_conn;
+	sqlite3_stmt *ins_exe, *ins_str[3], *ins_conn, *ins_event;
 	int64_t seen[SEEN_IDS];	/* a direct-mapped cache of inserted ids */
 };
 
 /*
  * One statement per table; the same in every database but for types
- * (see schema_sql()). Ids are content hashes (rows.c), so a reference row
+ * (snitch-remote --schema). Ids are content hashes (rows.c), so a reference row
  * is inserted with "or ignore" and never looked up.
  */
 static const char *const sqlite_schema[] = {
@@ -46,11 +46,19 @@ static const char *const sqlite_schema[] = {
 	"CREATE INDEX connections_exe ON connections (exe_id, window_start_ns);"
 	"CREATE INDEX connections_parent ON connections (parent_exe_id, window_start_ns);"
 	"CREATE INDEX connections_domain ON connections (domain_id, window_start_ns);",
-	/* version 2 goes here, as the statements that migrate 1 to 2 */
+	/* version 2: the error and lost records of every stage */
+	"CREATE TABLE events ("
+	" ts_ns INTEGER NOT NULL, type TEXT NOT NULL, stage TEXT, code TEXT,"
+	" count INTEGER, message TEXT, record TEXT NOT NULL);"
+	"CREATE INDEX events_time ON events (ts_ns);",
+	/* version 3 goes here, as the statements that migrate 2 to 3 */
 };
 
-static const char *const str_tables[4] = {
-	"addresses (id, addr)", "domains (id, name)", "containers (id, name)", NULL,
+/* The inserts, whole: no statement text is made from values. */
+static const char *const ins_str_sql[3] = {
+	"INSERT OR IGNORE INTO addresses (id, addr) VALUES (?,?)",
+	"INSERT OR IGNORE INTO domains (id, name) VALUES (?,?)",
+	"INSERT OR IGNORE INTO containers (id, name) VALUES (?,?)",
 };
 
 static int exec_sql(sqlite3 *h, const char *sql, char *err, size_t errsize)
@@ -100,6 +108,7 @@ static int migrate(sqlite3 *h, char *err, size_t errsize)
 
 		if ((r = exec_sql(h, "BEGIN EXCLUSIVE", err, errsize)) != SQLITE_OK)
 			return r;
+		/* a PRAGMA takes no parameter: the number is this program's own */
 		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", v + 1);
 		if ((r = exec_sql(h, sqlite_schema[v], err, errsize)) != SQLITE_OK ||
 		    (r = exec_sql(h, sql, err, errsize)) != SQLITE_OK) {
@@ -135,14 +144,14 @@ static int prepare(struct db *d, char *err, size_t errsize)
 		"INSERT OR IGNORE INTO executables (id, path, name, cmdline, sha256) VALUES (?,?,?,?,?)",
 		-1, &d->ins_exe, NULL);
 
-	for (int i = 0; r == SQLITE_OK && str_tables[i]; i++) {
-		char sql[128];
-
-		snprintf(sql, sizeof(sql), "INSERT OR IGNORE INTO %s VALUES (?,?)", str_tables[i]);
-		r = sqlite3_prepare_v2(d->h, sql, -1, &d->ins_str[i], NULL);
-	}
+	for (int i = 0; r == SQLITE_OK && i < 3; i++)
+		r = sqlite3_prepare_v2(d->h, ins_str_sql[i], -1, &d->ins_str[i], NULL);
 	if (r == SQLITE_OK)
 		r = sqlite3_prepare_v2(d->h, conn, -1, &d->ins_conn, NULL);
+	if (r == SQLITE_OK)
+		r = sqlite3_prepare_v2(d->h,
+			"INSERT INTO events (ts_ns, type, stage, code, count, message, record)"
+			" VALUES (?,?,?,?,?,?,?)", -1, &d->ins_event, NULL);
 	if (r != SQLITE_OK)
 		snprintf(err, errsize, "%s", sqlite3_errmsg(d->h));
 	return r;
@@ -185,10 +194,11 @@ static int try_open(struct db *d, const struct file_perms *perms, char *err,
 static void close_handles(struct db *d)
 {
 	sqlite3_finalize(d->ins_exe);
-	for (int i = 0; i < 4; i++)
+	for (int i = 0; i < 3; i++)
 		sqlite3_finalize(d->ins_str[i]);
 	sqlite3_finalize(d->ins_conn);
-	d->ins_exe = d->ins_conn = NULL;
+	sqlite3_finalize(d->ins_event);
+	d->ins_exe = d->ins_conn = d->ins_event = NULL;
 	memset(d->ins_str, 0, sizeof(d->ins_str));
 	if (d->h)
 		sqlite3_close(d->h);
@@ -333,17 +343,38 @@ static int bind_row(sqlite3_stmt *st, int i, const struct conn_row *c)
 	return i;
 }
 
+static int write_events(struct db *d, const struct batch *b)
+{
+	sqlite3_stmt *st = d->ins_event;
+	int r = SQLITE_DONE;
+
+	for (const struct event *e = b->events; e && r == SQLITE_DONE; e = e->next) {
+		sqlite3_bind_int64(st, 1, e->ts_ns);
+		bind_text(st, 2, e->type, strlen(e->type));
+		bind_text(st, 3, e->stage, e->stage ? strlen(e->stage) : 0);
+		bind_text(st, 4, e->code, e->code ? strlen(e->code) : 0);
+		bind_int(st, 5, e->count);
+		bind_text(st, 6, e->message, e->message ? strlen(e->message) : 0);
+		bind_text(st, 7, e->json, e->json_len);
+		r = sqlite3_step(st);
+		sqlite3_reset(st);
+	}
+	return r;
+}
+
 int db_write(struct db *d, const struct batch *b, char *err, size_t errsize)
 {
 	const struct conn_row *c = b->rows;
 	int r;
 
-	if (!c)
+	if (!c && !b->events)
 		return SQLITE_OK;
 	r = exec_sql(d->h, "BEGIN IMMEDIATE", err, errsize);
 	if (r != SQLITE_OK)
 		return r;
 	r = write_refs(d, b);
+	if (r == SQLITE_DONE)
+		r = write_events(d, b);
 	/* one prepared single-row insert per row: faster in SQLite than
 	 * multi-row VALUES, which it runs as a co-routine (measured) */
 	for (; c && r == SQLITE_DONE; c = c->hh.next) {
@@ -407,6 +438,13 @@ int db_retain(struct db *d, uint64_t cutoff_ns, uint64_t *deleted, char *err,
 	}
 	if (r == SQLITE_OK && *deleted)
 		r = exec_sql(d->h, orphans, err, errsize);
+	if (r == SQLITE_OK)
+		r = sqlite3_prepare_v2(d->h, "DELETE FROM events WHERE ts_ns < ?1", -1, &st, NULL);
+	if (r == SQLITE_OK) {
+		sqlite3_bind_int64(st, 1, (int64_t)cutoff_ns);
+		r = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK : sqlite3_errcode(d->h);
+		sqlite3_finalize(st);
+	}
 	if (r != SQLITE_OK) {
 		snprintf(err, errsize, "%s", sqlite3_errmsg(d->h));
 		(void)sqlite3_exec(d->h, "ROLLBACK", NULL, NULL, NULL);
@@ -416,52 +454,4 @@ int db_retain(struct db *d, uint64_t cutoff_ns, uint64_t *deleted, char *err,
 	/* ids in the cache may have been deleted as orphans */
 	memset(d->seen, 0, sizeof(d->seen));
 	return r;
-}
-
-const char *schema_sql(const char *kind, const char *table)
-{
-	static char sql[4096];
-
-	if (!strcmp(kind, "sqlite"))
-		return sqlite_schema[0];
-	if (!strcmp(kind, "postgresql")) {
-		snprintf(sql, sizeof(sql),
-			 "CREATE TABLE IF NOT EXISTS executables (id BIGINT PRIMARY KEY, path TEXT, name TEXT, cmdline TEXT, sha256 TEXT);\n"
-			 "CREATE TABLE IF NOT EXISTS domains (id BIGINT PRIMARY KEY, name TEXT NOT NULL);\n"
-			 "CREATE TABLE IF NOT EXISTS addresses (id BIGINT PRIMARY KEY, addr TEXT NOT NULL);\n"
-			 "CREATE TABLE IF NOT EXISTS containers (id BIGINT PRIMARY KEY, name TEXT NOT NULL);\n"
-			 "CREATE TABLE IF NOT EXISTS %s (\n"
-			 " row_uid TEXT NOT NULL UNIQUE, host TEXT NOT NULL,\n"
-			 " window_start_ns BIGINT NOT NULL, window_end_ns BIGINT NOT NULL,\n"
-			 " first_ns BIGINT NOT NULL, last_ns BIGINT NOT NULL,\n"
-			 " send_bytes BIGINT NOT NULL, recv_bytes BIGINT NOT NULL, events BIGINT NOT NULL,\n"
-			 " exe_id BIGINT, parent_exe_id BIGINT, gparent_exe_id BIGINT,\n"
-			 " uid BIGINT, family TEXT, proto TEXT, lport INTEGER, rport INTEGER,\n"
-			 " laddr_id BIGINT, raddr_id BIGINT, domain_id BIGINT, netns BIGINT,\n"
-			 " container_id BIGINT);\n"
-			 "CREATE INDEX IF NOT EXISTS %s_time ON %s (window_start_ns);\n"
-			 "CREATE INDEX IF NOT EXISTS %s_exe ON %s (exe_id, window_start_ns);\n",
-			 table, table, table, table, table);
-		return sql;
-	}
-	if (!strcmp(kind, "mariadb")) {
-		snprintf(sql, sizeof(sql),
-			 "CREATE TABLE IF NOT EXISTS executables (id BIGINT PRIMARY KEY, path TEXT, name TEXT, cmdline MEDIUMTEXT, sha256 CHAR(64)) CHARACTER SET utf8mb4;\n"
-			 "CREATE TABLE IF NOT EXISTS domains (id BIGINT PRIMARY KEY, name TEXT NOT NULL) CHARACTER SET utf8mb4;\n"
-			 "CREATE TABLE IF NOT EXISTS addresses (id BIGINT PRIMARY KEY, addr VARCHAR(64) NOT NULL) CHARACTER SET utf8mb4;\n"
-			 "CREATE TABLE IF NOT EXISTS containers (id BIGINT PRIMARY KEY, name TEXT NOT NULL) CHARACTER SET utf8mb4;\n"
-			 "CREATE TABLE IF NOT EXISTS %s (\n"
-			 " row_uid VARCHAR(191) NOT NULL UNIQUE, host VARCHAR(191) NOT NULL,\n"
-			 " window_start_ns BIGINT NOT NULL, window_end_ns BIGINT NOT NULL,\n"
-			 " first_ns BIGINT NOT NULL, last_ns BIGINT NOT NULL,\n"
-			 " send_bytes BIGINT NOT NULL, recv_bytes BIGINT NOT NULL, events BIGINT NOT NULL,\n"
-			 " exe_id BIGINT, parent_exe_id BIGINT, gparent_exe_id BIGINT,\n"
-			 " uid BIGINT, family VARCHAR(16), proto VARCHAR(16), lport INT, rport INT,\n"
-			 " laddr_id BIGINT, raddr_id BIGINT, domain_id BIGINT, netns BIGINT,\n"
-			 " container_id BIGINT,\n"
-			 " INDEX (window_start_ns), INDEX (exe_id, window_start_ns)) CHARACTER SET utf8mb4;\n",
-			 table);
-		return sql;
-	}
-	return NULL;
 }

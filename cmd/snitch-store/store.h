@@ -26,14 +26,9 @@ struct store_opts {
 	bool log_exec;
 	bool no_addresses, no_cmdlines, no_ports;
 	const char *ignore_ports, *ignore_domains, *ignore_ips, *ignore_sha256;
-	const char *remote;
-	const char *remote_table;
-	const char *host_name;
-	const char *spool;
-	uint64_t remote_retry_s;
+	bool emit_rows;
 	const char *owner, *group;
 	const char *mode;
-	bool print_schema;
 };
 
 /* File ownership and mode for everything snitch-store creates. */
@@ -95,6 +90,9 @@ struct batch {
 	struct str_ref *strs;
 	uint64_t lost_rows;		/* rows that could not be made (no memory) */
 	struct batch *qnext;
+	/* error and lost records of the window, for the events table */
+	struct event *events, **events_tail;
+	size_t nevents;
 };
 
 static inline size_t batch_rows(const struct batch *b)
@@ -120,6 +118,36 @@ int batch_add(struct batch *b, const struct store_opts *o,
 /* ---- CSV (rows.c) ---- */
 int csv_write_batch(int fd, const struct batch *b);
 
+/*
+ * The batch's rows as "row" records (docs/records.md), appended to out:
+ * for snitch-remote, after the window is committed (--emit-rows).
+ */
+void batch_emit_rows(const struct batch *b, uint64_t ts_ns, struct buf *out);
+
+/* ---- error and lost records, for the events table (events.c) ---- */
+
+/* One error or lost record. NULL strings are SQL NULLs. */
+struct event {
+	int64_t ts_ns;
+	const char *type;		/* "error" or "lost" */
+	char *stage, *code, *message;	/* code: an error's code, a lost reason */
+	int64_t count;			/* lost records; INT_NULL for errors */
+	char *json;			/* the whole record */
+	size_t json_len;
+	struct event *next;
+};
+
+/*
+ * Take an error or lost record into the batch's events. Returns 1 when
+ * taken, 0 when the record is of another type, -ENOMEM.
+ */
+int events_add_record(struct batch *b, const struct record *r, const char *line, size_t len);
+/* snitch-store's own error or lost record, as written (one line, no newline). */
+int events_add_line(struct batch *b, const char *line, size_t len);
+/* Move every event of from to the end of to's. */
+void events_move(struct batch *to, struct batch *from);
+void events_free(struct batch *b);
+
 /* ---- the local database (sqlite.c) ---- */
 
 struct db;
@@ -132,25 +160,14 @@ struct db;
 struct db *db_open(const char *path, const struct file_perms *perms,
 		   char *moved, size_t movedsize, char *errmsg, size_t errsize);
 void db_close(struct db *d);
-/* Write a batch in one transaction: 0, or an SQLite error code (errmsg set). */
+/*
+ * Write a batch (its rows and events) in one transaction: 0, or an SQLite
+ * error code (errmsg set).
+ */
 int db_write(struct db *d, const struct batch *b, char *errmsg, size_t errsize);
-/* Delete rows older than the cut-off, and references nothing uses. */
+/* Delete rows and events older than the cut-off, and references nothing uses. */
 int db_retain(struct db *d, uint64_t cutoff_ns, uint64_t *deleted,
 	      char *errmsg, size_t errsize);
-/* The schema, for a kind of database: "sqlite", "postgresql", "mariadb". */
-const char *schema_sql(const char *kind, const char *table);
-
-/* ---- the remote log (remote.c) ---- */
-
-struct remote;
-
-struct remote *remote_new(const struct store_opts *o, const struct file_perms *perms,
-			  char *errmsg, size_t errsize);
-/* Append a batch to the spool; the sender thread takes it from there. */
-int remote_spool(struct remote *r, const struct batch *b);
-/* Wait (at most ms) for the spool to drain; for tests and exit. */
-void remote_free(struct remote *r, int wait_ms);
-
 /* Messages from the threads to the output: error records, in order. */
 void note_error(const char *code, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

@@ -1,0 +1,807 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The spool and the sender thread.
+ *
+ * Row records go first to a spool file, in order (docs/schema.md, "The
+ * spool"); a thread sends them from there and records how far it got in
+ * SPOOL.offset only after the server committed them. A server that is
+ * down or slow therefore delays nothing but itself, and nothing is lost.
+ * Every connections row carries a unique row_uid and every reference row
+ * a content-hash id, and every insert is "do nothing if present" -- which
+ * needs only the INSERT privilege -- so lines sent twice (a crash between
+ * commit and offset) are stored once.
+ *
+ * Every statement is prepared once per connection and its values bound as
+ * parameters (PQexecPrepared, mysql_stmt_execute): no SQL text is made
+ * from values. The table name, an identifier, is checked at start.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <libpq-fe.h>
+#include <mysql.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "atomicfile.h"
+#include "clock.h"
+#include "json.h"
+#include "log.h"
+#include "record.h"
+#include "remote.h"
+
+#define SEND_LINES 500		/* spool lines per transaction */
+#define CHUNK (4U << 20)	/* spool bytes read at once: more than a line */
+#define SEEN_REFS 16384		/* reference ids this connection inserted */
+
+/* ---- the statements and the spool members they take ---- */
+
+enum stmt { S_EXE, S_ADDR, S_DOMAIN, S_CONTAINER, S_CONN, NSTMTS };
+
+#define CONN_COLS 22
+/* The connections columns: each is also the spool member of that name. */
+static const char *const conn_cols[CONN_COLS] = {
+	"host", "row_uid", "window_start_ns", "window_end_ns", "first_ns", "last_ns",
+	"send_bytes", "recv_bytes", "events", "exe_id", "parent_exe_id", "gparent_exe_id",
+	"uid", "family", "proto", "lport", "rport", "laddr_id", "raddr_id", "domain_id",
+	"netns", "container_id",
+};
+/* The members of the spool line, in one table: the columns, then the references. */
+enum {
+	M_EXE = CONN_COLS,		/* 3 levels of 5: id, path, name, cmdline, sha256 */
+	M_LADDR = M_EXE + 15, M_RADDR, M_DOMAIN, M_CONTAINER, NMEMBERS,
+};
+static const char *const member_names[NMEMBERS] = {
+	"host", "row_uid", "window_start_ns", "window_end_ns", "first_ns", "last_ns",
+	"send_bytes", "recv_bytes", "events", "exe_id", "parent_exe_id", "gparent_exe_id",
+	"uid", "family", "proto", "lport", "rport", "laddr_id", "raddr_id", "domain_id",
+	"netns", "container_id",
+	"exe_id", "exe_path", "name", "cmdline", "exe_sha256",
+	"parent_exe_id", "parent_exe_path", "parent_name", "parent_cmdline", "parent_exe_sha256",
+	"gparent_exe_id", "gparent_exe_path", "gparent_name", "gparent_cmdline", "gparent_exe_sha256",
+	"laddr", "raddr", "domain", "container",
+};
+enum { C_LADDR_ID = 17, C_RADDR_ID, C_DOMAIN_ID, C_CONTAINER_ID = 21 };
+
+static const int stmt_nparams[NSTMTS] = { 5, 2, 2, 2, CONN_COLS };
+
+static const char *const pg_sql[NSTMTS - 1] = {
+	"INSERT INTO executables (id, path, name, cmdline, sha256) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+	"INSERT INTO addresses (id, addr) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+	"INSERT INTO domains (id, name) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+	"INSERT INTO containers (id, name) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+};
+static const char *const my_sql[NSTMTS - 1] = {
+	"INSERT IGNORE INTO executables (id, path, name, cmdline, sha256) VALUES (?, ?, ?, ?, ?)",
+	"INSERT IGNORE INTO addresses (id, addr) VALUES (?, ?)",
+	"INSERT IGNORE INTO domains (id, name) VALUES (?, ?)",
+	"INSERT IGNORE INTO containers (id, name) VALUES (?, ?)",
+};
+static const char conn_columns[] =
+	" (host, row_uid, window_start_ns, window_end_ns, first_ns, last_ns,"
+	" send_bytes, recv_bytes, events, exe_id, parent_exe_id, gparent_exe_id,"
+	" uid, family, proto, lport, rport, laddr_id, raddr_id, domain_id, netns,"
+	" container_id)";
+
+struct remote {
+	enum remote_kind kind;
+	char *url;
+	const char *table;
+	uint64_t retry_max_s;
+	const struct file_perms *perms;
+	struct stage *st;
+	/* the spool */
+	char *spool, *offpath;
+	int fd;				/* appended by the loop's thread */
+	struct buf pending;		/* appended, not yet written */
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	uint64_t size;			/* bytes written and synced */
+	uint64_t offset;		/* bytes sent and committed */
+	bool stop;
+	bool down;			/* an outage is being reported */
+	bool noted_create;
+	pthread_t thread;
+	/* the connection (sender thread) */
+	PGconn *pg;
+	MYSQL *my;
+	MYSQL_STMT *my_stmt[NSTMTS];
+	int64_t seen[SEEN_REFS];
+};
+
+/* ---- spooling (the loop's thread) ---- */
+
+void remote_append(struct remote *r, const char *lines, size_t len)
+{
+	buf_append(&r->pending, lines, len);
+}
+
+size_t remote_pending(const struct remote *r)
+{
+	return r->pending.len;
+}
+
+uint64_t remote_drop_pending(struct remote *r)
+{
+	uint64_t n = 0;
+
+	for (size_t i = 0; i < r->pending.len; i++)
+		n += r->pending.p[i] == '\n';
+	buf_reset(&r->pending);
+	return n;
+}
+
+int remote_flush(struct remote *r)
+{
+	size_t off = 0;
+	int ret = 0;
+
+	if (r->pending.oom)
+		return -ENOMEM;
+	if (!r->pending.len)
+		return 0;
+	pthread_mutex_lock(&r->mu);
+	/* a write that failed half-way left a partial line: the sender skips it */
+	while (off < r->pending.len) {
+		ssize_t n = write(r->fd, r->pending.p + off, r->pending.len - off);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			ret = -errno;
+			break;
+		}
+		off += (size_t)n;
+	}
+	if (ret == 0 && fdatasync(r->fd) < 0)
+		ret = -errno;
+	if (ret == 0) {
+		r->size += off;
+		pthread_cond_signal(&r->cv);
+	} else {
+		/* what did reach the file is unknown: cut back to what was synced */
+		if (ftruncate(r->fd, (off_t)r->size) < 0) {
+			/* the partial line stays; the sender skips it */
+		}
+	}
+	pthread_mutex_unlock(&r->mu);
+	if (ret == 0)
+		buf_reset(&r->pending);
+	return ret;
+}
+
+/* ---- the spool offset ---- */
+
+static uint64_t read_offset(const char *path)
+{
+	char text[32] = "";
+	FILE *f = fopen(path, "re");
+	unsigned long long v = 0;
+
+	if (f) {
+		if (fgets(text, sizeof(text), f))
+			v = strtoull(text, NULL, 10);
+		fclose(f);
+	}
+	return v;
+}
+
+static int write_offset(struct remote *r, uint64_t off)
+{
+	char text[32];
+	int n = snprintf(text, sizeof(text), "%llu\n", (unsigned long long)off);
+
+	return atomic_write_file(r->offpath, text, (size_t)n, 0600, r->perms, 0);
+}
+
+/* ---- values ---- */
+
+/* Make bytes valid UTF-8 for a server that insists: bad bytes -> U+FFFD. */
+static void put_utf8(struct buf *b, const char *s, size_t n)
+{
+	for (size_t i = 0; i < n;) {
+		size_t k = utf8_seq_len((const unsigned char *)s + i, n - i);
+
+		if (k && s[i]) {
+			buf_append(b, s + i, k);
+			i += k;
+		} else {
+			if (s[i])
+				buf_puts(b, "\xef\xbf\xbd");
+			i++;	/* a NUL: dropped, TEXT cannot hold one */
+		}
+	}
+}
+
+/* One bound value: text, or NULL for SQL NULL. */
+struct param {
+	struct buf text, tmp;
+	bool null;
+};
+
+/*
+ * A member as the text of a parameter: a number as written, a string
+ * decoded and made valid UTF-8, an array (a command line) as its JSON
+ * text; absent or null: NULL.
+ */
+static void param_set(struct param *p, const struct record *rec, const struct record_member *m)
+{
+	buf_reset(&p->text);
+	p->null = !m || m->type == JSON_NULL;
+	if (p->null)
+		return;
+	if (m->type == JSON_STRING) {
+		buf_reset(&p->tmp);
+		(void)record_member_str(rec, m, &p->tmp);
+		put_utf8(&p->text, p->tmp.p ? p->tmp.p : "", p->tmp.len);
+	} else {
+		put_utf8(&p->text, record_val(rec, m), m->val_len);
+	}
+	buf_putc(&p->text, '\0');	/* for libpq; not counted below */
+	p->null = p->text.oom;
+}
+
+/* ---- the servers ---- */
+
+static void disconnect(struct remote *r)
+{
+	for (int i = 0; i < NSTMTS; i++) {
+		if (r->my_stmt[i])
+			mysql_stmt_close(r->my_stmt[i]);
+		r->my_stmt[i] = NULL;
+	}
+	if (r->pg)
+		PQfinish(r->pg);
+	if (r->my)
+		mysql_close(r->my);
+	r->pg = NULL;
+	r->my = NULL;
+	/* a new connection knows nothing of what was inserted */
+	memset(r->seen, 0, sizeof(r->seen));
+}
+
+/* Statements of this program's own, without values. */
+static int run_sql(struct remote *r, const char *sql, char *err, size_t errsize)
+{
+	if (r->kind == REMOTE_PG) {
+		PGresult *res = PQexec(r->pg, sql);
+		int ok = PQresultStatus(res) == PGRES_COMMAND_OK ||
+			 PQresultStatus(res) == PGRES_TUPLES_OK;
+
+		if (!ok)
+			snprintf(err, errsize, "%s", PQerrorMessage(r->pg));
+		PQclear(res);
+		return ok ? 0 : -1;
+	}
+	for (const char *p = sql; *p;) {
+		const char *e = strstr(p, ";\n");
+		size_t n = e ? (size_t)(e - p) : strlen(p);
+
+		if (n && mysql_real_query(r->my, p, (unsigned long)n) != 0) {
+			snprintf(err, errsize, "%s", mysql_error(r->my));
+			return -1;
+		}
+		p += n + (e ? 2 : 0);
+	}
+	return 0;
+}
+
+/* mysql://user:password@host:port/database?socket=/path */
+static int my_connect(struct remote *r, char *err, size_t errsize)
+{
+	char user[128] = "", pass[256] = "", host[256] = "", db[128] = "", sock[512] = "";
+	unsigned port = 0;
+	const char *p = strstr(r->url, "://") + 3, *at, *slash, *q;
+	unsigned timeout = 5;
+
+	at = strchr(p, '@');
+	slash = strchr(p, '/');
+	if (at && (!slash || at < slash)) {
+		const char *colon = memchr(p, ':', (size_t)(at - p));
+		snprintf(user, sizeof(user), "%.*s", (int)((colon ? colon : at) - p), p);
+		if (colon)
+			snprintf(pass, sizeof(pass), "%.*s", (int)(at - colon - 1), colon + 1);
+		p = at + 1;
+	}
+	slash = strchr(p, '/');
+	{
+		const char *hend = slash ? slash : p + strlen(p);
+		const char *colon = memchr(p, ':', (size_t)(hend - p));
+		snprintf(host, sizeof(host), "%.*s", (int)((colon ? colon : hend) - p), p);
+		if (colon) {
+			unsigned long v = strtoul(colon + 1, NULL, 10);
+			port = v <= 65535 ? (unsigned)v : 0;
+		}
+	}
+	if (slash) {
+		q = strchr(slash, '?');
+		snprintf(db, sizeof(db), "%.*s", (int)((q ? q : slash + strlen(slash)) - slash - 1), slash + 1);
+		if (q && !strncmp(q + 1, "socket=", 7))
+			snprintf(sock, sizeof(sock), "%s", q + 8);
+	}
+	r->my = mysql_init(NULL);
+	if (!r->my) {
+		snprintf(err, errsize, "out of memory");
+		return -1;
+	}
+	mysql_options(r->my, MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
+	mysql_options(r->my, MYSQL_OPT_READ_TIMEOUT, &timeout);
+	mysql_options(r->my, MYSQL_OPT_WRITE_TIMEOUT, &timeout);
+	if (!mysql_real_connect(r->my, host[0] ? host : NULL, user[0] ? user : NULL,
+				pass[0] ? pass : NULL, db[0] ? db : NULL, port,
+				sock[0] ? sock : NULL, 0)) {
+		snprintf(err, errsize, "%s", mysql_error(r->my));
+		return -1;
+	}
+	mysql_set_character_set(r->my, "utf8mb4");
+	return 0;
+}
+
+/* Does the connections table exist? Readable without privileges on it. */
+static bool table_exists(struct remote *r)
+{
+	static const char my_q[] =
+		"SELECT COUNT(*) FROM information_schema.tables"
+		" WHERE table_schema = DATABASE() AND table_name = ?";
+	bool yes = false;
+
+	if (r->kind == REMOTE_PG) {
+		const char *v[1] = { r->table };
+		PGresult *res = PQexecParams(r->pg, "SELECT to_regclass($1) IS NOT NULL",
+					     1, NULL, v, NULL, NULL, 0);
+
+		yes = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 &&
+		      !strcmp(PQgetvalue(res, 0, 0), "t");
+		PQclear(res);
+		return yes;
+	}
+	{
+		MYSQL_STMT *s = mysql_stmt_init(r->my);
+		MYSQL_BIND in, out;
+		unsigned long len = strlen(r->table);
+		long long count = 0;
+
+		if (!s)
+			return false;
+		memset(&in, 0, sizeof(in));
+		memset(&out, 0, sizeof(out));
+		in.buffer_type = MYSQL_TYPE_STRING;
+		in.buffer = (void *)r->table;
+		in.buffer_length = len;
+		in.length = &len;
+		out.buffer_type = MYSQL_TYPE_LONGLONG;
+		out.buffer = &count;
+		if (mysql_stmt_prepare(s, my_q, sizeof(my_q) - 1) == 0 &&
+		    mysql_stmt_bind_param(s, &in) == 0 && mysql_stmt_execute(s) == 0 &&
+		    mysql_stmt_bind_result(s, &out) == 0 && mysql_stmt_fetch(s) == 0)
+			yes = count > 0;
+		mysql_stmt_close(s);
+	}
+	return yes;
+}
+
+static int prepare(struct remote *r, char *err, size_t errsize)
+{
+	char conn[1024];
+
+	/* the table: an identifier checked at start (remote_table_valid) */
+	if (r->kind == REMOTE_PG) {
+		snprintf(conn, sizeof(conn), "INSERT INTO %s%s VALUES ($1, $2, $3, $4, $5, $6, $7,"
+			 " $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)"
+			 " ON CONFLICT DO NOTHING", r->table, conn_columns);
+		for (int i = 0; i < NSTMTS; i++) {
+			char name[16];
+			PGresult *res;
+			bool ok;
+
+			snprintf(name, sizeof(name), "snitch%d", i);
+			res = PQprepare(r->pg, name, i == S_CONN ? conn : pg_sql[i],
+					stmt_nparams[i], NULL);
+			ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+			if (!ok)
+				snprintf(err, errsize, "%s", PQerrorMessage(r->pg));
+			PQclear(res);
+			if (!ok)
+				return -1;
+		}
+		return 0;
+	}
+	snprintf(conn, sizeof(conn), "INSERT IGNORE INTO %s%s VALUES (?, ?, ?, ?, ?, ?, ?,"
+		 " ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", r->table, conn_columns);
+	for (int i = 0; i < NSTMTS; i++) {
+		const char *sql = i == S_CONN ? conn : my_sql[i];
+
+		r->my_stmt[i] = mysql_stmt_init(r->my);
+		if (!r->my_stmt[i] || mysql_stmt_prepare(r->my_stmt[i], sql, strlen(sql)) != 0) {
+			snprintf(err, errsize, "%s", r->my_stmt[i] ? mysql_stmt_error(r->my_stmt[i])
+								   : "out of memory");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int connect_remote(struct remote *r, char *err, size_t errsize)
+{
+	char cerr[512];
+
+	if (r->pg || r->my)
+		return 0;
+	if (r->kind == REMOTE_PG) {
+		r->pg = PQconnectdb(r->url);
+		if (PQstatus(r->pg) != CONNECTION_OK) {
+			snprintf(err, errsize, "%s", PQerrorMessage(r->pg));
+			disconnect(r);
+			return -1;
+		}
+		PQsetClientEncoding(r->pg, "UTF8");
+	} else if (my_connect(r, err, errsize) < 0) {
+		disconnect(r);
+		return -1;
+	}
+	/* tables: made here if missing and this role may; an INSERT-only
+	 * role uses what an administrator made with --schema */
+	if (!table_exists(r) &&
+	    run_sql(r, remote_schema(r->kind, r->table), cerr, sizeof(cerr)) < 0 &&
+	    !r->noted_create) {
+		r->noted_create = true;
+		stage_post_error(r->st, "remote_schema",
+				 "remote log: cannot create its tables (%s); using the tables an administrator made",
+				 strtok(cerr, "\n"));
+	}
+	if (prepare(r, err, errsize) < 0) {
+		disconnect(r);
+		return -1;
+	}
+	return 0;
+}
+
+/* Run statement i with params p. */
+static int exec_stmt(struct remote *r, int i, struct param *p, char *err, size_t errsize)
+{
+	int n = stmt_nparams[i];
+
+	if (r->kind == REMOTE_PG) {
+		const char *v[CONN_COLS];
+		char name[16];
+		PGresult *res;
+		bool ok;
+
+		for (int k = 0; k < n; k++)
+			v[k] = p[k].null ? NULL : p[k].text.p;
+		snprintf(name, sizeof(name), "snitch%d", i);
+		res = PQexecPrepared(r->pg, name, n, v, NULL, NULL, 0);
+		ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+		if (!ok)
+			snprintf(err, errsize, "%s", PQerrorMessage(r->pg));
+		PQclear(res);
+		return ok ? 0 : -1;
+	}
+	{
+		MYSQL_BIND b[CONN_COLS];
+		unsigned long len[CONN_COLS];
+		my_bool null[CONN_COLS];
+
+		memset(b, 0, sizeof(b));
+		for (int k = 0; k < n; k++) {
+			null[k] = p[k].null;
+			len[k] = p[k].null ? 0 : (unsigned long)(p[k].text.len - 1);
+			b[k].buffer_type = MYSQL_TYPE_STRING;
+			b[k].buffer = p[k].null ? NULL : p[k].text.p;
+			b[k].buffer_length = len[k];
+			b[k].length = &len[k];
+			b[k].is_null = &null[k];
+		}
+		if (mysql_stmt_bind_param(r->my_stmt[i], b) != 0 ||
+		    mysql_stmt_execute(r->my_stmt[i]) != 0) {
+			snprintf(err, errsize, "%s", mysql_stmt_error(r->my_stmt[i]));
+			return -1;
+		}
+		return 0;
+	}
+}
+
+/* Is this reference (by id) new to the connection? Marks it seen. */
+static bool ref_new(struct remote *r, const struct record *rec, const struct record_member *id)
+{
+	int64_t v;
+	size_t slot;
+
+	if (record_member_i64(rec, id, &v) < 0)
+		return false;
+	slot = (uint64_t)v % SEEN_REFS;
+	if (r->seen[slot] == v)
+		return false;
+	r->seen[slot] = v;
+	return true;
+}
+
+/* The inserts of one spool line: its references, then its row. */
+static int send_line(struct remote *r, struct record *rec, struct param *p,
+		     char *err, size_t errsize)
+{
+	const struct record_member *m[NMEMBERS];
+	static const struct { int stmt, id, text; } refs[] = {
+		{ S_ADDR, C_LADDR_ID, M_LADDR }, { S_ADDR, C_RADDR_ID, M_RADDR },
+		{ S_DOMAIN, C_DOMAIN_ID, M_DOMAIN }, { S_CONTAINER, C_CONTAINER_ID, M_CONTAINER },
+	};
+
+	record_find_many(rec, member_names, NMEMBERS, m);
+	for (int l = 0; l < 3; l++) {
+		const struct record_member **e = m + M_EXE + l * 5;
+
+		if (!e[0] || e[0]->type != JSON_NUMBER || !ref_new(r, rec, e[0]))
+			continue;
+		for (int k = 0; k < 5; k++)
+			param_set(&p[k], rec, e[k]);
+		if (exec_stmt(r, S_EXE, p, err, errsize) < 0)
+			return -1;
+	}
+	for (size_t i = 0; i < sizeof(refs) / sizeof(refs[0]); i++) {
+		const struct record_member *id = m[refs[i].id], *text = m[refs[i].text];
+
+		if (!id || id->type != JSON_NUMBER || !text || text->type != JSON_STRING ||
+		    !ref_new(r, rec, id))
+			continue;
+		param_set(&p[0], rec, id);
+		param_set(&p[1], rec, text);
+		if (exec_stmt(r, refs[i].stmt, p, err, errsize) < 0)
+			return -1;
+	}
+	for (int k = 0; k < CONN_COLS; k++)
+		param_set(&p[k], rec, m[k]);
+	return exec_stmt(r, S_CONN, p, err, errsize);
+}
+
+/* A line the sender can send: a row with what NOT NULL columns need. */
+static bool line_ok(const struct record *rec)
+{
+	for (int k = 0; k < 9; k++) {
+		const struct record_member *m = record_find(rec, conn_cols[k]);
+
+		if (!m || m->type != (k < 2 ? JSON_STRING : JSON_NUMBER))
+			return false;
+	}
+	return true;
+}
+
+/* Send one transaction's worth of the spool. 1: sent; 0: nothing to send. */
+static int send_some(struct remote *r, struct buf *chunk, struct param *p,
+		     char *err, size_t errsize)
+{
+	struct record rec;
+	uint64_t off, size;
+	const char *q, *end;
+	size_t lines = 0;
+	ssize_t n;
+	int fd, ret = 0;
+
+	pthread_mutex_lock(&r->mu);
+	off = r->offset;
+	size = r->size;
+	pthread_mutex_unlock(&r->mu);
+	if (off >= size)
+		return 0;
+	fd = open(r->spool, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		snprintf(err, errsize, "cannot read the spool '%s': %s", r->spool, strerror(errno));
+		return -1;
+	}
+	buf_reset(chunk);
+	if (buf_reserve(chunk, CHUNK) < 0) {
+		close(fd);
+		snprintf(err, errsize, "out of memory");
+		return -1;
+	}
+	n = pread(fd, chunk->p, size - off < CHUNK ? (size_t)(size - off) : CHUNK, (off_t)off);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	chunk->len = (size_t)n;
+	if (connect_remote(r, err, errsize) < 0)
+		return -1;
+	if (run_sql(r, "BEGIN", err, errsize) < 0) {
+		disconnect(r);
+		return -1;
+	}
+	record_init(&rec);
+	q = chunk->p;
+	end = chunk->p + chunk->len;
+	while (q < end && lines < SEND_LINES) {
+		const char *nl = memchr(q, '\n', (size_t)(end - q));
+
+		if (!nl)
+			break;
+		/* a line cut by a crash, or not a row: skipped */
+		if (record_parse(&rec, q, (size_t)(nl - q), NULL) == 0 && line_ok(&rec) &&
+		    (ret = send_line(r, &rec, p, err, errsize)) < 0)
+			break;
+		q = nl + 1;
+		lines++;
+	}
+	record_release(&rec);
+	if (ret == 0 && !lines)
+		q = end;	/* no line end in what is there: not a spool line, skipped */
+	if (ret < 0 || run_sql(r, "COMMIT", err, errsize) < 0) {
+		char ignore[64];
+
+		(void)run_sql(r, "ROLLBACK", ignore, sizeof(ignore));
+		disconnect(r);
+		return -1;
+	}
+	pthread_mutex_lock(&r->mu);
+	r->offset = off + (uint64_t)(q - chunk->p);
+	if (r->offset == r->size) {
+		/* all sent: start the spool afresh, so it never grows for ever */
+		if (ftruncate(r->fd, 0) == 0) {
+			r->offset = r->size = 0;
+			(void)lseek(r->fd, 0, SEEK_SET);
+		}
+	}
+	off = r->offset;
+	pthread_mutex_unlock(&r->mu);
+	(void)write_offset(r, off);
+	return 1;
+}
+
+static void *sender(void *arg)
+{
+	struct remote *r = arg;
+	struct buf chunk = BUF_INIT;
+	struct param p[CONN_COLS];
+	uint64_t backoff = 1;
+	char err[1024];
+
+	memset(p, 0, sizeof(p));
+	for (;;) {
+		int s;
+
+		pthread_mutex_lock(&r->mu);
+		while (!r->stop && r->offset >= r->size)
+			pthread_cond_wait(&r->cv, &r->mu);
+		if (r->stop && r->offset >= r->size) {
+			pthread_mutex_unlock(&r->mu);
+			break;
+		}
+		pthread_mutex_unlock(&r->mu);
+
+		s = send_some(r, &chunk, p, err, sizeof(err));
+		if (s == 0 && r->stop)
+			break;
+		if (s >= 0) {
+			if (r->down) {
+				r->down = false;
+				log_msg("remote log: reachable again, sending the spooled rows");
+			}
+			backoff = 1;
+			continue;
+		}
+		if (!r->down) {
+			char *nl = strchr(err, '\n');
+			if (nl)
+				*nl = '\0';
+			r->down = true;
+			stage_post_error(r->st, "remote_unavailable",
+					 "remote log: %s; rows wait in '%s' and are sent when it works again",
+					 err, r->spool);
+		}
+		/* wait, but wake for stop */
+		pthread_mutex_lock(&r->mu);
+		if (!r->stop) {
+			struct timespec ts;
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_sec += (time_t)backoff;
+			pthread_cond_timedwait(&r->cv, &r->mu, &ts);
+		}
+		if (r->stop) {
+			pthread_mutex_unlock(&r->mu);
+			break;
+		}
+		pthread_mutex_unlock(&r->mu);
+		backoff = backoff * 2 > r->retry_max_s ? r->retry_max_s : backoff * 2;
+	}
+	disconnect(r);
+	buf_release(&chunk);
+	for (int k = 0; k < CONN_COLS; k++) {
+		buf_release(&p[k].text);
+		buf_release(&p[k].tmp);
+	}
+	return NULL;
+}
+
+struct remote *remote_new(const struct remote_opts *o, enum remote_kind kind,
+			  const struct file_perms *perms, struct stage *st,
+			  char *err, size_t errsize)
+{
+	struct remote *r = calloc(1, sizeof(*r));
+	struct stat sb;
+	bool fresh;
+
+	if (!r) {
+		snprintf(err, errsize, "out of memory");
+		return NULL;
+	}
+	r->kind = kind;
+	r->table = o->table;
+	r->st = st;
+	r->fd = -1;
+	r->url = strdup(o->url);
+	r->spool = strdup(o->spool);
+	r->perms = perms;
+	r->retry_max_s = o->retry_s;
+	r->pending = (struct buf)BUF_INIT;
+	if (!r->url || !r->spool || asprintf(&r->offpath, "%s.offset", o->spool) < 0) {
+		snprintf(err, errsize, "out of memory");
+		goto fail;
+	}
+	fresh = stat(r->spool, &sb) < 0;
+	r->fd = open(r->spool, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	if (r->fd < 0) {
+		snprintf(err, errsize, "cannot open the spool '%s': %s", r->spool, strerror(errno));
+		goto fail;
+	}
+	if (fresh)
+		perms_apply(perms, r->spool, false);
+	/* rows a previous run spooled and did not send go first */
+	r->size = fstat(r->fd, &sb) == 0 ? (uint64_t)sb.st_size : 0;
+	if (r->size) {
+		/* a line cut by a crash is ended, so that it stays one line,
+		 * skipped, and the next row starts a line of its own */
+		char last = '\n';
+
+		if (pread(r->fd, &last, 1, (off_t)(r->size - 1)) == 1 && last != '\n' &&
+		    write(r->fd, "\n", 1) == 1)
+			r->size++;
+	}
+	r->offset = read_offset(r->offpath);
+	if (r->offset > r->size)
+		r->offset = r->size;
+	pthread_mutex_init(&r->mu, NULL);
+	pthread_cond_init(&r->cv, NULL);
+	if (pthread_create(&r->thread, NULL, sender, r) != 0) {
+		snprintf(err, errsize, "cannot start the sender thread");
+		goto fail;
+	}
+	return r;
+fail:
+	if (r->fd >= 0)
+		close(r->fd);
+	free(r->url);
+	free(r->spool);
+	free(r->offpath);
+	free(r);
+	return NULL;
+}
+
+void remote_free(struct remote *r, int wait_ms)
+{
+	uint64_t until = clock_mono_ns() + (uint64_t)wait_ms * 1000000ULL;
+
+	if (!r)
+		return;
+	/* give the sender a moment to drain what is spooled */
+	for (;;) {
+		bool done;
+
+		pthread_mutex_lock(&r->mu);
+		done = r->offset >= r->size || r->down;
+		pthread_mutex_unlock(&r->mu);
+		if (done || clock_mono_ns() >= until)
+			break;
+		usleep(20000);
+	}
+	pthread_mutex_lock(&r->mu);
+	r->stop = true;
+	pthread_cond_signal(&r->cv);
+	pthread_mutex_unlock(&r->mu);
+	pthread_join(r->thread, NULL);
+	close(r->fd);
+	buf_release(&r->pending);
+	free(r->url);
+	free(r->spool);
+	free(r->offpath);
+	free(r);
+}
