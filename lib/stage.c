@@ -6,6 +6,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "clock.h"
 #include "emit.h"
 #include "exitcode.h"
@@ -29,6 +30,37 @@ int stage_init(struct stage *st, const char *name)
 	if (st->mail_fd < 0)
 		return -errno;
 	return linereader_init(&st->lr, STDIN_FILENO, RECORD_LINE_MAX);
+}
+
+int stage_parse_cli(const struct cli *cli, int argc, char **argv)
+{
+	int first, ret;
+
+	log_init(cli->prog);
+	ret = cli_parse(cli, argc, argv, &first);
+	if (ret >= 0)
+		return ret;
+	if (first < argc)
+		return cli_usage_error(cli, "unexpected argument '%s'", argv[first]);
+	return -1;
+}
+
+int stage_start(struct stage *st, const struct cli *cli, const char *upstream)
+{
+	int e;
+
+	if (isatty(STDIN_FILENO))
+		return cli_usage_error(cli, "standard input is a terminal: it reads records, for example from %s",
+				       upstream);
+	if (sig_setup() < 0) {
+		log_msg("cannot set up signal handling");
+		return SNITCH_EXIT_SOFTWARE;
+	}
+	if ((e = stage_init(st, cli->prog)) < 0) {
+		log_msg("cannot set up the stage: %s", strerror(-e));
+		return SNITCH_EXIT_SOFTWARE;
+	}
+	return -1;
 }
 
 void stage_release(struct stage *st)

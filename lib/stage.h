@@ -82,6 +82,23 @@ struct stage_ops {
 	void (*on_own_error)(void *ctx, struct stage *st, const char *code, const char *msg);
 };
 
+struct cli;
+
+/*
+ * The start of a filter stage's main(): diagnostics named after the tool,
+ * the options parsed, no operand taken. Returns -1 to go on, or the exit
+ * status to return at once (--help, --version, a bad option).
+ */
+int stage_parse_cli(const struct cli *cli, int argc, char **argv);
+
+/*
+ * Ready to read records: standard input is not a terminal (the message
+ * names 'upstream', where records come from), SIGINT and SIGTERM set up,
+ * st initialised with the tool's name. Returns -1 to go on, or the exit
+ * status to return.
+ */
+int stage_start(struct stage *st, const struct cli *cli, const char *upstream);
+
 /* Reads standard input, writes standard output. 0, or a negative errno. */
 int stage_init(struct stage *st, const char *name);
 void stage_release(struct stage *st);

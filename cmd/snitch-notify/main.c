@@ -657,30 +657,18 @@ int main(int argc, char **argv)
 	};
 	struct notify n;
 	char err[512], moved[4200];
-	int first, ret;
+	int ret;
 
-	log_init(cli.prog);
-	ret = cli_parse(&cli, argc, argv, &first);
-	if (ret >= 0)
+	if ((ret = stage_parse_cli(&cli, argc, argv)) >= 0)
 		return ret;
-	if (first < argc)
-		return cli_usage_error(&cli, "unexpected argument '%s'", argv[first]);
 	memset(&n, 0, sizeof(n));
 	n.o = &o;
 	if (perms_parse(&n.perms, o.owner, o.group, o.mode, err, sizeof(err)) < 0)
 		return cli_usage_error(&cli, "%s", err);
 	if (!*o.state || !*o.log_dir)
 		return cli_usage_error(&cli, "--state and --log-dir must not be empty");
-	if (isatty(STDIN_FILENO))
-		return cli_usage_error(&cli, "standard input is a terminal: it reads records, for example from snitch-store --tee");
-	if (sig_setup() < 0) {
-		log_msg("cannot set up signal handling");
-		return SNITCH_EXIT_SOFTWARE;
-	}
-	if (stage_init(&n.st, STAGE) < 0) {
-		log_msg("out of memory");
-		return SNITCH_EXIT_SOFTWARE;
-	}
+	if ((ret = stage_start(&n.st, &cli, "snitch-store --tee")) >= 0)
+		return ret;
 	if ((ret = perms_mkdirs(o.log_dir, &n.perms)) < 0 ||
 	    (ret = perms_mkdirs_for(o.state, &n.perms)) < 0) {
 		log_msg("cannot make the directories of '%s' and '%s': %s", o.log_dir, o.state,

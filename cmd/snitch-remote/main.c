@@ -188,14 +188,10 @@ int main(int argc, char **argv)
 	struct file_perms perms = { 0 };
 	enum remote_kind kind;
 	char err[512], *spool = NULL;
-	int first, ret;
+	int ret;
 
-	log_init(cli.prog);
-	ret = cli_parse(&cli, argc, argv, &first);
-	if (ret >= 0)
+	if ((ret = stage_parse_cli(&cli, argc, argv)) >= 0)
 		return ret;
-	if (first < argc)
-		return cli_usage_error(&cli, "unexpected argument '%s'", argv[first]);
 	if (!o.url)
 		return cli_usage_error(&cli, "no server: give --remote URL (or SNITCH_REMOTE)");
 	if (remote_kind(o.url, &kind) < 0)
@@ -209,8 +205,6 @@ int main(int argc, char **argv)
 	}
 	if (perms_parse(&perms, o.owner, o.group, o.mode, err, sizeof(err)) < 0)
 		return cli_usage_error(&cli, "%s", err);
-	if (isatty(STDIN_FILENO))
-		return cli_usage_error(&cli, "standard input is a terminal: it reads records, for example from snitch-store --emit-rows");
 	if (!o.spool) {
 		/* beside the database, where snitch-store kept it before */
 		const char *db = getenv("SNITCH_DB");
@@ -226,14 +220,8 @@ int main(int argc, char **argv)
 	else if (gethostname(s.host, sizeof(s.host) - 1) < 0)
 		strcpy(s.host, "localhost");
 	s.run_id = clock_real_ns();
-	if (sig_setup() < 0) {
-		log_msg("cannot set up signal handling");
-		return SNITCH_EXIT_SOFTWARE;
-	}
-	if (stage_init(&s.st, STAGE) < 0) {
-		log_msg("out of memory");
-		return SNITCH_EXIT_SOFTWARE;
-	}
+	if ((ret = stage_start(&s.st, &cli, "snitch-store --emit-rows")) >= 0)
+		return ret;
 	if ((ret = perms_mkdirs_for(o.spool, &perms)) < 0) {
 		log_msg("cannot make the directory of '%s': %s", o.spool, strerror(-ret));
 		return SNITCH_EXIT_IO;

@@ -502,21 +502,12 @@ int main(int argc, char **argv)
 		.exit_codes = exit_codes,
 	};
 	struct resolver r;
-	int first, ret, err;
+	int ret, err;
 
-	log_init(cli.prog);
-	ret = cli_parse(&cli, argc, argv, &first);
-	if (ret >= 0)
-		return ret;
-	if (first < argc)
-		return cli_usage_error(&cli, "unexpected argument '%s'", argv[first]);
-	if (isatty(STDIN_FILENO))
-		return cli_usage_error(&cli, "standard input is a terminal: it reads records, for example from snitch-trace");
-	if (sig_setup() < 0) {
-		log_msg("cannot set up signal handling");
-		return SNITCH_EXIT_SOFTWARE;
-	}
 	memset(&r, 0, sizeof(r));
+	if ((ret = stage_parse_cli(&cli, argc, argv)) >= 0 ||
+	    (ret = stage_start(&r.st, &cli, "snitch-trace")) >= 0)
+		return ret;
 	r.opt = &o;
 	{
 		struct stat sb;
@@ -533,8 +524,7 @@ int main(int argc, char **argv)
 	}
 	ancestry_keys(r.keys, r.key_text, level_keys, KEYS_PER_LEVEL);
 	memcpy(r.keys + K_TYPE, record_keys, sizeof(record_keys));
-	if (!r.procs || !r.containers || !r.domains ||
-	    stage_init(&r.st, STAGE) < 0) {
+	if (!r.procs || !r.containers || !r.domains) {
 		log_msg("out of memory");
 		return SNITCH_EXIT_SOFTWARE;
 	}

@@ -435,14 +435,10 @@ int main(int argc, char **argv)
 	struct store s;
 	struct file_perms perms = { 0 };
 	char err[512], moved[4200];
-	int first, ret;
+	int ret;
 
-	log_init(cli.prog);
-	ret = cli_parse(&cli, argc, argv, &first);
-	if (ret >= 0)
+	if ((ret = stage_parse_cli(&cli, argc, argv)) >= 0)
 		return ret;
-	if (first < argc)
-		return cli_usage_error(&cli, "unexpected argument '%s'", argv[first]);
 	if (perms_parse(&perms, o.owner, o.group, o.mode, err, sizeof(err)) < 0)
 		return cli_usage_error(&cli, "%s", err);
 	memset(&s, 0, sizeof(s));
@@ -451,16 +447,8 @@ int main(int argc, char **argv)
 	s.filters = filters_new(&o, err, sizeof(err));
 	if (!s.filters)
 		return cli_usage_error(&cli, "invalid ignore list: %s", err);
-	if (isatty(STDIN_FILENO))
-		return cli_usage_error(&cli, "standard input is a terminal: it reads records, for example from snitch-trace");
-	if (sig_setup() < 0) {
-		log_msg("cannot set up signal handling");
-		return SNITCH_EXIT_SOFTWARE;
-	}
-	if (stage_init(&s.st, STAGE) < 0) {
-		log_msg("out of memory");
-		return SNITCH_EXIT_SOFTWARE;
-	}
+	if ((ret = stage_start(&s.st, &cli, "snitch-trace")) >= 0)
+		return ret;
 	the_stage = &s.st;
 
 	if ((ret = perms_mkdirs_for(o.db, &perms)) < 0) {
