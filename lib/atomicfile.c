@@ -12,6 +12,7 @@
 
 #include "atomicfile.h"
 #include "clock.h"
+#include "output.h"
 
 /*
  * Open the directory that holds path (read-only: enough for fsync and
@@ -82,23 +83,6 @@ static int open_temp(int dirfd, const char *base, mode_t mode, char *tmp, size_t
 			return fd < 0 ? -errno : fd;
 	}
 	return -EEXIST;
-}
-
-static int write_all(int fd, const void *data, size_t len)
-{
-	const char *p = data;
-
-	while (len) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
 }
 
 int atomic_write_file(const char *path, const void *data, size_t len, mode_t mode,

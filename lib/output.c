@@ -18,29 +18,37 @@ void output_release(struct output *o)
 		buf_release(&o->b);
 }
 
-int output_flush(struct output *o)
+int write_all(int fd, const void *p, size_t n)
 {
-	size_t off = 0;
+	const char *c = p;
 
-	if (o->b.oom && !o->err)
-		o->err = -ENOMEM;
-	while (!o->err && off < o->b.len) {
-		ssize_t n = write(o->fd, o->b.p + off, o->b.len - off);
+	while (n) {
+		ssize_t w = write(fd, c, n);
 
-		if (n >= 0) {
-			off += (size_t)n;
+		if (w >= 0) {
+			c += w;
+			n -= (size_t)w;
 			continue;
 		}
 		if (errno == EINTR)
 			continue;
 		if (errno == EAGAIN) {
-			struct pollfd p = { .fd = o->fd, .events = POLLOUT };
-			(void)poll(&p, 1, -1);
+			struct pollfd pf = { .fd = fd, .events = POLLOUT };
+
+			(void)poll(&pf, 1, -1);
 			continue;
 		}
-		o->err = -errno;
+		return -errno;
 	}
+	return 0;
+}
+
+int output_flush(struct output *o)
+{
+	if (o->b.oom && !o->err)
+		o->err = -ENOMEM;
+	if (!o->err && o->b.len)
+		o->err = write_all(o->fd, o->b.p, o->b.len);
 	o->b.len = 0;
 	return o->err;
 }
-

@@ -4,20 +4,6 @@
 
 load helper
 
-# a flow record: flow TIME_NS SEND RECV [jq-extra]
-flow() {
-	jq -cn --argjson t "$1" --argjson s "$2" --argjson r "$3" '{v:1, type:"flow", phase:"update",
-		ts_ns:$t, from_ns:($t - 1000), to_ns:$t, pid:42, comm:"curl", uid:1000,
-		exe_path:"/usr/bin/curl", name:"curl", cmdline:["curl","-s","https://example.org/"],
-		exe_sha256:"58824afa640f512e07e895c0f2d1e1fe2c3fd1456acab689b6e4c1c75cef2593",
-		parent_exe_path:"/usr/bin/bash", parent_name:"bash", parent_cmdline:["-bash"],
-		gparent_exe_path:"/usr/sbin/sshd", gparent_name:"sshd", gparent_cmdline:["sshd"],
-		family:"inet", proto:"tcp", laddr:"192.0.2.10", lport:40000, raddr:"198.51.100.7",
-		rport:443, domain:"example.org", netns:4026531840, container_runtime:"", container_id:"",
-		send_bytes:$s, recv_bytes:$r, send_calls:null, recv_calls:null}'"${4:+ | $4}"
-}
-
-NOW=$(( $(date +%s) * 1000000000 ))
 W=$(( 10 * 1000000000 ))
 
 q() { sqlite3 "$DB" "$@"; }

@@ -30,6 +30,7 @@
 #include "clock.h"
 #include "json.h"
 #include "log.h"
+#include "output.h"
 #include "record.h"
 #include "remote.h"
 
@@ -136,7 +137,6 @@ uint64_t remote_drop_pending(struct remote *r)
 
 int remote_flush(struct remote *r)
 {
-	size_t off = 0;
 	int ret = 0;
 
 	if (r->pending.oom)
@@ -145,21 +145,11 @@ int remote_flush(struct remote *r)
 		return 0;
 	pthread_mutex_lock(&r->mu);
 	/* a write that failed half-way left a partial line: the sender skips it */
-	while (off < r->pending.len) {
-		ssize_t n = write(r->fd, r->pending.p + off, r->pending.len - off);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			ret = -errno;
-			break;
-		}
-		off += (size_t)n;
-	}
+	ret = write_all(r->fd, r->pending.p, r->pending.len);
 	if (ret == 0 && fdatasync(r->fd) < 0)
 		ret = -errno;
 	if (ret == 0) {
-		r->size += off;
+		r->size += r->pending.len;
 		pthread_cond_signal(&r->cv);
 	} else {
 		/* what did reach the file is unknown: cut back to what was synced */

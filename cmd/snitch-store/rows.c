@@ -18,6 +18,7 @@
 #include <openssl/evp.h>
 
 #include "emit.h"
+#include "output.h"
 #include "record.h"
 #include "store.h"
 
@@ -604,7 +605,6 @@ static void csv_cmdline(struct buf *b, const char *json, size_t n)
 int csv_write_batch(int fd, const struct batch *bt)
 {
 	struct buf b = BUF_INIT;
-	size_t off = 0;
 	int ret = 0;
 
 	for (const struct conn_row *r = bt->rows; r; r = r->hh.next) {
@@ -644,16 +644,8 @@ int csv_write_batch(int fd, const struct batch *bt)
 	}
 	if (b.oom)
 		ret = -ENOMEM;
-	while (!ret && off < b.len) {
-		ssize_t n = write(fd, b.p + off, b.len - off);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			ret = -errno;
-			break;
-		}
-		off += (size_t)n;
-	}
+	if (!ret)
+		ret = write_all(fd, b.p, b.len);
 	buf_release(&b);
 	return ret;
 }
