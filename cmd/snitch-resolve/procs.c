@@ -296,9 +296,10 @@ static void read_cmdline(struct proc_facts *f, const char *dir, size_t max)
 	}
 	while (n > 0 && buf[n - 1] == '\0')
 		n--;			/* the terminator of the last argument */
-	/* the cache keeps it for up to --cache-size processes: --cmdline-max
-	 * bytes each grew snitch-resolve by 9 KB a process seen, 12 MB after
-	 * an hour of a busy machine (docs/performance.md, memory footprint) */
+	/* the cache keeps it for up to --cache-size processes: a buffer of
+	 * --cmdline-max bytes each grew snitch-resolve by 13.2 MB per 1,000
+	 * processes seen, 2.3 MB cut to fit (docs/performance.md, memory
+	 * footprint) */
 	fit = realloc(buf, (size_t)n + 1);
 	if (fit)
 		buf = fit;
