@@ -15,7 +15,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
+/* SHA256_* rather than EVP: the same result with 1.8 MB less of libcrypto
+ * touched (see cmd/snitch-hash/sha256.c) */
+#define OPENSSL_API_COMPAT 0x10100000L
+#include <openssl/sha.h>
 
 #include "emit.h"
 #include "output.h"
@@ -59,21 +62,19 @@ void batch_free(struct batch *b)
 static int64_t content_id(char kind, const char *const *f, const size_t *len,
 			  int n)
 {
-	static EVP_MD_CTX *c;	/* rows are made by the main thread only */
-	unsigned char d[EVP_MAX_MD_SIZE];
+	unsigned char d[SHA256_DIGEST_LENGTH];
 	uint64_t id = 0;
+	SHA256_CTX c;
 
-	if (!c && !(c = EVP_MD_CTX_new()))
-		abort();	/* cannot name rows: nothing sensible to do */
-	EVP_DigestInit_ex(c, EVP_sha256(), NULL);
-	EVP_DigestUpdate(c, &kind, 1);
+	SHA256_Init(&c);
+	SHA256_Update(&c, &kind, 1);
 	for (int i = 0; i < n; i++) {
 		uint64_t l = f[i] ? len[i] : UINT64_MAX;	/* NULL differs from "" */
-		EVP_DigestUpdate(c, &l, sizeof(l));
+		SHA256_Update(&c, &l, sizeof(l));
 		if (f[i])
-			EVP_DigestUpdate(c, f[i], len[i]);
+			SHA256_Update(&c, f[i], len[i]);
 	}
-	EVP_DigestFinal_ex(c, d, NULL);
+	SHA256_Final(d, &c);
 	memcpy(&id, d, sizeof(id));
 	id &= INT64_MAX;
 	return id ? (int64_t)id : 1;	/* 0 means "none" */
