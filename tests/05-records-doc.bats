@@ -65,7 +65,9 @@ same_shape() {
 	cp "$GEN" "$BATS_TEST_TMPDIR/gen"
 	dns_ns_start shape.test=127.0.0.5
 	pipeline_start "$BATS_TEST_TMPDIR/t.out" --stats-s 1
-	"$BATS_TEST_TMPDIR/gen" tcp4 > /dev/null
+	# it stays a second after its traffic: resolved from /proc even on a
+	# loaded machine, so that its command line is there to check
+	TRAFFICGEN_LINGER_MS=1000 "$BATS_TEST_TMPDIR/gen" tcp4 > /dev/null
 	ip netns exec "$DNS_NS" "$SNITCH_TEST_BIN/dnsq" shape.test send > /dev/null
 	sleep 0.3
 	pipeline_stop

@@ -854,6 +854,19 @@ static int burst(void)
 	return 0;
 }
 
+/*
+ * TRAFFICGEN_LINGER_MS: stay alive that long after the traffic, so that a
+ * test on a loaded machine still finds the process in /proc.
+ */
+static int linger(int rc)
+{
+	const char *ms = getenv("TRAFFICGEN_LINGER_MS");
+
+	if (ms && *ms)
+		usleep((useconds_t)strtoul(ms, NULL, 10) * 1000);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct {
@@ -885,10 +898,10 @@ int main(int argc, char **argv)
 	alarm(60);	/* no scenario may hang a test run */
 	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++)
 		if (!strcmp(scenario, table[i].name))
-			return table[i].fn(table[i].arg);
+			return linger(table[i].fn(table[i].arg));
 	for (size_t i = 0; i < sizeof(plain) / sizeof(plain[0]); i++)
 		if (!strcmp(scenario, plain[i].name))
-			return plain[i].fn();
+			return linger(plain[i].fn());
 	fprintf(stderr, "trafficgen: unknown scenario '%s'\n", scenario);
 	return 2;
 }
