@@ -28,6 +28,7 @@
 
 #include "atomicfile.h"
 #include "clock.h"
+#include "idcache.h"
 #include "json.h"
 #include "log.h"
 #include "output.h"
@@ -110,7 +111,8 @@ struct remote {
 	PGconn *pg;
 	MYSQL *my;
 	MYSQL_STMT *my_stmt[NSTMTS];
-	int64_t seen[SEEN_REFS];
+	int64_t seen_ids[SEEN_REFS];
+	struct id_cache seen;		/* reference ids this connection inserted */
 };
 
 /* ---- spooling (the loop's thread) ---- */
@@ -250,7 +252,7 @@ static void disconnect(struct remote *r)
 	r->pg = NULL;
 	r->my = NULL;
 	/* a new connection knows nothing of what was inserted */
-	memset(r->seen, 0, sizeof(r->seen));
+	id_cache_clear(&r->seen);
 }
 
 /* Statements of this program's own, without values. */
@@ -498,14 +500,10 @@ static int exec_stmt(struct remote *r, int i, struct param *p, char *err, size_t
 static bool ref_new(struct remote *r, const struct record *rec, const struct record_member *id)
 {
 	int64_t v;
-	size_t slot;
 
-	if (record_member_i64(rec, id, &v) < 0)
+	if (record_member_i64(rec, id, &v) < 0 || id_cache_has(&r->seen, v))
 		return false;
-	slot = (uint64_t)v % SEEN_REFS;
-	if (r->seen[slot] == v)
-		return false;
-	r->seen[slot] = v;
+	id_cache_put(&r->seen, v);
 	return true;
 }
 
@@ -710,6 +708,8 @@ struct remote *remote_new(const struct remote_opts *o, enum remote_kind kind,
 	struct stat sb;
 	bool fresh;
 
+	if (r)
+		r->seen = (struct id_cache){ r->seen_ids, SEEN_REFS };
 	if (!r) {
 		snprintf(err, errsize, "out of memory");
 		return NULL;

@@ -12,6 +12,7 @@
 #include <sqlite3.h>
 
 #include "atomicfile.h"
+#include "idcache.h"
 #include "store.h"
 
 #define SCHEMA_VERSION 2
@@ -22,7 +23,8 @@ struct db {
 	sqlite3 *h;
 	char *path;
 	sqlite3_stmt *ins_exe, *ins_str[3], *ins_conn, *ins_event;
-	int64_t seen[SEEN_IDS];	/* a direct-mapped cache of inserted ids */
+	int64_t seen_ids[SEEN_IDS];
+	struct id_cache seen;		/* reference ids inserted */
 };
 
 /*
@@ -212,6 +214,9 @@ struct db *db_open(const char *path, const struct file_perms *perms,
 	struct db *d = calloc(1, sizeof(*d));
 	int r;
 
+	if (d)
+		d->seen = (struct id_cache){ d->seen_ids, SEEN_IDS };
+
 	/* no global allocation statistics: they take a mutex per malloc */
 	(void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 
@@ -281,15 +286,14 @@ static void bind_ref(sqlite3_stmt *st, int i, int64_t id)
 /* Insert a reference row unless this connection already did. */
 static int step_once(struct db *d, sqlite3_stmt *st, int64_t id)
 {
-	size_t slot = (uint64_t)id % SEEN_IDS;
 	int r;
 
-	if (d->seen[slot] == id)
+	if (id_cache_has(&d->seen, id))
 		return SQLITE_DONE;
 	r = sqlite3_step(st);
 	sqlite3_reset(st);
 	if (r == SQLITE_DONE)
-		d->seen[slot] = id;
+		id_cache_put(&d->seen, id);
 	return r;
 }
 
@@ -402,13 +406,13 @@ int db_write(struct db *d, const struct batch *b, char *err, size_t errsize)
 		snprintf(err, errsize, "%s", sqlite3_errmsg(d->h));
 		(void)sqlite3_exec(d->h, "ROLLBACK", NULL, NULL, NULL);
 		/* what this transaction inserted is gone again */
-		memset(d->seen, 0, sizeof(d->seen));
+		id_cache_clear(&d->seen);
 		return r;
 	}
 	r = exec_sql(d->h, "COMMIT", err, errsize);
 	if (r != SQLITE_OK) {
 		(void)sqlite3_exec(d->h, "ROLLBACK", NULL, NULL, NULL);
-		memset(d->seen, 0, sizeof(d->seen));
+		id_cache_clear(&d->seen);
 	}
 	release_cache(d);
 	return r;
@@ -469,7 +473,7 @@ int db_retain(struct db *d, uint64_t cutoff_ns, uint64_t *deleted, char *err,
 	}
 	r = exec_sql(d->h, "COMMIT", err, errsize);
 	/* ids in the cache may have been deleted as orphans */
-	memset(d->seen, 0, sizeof(d->seen));
+	id_cache_clear(&d->seen);
 	release_cache(d);
 	return r;
 }
