@@ -80,3 +80,4 @@ echo "snitch-trace: $(awk -v t="$cpu_ticks" -v hz="$hz" -v s="$cpu_secs" 'BEGIN 
 mb() { awk -v k="$1" 'BEGIN { printf "%.1f MB", k / 1024 }'; }
 echo "snitch-trace: RSS $(mb "$rss_kb") after the runs (target <= 8 MB); peak $(mb "$hwm_kb"), at start-up while libbpf reads the kernel's BTF"
 echo "snitch-trace: BPF maps ${maps_kb} KB (ring buffer, flow table, socket state)"
+exit 0

@@ -89,9 +89,6 @@ void stage_post(struct stage *st, const char *records, size_t len)
 
 static void take_mail(struct stage *st)
 {
-	uint64_t n;
-
-	(void)!read(st->mail_fd, &n, sizeof(n));
 	pthread_mutex_lock(&st->mail_mu);
 	if (st->mail.len) {
 		buf_append(&st->out.b, st->mail.p, st->mail.len);
@@ -308,6 +305,12 @@ int stage_run(struct stage *st, const struct stage_ops *ops, void *ctx)
 		}
 		if (rc == 0)
 			continue;
+		if (fds[0].revents) {
+			uint64_t posts;
+
+			/* reset the eventfd; the mail itself is taken at the top */
+			(void)!read(st->mail_fd, &posts, sizeof(posts));
+		}
 		if (extra && ops->on_fds) {
 			bool any = false;
 
