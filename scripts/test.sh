@@ -112,6 +112,8 @@ run_bats() {
 			grep '^ok .* # skip' "$out"
 		fi
 	fi
+	# the closing count, in the plain form any reader of the log knows
+	echo "bats: $(grep -c '^ok ' "$out") passed, $(grep -c '^not ok ' "$out") failed"
 	rm -f "$out"
 	return "$rc"
 }
