@@ -97,6 +97,22 @@ static void take_mail(struct stage *st)
 	pthread_mutex_unlock(&st->mail_mu);
 }
 
+void stage_note_format(struct buf *b, const char *name, const char *type,
+		       const char *reason, uint64_t count, const char *msg)
+{
+	if (!strcmp(type, "error")) {
+		emit_error_begin(b, name, reason, msg);
+	} else {
+		emit_begin(b, "lost", clock_real_ns());
+		emit_cstr(b, "stage", name);
+		emit_cstr(b, "reason", reason);
+		emit_u64(b, "count", count);
+		emit_u64(b, "total", count);
+		emit_cstr(b, "message", msg);
+	}
+	emit_end(b);
+}
+
 static void post_note(struct stage *st, const char *type, const char *code,
 		      uint64_t count, const char *fmt, va_list ap)
 {
@@ -105,17 +121,7 @@ static void post_note(struct stage *st, const char *type, const char *code,
 
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	log_limited("%s", msg);
-	if (!strcmp(type, "error")) {
-		emit_error_begin(&b, st->name, code, msg);
-	} else {
-		emit_begin(&b, "lost", clock_real_ns());
-		emit_cstr(&b, "stage", st->name);
-		emit_cstr(&b, "reason", code);
-		emit_u64(&b, "count", count);
-		emit_u64(&b, "total", count);
-		emit_cstr(&b, "message", msg);
-	}
-	emit_end(&b);
+	stage_note_format(&b, st->name, type, code, count, msg);
 	if (!b.oom)
 		stage_post(st, b.p, b.len);
 	buf_release(&b);
@@ -149,8 +155,7 @@ void stage_error(struct stage *st, const char *code, const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	log_limited("%s", msg);
-	emit_error_begin(&st->out.b, st->name, code, msg);
-	emit_end(&st->out.b);
+	stage_note_format(&st->out.b, st->name, "error", code, 0, msg);
 }
 
 /* ---- input ---- */
@@ -161,6 +166,7 @@ static void report(struct stage *st, const char *code, const char *what,
 {
 	uint64_t lineno = st->lr.lineno;
 	struct buf *b = &st->out.b;
+	size_t at = b->len;
 	char msg[256];
 
 	if (offset)
@@ -179,8 +185,8 @@ static void report(struct stage *st, const char *code, const char *what,
 	else
 		emit_u64(b, "length", length);
 	emit_end(b);
-	if (st->ops->on_own_error)
-		st->ops->on_own_error(st->ctx, st, code, msg);
+	if (st->ops->on_own_error && !b->oom)
+		st->ops->on_own_error(st->ctx, st, code, msg, b->p + at, b->len - at - 1);
 }
 
 static void handle(struct stage *st, const char *line, size_t len)
@@ -197,17 +203,20 @@ static void handle(struct stage *st, const char *line, size_t len)
 	}
 	if (record_get_u64(&st->rec, "v", &v) == 0 && v != RECORD_VERSION) {
 		if (!st->warned_version) {
+			struct buf *b = &st->out.b;
+			size_t at = b->len;
 			char msg[160];
 
 			st->warned_version = true;
 			snprintf(msg, sizeof(msg),
 				 "line %llu: record version %llu is not understood; such records pass through unchanged",
 				 (unsigned long long)st->lr.lineno, (unsigned long long)v);
+
 			log_msg("%s", msg);
-			emit_error_begin(&st->out.b, st->name, "unsupported_version", msg);
-			emit_end(&st->out.b);
-			if (st->ops->on_own_error)
-				st->ops->on_own_error(st->ctx, st, "unsupported_version", msg);
+			stage_note_format(b, st->name, "error", "unsupported_version", 0, msg);
+			if (st->ops->on_own_error && !b->oom)
+				st->ops->on_own_error(st->ctx, st, "unsupported_version", msg,
+						      b->p + at, b->len - at - 1);
 		}
 		record_write(&st->rec, &st->out.b);
 		return;

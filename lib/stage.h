@@ -76,10 +76,12 @@ struct stage_ops {
 	/* Some of them are ready: fds as poll_fds() filled them, with revents. */
 	void (*on_fds)(void *ctx, struct stage *st, struct pollfd *fds, int n);
 	/*
-	 * The kit reported an error about the input (code, message), already
-	 * written as an error record: for a stage that also logs errors.
+	 * The kit reported an error about the input (code, message), written
+	 * as the error record rec (rec_len bytes, without its newline; valid
+	 * only during the call): for a stage that also logs errors.
 	 */
-	void (*on_own_error)(void *ctx, struct stage *st, const char *code, const char *msg);
+	void (*on_own_error)(void *ctx, struct stage *st, const char *code, const char *msg,
+			     const char *rec, size_t rec_len);
 };
 
 struct cli;
@@ -123,6 +125,14 @@ static inline void stage_wake_at(struct stage *st, uint64_t at)
 	if (at < st->wake_at)
 		st->wake_at = at;
 }
+
+/*
+ * The error (type "error", reason is its code) or lost record (type
+ * "lost", count records lost for reason) of stage 'name', appended to b
+ * with its newline: the one way the kit and its stages write them.
+ */
+void stage_note_format(struct buf *b, const char *name, const char *type,
+		       const char *reason, uint64_t count, const char *msg);
 
 /* From any thread: whole records (each ending in '\n') for the output. */
 void stage_post(struct stage *st, const char *records, size_t len);

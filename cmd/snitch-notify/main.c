@@ -182,9 +182,12 @@ static void own_error(struct notify *n, const char *code, const char *fmt, ...)
 }
 
 /* An error the stage kit wrote about our input: logged and shown like any. */
-static void on_input_error(void *ctx, struct stage *st, const char *code, const char *msg)
+static void on_input_error(void *ctx, struct stage *st, const char *code, const char *msg,
+			   const char *rec, size_t rec_len)
 {
 	(void)st;
+	(void)rec;
+	(void)rec_len;
 	error_event(ctx, clock_real_ns(), STAGE, code, msg);
 }
 

@@ -8,8 +8,8 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "clock.h"
 #include "record.h"
 #include "store.h"
 
@@ -43,6 +43,37 @@ static char *dup_str(const struct record *r, const char *key, int *oom)
 	return s;
 }
 
+/* Take ownership of e's strings and queue it; -ENOMEM frees it. */
+static int queue_event(struct batch *b, struct event *e, bool oom)
+{
+	if (oom || !e->stage || !e->json) {
+		event_free(e);
+		return -ENOMEM;
+	}
+	*(b->events_tail ? b->events_tail : &b->events) = e;
+	b->events_tail = &e->next;
+	b->nevents++;
+	return 1;
+}
+
+int events_add(struct batch *b, uint64_t ts_ns, const char *type, const char *stage,
+	       const char *code, int64_t count, const char *msg, const char *json, size_t len)
+{
+	struct event *e = calloc(1, sizeof(*e));
+
+	if (!e)
+		return -ENOMEM;
+	e->type = strcmp(type, "lost") ? "error" : "lost";
+	e->ts_ns = (int64_t)ts_ns;
+	e->count = count;
+	e->stage = strdup(stage);
+	e->code = code ? strdup(code) : NULL;
+	e->message = msg ? strdup(msg) : NULL;
+	e->json = strndup(json, len);
+	e->json_len = len;
+	return queue_event(b, e, (code && !e->code) || (msg && !e->message));
+}
+
 int events_add_record(struct batch *b, const struct record *r, const char *line, size_t len)
 {
 	const struct record_member *t = record_find(r, "type");
@@ -57,37 +88,14 @@ int events_add_record(struct batch *b, const struct record *r, const char *line,
 	if (!e)
 		return -ENOMEM;
 	e->type = error ? "error" : "lost";
-	if (record_get_i64(r, "ts_ns", &v) == 0)
-		e->ts_ns = v;
-	else
-		e->ts_ns = (int64_t)time(NULL) * 1000000000LL;
+	e->ts_ns = record_get_i64(r, "ts_ns", &v) == 0 ? v : (int64_t)clock_real_ns();
 	e->count = !error && record_get_i64(r, "count", &v) == 0 ? v : INT_NULL;
 	e->stage = dup_str(r, "stage", &oom);
 	e->code = dup_str(r, error ? "code" : "reason", &oom);
 	e->message = dup_str(r, "message", &oom);
 	e->json = strndup(line, len);
 	e->json_len = len;
-	if (oom || !e->json) {
-		event_free(e);
-		return -ENOMEM;
-	}
-	*(b->events_tail ? b->events_tail : &b->events) = e;
-	b->events_tail = &e->next;
-	b->nevents++;
-	return 1;
-}
-
-int events_add_line(struct batch *b, const char *line, size_t len)
-{
-	struct record r;
-	int ret;
-
-	record_init(&r);
-	ret = record_parse(&r, line, len, NULL);
-	if (ret == 0)
-		ret = events_add_record(b, &r, line, len);
-	record_release(&r);
-	return ret;
+	return queue_event(b, e, oom);
 }
 
 void events_move(struct batch *to, struct batch *from)

@@ -43,50 +43,48 @@ static struct stage *the_stage;
 static pthread_mutex_t own_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct batch own_events;
 
-static void own_event(const char *type, const char *code, uint64_t count, const char *msg)
+/* Keep the record text of one of our own errors or losses for the events table. */
+static void own_event(const char *type, const char *code, uint64_t count, const char *msg,
+		      const char *rec, size_t len)
+{
+	pthread_mutex_lock(&own_mu);
+	(void)events_add(&own_events, clock_real_ns(), type, STAGE, code,
+			 strcmp(type, "lost") ? INT_NULL : (int64_t)count, msg, rec, len);
+	pthread_mutex_unlock(&own_mu);
+}
+
+/* An error or lost record of ours: written once, posted and kept. */
+static void note(const char *type, const char *code, uint64_t count, const char *fmt, va_list ap)
 {
 	struct buf b = BUF_INIT;
+	char msg[1024];
 
-	if (!strcmp(type, "error")) {
-		emit_error_begin(&b, STAGE, code, msg);
-	} else {
-		emit_begin(&b, "lost", clock_real_ns());
-		emit_cstr(&b, "stage", STAGE);
-		emit_cstr(&b, "reason", code);
-		emit_u64(&b, "count", count);
-		emit_cstr(&b, "message", msg);
-	}
-	emit_end(&b);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	log_limited("%s", msg);
+	stage_note_format(&b, STAGE, type, code, count, msg);
 	if (!b.oom) {
-		pthread_mutex_lock(&own_mu);
-		(void)events_add_line(&own_events, b.p, b.len - 1);	/* no newline */
-		pthread_mutex_unlock(&own_mu);
+		stage_post(the_stage, b.p, b.len);
+		own_event(type, code, count, msg, b.p, b.len - 1);	/* without its newline */
 	}
 	buf_release(&b);
 }
 
 void note_error(const char *code, const char *fmt, ...)
 {
-	char msg[1024];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	note("error", code, 0, fmt, ap);
 	va_end(ap);
-	stage_post_error(the_stage, code, "%s", msg);
-	own_event("error", code, 0, msg);
 }
 
 void note_lost(const char *reason, uint64_t count, const char *fmt, ...)
 {
-	char msg[1024];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	note("lost", reason, count, fmt, ap);
 	va_end(ap);
-	stage_post_lost(the_stage, reason, count, "%s", msg);
-	own_event("lost", reason, count, msg);
 }
 
 static void window_free(struct batch *b)
@@ -283,6 +281,66 @@ static void writer_submit(struct writer *w, struct batch *b)
 	pthread_mutex_unlock(&w->mu);
 }
 
+/*
+ * Open the database (and the CSV log) and start the writer thread.
+ * Returns -1, or the exit status when it cannot.
+ */
+static int writer_start(struct writer *w, const struct store_opts *o,
+			const struct file_perms *perms)
+{
+	char err[512], moved[4200];
+	int ret;
+
+	if ((ret = perms_mkdirs_for(o->db, perms)) < 0) {
+		log_msg("cannot make the directory of '%s': %s", o->db, strerror(-ret));
+		return SNITCH_EXIT_IO;
+	}
+	w->opt = o;
+	w->perms = perms;
+	w->csv_fd = -1;
+	w->db = db_open(o->db, perms, moved, sizeof(moved), err, sizeof(err));
+	if (!w->db) {
+		log_msg("cannot open the database '%s': %s", o->db, err);
+		return SNITCH_EXIT_IO;
+	}
+	if (moved[0])
+		note_error("db_corrupt", "the database '%s' was corrupt: moved to '%s', a new one started",
+			   o->db, moved);
+	if (o->csv) {
+		struct stat st;
+		bool fresh = stat(o->csv, &st) < 0;
+
+		w->csv_fd = open(o->csv, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+		if (w->csv_fd < 0) {
+			log_msg("cannot open the CSV log '%s': %s", o->csv, strerror(errno));
+			return SNITCH_EXIT_IO;
+		}
+		if (fresh)
+			perms_apply(perms, o->csv, false);
+	}
+	pthread_mutex_init(&w->mu, NULL);
+	pthread_cond_init(&w->cv, NULL);
+	w->next_retention = 0;		/* at start, then hourly */
+	if (pthread_create(&w->thread, NULL, writer_main, w) != 0) {
+		log_msg("cannot start the writer thread");
+		return SNITCH_EXIT_SOFTWARE;
+	}
+	return -1;
+}
+
+/* Let the writer write what is queued, then close what it wrote to. */
+static void writer_stop(struct writer *w)
+{
+	pthread_mutex_lock(&w->mu);
+	w->stop = true;
+	pthread_cond_signal(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+	pthread_join(w->thread, NULL);
+	db_close(w->db);
+	if (w->csv_fd >= 0)
+		close(w->csv_fd);
+}
+
 /* ---- the main loop ---- */
 
 struct store {
@@ -308,11 +366,12 @@ static void on_record(void *ctx, struct stage *st, const char *line, size_t len)
 }
 
 /* The kit's errors about the input (malformed lines): logged as well. */
-static void on_own_error(void *ctx, struct stage *st, const char *code, const char *msg)
+static void on_own_error(void *ctx, struct stage *st, const char *code, const char *msg,
+			 const char *rec, size_t len)
 {
 	(void)ctx;
 	(void)st;
-	own_event("error", code, 0, msg);
+	own_event("error", code, 0, msg, rec, len);
 }
 
 static void close_window(struct store *s)
@@ -434,7 +493,7 @@ int main(int argc, char **argv)
 	};
 	struct store s;
 	struct file_perms perms = { 0 };
-	char err[512], moved[4200];
+	char err[512];
 	int ret;
 
 	if ((ret = stage_parse_cli(&cli, argc, argv)) >= 0)
@@ -451,56 +510,17 @@ int main(int argc, char **argv)
 		return ret;
 	the_stage = &s.st;
 
-	if ((ret = perms_mkdirs_for(o.db, &perms)) < 0) {
-		log_msg("cannot make the directory of '%s': %s", o.db, strerror(-ret));
-		return SNITCH_EXIT_IO;
-	}
-	s.w.opt = &o;
-	s.w.perms = &perms;
-	s.w.csv_fd = -1;
-	s.w.db = db_open(o.db, &perms, moved, sizeof(moved), err, sizeof(err));
-	if (!s.w.db) {
-		log_msg("cannot open the database '%s': %s", o.db, err);
-		return SNITCH_EXIT_IO;
-	}
-	if (moved[0])
-		note_error("db_corrupt", "the database '%s' was corrupt: moved to '%s', a new one started",
-			   o.db, moved);
-	if (o.csv) {
-		struct stat st;
-		bool fresh = stat(o.csv, &st) < 0;
-
-		s.w.csv_fd = open(o.csv, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-		if (s.w.csv_fd < 0) {
-			log_msg("cannot open the CSV log '%s': %s", o.csv, strerror(errno));
-			return SNITCH_EXIT_IO;
-		}
-		if (fresh)
-			perms_apply(&perms, o.csv, false);
-	}
 	if (!(s.batch = batch_new())) {
 		log_msg("out of memory");
 		return SNITCH_EXIT_SOFTWARE;
 	}
-	pthread_mutex_init(&s.w.mu, NULL);
-	pthread_cond_init(&s.w.cv, NULL);
-	s.w.next_retention = 0;		/* at start, then hourly */
-	if (pthread_create(&s.w.thread, NULL, writer_main, &s.w) != 0) {
-		log_msg("cannot start the writer thread");
-		return SNITCH_EXIT_SOFTWARE;
-	}
+	if ((ret = writer_start(&s.w, &o, &perms)) >= 0)
+		return ret;
 
 	ret = run(&s);
 
-	pthread_mutex_lock(&s.w.mu);
-	s.w.stop = true;
-	pthread_cond_signal(&s.w.cv);
-	pthread_mutex_unlock(&s.w.mu);
-	pthread_join(s.w.thread, NULL);
+	writer_stop(&s.w);
 	ret = stage_finish(&s.st, ret);
-	db_close(s.w.db);
-	if (s.w.csv_fd >= 0)
-		close(s.w.csv_fd);
 	window_free(s.batch);
 	events_free(&own_events);
 	filters_free(s.filters);

@@ -142,8 +142,13 @@ struct event {
  * taken, 0 when the record is of another type, -ENOMEM.
  */
 int events_add_record(struct batch *b, const struct record *r, const char *line, size_t len);
-/* snitch-store's own error or lost record, as written (one line, no newline). */
-int events_add_line(struct batch *b, const char *line, size_t len);
+/*
+ * Take one of snitch-store's own error or lost records (json, len bytes,
+ * without its newline), from what it knows without parsing it. count is
+ * INT_NULL for an error. Returns 1, or -ENOMEM.
+ */
+int events_add(struct batch *b, uint64_t ts_ns, const char *type, const char *stage,
+	       const char *code, int64_t count, const char *msg, const char *json, size_t len);
 /* Move every event of from to the end of to's. */
 void events_move(struct batch *to, struct batch *from);
 void events_free(struct batch *b);

@@ -115,6 +115,7 @@ struct super {
 	uint64_t errors, restarts;
 	struct record rec;
 	struct buf tmp;
+	struct buf own;			/* its own records, until a line boundary */
 	char status_path[4200];
 };
 
@@ -142,7 +143,7 @@ static void inject_error(struct super *s, const char *code, const struct stage *
 static void inject_error(struct super *s, const char *code, const struct stage *about,
 			 const char *fmt, ...)
 {
-	struct buf *b = &s->st[INJECT_AT].q.b;
+	struct buf *b = &s->own;
 	char msg[512];
 	va_list ap;
 
@@ -178,7 +179,7 @@ static void count_lost(struct super *s, const char *stage, const char *reason, u
 
 static void inject_lost(struct super *s, const char *reason, uint64_t count, const char *msg)
 {
-	struct buf *b = &s->st[INJECT_AT].q.b;
+	struct buf *b = &s->own;
 
 	emit_begin(b, "lost", clock_real_ns());
 	emit_cstr(b, "stage", PROG);
@@ -226,9 +227,9 @@ static size_t queued(const struct queue *q)
 
 /*
  * Bytes read from stage i: whole lines go on to stage i + 1. A line that
- * spans two reads waits in 'partial' and goes on whole, once; nothing the
- * supervisor writes can land inside it, since its own records are added
- * to a queue only between calls.
+ * spans two reads waits in 'partial' and goes on whole, once; the
+ * supervisor's own records reach a queue only between lines
+ * (deliver_own()).
  */
 static void take_output(struct super *s, int i, const char *p, size_t n)
 {
@@ -263,6 +264,19 @@ static void take_output(struct super *s, int i, const char *p, size_t n)
 		from->partial.len = 0;
 		from->long_line = true;
 	}
+}
+
+/*
+ * The supervisor's own records join the stream at INJECT_AT's input, but
+ * never inside a line: not while the stage before is in the middle of an
+ * over-long one, which goes on in pieces.
+ */
+static void deliver_own(struct super *s)
+{
+	if (!s->own.len || s->st[INJECT_AT - 1].long_line)
+		return;
+	buf_append(&s->st[INJECT_AT].q.b, s->own.p, s->own.len);
+	buf_reset(&s->own);
 }
 
 /* Read what stage i wrote. Returns false at EOF. */
@@ -669,6 +683,7 @@ static int loop(struct super *s)
 				write_input(s, who[k]);
 		}
 		reap(s);
+		deliver_own(s);
 		/* new lines go on at once, without waiting for POLLOUT */
 		for (int i = 0; i < s->n; i++)
 			if (queued(&s->st[i].q) && s->st[i].in_w >= 0)
@@ -790,6 +805,7 @@ int supervise(const struct opts *o, int ready_fd)
 	close(s->devnull);
 	record_release(&s->rec);
 	buf_release(&s->tmp);
+	buf_release(&s->own);
 	free(s);
 	return ret;
 }

@@ -15,7 +15,7 @@
 #include "test.h"
 
 struct probe {
-	int records, own_errors, eofs, timers;
+	int records, own_errors, bad_records, eofs, timers;
 	char last_code[64];
 	bool done;
 	uint64_t timer_at;
@@ -31,12 +31,17 @@ static void on_record(void *ctx, struct stage *st, const char *line, size_t len)
 	record_write(&st->rec, &st->out.b);
 }
 
-static void on_own_error(void *ctx, struct stage *st, const char *code, const char *msg)
+static void on_own_error(void *ctx, struct stage *st, const char *code, const char *msg,
+			 const char *rec, size_t rec_len)
 {
 	struct probe *p = ctx;
 
 	(void)st;
 	(void)msg;
+	/* the record as written, for a stage that keeps it */
+	if (rec_len < 2 || rec[0] != '{' || rec[rec_len - 1] != '}' ||
+	    !memmem(rec, rec_len, code, strlen(code)))
+		p->bad_records++;
 	p->own_errors++;
 	snprintf(p->last_code, sizeof(p->last_code), "%s", code);
 }
@@ -139,6 +144,7 @@ static void test_input_rules(void)
 	CHECK_EQ_INT(p.records, 3);
 	/* one malformed line, one "version not understood" (said once) */
 	CHECK_EQ_INT(p.own_errors, 2);
+	CHECK_EQ_INT(p.bad_records, 0);
 	CHECK(!strcmp(p.last_code, "unsupported_version"));
 	CHECK_EQ_INT(p.eofs, 1);
 	slurp(out_r, out, sizeof(out));
