@@ -353,3 +353,14 @@ dns_malformed snitch-resolve 78 the dns answer on socket 78 cannot be decoded: i
 	[ "$status" -eq 2 ]
 	[[ "$stderr" == "snitch-resolve: invalid value '1' for --cache-size: must be from 64 to 10000000"* ]]
 }
+
+@test "dns: a query seen on port 53 is no error: null fields, counted in stats" {
+	# a query for a.test, type A: flags 0x0100 (QR clear), one question
+	q=$(printf '\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x01a\x04test\x00\x00\x01\x00\x01' | base64 -w0)
+	run --separate-stderr "$RESOLVE" <<< "{\"v\":1,\"type\":\"dns\",\"sock_cookie\":5,\"payload_b64\":\"$q\",\"payload_bytes\":24,\"payload_truncated\":false}"
+	[ "$status" -eq 0 ]
+	echo "$output" | jq -e -s 'map(select(.type == "dns"))[0] | .qname == null and .answers == null'
+	echo "$output" | jq -e -s 'map(select(.type == "error")) == []'
+	echo "$output" | jq -e -s 'map(select(.type == "stats"))[0] | .dns_not_answers == 1 and .dns_malformed == 0'
+	[ -z "$stderr" ]
+}

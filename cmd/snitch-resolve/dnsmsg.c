@@ -151,13 +151,14 @@ int dns_msg_decode(struct dns_msg *m, const unsigned char *msg, size_t len,
 		*why = "shorter than a DNS header";
 		return -EBADMSG;
 	}
+	/* a query, or an answer to several questions: no answer to decode */
 	if (!(get16(msg + 2) & FLAG_QR)) {
 		*why = "not a response";
-		return -EBADMSG;
+		return -ENOMSG;
 	}
 	if (get16(msg + 4) != 1) {
 		*why = "not the answer to one question";
-		return -EBADMSG;
+		return -ENOMSG;
 	}
 	st = ares_expand_name(msg + HEADER_BYTES, msg, (int)len, &name, &name_len);
 	if (st == ARES_ENOMEM)

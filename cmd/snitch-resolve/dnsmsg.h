@@ -40,11 +40,13 @@ void dns_msg_release(struct dns_msg *m);
  * its first len bytes, so an answer section that runs off the end is no
  * fault and gives the answers that fit.
  *
- * Returns 0; -EBADMSG with *why (a static phrase) when the message is
- * not a response to one question that can be read (m->valid is false),
- * or when its answer section is malformed in a message that was not cut
- * (m->valid is true and the answers before the fault are decoded); or
- * -ENOMEM.
+ * Returns 0; -ENOMSG with *why when the message is a query or answers
+ * several questions (port 53 carries those too: no fault, nothing to
+ * decode; m->valid is false); -EBADMSG with *why (a static phrase) when
+ * it is a response to one question that cannot be read (m->valid is
+ * false), or when its answer section is malformed in a message that was
+ * not cut (m->valid is true and the answers before the fault are
+ * decoded); or -ENOMEM.
  */
 int dns_msg_decode(struct dns_msg *m, const unsigned char *msg, size_t len,
 		   bool truncated, const char **why);

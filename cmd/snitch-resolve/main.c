@@ -254,7 +254,11 @@ static void decode_dns(struct resolver *r, struct record *rec, uint32_t pid,
 				   (size_t)n, cut && cut->type == JSON_TRUE, &why);
 	if (n < 0 || e == -ENOMEM)
 		dm->valid = false;
-	if (e < 0) {
+	if (e == -ENOMSG)
+		r->stats.dns_not_answers++;	/* port 53 carries queries too: no fault */
+	else if (e < 0)
+		r->stats.dns_malformed++;
+	if (e < 0 && e != -ENOMSG) {
 		struct buf *b = &r->st.out.b;
 		char msg[256];
 
@@ -391,6 +395,8 @@ static void write_stats(struct resolver *r)
 	emit_u64(b, "domains_dns", r->stats.domains_dns);
 	emit_u64(b, "domains_reverse", r->stats.domains_reverse);
 	emit_u64(b, "domains_unknown", r->stats.domains_unknown);
+	emit_u64(b, "dns_not_answers", r->stats.dns_not_answers);
+	emit_u64(b, "dns_malformed", r->stats.dns_malformed);
 	emit_end(b);
 	memset(&r->stats, 0, sizeof(r->stats));
 }
@@ -486,7 +492,9 @@ int main(int argc, char **argv)
 			"needs to recognise the talker: for the process, its parent and grandparent\n"
 			"(exe_path, name, cmdline, user, with parent_ and gparent_ prefixes); the\n"
 			"container (container_runtime, container_id, pod_uid); and for flows the\n"
-			"domain of the remote address, from the dns records seen earlier.\n"
+			"domain of the remote address, from the dns records seen earlier. Each dns\n"
+			"record's message (payload_b64, from snitch-trace) is decoded here, without\n"
+			"privileges, into qname, qtype, rcode and answers.\n"
 			"\n"
 			"Processes are read from /proc once, when their exec record or first record\n"
 			"arrives, and remembered by pid and start time: records of a process that has\n"

@@ -32,6 +32,8 @@ struct resolve_stats {
 	uint64_t domains_dns;		/* flows named from dns records */
 	uint64_t domains_reverse;	/* flows named by reverse lookup */
 	uint64_t domains_unknown;
+	uint64_t dns_not_answers;	/* dns records of queries, or of several questions */
+	uint64_t dns_malformed;		/* dns records that could not be decoded */
 };
 
 /* ---- processes (procs.c) ---- */

@@ -253,12 +253,12 @@ static void test_malformed(struct dns_msg *d)
 	header(&m, 0x0100, 1, 0);
 	question(&m, "a.test", 1);
 	why = NULL;
-	CHECK_EQ_INT(dns_msg_decode(d, m.p, m.len, false, &why), -EBADMSG);
+	CHECK_EQ_INT(dns_msg_decode(d, m.p, m.len, false, &why), -ENOMSG);
 	CHECK(why && !strcmp(why, "not a response"));
 	header(&m, 0x8180, 2, 0);
 	question(&m, "a.test", 1);
 	question(&m, "b.test", 1);
-	CHECK_EQ_INT(dns_msg_decode(d, m.p, m.len, false, &why), -EBADMSG);
+	CHECK_EQ_INT(dns_msg_decode(d, m.p, m.len, false, &why), -ENOMSG);
 	CHECK(!d->valid);
 	CHECK_EQ_INT(dns_msg_decode(d, m.p, 11, true, &why), -EBADMSG);
 	CHECK_EQ_INT(dns_msg_decode(d, m.p, 0, false, &why), -EBADMSG);
