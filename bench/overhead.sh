@@ -17,7 +17,7 @@ for c in iperf3 sockperf; do
 	command -v "$c" > /dev/null || { echo "overhead: $c is missing: sudo make deps" >&2; exit 1; }
 done
 work=$(mktemp -d)
-trap 'pkill -P $$ 2>/dev/null; rm -rf "$work"' EXIT
+trap 'pkill -P $$ 2>/dev/null || true; rm -rf "$work"' EXIT
 
 iperf_mbs() {
 	iperf3 -s -1 -p 5299 > /dev/null 2>&1 &
@@ -80,4 +80,3 @@ echo "snitch-trace: $(awk -v t="$cpu_ticks" -v hz="$hz" -v s="$cpu_secs" 'BEGIN 
 mb() { awk -v k="$1" 'BEGIN { printf "%.1f MB", k / 1024 }'; }
 echo "snitch-trace: RSS $(mb "$rss_kb") after the runs (target <= 8 MB); peak $(mb "$hwm_kb"), at start-up while libbpf reads the kernel's BTF"
 echo "snitch-trace: BPF maps ${maps_kb} KB (ring buffer, flow table, socket state)"
-exit 0

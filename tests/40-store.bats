@@ -20,11 +20,11 @@ teardown() {
 @test "records merge per window on their whole identity, with exact sums and their own times" {
 	t0=$(( NOW - NOW % W - 3 * W ))	# the start of a window, three ago
 	{
-		flow $((t0 + 1000000)) 100 1
-		flow $((t0 + 2000000)) 200 2
-		flow $((t0 + 3000000)) 300 3 '.rport = 8443'		# another identity
-		flow $((t0 + W + 5000)) 400 4					# the next window
-		flow $((t0 + 4000000)) 1000 10 '.exe_sha256 = ("1" * 64)'	# another executable
+		store_flow $((t0 + 1000000)) 100 1
+		store_flow $((t0 + 2000000)) 200 2
+		store_flow $((t0 + 3000000)) 300 3 '.rport = 8443'		# another identity
+		store_flow $((t0 + W + 5000)) 400 4					# the next window
+		store_flow $((t0 + 4000000)) 1000 10 '.exe_sha256 = ("1" * 64)'	# another executable
 	} > "$BATS_TEST_TMPDIR/in"
 	run --separate-stderr "$STORE" --db "$DB" < "$BATS_TEST_TMPDIR/in"
 	[ "$status" -eq 0 ]
@@ -47,8 +47,8 @@ teardown() {
 @test "every example query of docs/schema.md runs, and finds the rows it should" {
 	now=$(( $(date +%s) * 1000000000 ))
 	{
-		flow "$now" 100 10
-		flow "$now" 50 5 '.domain = "www.example.org" | .exe_path = "/usr/bin/wget" | .name = "wget"'
+		store_flow "$now" 100 10
+		store_flow "$now" 50 5 '.domain = "www.example.org" | .exe_path = "/usr/bin/wget" | .name = "wget"'
 	} > "$BATS_TEST_TMPDIR/in"
 	"$STORE" --db "$DB" < "$BATS_TEST_TMPDIR/in"
 	awk '/^```sql$/ { on = 1; q = ""; next } /^```$/ && on { print q > (dir "/q" ++n ".sql"); on = 0; next } on { q = q $0 "\n" }' \
@@ -73,8 +73,8 @@ teardown() {
 	old=$(( NOW - 40 * 86400 * 1000000000 ))
 	fifo=$BATS_TEST_TMPDIR/in
 	stream_start "$STORE" --db "$DB" --write-limit-s 1 --retention-days 30 --retention-every-s 1
-	stream_send "$(flow "$old" 5 5 '.exe_path = "/old/tool" | .name = "old" | .domain = "old.example"')"
-	stream_send "$(flow "$NOW" 7 7)"
+	stream_send "$(store_flow "$old" 5 5 '.exe_path = "/old/tool" | .name = "old" | .domain = "old.example"')"
+	stream_send "$(store_flow "$NOW" 7 7)"
 	# written, then deleted by a later pass of the running store
 	for i in $(seq 100); do
 		[ "$(q 'select count(*) from connections' 2>/dev/null)" = 1 ] &&
@@ -91,16 +91,16 @@ teardown() {
 
 @test "ignore lists leave rows out of the log, and --tee still passes every record" {
 	{
-		flow "$NOW" 1 1					# logged
-		flow "$NOW" 2 2 '.rport = 53'			# port
-		flow "$NOW" 3 3 '.lport = 123'			# local port
-		flow "$NOW" 4 4 '.domain = "cdn.tracker.example"'	# domain suffix
-		flow "$NOW" 5 5 '.domain = "tracker.example"'	# domain itself
-		flow "$NOW" 6 6 '.domain = "nottracker.example"'	# not a suffix match: logged
-		flow "$NOW" 7 7 '.raddr = "10.1.2.3"'		# CIDR
-		flow "$NOW" 8 8 '.raddr = "2001:db8::1"'		# IPv6 CIDR
-		flow "$NOW" 9 9 '.raddr = "192.0.2.99"'		# single IP
-		flow "$NOW" 10 10 '.exe_sha256 = ("ab" * 32)'	# hash
+		store_flow "$NOW" 1 1					# logged
+		store_flow "$NOW" 2 2 '.rport = 53'			# port
+		store_flow "$NOW" 3 3 '.lport = 123'			# local port
+		store_flow "$NOW" 4 4 '.domain = "cdn.tracker.example"'	# domain suffix
+		store_flow "$NOW" 5 5 '.domain = "tracker.example"'	# domain itself
+		store_flow "$NOW" 6 6 '.domain = "nottracker.example"'	# not a suffix match: logged
+		store_flow "$NOW" 7 7 '.raddr = "10.1.2.3"'		# CIDR
+		store_flow "$NOW" 8 8 '.raddr = "2001:db8::1"'		# IPv6 CIDR
+		store_flow "$NOW" 9 9 '.raddr = "192.0.2.99"'		# single IP
+		store_flow "$NOW" 10 10 '.exe_sha256 = ("ab" * 32)'	# hash
 	} > "$BATS_TEST_TMPDIR/in"
 	run --separate-stderr "$STORE" --db "$DB" --tee --ignore-ports '53 123' \
 		--ignore-domains 'tracker.example' --ignore-ips '10.0.0.0/8 2001:db8::/32 192.0.2.99' \
@@ -120,7 +120,7 @@ teardown() {
 }
 
 @test "--no-addresses, --no-cmdlines and --no-ports keep those out" {
-	flow "$NOW" 1 1 > "$BATS_TEST_TMPDIR/in"
+	store_flow "$NOW" 1 1 > "$BATS_TEST_TMPDIR/in"
 	run --separate-stderr "$STORE" --db "$DB" --no-addresses --no-cmdlines --no-ports < "$BATS_TEST_TMPDIR/in"
 	[ "$status" -eq 0 ]
 	[ "$(q 'select laddr_id is null, raddr_id is null, lport is null, rport is null from connections')" = "1|1|1|1" ]
@@ -137,7 +137,7 @@ teardown() {
 }
 
 @test "CSV: the fields in order, with commas, newlines and NULs removed from values" {
-	flow "$NOW" 11 22 '.exe_path = "/opt/a,b\nc" | .name = "ev,il" | .cmdline = ["x,y", "line\nbreak", "nul\u0000here"] | .domain = "d,o\rm"' \
+	store_flow "$NOW" 11 22 '.exe_path = "/opt/a,b\nc" | .name = "ev,il" | .cmdline = ["x,y", "line\nbreak", "nul\u0000here"] | .domain = "d,o\rm"' \
 		> "$BATS_TEST_TMPDIR/in"
 	run --separate-stderr "$STORE" --db "$DB" --csv "$BATS_TEST_TMPDIR/conn.csv" < "$BATS_TEST_TMPDIR/in"
 	[ "$status" -eq 0 ]
@@ -158,7 +158,7 @@ teardown() {
 
 @test "SIGTERM mid-stream writes the open window: nothing is lost" {
 	stream_start "$STORE" --db "$DB" --write-limit-s 3600
-	for i in $(seq 1 200); do stream_send "$(flow "$NOW" "$i" 1 ".lport = $((i % 7))")"; done
+	for i in $(seq 1 200); do stream_send "$(store_flow "$NOW" "$i" 1 ".lport = $((i % 7))")"; done
 	sleep 0.5
 	kill -TERM "$STREAM_PID"
 	stream_stop
@@ -169,7 +169,7 @@ teardown() {
 @test "a corrupt database file is moved aside with an error record, and a new one starts" {
 	mkdir -p "$(dirname "$DB")"
 	head -c 65536 /dev/urandom > "$DB"
-	flow "$NOW" 5 5 > "$BATS_TEST_TMPDIR/in"
+	store_flow "$NOW" 5 5 > "$BATS_TEST_TMPDIR/in"
 	run --separate-stderr "$STORE" --db "$DB" < "$BATS_TEST_TMPDIR/in"
 	[ "$status" -eq 0 ]
 	echo "$output" | jq -e -s 'map(select(.type == "error"))[0] | .code == "db_corrupt" and (.message | contains("corrupt-"))'
@@ -184,10 +184,10 @@ teardown() {
 	mount -t tmpfs -o size=2m none "$mnt"
 	DB=$mnt/snitch.db
 	stream_start "$STORE" --db "$DB" --write-limit-s 1
-	stream_send "$(flow "$NOW" 1 1)"
+	stream_send "$(store_flow "$NOW" 1 1)"
 	for i in $(seq 50); do [ "$(q 'select count(*) from connections' 2>/dev/null)" = 1 ] && break; sleep 0.1; done
 	dd if=/dev/zero of="$mnt/filler" bs=64k 2>/dev/null || true	# until the disk is full
-	for i in $(seq 1 300); do stream_send "$(flow "$NOW" 1 1 ".lport = $i | .cmdline = [\"$(head -c 300 /dev/zero | tr '\0' x)$i\"]")"; done
+	for i in $(seq 1 300); do stream_send "$(store_flow "$NOW" 1 1 ".lport = $i | .cmdline = [\"$(head -c 300 /dev/zero | tr '\0' x)$i\"]")"; done
 	for i in $(seq 100); do grep -q disk_full "$STREAM_OUT" && break; sleep 0.1; done
 	rm "$mnt/filler"
 	for i in $(seq 100); do [ "$(q 'select count(*) from connections')" = 301 ] && break; sleep 0.1; done
@@ -200,7 +200,7 @@ teardown() {
 @test "--owner, --group and --mode apply to every file and directory it makes" {
 	need_root
 	DB=$BATS_TEST_TMPDIR/new/dir/snitch.db
-	flow "$NOW" 1 1 > "$BATS_TEST_TMPDIR/in"
+	store_flow "$NOW" 1 1 > "$BATS_TEST_TMPDIR/in"
 	run --separate-stderr "$STORE" --db "$DB" --csv "$BATS_TEST_TMPDIR/new/c.csv" \
 		--owner nobody --group nogroup --mode 0640 < "$BATS_TEST_TMPDIR/in"
 	[ "$status" -eq 0 ]
@@ -211,7 +211,7 @@ teardown() {
 
 @test "error and lost records it reads, and its own errors, are logged in the events table" {
 	{
-		flow "$NOW" 1 1
+		store_flow "$NOW" 1 1
 		jq -cn --argjson t "$NOW" '{v:1, type:"error", ts_ns:$t, stage:"snitch", code:"stage_died",
 			message:"snitch-hash died (signal 9) after 3 s; restarting in 1 s", process:"snitch-hash", pid:77}'
 		jq -cn --argjson t "$NOW" '{v:1, type:"lost", ts_ns:$t, stage:"snitch-trace", reason:"ringbuf_full_flow",
@@ -279,9 +279,9 @@ new" ]
 
 @test "--emit-rows: after each window is committed, its rows as row records, the local rows exactly" {
 	{
-		flow "$NOW" 100 10
-		flow "$NOW" 50 5 '.domain = null | .exe_path = "/usr/bin/wget" | .name = "wget" | .cmdline = ["wget", "-q", "caf\u00e9"]'
-		flow "$NOW" 1 1 '.lport = 1'
+		store_flow "$NOW" 100 10
+		store_flow "$NOW" 50 5 '.domain = null | .exe_path = "/usr/bin/wget" | .name = "wget" | .cmdline = ["wget", "-q", "caf\u00e9"]'
+		store_flow "$NOW" 1 1 '.lport = 1'
 	} > "$BATS_TEST_TMPDIR/in"
 	run --separate-stderr "$STORE" --db "$DB" --emit-rows < "$BATS_TEST_TMPDIR/in"
 	[ "$status" -eq 0 ]

@@ -75,11 +75,11 @@ outage_test() {
 	local kind=$1 url=$2 table=$3 i
 	stream_start pipeline --tee --remote "$url" --remote-table "$table" --spool "$SPOOL" \
 		--host-name "host-$kind" --remote-retry-s 1
-	for i in $(seq 1 20); do stream_send "$(flow "$NOW" "$i" 1 ".lport = $i")"; done
+	for i in $(seq 1 20); do stream_send "$(store_flow "$NOW" "$i" 1 ".lport = $i")"; done
 	for i in $(seq 100); do [ "$(remote_sums "$kind" "$table" | cut -d'|' -f1)" = 20 ] && break; sleep 0.1; done
 	[ "$(remote_sums "$kind" "$table" | cut -d'|' -f1)" = 20 ]
 	if [ "$kind" = pg ]; then pg_down; else my_down; fi
-	for i in $(seq 21 60); do stream_send "$(flow "$NOW" "$i" 2 ".lport = $i")"; done
+	for i in $(seq 21 60); do stream_send "$(store_flow "$NOW" "$i" 2 ".lport = $i")"; done
 	sleep 2.5		# windows written locally, spooled for the remote
 	[ "$(q 'select count(*) from connections')" -eq 60 ]
 	[ -s "$SPOOL" ]
@@ -119,14 +119,14 @@ outage_test() {
 	need_servers
 	$PG_ADMIN -c "CREATE TABLE conn_file (LIKE connections INCLUDING ALL); GRANT INSERT ON conn_file TO writer" snitch
 	{
-		flow "$NOW" 5 6
-		flow "$NOW" 7 8 '.domain = "o'"'"'brien.example" | .cmdline = ["sh", "-c", "x'"'"'); DROP TABLE conn_file; --"]'
-		flow "$NOW" 9 10 '.name = "caf\u00e9" | .exe_path = "/opt/b\u00e4d"'
+		store_flow "$NOW" 5 6
+		store_flow "$NOW" 7 8 '.domain = "o'"'"'brien.example" | .cmdline = ["sh", "-c", "x'"'"'); DROP TABLE conn_file; --"]'
+		store_flow "$NOW" 9 10 '.name = "caf\u00e9" | .exe_path = "/opt/b\u00e4d"'
 	} | "$STORE" --db "$DB" --emit-rows > "$BATS_TEST_TMPDIR/rows"
 	{
 		echo '{"v":1,"type":"error","ts_ns":1,"stage":"snitch","code":"stage_died","message":"m"}'
 		cat "$BATS_TEST_TMPDIR/rows"
-		flow "$NOW" 1 1
+		store_flow "$NOW" 1 1
 	} > "$BATS_TEST_TMPDIR/in"
 	run --separate-stderr "$REMOTE" --remote "$PG_URL_WRITER" --remote-table conn_file --spool "$SPOOL" --tee < "$BATS_TEST_TMPDIR/in"
 	[ "$status" -eq 0 ]
@@ -151,7 +151,7 @@ outage_test() {
 @test "rows spooled while the server was down are sent by the next run, and only once" {
 	need_servers
 	$PG_ADMIN -c "CREATE TABLE conn_restart (LIKE connections INCLUDING ALL); GRANT INSERT ON conn_restart TO writer" snitch
-	for i in $(seq 1 30); do flow "$NOW" "$i" 3 ".lport = $i"; done | "$STORE" --db "$DB" --emit-rows > "$BATS_TEST_TMPDIR/rows"
+	for i in $(seq 1 30); do store_flow "$NOW" "$i" 3 ".lport = $i"; done | "$STORE" --db "$DB" --emit-rows > "$BATS_TEST_TMPDIR/rows"
 	pg_down
 	# the spool's default place: beside $SNITCH_DB, where snitch-store kept it
 	export SNITCH_DB=$DB
@@ -176,7 +176,7 @@ outage_test() {
 @test "lines sent but not marked sent (a crash) are stored once; a cut line is skipped" {
 	need_servers
 	$PG_ADMIN -c "CREATE TABLE conn_twice (LIKE connections INCLUDING ALL); GRANT INSERT ON conn_twice TO writer" snitch
-	for i in $(seq 1 10); do flow "$NOW" "$i" 1 ".lport = $i"; done | "$STORE" --db "$DB" --emit-rows > "$BATS_TEST_TMPDIR/rows"
+	for i in $(seq 1 10); do store_flow "$NOW" "$i" 1 ".lport = $i"; done | "$STORE" --db "$DB" --emit-rows > "$BATS_TEST_TMPDIR/rows"
 	pg_down
 	"$REMOTE" --remote "$PG_URL_WRITER" --remote-table conn_twice --spool "$SPOOL" < "$BATS_TEST_TMPDIR/rows" 2> /dev/null
 	cp "$SPOOL" "$BATS_TEST_TMPDIR/spool.copy"
@@ -193,7 +193,7 @@ outage_test() {
 
 @test "a role without INSERT gives a clear error, and rows wait in the spool" {
 	need_servers
-	flow "$NOW" 1 1 | "$STORE" --db "$DB" --emit-rows > "$BATS_TEST_TMPDIR/rows"
+	store_flow "$NOW" 1 1 | "$STORE" --db "$DB" --emit-rows > "$BATS_TEST_TMPDIR/rows"
 	run --separate-stderr "$REMOTE" --remote "$PG_URL_READER" --spool "$SPOOL" < "$BATS_TEST_TMPDIR/rows"
 	[ "$status" -eq 0 ]
 	[[ "$stderr" == *"remote log: ERROR:  permission denied for table"* ]]
@@ -252,7 +252,7 @@ outage_test() {
 	for t in snitch-resolve snitch-hash snitch-store snitch-remote snitch-notify; do
 		ln -s "$SNITCH_BIN/$t" "$d/bin/$t"
 	done
-	for i in $(seq 1 5); do flow "$NOW" "$((i * 100))" 7 ".lport = $i"; done > "$d/flows"
+	for i in $(seq 1 5); do store_flow "$NOW" "$((i * 100))" 7 ".lport = $i"; done > "$d/flows"
 	printf '#!/bin/sh\ncat %s\nexec sleep 600\n' "$d/flows" > "$d/bin/snitch-trace"
 	chmod 755 "$d/bin/snitch-trace"
 	: > "$d/etc/snitch.conf"

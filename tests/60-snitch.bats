@@ -28,8 +28,15 @@ setup() {
 }
 
 teardown() {
-	# never leave a monitor running
-	[ -z "${RUN_PID:-}" ] || { kill "$RUN_PID" 2>/dev/null; wait "$RUN_PID" 2>/dev/null; } || true
+	# never leave a monitor running: SIGTERM, its stop timeout, then SIGKILL
+	if [ -n "${RUN_PID:-}" ] && kill "$RUN_PID" 2>/dev/null; then
+		for _ in $(seq 1 $(( (SNITCH_STOP_TIMEOUT_S + 5) * 10 ))); do
+			kill -0 "$RUN_PID" 2>/dev/null || break
+			sleep 0.1
+		done
+		kill -KILL -- "$RUN_PID" 2>/dev/null || true
+		wait "$RUN_PID" 2>/dev/null || true
+	fi
 	"$SNITCH" stop > /dev/null 2>&1 || true
 	rm -rf "$D"
 }
@@ -37,7 +44,7 @@ teardown() {
 # snitch run in the background, stderr in $D/run.err; returns once
 # snitch-trace has attached its hooks and status.json shows every stage.
 run_start() {
-	"$SNITCH" run "$@" > "$D/run.out" 2> "$D/run.err" &
+	"$SNITCH" run "$@" > "$D/run.out" 2> "$D/run.err" 3>&- &
 	RUN_PID=$!
 	for i in $(seq 1 150); do
 		if grep -q 'counting TCP' "$D/run.err" 2>/dev/null; then
@@ -467,10 +474,15 @@ gen_bytes() {
 	done
 	printf '#!/bin/sh\nsleep 3\nexec cat > %s\n' "$D/got" > "$D/bin/snitch-notify"
 	chmod 755 "$D"/bin/*
-	"$SNITCH" run --bin-dir "$D/bin" > "$D/run.out" 2> "$D/run.err" &
+	"$SNITCH" run --bin-dir "$D/bin" > "$D/run.out" 2> "$D/run.err" 3>&- &
 	RUN_PID=$!
 	for i in $(seq 1 600); do
 		[ -e "$D/got" ] && [ "$(wc -l < "$D/got")" -ge 6000 ] && break
+		sleep 0.1
+	done
+	# status.json is written once a second: the last lines may be newer
+	for i in $(seq 1 30); do
+		[ "$("$SNITCH" status --json | jq .errors)" = 12 ] && break
 		sleep 0.1
 	done
 	run "$SNITCH" status --json

@@ -380,8 +380,8 @@ need_desktop() {
 }
 
 # A resolved and hashed flow record, as snitch-store and snitch-remote read
-# them: flow TIME_NS SEND RECV [jq-extra]
-flow() {
+# them: store_flow TIME_NS SEND RECV [jq-extra]
+store_flow() {
 	jq -cn --argjson t "$1" --argjson s "$2" --argjson r "$3" '{v:1, type:"flow", phase:"update",
 		ts_ns:$t, from_ns:($t - 1000), to_ns:$t, pid:42, comm:"curl", uid:1000,
 		exe_path:"/usr/bin/curl", name:"curl", cmdline:["curl","-s","https://example.org/"],

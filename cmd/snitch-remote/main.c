@@ -55,7 +55,8 @@ static void flush(struct remote_stage *s)
 			    "cannot write the spool '%s': %s; the rows are kept and written when it works again",
 			    s->opt->spool, strerror(-r));
 	}
-	if (remote_pending(s->remote) > SPOOL_PENDING_MAX) {
+	/* rows that cannot be kept (no memory for them) are dropped, counted */
+	if (r == -ENOMEM || remote_pending(s->remote) > SPOOL_PENDING_MAX) {
 		uint64_t n = remote_drop_pending(s->remote);
 
 		stage_post_lost(&s->st, "spool_unwritable", n,

@@ -134,6 +134,7 @@ uint64_t remote_drop_pending(struct remote *r)
 	for (size_t i = 0; i < r->pending.len; i++)
 		n += r->pending.p[i] == '\n';
 	buf_reset(&r->pending);
+	r->pending.oom = 0;	/* what failed to fit is gone with the rest */
 	return n;
 }
 
@@ -423,7 +424,13 @@ static int connect_remote(struct remote *r, char *err, size_t errsize)
 	if (r->pg || r->my)
 		return 0;
 	if (r->kind == REMOTE_PG) {
-		r->pg = PQconnectdb(r->url);
+		/* a silent host must not hold up a stop: 5 s, as for MariaDB,
+		 * unless the URL says otherwise */
+		/* keys before the expanded URL are the defaults it overrides */
+		static const char *const keys[] = { "connect_timeout", "dbname", NULL };
+		const char *vals[] = { "5", r->url, NULL };
+
+		r->pg = PQconnectdbParams(keys, vals, 1);
 		if (PQstatus(r->pg) != CONNECTION_OK) {
 			snprintf(err, errsize, "%s", PQerrorMessage(r->pg));
 			disconnect(r);
@@ -585,9 +592,27 @@ static int send_some(struct remote *r, struct buf *chunk, struct param *p,
 		return -1;
 	}
 	n = pread(fd, chunk->p, size - off < CHUNK ? (size_t)(size - off) : CHUNK, (off_t)off);
-	close(fd);
-	if (n <= 0)
+	if (n <= 0) {
+		struct stat sb;
+
+		if (n < 0) {
+			snprintf(err, errsize, "cannot read the spool '%s': %s", r->spool, strerror(errno));
+			close(fd);
+			return -1;
+		}
+		/* shorter than believed (cut from outside): believe the file,
+		 * or the sender would try again at once, for ever */
+		pthread_mutex_lock(&r->mu);
+		if (fstat(fd, &sb) == 0 && (uint64_t)sb.st_size < r->size) {
+			r->size = (uint64_t)sb.st_size;
+			if (r->offset > r->size)
+				r->offset = r->size;
+		}
+		pthread_mutex_unlock(&r->mu);
+		close(fd);
 		return 0;
+	}
+	close(fd);
 	chunk->len = (size_t)n;
 	if (connect_remote(r, err, errsize) < 0)
 		return -1;
@@ -623,8 +648,12 @@ static int send_some(struct remote *r, struct buf *chunk, struct param *p,
 	pthread_mutex_lock(&r->mu);
 	r->offset = off + (uint64_t)(q - chunk->p);
 	if (r->offset == r->size) {
-		/* all sent: start the spool afresh, so it never grows for ever */
-		if (ftruncate(r->fd, 0) == 0) {
+		/*
+		 * All sent: start the spool afresh, so it never grows for ever.
+		 * The offset goes to 0 first: a crash in between sends rows again
+		 * (each insert is "do nothing if present"), never skips new ones.
+		 */
+		if (write_offset(r, 0) == 0 && ftruncate(r->fd, 0) == 0) {
 			r->offset = r->size = 0;
 			(void)lseek(r->fd, 0, SEEK_SET);
 		}
