@@ -413,10 +413,19 @@ static const char *keys[NKEYS];
 static char key_text[K_TYPE][ANCESTRY_KEY_MAX];
 static pthread_once_t keys_once = PTHREAD_ONCE_INIT;
 
+/* The members of one level in a row record (batch_emit_rows). */
+#define ROW_LEVEL_KEYS 5
+static const char *const row_level_keys[ROW_LEVEL_KEYS] = {
+	"exe_id", "exe_path", "name", "cmdline", "exe_sha256",
+};
+static const char *row_keys[NLEVELS * ROW_LEVEL_KEYS];
+static char row_key_text[NLEVELS * ROW_LEVEL_KEYS][ANCESTRY_KEY_MAX];
+
 static void keys_init(void)
 {
 	ancestry_keys(keys, key_text, level_keys, KEYS_PER_LEVEL);
 	memcpy(keys + K_TYPE, record_keys, sizeof(record_keys));
+	ancestry_keys(row_keys, row_key_text, row_level_keys, ROW_LEVEL_KEYS);
 }
 
 /* A string member, decoded into one of the scratch buffers; NULL if null. */
@@ -679,8 +688,7 @@ static void row_ref(struct buf *b, const char *id_key, const char *key,
 
 void batch_emit_rows(const struct batch *bt, uint64_t ts_ns, struct buf *b)
 {
-	static const char *const names[] = { "exe_id", "exe_path", "name", "cmdline", "exe_sha256" };
-	char key[ANCESTRY_KEY_MAX];
+	(void)pthread_once(&keys_once, keys_init);
 
 	for (const struct conn_row *c = bt->rows; c; c = c->hh.next) {
 		emit_begin(b, "row", ts_ns);
@@ -693,7 +701,7 @@ void batch_emit_rows(const struct batch *bt, uint64_t ts_ns, struct buf *b)
 		emit_u64(b, "events", c->events);
 		for (int l = 0; l < NLEVELS; l++) {
 			const struct exe_ref *e = c->exe[l];
-#define LEVEL_KEY(i) (snprintf(key, sizeof(key), "%s%s", ancestry[l].prefix, names[i]), key)
+#define LEVEL_KEY(i) row_keys[l * ROW_LEVEL_KEYS + (i)]
 			row_int(b, LEVEL_KEY(0), e ? e->id : INT_NULL);
 			row_str(b, LEVEL_KEY(1), e ? e->path : NULL, e ? e->path_len : 0);
 			row_str(b, LEVEL_KEY(2), e ? e->name : NULL, e ? e->name_len : 0);
