@@ -27,9 +27,11 @@ static void check(struct dns_msg *m, const unsigned char *data, size_t size,
 	unsigned char addr[16];
 	int e = dns_msg_decode(m, data, size, truncated, &why);
 
-	if (e != 0 && e != -EBADMSG && e != -ENOMEM)
+	if (e != 0 && e != -EBADMSG && e != -ENOMSG && e != -ENOMEM)
 		abort();
-	if (e == -EBADMSG && !why)
+	if ((e == -EBADMSG || e == -ENOMSG) && !why)
+		abort();
+	if (e == -ENOMSG && m->valid)
 		abort();
 	if (e == 0 && !m->valid)
 		abort();
