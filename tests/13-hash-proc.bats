@@ -17,6 +17,11 @@ teardown() {
 	id=$(stat -c '"exe_dev":%d,"exe_ino":%i' "$BATS_TEST_TMPDIR/sleeper")
 	"$BATS_TEST_TMPDIR/sleeper" 30 &
 	BG=$!
+	# deleted only once it runs: the background shell may not have exec'd yet
+	for i in $(seq 1 100); do
+		[ "$(readlink "/proc/$BG/exe")" = "$BATS_TEST_TMPDIR/sleeper" ] && break
+		sleep 0.05
+	done
 	rm "$BATS_TEST_TMPDIR/sleeper"
 	run --separate-stderr "$HASH" --stream <<< "{\"v\":1,\"type\":\"exec\",\"pid\":$BG,$id}"
 	[ "$status" -eq 0 ]
