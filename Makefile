@@ -79,9 +79,11 @@ PKGS_snitch-resolve := libcares
 PKGS_snitch-store := sqlite3 libcrypto
 PKGS_snitch-remote := libpq libmariadb
 PKGS_snitch-notify := libsystemd
+PKGS_snitch-metrics := libmicrohttpd
 LDLIBS_snitch-hash := -lpthread
 LDLIBS_snitch-store := -lpthread
 LDLIBS_snitch-remote := -lpthread
+LDLIBS_snitch-metrics := -lpthread
 
 # Unit tests: tests/unit/test_*.c test lib/ and link its archive;
 # tests/unit/<tool>/test_*.c test a tool's code and link its archive too.
@@ -264,6 +266,7 @@ MAN_DESC_snitch-resolve := name the executable, ancestry, user, container and do
 MAN_DESC_snitch-hash := sha256 of executables, cached, watched for changes
 MAN_DESC_snitch-store := log snitch records in SQLite and CSV
 MAN_DESC_snitch-remote := copy the rows snitch-store logged to PostgreSQL or MariaDB
+MAN_DESC_snitch-metrics := serve Prometheus metrics of the records that flow through it
 MAN_DESC_snitch-notify := notify the desktop of new and changed executables, and log them
 MANS := $(TOOLS:%=$(O)/man/%.1)
 

@@ -11,7 +11,7 @@ set -eu
 # help2man for the manual pages.
 BUILD="make gcc libc6-dev pkg-config clang llvm bpftool libbpf-dev libelf-dev
 zlib1g-dev libssl-dev libc-ares-dev libsqlite3-dev libpq-dev libmariadb-dev
-liburing-dev musl-tools libsystemd-dev uthash-dev help2man"
+liburing-dev musl-tools libsystemd-dev uthash-dev help2man libmicrohttpd-dev"
 # Run: what the tools call at run time.
 RUN="ca-certificates sqlite3"
 # Test: test runner, JSON checks, users and namespaces, file systems,
@@ -20,7 +20,7 @@ RUN="ca-certificates sqlite3"
 # make install writes, the sanitizer runtime for clang's fuzzer.
 TEST="bats jq libclang-rt-dev coreutils util-linux procps iproute2 btrfs-progs e2fsprogs
 openssl iperf3 sockperf postgresql mariadb-server xvfb dbus-daemon dbus-bin dbus-x11 dunst
-systemd man-db"
+systemd man-db prometheus"
 
 usage() {
 	echo "usage: scripts/deps.sh [--list] run|test" >&2
