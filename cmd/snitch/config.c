@@ -182,7 +182,7 @@ static bool supervisor_owned(const char *line, size_t n)
 {
 	static const char *const own[] = {
 		"#SNITCH_STORE_TEE=", "#SNITCH_NOTIFY_TEE=", "#SNITCH_CONF=",
-		"#SNITCH_REMOTE_TEE=", "#SNITCH_STORE_EMIT_ROWS=",
+		"#SNITCH_REMOTE_TEE=", "#SNITCH_STORE_EMIT_ROWS=", "#SNITCH_METRICS_TEE=",
 	};
 
 	for (size_t i = 0; i < sizeof(own) / sizeof(own[0]); i++)
@@ -195,7 +195,7 @@ int config_default_text(const char *bin_dir, struct buf *out, char *err, size_t 
 {
 	static const char *const tools[] = {
 		"snitch", "snitch-trace", "snitch-resolve", "snitch-hash", "snitch-store",
-		"snitch-remote", "snitch-notify",
+		"snitch-remote", "snitch-metrics", "snitch-notify",
 	};
 	struct buf all = BUF_INIT, seen = BUF_INIT;
 	int ret = 0;

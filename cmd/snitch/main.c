@@ -652,7 +652,8 @@ int main(int argc, char **argv)
 		.summary =
 			"Run the monitor: snitch-trace | snitch-resolve | snitch-hash | snitch-store --tee\n"
 			"| snitch-notify (with snitch-store --emit-rows | snitch-remote --tee before\n"
-			"snitch-notify when SNITCH_REMOTE is set), each stage supervised. A stage that dies is restarted at once\n"
+			"snitch-notify when SNITCH_REMOTE is set, and snitch-metrics --tee when\n"
+			"SNITCH_METRICS_LISTEN is set), each stage supervised. A stage that dies is restarted at once\n"
 			"(backing off to 30 s if it keeps dying), alone: the others keep running and\n"
 			"nothing they hold is lost; the failure goes to error.log and the desktop.\n"
 			"Settings come from the configuration file, KEY=value lines that are also a\n"

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The supervisor: runs snitch-trace | snitch-resolve | snitch-hash |
- * snitch-store --tee [| snitch-remote --tee] | snitch-notify, with itself
- * in every pipe (snitch-remote only when SNITCH_REMOTE names a server).
+ * snitch-store --tee [| snitch-remote --tee] [| snitch-metrics --tee] |
+ * snitch-notify, with itself in every pipe (snitch-remote only when
+ * SNITCH_REMOTE names a server, snitch-metrics only when
+ * SNITCH_METRICS_LISTEN says where to serve).
  *
  * Each stage's standard output is read by the supervisor and written, in
  * whole lines, to the next stage's standard input. That costs a copy, and
@@ -700,19 +702,24 @@ static int loop(struct super *s)
 static void plan_pipeline(struct super *s)
 {
 	const char *remote = getenv("SNITCH_REMOTE");
+	const char *metrics = getenv("SNITCH_METRICS_LISTEN");
 	bool with_remote = remote && *remote;
+	bool with_metrics = metrics && *metrics;
 	struct { const char *name, *a0, *a1; } plan[STAGES_MAX] = {
 		{ "snitch-trace", NULL, NULL },
 		{ "snitch-resolve", NULL, NULL },
 		{ "snitch-hash", NULL, NULL },
 		{ "snitch-store", "--tee", with_remote ? "--emit-rows" : NULL },
 		{ "snitch-remote", "--tee", NULL },
+		{ "snitch-metrics", "--tee", NULL },
 		{ "snitch-notify", NULL, NULL },
 	};
 
 	s->n = 0;
-	for (int i = 0; i < STAGES_MAX; i++) {
+	for (int i = 0; i < STAGES_MAX && plan[i].name; i++) {
 		if (!strcmp(plan[i].name, "snitch-remote") && !with_remote)
+			continue;
+		if (!strcmp(plan[i].name, "snitch-metrics") && !with_metrics)
 			continue;
 		s->st[s->n].name = plan[i].name;
 		s->st[s->n].args[0] = plan[i].a0;
