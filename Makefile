@@ -231,7 +231,16 @@ $(O)/fuzz/fuzz_dns: tests/fuzz/fuzz_dns.c cmd/snitch-resolve/dnsmsg.c cmd/snitch
 		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 		-o $@ tests/fuzz/fuzz_dns.c cmd/snitch-resolve/dnsmsg.c $(LIB_SRCS) $(call pkg,--libs,libcares) -lpthread
 
-FUZZ_TARGETS := $(O)/fuzz/fuzz_record $(O)/fuzz/fuzz_dns
+# snitch-metrics' records into counters, and its label escaping.
+METRICS_FUZZ_SRCS := cmd/snitch-metrics/exporter.c cmd/snitch-metrics/registry.c
+$(O)/fuzz/fuzz_metrics: tests/fuzz/fuzz_metrics.c $(METRICS_FUZZ_SRCS) cmd/snitch-metrics/metrics.h $(LIB_SRCS) $(wildcard lib/*.h)
+	$(call msg,FUZZ,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) -std=gnu11 $(DEFINES) -Ilib -Icmd/snitch-metrics -g -O1 \
+		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+		-o $@ tests/fuzz/fuzz_metrics.c $(METRICS_FUZZ_SRCS) $(LIB_SRCS) -lpthread
+
+FUZZ_TARGETS := $(O)/fuzz/fuzz_record $(O)/fuzz/fuzz_dns $(O)/fuzz/fuzz_metrics
 
 fuzz: $(FUZZ_TARGETS)
 	$(Q)scripts/test.sh fuzz
