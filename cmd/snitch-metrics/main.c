@@ -7,6 +7,7 @@
  * it passes every record on.
  */
 #include <errno.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -144,6 +145,13 @@ int main(int argc, char **argv)
 	o.max_series = (size_t)max_series;
 	o.ttl_ns = ttl_s * 1000000000ULL;
 	o.status_file = *status ? status : NULL;
+	/*
+	 * A scrape's answer is one large buffer, freed once it is sent. glibc
+	 * would raise its mmap threshold to that size after the first free
+	 * and keep the next answers in the heap, resident for good; a fixed
+	 * threshold gives each one back.
+	 */
+	(void)mallopt(M_MMAP_THRESHOLD, 256 * 1024);
 	memset(&m, 0, sizeof(m));
 	m.tee = tee;
 	if ((ret = stage_start(&m.st, &cli, "snitch-store --tee")) >= 0)

@@ -297,8 +297,26 @@ static void put_double(struct buf *b, double d)
 	buf_append(b, tmp, (size_t)n);
 }
 
+/* About the bytes registry_render() writes: reserved at once, not doubled into. */
+static size_t render_size(const struct registry *r)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < r->nfam; i++) {
+		const struct family *f = r->fam[i];
+		const size_t per = strlen(f->name) + 6 + 3 + 24;	/* _total, {} and space, value */
+		const struct series *s;
+
+		n += 2 * (strlen(f->name) + 6) + strlen(f->help) + 32;
+		for (s = f->table; s; s = s->hh.next)
+			n += per + s->keylen;
+	}
+	return n;
+}
+
 void registry_render(struct registry *r, struct buf *out, bool openmetrics)
 {
+	(void)buf_reserve(out, render_size(r) + 16384);
 	for (size_t i = 0; i < r->nfam; i++) {
 		const struct family *f = r->fam[i];
 		const bool counter = f->type == FAMILY_COUNTER;
