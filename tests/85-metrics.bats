@@ -157,6 +157,12 @@ flow_rec() {	# flow_rec EXE RADDR PROTO SEND RECV [PHASE] [COOKIE] [PID]
 	scrape > "$d/scrape.txt"
 	promtool check metrics < "$d/scrape.txt"
 	grep -q "^snitch_network_sent_bytes_total{exe=\"$gen\"," "$d/scrape.txt"
+	# every query of the dashboard runs on the real data
+	jq -r '[.. | .expr? // empty] | .[]' "$SNITCH_TOP/deploy/grafana/snitch.json" |
+		sed -e 's/\$__rate_interval/1m/g' -e 's/\$instance/.*/g' | while read -r q; do
+			curl -sf --max-time 5 "http://127.0.0.1:$PROM_PORT/api/v1/query" --data-urlencode "query=$q" |
+				jq -e '.status == "success"' > /dev/null || { echo "failed: $q"; exit 1; }
+		done
 	rm -rf "$d"
 }
 
@@ -353,4 +359,38 @@ flow_rec() {	# flow_rec EXE RADDR PROTO SEND RECV [PHASE] [COOKIE] [PID]
 	# and other scrapers are answered meanwhile
 	wait_value 'snitch_records_total{type="flow"}' 5001
 	exec {never_reads}>&- {half_asks}>&-
+}
+
+# promql_rules FILE: the expressions on stdin as recording rules in FILE,
+# Grafana's variables given values.
+promql_rules() {
+	jq -R -s 'split("\n") | map(select(length > 0)) | to_entries
+		| map({record: "snitch:check_\(.key)", expr: (.value | gsub("\\$__rate_interval"; "5m") | gsub("\\$instance"; ".*"))})
+		| {groups: [{name: "check", rules: .}]}' > "$1"
+}
+
+@test "every PromQL query of deploy/grafana/snitch.json and docs/fleet.md parses (promtool check rules)" {
+	need_cmd promtool jq
+	dash=$SNITCH_TOP/deploy/grafana/snitch.json
+	jq -r '[.. | .expr? // empty] | .[]' "$dash" > "$BATS_TEST_TMPDIR/dash.promql"
+	n=$(wc -l < "$BATS_TEST_TMPDIR/dash.promql")
+	[ "$n" -ge 15 ]
+	promql_rules "$BATS_TEST_TMPDIR/dash.yml" < "$BATS_TEST_TMPDIR/dash.promql"
+	run promtool check rules "$BATS_TEST_TMPDIR/dash.yml"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"SUCCESS: $n rules found"* ]]
+	# the docs' queries: each line of a ```promql block
+	awk '/^```promql$/ { on = 1; next } /^```$/ { on = 0 } on && NF' "$SNITCH_TOP/docs/fleet.md" > "$BATS_TEST_TMPDIR/doc.promql"
+	n=$(wc -l < "$BATS_TEST_TMPDIR/doc.promql")
+	[ "$n" -ge 8 ]
+	promql_rules "$BATS_TEST_TMPDIR/doc.yml" < "$BATS_TEST_TMPDIR/doc.promql"
+	run promtool check rules "$BATS_TEST_TMPDIR/doc.yml"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"SUCCESS: $n rules found"* ]]
+	# and a broken one would not pass
+	echo 'sum by (exe (rate(snitch_network_sent_bytes_total[5m]))' | promql_rules "$BATS_TEST_TMPDIR/bad.yml"
+	run promtool check rules "$BATS_TEST_TMPDIR/bad.yml"
+	[ "$status" -ne 0 ]
 }
