@@ -432,7 +432,7 @@ static __always_inline void flow_add(struct flow_key *key,
 
 static __always_inline void emit_dns(struct __sk_buff *skb, __u32 off,
 				     __u32 len, struct sock_state *s,
-				     struct flow_addr *addr, bool v6)
+				     struct flow_addr *addr, bool egress)
 {
 	struct ev_dns *e;
 	bool cut = len > DNS_MAX;
@@ -460,6 +460,7 @@ static __always_inline void emit_dns(struct __sk_buff *skb, __u32 off,
 	}
 	e->len = len;
 	e->truncated = cut;
+	e->sent = egress;
 	bpf_ringbuf_submit(e, 0);
 }
 
@@ -545,7 +546,8 @@ static __always_inline int account_skb(struct __sk_buff *skb, bool egress)
 		bytes = len - l4off - sizeof(uh);
 		addr.lport = bpf_ntohs(egress ? uh.source : uh.dest);
 		addr.rport = bpf_ntohs(egress ? uh.dest : uh.source);
-		dns = !egress && addr.rport == 53;
+		/* answers from port 53, and queries to it (one event per DNS message) */
+		dns = addr.rport == 53;
 	} else {
 		/* ping sockets: ICMP header and data; the port is the echo id */
 		bytes = len - l4off;
@@ -565,8 +567,7 @@ static __always_inline int account_skb(struct __sk_buff *skb, bool egress)
 	key.proto = addr.proto;
 	flow_add(&key, &addr, s, bytes, egress);
 	if (dns && want_dns)
-		emit_dns(skb, l4off + sizeof(struct udphdr), bytes, s, &addr,
-			 addr.family == AF_INET6);
+		emit_dns(skb, l4off + sizeof(struct udphdr), bytes, s, &addr, egress);
 	return 1;
 }
 

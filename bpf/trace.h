@@ -97,13 +97,14 @@ struct ev_exec {
 struct ev_dns {
 	struct ev_hdr hdr;
 	__u64 cookie;
-	__u32 pid;		/* owner of the receiving socket, 0 if unknown */
+	__u32 pid;		/* owner of the socket, 0 if unknown */
 	__u32 netns;
 	__u16 len;		/* bytes of DNS message in data */
 	__u8 family;
 	__u8 truncated;		/* the message was longer than DNS_MAX */
-	__u8 pad[4];
-	__u8 server[16];	/* address the answer came from */
+	__u8 sent;		/* a message the socket sent (a query), not received */
+	__u8 pad[3];
+	__u8 server[16];	/* the server: where it came from, or went to */
 	__u8 data[DNS_MAX];
 };
 

@@ -79,7 +79,7 @@ same_shape() {
 	# is seen, and rightly have no command line)
 	flow=$(jq -c --argjson pid "$(jq .pid <<< "$exec")" \
 		'select(.type == "flow" and .pid == $pid and .proto == "tcp" and .phase == "end")' "$out" | head -1)
-	dns=$(jq -c 'select(.type == "dns" and .qname == "shape.test")' "$out" | head -1)
+	dns=$(jq -c 'select(.type == "dns" and .direction == "received" and .qname == "shape.test")' "$out" | head -1)
 	stats=$(jq -c 'select(.type == "stats")' "$out" | head -1)
 	[ -n "$flow" ] && [ -n "$exec" ] && [ -n "$dns" ] && [ -n "$stats" ]
 	same_shape "$flow" "$(example_of flow)"

@@ -152,7 +152,7 @@ check_scenario() {
 		'map(select(.type == "exec" and .filename == $f)) | length == 1 and .[0].exe_ino == $ino and .[0].exe_dev == $dev and .[0].comm == "true-exec" and .[0].pid > 0' "$d/trace.out"
 }
 
-@test "dns records for glibc and static musl lookups against a server in a netns, decoded by snitch-resolve" {
+@test "dns records of the queries and answers of glibc and static musl lookups against a server in a netns, decoded by snitch-resolve" {
 	need_bpf
 	need_cmd ip
 	dns_ns_start glibc.test=192.0.2.11 musl.test=192.0.2.22 big.test=192.0.2.100/40
@@ -181,14 +181,19 @@ check_scenario() {
 	out=$BATS_TEST_TMPDIR/r.out
 	jq -e -s 'map(select(.type == "error" and .code == "dns_malformed")) == []' "$out"
 	jq -e -s --argjson pid "${glibc%% *}" --argjson n "$netns" \
-		'map(select(.type == "dns" and .qname == "glibc.test")) | length >= 1 and all(.[]; .pid == $pid and .netns == $n and .qtype == "A" and .rcode == 0 and .server == "127.0.0.1" and .answers == [{"addr": "192.0.2.11", "ttl_s": 300}])' "$out"
+		'map(select(.type == "dns" and .direction == "received" and .qname == "glibc.test")) | length >= 1 and all(.[]; .pid == $pid and .netns == $n and .qtype == "A" and .rcode == 0 and .server == "127.0.0.1" and .answers == [{"addr": "192.0.2.11", "ttl_s": 300}])' "$out"
 	jq -e -s --argjson pid "${musl%% *}" --argjson n "$netns" \
-		'map(select(.type == "dns" and .qname == "musl.test")) | length >= 1 and all(.[]; .pid == $pid and .netns == $n and .answers == [{"addr": "192.0.2.22", "ttl_s": 300}])' "$out"
+		'map(select(.type == "dns" and .direction == "received" and .qname == "musl.test")) | length >= 1 and all(.[]; .pid == $pid and .netns == $n and .answers == [{"addr": "192.0.2.22", "ttl_s": 300}])' "$out"
 	jq -e -s --argjson pid "${nx%% *}" \
-		'map(select(.type == "dns" and .qname == "nothing.test")) | length >= 1 and all(.[]; .pid == $pid and .rcode == 3 and .answers == [])' "$out"
+		'map(select(.type == "dns" and .direction == "received" and .qname == "nothing.test")) | length >= 1 and all(.[]; .pid == $pid and .rcode == 3 and .answers == [])' "$out"
+	# the queries, as sent: one A query for each name, nothing more decoded
+	jq -e -s --argjson pid "${glibc%% *}" \
+		'map(select(.type == "dns" and .direction == "sent" and .qname == "glibc.test")) | length >= 1 and all(.[]; .pid == $pid and .qtype == "A" and .rcode == null and .answers == null and .server == "127.0.0.1")' "$out"
+	jq -e -s 'map(select(.type == "dns")) | all(.[]; .direction == "sent" or .direction == "received")' "$out"
+	[ "$(jq -s --argjson pid "${musl%% *}" 'map(select(.type == "dns" and .direction == "sent" and .pid == $pid)) | length' "$out")" -ge 1 ]
 	# the answers that fit in the capture: 30 of the 40
 	jq -e -s --argjson pid "${big%% *}" \
-		'map(select(.type == "dns" and .qname == "big.test")) | length >= 1 and all(.[]; .pid == $pid and .payload_truncated and (.answers | length) == 30 and .answers[0] == {"addr": "192.0.2.100", "ttl_s": 300} and .answers[29].addr == "192.0.2.129")' "$out"
+		'map(select(.type == "dns" and .direction == "received" and .qname == "big.test")) | length >= 1 and all(.[]; .pid == $pid and .payload_truncated and (.answers | length) == 30 and .answers[0] == {"addr": "192.0.2.100", "ttl_s": 300} and .answers[29].addr == "192.0.2.129")' "$out"
 }
 
 @test "a ring buffer too small for a burst of new flows gives lost records, and every flow still appears" {

@@ -364,3 +364,18 @@ dns_malformed snitch-resolve 78 the dns answer on socket 78 cannot be decoded: i
 	echo "$output" | jq -e -s 'map(select(.type == "stats"))[0] | .dns_not_answers == 1 and .dns_malformed == 0'
 	[ -z "$stderr" ]
 }
+
+@test "dns: a query a process sent gives its name and type, rcode and answers null; a response sent is no query" {
+	# a query for a.test, type AAAA: flags 0x0100 (QR clear), one question
+	q=$(printf '\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x01a\x04test\x00\x00\x1c\x00\x01' | base64 -w0)
+	a=$(base64 -w0 "$SNITCH_TOP/tests/fuzz/dns/a.bin")
+	run --separate-stderr "$RESOLVE" --stats-s 3600 <<-EOF
+	{"v":1,"type":"dns","sock_cookie":5,"pid":7,"direction":"sent","payload_b64":"$q","payload_bytes":24,"payload_truncated":false}
+	{"v":1,"type":"dns","sock_cookie":6,"pid":7,"direction":"sent","payload_b64":"$a","payload_bytes":45,"payload_truncated":false}
+	EOF
+	[ "$status" -eq 0 ]
+	echo "$output" | jq -e -s '[.[] | select(.type == "dns") | [.qname, .qtype, .rcode, .answers]] == [["a.test", "AAAA", null, null], [null, null, null, null]]'
+	echo "$output" | jq -e -s 'map(select(.type == "error")) == []'
+	echo "$output" | jq -e -s 'map(select(.type == "stats"))[0] | .dns_not_answers == 1 and .dns_malformed == 0'
+	[ -z "$stderr" ]
+}

@@ -249,7 +249,7 @@ flow_rec() {	# flow_rec EXE RADDR PROTO SEND RECV [PHASE] [COOKIE] [PID]
 	EOF
 }
 
-@test "real DNS answers through snitch-trace | snitch-resolve | snitch-metrics count exactly under the client" {
+@test "real DNS queries and answers through snitch-trace | snitch-resolve | snitch-metrics count exactly under the client" {
 	need_bpf
 	need_cmd curl
 	d=$(open_tmpdir)
@@ -268,6 +268,9 @@ flow_rec() {	# flow_rec EXE RADDR PROTO SEND RECV [PHASE] [COOKIE] [PID]
 		ip netns exec "$DNS_NS" "$d/dnsq-metrics" m1.test > /dev/null
 	done
 	wait_value "snitch_dns_queries_total{exe=\"$d/dnsq-metrics\",qtype=\"A\",direction=\"received\"}" 5
+	wait_value "snitch_dns_queries_total{exe=\"$d/dnsq-metrics\",qtype=\"A\",direction=\"sent\"}" 5
+	# nothing else under it: 5 queries of type A, 5 answers
+	[ "$(scrape | grep -c "^snitch_dns_queries_total{exe=\"$d/dnsq-metrics\"")" -eq 2 ]
 	rm -rf "$d"
 }
 

@@ -131,15 +131,71 @@ out:
 	return st;
 }
 
-int dns_msg_decode(struct dns_msg *m, const unsigned char *msg, size_t len,
-		   bool truncated, const char **why)
+/* The one question, after the header: its name and type; qend past it. */
+static int read_question(struct dns_msg *m, const unsigned char *msg, size_t len,
+			 size_t *qend, const char **why)
 {
 	char *name = NULL;
 	long name_len = 0;
+	int st = ares_expand_name(msg + HEADER_BYTES, msg, (int)len, &name, &name_len);
+
+	if (st == ARES_ENOMEM)
+		return -ENOMEM;
+	if (st != ARES_SUCCESS || name_len <= 0 ||
+	    (size_t)name_len + HEADER_BYTES + QUESTION_FIXED_BYTES > len) {
+		ares_free_string(name);
+		*why = "its question cannot be read";
+		return -EBADMSG;
+	}
+	*qend = HEADER_BYTES + (size_t)name_len + QUESTION_FIXED_BYTES;
+	/* the library escapes what is not printable (\DDD), so no NUL */
+	json_put_cstr(&m->qname, name);
+	ares_free_string(name);
+	if (m->qname.oom)
+		return -ENOMEM;
+	m->qtype = get16(msg + *qend - QUESTION_FIXED_BYTES);
+	return 0;
+}
+
+int dns_msg_decode_query(struct dns_msg *m, const unsigned char *msg, size_t len,
+			 const char **why)
+{
+	size_t qend;
+	int st;
+
+	m->valid = m->query = false;
+	m->nanswers = 0;
+	buf_reset(&m->qname);
+	*why = NULL;
+	if (len > DNS_MSG_MAX) {
+		*why = "longer than a DNS message can be";
+		return -EBADMSG;
+	}
+	if (len < HEADER_BYTES) {
+		*why = "shorter than a DNS header";
+		return -EBADMSG;
+	}
+	if (get16(msg + 2) & FLAG_QR) {
+		*why = "not a query";
+		return -ENOMSG;
+	}
+	if (get16(msg + 4) != 1) {
+		*why = "not a query of one question";
+		return -ENOMSG;
+	}
+	if ((st = read_question(m, msg, len, &qend, why)) < 0)
+		return st;
+	m->valid = m->query = true;
+	return 0;
+}
+
+int dns_msg_decode(struct dns_msg *m, const unsigned char *msg, size_t len,
+		   bool truncated, const char **why)
+{
 	size_t qend, ancount, fit, good, bad;
 	int st;
 
-	m->valid = false;
+	m->valid = m->query = false;
 	m->nanswers = 0;
 	buf_reset(&m->qname);
 	*why = NULL;
@@ -160,22 +216,8 @@ int dns_msg_decode(struct dns_msg *m, const unsigned char *msg, size_t len,
 		*why = "not the answer to one question";
 		return -ENOMSG;
 	}
-	st = ares_expand_name(msg + HEADER_BYTES, msg, (int)len, &name, &name_len);
-	if (st == ARES_ENOMEM)
-		return -ENOMEM;
-	if (st != ARES_SUCCESS || name_len <= 0 ||
-	    (size_t)name_len + HEADER_BYTES + QUESTION_FIXED_BYTES > len) {
-		ares_free_string(name);
-		*why = "its question cannot be read";
-		return -EBADMSG;
-	}
-	qend = HEADER_BYTES + (size_t)name_len + QUESTION_FIXED_BYTES;
-	/* the library escapes what is not printable (\DDD), so no NUL */
-	json_put_cstr(&m->qname, name);
-	ares_free_string(name);
-	if (m->qname.oom)
-		return -ENOMEM;
-	m->qtype = get16(msg + qend - QUESTION_FIXED_BYTES);
+	if ((st = read_question(m, msg, len, &qend, why)) < 0)
+		return st;
 	m->rcode = get16(msg + 2) & 0xf;
 	m->valid = true;
 
@@ -249,6 +291,10 @@ void dns_msg_put_members(const struct dns_msg *m, struct buf *b)
 	case 65: json_put_cstr(b, "HTTPS"); break;
 	case 255: json_put_cstr(b, "ANY"); break;
 	default: buf_printf(b, "\"%u\"", m->qtype); break;
+	}
+	if (m->query) {
+		buf_puts(b, ",\"rcode\":null,\"answers\":null");
+		return;
 	}
 	buf_puts(b, ",\"rcode\":");
 	buf_put_u64(b, m->rcode);

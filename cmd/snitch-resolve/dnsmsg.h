@@ -24,6 +24,7 @@ struct dns_answer {
 
 struct dns_msg {
 	bool valid;		/* a response to one question that could be read */
+	bool query;		/* valid, and a query: no rcode, no answers */
 	struct buf qname;	/* JSON string, quotes included; "" for the root */
 	unsigned qtype, rcode;
 	struct dns_answer *answers;
@@ -52,8 +53,18 @@ int dns_msg_decode(struct dns_msg *m, const unsigned char *msg, size_t len,
 		   bool truncated, const char **why);
 
 /*
+ * Decode a DNS query a process sent (a dns record with "direction":
+ * "sent"): its one question. Returns 0 (m->valid and m->query true);
+ * -ENOMSG with *why when it is a response or asks several questions;
+ * -EBADMSG with *why when its question cannot be read; or -ENOMEM.
+ */
+int dns_msg_decode_query(struct dns_msg *m, const unsigned char *msg, size_t len,
+			 const char **why);
+
+/*
  * The members "qname","qtype","rcode","answers" (docs/records.md) for
- * record_add_members(), all null when the message was not valid.
+ * record_add_members(), all null when the message was not valid; rcode
+ * and answers null for a query.
  */
 void dns_msg_put_members(const struct dns_msg *m, struct buf *b);
 

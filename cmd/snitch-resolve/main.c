@@ -219,13 +219,15 @@ static void resolve_level(struct resolver *r, struct record *rec, int l,
  * A dns record from snitch-trace carries the bytes of the message, which
  * are decoded here, without the tracer's privileges (dnsmsg.c): add
  * qname, qtype, rcode and answers, and learn the name of each address. A
- * message that cannot be decoded gives an error record, and nulls.
+ * query the process sent ("direction":"sent") gives its qname and qtype.
+ * A message that cannot be decoded gives an error record, and nulls.
  */
 static void decode_dns(struct resolver *r, struct record *rec, uint32_t pid,
 		       uint64_t netns)
 {
 	const struct record_member *p = record_find(rec, "payload_b64");
 	const struct record_member *cut = record_find(rec, "payload_truncated");
+	bool sent = record_member_is(rec, record_find(rec, "direction"), "sent");
 	struct dns_msg *dm = &r->dns;
 	const char *why = "its payload_b64 is not base64";
 	uint64_t cookie = 0;
@@ -249,7 +251,10 @@ static void decode_dns(struct resolver *r, struct record *rec, uint32_t pid,
 			n = base64_decode(r->tmp.p, r->tmp.len,
 					  (unsigned char *)r->dns_bytes.p);
 	}
-	if (n >= 0)
+	if (n >= 0 && sent)
+		e = dns_msg_decode_query(dm, (const unsigned char *)r->dns_bytes.p,
+					 (size_t)n, &why);
+	else if (n >= 0)
 		e = dns_msg_decode(dm, (const unsigned char *)r->dns_bytes.p,
 				   (size_t)n, cut && cut->type == JSON_TRUE, &why);
 	if (n < 0 || e == -ENOMEM)
@@ -265,8 +270,8 @@ static void decode_dns(struct resolver *r, struct record *rec, uint32_t pid,
 		(void)record_get_u64(rec, "sock_cookie", &cookie);
 		if (e == -ENOMEM)
 			why = "out of memory";
-		snprintf(msg, sizeof(msg), "the dns answer on socket %llu cannot be decoded: %s",
-			 (unsigned long long)cookie, why);
+		snprintf(msg, sizeof(msg), "the dns %s on socket %llu cannot be decoded: %s",
+			 sent ? "query" : "answer", (unsigned long long)cookie, why);
 		log_limited("%s", msg);
 		emit_error_begin(b, STAGE, e == -ENOMEM ? "out_of_memory" : "dns_malformed", msg);
 		emit_u64(b, "sock_cookie", cookie);
@@ -275,7 +280,7 @@ static void decode_dns(struct resolver *r, struct record *rec, uint32_t pid,
 	buf_reset(&r->tmp);
 	dns_msg_put_members(dm, &r->tmp);
 	(void)record_add_members(rec, r->tmp.p, r->tmp.len);
-	if (!dm->valid)
+	if (!dm->valid || dm->query)
 		return;
 	for (size_t i = 0; i < dm->nanswers; i++)
 		domains_learn(r->domains, dm->answers[i].addr, dm->qname.p,

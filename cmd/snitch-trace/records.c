@@ -176,8 +176,8 @@ void write_exec(struct output *o, const struct clocks *c,
 }
 
 /*
- * A DNS message received from port 53, passed on as the bytes the kernel
- * copied: this process holds CAP_BPF and CAP_SYS_ADMIN, so it reads no
+ * A DNS message received from port 53 or sent to it, passed on as the
+ * bytes the kernel copied: this process holds CAP_BPF and CAP_SYS_ADMIN, so it reads no
  * field of a packet that anyone on the network can forge. snitch-resolve,
  * which runs without them, decodes it (cmd/snitch-resolve/dnsmsg.c).
  */
@@ -193,6 +193,7 @@ void write_dns(struct output *o, const struct ev_dns *e, uint64_t ts_real)
 	emit_key(b, "netns");
 	if (e->netns) buf_put_u64(b, e->netns); else buf_puts(b, "null");
 	put_addr(b, "server", e->family, e->server);
+	emit_cstr(b, "direction", e->sent ? "sent" : "received");
 	emit_key(b, "payload_b64");
 	buf_putc(b, '"');
 	base64_put(b, e->data, len);
