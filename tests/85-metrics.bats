@@ -10,6 +10,16 @@ METRICS=$SNITCH_BIN/snitch-metrics
 teardown() {
 	stop_started ${PROM_PID:-}
 	[ -z "${DNS_NS:-}" ] || dns_ns_stop
+	# a snitch run: SIGTERM, its stop timeout, then SIGKILL
+	if [ -n "${RUN_PID:-}" ] && kill "$RUN_PID" 2>/dev/null; then
+		for _ in $(seq 1 250); do
+			kill -0 "$RUN_PID" 2>/dev/null || break
+			sleep 0.1
+		done
+		kill -KILL "$RUN_PID" 2>/dev/null || true
+		wait "$RUN_PID" 2>/dev/null || true
+	fi
+	[ -z "${RUN_D:-}" ] || rm -rf "$RUN_D"
 }
 
 # metrics_start ARGS...: snitch-metrics on a port of its choosing, fed
@@ -396,4 +406,33 @@ promql_rules() {
 	echo 'sum by (exe (rate(snitch_network_sent_bytes_total[5m]))' | promql_rules "$BATS_TEST_TMPDIR/bad.yml"
 	run promtool check rules "$BATS_TEST_TMPDIR/bad.yml"
 	[ "$status" -ne 0 ]
+}
+
+@test "snitch run with SNITCH_METRICS_LISTEN: snitch-metrics before snitch-notify, the bytes, the stages and a restart" {
+	need_bpf
+	need_cmd curl
+	RUN_D=$(open_tmpdir)
+	MPORT=$(free_port)
+	export SNITCH_CONF=/dev/null SNITCH_RUN_DIR=$RUN_D/run SNITCH_DB=$RUN_D/lib/snitch.db \
+		SNITCH_STATE=$RUN_D/lib/state.json SNITCH_LOG_DIR=$RUN_D/log SNITCH_NO_DESKTOP=1 \
+		SNITCH_STOP_TIMEOUT_S=20 SNITCH_METRICS_LISTEN=127.0.0.1:$MPORT SNITCH_METRICS_LABELS=exe
+	"$SNITCH_BIN/snitch" run > "$RUN_D/run.out" 2> "$RUN_D/run.err" 3>&- &
+	RUN_PID=$!
+	for i in $(seq 150); do
+		grep -q 'counting TCP' "$RUN_D/run.err" 2>/dev/null && scrape > /dev/null 2>&1 && break
+		kill -0 "$RUN_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	grep -q 'snitch-store --tee | snitch-metrics --tee | snitch-notify' "$RUN_D/run.err"
+	cp "$GEN" "$RUN_D/gen-run"
+	"$RUN_D/gen-run" udp4 > "$RUN_D/report"
+	want=$(jq -s 'map(.send_bytes) | add' "$RUN_D/report")
+	wait_value "snitch_network_sent_bytes_total{exe=\"$RUN_D/gen-run\"}" "$want"
+	# the stages, from the supervisor's status.json
+	wait_value 'snitch_stage_up{stage="snitch-metrics"}' 1
+	[ "$(value 'snitch_stage_up{stage="snitch-hash"}')" = 1 ]
+	# a stage killed: the supervisor's record says it, and it is counted
+	kill -KILL "$(jq '.stages[] | select(.name == "snitch-hash") | .pid' "$SNITCH_RUN_DIR/status.json")"
+	wait_value 'snitch_stage_restarts_total{stage="snitch-hash"}' 1
+	wait_value 'snitch_stage_up{stage="snitch-hash"}' 1
 }
