@@ -134,6 +134,11 @@ flow_rec() {	# flow_rec EXE RADDR PROTO SEND RECV [PHASE] [COOKIE] [PID]
 	run --separate-stderr "$METRICS" --max-series 0 < /dev/null
 	[ "$status" -eq 2 ]
 	[[ "$stderr" == *"--max-series"* ]]
+	if [ "$(id -u)" -eq 0 ]; then
+		run --separate-stderr "$METRICS" --listen 127.0.0.1:0 --user no-such-user-here < /dev/null
+		[ "$status" -eq 3 ]
+		[[ "$stderr" == *"cannot drop privileges: no user 'no-such-user-here'"* ]]
+	fi
 }
 
 @test "a real Prometheus scrapes it while a process moves known bytes: exactly those bytes under its executable" {
@@ -193,6 +198,11 @@ flow_rec() {	# flow_rec EXE RADDR PROTO SEND RECV [PHASE] [COOKIE] [PID]
 	grep -qx '# TYPE snitch_network_sent_bytes_total counter' <<< "$output"
 	! grep -q '# EOF' <<< "$output"
 	[ "$(curl -sf "http://127.0.0.1:$MPORT/healthz")" = ok ]
+	# run as root, it serves as the user nobody
+	if [ "$(id -u)" -eq 0 ]; then
+		[ "$(awk '/^Uid:/ { print $2 $3 $4 $5 }' "/proc/$STREAM_PID/status")" = 65534655346553465534 ]
+		grep -q '^NoNewPrivs:[[:space:]]*1' "/proc/$STREAM_PID/status"
+	fi
 	[ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$MPORT/nothing")" = 404 ]
 }
 
@@ -318,12 +328,14 @@ flow_rec() {	# flow_rec EXE RADDR PROTO SEND RECV [PHASE] [COOKIE] [PID]
 
 @test "snitch's health: losses, errors and restarts from the records; records per stage from status.json" {
 	need_cmd curl
-	cat > "$BATS_TEST_TMPDIR/status.json" <<-'EOF'
+	# where the user nobody, which the exporter becomes, can read it
+	sd=$(open_tmpdir)
+	cat > "$sd/status.json" <<-'EOF'
 	{"v":1,"type":"status","ts_ns":1,"pid":9,"stages":[{"name":"snitch-trace","pid":10,"alive":true,"starts":1,"records":1200,"records_per_s":40,"queued_bytes":0},{"name":"snitch-hash","pid":0,"alive":false,"starts":3,"records":77,"records_per_s":0,"queued_bytes":512}],"lost":{}}
 	EOF
 	metrics_start --labels exe
 	kill -TERM "$STREAM_PID"; wait "$STREAM_PID" || true
-	stream_start "$METRICS" --listen 127.0.0.1:0 --status-file "$BATS_TEST_TMPDIR/status.json"
+	stream_start "$METRICS" --listen 127.0.0.1:0 --status-file "$sd/status.json"
 	for i in $(seq 100); do
 		MPORT=$(sed -n 's/.*serving \/metrics on port \([0-9]*\).*/\1/p' "$STREAM_ERR")
 		[ -n "$MPORT" ] && break
@@ -350,6 +362,7 @@ flow_rec() {	# flow_rec EXE RADDR PROTO SEND RECV [PHASE] [COOKIE] [PID]
 	done
 	grep -q '^snitch_metrics_scrape_duration_seconds [0-9.]*$' "$BATS_TEST_TMPDIR/s"
 	grep -q '^process_resident_memory_bytes [1-9][0-9]*$' "$BATS_TEST_TMPDIR/s"
+	rm -rf "$sd"
 }
 
 @test "a slow scraper does not hold up the records" {

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "metrics.h"
 
@@ -169,44 +170,66 @@ bad:
 	return -EINVAL;
 }
 
-int http_check_listen(const char *listen, char *err, size_t err_size)
+int http_check_listen(const char *addr, char *err, size_t err_size)
 {
 	struct sockaddr_storage ss;
 
-	return parse_listen(listen, &ss, err, err_size);
+	return parse_listen(addr, &ss, err, err_size);
 }
 
-struct http *http_start(const char *listen, struct exporter *e, char *err, size_t err_size)
+int http_listen(const char *addr, char *err, size_t err_size)
 {
 	struct sockaddr_storage ss;
-	struct http *h;
-	const union MHD_DaemonInfo *info;
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+	socklen_t len;
+	int fd, one = 1, e;
 
-	if (parse_listen(listen, &ss, err, err_size) < 0)
-		return NULL;
-	h = calloc(1, sizeof(*h));
+	if (parse_listen(addr, &ss, err, err_size) < 0)
+		return -EINVAL;
+	len = ss.ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		goto fail;
+	(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (ss.ss_family == AF_INET6)
+		(void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&ss, len) < 0 || listen(fd, 64) < 0)
+		goto fail;
+	return fd;
+fail:
+	e = errno;
+	snprintf(err, err_size, "cannot listen on %s: %s", addr, strerror(e));
+	if (fd >= 0)
+		close(fd);
+	return -e;
+}
+
+struct http *http_start(int fd, struct exporter *e, char *err, size_t err_size)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	struct http *h = calloc(1, sizeof(*h));
+
 	if (!h) {
 		snprintf(err, err_size, "out of memory");
 		return NULL;
 	}
 	h->e = e;
-	if (ss.ss_family == AF_INET6)
-		flags |= MHD_USE_IPv6;
-	h->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, h,
-				MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) == 0)
+		h->port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+							 : ((struct sockaddr_in *)&ss)->sin_port);
+	h->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL,
+				on_request, h,
+				MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
 				MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONNECTIONS_MAX,
 				MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONNECTION_TIMEOUT_S,
 				MHD_OPTION_EXTERNAL_LOGGER, on_log, NULL,
 				MHD_OPTION_END);
 	if (!h->d) {
-		snprintf(err, err_size, "cannot listen on %s: %s", listen,
-			 errno ? strerror(errno) : "the HTTP server did not start");
+		snprintf(err, err_size, "cannot start the HTTP server: %s",
+			 errno ? strerror(errno) : "libmicrohttpd refused");
 		free(h);
 		return NULL;
 	}
-	info = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_BIND_PORT);
-	h->port = info ? info->port : 0;
 	return h;
 }
 

@@ -7,10 +7,14 @@
  * it passes every record on.
  */
 #include <errno.h>
+#include <grp.h>
 #include <malloc.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "clock.h"
@@ -56,6 +60,32 @@ static bool on_eof(void *ctx, struct stage *st, uint64_t now)
 	return true;
 }
 
+/*
+ * Anyone who reaches the port talks to the HTTP server: as root, it
+ * gives that up once the socket is bound, for the user 'name' (and can
+ * never gain privileges again).
+ */
+static int drop_privileges(const char *name)
+{
+	struct passwd *pw;
+
+	if (geteuid() != 0 || !*name || !strcmp(name, "root"))
+		return 0;
+	errno = 0;
+	pw = getpwnam(name);
+	if (!pw) {
+		log_msg("cannot drop privileges: no user '%s' (--user)", name);
+		return -1;
+	}
+	if (initgroups(name, pw->pw_gid) < 0 || setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) < 0 ||
+	    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) < 0 ||
+	    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
+		log_msg("cannot drop privileges to '%s': %s", name, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 static const struct stage_ops metrics_ops = {
 	.on_record = on_record,
 	.on_timer = on_timer,
@@ -63,19 +93,19 @@ static const struct stage_ops metrics_ops = {
 };
 
 static const int exit_codes[] = {
-	SNITCH_EXIT_OK, SNITCH_EXIT_USAGE, SNITCH_EXIT_IO, SNITCH_EXIT_SOFTWARE,
-	SNITCH_EXIT_UNAVAILABLE, -1,
+	SNITCH_EXIT_OK, SNITCH_EXIT_USAGE, SNITCH_EXIT_NOPERM, SNITCH_EXIT_UNAVAILABLE,
+	SNITCH_EXIT_IO, SNITCH_EXIT_SOFTWARE, -1,
 };
 
 int main(int argc, char **argv)
 {
-	const char *listen = "127.0.0.1:9464";
+	const char *listen_at = "127.0.0.1:9464";
 	const char *labels = "exe name container_runtime container_name pod_namespace pod_name remote_subnet proto";
-	const char *status = NULL;
+	const char *status = NULL, *user = "nobody";
 	uint64_t max_series = 10000, ttl_s = 600, v4 = 24, v6 = 48;
 	bool tee = false;
 	const struct cli_opt opts[] = {
-		{ .name = "listen", .type = CLI_STRING, .value = &listen, .metavar = "ADDR:PORT",
+		{ .name = "listen", .type = CLI_STRING, .value = &listen_at, .metavar = "ADDR:PORT",
 		  .env = "SNITCH_METRICS_LISTEN",
 		  .help = "serve /metrics and /healthz there (numeric: 127.0.0.1:9464, [::1]:9464, :9464 for every address; port 0 picks one)" },
 		{ .name = "labels", .type = CLI_STRING, .value = &labels, .metavar = "LIST",
@@ -96,6 +126,9 @@ int main(int argc, char **argv)
 		{ .name = "status-file", .type = CLI_STRING, .value = &status, .metavar = "FILE",
 		  .env = "SNITCH_METRICS_STATUS",
 		  .help = "the supervisor's status.json, for each stage's records and rate (default: $SNITCH_RUN_DIR/status.json, /run/snitch/status.json)" },
+		{ .name = "user", .type = CLI_STRING, .value = &user, .metavar = "NAME",
+		  .env = "SNITCH_METRICS_USER",
+		  .help = "run as root, become this user once listening ('' or root: stay root)" },
 		{ .name = "tee", .type = CLI_FLAG, .value = &tee, .env = "SNITCH_METRICS_TEE",
 		  .help = "pass every input record on to standard output" },
 	};
@@ -124,14 +157,14 @@ int main(int argc, char **argv)
 	struct metrics_stage m;
 	struct http *h;
 	char err[256], *status_default = NULL;
-	int ret;
+	int ret, fd;
 
 	if ((ret = stage_parse_cli(&cli, argc, argv)) >= 0)
 		return ret;
 	if (labels_parse(labels, &o.labels, err, sizeof(err)) < 0)
 		return cli_usage_error(&cli, "'%s' is not a label of --labels (exe, name, container_runtime, container_name, container_image, pod_namespace, pod_name, remote_subnet, proto)",
 				       err);
-	if (http_check_listen(listen, err, sizeof(err)) < 0)
+	if (http_check_listen(listen_at, err, sizeof(err)) < 0)
 		return cli_usage_error(&cli, "%s", err);
 	if (!status) {
 		const char *run = getenv("SNITCH_RUN_DIR");
@@ -161,13 +194,25 @@ int main(int argc, char **argv)
 		log_msg("out of memory");
 		return SNITCH_EXIT_SOFTWARE;
 	}
-	h = http_start(listen, m.e, err, sizeof(err));
-	if (!h) {
+	fd = http_listen(listen_at, err, sizeof(err));
+	if (fd < 0) {
 		log_msg("%s", err);
 		exporter_free(m.e);
 		return SNITCH_EXIT_UNAVAILABLE;
 	}
-	log_msg("serving /metrics on port %u (%s)", http_port(h), listen);
+	if (drop_privileges(user) < 0) {
+		close(fd);
+		exporter_free(m.e);
+		return SNITCH_EXIT_NOPERM;
+	}
+	h = http_start(fd, m.e, err, sizeof(err));
+	if (!h) {
+		log_msg("%s", err);
+		close(fd);
+		exporter_free(m.e);
+		return SNITCH_EXIT_SOFTWARE;
+	}
+	log_msg("serving /metrics on port %u (%s)", http_port(h), listen_at);
 
 	stage_wake_at(&m.st, clock_mono_ns() + TICK_NS);
 	ret = stage_run(&m.st, &metrics_ops, &m);

@@ -121,8 +121,11 @@ void subnet_of(const char *addr, unsigned v4, unsigned v6, char *out, size_t siz
 
 struct http;
 /* Is it an address http_start() takes? 0, or -EINVAL with a message in err. */
-int http_check_listen(const char *listen, char *err, size_t err_size);
-struct http *http_start(const char *listen, struct exporter *e, char *err, size_t err_size);
+int http_check_listen(const char *addr, char *err, size_t err_size);
+/* A listening socket (before privileges are dropped): its fd, or -errno with err set. */
+int http_listen(const char *addr, char *err, size_t err_size);
+/* Serve on it from a thread of its own; it takes the fd. NULL with err set. */
+struct http *http_start(int fd, struct exporter *e, char *err, size_t err_size);
 /* The port it listens on (useful with port 0). */
 unsigned http_port(const struct http *h);
 void http_stop(struct http *h);
