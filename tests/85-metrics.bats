@@ -54,7 +54,8 @@ wait_value() {
 		[ "$v" = "$2" ] && return 0
 		sleep 0.1
 	done
-	echo "$1 is '$v', not '$2'" >&2
+	echo "$1 is '$v', not '$2'; the metric's series:" >&2
+	scrape | grep -F "${1%%\{*}" >&2
 	return 1
 }
 
@@ -159,7 +160,7 @@ flow_rec() {	# flow_rec EXE RADDR PROTO SEND RECV [PHASE] [COOKIE] [PID]
 	done
 	[ -n "$MPORT" ]
 	prom_start "$MPORT"
-	"$gen" tcp4 > "$d/report"
+	TRAFFICGEN_LINGER_MS=1000 "$gen" tcp4 > "$d/report"
 	want_sent=$(jq -s 'map(.send_bytes) | add' "$d/report")
 	want_recv=$(jq -s 'map(.recv_bytes) | add' "$d/report")
 	[ "$want_sent" -gt 0 ] && [ "$want_recv" -gt 0 ]
@@ -438,7 +439,7 @@ promql_rules() {
 	done
 	grep -q 'snitch-store --tee | snitch-metrics --tee | snitch-notify' "$RUN_D/run.err"
 	cp "$GEN" "$RUN_D/gen-run"
-	"$RUN_D/gen-run" udp4 > "$RUN_D/report"
+	TRAFFICGEN_LINGER_MS=1000 "$RUN_D/gen-run" udp4 > "$RUN_D/report"
 	want=$(jq -s 'map(.send_bytes) | add' "$RUN_D/report")
 	wait_value "snitch_network_sent_bytes_total{exe=\"$RUN_D/gen-run\"}" "$want"
 	# the stages, from the supervisor's status.json

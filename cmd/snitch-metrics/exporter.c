@@ -31,6 +31,8 @@
 #define EXES_MAX 65536			/* executables seen, for new_executables */
 #define STATUS_MAX (256u << 10)
 #define NPROC 7				/* the labels of a process: L_EXE .. L_POD_NAME */
+/* bytes of a value remembered: enough for label_escape() to cut it as it would */
+#define PROC_VALUE_MAX (LABEL_VALUE_MAX + 4)
 
 const char *const label_names[L_NLABELS] = {
 	"exe", "name", "container_runtime", "container_name", "container_image",
@@ -182,14 +184,37 @@ static void put_vals(struct exporter *e, const struct family *f, int first, int 
 
 /* ---- processes, for dns records ---- */
 
+static size_t plen(const struct exporter *e, int i)
+{
+	return e->len[i] < PROC_VALUE_MAX ? e->len[i] : PROC_VALUE_MAX;
+}
+
+/* Does x hold the process labels of the record in hand? */
+static bool proc_same(const struct proc *x, const struct exporter *e)
+{
+	size_t pos = 0;
+
+	for (int i = 0; i < NPROC; i++) {
+		if (x->len[i] != plen(e, i) ||
+		    (x->len[i] && memcmp(x->data + pos, e->vals.p + e->off[i], x->len[i])))
+			return false;
+		pos += x->len[i];
+	}
+	return true;
+}
+
 static void procs_put(struct procs *p, uint64_t id, const struct exporter *e)
 {
 	struct proc *x;
 	size_t total = 0;
 
 	for (int i = 0; i < NPROC; i++)
-		total += e->len[i];
+		total += plen(e, i);
 	HASH_FIND(hh, p->table, &id, sizeof(id), x);
+	if (x && proc_same(x, e)) {
+		lru_touch(&p->order, &x->lru);
+		return;
+	}
 	if (x) {
 		HASH_DEL(p->table, x);
 		lru_remove(&x->lru);
@@ -210,9 +235,9 @@ static void procs_put(struct procs *p, uint64_t id, const struct exporter *e)
 	x->id = id;
 	total = 0;
 	for (int i = 0; i < NPROC; i++) {
-		x->len[i] = (uint16_t)e->len[i];
-		memcpy(x->data + total, e->vals.p + e->off[i], e->len[i]);
-		total += e->len[i];
+		x->len[i] = (uint16_t)plen(e, i);
+		memcpy(x->data + total, e->vals.p + e->off[i], x->len[i]);
+		total += x->len[i];
 	}
 	HASH_ADD(hh, p->table, id, sizeof(x->id), x);
 	if (!table_added(x, hh)) {
@@ -325,20 +350,12 @@ static void count_new_exe(struct exporter *e, const struct record *rec, uint64_t
 	series_add(&e->reg, e->new_exes, 1, now);
 }
 
-static void flow_series(struct exporter *e, struct family *f, const char *direction,
-			uint64_t delta, uint64_t now)
-{
-	label_begin(&e->reg);
-	put_vals(e, f, 0, L_NLABELS - 1);
-	if (direction)
-		label_add_cstr(&e->reg, f, direction);
-	series_add(&e->reg, f, delta, now);
-}
-
 static void on_flow(struct exporter *e, const struct record *rec, uint64_t now)
 {
 	const struct record_member *calls;
-	uint64_t n, cookie = member_u64(rec, "sock_cookie"), pid = member_u64(rec, "pid");
+	uint64_t sent, rcvd, cookie = member_u64(rec, "sock_cookie"), pid = member_u64(rec, "pid");
+	struct registry *r = &e->reg;
+	size_t key_len;
 
 	vals_begin(e);
 	vals_read(e, rec, ~0u);
@@ -346,16 +363,24 @@ static void on_flow(struct exporter *e, const struct record *rec, uint64_t now)
 		procs_put(&e->by_cookie, cookie, e);
 	if (pid)
 		procs_put(&e->by_pid, pid, e);
+	/* sent, received and connections share their labels: one key for the three */
+	label_begin(r);
+	put_vals(e, e->sent, 0, L_NLABELS - 1);
 	if (record_member_is(rec, record_find(rec, "phase"), "new"))
-		flow_series(e, e->conns, NULL, 1, now);
-	flow_series(e, e->sent, NULL, member_u64(rec, "send_bytes"), now);
-	flow_series(e, e->recv, NULL, member_u64(rec, "recv_bytes"), now);
+		series_add(r, e->conns, 1, now);
+	series_add(r, e->sent, member_u64(rec, "send_bytes"), now);
+	series_add(r, e->recv, member_u64(rec, "recv_bytes"), now);
 	/* datagrams and frames; TCP's are not counted (null) */
 	calls = record_find(rec, "send_calls");
-	if (record_member_u64(rec, calls, &n) == 0) {
-		flow_series(e, e->packets, "sent", n, now);
-		if (record_get_u64(rec, "recv_calls", &n) == 0)
-			flow_series(e, e->packets, "received", n, now);
+	if (record_member_u64(rec, calls, &sent) == 0 &&
+	    record_get_u64(rec, "recv_calls", &rcvd) == 0 && !r->key.oom) {
+		key_len = r->key.len;
+		label_add_cstr(r, e->packets, "sent");
+		series_add(r, e->packets, sent, now);
+		r->key.len = key_len;
+		r->key_labels--;
+		label_add_cstr(r, e->packets, "received");
+		series_add(r, e->packets, rcvd, now);
 	}
 	count_new_exe(e, rec, now);
 }

@@ -170,7 +170,7 @@ static void other_key(const struct registry *r, const struct family *f, struct b
 			buf_putc(b, ',');
 		buf_puts(b, f->labels[i]);
 		buf_puts(b, "=\"");
-		if (f->bounded_mask & (1u << i))
+		if ((f->bounded_mask & (1u << i)) && !r->key.oom && i < r->key_labels)
 			buf_append(b, r->key.p + r->seg_off[i], r->seg_len[i]);
 		else
 			buf_puts(b, "other");
