@@ -430,7 +430,8 @@ promql_rules() {
 	export SNITCH_CONF=/dev/null SNITCH_RUN_DIR=$RUN_D/run SNITCH_DB=$RUN_D/lib/snitch.db \
 		SNITCH_STATE=$RUN_D/lib/state.json SNITCH_LOG_DIR=$RUN_D/log SNITCH_NO_DESKTOP=1 \
 		SNITCH_STOP_TIMEOUT_S=20 SNITCH_METRICS_LISTEN=127.0.0.1:$MPORT SNITCH_METRICS_LABELS=exe
-	"$SNITCH_BIN/snitch" run > "$RUN_D/run.out" 2> "$RUN_D/run.err" 3>&- &
+	# with the unit's umask: status.json must still be readable by nobody
+	(umask 0027; exec "$SNITCH_BIN/snitch" run > "$RUN_D/run.out" 2> "$RUN_D/run.err" 3>&-) &
 	RUN_PID=$!
 	for i in $(seq 150); do
 		grep -q 'counting TCP' "$RUN_D/run.err" 2>/dev/null && scrape > /dev/null 2>&1 && break
@@ -442,7 +443,8 @@ promql_rules() {
 	TRAFFICGEN_LINGER_MS=1000 "$RUN_D/gen-run" udp4 > "$RUN_D/report"
 	want=$(jq -s 'map(.send_bytes) | add' "$RUN_D/report")
 	wait_value "snitch_network_sent_bytes_total{exe=\"$RUN_D/gen-run\"}" "$want"
-	# the stages, from the supervisor's status.json
+	# the stages, from the supervisor's status.json, which the exporter reads as nobody
+	[ "$(stat -c %a "$SNITCH_RUN_DIR/status.json")" = 644 ]
 	wait_value 'snitch_stage_up{stage="snitch-metrics"}' 1
 	[ "$(value 'snitch_stage_up{stage="snitch-hash"}')" = 1 ]
 	# a stage killed: the supervisor's record says it, and it is counted

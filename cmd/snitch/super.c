@@ -56,6 +56,7 @@
 #include "emit.h"
 #include "exitcode.h"
 #include "log.h"
+#include "perms.h"
 #include "record.h"
 #include "sig.h"
 #include "snitch.h"
@@ -500,6 +501,7 @@ static void reap(struct super *s)
 
 static void write_status(struct super *s)
 {
+	static const struct file_perms status_perms = { .mode = 0644 };
 	uint64_t now_real = clock_real_ns(), now = clock_mono_ns();
 	struct buf b = BUF_INIT;
 
@@ -550,8 +552,13 @@ static void write_status(struct super *s)
 	emit_end(&b);
 	if (b.oom)
 		goto out;
-	/* run-time state rewritten every second (in /run): no fsync, see ATOMIC_NO_SYNC */
-	(void)atomic_write_file(s->status_path, b.p, b.len, 0644, NULL, ATOMIC_NO_SYNC);
+	/*
+	 * run-time state rewritten every second (in /run): no fsync, see
+	 * ATOMIC_NO_SYNC. For anyone to read, whatever the umask (the unit's
+	 * is 0027): snitch status, and snitch-metrics, which serves it as
+	 * the user nobody.
+	 */
+	(void)atomic_write_file(s->status_path, b.p, b.len, 0644, &status_perms, ATOMIC_NO_SYNC);
 out:
 	buf_release(&b);
 }
