@@ -245,6 +245,19 @@ flow_rec() {	# flow_rec EXE RADDR PROTO SEND RECV [PHASE] [COOKIE] [PID]
 	wait_value 'snitch_network_sent_bytes_total{exe="/bin/goes"}' 1
 }
 
+@test "new executables: each file once, by device and inode, else by path" {
+	need_cmd curl
+	metrics_start --labels exe
+	f() { printf '{"v":1,"type":"flow","phase":"new","exe_path":"%s"%s,"send_bytes":0,"recv_bytes":0}\n' "$@"; }
+	stream_send "$(f /bin/a ',"exe_dev":1,"exe_ino":10')" "$(f /bin/a ',"exe_dev":1,"exe_ino":10')" \
+		"$(f /bin/a ',"exe_dev":1,"exe_ino":11')" "$(f /bin/c '')" "$(f /bin/c '')" \
+		'{"v":1,"type":"exec","pid":3,"exe_path":"/bin/d","exe_dev":1,"exe_ino":12}' \
+		'{"v":1,"type":"flow","phase":"new","exe_path":null,"send_bytes":0,"recv_bytes":0}'
+	wait_value 'snitch_records_total{type="flow"}' 6
+	# /bin/a twice (replaced: a new inode), /bin/c; an exec is not traffic
+	[ "$(value snitch_new_executables_total)" = 3 ]
+}
+
 @test "dns records count exactly by process, query type and direction, waiting for the socket's flow" {
 	need_cmd curl
 	metrics_start --labels 'exe'

@@ -303,21 +303,19 @@ static uint64_t member_u64(const struct record *rec, const char *key)
 static void count_new_exe(struct exporter *e, const struct record *rec, uint64_t now)
 {
 	struct exe_seen *x;
+	uint64_t dev = 0, ino = 0;
 
-	/* an executable is its content when hashed, else its path, else its inode */
+	/*
+	 * An executable is its file, (device, inode), as snitch-hash and
+	 * snitch-notify see it: a file replaced by an upgrade is a new one.
+	 * Without them (another program's records), its path.
+	 */
 	buf_reset(&e->tmp);
-	if (record_get_str(rec, "exe_sha256", &e->tmp) != 0) {
-		buf_reset(&e->tmp);
-		if (record_get_str(rec, "exe_path", &e->tmp) != 0) {
-			uint64_t dev = 0, ino = 0;
-
-			buf_reset(&e->tmp);
-			if (record_get_u64(rec, "exe_ino", &ino) != 0)
-				return;
-			(void)record_get_u64(rec, "exe_dev", &dev);
-			buf_printf(&e->tmp, "%llu:%llu", (unsigned long long)dev,
-				   (unsigned long long)ino);
-		}
+	if (record_get_u64(rec, "exe_ino", &ino) == 0) {
+		(void)record_get_u64(rec, "exe_dev", &dev);
+		buf_printf(&e->tmp, "%llu:%llu", (unsigned long long)dev, (unsigned long long)ino);
+	} else if (record_get_str(rec, "exe_path", &e->tmp) != 0) {
+		return;
 	}
 	if (e->tmp.oom || !e->tmp.len)
 		return;
