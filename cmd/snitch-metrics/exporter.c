@@ -602,8 +602,8 @@ static void put_header(struct buf *b, const char *name, const char *help, bool c
 static void render_own(struct exporter *e, struct buf *b, bool om)
 {
 	static const struct { const char *name, *help; int what; bool counter; } own[] = {
-		{ "snitch_metrics_series", "series of each metric, its \"other\" series included", 0, false },
-		{ "snitch_metrics_series_dropped", "label sets counted in their metric's \"other\" series because it had --max-series series", 1, true },
+		{ "snitch_metrics_series", "series of each metric, its other series included", 0, false },
+		{ "snitch_metrics_series_dropped", "label sets counted in their metric's other series because it had --max-series series", 1, true },
 		{ "snitch_metrics_series_expired", "series removed after --series-ttl without an update", 2, true },
 	};
 
