@@ -355,7 +355,8 @@ flow_rec() {	# flow_rec EXE RADDR PROTO SEND RECV [PHASE] [COOKIE] [PID]
 		[ -n "$MPORT" ] && break
 		sleep 0.1
 	done
-	stream_send '{"v":1,"type":"lost","stage":"snitch-trace","reason":"ringbuf_full_flow","count":12,"total":12}' \
+	stream_send 'not a record' \
+		'{"v":1,"type":"lost","stage":"snitch-trace","reason":"ringbuf_full_flow","count":12,"total":12}' \
 		'{"v":1,"type":"lost","stage":"snitch-trace","reason":"ringbuf_full_flow","count":3,"total":15}' \
 		'{"v":1,"type":"error","stage":"snitch","code":"stage_died","process":"snitch-hash","message":"m"}' \
 		'{"v":1,"type":"error","stage":"snitch","code":"stage_died","process":"snitch-hash","message":"m"}' \
@@ -365,6 +366,7 @@ flow_rec() {	# flow_rec EXE RADDR PROTO SEND RECV [PHASE] [COOKIE] [PID]
 	promtool check metrics < "$BATS_TEST_TMPDIR/s"
 	for l in 'snitch_lost_records_total{stage="snitch-trace",reason="ringbuf_full_flow"} 15' \
 		'snitch_errors_total{stage="snitch",code="stage_died"} 2' \
+		'snitch_errors_total{stage="snitch-metrics",code="malformed_input"} 1' \
 		'snitch_stage_restarts_total{stage="snitch-hash"} 2' \
 		'snitch_stage_stats_total{stage="snitch-resolve",counter="records"} 40' \
 		'snitch_stage_stats_total{stage="snitch-resolve",counter="processes_unknown"} 2' \

@@ -86,10 +86,27 @@ static int drop_privileges(const char *name)
 	return 0;
 }
 
+/* Its own error records (a malformed line) count as the others' do. */
+static void on_own_error(void *ctx, struct stage *st, const char *code, const char *msg,
+			 const char *rec, size_t rec_len)
+{
+	struct metrics_stage *m = ctx;
+	struct record r;
+
+	(void)st;
+	(void)code;
+	(void)msg;
+	record_init(&r);
+	if (record_parse(&r, rec, rec_len, NULL) == 0)
+		exporter_record(m->e, &r, clock_mono_ns());
+	record_release(&r);
+}
+
 static const struct stage_ops metrics_ops = {
 	.on_record = on_record,
 	.on_timer = on_timer,
 	.on_eof = on_eof,
+	.on_own_error = on_own_error,
 };
 
 static const int exit_codes[] = {
