@@ -117,9 +117,9 @@ prom_wait() {
 	return 1
 }
 
-flow_rec() {	# flow_rec EXE RADDR PROTO SEND RECV [PHASE] [COOKIE] [PID]
-	printf '{"v":1,"type":"flow","phase":"%s","sock_cookie":%s,"pid":%s,"exe_path":"%s","name":"n","raddr":"%s","proto":"%s","send_bytes":%s,"recv_bytes":%s,"send_calls":null,"recv_calls":null}\n' \
-		"${6:-update}" "${7:-1}" "${8:-1}" "$1" "$2" "$3" "$4" "$5"
+flow_rec() {	# flow_rec EXE RADDR PROTO SEND RECV [PHASE] [COOKIE] [PID] [RPORT]
+	printf '{"v":1,"type":"flow","phase":"%s","sock_cookie":%s,"pid":%s,"exe_path":"%s","name":"n","raddr":"%s","rport":%s,"proto":"%s","send_bytes":%s,"recv_bytes":%s,"send_calls":null,"recv_calls":null}\n' \
+		"${6:-update}" "${7:-1}" "${8:-1}" "$1" "$2" "${9:-443}" "$3" "$4" "$5"
 }
 
 @test "--help has examples; bad --labels, --listen and --max-series are one line naming them, exit 2" {
@@ -263,10 +263,10 @@ flow_rec() {	# flow_rec EXE RADDR PROTO SEND RECV [PHASE] [COOKIE] [PID]
 	metrics_start --labels 'exe'
 	dns() { printf '{"v":1,"type":"dns","sock_cookie":%s,"pid":%s,"qtype":%s%s}\n' "$1" "$2" "$3" "${4:-}"; }
 	# socket 50 known first; socket 60 learnt after its answer; pid 70 only by pid
-	stream_send "$(flow_rec /bin/dig 127.0.0.53 udp 0 0 new 50 5)" \
+	stream_send "$(flow_rec /bin/dig 127.0.0.53 udp 0 0 new 50 5 53)" \
 		"$(dns 50 5 '"A"')" "$(dns 50 5 '"A"')" "$(dns 50 5 '"AAAA"')" \
 		"$(dns 50 5 '"A"' ',"direction":"sent"')" \
-		"$(dns 60 6 '"MX"')" "$(flow_rec /bin/mail 127.0.0.53 udp 0 0 new 60 6)" \
+		"$(dns 60 6 '"MX"')" "$(flow_rec /bin/mail 127.0.0.53 udp 0 0 new 60 6 53)" \
 		'{"v":1,"type":"exec","pid":7,"exe_path":"/bin/byexec"}' "$(dns 70 7 '"TXT"')" \
 		"$(dns 80 8 null)"
 	wait_value 'snitch_records_total{type="dns"}' 7

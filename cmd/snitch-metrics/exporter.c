@@ -5,9 +5,9 @@
  * name, a path, a DNS answer's type): registry.c escapes it and bounds
  * its length, and the number of series per family is bounded.
  *
- * dns records name no process, only the receiving socket (sock_cookie)
- * and its owner's pid: the exporter remembers which process each socket
- * and pid of the flow and exec records belongs to, and a dns record that
+ * dns records name no process, only the socket (sock_cookie) and its
+ * owner's pid: the exporter remembers which process each socket that
+ * talks to port 53, and each pid of the exec records, belongs to, and a dns record that
  * comes before its socket's first flow record (the flow's "new" record
  * is written within 100 ms, the answer at once) waits for it up to
  * DNS_WAIT_NS.
@@ -313,7 +313,9 @@ static void count_new_exe(struct exporter *e, const struct record *rec, uint64_t
 	buf_reset(&e->tmp);
 	if (record_get_u64(rec, "exe_ino", &ino) == 0) {
 		(void)record_get_u64(rec, "exe_dev", &dev);
-		buf_printf(&e->tmp, "%llu:%llu", (unsigned long long)dev, (unsigned long long)ino);
+		buf_put_u64(&e->tmp, dev);
+		buf_putc(&e->tmp, ':');
+		buf_put_u64(&e->tmp, ino);
 	} else if (record_get_str(rec, "exe_path", &e->tmp) != 0) {
 		return;
 	}
@@ -357,10 +359,13 @@ static void on_flow(struct exporter *e, const struct record *rec, uint64_t now)
 
 	vals_begin(e);
 	vals_read(e, rec, ~0u);
-	if (cookie)
-		procs_put(&e->by_cookie, cookie, e);
-	if (pid)
-		procs_put(&e->by_pid, pid, e);
+	/* dns records are of sockets that talk to port 53: only theirs are needed */
+	if (member_u64(rec, "rport") == 53) {
+		if (cookie)
+			procs_put(&e->by_cookie, cookie, e);
+		if (pid)
+			procs_put(&e->by_pid, pid, e);
+	}
 	/* sent, received and connections share their labels: one key for the three */
 	label_begin(r);
 	put_vals(e, e->sent, 0, L_NLABELS - 1);
