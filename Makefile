@@ -229,7 +229,15 @@ $(O)/fuzz/fuzz_dns: tests/fuzz/fuzz_dns.c cmd/snitch-resolve/dnsmsg.c cmd/snitch
 		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 		-o $@ tests/fuzz/fuzz_dns.c cmd/snitch-resolve/dnsmsg.c $(LIB_SRCS) $(call pkg,--libs,libcares) -lpthread
 
-FUZZ_TARGETS := $(O)/fuzz/fuzz_record $(O)/fuzz/fuzz_dns
+# What snitch top and tail show of names, command lines and domains.
+$(O)/fuzz/fuzz_termsafe: tests/fuzz/fuzz_termsafe.c $(LIB_SRCS) $(wildcard lib/*.h)
+	$(call msg,FUZZ,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) -std=gnu11 $(DEFINES) -Ilib -g -O1 \
+		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+		-o $@ tests/fuzz/fuzz_termsafe.c $(LIB_SRCS) -lpthread
+
+FUZZ_TARGETS := $(O)/fuzz/fuzz_record $(O)/fuzz/fuzz_dns $(O)/fuzz/fuzz_termsafe
 
 fuzz: $(FUZZ_TARGETS)
 	$(Q)scripts/test.sh fuzz
