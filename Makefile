@@ -79,6 +79,7 @@ PKGS_snitch-resolve := libcares
 PKGS_snitch-store := sqlite3 libcrypto
 PKGS_snitch-remote := libpq libmariadb
 PKGS_snitch-notify := libsystemd
+PKGS_snitch-top := ncursesw
 LDLIBS_snitch-hash := -lpthread
 LDLIBS_snitch-store := -lpthread
 LDLIBS_snitch-remote := -lpthread
@@ -273,6 +274,7 @@ MAN_DESC_snitch-hash := sha256 of executables, cached, watched for changes
 MAN_DESC_snitch-store := log snitch records in SQLite and CSV
 MAN_DESC_snitch-remote := copy the rows snitch-store logged to PostgreSQL or MariaDB
 MAN_DESC_snitch-notify := notify the desktop of new and changed executables, and log them
+MAN_DESC_snitch-top := show what a running snitch sees, live, per executable and per connection
 MANS := $(TOOLS:%=$(O)/man/%.1)
 
 $(O)/man/%.1: $(BIN)/%
