@@ -41,7 +41,7 @@ struct top_event {
 	uint16_t lport;
 	char remote[160];		/* the domain, else the address, and the port */
 	char country[8];
-	char cmdline[256];
+	char cmdline[512];
 	uint64_t send, recv;
 	bool ended;
 };

@@ -430,7 +430,8 @@ void view_draw(struct top *t)
 	getmaxyx(stdscr, h, w);
 	erase();
 	if (h < 6 || w < 30) {
-		put(t, 0, 0, w, "snitch top: the terminal is too small", LEFT);
+		put(t, 0, 0, w, "too small for top", LEFT);
+		put(t, 1, 0, w, "(30x6 at least)", LEFT);
 		refresh();
 		return;
 	}
