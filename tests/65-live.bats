@@ -388,7 +388,7 @@ exe_row() {
 	head -1 "$D/80x24" | grep -q '^snitch top'
 	grep -q '^NAME .*CONNS .*SEND/s .*RECV/s .*SENT .*RECEIVED .*LISTEN .*EXECUTABLE' "$D/80x24"
 	grep -q '^TIME .*NAME .*PARENT .*GPARENT .*LPORT .*REMOTE .*SENT .*RECEIVED' "$D/80x24"
-	tail -1 "$D/80x24" | grep -q 'executables'
+	tail -1 "$D/80x24" | grep -q ' executables\?, [0-9]* flows  s sort'
 	# larger: the command line column appears; smaller again: all fits
 	tmux -L "$TM" resize-window -t top -x 150 -y 40
 	wait_screen 'COMMAND'
