@@ -308,6 +308,7 @@ install: all $(MANS)
 		-e '/@READ_WRITE_PATHS@/d' systemd/snitch.service.in > $(DESTDIR)$(UNITDIR)/snitch.service
 	$(Q)! grep -n '@[A-Z_][A-Z_]*@' $(DESTDIR)$(UNITDIR)/snitch.service || \
 		{ echo "make: a placeholder of systemd/snitch.service.in is not filled in" >&2; exit 1; }
+	$(Q)scripts/group.sh $(if $(DESTDIR),--skip,)
 	$(Q)if [ -e $(DESTDIR)$(SYSCONFDIR)/snitch/snitch.conf ]; then \
 		echo "  KEEP     $(DESTDIR)$(SYSCONFDIR)/snitch/snitch.conf"; \
 	else \

@@ -19,6 +19,7 @@
 #include "output.h"
 #include "record.h"
 #include "snitch.h"
+#include "termsafe.h"
 
 #define FILTERS_MAX 32
 
@@ -42,7 +43,9 @@ static void tail_help(void)
 	       "Print the live feed of a running snitch: every record that reaches its last\n"
 	       "stage, as NDJSON, one record a line, as it comes (for jq). Needs root or\n"
 	       "membership of the group '%s'. A reader that falls behind misses records and\n"
-	       "is told how many in a lost record (reason reader_slow).\n"
+	       "is told how many in a lost record (reason reader_slow). Characters a terminal\n"
+	       "would obey (C0 and C1 controls, bidirectional overrides) and invalid UTF-8\n"
+	       "are written as JSON escapes (\\u009b, \\ufffd): the same JSON value.\n"
 	       "\n"
 	       "  -t, --type TYPE         only records of this type (flow, exec, dns, lost,\n"
 	       "                          error, ...); repeat for several\n"
@@ -226,7 +229,8 @@ int cmd_tail(const struct opts *o, int argc, char **argv)
 		}
 		first = false;
 		if (wanted(&t, line, len)) {
-			buf_append(&out, line, len);
+			/* the same JSON, with nothing a terminal would obey */
+			termsafe_json(&out, line, len);
 			buf_putc(&out, '\n');
 		}
 	}
