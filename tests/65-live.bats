@@ -409,12 +409,15 @@ exe_row() {
 }
 
 @test "top: names and arguments carrying terminal escapes are shown, never obeyed" {
-	top_start 200 40
+	top_start 250 40
 	wait_screen 'EXECUTABLE'
 	title=$(tmux -L "$TM" display-message -p -t top '#{pane_title}')
 	# a title change in the name; cursor moves, a screen clear and an OSC 52
 	# clipboard write in the arguments
 	new_gen "$(printf 'x\033]0;PWNED\007')"
+	"$SNITCH" tail --type flow --where "exe_path=$exe" > "$D/tail.out" 2>&1 3>&- &
+	READERS=$!
+	wait_for 10 readers 2
 	"$exe" tcp4 "$(printf '\302\2331mC1 \377bad')" "$(printf '\033[2J\033[H\033[31mRED')" \
 		"$(printf '\033]52;c;cHduZWQ=\007')" > /dev/null
 	wait_screen 'PWNED'
@@ -431,6 +434,12 @@ exe_row() {
 	! tmux -L "$TM" show-buffer 2> /dev/null
 	head -1 "$D/screen" | grep -q '^snitch top'
 	grep -q '^TIME ' "$D/screen"
+	# snitch tail: the same values, as JSON escapes only (no ESC, BEL or C1 byte)
+	wait_for 10 grep -q '"phase":"end"' "$D/tail.out"
+	! LC_ALL=C grep -q "$(printf '[\033\007]')" "$D/tail.out"
+	! LC_ALL=C grep -q "$(printf '\302[\200-\237]')" "$D/tail.out"
+	grep -qF '\u009b1mC1' "$D/tail.out"
+	[ "$(jq -r .name "$D/tail.out" | head -1)" = "$(printf 'x\033]0;PWNED\007')" ]
 	keys q
 	wait_screen 'top-exited-0'
 }
