@@ -222,6 +222,53 @@ bytes_equal() {
 		}' "$D/fast.out" "$D/slow.out"
 }
 
+@test "readers connecting and leaving at any rate cost the pipeline no record" {
+	new_gen churngen
+	"$SNITCH" tail --where "exe_path=$exe" > "$D/steady.out" 2>&1 3>&- &
+	READERS=$!
+	wait_for 10 readers 1
+	c0=$(jq -r .feed.connections "$SNITCH_RUN_DIR/status.json")
+	lost0=$(jq -c .lost "$SNITCH_RUN_DIR/status.json")
+	# readers that come and go as fast as they can, for 8 s, some of them
+	# stopped with a full queue and then killed
+	(
+		end=$((SECONDS + 8))
+		while [ "$SECONDS" -lt "$end" ]; do
+			timeout -s KILL 0.05 "$SNITCH" tail > /dev/null 2>&1 || true
+			"$SNITCH" tail > /dev/null 2>&1 &
+			p=$!
+			sleep 0.02
+			kill -STOP "$p" 2> /dev/null || true
+			sleep 0.02
+			kill -KILL "$p" 2> /dev/null || true
+			wait "$p" 2> /dev/null || true
+		done
+	) 3>&- &
+	churn=$!
+	: > "$D/gen.out"
+	for _ in 1 2 3 4 5; do
+		"$exe" tcp4 >> "$D/gen.out"
+		"$exe" udp4 >> "$D/gen.out"
+	done
+	wait "$churn"
+	want=$(gen_bytes "$D/gen.out")
+	# the steady reader got every byte, and so did the log
+	wait_for 20 bytes_equal "$D/steady.out" "$exe" "$want" || {
+		echo "the steady reader has $(feed_bytes "$D/steady.out" "$exe"), the generator $want"; false; }
+	! grep -q '"reason":"reader_slow"' "$D/steady.out"
+	db_has() {
+		[ "$(sqlite3 "$SNITCH_DB" "SELECT coalesce(sum(c.send_bytes), 0) || ' ' || coalesce(sum(c.recv_bytes), 0)
+			FROM connections c JOIN executables e ON e.id = c.exe_id WHERE e.path = '$exe'")" = "$want" ]
+	}
+	wait_for 20 db_has
+	c1=$(jq -r .feed.connections "$SNITCH_RUN_DIR/status.json")
+	echo "# $((c1 - c0)) readers came and went" >&3
+	[ $((c1 - c0)) -ge 50 ]
+	# no loss anywhere in the pipeline meanwhile
+	[ "$(jq -c .lost "$SNITCH_RUN_DIR/status.json")" = "$lost0" ]
+	jq -e '[.stages[] | .alive] | all' "$SNITCH_RUN_DIR/status.json"
+}
+
 @test "an unprivileged user outside the group snitch cannot read the feed; a member can" {
 	nobody_bin "$D"
 	sock=$SNITCH_RUN_DIR/events.sock
