@@ -279,6 +279,10 @@ bytes_equal() {
 	echo "$stderr"
 	[ "$status" -eq 3 ]
 	[[ "$stderr" == *"permission denied"*"group 'snitch'"* ]]
+	run --separate-stderr setpriv --reuid=nobody --regid=nogroup --clear-groups \
+		"$NOBODY_BIN/snitch" top
+	[ "$status" -eq 3 ]
+	[[ "$stderr" == *"permission denied"*"usermod -aG snitch"* ]]
 	# opened by hand to all, SO_PEERCRED still refuses: no record leaks
 	chmod 0666 "$sock"
 	run --separate-stderr setpriv --reuid=nobody --regid=nogroup --clear-groups \

@@ -25,7 +25,7 @@
 struct top_exe {
 	char exe[256];
 	char name[64];
-	uint64_t conns;			/* flows seen */
+	uint64_t conns;			/* flows opened since top started (phase "new") */
 	uint64_t send, recv;		/* since top started */
 	uint64_t tick_send, tick_recv;	/* in the second under way */
 	uint64_t rate_send, rate_recv;	/* in the last whole second */
