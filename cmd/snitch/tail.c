@@ -45,7 +45,8 @@ static void tail_help(void)
 	       "membership of the group '%s'. A reader that falls behind misses records and\n"
 	       "is told how many in a lost record (reason reader_slow). Characters a terminal\n"
 	       "would obey (C0 and C1 controls, bidirectional overrides) and invalid UTF-8\n"
-	       "are written as JSON escapes (\\u009b, \\ufffd): the same JSON value.\n"
+	       "are written as JSON escapes (\\u009b, \\ufffd): the same JSON value. The\n"
+	       "lost records that tell this reader what it missed pass every filter.\n"
 	       "\n"
 	       "  -t, --type TYPE         only records of this type (flow, exec, dns, lost,\n"
 	       "                          error, ...); repeat for several\n"
@@ -77,10 +78,22 @@ static int usage_error(const char *fmt, const char *arg)
 	return SNITCH_EXIT_USAGE;
 }
 
+/* The feed's word that this reader missed records: shown whatever the filters. */
+static bool told_missed(const char *line, size_t len, const char *type)
+{
+	static const char reason[] = "\"reason\":\"reader_slow\"", stage[] = "\"stage\":\"snitch\"";
+
+	return !strcmp(type, "lost") && memmem(line, len, reason, sizeof(reason) - 1) &&
+	       memmem(line, len, stage, sizeof(stage) - 1);
+}
+
 static bool wanted(struct tail *t, const char *line, size_t len)
 {
+	char type[32];
+
+	if (record_peek_type(line, len, type, sizeof(type)) == 0 && told_missed(line, len, type))
+		return true;
 	if (t->ntypes) {
-		char type[32];
 		bool any = false;
 
 		if (record_peek_type(line, len, type, sizeof(type)) < 0)
