@@ -238,7 +238,15 @@ $(O)/fuzz/fuzz_termsafe: tests/fuzz/fuzz_termsafe.c $(LIB_SRCS) $(wildcard lib/*
 		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 		-o $@ tests/fuzz/fuzz_termsafe.c $(LIB_SRCS) -lpthread
 
-FUZZ_TARGETS := $(O)/fuzz/fuzz_record $(O)/fuzz/fuzz_dns $(O)/fuzz/fuzz_termsafe
+# snitch top's model, fed any lines as the live feed.
+$(O)/fuzz/fuzz_top_model: tests/fuzz/fuzz_top_model.c cmd/snitch-top/model.c cmd/snitch-top/model.h $(LIB_SRCS) $(wildcard lib/*.h)
+	$(call msg,FUZZ,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) -std=gnu11 $(DEFINES) -Ilib -Icmd/snitch-top -g -O1 \
+		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+		-o $@ tests/fuzz/fuzz_top_model.c cmd/snitch-top/model.c $(LIB_SRCS) -lpthread
+
+FUZZ_TARGETS := $(O)/fuzz/fuzz_record $(O)/fuzz/fuzz_dns $(O)/fuzz/fuzz_termsafe $(O)/fuzz/fuzz_top_model
 
 fuzz: $(FUZZ_TARGETS)
 	$(Q)scripts/test.sh fuzz

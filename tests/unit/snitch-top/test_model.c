@@ -123,6 +123,18 @@ static void test_escapes_stored_inert(void)
 	CHECK_MEM(ev[0]->remote, strlen(ev[0]->remote), "\\x9bx.example:2");
 }
 
+static void test_country(void)
+{
+	const struct top_event *ev[1];
+
+	add("{\"v\":1,\"type\":\"flow\",\"phase\":\"new\",\"sock_cookie\":77,\"pid\":7,\"raddr\":\"2001:db8::1\","
+	    "\"rport\":443,\"name\":\"wget\",\"country\":\"DE\",\"domain\":null}");
+	CHECK_EQ_INT(model_events(&m, NULL, ev, 1), 1);
+	CHECK_MEM(ev[0]->remote, strlen(ev[0]->remote), "[2001:db8::1]:443");
+	CHECK_MEM(ev[0]->country, strlen(ev[0]->country), "DE");
+	CHECK_EQ_INT(model_events(&m, "de", ev, 1), 1);		/* the filter sees the country */
+}
+
 int main(void)
 {
 	model_init(&m);
@@ -130,6 +142,7 @@ int main(void)
 	test_events();
 	test_sort_and_filter();
 	test_escapes_stored_inert();
+	test_country();
 	model_release(&m);
 	TEST_MAIN_END("snitch-top model");
 }
