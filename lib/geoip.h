@@ -58,7 +58,7 @@ void geoip_close(struct geoip *g);
 
 /*
  * The label of addr (an IPv4 or IPv6 address in text form; an IPv6 zone
- * "%eth0" is ignored) if it is in a special range, else its country code
+ * such as "%eth0", an interface's name or index, is ignored) if it is in a special range, else its country code
  * written to out, returned as out. NULL when there is none, with errno:
  * EINVAL (addr is not an address), ENOENT (not in the database, or g is
  * NULL: labels need no database), EIO (the database's entry is corrupt).
@@ -69,7 +69,10 @@ void geoip_close(struct geoip *g);
 const char *geoip_country(const struct geoip *g, const char *addr,
 			  char out[GEOIP_CODE_SIZE]);
 
-/* The database's type and build date, "DBIP-Country-Lite 2026-06-01". */
+/*
+ * The database's type and build date ("country ipvAll 2026-06-01"), or
+ * "none" when g is NULL, in buf; returns buf.
+ */
 const char *geoip_describe(const struct geoip *g, char *buf, size_t size);
 
 #endif
