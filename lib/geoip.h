@@ -58,8 +58,9 @@ void geoip_close(struct geoip *g);
 
 /*
  * The label of addr (an IPv4 or IPv6 address in text form; an IPv6 zone
- * such as "%eth0", an interface's name or index, is ignored) if it is in a special range, else its country code
- * written to out, returned as out. NULL when there is none, with errno:
+ * such as "%eth0", an interface's name or index, is ignored) if it is in
+ * a special range, else its country code written to out, returned as
+ * out. NULL when there is none, with errno:
  * EINVAL (addr is not an address), ENOENT (not in the database, or g is
  * NULL: labels need no database), EIO (the database's entry is corrupt).
  *
