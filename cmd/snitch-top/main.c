@@ -28,6 +28,7 @@
 #include "clock.h"
 #include "exitcode.h"
 #include "feed.h"
+#include "geoip.h"
 #include "linereader.h"
 #include "log.h"
 #include "model.h"
@@ -120,6 +121,13 @@ static void read_feed(struct top *t)
 			return;
 		}
 	}
+}
+
+/* ---- countries, when a stage added none: lib/geoip.c ---- */
+
+static const char *country_of(void *ctx, const char *addr, char out[3])
+{
+	return geoip_country(ctx, addr, out);
 }
 
 /* ---- the listening ports, from /proc/net ---- */
@@ -330,7 +338,8 @@ int main(int argc, char **argv)
 			"executable (connections opened, send and receive rates, totals since top started,\n"
 			"the listening ports its connections used) above the newest connections (time,\n"
 			"name, parent, grandparent, local port, remote domain or address with its\n"
-			"country when known, bytes sent and received). It reads the live feed, so it\n"
+			"country when known: the record's, else the country database's, SNITCH_GEOIP_DB),\n"
+			"bytes sent and received. It reads the live feed, so it\n"
 			"needs root or membership of the group snitch.\n"
 			"\n"
 			"Keys: s sort (send rate, receive rate, total, name), p pause, / filter (Enter\n"
@@ -373,6 +382,11 @@ int main(int argc, char **argv)
 	t->sock = path;
 	t->fd = -1;
 	model_init(&t->live);
+	/* no database, no countries: top goes on without them */
+	if (geoip_open(&t->geo, NULL) == 0) {
+		t->live.country_of = country_of;
+		t->live.country_ctx = t->geo;
+	}
 	t->sort = SORT_TOTAL;
 	t->started_real_ns = clock_real_ns();
 
@@ -463,5 +477,6 @@ out:
 	}
 	free(t->frozen.exe);
 	model_release(&t->live);
+	geoip_close(t->geo);
 	return ret;
 }
