@@ -335,12 +335,12 @@ int main(int argc, char **argv)
 		.usage = "[OPTION]...",
 		.summary =
 			"Show what a running snitch sees, live, refreshed once a second: traffic per\n"
-			"executable (connections opened, send and receive rates, totals since top started,\n"
-			"the listening ports its connections used) above the newest connections (time,\n"
-			"name, parent, grandparent, local port, remote domain or address with its\n"
-			"country when known: the record's, else the country database's, SNITCH_GEOIP_DB),\n"
-			"bytes sent and received. It reads the live feed, so it\n"
-			"needs root or membership of the group snitch.\n"
+			"executable (connections opened, send and receive rates, totals since top\n"
+			"started, the listening ports its connections used) above the newest\n"
+			"connections (time, name, parent, grandparent, local port, remote domain or\n"
+			"address, bytes sent and received), with the remote's country when known (the\n"
+			"record's, else the country database's: $SNITCH_GEOIP_DB). It reads the live\n"
+			"feed, so it needs root or membership of the group snitch.\n"
 			"\n"
 			"Keys: s sort (send rate, receive rate, total, name), p pause, / filter (Enter\n"
 			"applies, Esc cancels; Esc clears it), u units (SI, binary, bytes), ? help, q quit.\n"
