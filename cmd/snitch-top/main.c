@@ -410,7 +410,8 @@ int main(int argc, char **argv)
 	signal(SIGHUP, on_quit);
 	setlocale(LC_ALL, "");
 	if (view_init(t) < 0) {
-		log_msg("cannot use the terminal (TERM=%s)", getenv("TERM") ? getenv("TERM") : "");
+		log_msg("cannot use the terminal: TERM=%s is unknown to terminfo, or standard output is no terminal",
+			getenv("TERM") ? getenv("TERM") : "");
 		stop_snitch(t);
 		return SNITCH_EXIT_UNAVAILABLE;
 	}
