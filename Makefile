@@ -76,14 +76,24 @@ BINS := $(TOOLS:%=$(BIN)/%)
 PKGS_snitch-hash := libcrypto
 PKGS_snitch-trace := libbpf
 PKGS_snitch-resolve := libcares
-PKGS_snitch-store := sqlite3 libcrypto
+PKGS_snitch-store := sqlite3 libcrypto libmaxminddb
 PKGS_snitch-remote := libpq libmariadb
 PKGS_snitch-notify := libsystemd
 PKGS_snitch-metrics := libmicrohttpd
+PKGS_snitch-top := ncursesw libmaxminddb
 LDLIBS_snitch-hash := -lpthread
 LDLIBS_snitch-store := -lpthread
 LDLIBS_snitch-remote := -lpthread
 LDLIBS_snitch-metrics := -lpthread
+
+# lib/ files that call a library, and that library: a tool whose code
+# calls them names it in its PKGS_<tool> (the archive brings in only the
+# objects a tool refers to); lib's unit test of that file, test_<file>,
+# links it too, and the fuzz targets that compile all of lib/ leave it out.
+PKGS_lib_geoip := libmaxminddb
+PKGS_test_geoip := $(PKGS_lib_geoip)
+LIB_PKG_SRCS := lib/geoip.c
+$(O)/lib/geoip.o $(O)/san/lib/geoip.o: TOOL_CFLAGS = $(call pkg,--cflags,$(PKGS_lib_geoip))
 
 # Unit tests: tests/unit/test_*.c test lib/ and link its archive;
 # tests/unit/<tool>/test_*.c test a tool's code and link its archive too.
@@ -110,6 +120,7 @@ all: $(BINS)
 help:
 	@echo 'make            build every tool into $(BIN)/'
 	@echo 'make deps       install every Debian package the project needs (make test'"'"'s)'
+	@echo '                and the country database (scripts/geoip.sh)'
 	@echo 'make test       install what is missing, build, run every test'
 	@echo 'make run        install what building and running need, build, run the monitor'
 	@echo '                (no database server, X server or test tool)'
@@ -197,9 +208,10 @@ $(SAN_LIB): $(SAN_LIB_OBJS)
 $(O)/san/unit/test_%: $(O)/san/tests/unit/test_%.o $(SAN_LIB)
 	$(call msg,LINK,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(SAN_FLAGS) -o $@ $^ -lpthread
+	$(Q)$(CC) $(SAN_FLAGS) -o $@ $^ $(call pkg,--libs,$(PKGS_test_$*)) -lpthread
 
 PKGS_trafficgen := liburing
+PKGS_geoipq := $(PKGS_lib_geoip)
 LDLIBS_connburst := -lpthread
 
 # The same DNS client, static against musl: a resolver that is not glibc's.
@@ -216,12 +228,13 @@ $(O)/tests/%: tests/bin/%.c $(LIB)
 
 # Coverage-guided fuzzing of the record library (clang's libFuzzer).
 FUZZ_SECONDS ?= 20
+FUZZ_LIB_SRCS := $(filter-out $(LIB_PKG_SRCS),$(LIB_SRCS))
 $(O)/fuzz/fuzz_record: tests/fuzz/fuzz_record.c $(LIB_SRCS) $(wildcard lib/*.h)
 	$(call msg,FUZZ,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CLANG) -std=gnu11 $(DEFINES) -Ilib -g -O1 \
 		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-		-o $@ tests/fuzz/fuzz_record.c $(LIB_SRCS) -lpthread
+		-o $@ tests/fuzz/fuzz_record.c $(FUZZ_LIB_SRCS) -lpthread
 
 # The DNS decoder of snitch-resolve, alone, with the c-ares it calls.
 $(O)/fuzz/fuzz_dns: tests/fuzz/fuzz_dns.c cmd/snitch-resolve/dnsmsg.c cmd/snitch-resolve/dnsmsg.h $(LIB_SRCS) $(wildcard lib/*.h)
@@ -229,7 +242,7 @@ $(O)/fuzz/fuzz_dns: tests/fuzz/fuzz_dns.c cmd/snitch-resolve/dnsmsg.c cmd/snitch
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CLANG) -std=gnu11 $(DEFINES) -Ilib -Icmd/snitch-resolve -g -O1 \
 		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-		-o $@ tests/fuzz/fuzz_dns.c cmd/snitch-resolve/dnsmsg.c $(LIB_SRCS) $(call pkg,--libs,libcares) -lpthread
+		-o $@ tests/fuzz/fuzz_dns.c cmd/snitch-resolve/dnsmsg.c $(FUZZ_LIB_SRCS) $(call pkg,--libs,libcares) -lpthread
 
 # snitch-metrics' records into counters, and its label escaping.
 METRICS_FUZZ_SRCS := cmd/snitch-metrics/exporter.c cmd/snitch-metrics/registry.c
@@ -238,17 +251,47 @@ $(O)/fuzz/fuzz_metrics: tests/fuzz/fuzz_metrics.c $(METRICS_FUZZ_SRCS) cmd/snitc
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CLANG) -std=gnu11 $(DEFINES) -Ilib -Icmd/snitch-metrics -g -O1 \
 		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-		-o $@ tests/fuzz/fuzz_metrics.c $(METRICS_FUZZ_SRCS) $(LIB_SRCS) -lpthread
+		-o $@ tests/fuzz/fuzz_metrics.c $(METRICS_FUZZ_SRCS) $(FUZZ_LIB_SRCS) -lpthread
 
-FUZZ_TARGETS := $(O)/fuzz/fuzz_record $(O)/fuzz/fuzz_dns $(O)/fuzz/fuzz_metrics
+# What snitch top and tail show of names, command lines and domains.
+$(O)/fuzz/fuzz_termsafe: tests/fuzz/fuzz_termsafe.c $(LIB_SRCS) $(wildcard lib/*.h)
+	$(call msg,FUZZ,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) -std=gnu11 $(DEFINES) -Ilib -g -O1 \
+		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+		-o $@ tests/fuzz/fuzz_termsafe.c $(FUZZ_LIB_SRCS) -lpthread
+
+# snitch top's model, fed any lines as the live feed.
+$(O)/fuzz/fuzz_top_model: tests/fuzz/fuzz_top_model.c cmd/snitch-top/model.c cmd/snitch-top/model.h $(LIB_SRCS) $(wildcard lib/*.h)
+	$(call msg,FUZZ,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) -std=gnu11 $(DEFINES) -Ilib -Icmd/snitch-top -g -O1 \
+		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+		-o $@ tests/fuzz/fuzz_top_model.c cmd/snitch-top/model.c $(FUZZ_LIB_SRCS) -lpthread
+
+# The address parser and range labels of lib/geoip.c, with the country
+# database that make deps installs when it is there.
+$(O)/fuzz/fuzz_geoip: tests/fuzz/fuzz_geoip.c lib/geoip.c lib/geoip.h
+	$(call msg,FUZZ,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) -std=gnu11 $(DEFINES) -Ilib -g -O1 $(call pkg,--cflags,$(PKGS_lib_geoip)) \
+		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+		-o $@ tests/fuzz/fuzz_geoip.c lib/geoip.c $(call pkg,--libs,$(PKGS_lib_geoip))
+
+FUZZ_TARGETS := $(O)/fuzz/fuzz_record $(O)/fuzz/fuzz_dns $(O)/fuzz/fuzz_geoip \
+	$(O)/fuzz/fuzz_termsafe $(O)/fuzz/fuzz_top_model $(O)/fuzz/fuzz_metrics
 
 fuzz: $(FUZZ_TARGETS)
 	$(Q)scripts/test.sh fuzz
 
 # Two sets (scripts/deps.sh --list run|test): make run installs only what
 # building and running need; make test and make deps add the tests'.
+# The country database (scripts/geoip.sh) is a run dependency: make deps
+# fails without it; make run says so and goes on, as snitch does (it
+# records no countries then).
 deps:
 	$(Q)scripts/deps.sh test
+	$(Q)scripts/geoip.sh
 
 unit: $(UNIT_BINS)
 	$(Q)for t in $(UNIT_BINS); do $$t || exit 1; done
@@ -262,6 +305,7 @@ test: deps
 
 run:
 	$(Q)scripts/deps.sh run
+	$(Q)scripts/geoip.sh || echo "run: no country database: snitch runs without countries" >&2
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)scripts/run.sh
 
@@ -277,6 +321,7 @@ MAN_DESC_snitch-store := log snitch records in SQLite and CSV
 MAN_DESC_snitch-remote := copy the rows snitch-store logged to PostgreSQL or MariaDB
 MAN_DESC_snitch-metrics := serve Prometheus metrics of the records that flow through it
 MAN_DESC_snitch-notify := notify the desktop of new and changed executables, and log them
+MAN_DESC_snitch-top := show what a running snitch sees, live, per executable and per connection
 MANS := $(TOOLS:%=$(O)/man/%.1)
 
 $(O)/man/%.1: $(BIN)/%
@@ -310,6 +355,7 @@ install: all $(MANS)
 		-e '/@READ_WRITE_PATHS@/d' systemd/snitch.service.in > $(DESTDIR)$(UNITDIR)/snitch.service
 	$(Q)! grep -n '@[A-Z_][A-Z_]*@' $(DESTDIR)$(UNITDIR)/snitch.service || \
 		{ echo "make: a placeholder of systemd/snitch.service.in is not filled in" >&2; exit 1; }
+	$(Q)scripts/group.sh $(if $(DESTDIR),--skip,)
 	$(Q)if [ -e $(DESTDIR)$(SYSCONFDIR)/snitch/snitch.conf ]; then \
 		echo "  KEEP     $(DESTDIR)$(SYSCONFDIR)/snitch/snitch.conf"; \
 	else \

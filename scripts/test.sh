@@ -54,6 +54,25 @@ fuzz_one() {
 		# seeds: DNS responses (A, AAAA, a CNAME chain, a name error,
 		# one cut at 512 bytes, compression pointers that loop)
 		cp tests/fuzz/dns/*.bin "$corpus/" ;;
+	fuzz_geoip)
+		# seeds: an address of each kind, and near misses
+		local i=0 a
+		for a in 8.8.8.8 10.0.0.1 100.64.0.1 255.255.255.255 1.2.3 \
+			::1 2001:db8::1 2a00:1450:4001:81c::200e fe80::1%eth0 \
+			::ffff:192.0.2.1 64:ff9b::8.8.8.8 ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255; do
+			printf '%s' "$a" > "$corpus/seed-$i"
+			i=$((i + 1))
+		done ;;
+	fuzz_termsafe)
+		# seeds: terminal escapes a process name may carry
+		printf '\033]0;title\007' > "$corpus/osc-title"
+		printf '\033[2J\033[H\302\233' > "$corpus/csi"
+		printf '\033]52;c;aGk=\033\\\\' > "$corpus/osc52"
+		printf 'caf\303\251 \342\200\256 \377' > "$corpus/utf8" ;;
+	fuzz_top_model)
+		# seeds: the flow and lost examples of the record contract
+		awk '/^```json$/ { on = 1; next } /^```$/ { on = 0 } on' docs/records.md |
+			grep -E '"type":"(flow|lost)"' | split -l 1 - "$corpus/seed-" ;;
 	fuzz_metrics)
 		# seeds: records of every kind snitch-metrics counts
 		cp tests/fuzz/metrics/*.jsonl "$corpus/" ;;
@@ -71,6 +90,9 @@ run_fuzz() {
 	local rc=0
 	fuzz_one fuzz_record "record library" || rc=1
 	fuzz_one fuzz_dns "DNS decoder of snitch-resolve" || rc=1
+	fuzz_one fuzz_geoip "address parser and lookup of lib/geoip" || rc=1
+	fuzz_one fuzz_termsafe "terminal sanitiser (lib/termsafe.c)" || rc=1
+	fuzz_one fuzz_top_model "snitch top's model of the live feed" || rc=1
 	fuzz_one fuzz_metrics "records and label escaping of snitch-metrics" || rc=1
 	return "$rc"
 }
