@@ -231,6 +231,32 @@ container_run() {
 	jq -e -s 'map(select(.type == "exec" and .comm == "ip")) | length >= 1 and all(.[]; .container_runtime != null)' "$d/out"
 }
 
+@test "a process chrooted in a mount namespace of its own: the path is the one inside its root, not ours" {
+	need_root
+	need_cmd unshare
+	d=$BATS_TEST_TMPDIR
+	mkdir -p "$d/r"
+	# a root on a tmpfs that exists only in the process's namespace, with
+	# sleep and the libraries it loads
+	libs=$(ldd /bin/sleep | grep -o '/[^ ]*' | tr '\n' ' ')
+	unshare --mount --propagation private sh -c "
+		mount -t tmpfs none '$d/r' && mkdir -p '$d/r/bin' &&
+		for f in $libs; do mkdir -p '$d/r'\$(dirname \$f) && cp \$f '$d/r'\$f; done &&
+		cp /bin/sleep '$d/r/bin/sleep' && exec chroot '$d/r' /bin/sleep 30" &
+	BG=$!
+	for i in $(seq 1 50); do
+		[ "$(cat "/proc/$BG/comm" 2>/dev/null)" = sleep ] && break
+		sleep 0.1
+	done
+	[ "$(cat "/proc/$BG/comm")" = sleep ]
+	[ ! -e "$d/r/bin/sleep" ]	# not in our namespace
+	id=$(stat -L -c '"exe_dev":%d,"exe_ino":%i' "/proc/$BG/exe")
+	run --separate-stderr "$RESOLVE" <<< "{\"v\":1,\"type\":\"flow\",\"pid\":$BG,\"comm\":\"sleep\",$id}"
+	[ "$status" -eq 0 ]
+	echo "$output" | jq -e -s 'map(select(.type == "flow"))[0] | .exe_path == "/bin/sleep" and .cmdline == ["/bin/sleep", "30"]'
+	echo "$output" | jq -e -s 'map(select(.type == "error")) == []'
+}
+
 @test "a process of the host has empty container fields" {
 	sleep 30 &
 	BG=$!
