@@ -54,6 +54,12 @@ fuzz_one() {
 		# seeds: DNS responses (A, AAAA, a CNAME chain, a name error,
 		# one cut at 512 bytes, compression pointers that loop)
 		cp tests/fuzz/dns/*.bin "$corpus/" ;;
+	fuzz_names)
+		# seeds: Docker's, Podman's and containerd's files, and the
+		# kubelet's names (tests/fixtures/containers)
+		find tests/fixtures/containers -name '*.json' -exec cp --backup=numbered -t "$corpus/" {} +
+		find tests/fixtures/containers/var/log -mindepth 2 -maxdepth 2 -printf '%f\n' |
+			split -l 1 - "$corpus/name-" ;;
 	esac
 	"build/fuzz/$target" -max_total_time="${FUZZ_SECONDS:-20}" \
 		-max_len=4096 -print_final_stats=1 "$corpus" 2>&1 |
@@ -68,6 +74,7 @@ run_fuzz() {
 	local rc=0
 	fuzz_one fuzz_record "record library" || rc=1
 	fuzz_one fuzz_dns "DNS decoder of snitch-resolve" || rc=1
+	fuzz_one fuzz_names "container name readers of snitch-resolve" || rc=1
 	return "$rc"
 }
 

@@ -20,6 +20,8 @@ teardown() {
 		for cg in $CGS; do rmdir "$cg" 2>/dev/null || true; done
 		rmdir "$(cgroup_root)/snitch-test-$$.slice" 2>/dev/null || true
 	fi
+	# a tree of cgroups without processes: the deepest first
+	[ -z "${CGBASE:-}" ] || find "$CGBASE" -depth -type d -exec rmdir {} + 2>/dev/null || true
 	true
 }
 
@@ -257,12 +259,89 @@ container_run() {
 	echo "$output" | jq -e -s 'map(select(.type == "error")) == []'
 }
 
+@test "container names: Docker's and Podman's files (rootful and rootless), containerd's spec, the kubelet's /var/log/pods" {
+	need_root
+	root=$(cgroup_root)
+	[ -n "$root" ] || cannot_run "no cgroup v2 mount"
+	fix=$SNITCH_TOP/tests/fixtures/containers
+	DOCKER=d548c5b83fa61d8e3bd86ad42a7ffea9b7c86e3f9d8095c1577d3e1270bb9420
+	PODMAN=2f259bab93aaaaa2542ba43ef33eb990d0999ee1b9924b557b7be53c0b7a1bb9
+	ROOTLESS=12b961af5feb3e9d39f93b2cefb9a1a944f18d02cca0cac2f04f5a982240605f
+	KUBELET=1ca4bc7eb9b3d6f1e205da9cfab437c89d3760d0765a29a6bcbccf4ad51a2cb1
+	CONTAINERD=2397d068a8d1552a4c3f9147ba9c94e086bfd66fb2acb5bbaf47197105127d5f
+	NOFILES=59ec96c1bb9e936ace983e093c166ef5a62fa1d7590d93b31937970944813f90
+	CGBASE=$root/snitch-names-$$.slice
+	kp=$CGBASE/kubepods.slice/kubepods-burstable.slice
+	pod() { echo "$kp/kubepods-burstable-pod${1//-/_}.slice"; }
+	declare -A cg=(
+		[docker]=$CGBASE/system.slice/docker-$DOCKER.scope
+		[podman]=$CGBASE/machine.slice/libpod-$PODMAN.scope
+		[rootless]=$CGBASE/user.slice/user-1000.slice/user@1000.service/user.slice/libpod-$ROOTLESS.scope
+		[kubelet]=$(pod "$POD")/cri-containerd-$KUBELET.scope
+		[containerd]=$(pod 0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d)/cri-containerd-$CONTAINERD.scope
+		[nofiles]=$CGBASE/system.slice/docker-$NOFILES.scope
+		[nopod]=$(pod 99999999-4e5f-4a6b-8c7d-9e0f1a2b3c4d)/cri-containerd-$NOFILES.scope
+		[host]=$CGBASE/user.slice/user-1000.slice/session-3.scope
+	)
+	in=
+	for k in "${!cg[@]}"; do
+		mkdir -p "${cg[$k]}"
+		in+="{\"v\":1,\"type\":\"flow\",\"seq\":\"$k\",\"cgroup_id\":$(stat -c %i "${cg[$k]}")}"$'\n'
+	done
+	run --separate-stderr "$RESOLVE" --container-root "$fix" <<< "$in"
+	[ "$status" -eq 0 ]
+	names() { echo "$output" | jq -c --arg k "$1" 'select(.seq == $k) | [.container_runtime, .container_name, .container_image, .pod_namespace, .pod_name]'; }
+	[ "$(names docker)" = '["docker","web-1","nginx:1.25","",""]' ]
+	[ "$(names podman)" = '["podman","db","docker.io/library/postgres:16","",""]' ]
+	[ "$(names rootless)" = '["podman","notes","localhost/notes:latest","",""]' ]
+	# the pod from /var/log/pods, the container from /var/log/containers
+	[ "$(names kubelet)" = '["containerd","server",null,"shop","cart-7d9f5c"]' ]
+	[ "$(names containerd)" = '["containerd","coredns","registry.k8s.io/coredns/coredns:v1.11.1","kube-system","coredns-5d78c"]' ]
+	# what no file says is null; outside a pod, the pod is ""; the host has none
+	[ "$(names nofiles)" = '["docker",null,null,"",""]' ]
+	# (the fixture's /var/log/containers names this id, but in another pod: not taken)
+	[ "$(names nopod)" = '["containerd",null,null,null,null]' ]
+	[ "$(names host)" = '["","","","",""]' ]
+	# without --container-root nothing names them: the same container is null
+	run --separate-stderr "$RESOLVE" <<< "{\"v\":1,\"type\":\"flow\",\"cgroup_id\":$(stat -c %i "${cg[docker]}")}"
+	echo "$output" | jq -e -s 'map(select(.type == "flow"))[0] | .container_id == "'$DOCKER'" and .container_name == null'
+}
+
+@test "container names are read on first sight and cached; a container whose files come later is named later" {
+	need_root
+	root=$(cgroup_root)
+	[ -n "$root" ] || cannot_run "no cgroup v2 mount"
+	d=$BATS_TEST_TMPDIR
+	ID=59ec96c1bb9e936ace983e093c166ef5a62fa1d7590d93b31937970944813f90
+	CGBASE=$root/snitch-names-$$.slice
+	mkdir -p "$CGBASE/docker-$ID.scope"
+	cgid=$(stat -c %i "$CGBASE/docker-$ID.scope")
+	mkdir -p "$d/root/var/lib/docker/containers/$ID"
+	stream_start "$RESOLVE" --container-root "$d/root" --container-recheck-s 1
+	stream_send "{\"v\":1,\"type\":\"flow\",\"seq\":1,\"cgroup_id\":$cgid}"
+	wait_lines "$STREAM_OUT" 1
+	echo '{"Name":"/late","Config":{"Image":"busybox"}}' > "$d/root/var/lib/docker/containers/$ID/config.v2.json"
+	stream_send "{\"v\":1,\"type\":\"flow\",\"seq\":2,\"cgroup_id\":$cgid}"
+	wait_lines "$STREAM_OUT" 2
+	sleep 1.2	# past --container-recheck-s
+	stream_send "{\"v\":1,\"type\":\"flow\",\"seq\":3,\"cgroup_id\":$cgid}"
+	wait_lines "$STREAM_OUT" 3
+	# named now: the name is kept even when its file goes
+	rm "$d/root/var/lib/docker/containers/$ID/config.v2.json"
+	sleep 1.2
+	stream_send "{\"v\":1,\"type\":\"flow\",\"seq\":4,\"cgroup_id\":$cgid}"
+	stream_stop
+	[ "$(jq -c 'select(.type == "flow") | [.seq, .container_name, .container_image]' "$STREAM_OUT" | tr '\n' ' ')" = \
+	  '[1,null,null] [2,null,null] [3,"late","busybox"] [4,"late","busybox"] ' ]
+}
+
 @test "a process of the host has empty container fields" {
 	sleep 30 &
 	BG=$!
 	cg=$(stat -c %i "$(cgroup_root)$(sed -n 's/^0:://p' /proc/$BG/cgroup)")
 	run --separate-stderr "$RESOLVE" <<< "{\"v\":1,\"type\":\"exec\",\"pid\":$BG,\"cgroup_id\":$cg}"
 	echo "$output" | jq -e -s 'map(select(.type == "exec"))[0] | .container_runtime == "" and .container_id == "" and .pod_uid == ""'
+	echo "$output" | jq -e -s 'map(select(.type == "exec"))[0] | .container_name == "" and .container_image == "" and .pod_namespace == "" and .pod_name == ""'
 }
 
 @test "domains: two processes that looked up different names for one address each get their own" {
