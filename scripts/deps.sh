@@ -17,10 +17,11 @@ RUN="ca-certificates sqlite3"
 # Test: test runner, JSON checks, users and namespaces, file systems,
 # database servers, a desktop (X server, session bus, notification daemon),
 # traffic generators, systemd-analyze for the unit, man to read the pages
-# make install writes, the sanitizer runtime for clang's fuzzer.
+# make install writes, the sanitizer runtime for clang's fuzzer, podman and
+# runc for a real container (crun refuses hybrid cgroups).
 TEST="bats jq libclang-rt-dev coreutils util-linux procps iproute2 btrfs-progs e2fsprogs
 openssl iperf3 sockperf postgresql mariadb-server xvfb dbus-daemon dbus-bin dbus-x11 dunst
-systemd man-db"
+systemd man-db podman runc"
 
 usage() {
 	echo "usage: scripts/deps.sh [--list] run|test" >&2

@@ -9,6 +9,10 @@ POD=3f2a1c4e-5b6d-4e7f-8a9b-0c1d2e3f4a5b
 
 teardown() {
 	stop_started ${BG:-} ${F:-} ${LIVE:-} ${HOLDER:-}
+	if [ -n "${CTR:-}" ]; then
+		"${PODMAN[@]}" rm -f -t 0 "$CTR" > /dev/null 2>&1 || true
+		"${PODMAN[@]}" rmi -f "$IMAGE" > /dev/null 2>&1 || true
+	fi
 	# cgroups this test made: move anything left to the root, remove them
 	if [ -n "${CGS:-}" ]; then
 		for cg in $CGS; do
@@ -333,6 +337,25 @@ container_run() {
 	stream_stop
 	[ "$(jq -c 'select(.type == "flow") | [.seq, .container_name, .container_image]' "$STREAM_OUT" | tr '\n' ' ')" = \
 	  '[1,null,null] [2,null,null] [3,"late","busybox"] [4,"late","busybox"] ' ]
+}
+
+@test "a real podman container: its name, its image, and the path inside it" {
+	need_root
+	need_cmd podman runc
+	IMAGE=localhost/snitch-test-$$:1
+	CTR=snitch-test-$$
+	podman_image "$IMAGE" /bin/sleep
+	"${PODMAN[@]}" run -d --name "$CTR" --network none "${PODMAN_LIMITS[@]}" "$IMAGE" /bin/sleep 30
+	pid=$("${PODMAN[@]}" inspect -f '{{.State.Pid}}' "$CTR")
+	[ "$pid" -gt 0 ]
+	id=$(stat -L -c '"exe_dev":%d,"exe_ino":%i' "/proc/$pid/exe")
+	cg=$(stat -c %i "$(cgroup_root)$(sed -n 's/^0:://p' "/proc/$pid/cgroup")")
+	run --separate-stderr "$RESOLVE" <<< "{\"v\":1,\"type\":\"flow\",\"pid\":$pid,\"comm\":\"sleep\",$id,\"cgroup_id\":$cg}"
+	[ "$status" -eq 0 ]
+	echo "$output" | jq -e -s --arg n "$CTR" --arg i "$IMAGE" --arg id "$("${PODMAN[@]}" inspect -f '{{.Id}}' "$CTR")" '
+		map(select(.type == "flow"))[0] | .container_runtime == "podman" and .container_id == $id and
+		.container_name == $n and .container_image == $i and .pod_name == "" and
+		.exe_path == "/bin/sleep" and .cmdline == ["/bin/sleep", "30"]'
 }
 
 @test "a process of the host has empty container fields" {
