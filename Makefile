@@ -152,7 +152,17 @@ endef
 $(foreach t,$(TOOLS),$(eval $(call tool_rule,$(t))))
 
 # The tracer's objects include the skeletons, which must exist first.
-$(O)/cmd/snitch-trace/main.o $(snitch-trace_OBJS) $(snitch-trace_SRCS:%.c=$(O)/san/%.o): $(SKELS)
+$(O)/cmd/snitch-trace/main.o $(snitch-trace_OBJS) $(snitch-trace_SRCS:%.c=$(O)/san/%.o): $(SKELS) $(O)/syscall_names.h
+
+# The names and numbers of this architecture's system calls, from the
+# kernel headers (linux-libc-dev): { "connect", 42 }, ...
+$(O)/syscall_names.h: Makefile
+	$(call msg,GEN,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) -dM -E -include asm/unistd.h - < /dev/null | \
+		sed -n 's/^#define __NR_\([a-z0-9_]*\) \([0-9][0-9]*\)$$/{ "\1", \2 },/p' | sort > $@.tmp
+	$(Q)test -s $@.tmp || { echo "make: no system call numbers in <asm/unistd.h>: run 'sudo make deps' (linux-libc-dev)" >&2; rm -f $@.tmp; exit 1; }
+	$(Q)mv $@.tmp $@
 
 # The systemd unit's one template, as a C string for snitch systemd.
 $(O)/snitch.service.h: systemd/snitch.service.in Makefile

@@ -335,9 +335,10 @@ static void on_record(void *ctx, struct stage *st, const char *line,
 	record_find_many(rec, r->keys, NKEYS, m);
 	if (record_member_is(rec, m[K_TYPE], "dns"))
 		learn_dns(r, rec, m);
-	/* only flows and execs are a process's: the rest pass unchanged */
+	/* only flows, execs and syscalls are a process's: the rest pass unchanged */
 	if (!record_member_is(rec, m[K_TYPE], "flow") &&
-	    !record_member_is(rec, m[K_TYPE], "exec")) {
+	    !record_member_is(rec, m[K_TYPE], "exec") &&
+	    !record_member_is(rec, m[K_TYPE], "syscalls")) {
 		record_write(rec, &r->st.out.b);
 		return;
 	}
