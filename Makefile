@@ -98,7 +98,7 @@ VMLINUX_BTF ?= /sys/kernel/btf/vmlinux
 BPF_ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/' \
 	-e 's/ppc64le/powerpc/' -e 's/riscv64/riscv/' -e 's/s390x/s390/')
 
-.PHONY: all test unit bats fuzz deps run install uninstall clean help bench
+.PHONY: all test unit bats fuzz deps run install uninstall clean help bench image
 .DELETE_ON_ERROR:
 .SUFFIXES:
 .SECONDARY:
@@ -113,6 +113,7 @@ help:
 	@echo '                (no database server, X server or test tool)'
 	@echo 'make install    install under $$(DESTDIR)$$(PREFIX) (now $(DESTDIR)$(PREFIX))'
 	@echo 'make uninstall  remove what make install put there'
+	@echo 'make image      an OCI image from Debian packages (mmdebstrap, podman; root)'
 	@echo 'make clean      remove $(O)/ and $(BIN)/'
 	@echo 'V=1             show the full commands'
 
@@ -251,6 +252,11 @@ FUZZ_TARGETS := $(O)/fuzz/fuzz_record $(O)/fuzz/fuzz_dns $(O)/fuzz/fuzz_names
 
 fuzz: $(FUZZ_TARGETS)
 	$(Q)scripts/test.sh fuzz
+
+# An OCI image of snitch from Debian's packages, no registry (slow:
+# not part of make test). IMAGE=name:tag to name it.
+image: all
+	$(Q)scripts/image.sh $(IMAGE)
 
 # Two sets (scripts/deps.sh --list run|test): make run installs only what
 # building and running need; make test and make deps add the tests'.

@@ -44,7 +44,8 @@ struct containers {
 	struct lru lru;
 };
 
-struct containers *containers_new(const char *root, uint64_t recheck_s)
+struct containers *containers_new(const char *root, uint64_t recheck_s,
+				  const char *cgroup)
 {
 	struct containers *c = calloc(1, sizeof(*c));
 	FILE *f = fopen("/proc/mounts", "re");
@@ -62,6 +63,16 @@ struct containers *containers_new(const char *root, uint64_t recheck_s)
 	snprintf(c->root, sizeof(c->root), "%s", root ? root : "");
 	for (size_t n = strlen(c->root); n && c->root[n - 1] == '/'; n--)
 		c->root[n - 1] = '\0';
+	if (cgroup && *cgroup) {
+		/* given: in a container, where the host's hierarchy is mounted */
+		snprintf(c->mount, sizeof(c->mount), "%s", cgroup);
+		for (size_t n = strlen(c->mount); n > 1 && c->mount[n - 1] == '/'; n--)
+			c->mount[n - 1] = '\0';
+		c->mountfd = open(c->mount, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (f)
+			fclose(f);
+		return c;
+	}
 	while (f && fscanf(f, "%255s %4095s %63s %*s %*d %*d", dev, dir, type) == 3) {
 		if (!strcmp(type, "cgroup2")) {
 			snprintf(c->mount, sizeof(c->mount), "%s", dir);

@@ -486,6 +486,9 @@ int main(int argc, char **argv)
 		{ .name = "container-root", .type = CLI_STRING, .value = &o.container_root,
 		  .metavar = "DIR", .env = "SNITCH_RESOLVE_CONTAINER_ROOT",
 		  .help = "read the container runtimes' and the kubelet's files (DIR/var/lib/docker, DIR/var/lib/containers, DIR/run/containerd, DIR/var/log/pods...) below DIR: where a container running snitch mounts the host's" },
+		{ .name = "cgroup", .type = CLI_STRING, .value = &o.cgroup, .metavar = "DIR",
+		  .env = "SNITCH_RESOLVE_CGROUP",
+		  .help = "the cgroup v2 hierarchy to find a cgroup's path in, by id (default: the cgroup2 mount in /proc/mounts); in a container with a cgroup namespace of its own, where the host's hierarchy is mounted" },
 		{ .name = "container-recheck-s", .type = CLI_UINT, .value = &o.container_recheck_s,
 		  .metavar = "S", .env = "SNITCH_RESOLVE_CONTAINER_RECHECK_S", .min = 1, .max = 86400,
 		  .help = "look again, S seconds later, for a container's name or pod that its files did not give (a container being created)" },
@@ -536,7 +539,7 @@ int main(int argc, char **argv)
 			r.my_mntns = (uint64_t)sb.st_ino;
 	}
 	r.procs = procs_new(&o);
-	r.containers = containers_new(o.container_root, o.container_recheck_s);
+	r.containers = containers_new(o.container_root, o.container_recheck_s, o.cgroup);
 	r.domains = domains_new(&o, &err);
 	if (!r.domains && err) {
 		log_msg("cannot start the reverse DNS resolver (c-ares error %d)", err);

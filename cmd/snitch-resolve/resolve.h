@@ -23,6 +23,7 @@ struct resolve_opts {
 	uint64_t reverse_timeout_ms;
 	const char *container_root;
 	uint64_t container_recheck_s;
+	const char *cgroup;
 };
 
 /* Counters of the periodic stats record. */
@@ -100,7 +101,9 @@ void users_free(void);
 struct containers;
 
 /* root: where the runtimes' and the kubelet's files are ("/" or NULL: here) */
-struct containers *containers_new(const char *root, uint64_t recheck_s);
+/* cgroup: the cgroup v2 mount to read ids with (NULL: the first in /proc/mounts) */
+struct containers *containers_new(const char *root, uint64_t recheck_s,
+				  const char *cgroup);
 void containers_free(struct containers *c);
 /*
  * The members "container_runtime","container_id","pod_uid",
