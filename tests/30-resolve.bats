@@ -358,6 +358,24 @@ container_run() {
 		.exe_path == "/bin/sleep" and .cmdline == ["/bin/sleep", "30"]'
 }
 
+@test "a program run from a memfd has no path, and that is no error" {
+	need_cmd python3
+	# runc runs itself so; here sleep, copied into a memfd and run from it
+	python3 -c 'import os
+fd = os.memfd_create("copy")
+os.write(fd, open("/bin/sleep", "rb").read())
+os.execve("/proc/self/fd/%d" % fd, ["sleep", "30"], {})' &
+	BG=$!
+	for _ in $(seq 50); do [[ "$(readlink "/proc/$BG/exe")" == /memfd:* ]] && break; sleep 0.1; done
+	[[ "$(readlink "/proc/$BG/exe")" == "/memfd:copy (deleted)" ]]
+	id=$(stat -L -c '"exe_dev":%d,"exe_ino":%i' "/proc/$BG/exe")
+	run --separate-stderr "$RESOLVE" <<< "{\"v\":1,\"type\":\"flow\",\"pid\":$BG,\"comm\":\"sleep\",$id}"
+	[ "$status" -eq 0 ]
+	echo "$output" | jq -e -s 'map(select(.type == "flow"))[0] | .exe_path == null and .name == "sleep" and .cmdline == ["sleep", "30"]'
+	echo "$output" | jq -e -s 'map(select(.type == "error")) == []'
+	[ -z "$stderr" ]
+}
+
 @test "a process of the host has empty container fields" {
 	sleep 30 &
 	BG=$!

@@ -271,6 +271,13 @@ static void read_exe(struct proc_facts *f, const char *dir)
 		buf[n - (sizeof(deleted) - 1)] = '\0';
 		f->exe_deleted = true;
 	}
+	/*
+	 * A program run from a memfd (runc runs itself so; fexecve of an
+	 * unlinked copy) has no path: the link names the memfd. Its path is
+	 * unknown, which is no error.
+	 */
+	if (!strncmp(buf, "/memfd:", 7))
+		return;
 	target = inside_root(dir, buf);
 	f->exe_path = strdup(target);
 	snprintf(full, sizeof(full), "%s/root%s", dir, target);
