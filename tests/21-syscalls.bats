@@ -107,7 +107,8 @@ sum_syscalls() {
 	wait "$RESOLVE_PID"
 	RESOLVE_PID=
 	"$HASH" < "$d/out" > "$d/h.out"
-	rec=$(jq -c --argjson pid "$(jq .pid "$d/report")" 'select(.type == "syscalls" and .pid == $pid)' "$d/h.out" | head -1)
+	# (the same pid was the shell first, whose execve is counted under its identity)
+	rec=$(jq -c --argjson pid "$(jq .pid "$d/report")" 'select(.type == "syscalls" and .pid == $pid and .comm == "caller")' "$d/h.out" | head -1)
 	[ -n "$rec" ]
 	shape() { jq -c 'to_entries | map("\(.key):\(.value | type)") | sort'; }
 	diff <(echo "$rec" | shape) <(shape < "$d/example")
