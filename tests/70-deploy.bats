@@ -117,12 +117,13 @@ test_image() {
 	"${PODMAN[@]}" logs "$SNITCHC" 2>&1 | grep -q 'snitch-trace: counting TCP'
 	# a process of the host, and another container with a name
 	cp "$GEN" "$d/gen-host"
-	"$d/gen-host" udp4 > "$d/host.report"
+	# each stays a second after its traffic: read from /proc even when the machine is loaded
+	TRAFFICGEN_LINGER_MS=1000 "$d/gen-host" udp4 > "$d/host.report"
 	GENIMAGE=localhost/snitch-gen-$$:1
 	podman_image "$GENIMAGE" "$GEN"
 	OTHER=snitch-other-$$
 	CTRS="$CTRS $OTHER"
-	"${PODMAN[@]}" run --name "$OTHER" "${PODMAN_LIMITS[@]}" --network none "$GENIMAGE" /bin/trafficgen udp4 > "$d/ctr.report"
+	"${PODMAN[@]}" run --name "$OTHER" "${PODMAN_LIMITS[@]}" --network none -e TRAFFICGEN_LINGER_MS=1000 "$GENIMAGE" /bin/trafficgen udp4 > "$d/ctr.report"
 	other_id=$("${PODMAN[@]}" inspect -f '{{.Id}}' "$OTHER")
 	sleep 2
 	"${PODMAN[@]}" stop -t 30 "$SNITCHC" > /dev/null
