@@ -110,7 +110,7 @@ VMLINUX_BTF ?= /sys/kernel/btf/vmlinux
 BPF_ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/' \
 	-e 's/ppc64le/powerpc/' -e 's/riscv64/riscv/' -e 's/s390x/s390/')
 
-.PHONY: all test unit bats fuzz deps run install uninstall clean help bench
+.PHONY: all test unit bats fuzz deps run install uninstall clean help bench image
 .DELETE_ON_ERROR:
 .SUFFIXES:
 .SECONDARY:
@@ -126,6 +126,7 @@ help:
 	@echo '                (no database server, X server or test tool)'
 	@echo 'make install    install under $$(DESTDIR)$$(PREFIX) (now $(DESTDIR)$(PREFIX))'
 	@echo 'make uninstall  remove what make install put there'
+	@echo 'make image      an OCI image from Debian packages (mmdebstrap, podman; root)'
 	@echo 'make clean      remove $(O)/ and $(BIN)/'
 	@echo 'V=1             show the full commands'
 
@@ -165,7 +166,17 @@ endef
 $(foreach t,$(TOOLS),$(eval $(call tool_rule,$(t))))
 
 # The tracer's objects include the skeletons, which must exist first.
-$(O)/cmd/snitch-trace/main.o $(snitch-trace_OBJS) $(snitch-trace_SRCS:%.c=$(O)/san/%.o): $(SKELS)
+$(O)/cmd/snitch-trace/main.o $(snitch-trace_OBJS) $(snitch-trace_SRCS:%.c=$(O)/san/%.o): $(SKELS) $(O)/syscall_names.h
+
+# The names and numbers of this architecture's system calls, from the
+# kernel headers (linux-libc-dev): { "connect", 42 }, ...
+$(O)/syscall_names.h: Makefile
+	$(call msg,GEN,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) -dM -E -include asm/unistd.h - < /dev/null | \
+		sed -n 's/^#define __NR_\([a-z0-9_]*\) \([0-9][0-9]*\)$$/{ "\1", \2 },/p' | sort > $@.tmp
+	$(Q)test -s $@.tmp || { echo "make: no system call numbers in <asm/unistd.h>: run 'sudo make deps' (linux-libc-dev)" >&2; rm -f $@.tmp; exit 1; }
+	$(Q)mv $@.tmp $@
 
 # The systemd unit's one template, as a C string for snitch systemd.
 $(O)/snitch.service.h: systemd/snitch.service.in Makefile
@@ -244,6 +255,14 @@ $(O)/fuzz/fuzz_dns: tests/fuzz/fuzz_dns.c cmd/snitch-resolve/dnsmsg.c cmd/snitch
 		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 		-o $@ tests/fuzz/fuzz_dns.c cmd/snitch-resolve/dnsmsg.c $(FUZZ_LIB_SRCS) $(call pkg,--libs,libcares) -lpthread
 
+# snitch-resolve's readers of the container runtimes' and kubelet's files.
+$(O)/fuzz/fuzz_names: tests/fuzz/fuzz_names.c cmd/snitch-resolve/names_parse.c cmd/snitch-resolve/names.h $(LIB_SRCS) $(wildcard lib/*.h)
+	$(call msg,FUZZ,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) -std=gnu11 $(DEFINES) -Ilib -Icmd/snitch-resolve -g -O1 \
+		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+		-o $@ tests/fuzz/fuzz_names.c cmd/snitch-resolve/names_parse.c $(FUZZ_LIB_SRCS) -lpthread
+
 # snitch-metrics' records into counters, and its label escaping.
 METRICS_FUZZ_SRCS := cmd/snitch-metrics/exporter.c cmd/snitch-metrics/registry.c
 $(O)/fuzz/fuzz_metrics: tests/fuzz/fuzz_metrics.c $(METRICS_FUZZ_SRCS) cmd/snitch-metrics/metrics.h $(LIB_SRCS) $(wildcard lib/*.h)
@@ -279,10 +298,16 @@ $(O)/fuzz/fuzz_geoip: tests/fuzz/fuzz_geoip.c lib/geoip.c lib/geoip.h
 		-o $@ tests/fuzz/fuzz_geoip.c lib/geoip.c $(call pkg,--libs,$(PKGS_lib_geoip))
 
 FUZZ_TARGETS := $(O)/fuzz/fuzz_record $(O)/fuzz/fuzz_dns $(O)/fuzz/fuzz_geoip \
-	$(O)/fuzz/fuzz_termsafe $(O)/fuzz/fuzz_top_model $(O)/fuzz/fuzz_metrics
+	$(O)/fuzz/fuzz_termsafe $(O)/fuzz/fuzz_top_model $(O)/fuzz/fuzz_metrics \
+	$(O)/fuzz/fuzz_names
 
 fuzz: $(FUZZ_TARGETS)
 	$(Q)scripts/test.sh fuzz
+
+# An OCI image of snitch from Debian's packages, no registry (slow:
+# not part of make test). IMAGE=name:tag to name it.
+image: all
+	$(Q)scripts/image.sh $(IMAGE)
 
 # Two sets (scripts/deps.sh --list run|test): make run installs only what
 # building and running need; make test and make deps add the tests'.

@@ -42,6 +42,8 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 /* Set by userspace before load. */
 const volatile bool want_dns = true;
 const volatile bool want_exec = true;
+/* slot + 1 of each system call counted, 0 for the others (--syscalls) */
+const volatile __u8 syscall_slot[SYSCALL_NR_MAX] = {};
 
 /* sock_state.flags */
 #define S_IDENT		0x01	/* id holds the owner */
@@ -141,6 +143,70 @@ static __always_inline void fill_ident(struct ident *id, struct task_struct *t)
 	id->cgroup_id = t->cgroups->dfl_cgrp->kn->id;
 	id->netns = t->nsproxy->net_ns->ns.inum;
 	id->mntns = t->nsproxy->mnt_ns->ns.inum;
+}
+
+/* ---- system calls ---- */
+
+/* max_entries is set by userspace */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 8192);
+	__type(key, struct sys_key);
+	__type(value, struct sys_counts);
+} sys_counts SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sys_counts);
+} sys_scratch SEC(".maps");
+
+/*
+ * Every system call of every task passes here once this is attached (the
+ * tracepoint sends all of them through the kernel's slow path, which is
+ * most of the cost: docs/performance.md). A call not counted costs one
+ * load from a read-only array; a counted one a hash lookup and an atomic
+ * add. Nothing goes to the ring buffer.
+ */
+SEC("tp_btf/sys_enter")
+int BPF_PROG(on_sys_enter, struct pt_regs *regs, long nr)
+{
+	struct sys_key k = {};
+	struct task_struct *t;
+	struct sys_counts *c;
+	struct mm_struct *mm;
+	__u32 slot, zero = 0;
+
+	if ((unsigned long)nr >= SYSCALL_NR_MAX)
+		return 0;
+	slot = syscall_slot[nr];
+	if (!slot || slot > SYSCALL_SLOTS)
+		return 0;
+	t = bpf_get_current_task_btf();
+	k.pid = t->tgid;
+	k.start_boot_ns = t->group_leader->start_boottime;
+	mm = t->mm;
+	if (mm && mm->exe_file)
+		k.exe_ino = mm->exe_file->f_inode->i_ino;
+	c = bpf_map_lookup_elem(&sys_counts, &k);
+	if (!c) {
+		struct sys_counts *n = bpf_map_lookup_elem(&sys_scratch, &zero);
+
+		if (!n)
+			return 0;
+		__builtin_memset(n->count, 0, sizeof(n->count));
+		fill_ident(&n->id, t);
+		/* another CPU may have added it first: EEXIST is fine */
+		(void)bpf_map_update_elem(&sys_counts, &k, n, BPF_NOEXIST);
+		c = bpf_map_lookup_elem(&sys_counts, &k);
+		if (!c) {
+			count_lost(LOST_SYSCALL_TABLE);
+			return 0;
+		}
+	}
+	__sync_fetch_and_add(&c->count[slot - 1], 1);
+	return 0;
 }
 
 /* ---- exec ---- */

@@ -108,6 +108,26 @@ struct ev_dns {
 	__u8 data[DNS_MAX];
 };
 
+/*
+ * System calls counted per process (--syscalls): the numbers counted map
+ * to slots; a process's counts are kept by (pid, start, executable), so a
+ * process that execs starts a new entry with its new identity.
+ */
+#define SYSCALL_SLOTS 32
+#define SYSCALL_NR_MAX 1024	/* numbers at or above are never counted */
+
+struct sys_key {
+	__u32 pid;
+	__u32 pad;
+	__u64 start_boot_ns;
+	__u64 exe_ino;
+};
+
+struct sys_counts {
+	struct ident id;	/* read when the process was first counted */
+	__u64 count[SYSCALL_SLOTS];
+};
+
 /* Things the kernel side could not record, counted per CPU. */
 enum lost_reason {
 	LOST_RINGBUF_FLOW,	/* a flow event did not fit in the ring buffer */
@@ -116,6 +136,7 @@ enum lost_reason {
 	LOST_FLOW_TABLE,	/* the datagram flow table was full */
 	LOST_STORAGE,		/* no memory for a socket's state */
 	LOST_PACKET_RX,		/* an AF_PACKET receive that could not be sized */
+	LOST_SYSCALL_TABLE,	/* the per-process syscall counts table was full */
 	LOST_NREASONS,
 };
 

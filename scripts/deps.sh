@@ -21,10 +21,13 @@ RUN="ca-certificates sqlite3"
 # traffic generators, systemd-analyze for the unit, man to read the pages
 # make install writes, the sanitizer runtime for clang's fuzzer,
 # mmdblookup to check snitch's countries against, tmux to drive snitch top,
-# a real Prometheus (and promtool) and curl for snitch-metrics.
+# a real Prometheus (and promtool) and curl for snitch-metrics, podman and
+# runc for a real container (crun refuses hybrid cgroups), mmdebstrap for
+# make image, kubectl (kubernetes-client) and python3 to check the
+# Kubernetes manifests.
 TEST="bats jq libclang-rt-dev coreutils util-linux procps iproute2 btrfs-progs e2fsprogs
 openssl iperf3 sockperf postgresql mariadb-server xvfb dbus-daemon dbus-bin dbus-x11 dunst
-systemd man-db mmdb-bin tmux prometheus curl"
+systemd man-db mmdb-bin tmux prometheus curl podman runc mmdebstrap kubernetes-client python3"
 
 usage() {
 	echo "usage: scripts/deps.sh [--list] run|test" >&2
@@ -57,6 +60,11 @@ installed=$(dpkg-query -W -f='${Package} ${db:Status-Status}\n' $PKGS 2>/dev/nul
 	awk '$2 == "installed" { print $1 }')
 missing=$(printf '%s\n' $PKGS | grep -vxF -e "$installed" || true)
 [ -n "$installed" ] || missing=$PKGS
+# a kubectl from another package (Google's "kubectl") serves as well, and
+# Debian's would collide with its /usr/bin/kubectl
+if command -v kubectl > /dev/null 2>&1; then
+	missing=$(printf '%s\n' $missing | grep -vx kubernetes-client || true)
+fi
 if [ -z "$missing" ]; then
 	exit 0
 fi

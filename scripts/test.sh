@@ -76,6 +76,12 @@ fuzz_one() {
 	fuzz_metrics)
 		# seeds: records of every kind snitch-metrics counts
 		cp tests/fuzz/metrics/*.jsonl "$corpus/" ;;
+	fuzz_names)
+		# seeds: Docker's, Podman's and containerd's files, and the
+		# kubelet's names (tests/fixtures/containers)
+		find tests/fixtures/containers -name '*.json' -exec cp --backup=numbered -t "$corpus/" {} +
+		find tests/fixtures/containers/var/log -mindepth 2 -maxdepth 2 -printf '%f\n' |
+			split -l 1 - "$corpus/name-" ;;
 	esac
 	"build/fuzz/$target" -max_total_time="${FUZZ_SECONDS:-20}" \
 		-max_len=4096 -print_final_stats=1 "$corpus" 2>&1 |
@@ -94,6 +100,7 @@ run_fuzz() {
 	fuzz_one fuzz_termsafe "terminal sanitiser (lib/termsafe.c)" || rc=1
 	fuzz_one fuzz_top_model "snitch top's model of the live feed" || rc=1
 	fuzz_one fuzz_metrics "records and label escaping of snitch-metrics" || rc=1
+	fuzz_one fuzz_names "container name readers of snitch-resolve" || rc=1
 	return "$rc"
 }
 

@@ -9,6 +9,10 @@ POD=3f2a1c4e-5b6d-4e7f-8a9b-0c1d2e3f4a5b
 
 teardown() {
 	stop_started ${BG:-} ${F:-} ${LIVE:-} ${HOLDER:-}
+	if [ -n "${CTR:-}" ]; then
+		"${PODMAN[@]}" rm -f -t 0 "$CTR" > /dev/null 2>&1 || true
+		"${PODMAN[@]}" rmi -f "$IMAGE" > /dev/null 2>&1 || true
+	fi
 	# cgroups this test made: move anything left to the root, remove them
 	if [ -n "${CGS:-}" ]; then
 		for cg in $CGS; do
@@ -20,6 +24,8 @@ teardown() {
 		for cg in $CGS; do rmdir "$cg" 2>/dev/null || true; done
 		rmdir "$(cgroup_root)/snitch-test-$$.slice" 2>/dev/null || true
 	fi
+	# a tree of cgroups without processes: the deepest first
+	[ -z "${CGBASE:-}" ] || find "$CGBASE" -depth -type d -exec rmdir {} + 2>/dev/null || true
 	true
 }
 
@@ -231,12 +237,152 @@ container_run() {
 	jq -e -s 'map(select(.type == "exec" and .comm == "ip")) | length >= 1 and all(.[]; .container_runtime != null)' "$d/out"
 }
 
+@test "a process chrooted in a mount namespace of its own: the path is the one inside its root, not ours" {
+	need_root
+	need_cmd unshare
+	d=$BATS_TEST_TMPDIR
+	mkdir -p "$d/r"
+	# a root on a tmpfs that exists only in the process's namespace, with
+	# sleep and the libraries it loads
+	libs=$(ldd /bin/sleep | grep -o '/[^ ]*' | tr '\n' ' ')
+	unshare --mount --propagation private sh -c "
+		mount -t tmpfs none '$d/r' && mkdir -p '$d/r/bin' &&
+		for f in $libs; do mkdir -p '$d/r'\$(dirname \$f) && cp \$f '$d/r'\$f; done &&
+		cp /bin/sleep '$d/r/bin/sleep' && exec chroot '$d/r' /bin/sleep 30" &
+	BG=$!
+	for i in $(seq 1 50); do
+		[ "$(cat "/proc/$BG/comm" 2>/dev/null)" = sleep ] && break
+		sleep 0.1
+	done
+	[ "$(cat "/proc/$BG/comm")" = sleep ]
+	[ ! -e "$d/r/bin/sleep" ]	# not in our namespace
+	id=$(stat -L -c '"exe_dev":%d,"exe_ino":%i' "/proc/$BG/exe")
+	run --separate-stderr "$RESOLVE" <<< "{\"v\":1,\"type\":\"flow\",\"pid\":$BG,\"comm\":\"sleep\",$id}"
+	[ "$status" -eq 0 ]
+	echo "$output" | jq -e -s 'map(select(.type == "flow"))[0] | .exe_path == "/bin/sleep" and .cmdline == ["/bin/sleep", "30"]'
+	echo "$output" | jq -e -s 'map(select(.type == "error")) == []'
+}
+
+@test "container names: Docker's and Podman's files (rootful and rootless), containerd's spec, the kubelet's /var/log/pods" {
+	need_root
+	root=$(cgroup_root)
+	[ -n "$root" ] || cannot_run "no cgroup v2 mount"
+	fix=$SNITCH_TOP/tests/fixtures/containers
+	DOCKER=d548c5b83fa61d8e3bd86ad42a7ffea9b7c86e3f9d8095c1577d3e1270bb9420
+	PODMAN=2f259bab93aaaaa2542ba43ef33eb990d0999ee1b9924b557b7be53c0b7a1bb9
+	ROOTLESS=12b961af5feb3e9d39f93b2cefb9a1a944f18d02cca0cac2f04f5a982240605f
+	KUBELET=1ca4bc7eb9b3d6f1e205da9cfab437c89d3760d0765a29a6bcbccf4ad51a2cb1
+	CONTAINERD=2397d068a8d1552a4c3f9147ba9c94e086bfd66fb2acb5bbaf47197105127d5f
+	NOFILES=59ec96c1bb9e936ace983e093c166ef5a62fa1d7590d93b31937970944813f90
+	CGBASE=$root/snitch-names-$$.slice
+	kp=$CGBASE/kubepods.slice/kubepods-burstable.slice
+	pod() { echo "$kp/kubepods-burstable-pod${1//-/_}.slice"; }
+	declare -A cg=(
+		[docker]=$CGBASE/system.slice/docker-$DOCKER.scope
+		[podman]=$CGBASE/machine.slice/libpod-$PODMAN.scope
+		[rootless]=$CGBASE/user.slice/user-1000.slice/user@1000.service/user.slice/libpod-$ROOTLESS.scope
+		[kubelet]=$(pod "$POD")/cri-containerd-$KUBELET.scope
+		[containerd]=$(pod 0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d)/cri-containerd-$CONTAINERD.scope
+		[nofiles]=$CGBASE/system.slice/docker-$NOFILES.scope
+		[nopod]=$(pod 99999999-4e5f-4a6b-8c7d-9e0f1a2b3c4d)/cri-containerd-$NOFILES.scope
+		[host]=$CGBASE/user.slice/user-1000.slice/session-3.scope
+	)
+	in=
+	for k in "${!cg[@]}"; do
+		mkdir -p "${cg[$k]}"
+		in+="{\"v\":1,\"type\":\"flow\",\"seq\":\"$k\",\"cgroup_id\":$(stat -c %i "${cg[$k]}")}"$'\n'
+	done
+	run --separate-stderr "$RESOLVE" --container-root "$fix" <<< "$in"
+	[ "$status" -eq 0 ]
+	names() { echo "$output" | jq -c --arg k "$1" 'select(.seq == $k) | [.container_runtime, .container_name, .container_image, .pod_namespace, .pod_name]'; }
+	[ "$(names docker)" = '["docker","web-1","nginx:1.25","",""]' ]
+	[ "$(names podman)" = '["podman","db","docker.io/library/postgres:16","",""]' ]
+	[ "$(names rootless)" = '["podman","notes","localhost/notes:latest","",""]' ]
+	# the pod from /var/log/pods, the container from /var/log/containers
+	[ "$(names kubelet)" = '["containerd","server",null,"shop","cart-7d9f5c"]' ]
+	[ "$(names containerd)" = '["containerd","coredns","registry.k8s.io/coredns/coredns:v1.11.1","kube-system","coredns-5d78c"]' ]
+	# what no file says is null; outside a pod, the pod is ""; the host has none
+	[ "$(names nofiles)" = '["docker",null,null,"",""]' ]
+	# (the fixture's /var/log/containers names this id, but in another pod: not taken)
+	[ "$(names nopod)" = '["containerd",null,null,null,null]' ]
+	[ "$(names host)" = '["","","","",""]' ]
+	# without --container-root nothing names them: the same container is null
+	run --separate-stderr "$RESOLVE" <<< "{\"v\":1,\"type\":\"flow\",\"cgroup_id\":$(stat -c %i "${cg[docker]}")}"
+	echo "$output" | jq -e -s 'map(select(.type == "flow"))[0] | .container_id == "'$DOCKER'" and .container_name == null'
+}
+
+@test "container names are read on first sight and cached; a container whose files come later is named later" {
+	need_root
+	root=$(cgroup_root)
+	[ -n "$root" ] || cannot_run "no cgroup v2 mount"
+	d=$BATS_TEST_TMPDIR
+	ID=59ec96c1bb9e936ace983e093c166ef5a62fa1d7590d93b31937970944813f90
+	CGBASE=$root/snitch-names-$$.slice
+	mkdir -p "$CGBASE/docker-$ID.scope"
+	cgid=$(stat -c %i "$CGBASE/docker-$ID.scope")
+	mkdir -p "$d/root/var/lib/docker/containers/$ID"
+	stream_start "$RESOLVE" --container-root "$d/root" --container-recheck-s 1
+	stream_send "{\"v\":1,\"type\":\"flow\",\"seq\":1,\"cgroup_id\":$cgid}"
+	wait_lines "$STREAM_OUT" 1
+	echo '{"Name":"/late","Config":{"Image":"busybox"}}' > "$d/root/var/lib/docker/containers/$ID/config.v2.json"
+	stream_send "{\"v\":1,\"type\":\"flow\",\"seq\":2,\"cgroup_id\":$cgid}"
+	wait_lines "$STREAM_OUT" 2
+	sleep 1.2	# past --container-recheck-s
+	stream_send "{\"v\":1,\"type\":\"flow\",\"seq\":3,\"cgroup_id\":$cgid}"
+	wait_lines "$STREAM_OUT" 3
+	# named now: the name is kept even when its file goes
+	rm "$d/root/var/lib/docker/containers/$ID/config.v2.json"
+	sleep 1.2
+	stream_send "{\"v\":1,\"type\":\"flow\",\"seq\":4,\"cgroup_id\":$cgid}"
+	stream_stop
+	[ "$(jq -c 'select(.type == "flow") | [.seq, .container_name, .container_image]' "$STREAM_OUT" | tr '\n' ' ')" = \
+	  '[1,null,null] [2,null,null] [3,"late","busybox"] [4,"late","busybox"] ' ]
+}
+
+@test "a real podman container: its name, its image, and the path inside it" {
+	need_root
+	need_cmd podman runc
+	IMAGE=localhost/snitch-test-$$:1
+	CTR=snitch-test-$$
+	podman_image "$IMAGE" /bin/sleep
+	"${PODMAN[@]}" run -d --name "$CTR" --network none "${PODMAN_LIMITS[@]}" "$IMAGE" /bin/sleep 30
+	pid=$("${PODMAN[@]}" inspect -f '{{.State.Pid}}' "$CTR")
+	[ "$pid" -gt 0 ]
+	id=$(stat -L -c '"exe_dev":%d,"exe_ino":%i' "/proc/$pid/exe")
+	cg=$(stat -c %i "$(cgroup_root)$(sed -n 's/^0:://p' "/proc/$pid/cgroup")")
+	run --separate-stderr "$RESOLVE" <<< "{\"v\":1,\"type\":\"flow\",\"pid\":$pid,\"comm\":\"sleep\",$id,\"cgroup_id\":$cg}"
+	[ "$status" -eq 0 ]
+	echo "$output" | jq -e -s --arg n "$CTR" --arg i "$IMAGE" --arg id "$("${PODMAN[@]}" inspect -f '{{.Id}}' "$CTR")" '
+		map(select(.type == "flow"))[0] | .container_runtime == "podman" and .container_id == $id and
+		.container_name == $n and .container_image == $i and .pod_name == "" and
+		.exe_path == "/bin/sleep" and .cmdline == ["/bin/sleep", "30"]'
+}
+
+@test "a program run from a memfd has no path, and that is no error" {
+	need_cmd python3
+	# runc runs itself so; here sleep, copied into a memfd and run from it
+	python3 -c 'import os
+fd = os.memfd_create("copy")
+os.write(fd, open("/bin/sleep", "rb").read())
+os.execve("/proc/self/fd/%d" % fd, ["sleep", "30"], {})' &
+	BG=$!
+	for _ in $(seq 50); do [[ "$(readlink "/proc/$BG/exe")" == /memfd:* ]] && break; sleep 0.1; done
+	[[ "$(readlink "/proc/$BG/exe")" == "/memfd:copy (deleted)" ]]
+	id=$(stat -L -c '"exe_dev":%d,"exe_ino":%i' "/proc/$BG/exe")
+	run --separate-stderr "$RESOLVE" <<< "{\"v\":1,\"type\":\"flow\",\"pid\":$BG,\"comm\":\"sleep\",$id}"
+	[ "$status" -eq 0 ]
+	echo "$output" | jq -e -s 'map(select(.type == "flow"))[0] | .exe_path == null and .name == "sleep" and .cmdline == ["sleep", "30"]'
+	echo "$output" | jq -e -s 'map(select(.type == "error")) == []'
+	[ -z "$stderr" ]
+}
+
 @test "a process of the host has empty container fields" {
 	sleep 30 &
 	BG=$!
 	cg=$(stat -c %i "$(cgroup_root)$(sed -n 's/^0:://p' /proc/$BG/cgroup)")
 	run --separate-stderr "$RESOLVE" <<< "{\"v\":1,\"type\":\"exec\",\"pid\":$BG,\"cgroup_id\":$cg}"
 	echo "$output" | jq -e -s 'map(select(.type == "exec"))[0] | .container_runtime == "" and .container_id == "" and .pod_uid == ""'
+	echo "$output" | jq -e -s 'map(select(.type == "exec"))[0] | .container_name == "" and .container_image == "" and .pod_namespace == "" and .pod_name == ""'
 }
 
 @test "domains: two processes that looked up different names for one address each get their own" {

@@ -41,7 +41,7 @@ teardown() {
 	[ "$(q "select cmdline from executables where name = 'curl' limit 1")" = '["curl","-s","https://example.org/"]' ]
 	# WAL, and a schema version
 	[ "$(q 'pragma journal_mode')" = wal ]
-	[ "$(q 'pragma user_version')" -eq 2 ]
+	[ "$(q 'pragma user_version')" -eq 4 ]
 }
 
 @test "every example query of docs/schema.md runs, and finds the rows it should" {
@@ -248,7 +248,7 @@ new" ]
 	[ "$(q 'select message from events')" = new ]
 }
 
-@test "a version-1 database migrates to version 2 in one step, keeping its rows" {
+@test "a version-1 database migrates to the current version one step at a time, keeping its rows" {
 	mkdir -p "$(dirname "$DB")"
 	# the version-1 schema, as snitch-store 0.1.0 made it, with a row
 	sqlite3 "$DB" <<-'EOF'
@@ -267,14 +267,37 @@ new" ]
 	q "update connections set window_start_ns = $NOW, window_end_ns = $NOW, first_ns = $NOW, last_ns = $NOW"
 	jq -cn --argjson t "$NOW" '{v:1, type:"error", ts_ns:$t, stage:"snitch-hash", code:"hash_failed", message:"m"}' |
 		"$STORE" --db "$DB"
-	[ "$(q 'pragma user_version')" -eq 2 ]
+	[ "$(q 'pragma user_version')" -eq 4 ]
 	[ "$(q "select send_bytes, recv_bytes from connections where window_start_ns = $NOW")" = "7|8" ]
 	[ "$(q 'select code from events')" = hash_failed ]
+	# version 4: the containers' names
+	[ "$(q "select group_concat(name, ',') from pragma_table_info('containers')")" = \
+	  "id,name,container_name,image,pod_namespace,pod_name,pod_uid" ]
 	# a database of a newer version is refused, not changed
-	q 'pragma user_version = 3'
+	q 'pragma user_version = 5'
 	run --separate-stderr "$STORE" --db "$DB" < /dev/null
 	[ "$status" -eq 5 ]
-	[[ "$stderr" == *"its schema is version 3, newer than this snitch-store's 2"* ]]
+	[[ "$stderr" == *"its schema is version 5, newer than this snitch-store's 4"* ]]
+}
+
+@test "containers: name, image and pod as snitch-resolve named them; names that come later fill the row" {
+	c='.container_runtime = "containerd" | .container_id = "2397d068a8d1552a4c3f9147ba9c94e086bfd66fb2acb5bbaf47197105127d5f" | .pod_uid = "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"'
+	{
+		store_flow "$NOW" 1 1 "$c | .container_name = null | .container_image = null | .pod_namespace = null | .pod_name = null"
+		store_flow "$NOW" 1 1 '.container_runtime = "docker" | .container_id = "d548c5b83fa61d8e3bd86ad42a7ffea9b7c86e3f9d8095c1577d3e1270bb9420" | .pod_uid = "" | .container_name = "web-1" | .container_image = "nginx:1.25" | .pod_namespace = "" | .pod_name = ""'
+		store_flow "$NOW" 1 1	# the host: no container row
+	} | "$STORE" --db "$DB" --write-limit-s 1
+	[ "$(q "select name, container_name is null, image is null, pod_name is null from containers where name like 'containerd:%'")" = \
+	  "containerd:2397d068a8d1552a4c3f9147ba9c94e086bfd66fb2acb5bbaf47197105127d5f|1|1|1" ]
+	[ "$(q "select container_name, image, pod_namespace, pod_name, pod_uid from containers where name like 'docker:%'")" = "web-1|nginx:1.25|||" ]
+	# a later window names the containerd one
+	store_flow "$(( NOW + 20000000000 ))" 1 1 "$c | .container_name = \"coredns\" | .container_image = \"registry.k8s.io/coredns/coredns:v1.11.1\" | .pod_namespace = \"kube-system\" | .pod_name = \"coredns-5d78c\"" |
+		"$STORE" --db "$DB" --write-limit-s 1
+	[ "$(q "select container_name, image, pod_namespace, pod_name, pod_uid from containers where name like 'containerd:%'")" = \
+	  "coredns|registry.k8s.io/coredns/coredns:v1.11.1|kube-system|coredns-5d78c|0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d" ]
+	[ "$(q 'select count(*) from containers')" -eq 2 ]
+	# and a group-by names the traffic
+	[ "$(q "select c.container_name, sum(send_bytes) from connections join containers c on c.id = container_id group by 1 order by 1")" = $'coredns|2\nweb-1|1' ]
 }
 
 @test "--emit-rows: after each window is committed, its rows as row records, the local rows exactly" {

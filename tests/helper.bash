@@ -394,3 +394,29 @@ store_flow() {
 }
 
 NOW=$(( $(date +%s) * 1000000000 ))
+
+# Podman as these machines can run it: runc, since crun refuses a host
+# whose cgroups are hybrid (v1 with v2 at /sys/fs/cgroup/unified, as
+# here); the cgroupfs manager, since PID 1 is not systemd; and limits
+# lower than podman's defaults, since root here lacks CAP_SYS_RESOURCE
+# and runc cannot raise them (nofile 1048576 is refused, and nproc above
+# about 60,000 was, found by trying). docs/deploy.md says more.
+PODMAN=(podman --runtime runc --cgroup-manager cgroupfs)
+PODMAN_LIMITS=(--ulimit "nofile=$(ulimit -Hn):$(ulimit -Hn)" --ulimit nproc=32768:32768)
+
+# podman_image NAME PROGRAM...: an image of the programs given and the
+# libraries they load, built from this machine's files (no registry).
+podman_image() {
+	local name=$1 dir f
+	shift
+	dir=$(mktemp -d "$BATS_TEST_TMPDIR/image.XXXXXX")
+	mkdir -p "$dir/bin"
+	for f in "$@"; do
+		cp "$f" "$dir/bin/"
+		for l in $(ldd "$f" 2>/dev/null | grep -o '/[^ ]*'); do
+			mkdir -p "$dir$(dirname "$l")" && cp -n "$l" "$dir$l"
+		done
+	done
+	tar -C "$dir" -cf "$dir.tar" .
+	"${PODMAN[@]}" import -q "$dir.tar" "$name" > /dev/null
+}

@@ -2,7 +2,11 @@
 /*
  * cgroup id -> container: the cgroup's path comes from its id (a cgroup
  * v2 id is the kernfs file handle of its directory), which works after the
- * process has exited; /proc/PID/cgroup is the fallback.
+ * process has exited; /proc/PID/cgroup is the fallback. The container's
+ * name, image and pod are read from its runtime's files on first sight
+ * (names.c); what could not be read then is looked for again after
+ * --container-recheck-s (a container being created may not have its
+ * files yet).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -12,34 +16,63 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "container.h"
 #include "json.h"
+#include "names.h"
 #include "resolve.h"
 
 #define FILEID_KERNFS 0xfe
+/* cgroups remembered; the least recently used go first */
+#define CGROUPS_MAX 8192
 
 struct cg_ent {
 	uint64_t id;
 	char *block;
 	size_t len;
+	uint64_t recheck_ns;	/* monotonic; 0: all that can be known is */
 	UT_hash_handle hh;	/* by id */
+	struct lru_node lru;
 };
 
 struct containers {
 	int mountfd;		/* the cgroup2 mount, for open_by_handle_at */
 	char mount[PATH_MAX];
+	char root[PATH_MAX];	/* where the runtimes' files are: "" is "/" */
+	uint64_t recheck_ns;
 	struct cg_ent *tab;
+	struct lru lru;
 };
 
-struct containers *containers_new(void)
+struct containers *containers_new(const char *root, uint64_t recheck_s,
+				  const char *cgroup)
 {
 	struct containers *c = calloc(1, sizeof(*c));
 	FILE *f = fopen("/proc/mounts", "re");
 	char dev[256], dir[PATH_MAX], type[64];
 
-	if (!c)
+	if (!c) {
+		if (f)
+			fclose(f);
 		return NULL;
+	}
 	c->mountfd = -1;
+	lru_init(&c->lru);
+	c->recheck_ns = recheck_s * 1000000000ULL;
+	/* "/" and "/host/" are "" and "/host": paths are root + "/var/..." */
+	snprintf(c->root, sizeof(c->root), "%s", root ? root : "");
+	for (size_t n = strlen(c->root); n && c->root[n - 1] == '/'; n--)
+		c->root[n - 1] = '\0';
+	if (cgroup && *cgroup) {
+		/* given: in a container, where the host's hierarchy is mounted */
+		snprintf(c->mount, sizeof(c->mount), "%s", cgroup);
+		for (size_t n = strlen(c->mount); n > 1 && c->mount[n - 1] == '/'; n--)
+			c->mount[n - 1] = '\0';
+		c->mountfd = open(c->mount, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (f)
+			fclose(f);
+		return c;
+	}
 	while (f && fscanf(f, "%255s %4095s %63s %*s %*d %*d", dev, dir, type) == 3) {
 		if (!strcmp(type, "cgroup2")) {
 			snprintf(c->mount, sizeof(c->mount), "%s", dir);
@@ -52,17 +85,16 @@ struct containers *containers_new(void)
 	return c;
 }
 
+static void drop(struct containers *c, struct cg_ent *e);
+
 void containers_free(struct containers *c)
 {
 	struct cg_ent *e, *n;
 
 	if (!c)
 		return;
-	HASH_ITER(hh, c->tab, e, n) {
-		HASH_DEL(c->tab, e);
-		free(e->block);
-		free(e);
-	}
+	HASH_ITER(hh, c->tab, e, n)
+		drop(c, e);
 	if (c->mountfd >= 0)
 		close(c->mountfd);
 	free(c);
@@ -121,10 +153,26 @@ static bool path_by_pid(uint32_t pid, char *out, size_t size)
 	return ok;
 }
 
-/* A process of the host has "" for all three: it is in no container. */
-static char *render(const struct container_info *i, size_t *len)
+static void put_name(struct buf *b, const char *key, bool have, const char *v)
+{
+	buf_puts(b, key);
+	if (have)
+		json_put_cstr(b, v);
+	else
+		buf_puts(b, "null");
+}
+
+/*
+ * A process of the host has "" for all: it is in no container. In one,
+ * a name not found is null, and so are the pod's when it is in a pod;
+ * *incomplete says whether to look again later.
+ */
+static char *render(const char *root, const struct container_info *i, size_t *len,
+		    bool *incomplete)
 {
 	struct buf b = BUF_INIT;
+	bool inside = i->runtime || i->id[0] || i->pod_uid[0];
+	struct container_names n;
 
 	buf_puts(&b, "\"container_runtime\":");
 	if (!i->runtime && i->id[0])
@@ -135,6 +183,23 @@ static char *render(const struct container_info *i, size_t *len)
 	json_put_cstr(&b, i->id);
 	buf_puts(&b, ",\"pod_uid\":");
 	json_put_cstr(&b, i->pod_uid);
+	*incomplete = false;
+	if (!inside) {
+		buf_puts(&b, ",\"container_name\":\"\",\"container_image\":\"\","
+			 "\"pod_namespace\":\"\",\"pod_name\":\"\"");
+	} else {
+		names_lookup(root, i, &n);
+		put_name(&b, ",\"container_name\":", n.have_name, n.name);
+		put_name(&b, ",\"container_image\":", n.have_image, n.image);
+		if (i->pod_uid[0]) {
+			put_name(&b, ",\"pod_namespace\":", n.have_pod_namespace, n.pod_namespace);
+			put_name(&b, ",\"pod_name\":", n.have_pod_name, n.pod_name);
+		} else {
+			buf_puts(&b, ",\"pod_namespace\":\"\",\"pod_name\":\"\"");
+		}
+		*incomplete = !n.have_name ||
+			(i->pod_uid[0] && (!n.have_pod_namespace || !n.have_pod_name));
+	}
 	if (b.oom) {
 		buf_release(&b);
 		return NULL;
@@ -143,18 +208,32 @@ static char *render(const struct container_info *i, size_t *len)
 	return b.p;
 }
 
+static void drop(struct containers *c, struct cg_ent *e)
+{
+	HASH_DEL(c->tab, e);
+	lru_remove(&e->lru);
+	free(e->block);
+	free(e);
+}
+
 const char *container_block(struct containers *c, uint64_t cgroup_id,
 			    uint32_t pid, size_t *len)
 {
 	static const char unknown[] =
-		"\"container_runtime\":null,\"container_id\":null,\"pod_uid\":null";
+		"\"container_runtime\":null,\"container_id\":null,\"pod_uid\":null,"
+		"\"container_name\":null,\"container_image\":null,"
+		"\"pod_namespace\":null,\"pod_name\":null";
 	struct cg_ent *e;
 	struct container_info info;
-	char path[PATH_MAX];
-	bool known;
+	char path[PATH_MAX], *block;
+	bool known, incomplete;
+	size_t blen;
 
 	HASH_FIND(hh, c->tab, &cgroup_id, sizeof(cgroup_id), e);
-	if (e) {
+	if (e && e->recheck_ns && clock_mono_ns() >= e->recheck_ns)
+		drop(c, e);	/* read again: its files may be there now */
+	else if (e) {
+		lru_touch(&c->lru, &e->lru);
 		*len = e->len;
 		return e->block;
 	}
@@ -165,19 +244,30 @@ const char *container_block(struct containers *c, uint64_t cgroup_id,
 		return unknown;		/* not cached: it may be readable later */
 	}
 	container_parse(path, &info);
-	e = malloc(sizeof(*e));
-	if (!e || !(e->block = render(&info, &e->len))) {
-		free(e);
+	if (!(block = render(c->root, &info, &blen, &incomplete)) ||
+	    !(e = calloc(1, sizeof(*e)))) {
+		free(block);
 		*len = sizeof(unknown) - 1;
 		return unknown;
 	}
+	e->block = block;
+	e->len = blen;
 	e->id = cgroup_id;
+	e->recheck_ns = incomplete ? clock_mono_ns() + c->recheck_ns : 0;
 	HASH_ADD(hh, c->tab, id, sizeof(e->id), e);
 	if (!table_added(e, hh)) {
 		free(e->block);
 		free(e);
 		*len = sizeof(unknown) - 1;
 		return unknown;
+	}
+	lru_push(&c->lru, &e->lru);
+	while (HASH_COUNT(c->tab) > CGROUPS_MAX) {
+		struct lru_node *o = lru_oldest(&c->lru);
+
+		if (!o || o == &e->lru)
+			break;
+		drop(c, lru_entry(o, struct cg_ent, lru));
 	}
 	*len = e->len;
 	return e->block;

@@ -14,14 +14,22 @@
  *   lxc              lxc.payload.<name>, /lxc/<name>
  *
  * and the Kubernetes pod UID from kubepods...pod<uid>... (systemd writes
- * the UID's dashes as underscores; they are given back as dashes).
+ * the UID's dashes as underscores; they are given back as dashes), and
+ * the user whose systemd instance holds it (user@<uid>.service: rootless
+ * podman's containers live there).
  */
 struct container_info {
 	const char *runtime;	/* NULL: none found */
 	char id[128];		/* "" when none */
 	char pod_uid[40];	/* "" when none */
+	long owner_uid;		/* -1 when none */
 };
 
 void container_parse(const char *path, struct container_info *info);
+
+struct container_names;
+/* Names, image and pod of the container, from the files below root (names.c). */
+void names_lookup(const char *root, const struct container_info *info,
+		  struct container_names *n);
 
 #endif

@@ -81,6 +81,7 @@ void container_parse(const char *path, struct container_info *info)
 	info->runtime = NULL;
 	info->id[0] = '\0';
 	info->pod_uid[0] = '\0';
+	info->owner_uid = -1;
 	while (*c) {
 		const char *end = strchr(c, '/');
 		size_t n = end ? (size_t)(end - c) : strlen(c);
@@ -88,6 +89,14 @@ void container_parse(const char *path, struct container_info *info)
 		size_t ids = sizeof(info->id);
 
 		if (n) {
+			unsigned long u;
+			int used = 0;
+
+			if (n > 5 + 8 && !strncmp(c, "user@", 5) &&
+			    isdigit((unsigned char)c[5]) &&
+			    sscanf(c + 5, "%9lu.service%n", &u, &used) == 1 &&
+			    (size_t)used == n - 5)
+				info->owner_uid = (long)u;
 			if (!strncmp(c, "kubepods", 8))
 				kube = true;
 			if (kube && !info->pod_uid[0])

@@ -354,9 +354,10 @@ static void on_record(void *ctx, struct stage *st, const char *line,
 	record_find_many(rec, r->keys, NKEYS, m);
 	if (record_member_is(rec, m[K_TYPE], "dns"))
 		learn_dns(r, rec, m);
-	/* only flows and execs are a process's: the rest pass unchanged */
+	/* only flows, execs and syscalls are a process's: the rest pass unchanged */
 	if (!record_member_is(rec, m[K_TYPE], "flow") &&
-	    !record_member_is(rec, m[K_TYPE], "exec")) {
+	    !record_member_is(rec, m[K_TYPE], "exec") &&
+	    !record_member_is(rec, m[K_TYPE], "syscalls")) {
 		record_write(rec, &r->st.out.b);
 		return;
 	}
@@ -483,6 +484,8 @@ int main(int argc, char **argv)
 		.dns_keep_s = 3600,
 		.stats_s = 60,
 		.reverse_timeout_ms = 2000,
+		.container_root = "/",
+		.container_recheck_s = 10,
 	};
 	const struct cli_opt opts[] = {
 		{ .name = "reverse-dns", .type = CLI_FLAG, .value = &o.reverse_dns,
@@ -500,6 +503,15 @@ int main(int argc, char **argv)
 		{ .name = "cmdline-max", .type = CLI_UINT, .value = &o.cmdline_max,
 		  .metavar = "BYTES", .env = "SNITCH_RESOLVE_CMDLINE_MAX", .min = 64, .max = 131072,
 		  .help = "cut command lines longer than BYTES (the cut argument ends with \"\xe2\x80\xa6\")" },
+		{ .name = "container-root", .type = CLI_STRING, .value = &o.container_root,
+		  .metavar = "DIR", .env = "SNITCH_RESOLVE_CONTAINER_ROOT",
+		  .help = "read the container runtimes' and the kubelet's files (DIR/var/lib/docker, DIR/var/lib/containers, DIR/run/containerd, DIR/var/log/pods...) below DIR: where a container running snitch mounts the host's" },
+		{ .name = "cgroup", .type = CLI_STRING, .value = &o.cgroup, .metavar = "DIR",
+		  .env = "SNITCH_RESOLVE_CGROUP",
+		  .help = "the cgroup v2 hierarchy to find a cgroup's path in, by id (default: the cgroup2 mount in /proc/mounts); in a container with a cgroup namespace of its own, where the host's hierarchy is mounted" },
+		{ .name = "container-recheck-s", .type = CLI_UINT, .value = &o.container_recheck_s,
+		  .metavar = "S", .env = "SNITCH_RESOLVE_CONTAINER_RECHECK_S", .min = 1, .max = 86400,
+		  .help = "look again, S seconds later, for a container's name or pod that its files did not give (a container being created)" },
 		{ .name = "stats-s", .type = CLI_UINT, .value = &o.stats_s,
 		  .metavar = "S", .env = "SNITCH_RESOLVE_STATS_S", .min = 1, .max = 86400,
 		  .help = "write a stats record every S seconds" },
@@ -511,8 +523,10 @@ int main(int argc, char **argv)
 			"Read snitch records (docs/records.md) on standard input and add what a person\n"
 			"needs to recognise the talker: for the process, its parent and grandparent\n"
 			"(exe_path, name, cmdline, user, with parent_ and gparent_ prefixes); the\n"
-			"container (container_runtime, container_id, pod_uid); and for flows the\n"
-			"domain of the remote address, from the dns records seen earlier. Each dns\n"
+			"container (container_runtime, container_id, pod_uid, and container_name,\n"
+			"container_image, pod_namespace, pod_name from the files of Docker, Podman,\n"
+			"containerd, CRI-O and the kubelet); and for flows the domain of the remote\n"
+			"address, from the dns records seen earlier. Each dns\n"
 			"record's message (payload_b64, from snitch-trace) is decoded here, without\n"
 			"privileges, into qname, qtype, rcode and answers.\n"
 			"\n"
@@ -524,7 +538,8 @@ int main(int argc, char **argv)
 		.examples =
 			"  sudo snitch-trace | snitch-resolve | jq -c 'select(.type == \"flow\") | {name, exe_path, cmdline, domain}'\n"
 			"  sudo snitch-trace | snitch-resolve --reverse-dns | snitch-hash > records.jsonl\n"
-			"  snitch-resolve < records.jsonl | jq -c 'select(.container_runtime != \"\") | {name, container_id, pod_uid}'\n",
+			"  snitch-resolve < records.jsonl | jq -c 'select(.container_runtime != \"\") | {name, container_name, container_image, pod_namespace, pod_name}'\n"
+			"  snitch-resolve --container-root /host < records.jsonl   # in a container, the host's files mounted at /host/var/...\n",
 		.opts = opts,
 		.nopts = sizeof(opts) / sizeof(opts[0]),
 		.exit_codes = exit_codes,
@@ -544,7 +559,7 @@ int main(int argc, char **argv)
 			r.my_mntns = (uint64_t)sb.st_ino;
 	}
 	r.procs = procs_new(&o);
-	r.containers = containers_new();
+	r.containers = containers_new(o.container_root, o.container_recheck_s, o.cgroup);
 	r.domains = domains_new(&o, &err);
 	if (!r.domains && err) {
 		log_msg("cannot start the reverse DNS resolver (c-ares error %d)", err);

@@ -219,30 +219,66 @@ static bool read_uid(const char *dir, uint32_t *uid)
 }
 
 /*
+ * The part of an exe link's text that is the path inside the process's
+ * own root. The kernel writes both links (exe and root) relative to the
+ * reader's root when it can reach them from there, and otherwise - the
+ * process is in another mount namespace, and our root is not the root of
+ * ours (snitch in a chroot or a container, the process in a container
+ * of its own) - from the root of the process's mount namespace, which
+ * then holds the process's root as a prefix: /var/tmp/x/root/tmp/prog
+ * for /tmp/prog in a process whose root is /var/tmp/x/root. That prefix
+ * is cut. A process whose executable lies outside its root (it chrooted
+ * after exec) keeps the text as read; the check in its root then fails.
+ */
+static const char *inside_root(const char *dir, const char *target)
+{
+	char link[64], root[PATH_MAX];
+	ssize_t n;
+
+	snprintf(link, sizeof(link), "%s/root", dir);
+	n = readlink(link, root, sizeof(root) - 1);
+	if (n <= 1 || root[0] != '/')
+		return target;		/* "/" or unreadable: nothing to cut */
+	root[n] = '\0';
+	if (strncmp(target, root, (size_t)n) || target[n] != '/')
+		return target;
+	return target + n;
+}
+
+/*
  * The executable's path as the process sees it, checked: the path, looked
  * up in the process's own root, must still name a file whose identity we
  * record (the caller compares it with the kernel's).
  */
 static void read_exe(struct proc_facts *f, const char *dir)
 {
-	char link[64], target[PATH_MAX], full[PATH_MAX + 64];
+	char link[64], buf[PATH_MAX], full[PATH_MAX + 64];
 	static const char deleted[] = " (deleted)";
+	const char *target;
 	struct stat st;
 	ssize_t n;
 	int fd;
 
 	snprintf(link, sizeof(link), "%s/exe", dir);
-	n = readlink(link, target, sizeof(target) - 1);
+	n = readlink(link, buf, sizeof(buf) - 1);
 	if (n <= 0)
 		return;
-	target[n] = '\0';
+	buf[n] = '\0';
 	/* a replaced or removed executable: the path may now name another
 	 * file, or none; the check below tells which */
 	if ((size_t)n > sizeof(deleted) - 1 &&
-	    !strcmp(target + n - (sizeof(deleted) - 1), deleted)) {
-		target[n - (sizeof(deleted) - 1)] = '\0';
+	    !strcmp(buf + n - (sizeof(deleted) - 1), deleted)) {
+		buf[n - (sizeof(deleted) - 1)] = '\0';
 		f->exe_deleted = true;
 	}
+	/*
+	 * A program run from a memfd (runc runs itself so; fexecve of an
+	 * unlinked copy) has no path: the link names the memfd. Its path is
+	 * unknown, which is no error.
+	 */
+	if (!strncmp(buf, "/memfd:", 7))
+		return;
+	target = inside_root(dir, buf);
 	f->exe_path = strdup(target);
 	snprintf(full, sizeof(full), "%s/root%s", dir, target);
 	fd = open(full, O_PATH | O_CLOEXEC);

@@ -21,6 +21,9 @@ struct resolve_opts {
 	uint64_t stats_s;
 	bool reverse_dns;
 	uint64_t reverse_timeout_ms;
+	const char *container_root;
+	uint64_t container_recheck_s;
+	const char *cgroup;
 };
 
 /* Counters of the periodic stats record. */
@@ -97,11 +100,15 @@ void users_free(void);
 
 struct containers;
 
-struct containers *containers_new(void);
+/* root: where the runtimes' and the kubelet's files are ("/" or NULL: here) */
+/* cgroup: the cgroup v2 mount to read ids with (NULL: the first in /proc/mounts) */
+struct containers *containers_new(const char *root, uint64_t recheck_s,
+				  const char *cgroup);
 void containers_free(struct containers *c);
 /*
- * The members "container_runtime","container_id","pod_uid" for a cgroup
- * v2 id, pre-rendered; pid is a fallback to read /proc/PID/cgroup.
+ * The members "container_runtime","container_id","pod_uid",
+ * "container_name","container_image","pod_namespace","pod_name" for a
+ * cgroup v2 id, pre-rendered; pid is a fallback to read /proc/PID/cgroup.
  */
 const char *container_block(struct containers *c, uint64_t cgroup_id,
 			    uint32_t pid, size_t *len);

@@ -27,6 +27,46 @@
 
 /* ---- batches ---- */
 
+static void container_facts_free(struct container_facts *f)
+{
+	if (!f)
+		return;
+	for (int i = 0; i < CONTAINER_FACTS; i++)
+		free(f->v[i]);
+	free(f);
+}
+
+/*
+ * A container's names, from the first of its records in the window that
+ * has any: snitch-resolve may name it later than it first saw it.
+ */
+static void container_facts_take(struct str_ref *c, const struct record *r,
+				 const struct record_member *const m[CONTAINER_FACTS])
+{
+	struct container_facts *f;
+	struct buf b = BUF_INIT;
+	bool any = false;
+
+	if (c->facts)
+		return;
+	for (int i = 0; i < CONTAINER_FACTS; i++)
+		any |= m[i] && m[i]->type == JSON_STRING;
+	if (!any || !(f = calloc(1, sizeof(*f))))
+		return;
+	for (int i = 0; i < CONTAINER_FACTS; i++) {
+		buf_reset(&b);
+		if (!m[i] || m[i]->type != JSON_STRING || record_member_str(r, m[i], &b) < 0 ||
+		    b.oom || !(f->v[i] = malloc(b.len + 1)))
+			continue;
+		if (b.len)
+			memcpy(f->v[i], b.p, b.len);
+		f->v[i][b.len] = '\0';
+		f->len[i] = b.len;
+	}
+	buf_release(&b);
+	c->facts = f;
+}
+
 struct batch *batch_new(void)
 {
 	return calloc(1, sizeof(struct batch));
@@ -51,6 +91,7 @@ void batch_free(struct batch *b)
 	}
 	HASH_ITER(hh, b->strs, s, sn) {
 		HASH_DEL(b->strs, s);
+		container_facts_free(s->facts);
 		free(s->s - 1);
 		free(s);
 	}
@@ -397,7 +438,8 @@ enum {
 enum {
 	K_TYPE = NLEVELS * KEYS_PER_LEVEL, K_TS, K_FROM, K_TO, K_UID, K_FAMILY,
 	K_PROTO, K_LPORT, K_RPORT, K_LADDR, K_RADDR, K_DOMAIN, K_NETNS,
-	K_CRUNTIME, K_CID, K_SEND, K_RECV, NKEYS,
+	K_CRUNTIME, K_CID, K_SEND, K_RECV, K_CNAME, K_CIMAGE, K_PODNS, K_PODNAME,
+	K_PODUID, NKEYS,
 };
 
 /* The members of one level, then those of the record (order of the enums). */
@@ -407,7 +449,8 @@ static const char *const level_keys[KEYS_PER_LEVEL] = {
 static const char *const record_keys[NKEYS - K_TYPE] = {
 	"type", "ts_ns", "from_ns", "to_ns", "uid", "family", "proto", "lport",
 	"rport", "laddr", "raddr", "domain", "netns", "container_runtime",
-	"container_id", "send_bytes", "recv_bytes",
+	"container_id", "send_bytes", "recv_bytes", "container_name",
+	"container_image", "pod_namespace", "pod_name", "pod_uid",
 };
 static const char *keys[NKEYS];
 static char key_text[K_TYPE][ANCESTRY_KEY_MAX];
@@ -543,6 +586,8 @@ int batch_add(struct batch *b, const struct store_opts *o,
 		}
 		buf_append(&s[3], v, n);
 		key.container = intern_str(b, 'c', s[3].p, s[3].len);
+		if (key.container)
+			container_facts_take(key.container, r, m + K_CNAME);
 	}
 
 	HASH_FIND(hh, b->rows, &key, CONN_KEY_LEN, row);

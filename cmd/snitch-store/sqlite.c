@@ -15,7 +15,7 @@
 #include "idcache.h"
 #include "store.h"
 
-#define SCHEMA_VERSION 2
+#define SCHEMA_VERSION 4
 #define SEEN_IDS 65536		/* reference ids known to be in the database */
 
 
@@ -54,14 +54,51 @@ static const char *const sqlite_schema[] = {
 	" ts_ns INTEGER NOT NULL, type TEXT NOT NULL, stage TEXT, code TEXT,"
 	" count INTEGER, message TEXT, record TEXT NOT NULL);"
 	"CREATE INDEX events_time ON events (ts_ns);",
-	/* version 3 goes here, as the statements that migrate 2 to 3 */
+	/* version 3: the query helper's (rollups, addresses.country); empty on this branch */
+	"",
+	/* version 4: migrate_4_container_names() */
+	"",
 };
 
-/* The inserts, whole: no statement text is made from values. */
+static int exec_sql(sqlite3 *h, const char *sql, char *err, size_t errsize);
+
+/*
+ * Version 4: a container's name, image and pod, as snitch-resolve reads
+ * them (docs/records.md, "Container and domain"). Self-contained: it
+ * needs only version 1's containers table, so it can take any number.
+ */
+static int migrate_4_container_names(sqlite3 *h, char *err, size_t errsize)
+{
+	return exec_sql(h,
+		"ALTER TABLE containers ADD COLUMN container_name TEXT;"
+		"ALTER TABLE containers ADD COLUMN image TEXT;"
+		"ALTER TABLE containers ADD COLUMN pod_namespace TEXT;"
+		"ALTER TABLE containers ADD COLUMN pod_name TEXT;"
+		"ALTER TABLE containers ADD COLUMN pod_uid TEXT;", err, errsize);
+}
+
+/* Steps written as code, by the version they make; run after its statements. */
+static int (*const migrate_steps[SCHEMA_VERSION + 1])(sqlite3 *, char *, size_t) = {
+	[4] = migrate_4_container_names,
+};
+
+/*
+ * The inserts, whole: no statement text is made from values. A container
+ * takes the names it is given later where it had none (snitch-resolve
+ * looks again for a container whose files were not there yet).
+ */
 static const char *const ins_str_sql[3] = {
 	"INSERT OR IGNORE INTO addresses (id, addr) VALUES (?,?)",
 	"INSERT OR IGNORE INTO domains (id, name) VALUES (?,?)",
-	"INSERT OR IGNORE INTO containers (id, name) VALUES (?,?)",
+	"INSERT INTO containers (id, name, container_name, image, pod_namespace, pod_name, pod_uid)"
+	" VALUES (?,?,?,?,?,?,?) ON CONFLICT (id) DO UPDATE SET"
+	" container_name = coalesce(container_name, excluded.container_name),"
+	" image = coalesce(image, excluded.image),"
+	" pod_namespace = coalesce(pod_namespace, excluded.pod_namespace),"
+	" pod_name = coalesce(pod_name, excluded.pod_name),"
+	" pod_uid = coalesce(pod_uid, excluded.pod_uid)"
+	" WHERE excluded.container_name IS NOT NULL OR excluded.image IS NOT NULL"
+	" OR excluded.pod_name IS NOT NULL",
 };
 
 static int exec_sql(sqlite3 *h, const char *sql, char *err, size_t errsize)
@@ -114,6 +151,8 @@ static int migrate(sqlite3 *h, char *err, size_t errsize)
 		/* a PRAGMA takes no parameter: the number is this program's own */
 		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", v + 1);
 		if ((r = exec_sql(h, sqlite_schema[v], err, errsize)) != SQLITE_OK ||
+		    (migrate_steps[v + 1] &&
+		     (r = migrate_steps[v + 1](h, err, errsize)) != SQLITE_OK) ||
 		    (r = exec_sql(h, sql, err, errsize)) != SQLITE_OK) {
 			(void)sqlite3_exec(h, "ROLLBACK", NULL, NULL, NULL);
 			return r;
@@ -318,6 +357,21 @@ static int write_refs(struct db *d, const struct batch *b)
 			continue;	/* family, proto: columns, not tables */
 		sqlite3_bind_int64(d->ins_str[t], 1, s->id);
 		bind_text(d->ins_str[t], 2, s->s, s->len);
+		if (t == 2) {
+			/* a container: its names, which may come after its id */
+			for (int i = 0; i < CONTAINER_FACTS; i++)
+				bind_text(d->ins_str[t], 3 + i, s->facts ? s->facts->v[i] : NULL,
+					  s->facts ? s->facts->len[i] : 0);
+			if (!s->facts || !s->facts->v[0]) {
+				r = step_once(d, d->ins_str[t], s->id);
+				continue;
+			}
+			r = sqlite3_step(d->ins_str[t]);
+			sqlite3_reset(d->ins_str[t]);
+			if (r == SQLITE_DONE)
+				id_cache_put(&d->seen, s->id);
+			continue;
+		}
 		r = step_once(d, d->ins_str[t], s->id);
 	}
 	return r;

@@ -48,12 +48,23 @@ struct exe_ref {
 	UT_hash_handle hh;
 };
 
+/*
+ * What snitch-resolve named a container: its name, image and pod (the
+ * containers table's columns beside its id). NULL: SQL NULL.
+ */
+#define CONTAINER_FACTS 5	/* container_name, image, pod_namespace, pod_name, pod_uid */
+struct container_facts {
+	char *v[CONTAINER_FACTS];
+	size_t len[CONTAINER_FACTS];
+};
+
 /* An interned string: a domain, an address, a container, a family or a proto. */
 struct str_ref {
 	int64_t id;		/* 0: none */
 	char kind;		/* 'a'ddress, 'd'omain, 'c'ontainer, 'f'amily, 'p'roto */
 	char *s;		/* key + 1: the key is kind, then s, then a NUL */
 	size_t len;
+	struct container_facts *facts;	/* a container's, as its first record said */
 	UT_hash_handle hh;
 };
 

@@ -61,6 +61,8 @@ struct tracer {
 	uint64_t lost_seen[LOST_NREASONS];
 	struct buf scanbuf;
 	int ncpus;
+	struct syscall_set sys;		/* --syscalls */
+	struct syscall_procs *sysprocs;
 };
 
 static const char *const lost_text[LOST_NREASONS] = {
@@ -70,6 +72,7 @@ static const char *const lost_text[LOST_NREASONS] = {
 	[LOST_FLOW_TABLE] = "datagrams were not counted: the flow table was full",
 	[LOST_STORAGE] = "sockets got no state: out of kernel memory",
 	[LOST_PACKET_RX] = "AF_PACKET frames received could not be sized (mmap ring or race)",
+	[LOST_SYSCALL_TABLE] = "system calls were not counted: the per-process table was full (--max-syscall-procs)",
 };
 
 static const char *const lost_code[LOST_NREASONS] = {
@@ -79,6 +82,7 @@ static const char *const lost_code[LOST_NREASONS] = {
 	[LOST_FLOW_TABLE] = "flow_table_full",
 	[LOST_STORAGE] = "socket_state_alloc",
 	[LOST_PACKET_RX] = "packet_rx_unsized",
+	[LOST_SYSCALL_TABLE] = "syscall_table_full",
 };
 
 static uint64_t boot_ns(void)
@@ -397,6 +401,9 @@ static void drain(struct tracer *t, bool at_exit)
 		log_limited("the fd scan failed: %s", strerror(-r));
 	t->next_scan = 0;
 	drain_map(t, now_real);
+	if (t->sys.n)
+		syscall_procs_drain(t->sysprocs, bpf_map__fd(t->skel->maps.sys_counts), &t->sys,
+				    &t->out, &t->clk, now_real);
 	flow_for_each(&t->flows, f, next) {
 		if (!f->announced && (at_exit || mono - f->seen_mono >= OWNER_WAIT_NS))
 			announce(t, f, now_real);	/* owner never found */
@@ -476,6 +483,9 @@ static int setup(struct tracer *t, const struct trace_opts *o)
 	}
 	t->skel->rodata->want_exec = !o->no_exec;
 	t->skel->rodata->want_dns = !o->no_dns;
+	for (int i = 0; i < t->sys.n; i++)
+		t->skel->rodata->syscall_slot[t->sys.nr[i]] = (__u8)(i + 1);
+	bpf_map__set_max_entries(t->skel->maps.sys_counts, (uint32_t)o->max_syscall_procs);
 	bpf_map__set_max_entries(t->skel->maps.flows, (uint32_t)o->max_flows);
 	bpf_map__set_max_entries(t->skel->maps.events, (uint32_t)o->ringbuf_kb * 1024);
 
@@ -503,16 +513,19 @@ static int setup(struct tracer *t, const struct trace_opts *o)
 	HOOK(on_exec, "btf_trace_sched_process_exec", "exec (sched_process_exec)", false);
 	HOOK(on_dev_queue, "btf_trace_net_dev_queue", "AF_PACKET frames sent (net_dev_queue)", false);
 	HOOK(on_data_ready, "btf_trace_sk_data_ready", "AF_PACKET frames received (sk_data_ready)", false);
+	HOOK(on_sys_enter, "btf_trace_sys_enter", "system calls (sys_enter)", false);
 #undef HOOK
 	for (int i = 0; i < nh; i++) {
 		struct hook *h = &hooks[i];
 
-		if ((h->cgroup && !have_cgroup) ||
-		    (h->tracepoint && !btf_has(vmlinux, h->tracepoint, BTF_KIND_TYPEDEF)) ||
-		    (h->prog == t->skel->progs.on_exec && o->no_exec)) {
+		bool off = (h->prog == t->skel->progs.on_exec && o->no_exec) ||
+			   (h->prog == t->skel->progs.on_sys_enter && !t->sys.n);
+
+		if (off || (h->cgroup && !have_cgroup) ||
+		    (h->tracepoint && !btf_has(vmlinux, h->tracepoint, BTF_KIND_TYPEDEF))) {
 			h->on = false;
 			bpf_program__set_autoload(h->prog, false);
-			if (h->prog != t->skel->progs.on_exec || !o->no_exec)
+			if (!off)
 				buf_printf(&uncovered, "%s%s", uncovered.len ? "; " : "", h->what);
 		}
 	}
@@ -569,6 +582,15 @@ static int setup(struct tracer *t, const struct trace_opts *o)
 		(unsigned long long)o->interval_ms);
 	if (have_cgroup)
 		log_msg("counting UDP, ICMP and raw IP per packet, and DNS answers, on cgroup %s", cgpath);
+	if (t->sys.n) {
+		struct buf names = BUF_INIT;
+
+		for (int i = 0; i < t->sys.n; i++)
+			buf_printf(&names, "%s%s", i ? "," : "", t->sys.name[i]);
+		log_msg("counting system calls per process in the kernel (every call of every process takes the tracepoint's slower path: docs/performance.md): %.*s",
+			(int)names.len, names.p);
+		buf_release(&names);
+	}
 	if (uncovered.len) {
 		snprintf(msg, sizeof(msg), "not attached, so not seen: %.*s",
 			 (int)uncovered.len, uncovered.p);
@@ -642,6 +664,7 @@ static void cleanup(struct tracer *t)
 		bpf_link__destroy(t->links[i]);
 	trace_bpf__destroy(t->skel);
 	flows_release(&t->flows);
+	syscall_procs_free(t->sysprocs);
 	buf_release(&t->scanbuf);
 	output_release(&t->out);
 }
@@ -657,6 +680,7 @@ int main(int argc, char **argv)
 		.interval_ms = 1000,
 		.ringbuf_kb = 1024,
 		.max_flows = 16384,
+		.max_syscall_procs = 8192,
 	};
 	const struct cli_opt opts[] = {
 		{ .name = "interval-ms", .short_name = 'i', .type = CLI_UINT, .value = &o.interval_ms,
@@ -671,6 +695,12 @@ int main(int argc, char **argv)
 		{ .name = "cgroup", .type = CLI_STRING, .value = &o.cgroup, .metavar = "DIR",
 		  .env = "SNITCH_TRACE_CGROUP",
 		  .help = "cgroup v2 directory whose sockets are watched (default: the cgroup2 mount in /proc/mounts)" },
+		{ .name = "syscalls", .type = CLI_STRING, .value = &o.syscalls, .metavar = "LIST",
+		  .env = "SNITCH_TRACE_SYSCALLS",
+		  .help = "count these system calls per process, in the kernel (names separated by commas, at most 32; \"default\": the list below), and write a \"syscalls\" record per process every interval; \"none\", the default, counts none: watching any call slows every system call (docs/performance.md)" },
+		{ .name = "max-syscall-procs", .type = CLI_UINT, .value = &o.max_syscall_procs,
+		  .metavar = "N", .env = "SNITCH_TRACE_MAX_SYSCALL_PROCS", .min = 64, .max = 1048576,
+		  .help = "processes whose system calls the kernel can count at once" },
 		{ .name = "no-exec", .type = CLI_FLAG, .value = &o.no_exec,
 		  .env = "SNITCH_TRACE_NO_EXEC", .help = "write no exec records" },
 		{ .name = "no-dns", .type = CLI_FLAG, .value = &o.no_dns,
@@ -687,18 +717,24 @@ int main(int argc, char **argv)
 			"\"flow\" when a flow is first seen, then its bytes every interval while it is\n"
 			"active, and a last one when it ends; \"exec\" when a process runs a program;\n"
 			"\"dns\" for each DNS query sent to port 53 and answer received from it (its\n"
-			"bytes, which snitch-resolve decodes);\n"
-			"\"lost\" for anything that could not be recorded. Needs root (CAP_BPF,\n"
+			"bytes, which snitch-resolve decodes); \"syscalls\" with --syscalls, the\n"
+			"system calls each process made in the interval; \"lost\" for anything that\n"
+			"could not be recorded. Needs root (CAP_BPF,\n"
 			"CAP_PERFMON and CAP_SYS_ADMIN).\n"
 			"\n"
 			"TCP is counted from the kernel's own per-connection byte counters, so it\n"
 			"costs nothing per send or receive; UDP, ICMP, raw IP and AF_PACKET are\n"
 			"counted per packet. Which hooks are used, and what is not seen, is said on\n"
-			"standard error at start.",
+			"standard error at start.\n"
+			"\n"
+			"--syscalls default counts the calls that change who a process is or what it\n"
+			"sees, and the network ones:\n" SYSCALLS_DEFAULT,
 		.examples =
 			"  sudo snitch-trace | jq -c 'select(.type == \"flow\" and .phase == \"new\") | {pid, comm, raddr, rport}'\n"
 			"  sudo snitch-trace | snitch-hash | jq -c 'select(.type == \"flow\") | {comm, exe_sha256, send_bytes}'\n"
 			"  sudo snitch-trace --interval-ms 5000 > flows.jsonl\n"
+			"  sudo snitch-trace --syscalls default | jq -c 'select(.type == \"syscalls\") | {comm, syscalls}'\n"
+			"  sudo snitch-trace --syscalls connect,execve,ptrace | snitch-resolve | jq -c 'select(.type == \"syscalls\")'\n"
 			"  sudo snitch-trace | snitch-resolve | jq -c 'select(.type == \"dns\") | {pid, qname, answers}'\n",
 		.opts = opts,
 		.nopts = sizeof(opts) / sizeof(opts[0]),
@@ -720,12 +756,22 @@ int main(int argc, char **argv)
 	libbpf_set_print(print_libbpf);
 
 	memset(&t, 0, sizeof(t));
+	{
+		char err[256];
+
+		if (syscalls_parse(o.syscalls, &t.sys, err, sizeof(err)) < 0)
+			return cli_usage_error(&cli, "--syscalls: %s", err);
+	}
 	t.opt = &o;
 	t.interval_ns = o.interval_ms * 1000000ULL;
 	t.clk.boot_to_real = clock_real_ns() - boot_ns();
 	t.ncpus = libbpf_num_possible_cpus();
 	output_init(&t.out, STDOUT_FILENO);
 	flows_init(&t.flows);
+	if (t.sys.n && !(t.sysprocs = syscall_procs_new())) {
+		log_msg("out of memory");
+		return SNITCH_EXIT_SOFTWARE;
+	}
 	if (t.ncpus <= 0) {
 		log_msg("cannot count the possible CPUs: %s", strerror(t.ncpus ? -t.ncpus : EINVAL));
 		return SNITCH_EXIT_SOFTWARE;

@@ -202,3 +202,30 @@ void write_dns(struct output *o, const struct ev_dns *e, uint64_t ts_real)
 	emit_bool(b, "payload_truncated", e->truncated);
 	emit_end(b);
 }
+
+void write_syscalls(struct output *o, const struct clocks *c, const struct ident *id,
+		    const char *const *names, const uint64_t *delta, int n,
+		    uint64_t from_real, uint64_t now_real)
+{
+	struct buf *b = &o->b;
+	bool first = true;
+
+	emit_begin(b, "syscalls", now_real);
+	emit_u64(b, "from_ns", from_real);
+	emit_u64(b, "to_ns", now_real);
+	put_ident(b, c, id, true);
+	emit_key(b, "syscalls");
+	buf_putc(b, '{');
+	for (int i = 0; i < n; i++) {
+		if (!delta[i])
+			continue;
+		if (!first)
+			buf_putc(b, ',');
+		first = false;
+		json_put_cstr(b, names[i]);
+		buf_putc(b, ':');
+		buf_put_u64(b, delta[i]);
+	}
+	buf_putc(b, '}');
+	emit_end(b);
+}

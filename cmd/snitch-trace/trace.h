@@ -15,6 +15,8 @@
 
 struct trace_opts {
 	uint64_t interval_ms;
+	const char *syscalls;		/* --syscalls: NULL or "none" is off */
+	uint64_t max_syscall_procs;
 	uint64_t ringbuf_kb;
 	uint64_t max_flows;
 	const char *cgroup;
@@ -76,5 +78,41 @@ void write_flow(struct output *o, const struct clocks *c, struct flow *f,
 void write_exec(struct output *o, const struct clocks *c,
 		const struct ev_exec *e, uint64_t ts_real);
 void write_dns(struct output *o, const struct ev_dns *e, uint64_t ts_real);
+/* A syscalls record: the counts of delta[i] > 0, named names[i]. */
+void write_syscalls(struct output *o, const struct clocks *c, const struct ident *id,
+		    const char *const *names, const uint64_t *delta, int n,
+		    uint64_t from_real, uint64_t now_real);
+
+/* ---- system calls counted per process (syscalls.c) ---- */
+
+/* The security-relevant calls bpfsnitch counts, and the network ones. */
+#define SYSCALLS_DEFAULT \
+	"clone clone3 fork vfork execve execveat mknod mknodat chroot mount umount2\n" \
+	"pivot_root setuid setgid setreuid setregid setresuid setresgid ptrace\n" \
+	"init_module finit_module delete_module bpf unshare setns\n" \
+	"socket connect accept accept4 bind listen"
+
+struct syscall_set {
+	int n;
+	int nr[SYSCALL_SLOTS];
+	const char *name[SYSCALL_SLOTS];
+};
+
+/*
+ * LIST: names separated by commas, spaces or newlines, "default" (SYSCALLS_DEFAULT,
+ * less the calls this architecture lacks), or "none"/"" (set->n = 0).
+ * Returns 0, or -EINVAL with a message for an unknown name or too many.
+ */
+int syscalls_parse(const char *list, struct syscall_set *set, char *err, size_t errsize);
+/* The number of a system call of this architecture, or -1. */
+int syscall_number(const char *name);
+
+/* Per-process counts read from the kernel, the deltas written (syscalls.c). */
+struct syscall_procs;
+struct syscall_procs *syscall_procs_new(void);
+void syscall_procs_free(struct syscall_procs *p);
+/* Read the map (fd), write a record per process whose counts moved, forget the gone. */
+void syscall_procs_drain(struct syscall_procs *p, int fd, const struct syscall_set *set,
+			 struct output *o, const struct clocks *c, uint64_t now_real);
 
 #endif

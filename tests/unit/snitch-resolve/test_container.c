@@ -44,6 +44,20 @@ int main(void)
 	check("/kubepods/besteffort/pod" UID "/" HEX, NULL, HEX, UID);
 	/* a pod-looking name outside kubepods is not a pod */
 	check("/system.slice/pod" UID ".service", NULL, "", "");
+	/* rootless podman: the user whose systemd instance holds it */
+	{
+		struct container_info i;
+
+		container_parse("/user.slice/user-1000.slice/user@1000.service/user.slice/libpod-" HEX ".scope",
+				&i);
+		CHECK(i.runtime && !strcmp(i.runtime, "podman") && i.owner_uid == 1000);
+		container_parse("/system.slice/docker-" HEX ".scope", &i);
+		CHECK(i.owner_uid == -1);
+		container_parse("/user.slice/user@x1.service/libpod-" HEX ".scope", &i);
+		CHECK(i.owner_uid == -1);
+		container_parse("/user.slice/user@1.services/libpod-" HEX ".scope", &i);
+		CHECK(i.owner_uid == -1);
+	}
 	/* upper-case or short hex is not an id */
 	check("/system.slice/docker-ABC.scope", NULL, "", "");
 	TEST_MAIN_END("test_container");
