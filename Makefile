@@ -79,9 +79,11 @@ PKGS_snitch-resolve := libcares
 PKGS_snitch-store := sqlite3 libcrypto
 PKGS_snitch-remote := libpq libmariadb
 PKGS_snitch-notify := libsystemd
+PKGS_snitch-vt := libcurl libcrypto
 LDLIBS_snitch-hash := -lpthread
 LDLIBS_snitch-store := -lpthread
 LDLIBS_snitch-remote := -lpthread
+LDLIBS_snitch-vt := -lpthread
 
 # Unit tests: tests/unit/test_*.c test lib/ and link its archive;
 # tests/unit/<tool>/test_*.c test a tool's code and link its archive too.

@@ -10,7 +10,7 @@ set -eu
 # Build: compiler, BPF tool chain, libraries (found through pkg-config),
 # help2man for the manual pages.
 BUILD="make gcc libc6-dev pkg-config clang llvm bpftool libbpf-dev libelf-dev
-zlib1g-dev libssl-dev libc-ares-dev libsqlite3-dev libpq-dev libmariadb-dev
+zlib1g-dev libssl-dev libcurl4-openssl-dev libc-ares-dev libsqlite3-dev libpq-dev libmariadb-dev
 liburing-dev musl-tools libsystemd-dev uthash-dev help2man"
 # Run: what the tools call at run time.
 RUN="ca-certificates sqlite3"
