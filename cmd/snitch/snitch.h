@@ -45,7 +45,7 @@ int config_default_text(const char *bin_dir, struct buf *out, char *err, size_t 
  * (the supervisor's own records enter at its input), snitch-remote only
  * when a remote log is configured, and snitch-notify last.
  */
-#define STAGES_MAX 6
+#define STAGES_MAX 8
 enum { ST_TRACE, ST_RESOLVE, ST_HASH, ST_STORE };
 
 /*
