@@ -321,7 +321,7 @@ int main(int argc, char **argv)
 		.examples =
 			"  ... | snitch-hash | snitch-vt | snitch-store --tee | snitch-notify\n"
 			"  SNITCH_VT_API_KEY_FILE=/etc/snitch/vt.key snitch-vt --drain < records.jsonl | jq 'select(.type == \"verdict\")'\n"
-			"  snitch-hash --json /usr/bin/curl | jq -c '{v, type, exe_sha256: .sha256}' | snitch-vt --upload --drain --state /tmp/vt.jsonl\n",
+			"  snitch-hash --json /usr/bin/curl | jq -c '{v, type, exe_sha256: .sha256, exe_dev: .dev, exe_ino: .ino, exe_path: .path}' | snitch-vt --upload --drain --state /tmp/vt.jsonl\n",
 		.opts = opts,
 		.nopts = sizeof(opts) / sizeof(opts[0]),
 		.exit_codes = exit_codes,
@@ -330,15 +330,6 @@ int main(int argc, char **argv)
 	char key[KEY_MAX + 1], why[512];
 	int ret;
 
-	for (int i = 1; i < argc && strcmp(argv[i], "--"); i++) {
-		if (!strcmp(argv[i], "--config-template")) {
-			/* the key's variable too, always empty: never a value from anywhere */
-			cli_config_template(&cli);
-			printf("# --api-key (environment only, never an option): the API key itself; prefer the file above\n"
-			       "#SNITCH_VT_API_KEY=\n");
-			return fflush(stdout) == 0 ? SNITCH_EXIT_OK : SNITCH_EXIT_IO;
-		}
-	}
 	if ((ret = stage_parse_cli(&cli, argc, argv)) >= 0)
 		return ret;
 	if (strncmp(o.api_url, "https://", 8))
