@@ -95,11 +95,13 @@ static int member(const struct val *o, const char *key, struct val *out)
 /* Walk a path of keys from o. */
 static int path(const struct val *o, const char *const *keys, size_t n, struct val *out)
 {
-	struct val cur = *o;
+	struct val cur = *o, next;
 
-	for (size_t i = 0; i < n; i++)
-		if (member(&cur, keys[i], &cur) < 0)
+	for (size_t i = 0; i < n; i++) {
+		if (member(&cur, keys[i], &next) < 0)
 			return -ENOENT;
+		cur = next;
+	}
 	*out = cur;
 	return 0;
 }
