@@ -41,7 +41,7 @@ teardown() {
 	[ "$(q "select cmdline from executables where name = 'curl' limit 1")" = '["curl","-s","https://example.org/"]' ]
 	# WAL, and a schema version
 	[ "$(q 'pragma journal_mode')" = wal ]
-	[ "$(q 'pragma user_version')" -eq 2 ]
+	[ "$(q 'pragma user_version')" -eq 5 ]
 }
 
 @test "every example query of docs/schema.md runs, and finds the rows it should" {
@@ -49,11 +49,17 @@ teardown() {
 	{
 		store_flow "$now" 100 10
 		store_flow "$now" 50 5 '.domain = "www.example.org" | .exe_path = "/usr/bin/wget" | .name = "wget"'
+		# snitch-vt's verdict on curl's hash
+		jq -cn --argjson t "$now" '{v:1, type:"verdict", ts_ns:$t,
+			sha256:"58824afa640f512e07e895c0f2d1e1fe2c3fd1456acab689b6e4c1c75cef2593",
+			status:"known", malicious:2, suspicious:1, undetected:60, harmless:0, engines:70,
+			analysis_ns:null, link:"https://vt.example/x", reason:null, uploaded:false,
+			name:"curl", exe_path:"/usr/bin/curl"}'
 	} > "$BATS_TEST_TMPDIR/in"
 	"$STORE" --db "$DB" < "$BATS_TEST_TMPDIR/in"
 	awk '/^```sql$/ { on = 1; q = ""; next } /^```$/ && on { print q > (dir "/q" ++n ".sql"); on = 0; next } on { q = q $0 "\n" }' \
 		dir="$BATS_TEST_TMPDIR" "$SNITCH_TOP/docs/schema.md"
-	[ -f "$BATS_TEST_TMPDIR/q4.sql" ]
+	[ -f "$BATS_TEST_TMPDIR/q5.sql" ]
 	# bytes per executable per hour: both programs, with their sums
 	run sqlite3 "$DB" < "$BATS_TEST_TMPDIR/q1.sql"
 	[ "$status" -eq 0 ]
@@ -67,6 +73,11 @@ teardown() {
 	# new executables of the last hour
 	run sqlite3 "$DB" < "$BATS_TEST_TMPDIR/q4.sql"
 	[ "$status" -eq 0 ] && [ "$(echo "$output" | wc -l)" -eq 2 ]
+	# what VirusTotal flags: curl (and wget, which has curl's hash here:
+	# the verdict follows the hash, whatever the path)
+	run sqlite3 "$DB" < "$BATS_TEST_TMPDIR/q5.sql"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"/usr/bin/curl|3|70|https://vt.example/x"* ]]
 }
 
 @test "retention: rows older than --retention-days go, with references only they used, while it runs" {
@@ -248,7 +259,7 @@ new" ]
 	[ "$(q 'select message from events')" = new ]
 }
 
-@test "a version-1 database migrates to version 2 in one step, keeping its rows" {
+@test "a version-1 database migrates to the current version (5), keeping its rows" {
 	mkdir -p "$(dirname "$DB")"
 	# the version-1 schema, as snitch-store 0.1.0 made it, with a row
 	sqlite3 "$DB" <<-'EOF'
@@ -267,14 +278,17 @@ new" ]
 	q "update connections set window_start_ns = $NOW, window_end_ns = $NOW, first_ns = $NOW, last_ns = $NOW"
 	jq -cn --argjson t "$NOW" '{v:1, type:"error", ts_ns:$t, stage:"snitch-hash", code:"hash_failed", message:"m"}' |
 		"$STORE" --db "$DB"
-	[ "$(q 'pragma user_version')" -eq 2 ]
+	[ "$(q 'pragma user_version')" -eq 5 ]
+	# version 5's columns and table, the row's executable untouched
+	[ "$(q "select count(*) from pragma_table_info('executables') where name like 'vt\_%' escape '\'")" -eq 9 ]
+	[ "$(q 'select count(*) from verdicts')" -eq 0 ]
 	[ "$(q "select send_bytes, recv_bytes from connections where window_start_ns = $NOW")" = "7|8" ]
 	[ "$(q 'select code from events')" = hash_failed ]
 	# a database of a newer version is refused, not changed
-	q 'pragma user_version = 3'
+	q 'pragma user_version = 6'
 	run --separate-stderr "$STORE" --db "$DB" < /dev/null
 	[ "$status" -eq 5 ]
-	[[ "$stderr" == *"its schema is version 3, newer than this snitch-store's 2"* ]]
+	[[ "$stderr" == *"its schema is version 6, newer than this snitch-store's 5"* ]]
 }
 
 @test "--emit-rows: after each window is committed, its rows as row records, the local rows exactly" {

@@ -139,6 +139,14 @@ verdict_of() {
 	# not uploaded: --upload is off
 	verdict_of "$UNKNOWN" "$D/out" | jq -e '.status == "not_found" and .malicious == null and .link == null
 		and (.reason | test("--upload is off"))'
+	# the shape docs/records.md gives: the same fields, of the same types
+	# where neither is null (a field "or null")
+	ex=$(awk '/^```json$/ { on = 1; next } /^```$/ { on = 0 } on' "$SNITCH_TOP/docs/records.md" |
+		jq -c 'select(.type == "verdict")')
+	for s in "$MAL" "$UNKNOWN"; do
+		jq -e -n --argjson a "$(verdict_of "$s" "$D/out")" --argjson b "$ex" '($a | keys_unsorted) == ($b | keys_unsorted)
+			and all($a | keys[]; . as $k | ($a[$k] | type) == ($b[$k] | type) or $a[$k] == null or $b[$k] == null)'
+	done
 	# exactly one request per hash, in the order they came, at least 1 s apart
 	[ "$(jq -r .path "$STUB_LOG")" = "/api/v3/files/$KNOWN
 /api/v3/files/$MAL
