@@ -402,7 +402,13 @@ POST /upload/big" ]
 				echo "the key is in the environment of $name" >> "$d/env.check"
 			fi
 		done
-		sleep 2.5	# the verdict reaches the database's next window
+		# the verdict reaches the database in its next window
+		for i in $(seq 1 100); do
+			n=$(sqlite3 "$d/lib/snitch.db" "SELECT count(*) FROM executables
+				WHERE sha256 = '$sha' AND vt_status IS NOT NULL" 2>/dev/null || echo 0)
+			[ "${n:-0}" -gt 0 ] && break
+			sleep 0.1
+		done
 		kill -TERM "$pid"
 		wait "$pid"
 	)

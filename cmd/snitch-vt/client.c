@@ -576,20 +576,17 @@ static void *worker(void *arg)
 		uint64_t now = clock_mono_ns();
 
 		if (vt->unauthorized || !vt->s.qhead) {
-			vt->idle = true;
 			pthread_cond_wait(&vt->cv, &vt->mu);
 			continue;
 		}
 		if (now < vt->next_at) {
 			struct timespec ts;
 
-			vt->idle = false;
 			ts.tv_sec = (time_t)(vt->next_at / NS);
 			ts.tv_nsec = (long)(vt->next_at % NS);
 			pthread_cond_timedwait(&vt->cv, &vt->mu, &ts);
 			continue;
 		}
-		vt->idle = false;
 		e = vt_queue_pop(&vt->s);
 		vt->in_flight = e;
 		copy_job(e, &j);

@@ -114,14 +114,13 @@ static void on_record(void *ctx, struct stage *st, const char *line, size_t len)
 	for (int l = 0; l < NLEVELS; l++) {
 		const struct record_member *sha = m[l * NKEYS + K_SHA];
 		const char *v;
+		char hex[65];
 
 		if (!sha || sha->type != JSON_STRING || sha->val_escaped || sha->val_len != 66)
 			continue;
 		v = record_val(&st->rec, sha) + 1;
 		if (!vt_sha_valid(v, 64))
 			continue;
-		char hex[65];
-
 		memcpy(hex, v, 64);
 		hex[64] = '\0';
 		want(s, hex, m + l * NKEYS);

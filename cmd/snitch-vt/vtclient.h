@@ -25,7 +25,6 @@ struct vt {
 	bool stop;
 	bool unauthorized;		/* 401: asked no more */
 	bool dirty;			/* the state file is behind */
-	bool idle;			/* the worker waits for work */
 	/* the worker's own */
 	void *curl;
 	struct buf body;
