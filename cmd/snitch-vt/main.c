@@ -372,6 +372,21 @@ int main(int argc, char **argv)
 	}
 	if (load_state(&s) < 0)
 		return SNITCH_EXIT_IO;
+	if (geteuid() == 0) {
+		char dir[4096], *slash;
+		struct stat ds;
+
+		snprintf(dir, sizeof(dir), "%s", o.state);
+		slash = strrchr(dir, '/');
+		if (slash)
+			*(slash == dir ? slash + 1 : slash) = '\0';
+		else
+			snprintf(dir, sizeof(dir), ".");
+		if ((ret = vt_drop_privileges(o.upload, stat(dir, &ds) == 0 && ds.st_uid != 0)) < 0) {
+			log_msg("cannot give up privileges: %s", strerror(-ret));
+			return SNITCH_EXIT_SOFTWARE;
+		}
+	}
 	s.vt.key = key;
 	if ((ret = vt_start(&s.vt)) < 0) {
 		log_msg("cannot start the VirusTotal worker: %s", strerror(-ret));
