@@ -188,6 +188,24 @@ verdict_of() {
 	jq -se --arg p "/api/v3/files/$QUOTA" 'map(select(.path == $p) | .t) | .[1] - .[0] >= 1.9' "$STUB_LOG"
 }
 
+@test "a name that does not resolve: said once, retried, the hash kept waiting" {
+	API=https://snitch-vt-test.invalid/api/v3
+	stream_start vt
+	stream_send "$(rec "$KNOWN")"
+	# the second try, 2 s after the first, is on stderr only
+	for i in $(seq 1 150); do
+		grep -q 'still cannot be reached' "$STREAM_ERR" && break
+		sleep 0.1
+	done
+	stream_stop
+	grep -q 'still cannot be reached' "$STREAM_ERR"
+	[ "$STREAM_STATUS" -eq 0 ]
+	cat "$STREAM_OUT"
+	[ "$(grep -c '"code":"vt_unavailable"' "$STREAM_OUT")" -eq 1 ]
+	jq -c 'select(.code == "vt_unavailable")' "$STREAM_OUT" | jq -e '.message | test("resolve|Resolving")'
+	jq -c --arg s "$KNOWN" 'select(.sha256 == $s)' "$D/vt-state.jsonl" | jq -e .pending
+}
+
 @test "a malformed answer is an error record and an error verdict" {
 	stub_start "{\"$BAD\":[\"malformed\"]}"
 	rec "$BAD" > "$D/in"
