@@ -364,3 +364,15 @@ dns_malformed snitch-resolve 78 the dns answer on socket 78 cannot be decoded: i
 	echo "$output" | jq -e -s 'map(select(.type == "stats"))[0] | .dns_not_answers == 1 and .dns_malformed == 0'
 	[ -z "$stderr" ]
 }
+
+@test "dns: a flood of malformed answers gives at most 10 error records an interval, one saying so, and every one is counted" {
+	in=$(for i in $(seq 1 30); do
+		echo "{\"v\":1,\"type\":\"dns\",\"sock_cookie\":$i,\"payload_b64\":\"not base64\"}"
+	     done)
+	run --separate-stderr "$RESOLVE" <<< "$in"
+	[ "$status" -eq 0 ]
+	[ "$(echo "$output" | jq -s 'map(select(.type == "dns")) | length')" -eq 30 ]
+	[ "$(echo "$output" | jq -s 'map(select(.type == "error" and .sock_cookie != null)) | length')" -eq 10 ]
+	echo "$output" | jq -e -s 'map(select(.type == "error" and .sock_cookie == null)) | length == 1 and (.[0].code == "dns_malformed") and (.[0].message | test("more than 10 dns answers"))'
+	echo "$output" | jq -e -s 'map(select(.type == "stats"))[0].dns_malformed == 30'
+}

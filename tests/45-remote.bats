@@ -195,6 +195,33 @@ outage_test() {
 	[ "$(remote_sums pg conn_twice)" = "15|120|15" ]
 }
 
+# rows 1..5 with row 3's lport beyond the servers' INTEGER: the server
+# refuses that one row; the others arrive, it is told as lost, nothing waits
+refused_row_test() {
+	local kind=$1 url=$2 table=$3
+	for i in 1 2 3 4 5; do store_flow "$NOW" "$i" 1 ".lport = $i"; done |
+		"$STORE" --db "$DB" --emit-rows |
+		jq -c 'if .lport == 3 then .lport = 4294967296 else . end' > "$BATS_TEST_TMPDIR/rows"
+	run --separate-stderr "$REMOTE" --remote "$url" --remote-table "$table" --spool "$SPOOL" < "$BATS_TEST_TMPDIR/rows"
+	[ "$status" -eq 0 ]
+	[ "$(remote_sums "$kind" "$table")" = "4|12|4" ]
+	[ "$(jq -r 'select(.type == "error") | .code' <<< "$output")" = remote_refused_row ]
+	[ "$(jq -r 'select(.type == "lost") | "\(.reason) \(.count)"' <<< "$output")" = "remote_refused 1" ]
+	[ ! -s "$SPOOL" ]
+}
+
+@test "PostgreSQL: a row the server refuses is skipped and told as lost; the rows around it arrive" {
+	need_servers
+	$PG_ADMIN -c "CREATE TABLE conn_refused (LIKE connections INCLUDING ALL); GRANT INSERT ON conn_refused TO writer" snitch
+	refused_row_test pg "$PG_URL_WRITER" conn_refused
+}
+
+@test "MariaDB: a row the server refuses is skipped and told as lost; the rows around it arrive" {
+	need_servers
+	$MY_ADMIN -e "CREATE TABLE conn_refused LIKE connections; GRANT INSERT ON snitch.conn_refused TO writer@localhost" snitch
+	refused_row_test my "$MY_URL_WRITER" conn_refused
+}
+
 @test "a role without INSERT gives a clear error, and rows wait in the spool" {
 	need_servers
 	store_flow "$NOW" 1 1 | "$STORE" --db "$DB" --emit-rows > "$BATS_TEST_TMPDIR/rows"

@@ -106,6 +106,7 @@ struct remote {
 	bool stop;
 	bool down;			/* an outage is being reported */
 	bool noted_create;
+	uint64_t skip_at;		/* offset + 1 of a line the server refused */
 	pthread_t thread;
 	/* the connection (sender thread) */
 	PGconn *pg;
@@ -458,7 +459,46 @@ static int connect_remote(struct remote *r, char *err, size_t errsize)
 	return 0;
 }
 
-/* Run statement i with params p. */
+/*
+ * Does this SQLSTATE say the values were refused (class 22, a data
+ * exception such as a number out of range; 23, a constraint), rather than
+ * the server or the connection failing? Sending the same row again would
+ * fail again, for ever.
+ */
+static bool sqlstate_refuses_row(const char *state)
+{
+	return state && (!strncmp(state, "22", 2) || !strncmp(state, "23", 2));
+}
+
+/*
+ * INSERT IGNORE does nothing for a row already there (a warning, 1062),
+ * but it also turns a value the column cannot hold into a warning and
+ * stores it cut or clamped. Any other warning is a refusal: the caller
+ * rolls back, so the copy never differs from the log. 0, -1, or -2.
+ */
+static int my_refused(struct remote *r, char *err, size_t errsize)
+{
+	MYSQL_RES *res;
+	MYSQL_ROW row;
+	int ret = 0;
+
+	if (mysql_real_query(r->my, "SHOW WARNINGS", sizeof("SHOW WARNINGS") - 1) != 0 ||
+	    !(res = mysql_store_result(r->my))) {
+		snprintf(err, errsize, "%s", mysql_error(r->my));
+		return -1;
+	}
+	/* Level, Code, Message */
+	while (ret == 0 && (row = mysql_fetch_row(res))) {
+		if (mysql_num_fields(res) >= 3 && row[1] && strcmp(row[1], "1062") != 0) {
+			snprintf(err, errsize, "%s", row[2] ? row[2] : "a value was refused");
+			ret = -2;
+		}
+	}
+	mysql_free_result(res);
+	return ret;
+}
+
+/* Run statement i with params p. -1: failed; -2: the server refused the values. */
 static int exec_stmt(struct remote *r, int i, struct param *p, char *err, size_t errsize)
 {
 	int n = stmt_nparams[i];
@@ -474,10 +514,15 @@ static int exec_stmt(struct remote *r, int i, struct param *p, char *err, size_t
 		snprintf(name, sizeof(name), "snitch%d", i);
 		res = PQexecPrepared(r->pg, name, n, v, NULL, NULL, 0);
 		ok = PQresultStatus(res) == PGRES_COMMAND_OK;
-		if (!ok)
+		if (!ok) {
+			bool refused = sqlstate_refuses_row(PQresultErrorField(res, PG_DIAG_SQLSTATE));
+
 			snprintf(err, errsize, "%s", PQerrorMessage(r->pg));
+			PQclear(res);
+			return refused ? -2 : -1;
+		}
 		PQclear(res);
-		return ok ? 0 : -1;
+		return 0;
 	}
 	{
 		MYSQL_BIND b[CONN_COLS];
@@ -497,9 +542,9 @@ static int exec_stmt(struct remote *r, int i, struct param *p, char *err, size_t
 		if (mysql_stmt_bind_param(r->my_stmt[i], b) != 0 ||
 		    mysql_stmt_execute(r->my_stmt[i]) != 0) {
 			snprintf(err, errsize, "%s", mysql_stmt_error(r->my_stmt[i]));
-			return -1;
+			return sqlstate_refuses_row(mysql_stmt_sqlstate(r->my_stmt[i])) ? -2 : -1;
 		}
-		return 0;
+		return mysql_stmt_warning_count(r->my_stmt[i]) ? my_refused(r, err, errsize) : 0;
 	}
 }
 
@@ -514,11 +559,12 @@ static bool ref_new(struct remote *r, const struct record *rec, const struct rec
 	return true;
 }
 
-/* The inserts of one spool line: its references, then its row. */
+/* The inserts of one spool line: its references, then its row. -2: refused. */
 static int send_line(struct remote *r, struct record *rec, struct param *p,
 		     char *err, size_t errsize)
 {
 	const struct record_member *m[NMEMBERS];
+	int ret;
 	static const struct { int stmt, id, text; } refs[] = {
 		{ S_ADDR, C_LADDR_ID, M_LADDR }, { S_ADDR, C_RADDR_ID, M_RADDR },
 		{ S_DOMAIN, C_DOMAIN_ID, M_DOMAIN }, { S_CONTAINER, C_CONTAINER_ID, M_CONTAINER },
@@ -532,8 +578,8 @@ static int send_line(struct remote *r, struct record *rec, struct param *p,
 			continue;
 		for (int k = 0; k < 5; k++)
 			param_set(&p[k], rec, e[k]);
-		if (exec_stmt(r, S_EXE, p, err, errsize) < 0)
-			return -1;
+		if ((ret = exec_stmt(r, S_EXE, p, err, errsize)) < 0)
+			return ret;
 	}
 	for (size_t i = 0; i < sizeof(refs) / sizeof(refs[0]); i++) {
 		const struct record_member *id = m[refs[i].id], *text = m[refs[i].text];
@@ -543,8 +589,8 @@ static int send_line(struct remote *r, struct record *rec, struct param *p,
 			continue;
 		param_set(&p[0], rec, id);
 		param_set(&p[1], rec, text);
-		if (exec_stmt(r, refs[i].stmt, p, err, errsize) < 0)
-			return -1;
+		if ((ret = exec_stmt(r, refs[i].stmt, p, err, errsize)) < 0)
+			return ret;
 	}
 	for (int k = 0; k < CONN_COLS; k++)
 		param_set(&p[k], rec, m[k]);
@@ -568,7 +614,7 @@ static int send_some(struct remote *r, struct buf *chunk, struct param *p,
 		     char *err, size_t errsize)
 {
 	struct record rec;
-	uint64_t off, size;
+	uint64_t off, size, here = 0;
 	const char *q, *end;
 	size_t lines = 0;
 	ssize_t n;
@@ -628,8 +674,11 @@ static int send_some(struct remote *r, struct buf *chunk, struct param *p,
 
 		if (!nl)
 			break;
-		/* a line cut by a crash, or not a row: skipped */
-		if (record_parse(&rec, q, (size_t)(nl - q), NULL) == 0 && line_ok(&rec) &&
+		here = off + (uint64_t)(q - chunk->p);
+		/* a line cut by a crash, or not a row: skipped; so is one the
+		 * server refused last time */
+		if (here + 1 != r->skip_at &&
+		    record_parse(&rec, q, (size_t)(nl - q), NULL) == 0 && line_ok(&rec) &&
 		    (ret = send_line(r, &rec, p, err, errsize)) < 0)
 			break;
 		q = nl + 1;
@@ -643,6 +692,23 @@ static int send_some(struct remote *r, struct buf *chunk, struct param *p,
 
 		(void)run_sql(r, "ROLLBACK", ignore, sizeof(ignore));
 		disconnect(r);
+		if (ret == -2) {
+			/*
+			 * The server refused this row's values: the transaction
+			 * is sent again at once without it, and the row is told
+			 * as lost, rather than the spool waiting on it for ever.
+			 */
+			char *nl = strchr(err, '\n');
+
+			if (nl)
+				*nl = '\0';
+			r->skip_at = here + 1;
+			stage_post_error(r->st, "remote_refused_row",
+					 "remote log: the server refused a row (%s); it is not sent", err);
+			stage_post_lost(r->st, "remote_refused", 1,
+					"1 row was not sent: the remote server refused its values");
+			return 1;
+		}
 		return -1;
 	}
 	pthread_mutex_lock(&r->mu);
@@ -654,7 +720,7 @@ static int send_some(struct remote *r, struct buf *chunk, struct param *p,
 		 * (each insert is "do nothing if present"), never skips new ones.
 		 */
 		if (write_offset(r, 0) == 0 && ftruncate(r->fd, 0) == 0) {
-			r->offset = r->size = 0;
+			r->offset = r->size = r->skip_at = 0;
 			(void)lseek(r->fd, 0, SEEK_SET);
 		}
 	}

@@ -23,6 +23,9 @@
 #include "resolve.h"
 #include "sig.h"
 #include "stage.h"
+/* dns_malformed error records an interval (--stats-s); the rest are counted */
+#define DNS_ERRORS_MAX 10
+
 
 enum {
 	K_PID, K_START, K_COMM, K_DEV, K_INO, K_PATH, K_NAME,
@@ -51,6 +54,7 @@ struct resolver {
 	struct containers *containers;
 	struct domains *domains;
 	struct resolve_stats stats;
+	uint64_t dns_errors_said;	/* dns_malformed error records this interval */
 	uint64_t next_stats;		/* monotonic */
 	uint64_t my_mntns;		/* our own mount namespace's inode */
 	struct buf tmp;
@@ -258,7 +262,17 @@ static void decode_dns(struct resolver *r, struct record *rec, uint32_t pid,
 		r->stats.dns_not_answers++;	/* port 53 carries queries too: no fault */
 	else if (e < 0)
 		r->stats.dns_malformed++;
-	if (e < 0 && e != -ENOMSG) {
+	/*
+	 * Whoever can send a packet from port 53 chooses its bytes: past
+	 * DNS_ERRORS_MAX error records an interval, malformed answers are only
+	 * counted (stats' dns_malformed), so they cannot flood the log.
+	 */
+	if (e < 0 && e != -ENOMSG && e != -ENOMEM && ++r->dns_errors_said > DNS_ERRORS_MAX) {
+		if (r->dns_errors_said == DNS_ERRORS_MAX + 1)
+			stage_error(&r->st, "dns_malformed",
+				    "more than %d dns answers cannot be decoded in %llu s; the rest are counted in the stats record only",
+				    DNS_ERRORS_MAX, (unsigned long long)r->opt->stats_s);
+	} else if (e < 0 && e != -ENOMSG) {
 		struct buf *b = &r->st.out.b;
 		char msg[256];
 
@@ -408,6 +422,7 @@ static uint64_t on_timer(void *ctx, struct stage *st, uint64_t now)
 	(void)st;
 	if (now >= r->next_stats) {
 		write_stats(r);
+		r->dns_errors_said = 0;
 		r->next_stats = now + r->opt->stats_s * 1000000000ULL;
 	}
 	/* c-ares's own timeouts are handled by domains_process() */
