@@ -81,10 +81,12 @@ PKGS_snitch-remote := libpq libmariadb
 PKGS_snitch-notify := libsystemd
 PKGS_snitch-metrics := libmicrohttpd
 PKGS_snitch-top := ncursesw libmaxminddb
+PKGS_snitch-vt := libcurl libcrypto
 LDLIBS_snitch-hash := -lpthread
 LDLIBS_snitch-store := -lpthread
 LDLIBS_snitch-remote := -lpthread
 LDLIBS_snitch-metrics := -lpthread
+LDLIBS_snitch-vt := -lpthread
 
 # lib/ files that call a library, and that library: a tool whose code
 # calls them names it in its PKGS_<tool> (the archive brings in only the
@@ -287,6 +289,13 @@ $(O)/fuzz/fuzz_top_model: tests/fuzz/fuzz_top_model.c cmd/snitch-top/model.c cmd
 	$(Q)$(CLANG) -std=gnu11 $(DEFINES) -Ilib -Icmd/snitch-top -g -O1 \
 		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 		-o $@ tests/fuzz/fuzz_top_model.c cmd/snitch-top/model.c $(FUZZ_LIB_SRCS) -lpthread
+# The reading of VirusTotal's answers by snitch-vt, alone.
+$(O)/fuzz/fuzz_vt: tests/fuzz/fuzz_vt.c cmd/snitch-vt/vtjson.c cmd/snitch-vt/vt.h $(FUZZ_LIB_SRCS) $(wildcard lib/*.h)
+	$(call msg,FUZZ,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) -std=gnu11 $(DEFINES) -Ilib -Icmd/snitch-vt -g -O1 \
+		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+		-o $@ tests/fuzz/fuzz_vt.c cmd/snitch-vt/vtjson.c $(FUZZ_LIB_SRCS) -lpthread
 
 # The address parser and range labels of lib/geoip.c, with the country
 # database that make deps installs when it is there.
@@ -299,7 +308,7 @@ $(O)/fuzz/fuzz_geoip: tests/fuzz/fuzz_geoip.c lib/geoip.c lib/geoip.h
 
 FUZZ_TARGETS := $(O)/fuzz/fuzz_record $(O)/fuzz/fuzz_dns $(O)/fuzz/fuzz_geoip \
 	$(O)/fuzz/fuzz_termsafe $(O)/fuzz/fuzz_top_model $(O)/fuzz/fuzz_metrics \
-	$(O)/fuzz/fuzz_names
+	$(O)/fuzz/fuzz_names $(O)/fuzz/fuzz_vt
 
 fuzz: $(FUZZ_TARGETS)
 	$(Q)scripts/test.sh fuzz
@@ -347,6 +356,7 @@ MAN_DESC_snitch-remote := copy the rows snitch-store logged to PostgreSQL or Mar
 MAN_DESC_snitch-metrics := serve Prometheus metrics of the records that flow through it
 MAN_DESC_snitch-notify := notify the desktop of new and changed executables, and log them
 MAN_DESC_snitch-top := show what a running snitch sees, live, per executable and per connection
+MAN_DESC_snitch-vt := ask VirusTotal about every executable in snitch records
 MANS := $(TOOLS:%=$(O)/man/%.1)
 
 $(O)/man/%.1: $(BIN)/%

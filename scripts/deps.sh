@@ -11,7 +11,7 @@ set -eu
 # help2man for the manual pages. (The country database is no Debian
 # package: scripts/geoip.sh installs it, from npm.)
 BUILD="make gcc libc6-dev pkg-config clang llvm bpftool libbpf-dev libelf-dev
-zlib1g-dev libssl-dev libc-ares-dev libsqlite3-dev libpq-dev libmariadb-dev
+zlib1g-dev libssl-dev libcurl4-openssl-dev libc-ares-dev libsqlite3-dev libpq-dev libmariadb-dev
 liburing-dev musl-tools libsystemd-dev uthash-dev libmaxminddb-dev help2man libncurses-dev
 libmicrohttpd-dev"
 # Run: what the tools call at run time.

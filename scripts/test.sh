@@ -54,6 +54,10 @@ fuzz_one() {
 		# seeds: DNS responses (A, AAAA, a CNAME chain, a name error,
 		# one cut at 512 bytes, compression pointers that loop)
 		cp tests/fuzz/dns/*.bin "$corpus/" ;;
+	fuzz_vt)
+		# seeds: VirusTotal's answers (a file report, an analysis, an
+		# upload, an upload URL, an error, a malformed report)
+		cp tests/fuzz/vt/*.json "$corpus/" ;;
 	fuzz_geoip)
 		# seeds: an address of each kind, and near misses
 		local i=0 a
@@ -96,6 +100,7 @@ run_fuzz() {
 	local rc=0
 	fuzz_one fuzz_record "record library" || rc=1
 	fuzz_one fuzz_dns "DNS decoder of snitch-resolve" || rc=1
+	fuzz_one fuzz_vt "VirusTotal answers of snitch-vt" || rc=1
 	fuzz_one fuzz_geoip "address parser and lookup of lib/geoip" || rc=1
 	fuzz_one fuzz_termsafe "terminal sanitiser (lib/termsafe.c)" || rc=1
 	fuzz_one fuzz_top_model "snitch top's model of the live feed" || rc=1

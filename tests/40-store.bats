@@ -41,7 +41,7 @@ teardown() {
 	[ "$(q "select cmdline from executables where name = 'curl' limit 1")" = '["curl","-s","https://example.org/"]' ]
 	# WAL, and a schema version
 	[ "$(q 'pragma journal_mode')" = wal ]
-	[ "$(q 'pragma user_version')" -eq 4 ]
+	[ "$(q 'pragma user_version')" -eq 5 ]
 }
 
 @test "every example query of docs/schema.md runs, and finds the rows it should" {
@@ -49,11 +49,17 @@ teardown() {
 	{
 		store_flow "$now" 100 10
 		store_flow "$now" 50 5 '.domain = "www.example.org" | .exe_path = "/usr/bin/wget" | .name = "wget"'
+		# snitch-vt's verdict on curl's hash
+		jq -cn --argjson t "$now" '{v:1, type:"verdict", ts_ns:$t,
+			sha256:"58824afa640f512e07e895c0f2d1e1fe2c3fd1456acab689b6e4c1c75cef2593",
+			status:"known", malicious:2, suspicious:1, undetected:60, harmless:0, engines:70,
+			analysis_ns:null, link:"https://vt.example/x", reason:null, uploaded:false,
+			name:"curl", exe_path:"/usr/bin/curl"}'
 	} > "$BATS_TEST_TMPDIR/in"
 	"$STORE" --db "$DB" < "$BATS_TEST_TMPDIR/in"
 	awk '/^```sql$/ { on = 1; q = ""; next } /^```$/ && on { print q > (dir "/q" ++n ".sql"); on = 0; next } on { q = q $0 "\n" }' \
 		dir="$BATS_TEST_TMPDIR" "$SNITCH_TOP/docs/schema.md"
-	[ -f "$BATS_TEST_TMPDIR/q4.sql" ]
+	[ -f "$BATS_TEST_TMPDIR/q5.sql" ]
 	# bytes per executable per hour: both programs, with their sums
 	run sqlite3 "$DB" < "$BATS_TEST_TMPDIR/q1.sql"
 	[ "$status" -eq 0 ]
@@ -67,6 +73,11 @@ teardown() {
 	# new executables of the last hour
 	run sqlite3 "$DB" < "$BATS_TEST_TMPDIR/q4.sql"
 	[ "$status" -eq 0 ] && [ "$(echo "$output" | wc -l)" -eq 2 ]
+	# what VirusTotal flags: curl (and wget, which has curl's hash here:
+	# the verdict follows the hash, whatever the path)
+	run sqlite3 "$DB" < "$BATS_TEST_TMPDIR/q5.sql"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"/usr/bin/curl|3|70|https://vt.example/x"* ]]
 }
 
 @test "retention: rows older than --retention-days go, with references only they used, while it runs" {
@@ -267,17 +278,20 @@ new" ]
 	q "update connections set window_start_ns = $NOW, window_end_ns = $NOW, first_ns = $NOW, last_ns = $NOW"
 	jq -cn --argjson t "$NOW" '{v:1, type:"error", ts_ns:$t, stage:"snitch-hash", code:"hash_failed", message:"m"}' |
 		"$STORE" --db "$DB"
-	[ "$(q 'pragma user_version')" -eq 4 ]
+	[ "$(q 'pragma user_version')" -eq 5 ]
+	# version 5's columns and table, the row's executable untouched
+	[ "$(q "select count(*) from pragma_table_info('executables') where name like 'vt\_%' escape '\'")" -eq 9 ]
+	[ "$(q 'select count(*) from verdicts')" -eq 0 ]
 	[ "$(q "select send_bytes, recv_bytes from connections where window_start_ns = $NOW")" = "7|8" ]
 	[ "$(q 'select code from events')" = hash_failed ]
 	# version 4: the containers' names
 	[ "$(q "select group_concat(name, ',') from pragma_table_info('containers')")" = \
 	  "id,name,container_name,image,pod_namespace,pod_name,pod_uid" ]
 	# a database of a newer version is refused, not changed
-	q 'pragma user_version = 5'
+	q 'pragma user_version = 6'
 	run --separate-stderr "$STORE" --db "$DB" < /dev/null
 	[ "$status" -eq 5 ]
-	[[ "$stderr" == *"its schema is version 5, newer than this snitch-store's 4"* ]]
+	[[ "$stderr" == *"its schema is version 6, newer than this snitch-store's 5"* ]]
 }
 
 @test "containers: name, image and pod as snitch-resolve named them; names that come later fill the row" {

@@ -118,7 +118,7 @@ gen_bytes() {
 	[ "$(wc -l <<< "$keys")" -ge 40 ]
 	[ -z "$(uniq -d <<< "$keys")" ]
 	# each one is an option some tool documents
-	helps=$(for t in snitch snitch-trace snitch-resolve snitch-hash snitch-store snitch-remote snitch-metrics snitch-notify; do
+	helps=$(for t in snitch snitch-trace snitch-resolve snitch-hash snitch-vt snitch-store snitch-remote snitch-metrics snitch-notify; do
 		"$SNITCH_BIN/$t" --help; done)
 	for k in $keys; do
 		grep -q "\$$k\]" <<< "$helps" || { echo "$k is in no --help"; false; }
@@ -427,7 +427,7 @@ gen_bytes() {
 	run make -s -C "$top" install DESTDIR="$D/root" PREFIX=/usr
 	echo "$output"
 	[ "$status" -eq 0 ]
-	for t in snitch snitch-trace snitch-resolve snitch-hash snitch-store snitch-remote snitch-metrics snitch-notify; do
+	for t in snitch snitch-trace snitch-resolve snitch-hash snitch-vt snitch-store snitch-remote snitch-metrics snitch-notify; do
 		[ -x "$D/root/usr/bin/$t" ]
 		cmp "$D/root/usr/bin/$t" "$SNITCH_BIN/$t"
 		man -l "$D/root/usr/share/man/man1/$t.1" 2>/dev/null | grep -q "$t" ||

@@ -535,6 +535,61 @@ static void handle_flow(struct notify *n, const struct record *r)
 	}
 }
 
+/*
+ * snitch-vt's verdict: engines that flag an executable are worth a
+ * notification ("VirusTotal: curl flagged by 3 of 70 engines") and a line
+ * in exe.log; a clean verdict, not_found or error is not.
+ */
+static void handle_verdict(struct notify *n, const struct record *r)
+{
+	struct buf sha = BUF_INIT, name = BUF_INIT, path = BUF_INIT, link = BUF_INIT;
+	uint64_t mal, sus, engines = 0;
+	char extra[160];
+
+	if (!record_member_is(r, record_find(r, "status"), "known") ||
+	    record_get_u64(r, "malicious", &mal) < 0 || record_get_u64(r, "suspicious", &sus) < 0 ||
+	    mal + sus == 0 || !get_str(r, "sha256", &sha))
+		goto out;
+	(void)record_get_u64(r, "engines", &engines);
+	bool have_path = get_str(r, "exe_path", &path);
+	bool have_name = get_str(r, "name", &name);
+	bool have_link = get_str(r, "link", &link);
+
+	snprintf(extra, sizeof(extra), " malicious=%" PRIu64 " suspicious=%" PRIu64 " engines=%" PRIu64,
+		 mal, sus, engines);
+	exe_line(n, get_ts(r), "flagged", have_path ? path.p : "(path unknown)",
+		 have_name ? name.p : NULL, sha.p, extra);
+
+	buf_reset(&n->sum);
+	buf_reset(&n->body);
+	buf_puts(&n->sum, "VirusTotal: ");
+	if (have_name)
+		put_shown(&n->sum, name.p);
+	else if (have_path)
+		put_shown(&n->sum, strrchr(path.p, '/') ? strrchr(path.p, '/') + 1 : path.p);
+	else
+		buf_append(&n->sum, sha.p, 12);
+	snprintf(extra, sizeof(extra), " flagged by %" PRIu64 " of %" PRIu64 " engines", mal + sus,
+		 engines);
+	buf_puts(&n->sum, extra);
+	if (have_path) {
+		put_shown(&n->body, path.p);
+		buf_putc(&n->body, '\n');
+	}
+	buf_puts(&n->body, "sha256 ");
+	buf_puts(&n->body, sha.p);
+	if (have_link) {
+		buf_putc(&n->body, '\n');
+		put_shown(&n->body, link.p);
+	}
+	event(n, EV_FLAGGED);
+out:
+	buf_release(&sha);
+	buf_release(&name);
+	buf_release(&path);
+	buf_release(&link);
+}
+
 static void on_record(void *ctx, struct stage *st, const char *line, size_t len)
 {
 	struct notify *n = ctx;
@@ -556,6 +611,8 @@ static void on_record(void *ctx, struct stage *st, const char *line, size_t len)
 		handle_lost(n, r);
 	else if (IS("error"))
 		handle_error(n, r);
+	else if (IS("verdict"))
+		handle_verdict(n, r);
 #undef IS
 	if (n->log_err[0]) {
 		char msg[sizeof(n->log_err)];

@@ -60,7 +60,7 @@ void state_touch(struct state *s);
 /* ---- rate limits (burst.c) ---- */
 
 enum event_kind {
-	EV_NEW_EXE, EV_NEW_NAME, EV_CHANGED, EV_MODIFIED, EV_LOST, EV_ERROR,
+	EV_NEW_EXE, EV_NEW_NAME, EV_CHANGED, EV_MODIFIED, EV_LOST, EV_ERROR, EV_FLAGGED,
 	EV_KINDS
 };
 

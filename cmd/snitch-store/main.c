@@ -89,8 +89,10 @@ void note_lost(const char *reason, uint64_t count, const char *fmt, ...)
 
 static void window_free(struct batch *b)
 {
-	if (b)
+	if (b) {
 		events_free(b);
+		verdicts_free(b);
+	}
 	batch_free(b);
 }
 
@@ -362,6 +364,8 @@ static void on_record(void *ctx, struct stage *st, const char *line, size_t len)
 		record_write(&st->rec, &st->out.b);
 	if (events_add_record(s->batch, &st->rec, line, len) == -ENOMEM)
 		note_lost("out_of_memory", 1, "an error or lost record was not logged: out of memory");
+	if (verdicts_add_record(s->batch, &st->rec) == -ENOMEM)
+		note_lost("out_of_memory", 1, "a verdict record was not logged: out of memory");
 	(void)batch_add(s->batch, s->opt, s->filters, &st->rec, s->window_ns);
 }
 
@@ -381,7 +385,7 @@ static void close_window(struct store *s)
 	pthread_mutex_lock(&own_mu);
 	events_move(b, &own_events);
 	pthread_mutex_unlock(&own_mu);
-	if (!b->rows && !b->lost_rows && !b->events)
+	if (!b->rows && !b->lost_rows && !b->events && !b->verdicts)
 		return;
 	s->batch = batch_new();
 	if (!s->batch) {

@@ -15,17 +15,59 @@
 #include "idcache.h"
 #include "store.h"
 
-#define SCHEMA_VERSION 4
+#define SCHEMA_VERSION 5
 #define SEEN_IDS 65536		/* reference ids known to be in the database */
 
 
 struct db {
 	sqlite3 *h;
 	char *path;
-	sqlite3_stmt *ins_exe, *ins_str[3], *ins_conn, *ins_event;
+	sqlite3_stmt *ins_exe, *ins_str[3], *ins_conn, *ins_event, *ins_verdict;
 	int64_t seen_ids[SEEN_IDS];
 	struct id_cache seen;		/* reference ids inserted */
 };
+
+/*
+ * Version 5: snitch-vt's verdicts. The verdicts table holds the latest
+ * verdict of each sha256; the executables rows of that hash carry it in
+ * their vt_ columns, set by two triggers: when a verdict comes (every row
+ * of its hash), and when a row is inserted whose hash has one. So no other
+ * step and no code of snitch-store's needs to know about the columns: it
+ * inserts verdicts, SQLite does the rest, in the same transaction.
+ * Self-contained: it reads and writes nothing another step makes beyond
+ * the executables table of version 1.
+ */
+static const char migrate_5_verdicts[] =
+	"ALTER TABLE executables ADD COLUMN vt_status TEXT;"
+	"ALTER TABLE executables ADD COLUMN vt_malicious INTEGER;"
+	"ALTER TABLE executables ADD COLUMN vt_suspicious INTEGER;"
+	"ALTER TABLE executables ADD COLUMN vt_undetected INTEGER;"
+	"ALTER TABLE executables ADD COLUMN vt_harmless INTEGER;"
+	"ALTER TABLE executables ADD COLUMN vt_engines INTEGER;"
+	"ALTER TABLE executables ADD COLUMN vt_analysis_ns INTEGER;"
+	"ALTER TABLE executables ADD COLUMN vt_link TEXT;"
+	"ALTER TABLE executables ADD COLUMN vt_checked_ns INTEGER;"
+	"CREATE INDEX executables_sha256 ON executables (sha256);"
+	"CREATE TABLE verdicts ("
+	" sha256 TEXT PRIMARY KEY, status TEXT NOT NULL,"
+	" malicious INTEGER, suspicious INTEGER, undetected INTEGER, harmless INTEGER,"
+	" engines INTEGER, analysis_ns INTEGER, link TEXT, reason TEXT,"
+	" checked_ns INTEGER NOT NULL);"
+	"CREATE TRIGGER verdicts_to_executables AFTER INSERT ON verdicts BEGIN"
+	" UPDATE executables SET vt_status = NEW.status, vt_malicious = NEW.malicious,"
+	"  vt_suspicious = NEW.suspicious, vt_undetected = NEW.undetected,"
+	"  vt_harmless = NEW.harmless, vt_engines = NEW.engines,"
+	"  vt_analysis_ns = NEW.analysis_ns, vt_link = NEW.link, vt_checked_ns = NEW.checked_ns"
+	"  WHERE sha256 = NEW.sha256;"
+	" END;"
+	"CREATE TRIGGER executables_from_verdicts AFTER INSERT ON executables"
+	" WHEN NEW.sha256 IS NOT NULL AND EXISTS (SELECT 1 FROM verdicts WHERE sha256 = NEW.sha256) BEGIN"
+	" UPDATE executables SET (vt_status, vt_malicious, vt_suspicious, vt_undetected,"
+	"  vt_harmless, vt_engines, vt_analysis_ns, vt_link, vt_checked_ns) ="
+	"  (SELECT status, malicious, suspicious, undetected, harmless, engines, analysis_ns,"
+	"   link, checked_ns FROM verdicts WHERE sha256 = NEW.sha256)"
+	"  WHERE id = NEW.id;"
+	" END;";
 
 /*
  * One statement per table; the same in every database but for types
@@ -54,10 +96,12 @@ static const char *const sqlite_schema[] = {
 	" ts_ns INTEGER NOT NULL, type TEXT NOT NULL, stage TEXT, code TEXT,"
 	" count INTEGER, message TEXT, record TEXT NOT NULL);"
 	"CREATE INDEX events_time ON events (ts_ns);",
-	/* version 3: the query helper's (rollups, addresses.country); empty on this branch */
+	/* version 3: the query helper's (rollups, addresses.country); empty until it lands */
 	"",
 	/* version 4: migrate_4_container_names() */
 	"",
+	/* version 5 */
+	migrate_5_verdicts,
 };
 
 static int exec_sql(sqlite3 *h, const char *sql, char *err, size_t errsize);
@@ -194,6 +238,11 @@ static int prepare(struct db *d, char *err, size_t errsize)
 		r = sqlite3_prepare_v2(d->h,
 			"INSERT INTO events (ts_ns, type, stage, code, count, message, record)"
 			" VALUES (?,?,?,?,?,?,?)", -1, &d->ins_event, NULL);
+	if (r == SQLITE_OK)
+		r = sqlite3_prepare_v2(d->h,
+			"INSERT OR REPLACE INTO verdicts (sha256, status, malicious, suspicious, undetected,"
+			" harmless, engines, analysis_ns, link, reason, checked_ns)"
+			" VALUES (?,?,?,?,?,?,?,?,?,?,?)", -1, &d->ins_verdict, NULL);
 	if (r != SQLITE_OK)
 		snprintf(err, errsize, "%s", sqlite3_errmsg(d->h));
 	return r;
@@ -240,7 +289,8 @@ static void close_handles(struct db *d)
 		sqlite3_finalize(d->ins_str[i]);
 	sqlite3_finalize(d->ins_conn);
 	sqlite3_finalize(d->ins_event);
-	d->ins_exe = d->ins_conn = d->ins_event = NULL;
+	sqlite3_finalize(d->ins_verdict);
+	d->ins_exe = d->ins_conn = d->ins_event = d->ins_verdict = NULL;
 	memset(d->ins_str, 0, sizeof(d->ins_str));
 	if (d->h)
 		sqlite3_close(d->h);
@@ -421,6 +471,27 @@ static int write_events(struct db *d, const struct batch *b)
 	return r;
 }
 
+static int write_verdicts(struct db *d, const struct batch *b)
+{
+	sqlite3_stmt *st = d->ins_verdict;
+	int r = SQLITE_DONE;
+
+	for (const struct verdict *v = b->verdicts; v && r == SQLITE_DONE; v = v->next) {
+		int i = 1;
+
+		bind_text(st, i++, v->sha256, 64);
+		bind_text(st, i++, v->status, strlen(v->status));
+		for (int k = 0; k < VERDICT_COUNTS; k++)
+			bind_int(st, i++, v->counts[k]);
+		bind_text(st, i++, v->link, v->link ? strlen(v->link) : 0);
+		bind_text(st, i++, v->reason, v->reason ? strlen(v->reason) : 0);
+		sqlite3_bind_int64(st, i++, v->ts_ns);
+		r = sqlite3_step(st);
+		sqlite3_reset(st);
+	}
+	return r;
+}
+
 /*
  * After a commit, give the page cache back. The next window reads the
  * pages it needs again from the kernel's page cache (bench/store.sh: no
@@ -441,7 +512,7 @@ int db_write(struct db *d, const struct batch *b, char *err, size_t errsize)
 	const struct conn_row *c = b->rows;
 	int r;
 
-	if (!c && !b->events)
+	if (!c && !b->events && !b->verdicts)
 		return SQLITE_OK;
 	r = exec_sql(d->h, "BEGIN IMMEDIATE", err, errsize);
 	if (r != SQLITE_OK)
@@ -449,6 +520,9 @@ int db_write(struct db *d, const struct batch *b, char *err, size_t errsize)
 	r = write_refs(d, b);
 	if (r == SQLITE_DONE)
 		r = write_events(d, b);
+	/* in either order: a trigger gives executables rows inserted later their verdict */
+	if (r == SQLITE_DONE)
+		r = write_verdicts(d, b);
 	/* one prepared single-row insert per row: faster in SQLite than
 	 * multi-row VALUES, which it runs as a co-routine (measured) */
 	for (; c && r == SQLITE_DONE; c = c->hh.next) {

@@ -104,6 +104,8 @@ struct batch {
 	/* error and lost records of the window, for the events table */
 	struct event *events, **events_tail;
 	size_t nevents;
+	/* snitch-vt's verdicts, for the verdicts table */
+	struct verdict *verdicts, **verdicts_tail;
 };
 
 static inline size_t batch_rows(const struct batch *b)
@@ -163,6 +165,26 @@ int events_add(struct batch *b, uint64_t ts_ns, const char *type, const char *st
 /* Move every event of from to the end of to's. */
 void events_move(struct batch *to, struct batch *from);
 void events_free(struct batch *b);
+
+/* ---- snitch-vt's verdict records (verdicts.c) ---- */
+
+/* The numbers of a verdict, in the order of the verdicts table's columns. */
+#define VERDICT_COUNTS 6	/* malicious ... engines, analysis_ns */
+
+struct verdict {
+	char sha256[65];
+	int64_t ts_ns;			/* when it came: checked_ns */
+	char *status, *link, *reason;	/* NULL: SQL NULL */
+	int64_t counts[VERDICT_COUNTS];	/* INT_NULL: SQL NULL */
+	struct verdict *next;
+};
+
+/*
+ * Take a verdict record into the batch. Returns 1 when taken, 0 when the
+ * record is of another type (or has no sha256 and status), -ENOMEM.
+ */
+int verdicts_add_record(struct batch *b, const struct record *r);
+void verdicts_free(struct batch *b);
 
 /* ---- the local database (sqlite.c) ---- */
 

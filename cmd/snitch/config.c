@@ -194,8 +194,8 @@ static bool supervisor_owned(const char *line, size_t n)
 int config_default_text(const char *bin_dir, struct buf *out, char *err, size_t errsize)
 {
 	static const char *const tools[] = {
-		"snitch", "snitch-trace", "snitch-resolve", "snitch-hash", "snitch-store",
-		"snitch-remote", "snitch-metrics", "snitch-notify",
+		"snitch", "snitch-trace", "snitch-resolve", "snitch-hash", "snitch-vt",
+		"snitch-store", "snitch-remote", "snitch-metrics", "snitch-notify",
 	};
 	struct buf all = BUF_INIT, seen = BUF_INIT;
 	int ret = 0;

@@ -754,8 +754,9 @@ int main(int argc, char **argv)
 			 "[OPTION]... top [--start]",
 		.summary =
 			"Run the monitor: snitch-trace | snitch-resolve | snitch-hash | snitch-store --tee\n"
-			"| snitch-notify (with snitch-store --emit-rows | snitch-remote --tee before\n"
-			"snitch-notify when SNITCH_REMOTE is set, and snitch-metrics --tee when\n"
+			"| snitch-notify (with snitch-vt before snitch-store when SNITCH_VT_API_KEY_FILE\n"
+			"or SNITCH_VT_API_KEY is set, snitch-store --emit-rows | snitch-remote --tee\n"
+			"before snitch-notify when SNITCH_REMOTE is set, and snitch-metrics --tee when\n"
 			"SNITCH_METRICS_LISTEN is set), each stage supervised. A stage that dies is restarted at once\n"
 			"(backing off to 30 s if it keeps dying), alone: the others keep running and\n"
 			"nothing they hold is lost; the failure goes to error.log and the desktop.\n"

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The supervisor: runs snitch-trace | snitch-resolve | snitch-hash |
- * snitch-store --tee [| snitch-remote --tee] [| snitch-metrics --tee] |
- * snitch-notify, with itself in every pipe (snitch-remote only when
+ * [snitch-vt |] snitch-store --tee [| snitch-remote --tee]
+ * [| snitch-metrics --tee] | snitch-notify, with itself in every pipe
+ * (snitch-vt only when a VirusTotal key is set, snitch-remote only when
  * SNITCH_REMOTE names a server, snitch-metrics only when
  * SNITCH_METRICS_LISTEN says where to serve).
  *
@@ -409,6 +410,9 @@ static int start_stage(struct super *s, int i)
 		    dup2(out[1] >= 0 ? out[1] : s->devnull, STDOUT_FILENO) < 0)
 			_exit(SNITCH_EXIT_SOFTWARE);
 		close_range(3, ~0U, 0);
+		/* the VirusTotal key is snitch-vt's alone */
+		if (strcmp(st->name, "snitch-vt"))
+			(void)unsetenv("SNITCH_VT_API_KEY");
 		execv(st->path, argv);
 		fprintf(stderr, "%s: cannot run '%s': %s\n", PROG, st->path, strerror(errno));
 		_exit(errno == ENOENT ? SNITCH_EXIT_UNAVAILABLE : SNITCH_EXIT_NOPERM);
@@ -729,20 +733,28 @@ static int loop(struct super *s)
 	return s->fatal >= 0 ? s->fatal : SNITCH_EXIT_OK;
 }
 
+static bool env_set(const char *name)
+{
+	const char *v = getenv(name);
+
+	return v && *v;
+}
+
 /*
- * The stages, in order: snitch-remote only when a remote log is set, and
- * then snitch-store hands it the rows it committed.
+ * The stages, in order: snitch-vt only when a VirusTotal key is set;
+ * snitch-remote only when a remote log is set, and then snitch-store
+ * hands it the rows it committed.
  */
 static void plan_pipeline(struct super *s)
 {
-	const char *remote = getenv("SNITCH_REMOTE");
-	const char *metrics = getenv("SNITCH_METRICS_LISTEN");
-	bool with_remote = remote && *remote;
-	bool with_metrics = metrics && *metrics;
+	bool with_remote = env_set("SNITCH_REMOTE");
+	bool with_vt = env_set("SNITCH_VT_API_KEY") || env_set("SNITCH_VT_API_KEY_FILE");
+	bool with_metrics = env_set("SNITCH_METRICS_LISTEN");
 	struct { const char *name, *a0, *a1; } plan[STAGES_MAX] = {
 		{ "snitch-trace", NULL, NULL },
 		{ "snitch-resolve", NULL, NULL },
 		{ "snitch-hash", NULL, NULL },
+		{ "snitch-vt", NULL, NULL },
 		{ "snitch-store", "--tee", with_remote ? "--emit-rows" : NULL },
 		{ "snitch-remote", "--tee", NULL },
 		{ "snitch-metrics", "--tee", NULL },
@@ -750,8 +762,9 @@ static void plan_pipeline(struct super *s)
 	};
 
 	s->n = 0;
-	for (int i = 0; i < STAGES_MAX && plan[i].name; i++) {
-		if (!strcmp(plan[i].name, "snitch-remote") && !with_remote)
+	for (int i = 0; i < STAGES_MAX; i++) {
+		if (!plan[i].name || (!strcmp(plan[i].name, "snitch-remote") && !with_remote) ||
+		    (!strcmp(plan[i].name, "snitch-vt") && !with_vt))
 			continue;
 		if (!strcmp(plan[i].name, "snitch-metrics") && !with_metrics)
 			continue;
