@@ -79,9 +79,12 @@ PKGS_snitch-resolve := libcares
 PKGS_snitch-store := sqlite3 libcrypto
 PKGS_snitch-remote := libpq libmariadb
 PKGS_snitch-notify := libsystemd
+PKGS_snitch-web := libmicrohttpd sqlite3
 LDLIBS_snitch-hash := -lpthread
 LDLIBS_snitch-store := -lpthread
 LDLIBS_snitch-remote := -lpthread
+# the query core's archive comes before lib/'s on the line; lib/ again after it
+LDLIBS_snitch-web := $(O)/libsnitch.a -lpthread
 
 # Unit tests: tests/unit/test_*.c test lib/ and link its archive;
 # tests/unit/<tool>/test_*.c test a tool's code and link its archive too.
@@ -161,6 +164,30 @@ $(O)/snitch.service.h: systemd/snitch.service.in Makefile
 	$(Q)sed -e 's/[\\"]/\\&/g' -e 's/^/"/' -e 's/$$/\\n"/' $< > $@
 
 $(O)/cmd/snitch/main.o: $(O)/snitch.service.h
+
+# The query core (query/): one archive, linked by snitch-web.
+QUERY_SRCS := $(wildcard query/*.c)
+QUERY_LIB := $(O)/libsnitchquery.a
+$(O)/query/%.o: TOOL_CFLAGS = $(call pkg,--cflags,sqlite3) -Iquery
+$(QUERY_LIB): $(QUERY_SRCS:%.c=$(O)/%.o)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
+
+# snitch-web's files, compiled into it (scripts/web-assets.sh): the pages
+# from web/, Chart.js from Debian's libjs-chart.js. URL=FILE pairs.
+CHARTJS ?= /usr/share/javascript/chart.js/chart.min.js
+WEB_FILES := web/index.html web/app.js web/style.css web/icon.svg
+WEB_ASSETS := /=web/index.html /explore=web/index.html /executables=web/index.html \
+	/static/app.js=web/app.js /static/style.css=web/style.css \
+	/static/icon.svg=web/icon.svg /static/chart.min.js=$(CHARTJS)
+$(O)/web/assets.c: scripts/web-assets.sh $(WEB_FILES) Makefile
+	@test -r $(CHARTJS) || { echo "make: $(CHARTJS) is missing: run 'sudo make deps' (Debian package libjs-chart.js)" >&2; exit 1; }
+	$(call msg,GEN,$@)
+	$(Q)scripts/web-assets.sh $@ $(WEB_ASSETS)
+$(O)/web/assets.o: $(O)/web/assets.c
+	$(call msg,CC,$<)
+	$(Q)$(CC) $(ALL_CFLAGS) -Icmd/snitch-web -c $< -o $@
+$(BIN)/snitch-web: $(O)/web/assets.o $(QUERY_LIB)
 
 $(O)/vmlinux.h:
 	@test -r $(VMLINUX_BTF) || { echo "make: $(VMLINUX_BTF) is missing: the kernel needs CONFIG_DEBUG_INFO_BTF=y to build the BPF programs" >&2; exit 1; }
@@ -265,6 +292,7 @@ MAN_DESC_snitch-hash := sha256 of executables, cached, watched for changes
 MAN_DESC_snitch-store := log snitch records in SQLite and CSV
 MAN_DESC_snitch-remote := copy the rows snitch-store logged to PostgreSQL or MariaDB
 MAN_DESC_snitch-notify := notify the desktop of new and changed executables, and log them
+MAN_DESC_snitch-web := serve the connection log to a browser: charts, grouping, drill-down
 MANS := $(TOOLS:%=$(O)/man/%.1)
 
 $(O)/man/%.1: $(BIN)/%

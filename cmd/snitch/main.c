@@ -617,6 +617,36 @@ out:
 	return ret;
 }
 
+/*
+ * snitch web [OPTION]...: snitch-web, from $SNITCH_BIN_DIR or beside
+ * snitch, with the same options; it reads no configuration of snitch's
+ * and takes no root (it refuses it), so it is handed over at once.
+ */
+static int cmd_web(int argc, char **argv)
+{
+	const char *dir = getenv("SNITCH_BIN_DIR");
+	char path[PATH_MAX + 16];
+	ssize_t n;
+
+	if (!dir || !*dir) {
+		n = readlink("/proc/self/exe", self_path, sizeof(self_path) - 1);
+		if (n <= 0) {
+			log_msg("cannot find my own executable: %s", strerror(errno));
+			return SNITCH_EXIT_SOFTWARE;
+		}
+		self_path[n] = '\0';
+		snprintf(self_dir, sizeof(self_dir), "%s", self_path);
+		*strrchr(self_dir, '/') = '\0';
+		dir = self_dir;
+	}
+	snprintf(path, sizeof(path), "%s/snitch-web", dir);
+	argv[0] = path;
+	(void)argc;
+	execv(path, argv);
+	log_msg("cannot run '%s': %s", path, strerror(errno));
+	return errno == ENOENT ? SNITCH_EXIT_UNAVAILABLE : SNITCH_EXIT_SOFTWARE;
+}
+
 static const int exit_codes[] = {
 	SNITCH_EXIT_OK, SNITCH_EXIT_PARTIAL, SNITCH_EXIT_USAGE, SNITCH_EXIT_NOPERM,
 	SNITCH_EXIT_UNAVAILABLE, SNITCH_EXIT_IO, SNITCH_EXIT_SOFTWARE, -1,
@@ -648,7 +678,8 @@ int main(int argc, char **argv)
 	};
 	const struct cli cli = {
 		.prog = PROG,
-		.usage = "[OPTION]... run|start|stop|restart|status|systemd|config|help",
+		.usage = "[OPTION]... run|start|stop|restart|status|systemd|config|help\n"
+			 "web [SNITCH-WEB-OPTION]...",
 		.summary =
 			"Run the monitor: snitch-trace | snitch-resolve | snitch-hash | snitch-store --tee\n"
 			"| snitch-notify (with snitch-store --emit-rows | snitch-remote --tee before\n"
@@ -667,10 +698,13 @@ int main(int argc, char **argv)
 			"           (exit 0: all stages up, 1: a stage is down, 4: not running)\n"
 			"  systemd  write a hardened systemd unit that runs 'snitch run'\n"
 			"  config   print the default configuration: every setting, commented\n"
+			"  web      serve the log to a browser (snitch-web, its options after 'web';\n"
+			"           not as root: run it as yourself)\n"
 			"  help     show this help",
 		.examples =
 			"  sudo snitch run\n"
 			"  sudo snitch start && snitch status\n"
+			"  snitch web    # then open http://localhost:5100/\n"
 			"  sudo snitch systemd && sudo systemctl enable --now snitch\n"
 			"  SNITCH_DB=/tmp/t.db SNITCH_LOG_DIR=/tmp/logs sudo -E snitch run --config /dev/null\n",
 		.opts = opts,
@@ -682,11 +716,13 @@ int main(int argc, char **argv)
 	int first, ret;
 
 	log_init(PROG);
+	if (argc >= 2 && !strcmp(argv[1], "web"))
+		return cmd_web(argc - 1, argv + 1);
 	ret = cli_parse(&cli, argc, argv, &first);
 	if (ret >= 0)
 		return ret;
 	if (first >= argc)
-		return cli_usage_error(&cli, "no command: expected run, start, stop, restart, status, systemd, config or help");
+		return cli_usage_error(&cli, "no command: expected run, start, stop, restart, status, systemd, config, web or help");
 	if (first + 1 < argc)
 		return cli_usage_error(&cli, "unexpected argument '%s'", argv[first + 1]);
 	cmd = argv[first];
