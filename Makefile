@@ -256,7 +256,15 @@ $(O)/fuzz/fuzz_dns: tests/fuzz/fuzz_dns.c cmd/snitch-resolve/dnsmsg.c cmd/snitch
 		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 		-o $@ tests/fuzz/fuzz_dns.c cmd/snitch-resolve/dnsmsg.c $(LIB_SRCS) $(call pkg,--libs,libcares) -lpthread
 
-FUZZ_TARGETS := $(O)/fuzz/fuzz_record $(O)/fuzz/fuzz_dns
+# snitch-web's query-string parser: what anyone reaching its socket sends.
+$(O)/fuzz/fuzz_webparams: tests/fuzz/fuzz_webparams.c cmd/snitch-web/params.c cmd/snitch-web/params.h
+	$(call msg,FUZZ,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) -std=gnu11 $(DEFINES) -Icmd/snitch-web -g -O1 \
+		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+		-o $@ tests/fuzz/fuzz_webparams.c cmd/snitch-web/params.c
+
+FUZZ_TARGETS := $(O)/fuzz/fuzz_record $(O)/fuzz/fuzz_dns $(O)/fuzz/fuzz_webparams
 
 fuzz: $(FUZZ_TARGETS)
 	$(Q)scripts/test.sh fuzz

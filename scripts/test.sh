@@ -54,6 +54,9 @@ fuzz_one() {
 		# seeds: DNS responses (A, AAAA, a CNAME chain, a name error,
 		# one cut at 512 bytes, compression pointers that loop)
 		cp tests/fuzz/dns/*.bin "$corpus/" ;;
+	fuzz_webparams)
+		# seeds: query strings of the web UI's API calls
+		cp tests/fuzz/webparams/*.txt "$corpus/" ;;
 	esac
 	"build/fuzz/$target" -max_total_time="${FUZZ_SECONDS:-20}" \
 		-max_len=4096 -print_final_stats=1 "$corpus" 2>&1 |
@@ -68,6 +71,7 @@ run_fuzz() {
 	local rc=0
 	fuzz_one fuzz_record "record library" || rc=1
 	fuzz_one fuzz_dns "DNS decoder of snitch-resolve" || rc=1
+	fuzz_one fuzz_webparams "query-string parser of snitch-web" || rc=1
 	return "$rc"
 }
 
