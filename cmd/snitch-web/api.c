@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "json.h"
@@ -82,6 +83,8 @@ static int64_t now_ns(void)
 /* A query core error as the reply: which status, and what a person reads. */
 static void reply_q_error(struct web_api *a, struct web_reply *r, int err, const char *msg)
 {
+	struct stat st;
+
 	switch (err) {
 	case -EINVAL:
 		web_reply_error(r, 400, NULL, "%s", msg);
@@ -94,8 +97,13 @@ static void reply_q_error(struct web_api *a, struct web_reply *r, int err, const
 				(unsigned long long)a->max_raw_rows);
 		return;
 	case -ENOENT:
-		web_reply_error(r, 503, NULL, "the database '%s' does not exist (yet): "
-				"snitch-store creates it once snitch runs (%s)", a->path, msg);
+		if (stat(a->path, &st) == 0)	/* there, but SQLite could not open it */
+			web_reply_error(r, 503, NULL, "cannot open the database '%s' (%s): the user "
+					"running snitch-web needs read access to it, to its -wal and "
+					"-shm files, and to its directory (docs/web.md)", a->path, msg);
+		else
+			web_reply_error(r, 503, NULL, "the database '%s' does not exist (yet): "
+					"snitch-store creates it once snitch runs", a->path);
 		break;
 	case -EACCES:
 		web_reply_error(r, 503, NULL, "cannot read the database '%s': permission denied; "

@@ -461,12 +461,6 @@ int main(int argc, char **argv)
 		return ret;
 	if (first < argc)
 		return cli_usage_error(&cli, "unexpected argument '%s'", argv[first]);
-	if (geteuid() == 0 && !allow_root) {
-		log_msg("refusing to run as root: a server that parses requests from the network "
-			"should not hold root's rights; run it as a user who may read the database, "
-			"or give --allow-root");
-		return SNITCH_EXIT_NOPERM;
-	}
 	if (parse_listen(listen_s, &ss, &sslen, &w) < 0)
 		return cli_usage_error(&cli, "--listen '%s': expected ADDR:PORT, as 127.0.0.1:5100 or [::1]:5100",
 				       listen_s);
@@ -478,6 +472,12 @@ int main(int argc, char **argv)
 	if (token && strlen(token) < 16)
 		return cli_usage_error(&cli, "--token: at least 16 characters");
 	w.token = token;
+	if (geteuid() == 0 && !allow_root) {
+		log_msg("refusing to run as root: a server that parses requests from the network "
+			"should not hold root's rights; run it as a user who may read the database, "
+			"or give --allow-root");
+		return SNITCH_EXIT_NOPERM;
+	}
 	hex_random(w.session, 32);
 	hex_random(w.once, 16);
 
