@@ -65,6 +65,14 @@ LIB := $(O)/libsnitch.a
 SAN_LIB_OBJS := $(LIB_SRCS:%.c=$(O)/san/%.o)
 SAN_LIB := $(O)/san/libsnitch.a
 
+# query/: the query core (query/query.h), one archive, for the tools that
+# read the log (QUERY_USERS) and their tests.
+QUERY_SRCS := $(wildcard query/*.c)
+QUERY_LIB := $(O)/libsnitchquery.a
+SAN_QUERY_LIB := $(O)/san/libsnitchquery.a
+QUERY_USERS := snitch-query snitch-web
+$(O)/query/%.o $(O)/san/query/%.o $(O)/san/tests/unit/query/%.o: TOOL_CFLAGS = $(call pkg,--cflags,sqlite3) -Iquery -Itests/unit
+
 # A tool is a folder cmd/<tool>/ with a main.c; tools not built yet have
 # none. Its other files make its archive, $(O)/<tool>.a, which the tool
 # and its unit tests link: code with one user lives in its tool's folder.
@@ -79,12 +87,11 @@ PKGS_snitch-resolve := libcares
 PKGS_snitch-store := sqlite3 libcrypto
 PKGS_snitch-remote := libpq libmariadb
 PKGS_snitch-notify := libsystemd
+PKGS_snitch-query := sqlite3
 PKGS_snitch-web := libmicrohttpd sqlite3
 LDLIBS_snitch-hash := -lpthread
 LDLIBS_snitch-store := -lpthread
 LDLIBS_snitch-remote := -lpthread
-# the query core's archive comes before lib/'s on the line; lib/ again after it
-LDLIBS_snitch-web := $(O)/libsnitch.a -lpthread
 
 # Unit tests: tests/unit/test_*.c test lib/ and link its archive;
 # tests/unit/<tool>/test_*.c test a tool's code and link its archive too.
@@ -144,7 +151,7 @@ $(O)/$(1).a: $$($(1)_OBJS)
 $(O)/san/$(1).a: $$($(1)_SRCS:%.c=$(O)/san/%.o)
 	$$(call msg,AR,$$@)
 	$(Q)rm -f $$@ && $$(AR) rcs $$@ $$^
-$(BIN)/$(1): $(O)/cmd/$(1)/main.o $(O)/$(1).a $(LIB) | $(BIN)
+$(BIN)/$(1): $(O)/cmd/$(1)/main.o $(O)/$(1).a $(if $(filter $(1),$(QUERY_USERS)),$(QUERY_LIB)) $(LIB) | $(BIN)
 	$$(call msg,LINK,$$@)
 	$(Q)$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(call pkg,--libs,$$(PKGS_$(1))) $$(LDLIBS_$(1))
 $(O)/san/unit/$(1)/test_%: $(O)/san/tests/unit/$(1)/test_%.o $(O)/san/$(1).a $(SAN_LIB)
@@ -165,14 +172,6 @@ $(O)/snitch.service.h: systemd/snitch.service.in Makefile
 
 $(O)/cmd/snitch/main.o: $(O)/snitch.service.h
 
-# The query core (query/): one archive, linked by snitch-web.
-QUERY_SRCS := $(wildcard query/*.c)
-QUERY_LIB := $(O)/libsnitchquery.a
-$(O)/query/%.o: TOOL_CFLAGS = $(call pkg,--cflags,sqlite3) -Iquery
-$(QUERY_LIB): $(QUERY_SRCS:%.c=$(O)/%.o)
-	$(call msg,AR,$@)
-	$(Q)rm -f $@ && $(AR) rcs $@ $^
-
 # snitch-web's files, compiled into it (scripts/web-assets.sh): the pages
 # from web/, Chart.js from Debian's libjs-chart.js. URL=FILE pairs.
 CHARTJS ?= /usr/share/javascript/chart.js/chart.min.js
@@ -187,7 +186,7 @@ $(O)/web/assets.c: scripts/web-assets.sh $(WEB_FILES) Makefile
 $(O)/web/assets.o: $(O)/web/assets.c
 	$(call msg,CC,$<)
 	$(Q)$(CC) $(ALL_CFLAGS) -Icmd/snitch-web -c $< -o $@
-$(BIN)/snitch-web: $(O)/web/assets.o $(QUERY_LIB)
+$(BIN)/snitch-web: $(O)/web/assets.o
 
 $(O)/vmlinux.h:
 	@test -r $(VMLINUX_BTF) || { echo "make: $(VMLINUX_BTF) is missing: the kernel needs CONFIG_DEBUG_INFO_BTF=y to build the BPF programs" >&2; exit 1; }
@@ -215,6 +214,20 @@ $(O)/san/%.o: %.c
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -c $< -o $@
 
+$(QUERY_LIB): $(QUERY_SRCS:%.c=$(O)/%.o)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
+
+$(SAN_QUERY_LIB): $(QUERY_SRCS:%.c=$(O)/san/%.o)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
+
+# the query core's unit tests: a fixture database made by each test
+$(O)/san/unit/query/test_%: $(O)/san/tests/unit/query/test_%.o $(SAN_QUERY_LIB) $(SAN_LIB)
+	$(call msg,LINK,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(SAN_FLAGS) -o $@ $^ $(call pkg,--libs,sqlite3) -lpthread
+
 $(SAN_LIB): $(SAN_LIB_OBJS)
 	$(call msg,AR,$@)
 	$(Q)rm -f $@ && $(AR) rcs $@ $^
@@ -226,6 +239,7 @@ $(O)/san/unit/test_%: $(O)/san/tests/unit/test_%.o $(SAN_LIB)
 
 PKGS_trafficgen := liburing
 LDLIBS_connburst := -lpthread
+LDLIBS_querygen := -lm
 
 # The same DNS client, static against musl: a resolver that is not glibc's.
 $(O)/tests/dnsq-static: tests/bin/dnsq.c
@@ -300,6 +314,7 @@ MAN_DESC_snitch-hash := sha256 of executables, cached, watched for changes
 MAN_DESC_snitch-store := log snitch records in SQLite and CSV
 MAN_DESC_snitch-remote := copy the rows snitch-store logged to PostgreSQL or MariaDB
 MAN_DESC_snitch-notify := notify the desktop of new and changed executables, and log them
+MAN_DESC_snitch-query := sums of the connection log by time, executable, domain, address, port...
 MAN_DESC_snitch-web := serve the connection log to a browser: charts, grouping, drill-down
 MANS := $(TOOLS:%=$(O)/man/%.1)
 
