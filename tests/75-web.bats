@@ -42,7 +42,7 @@ q() { sqlite3 "$FIXTURE" "$@"; }
 	stream_start "$STORE" --db "$dir/db/snitch.db" --group nogroup --mode 0640 --write-limit-s 1
 	stream_send "$(cat "$FIXTURE.in")"
 	for i in $(seq 100); do
-		[ "$(sqlite3 "$dir/db/snitch.db" 'select count(*) from connections' 2>/dev/null)" -gt 0 ] && break
+		[ "$(sqlite3 "$dir/db/snitch.db" 'select count(*) from connections' 2>/dev/null)" = 12 ] && break
 		sleep 0.1
 	done
 	[ "$(stat -c %G "$dir/db/snitch.db")" = nogroup ]
@@ -52,8 +52,9 @@ q() { sqlite3 "$FIXTURE" "$@"; }
 	web_wait_port
 	[ "$(stat -c %U "/proc/$WEB_PID")" = nobody ]
 	[ "$(apiq 'summary?range=all' '.totals.sent')" -eq "$(q 'select sum(send_bytes) from connections')" ]
-	stop_started "$WEB_PID"
 	stream_stop
+	[ "$STREAM_STATUS" -eq 0 ]
+	stop_started "$WEB_PID"
 	# a user outside the group gets a clear error, not a crash
 	web_spawn setpriv --reuid nobody --regid daemon --clear-groups \
 		"$NOBODY_BIN/snitch-web" --db "$dir/db/snitch.db" --listen 127.0.0.1:0
@@ -296,7 +297,22 @@ q() { sqlite3 "$FIXTURE" "$@"; }
 	[ "$(apiq 'summary?range=all' '.totals.sent')" -eq "$(q 'select sum(send_bytes) from connections')" ]
 }
 
-@test "an empty, a corrupt, a foreign and a too-old database each give a clear error, and no crash" {
+@test "a database of the older schema (2: no rollups) is read from the raw table, with the same sums" {
+	db=$BATS_TEST_TMPDIR/old/snitch.db
+	mkdir -p "$(dirname "$db")"
+	cp "$FIXTURE" "$db"
+	sqlite3 "$db" "$(sqlite3 "$db" "select 'drop table ' || name || ';' from sqlite_master
+		where type = 'table' and name like 'rollup%'") pragma user_version = 2"
+	[ "$(sqlite3 "$db" "select count(*) from sqlite_master where name like 'rollup%'")" -eq 0 ]
+	web_start --db "$db"
+	[ "$(apiq meta '"\(.schema_version) \(.rollups)"')" = "2 false" ]
+	[ "$(apiq 'group?group=exe&range=all' '[.rows[] | "\(.exe)=\(.sent)"] | join(",")')" = \
+	  "$(sqlite3 "$FIXTURE" "select group_concat(p || '=' || s) from (select e.path p, sum(send_bytes) s,
+		sum(send_bytes + recv_bytes) t from connections c join executables e on e.id = c.exe_id
+		group by e.path order by t desc)")" ]
+}
+
+@test "an empty, a corrupt, a foreign and a too-new database each give a clear error, and no crash" {
 	dir=$BATS_TEST_TMPDIR/bad
 	mkdir -p "$dir"
 	: > "$dir/empty.db"
@@ -305,11 +321,9 @@ q() { sqlite3 "$FIXTURE" "$@"; }
 	# the header stays, pages after the first are overwritten
 	dd if=/dev/urandom of="$dir/corrupt.db" bs=4096 seek=1 count=8 conv=notrunc 2>/dev/null
 	sqlite3 "$dir/foreign.db" 'create table t (x); insert into t values (1)'
-	cp "$FIXTURE" "$dir/old.db"
-	sqlite3 "$dir/old.db" 'pragma user_version = 1'
 	cp "$FIXTURE" "$dir/future.db"
 	sqlite3 "$dir/future.db" 'pragma user_version = 99'
-	for f in empty random corrupt foreign old future; do
+	for f in empty random corrupt foreign future; do
 		web_start --db "$dir/$f.db"
 		for a in meta 'summary?range=all' 'group?group=exe&range=all' 'executables?range=all'; do
 			api "$a"

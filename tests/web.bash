@@ -56,7 +56,7 @@ web_start() {
 # would never see the end of its input)
 web_spawn() {
 	if [ -n "${STREAM_FD:-}" ]; then
-		"$@" 2> "$WEB_ERR" 3>&- {STREAM_FD}>&- &
+		eval '"$@" 2> "$WEB_ERR" 3>&- '"$STREAM_FD"'>&- &'
 	else
 		"$@" 2> "$WEB_ERR" 3>&- &
 	fi

@@ -106,8 +106,9 @@ static void reply_q_error(struct web_api *a, struct web_reply *r, int err, const
 					"snitch-store creates it once snitch runs", a->path);
 		break;
 	case -EACCES:
-		web_reply_error(r, 503, NULL, "cannot read the database '%s': permission denied; "
-				"run snitch-web as a user who may read it (docs/web.md)", a->path);
+		web_reply_error(r, 503, NULL, "cannot open the database '%s': permission denied: "
+				"the user running snitch-web needs read access to it, to its -wal "
+				"and -shm files, and to its directory (docs/web.md)", a->path);
 		break;
 	case -EPROTO:
 		web_reply_error(r, 503, NULL, "the database '%s' cannot be read: %s", a->path, msg);
