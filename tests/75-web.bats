@@ -209,6 +209,8 @@ q() { sqlite3 "$FIXTURE" "$@"; }
 	[ "$(apiq 'series?range=1h&group=exe&top=2' '[.points[].sent] | add')" -eq "$sent" ]
 	[ "$(apiq 'series?range=1h&group=exe&top=2' '[.points[] | select(.other | not) | .exe] | unique | length')" -eq 2 ]
 	[ "$(apiq 'series?range=1h&bucket=60' '.bucket_ns')" -eq 60000000000 ]
+	# all time: buckets from the data's length, every row in them
+	[ "$(apiq 'series?range=all&group=exe&top=2' '[.points[].sent] | add')" -eq "$(q 'select sum(send_bytes) from connections')" ]
 	# distinct values
 	[ "$(apiq 'values?field=domain&range=1h' '[.values[].domain] | sort | join(",")')" = \
 	  "$(q "select group_concat(name) from (select distinct d.name from connections c join domains d on d.id = c.domain_id

@@ -275,10 +275,12 @@
     let hi = -Infinity;
     for (const p of series.points) { lo = Math.min(lo, p.bucket_ns); hi = Math.max(hi, p.bucket_ns); }
     if (series.from_ns > 0) hi = Math.max(hi, Math.floor((series.until_ns - 1) / step) * step);
+    // ns times are past 2^53: JSON numbers lose their last bits, so a
+    // point's bucket is found by arithmetic, never by equality
     const buckets = [];
     if (isFinite(lo) && isFinite(hi))
-      for (let b = lo; b <= hi && buckets.length < 2000; b += step) buckets.push(b);
-    const index = new Map(buckets.map((b, i) => [b, i]));
+      for (let i = 0; i <= Math.round((hi - lo) / step) && i < 2000; i++) buckets.push(lo + i * step);
+    const slot = (t) => Math.round((t - lo) / step);
     const colors = new Map();
     const datasets = keys.map((k, i) => {
       const color = k === '\u0000other' ? OTHER_COLOR : PALETTE[i % PALETTE.length];
@@ -291,8 +293,8 @@
       };
     });
     for (const p of series.points) {
-      const i = index.get(p.bucket_ns);
-      if (i !== undefined) datasets[keys.indexOf(keyOf(p))].data[i] += metricOf(p);
+      const i = slot(p.bucket_ns);
+      if (i >= 0 && i < buckets.length) datasets[keys.indexOf(keyOf(p))].data[i] += metricOf(p);
     }
     const dayish = step >= 86400e9 || (buckets.length && buckets[buckets.length - 1] - buckets[0] > 2 * 86400e9);
     const labels = buckets.map((b) => (dayish && step >= 86400e9 ? fmtTime(b, 'day') :

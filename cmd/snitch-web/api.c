@@ -298,6 +298,23 @@ static void api_series(struct web_api *a, struct q_spec *s, const struct web_par
 
 	if (field_param("group", p->group, false, &s->group_by, r) < 0)
 		return;
+	if (p->range_all) {
+		/*
+		 * All time is the data's time, so that buckets are picked from
+		 * its length: from the first record (less an hour, for the
+		 * window that holds it; a window is seconds long).
+		 */
+		struct q_totals t;
+
+		if ((ret = q_totals(a->db, s, &t, err, sizeof(err))) < 0) {
+			reply_q_error(a, r, ret, err);
+			return;
+		}
+		s->from_ns = t.first_ns - 3600 * 1000000000LL;
+		s->until_ns = now_ns() + 1;
+		if (s->from_ns <= 0 || s->from_ns >= s->until_ns)
+			s->from_ns = s->until_ns - 3600 * 1000000000LL;
+	}
 	s->top = p->top ? p->top : DEFAULT_TOP_SERIES;
 	s->bucket_ns = (int64_t)p->bucket_s * 1000000000LL;
 	if (s->bucket_ns && s->until_ns > s->from_ns &&
