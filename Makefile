@@ -108,7 +108,7 @@ VMLINUX_BTF ?= /sys/kernel/btf/vmlinux
 BPF_ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/' \
 	-e 's/ppc64le/powerpc/' -e 's/riscv64/riscv/' -e 's/s390x/s390/')
 
-.PHONY: all test unit bats fuzz deps run install uninstall clean help bench
+.PHONY: all test unit bats fuzz deps run install uninstall clean help bench screenshots
 .DELETE_ON_ERROR:
 .SUFFIXES:
 .SECONDARY:
@@ -123,6 +123,7 @@ help:
 	@echo '                (no database server, X server or test tool)'
 	@echo 'make install    install under $$(DESTDIR)$$(PREFIX) (now $(DESTDIR)$(PREFIX))'
 	@echo 'make uninstall  remove what make install put there'
+	@echo 'make screenshots  docs/screenshots/*.png of the web UI, from a fixture database'
 	@echo 'make clean      remove $(O)/ and $(BIN)/'
 	@echo 'V=1             show the full commands'
 
@@ -302,6 +303,10 @@ run:
 	$(Q)scripts/deps.sh run
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)scripts/run.sh
+
+# docs/screenshots/*.png (the README's) of snitch-web over a fixture database
+screenshots: $(BIN)/snitch-web $(BIN)/snitch-store
+	$(Q)scripts/screenshots.sh
 
 bench: all $(TEST_HELPERS)
 	$(Q)for b in bench/*.sh; do $$b || exit 1; done

@@ -28,6 +28,7 @@
   let timer = null;
   let loads = 0;
   let generation = 0;
+  let dbDown = false;	// the database cannot be read: its message alone is shown
 
   // ---- state <-> URL ----
 
@@ -133,6 +134,13 @@
     return day + ' ' + t + ':' + pad(d.getSeconds());
   }
   const label = (f) => LABELS[f] || f;
+  function fmtDuration(ns) {
+    const s = ns / 1e9;
+    if (s >= 86400) return Math.round(s / 86400) + ' d';
+    if (s >= 3600) return Math.round(s / 3600) + ' h';
+    if (s >= 60) return Math.round(s / 60) + ' min';
+    return Math.round(s) + ' s';
+  }
 
   function el(tag, attrs, ...kids) {
     const e = document.createElement(tag);
@@ -172,11 +180,25 @@
 
   function showError(e) {
     const box = $('error');
-    box.replaceChildren(el('strong', {}, e.status === 503 ? 'The database cannot be read' : 'Error'),
-      el('span', {}, e.message));
+    dbDown = e.status === 503;
+    box.replaceChildren(el('strong', {}, dbDown ? 'The database cannot be read' : 'Error'),
+      el('span', {}, e.message),
+      dbDown ? el('p', {}, 'This page asks again every 5 seconds.') : null);
     box.hidden = false;
+    if (dbDown) {
+      syncControls();
+      $('meta').textContent = 'no database';
+      if (state.refresh === '0' && !timer) timer = setInterval(load, 5000);
+    }
   }
-  function clearError() { $('error').hidden = true; }
+  function clearError() {
+    $('error').hidden = true;
+    if (dbDown) {
+      dbDown = false;
+      syncControls();
+      if (state.refresh === '0' && timer) { clearInterval(timer); timer = null; }
+    }
+  }
 
   // ---- controls ----
 
@@ -217,7 +239,8 @@
     for (const a of document.querySelectorAll('nav a'))
       a.classList.toggle('active', a.dataset.page === state.page);
     for (const a of document.querySelectorAll('a[data-page]')) a.href = stateURL(a.dataset.page);
-    for (const p of Object.keys(PATHS)) $('page-' + p).hidden = p !== state.page;
+    for (const p of Object.keys(PATHS)) $('page-' + p).hidden = p !== state.page || dbDown;
+    $('ov-table-field').textContent = label(state.group);
     const names = { overview: 'Overview', explore: 'Explore', executables: 'Executables' };
     document.title = 'snitch · ' + names[state.page];
   }
@@ -257,6 +280,19 @@
 
   function cssVar(name) {
     return getComputedStyle(document.documentElement).getPropertyValue(name).trim();
+  }
+
+  // a step of the y axis that reads well in the chosen units: 1, 2 or 5
+  // times a power of 1024 (KiB, MiB) or of 1000
+  function niceStep(max) {
+    if (!(max > 0)) return undefined;
+    const base = state.units === 'iec' ? 1024 : 1000;
+    const raw = max / 5;
+    const unit = Math.pow(base, Math.max(0, Math.floor(Math.log(raw) / Math.log(base))));
+    const m = raw / unit;
+    const pow10 = Math.pow(10, Math.floor(Math.log10(m)));
+    const f = m / pow10;
+    return (f <= 1 ? 1 : f <= 2 ? 2 : f <= 5 ? 5 : 10) * pow10 * unit;
   }
 
   function drawChart(series) {
@@ -310,13 +346,17 @@
         interaction: { mode: 'index', intersect: false },
         scales: {
           x: { stacked: true, ticks: { color: fg, maxTicksLimit: 12, maxRotation: 0 }, grid: { display: false } },
-          y: { stacked: true, beginAtZero: true, ticks: { color: fg, callback: (v) => fmtBytes(v) }, grid: { color: grid } },
+          y: {
+            stacked: true, beginAtZero: true, grid: { color: grid },
+            ticks: { color: fg, stepSize: niceStep(Math.max(0, ...buckets.map((b, i) =>
+              datasets.reduce((sum, d) => sum + d.data[i], 0)))), callback: (v) => fmtBytes(v) },
+          },
         },
         plugins: {
           legend: { position: 'bottom', labels: { color: fg, boxWidth: 12 } },
           tooltip: {
             callbacks: {
-              title: (items) => (items.length ? fmtTime(buckets[items[0].dataIndex]) + ' (' + Math.round(step / 60e9) + ' min)' : ''),
+              title: (items) => (items.length ? fmtTime(buckets[items[0].dataIndex]) + ' (' + fmtDuration(step) + ')' : ''),
               label: (c) => c.dataset.label + ': ' + fmtBytes(c.parsed.y),
             },
           },
@@ -333,8 +373,8 @@
   function groupTable(table, field, rows, opts) {
     const head = el('tr', {}, el('th', {}, label(field)), el('th', { class: 'num' }, 'sent'),
       el('th', { class: 'num' }, 'received'), el('th', { class: 'num' }, 'total'),
-      el('th', { class: 'num' }, 'connections'), el('th', {}, 'first seen'), el('th', {}, 'last seen'),
-      opts.drill ? el('th', {}, '') : null);
+      el('th', { class: 'num' }, 'connections'), el('th', { class: 'time' }, 'first seen'),
+      el('th', { class: 'time' }, 'last seen'), opts.drill ? el('th', {}, '') : null);
     const body = el('tbody');
     for (const r of rows) {
       const key = rowKey(r, field);
@@ -353,7 +393,7 @@
         el('td', { class: 'num', 'data-value': r.received }, fmtBytes(r.received)),
         el('td', { class: 'num', 'data-value': total(r) }, fmtBytes(total(r))),
         el('td', { class: 'num', 'data-value': r.connections }, fmtCount(r.connections)),
-        el('td', {}, fmtTime(r.first_ns)), el('td', {}, fmtTime(r.last_ns)));
+        el('td', { class: 'time' }, fmtTime(r.first_ns)), el('td', { class: 'time' }, fmtTime(r.last_ns)));
       if (opts.drill) {
         const td = el('td');
         if (!r.other)
@@ -412,6 +452,7 @@
     const body = el('tbody');
     for (const r of rows) {
       const kc = r.other ? el('td', { class: 'key' }, 'other') : keyCell(field, rowKey(r, field));
+      if (field === 'sha256' && !r.other && r.sha256) kc.textContent = r.sha256.slice(0, 16) + '…';
       if (r.country) kc.append(' ', el('span', { class: 'badge', title: 'country' }, r.country));
       body.append(el('tr', { class: r.other ? 'other' : '' }, kc,
         el('td', { class: 'num', 'data-value': total(r) }, fmtBytes(total(r)))));
@@ -482,7 +523,7 @@
       if ((e.sha256 || []).length > 1)
         name.append(' ', el('span', { class: 'badge warn', title: 'its sha256 changed in this range' }, 'modified'));
       body.append(el('tr', {}, keyCell('exe', e.exe), name, el('td', {}, hashes),
-        el('td', {}, fmtTime(e.first_ns)), el('td', {}, fmtTime(e.last_ns)),
+        el('td', { class: 'time' }, fmtTime(e.first_ns)), el('td', { class: 'time' }, fmtTime(e.last_ns)),
         el('td', { class: 'num', 'data-value': e.sent }, fmtBytes(e.sent)),
         el('td', { class: 'num', 'data-value': e.received }, fmtBytes(e.received))));
     }
