@@ -515,10 +515,12 @@
     const body = el('tbody');
     for (const e of r.executables) {
       const hashes = el('ul', { class: 'hashes' });
+      const many = (e.sha256 || []).length > 1;
       for (const h of e.sha256 || [])
         hashes.append(el('li', {}, el('span', { class: 'mono', title: h.sha256 || '' },
           h.sha256 ? h.sha256.slice(0, 16) + '…' : '(not hashed)'),
-        ' ', fmtTime(h.first_ns), ' → ', fmtTime(h.last_ns)));
+        // one value: its times are the executable's; several: when each was seen
+        many ? el('span', { class: 'time' }, ' ', fmtTime(h.first_ns), ' → ', fmtTime(h.last_ns)) : null));
       const name = el('td', {}, e.name || '');
       if ((e.sha256 || []).length > 1)
         name.append(' ', el('span', { class: 'badge warn', title: 'its sha256 changed in this range' }, 'modified'));
