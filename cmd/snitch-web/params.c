@@ -247,7 +247,8 @@ int web_params_parse(const char *qs, size_t len, struct web_params *p,
 		vlen = eq ? plen - klen - 1 : 0;
 
 		key = p->storage + out;
-		if (url_decode(pair, klen, key, &kout) < 0 || kout == 0 || kout > 32) {
+		/* a name is [a-z0-9_]: whatever else is named as it came, printable */
+		if (url_decode(pair, klen, key, &kout) < 0 || !field_name_ok(key)) {
 			char k[40];
 			size_t i, n = klen < 32 ? klen : 32;
 

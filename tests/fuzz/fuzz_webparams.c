@@ -4,7 +4,8 @@
  * bytes anyone who reaches the listener can send. Invariants: no crash or
  * undefined behaviour; an accepted query has every number within its
  * range, every field name of [a-z0-9_], every value NUL-free and within
- * WEB_MAX_VALUE; a refused one names a parameter and says why.
+ * WEB_MAX_VALUE; a refused one names a parameter, in printable ASCII, and
+ * says why.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -52,8 +53,15 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 			if (strlen(p.filters[i].value) > WEB_MAX_VALUE)
 				abort();
 		}
-	} else if (ret != -EINVAL || !err[0]) {
-		abort();
+	} else {
+		const char *c;
+
+		if (ret != -EINVAL || !err[0])
+			abort();
+		/* the name goes back to the client in JSON: printable ASCII only */
+		for (c = bad; *c; c++)
+			if (*c < 0x20 || *c > 0x7e)
+				abort();
 	}
 	web_params_release(&p);
 	return 0;
