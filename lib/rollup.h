@@ -49,6 +49,14 @@
 	" events INTEGER NOT NULL, first_ns INTEGER NOT NULL, last_ns INTEGER NOT NULL," \
 	" PRIMARY KEY (" ROLLUP_KEY_COLS ")) WITHOUT ROWID;"
 
+/*
+ * A drill-down into one executable or domain, or a series filtered by one,
+ * over months reads only its days' rows.
+ */
+#define ROLLUP_DAY_INDEXES \
+	"CREATE INDEX rollup_day_exe ON rollup_day (exe_id, bucket_ns);" \
+	"CREATE INDEX rollup_day_domain ON rollup_day (domain_id, bucket_ns);"
+
 /* Fill a rollup from the connections rows (the migration). */
 #define ROLLUP_BUILD(name, bucket, where) \
 	"INSERT INTO " name " SELECT window_start_ns - window_start_ns % " bucket "," \

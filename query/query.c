@@ -599,7 +599,7 @@ static int make_plan(struct q_db *db, const struct q_spec *s, const struct shape
 			       (int64_t *)&p->raw_rows);
 	}
 	cover(p, db, s->from_ns, s->until_ns, SRC_DAY, usable,
-	      !s->nfilters && sh->mode == MODE_GROUP && (sh->key == QF_NONE || fields[sh->key].dim >= 0));
+	      !s->nfilters && (sh->key == QF_NONE || fields[sh->key].dim >= 0));
 	return plan_raw_rows(db, p);
 }
 

@@ -67,6 +67,7 @@ static const char *const sqlite_schema[] = {
 	"CREATE TABLE rollup_state (level TEXT PRIMARY KEY, from_ns INTEGER NOT NULL);"
 	ROLLUP_TABLE("rollup_minute") ROLLUP_TABLE("rollup_hour") ROLLUP_TABLE("rollup_day")
 	ROLLUP_DIM_TABLE("rollup_dim_hour") ROLLUP_DIM_TABLE("rollup_dim_day")
+	ROLLUP_DAY_INDEXES
 	"INSERT INTO rollup_state VALUES ('minute',"
 	" (CAST(strftime('%s', 'now') AS INTEGER) - " ROLLUP_MINUTE_KEEP_S_STR ") / 60 * 60 * 1000000000);"
 	"INSERT INTO rollup_state VALUES ('hour',"
