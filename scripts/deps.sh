@@ -20,7 +20,7 @@ RUN="ca-certificates sqlite3"
 # make install writes, the sanitizer runtime for clang's fuzzer.
 TEST="bats jq libclang-rt-dev coreutils util-linux procps iproute2 btrfs-progs e2fsprogs
 openssl iperf3 sockperf postgresql mariadb-server xvfb dbus-daemon dbus-bin dbus-x11 dunst
-systemd man-db"
+systemd man-db time"
 
 usage() {
 	echo "usage: scripts/deps.sh [--list] run|test" >&2
