@@ -84,7 +84,7 @@ BINS := $(TOOLS:%=$(BIN)/%)
 PKGS_snitch-hash := libcrypto
 PKGS_snitch-trace := libbpf
 PKGS_snitch-resolve := libcares
-PKGS_snitch-store := sqlite3 libcrypto
+PKGS_snitch-store := sqlite3 libcrypto libmaxminddb
 PKGS_snitch-remote := libpq libmariadb
 PKGS_snitch-notify := libsystemd
 PKGS_snitch-query := sqlite3
@@ -92,6 +92,15 @@ PKGS_snitch-web := libmicrohttpd sqlite3
 LDLIBS_snitch-hash := -lpthread
 LDLIBS_snitch-store := -lpthread
 LDLIBS_snitch-remote := -lpthread
+
+# lib/ files that call a library, and that library: a tool whose code
+# calls them names it in its PKGS_<tool> (the archive brings in only the
+# objects a tool refers to); lib's unit test of that file, test_<file>,
+# links it too, and the fuzz targets that compile all of lib/ leave it out.
+PKGS_lib_geoip := libmaxminddb
+PKGS_test_geoip := $(PKGS_lib_geoip)
+LIB_PKG_SRCS := lib/geoip.c
+$(O)/lib/geoip.o $(O)/san/lib/geoip.o: TOOL_CFLAGS = $(call pkg,--cflags,$(PKGS_lib_geoip))
 
 # Unit tests: tests/unit/test_*.c test lib/ and link its archive;
 # tests/unit/<tool>/test_*.c test a tool's code and link its archive too.
@@ -118,6 +127,7 @@ all: $(BINS)
 help:
 	@echo 'make            build every tool into $(BIN)/'
 	@echo 'make deps       install every Debian package the project needs (make test'"'"'s)'
+	@echo '                and the country database (scripts/geoip.sh)'
 	@echo 'make test       install what is missing, build, run every test'
 	@echo 'make run        install what building and running need, build, run the monitor'
 	@echo '                (no database server, X server or test tool)'
@@ -236,9 +246,10 @@ $(SAN_LIB): $(SAN_LIB_OBJS)
 $(O)/san/unit/test_%: $(O)/san/tests/unit/test_%.o $(SAN_LIB)
 	$(call msg,LINK,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(SAN_FLAGS) -o $@ $^ -lpthread
+	$(Q)$(CC) $(SAN_FLAGS) -o $@ $^ $(call pkg,--libs,$(PKGS_test_$*)) -lpthread
 
 PKGS_trafficgen := liburing
+PKGS_geoipq := $(PKGS_lib_geoip)
 LDLIBS_connburst := -lpthread
 LDLIBS_querygen := -lm
 
@@ -256,12 +267,13 @@ $(O)/tests/%: tests/bin/%.c $(LIB)
 
 # Coverage-guided fuzzing of the record library (clang's libFuzzer).
 FUZZ_SECONDS ?= 20
+FUZZ_LIB_SRCS := $(filter-out $(LIB_PKG_SRCS),$(LIB_SRCS))
 $(O)/fuzz/fuzz_record: tests/fuzz/fuzz_record.c $(LIB_SRCS) $(wildcard lib/*.h)
 	$(call msg,FUZZ,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CLANG) -std=gnu11 $(DEFINES) -Ilib -g -O1 \
 		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-		-o $@ tests/fuzz/fuzz_record.c $(LIB_SRCS) -lpthread
+		-o $@ tests/fuzz/fuzz_record.c $(FUZZ_LIB_SRCS) -lpthread
 
 # The DNS decoder of snitch-resolve, alone, with the c-ares it calls.
 $(O)/fuzz/fuzz_dns: tests/fuzz/fuzz_dns.c cmd/snitch-resolve/dnsmsg.c cmd/snitch-resolve/dnsmsg.h $(LIB_SRCS) $(wildcard lib/*.h)
@@ -269,7 +281,7 @@ $(O)/fuzz/fuzz_dns: tests/fuzz/fuzz_dns.c cmd/snitch-resolve/dnsmsg.c cmd/snitch
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CLANG) -std=gnu11 $(DEFINES) -Ilib -Icmd/snitch-resolve -g -O1 \
 		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-		-o $@ tests/fuzz/fuzz_dns.c cmd/snitch-resolve/dnsmsg.c $(LIB_SRCS) $(call pkg,--libs,libcares) -lpthread
+		-o $@ tests/fuzz/fuzz_dns.c cmd/snitch-resolve/dnsmsg.c $(FUZZ_LIB_SRCS) $(call pkg,--libs,libcares) -lpthread
 
 # snitch-web's query-string parser: what anyone reaching its socket sends.
 $(O)/fuzz/fuzz_webparams: tests/fuzz/fuzz_webparams.c cmd/snitch-web/params.c cmd/snitch-web/params.h
@@ -279,15 +291,28 @@ $(O)/fuzz/fuzz_webparams: tests/fuzz/fuzz_webparams.c cmd/snitch-web/params.c cm
 		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 		-o $@ tests/fuzz/fuzz_webparams.c cmd/snitch-web/params.c
 
-FUZZ_TARGETS := $(O)/fuzz/fuzz_record $(O)/fuzz/fuzz_dns $(O)/fuzz/fuzz_webparams
+# The address parser and range labels of lib/geoip.c, with the country
+# database that make deps installs when it is there.
+$(O)/fuzz/fuzz_geoip: tests/fuzz/fuzz_geoip.c lib/geoip.c lib/geoip.h
+	$(call msg,FUZZ,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) -std=gnu11 $(DEFINES) -Ilib -g -O1 $(call pkg,--cflags,$(PKGS_lib_geoip)) \
+		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+		-o $@ tests/fuzz/fuzz_geoip.c lib/geoip.c $(call pkg,--libs,$(PKGS_lib_geoip))
+
+FUZZ_TARGETS := $(O)/fuzz/fuzz_record $(O)/fuzz/fuzz_dns $(O)/fuzz/fuzz_geoip $(O)/fuzz/fuzz_webparams
 
 fuzz: $(FUZZ_TARGETS)
 	$(Q)scripts/test.sh fuzz
 
 # Two sets (scripts/deps.sh --list run|test): make run installs only what
 # building and running need; make test and make deps add the tests'.
+# The country database (scripts/geoip.sh) is a run dependency: make deps
+# fails without it; make run says so and goes on, as snitch does (it
+# records no countries then).
 deps:
 	$(Q)scripts/deps.sh test
+	$(Q)scripts/geoip.sh
 
 unit: $(UNIT_BINS)
 	$(Q)for t in $(UNIT_BINS); do $$t || exit 1; done
@@ -301,6 +326,7 @@ test: deps
 
 run:
 	$(Q)scripts/deps.sh run
+	$(Q)scripts/geoip.sh || echo "run: no country database: snitch runs without countries" >&2
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)scripts/run.sh
 

@@ -54,6 +54,15 @@ fuzz_one() {
 		# seeds: DNS responses (A, AAAA, a CNAME chain, a name error,
 		# one cut at 512 bytes, compression pointers that loop)
 		cp tests/fuzz/dns/*.bin "$corpus/" ;;
+	fuzz_geoip)
+		# seeds: an address of each kind, and near misses
+		local i=0 a
+		for a in 8.8.8.8 10.0.0.1 100.64.0.1 255.255.255.255 1.2.3 \
+			::1 2001:db8::1 2a00:1450:4001:81c::200e fe80::1%eth0 \
+			::ffff:192.0.2.1 64:ff9b::8.8.8.8 ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255; do
+			printf '%s' "$a" > "$corpus/seed-$i"
+			i=$((i + 1))
+		done ;;
 	fuzz_webparams)
 		# seeds: query strings of the web UI's API calls
 		cp tests/fuzz/webparams/*.txt "$corpus/" ;;
@@ -71,6 +80,7 @@ run_fuzz() {
 	local rc=0
 	fuzz_one fuzz_record "record library" || rc=1
 	fuzz_one fuzz_dns "DNS decoder of snitch-resolve" || rc=1
+	fuzz_one fuzz_geoip "address parser and lookup of lib/geoip" || rc=1
 	fuzz_one fuzz_webparams "query-string parser of snitch-web" || rc=1
 	return "$rc"
 }

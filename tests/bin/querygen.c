@@ -59,15 +59,20 @@ int main(int argc, char **argv)
 	start_ns = end_s * 1000000000ULL - span_ns;
 	for (unsigned long long i = 0; i < rows; i++) {
 		unsigned long long t = start_ns + (unsigned long long)((double)span_ns * ((double)i / (double)rows));
-		unsigned exe = skew(NEXES, 3.0), par = skew(NPARENTS, 2.0), gpar = skew(5, 1.5);
+		unsigned exe = skew(NEXES, 3.0);
+		/* mostly the same parent for an executable, and grandparent for a parent */
+		unsigned par = unif() < 0.9 ? exe * 7 % NPARENTS : skew(NPARENTS, 2.0);
+		unsigned gpar = unif() < 0.9 ? par % 5 : skew(5, 1.5);
 		/* each executable talks to its own corner of the domains */
-		unsigned dom = (exe * 37 + skew(400, 3.0)) % NDOMAINS;
+		unsigned dom = (exe * 37 + skew(400, 6.0)) % NDOMAINS;
 		unsigned addr = dom * 2 + (unsigned)(unif() * 2);
 		unsigned uid = exe % 7 == 0 ? 0 : exe % 5 == 0 ? 1001 : 1000;
 		/* a tenth of the executables get a new hash half-way */
 		unsigned ver = exe % 10 == 3 && i > rows / 2;
 		unsigned cont = exe % 13 == 0 ? 1 + exe % 10 : 0;
-		int rport = rports[skew(sizeof(rports) / sizeof(rports[0]), 1.0)];
+		/* a server's port: mostly 443 */
+		int rport = dom % 23 == 0 ? 53 : dom % 17 == 0 ? 80 : dom % 29 == 0 ? 22 :
+			    unif() < 0.98 ? 443 : rports[skew(sizeof(rports) / sizeof(rports[0]), 1.0)];
 		unsigned long long sent = (unsigned long long)(200 + 1e6 * pow(unif(), 8));
 		unsigned long long recv = (unsigned long long)(500 + 5e7 * pow(unif(), 10));
 		char cid[16] = "";
