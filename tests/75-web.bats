@@ -198,6 +198,11 @@ q() { sqlite3 "$FIXTURE" "$@"; }
 	[ "$(echo "$got" | jq -r '.[2][2]')" = true ]
 	all=$(q "select sum(send_bytes + recv_bytes) from connections where window_start_ns >= $((FIXTURE_NOW - 86400 * 1000000000))")
 	[ "$(echo "$got" | jq '[.[][1]] | add')" -eq "$all" ]
+	# countries (addresses.country, from the GeoIP database), as SQL groups them
+	got=$(apiq 'group?group=country&range=all' '.rows[] | "\(.country // "")|\(.sent)"' | sort)
+	want=$(q "select coalesce(a.country, ''), sum(send_bytes) from connections c
+		left join addresses a on a.id = c.raddr_id group by a.country" | sort)
+	[ "$got" = "$want" ]
 	# numeric fields are numbers; a NULL key is null
 	[ "$(apiq 'group?group=rport&range=all' '[.rows[].rport] | sort | join(",")')" = 22,123,443 ]
 	[ "$(apiq 'group?group=domain&range=all' '[.rows[] | select(.domain == null)] | length')" -eq 1 ]
