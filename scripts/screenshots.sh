@@ -25,7 +25,7 @@ bin/snitch-web $root --db "$tmp/snitch.db" --listen 127.0.0.1:0 2> "$tmp/web.err
 pid=$!
 port=
 for i in $(seq 100); do
-	port=$(sed -n 's|.*serving .* on http://[^ ]*:\([0-9][0-9]*\)/$|\1|p' "$tmp/web.err")
+	port=$(sed -n 's|.*serving .* on http://.*:\([0-9][0-9]*\)/$|\1|p' "$tmp/web.err" 2>/dev/null || true)
 	[ -n "$port" ] && break
 	sleep 0.05
 done

@@ -76,6 +76,15 @@ q() { sqlite3 "$FIXTURE" "$@"; }
 		code=$(curl -s -o /dev/null -w '%{http_code}' -H "Host: $h" "$WEB_URL/api/meta")
 		[ "$code" = 200 ] || { echo "Host '$h' got $code" >&2; false; }
 	done
+	stop_started "$WEB_PID"
+	# IPv6 loopback: [::1] and localhost, not the IPv4 address
+	if ip -6 addr show dev lo 2>/dev/null | grep -q 'inet6 ::1/'; then
+		web_start --db "$FIXTURE" --listen '[::1]:0'
+		for h in "[::1]:$WEB_PORT=200" "localhost:$WEB_PORT=200" "127.0.0.1:$WEB_PORT=403" "[::2]:$WEB_PORT=403"; do
+			code=$(curl -s -g -o /dev/null -w '%{http_code}' -H "Host: ${h%=*}" "http://[::1]:$WEB_PORT/api/meta")
+			[ "$code" = "${h#*=}" ] || { echo "Host '${h%=*}' on [::1] got $code" >&2; false; }
+		done
+	fi
 }
 
 @test "every response has a strict CSP and nosniff, and none has a CORS header" {
@@ -126,8 +135,7 @@ q() { sqlite3 "$FIXTURE" "$@"; }
 	[[ "$stderr" == *"not a loopback address"*"--token"* ]]
 	token=0123456789abcdef0123456789abcdef
 	WEB_ERR=$BATS_TEST_TMPDIR/err
-	"$WEB" $root --db "$FIXTURE" --listen 0.0.0.0:0 --token "$token" 2> "$WEB_ERR" 3>&- &
-	WEB_PID=$!
+	web_spawn "$WEB" $root --db "$FIXTURE" --listen 0.0.0.0:0 --token "$token"
 	web_wait_port
 	# the token is never printed; a one-time sign-in URL is
 	! grep -q "$token" "$WEB_ERR"

@@ -44,10 +44,10 @@ web_fixture() {
 # (--allow-root when it is root: the refusal has a test of its own).
 # Sets WEB_PID, WEB_PORT, WEB_URL, WEB_ERR (its stderr).
 web_start() {
-	local i listen=127.0.0.1:0 root=
+	local listen=127.0.0.1:0 root=
 	[ "$(id -u)" -ne 0 ] || root=--allow-root
 	WEB_ERR=$(mktemp "$BATS_TEST_TMPDIR/web.err.XXXXXX")
-	web_spawn "$WEB" $root --listen "$listen" "$@"
+	web_spawn "$WEB" $root --listen "$listen" "$@"	# a later --listen wins
 	web_wait_port
 }
 
@@ -68,7 +68,8 @@ web_wait_port() {
 	local i
 	WEB_PORT=
 	for i in $(seq 100); do
-		WEB_PORT=$(sed -n 's|.*serving .* on http://[^ ]*:\([0-9][0-9]*\)/$|\1|p' "$WEB_ERR")
+		# (the background shell may not have made the file yet)
+		WEB_PORT=$(sed -n 's|.*serving .* on http://.*:\([0-9][0-9]*\)/$|\1|p' "$WEB_ERR" 2>/dev/null || true)
 		[ -n "$WEB_PORT" ] && break
 		running "$WEB_PID" || break
 		sleep 0.05

@@ -116,6 +116,12 @@ class Run:
         theme = self.b.eval('document.documentElement.dataset.theme')
         check(theme == 'dark', 'the theme button switched to %s' % theme)
         self.shot('overview-dark')
+        # auto-refresh: the page loads again by itself
+        self.after('''(() => { const s = document.getElementById('refresh'); s.value = '5';
+            s.dispatchEvent(new Event('change')); })()''', 'refresh 5 s')
+        n = self.loads()
+        self.b.wait_for('Number(document.body.dataset.loads) > %d' % n, timeout=9, what='an automatic refresh')
+        check(self.search().get('refresh') == ['5'], 'refresh=5 in the URL')
         self.no_console_errors()
 
     def explore(self):
