@@ -263,9 +263,11 @@
     };
     state.f.forEach((v, i) => chips.push(chip(state.f, i, false)));
     state.x.forEach((v, i) => chips.push(chip(state.x, i, true)));
-    if (chips.length)
+    if (chips.length) {
+      chips.unshift(el('span', { class: 'help' }, 'Filters (on every page):'));
       chips.push(el('button', { type: 'button', onclick: () => { state.f = []; state.x = []; commit(true); } },
         'clear all'));
+    }
     box.replaceChildren(...chips);
     box.hidden = chips.length === 0;
   }
