@@ -28,6 +28,8 @@
 struct web_api {
 	char *path;
 	struct q_db *db;
+	dev_t dev;		/* the file db has open: one moved aside and */
+	ino_t ino;		/* replaced (snitch-store does) is opened anew */
 	uint64_t max_raw_rows;
 };
 
@@ -131,8 +133,18 @@ static int ensure_open(struct web_api *a, struct web_reply *r)
 	char err[512] = "";
 	int ret;
 
-	if (a->db)
-		return 0;
+	struct stat st;
+
+	if (a->db) {
+		if (stat(a->path, &st) == 0 && st.st_dev == a->dev && st.st_ino == a->ino)
+			return 0;
+		q_close(a->db);
+		a->db = NULL;
+	}
+	if (stat(a->path, &st) == 0) {
+		a->dev = st.st_dev;
+		a->ino = st.st_ino;
+	}
 	ret = q_open(&a->db, a->path, 1000, err, sizeof(err));
 	if (ret < 0) {
 		a->db = NULL;
