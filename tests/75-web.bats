@@ -189,6 +189,9 @@ q() { sqlite3 "$FIXTURE" "$@"; }
 	[ "$got" = "3000|8000" ]
 	got=$(apiq 'summary?range=all&x=exe:%2Fusr%2Flib%2Ffirefox%2Ffirefox' '.totals.sent')
 	[ "$got" = "$(q "select sum(send_bytes) from connections c join executables e on e.id = c.exe_id where e.path <> '/usr/lib/firefox/firefox'")" ]
+	# an empty value is none (NULL): the one row without a domain
+	[ "$(apiq 'summary?range=all&f=domain:' '.totals | "\(.sent)|\(.received)"')" = "333|444" ]
+	[ "$(apiq 'drill?range=all&field=domain&value=' '.drill.totals.sent')" = 333 ]
 	# from/until in seconds: the old rows only
 	from=$(( (FIXTURE_NOW / 1000000000) - 11 * 86400 )) until=$(( (FIXTURE_NOW / 1000000000) - 86400 ))
 	got=$(apiq "summary?from=$from&until=$until" '.totals | "\(.sent)|\(.received)"')
