@@ -172,6 +172,15 @@ q() { sqlite3 "$FIXTURE" "$@"; }
 	[[ "$output" == "Usage: snitch-web"* ]]
 	run --separate-stderr "$SNITCH_BIN/snitch" web --listen bad
 	[ "$status" -eq 2 ] && [[ "$stderr" == "snitch-web: "*"--listen 'bad'"* ]]
+	# the configuration file's settings, under the environment's
+	echo "SNITCH_WEB_LISTEN=from-the-file" > "$BATS_TEST_TMPDIR/snitch.conf"
+	SNITCH_CONF=$BATS_TEST_TMPDIR/snitch.conf run --separate-stderr "$SNITCH_BIN/snitch" web
+	[ "$status" -eq 2 ] && [[ "$stderr" == *"--listen 'from-the-file'"* ]]
+	SNITCH_WEB_LISTEN=from-the-env SNITCH_CONF=$BATS_TEST_TMPDIR/snitch.conf \
+		run --separate-stderr "$SNITCH_BIN/snitch" web
+	[ "$status" -eq 2 ] && [[ "$stderr" == *"--listen 'from-the-env'"* ]]
+	# and snitch config lists snitch-web's settings
+	"$SNITCH_BIN/snitch" config | grep -qx '#SNITCH_WEB_LISTEN=127.0.0.1:5100'
 }
 
 # ---- the API against SQL ----

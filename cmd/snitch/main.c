@@ -619,14 +619,20 @@ out:
 
 /*
  * snitch web [OPTION]...: snitch-web, from $SNITCH_BIN_DIR or beside
- * snitch, with the same options; it reads no configuration of snitch's
- * and takes no root (it refuses it), so it is handed over at once.
+ * snitch, with the same options and the settings of the configuration
+ * file ($SNITCH_CONF or /etc/snitch/snitch.conf: SNITCH_DB,
+ * SNITCH_WEB_LISTEN...; the environment and the options win). It takes no
+ * root (snitch-web refuses it), so it is handed over at once.
  */
 static int cmd_web(int argc, char **argv)
 {
-	const char *dir = getenv("SNITCH_BIN_DIR");
-	char path[PATH_MAX + 16];
+	const char *dir = getenv("SNITCH_BIN_DIR"), *conf = getenv("SNITCH_CONF");
+	char path[PATH_MAX + 16], err[512];
 	ssize_t n;
+
+	/* a file this user may not read is no reason not to serve: say so, go on */
+	if (config_load(conf && *conf ? conf : DEFAULT_CONFIG, err, sizeof(err)) < 0)
+		log_msg("%s (going on without it)", err);
 
 	if (!dir || !*dir) {
 		n = readlink("/proc/self/exe", self_path, sizeof(self_path) - 1);
