@@ -188,7 +188,7 @@
     if (dbDown) {
       syncControls();
       $('meta').textContent = 'no database';
-      if (state.refresh === '0' && !timer) timer = setInterval(load, 5000);
+      if (state.refresh === '0' && !timer) timer = setInterval(tick, 5000);
     }
   }
   function clearError() {
@@ -407,7 +407,10 @@
       }
       if (opts.click && !r.other) {
         tr.title = 'click: keep only this · Alt/Ctrl-click: exclude it';
-        tr.addEventListener('click', (ev) => opts.click(key, ev.altKey || ev.ctrlKey || ev.metaKey || ev.shiftKey));
+        tr.tabIndex = 0;
+        const pick = (ev) => opts.click(key, ev.altKey || ev.ctrlKey || ev.metaKey || ev.shiftKey);
+        tr.addEventListener('click', pick);
+        tr.addEventListener('keydown', (ev) => { if (ev.key === 'Enter') pick(ev); });
       }
       body.append(tr);
     }
@@ -545,8 +548,14 @@
       (meta.rollups ? '' : ' (no rollups)') + ' · about ' + fmtCount(meta.rows) + ' rows · snitch ' + meta.version;
   }
 
+  // a refresh while the last load still runs waits for the next turn: on a
+  // slow query the server (one thread) would only get a queue of them
+  let inflight = 0;
+  function tick() { if (!inflight) load(); }
+
   async function load() {
     const gen = ++generation;
+    inflight++;
     try {
       if (!meta) await loadMeta();
       syncControls();
@@ -559,15 +568,18 @@
     } catch (e) {
       if (gen !== generation) return;
       showError(e);
+    } finally {
+      inflight--;
+      // a load that a newer one replaced does not count
+      if (gen === generation) document.body.dataset.loads = String(++loads);
     }
-    document.body.dataset.loads = String(++loads);
   }
 
   function render() {
     syncControls();
     renderFilters();
     if (timer) clearInterval(timer);
-    timer = state.refresh !== '0' ? setInterval(load, Number(state.refresh) * 1000) : null;
+    timer = state.refresh !== '0' ? setInterval(tick, Number(state.refresh) * 1000) : null;
     load();
   }
 
