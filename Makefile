@@ -84,7 +84,7 @@ BINS := $(TOOLS:%=$(BIN)/%)
 PKGS_snitch-hash := libcrypto
 PKGS_snitch-trace := libbpf
 PKGS_snitch-resolve := libcares
-PKGS_snitch-store := sqlite3 libcrypto libmaxminddb
+PKGS_snitch-store := sqlite3 libcrypto $(PKGS_lib_geoip) libmaxminddb
 PKGS_snitch-remote := libpq libmariadb
 PKGS_snitch-notify := libsystemd
 PKGS_snitch-query := sqlite3
