@@ -172,6 +172,18 @@ class Run:
             .find(h => h.textContent.startsWith('sha256')).parentElement.querySelectorAll('tbody tr').length''')
         check(nsha == 2, 'the drill-down lists %s sha256 values, expected 2' % nsha)
         self.shot('explore-drill')
+        # countries (from the GeoIP database snitch-store used): a group, and a badge in a drill-down
+        self.open('/explore?range=all&units=bytes&group=country')
+        rows = self.table_rows('ex-table')
+        want = self.db.execute('''select coalesce(a.country, '(none)'), sum(c.send_bytes) from connections c
+            left join addresses a on a.id = c.raddr_id group by a.country''').fetchall()
+        check(sorted((r[0], int(r[1])) for r in rows) == sorted(want),
+              'countries %s, SQL says %s' % (rows, want))
+        self.open('/explore?range=all&units=bytes&drill=%2Fusr%2Fbin%2Fwget')
+        badge = self.b.eval('''[...document.querySelectorAll('#drill-body .badge')].map(b => b.textContent).join(',')''')
+        country = self.q('''select a.country from addresses a where a.addr = '151.101.2.132' ''')
+        check(country and badge == country, 'the drill-down of wget shows the country %r of its address: %r'
+              % (country, badge))
         self.no_console_errors()
 
     def executables(self):
