@@ -154,8 +154,23 @@
   }
 
   // a value as text: null is "(none)"; cmdline arrays shown as words
+  // the labels the GeoIP lookup gives ranges that have no country
+  const RANGE_LABELS = {
+    private: 'a private network', loopback: 'this machine', 'link-local': 'the local link',
+    cgnat: 'carrier-grade NAT', multicast: 'multicast', documentation: 'a range for examples',
+  };
+  let regions = null;
+  try { regions = new Intl.DisplayNames(['en'], { type: 'region' }); } catch (e) { regions = null; }
+
   function keyText(field, v) {
     if (v === null || v === undefined) return '(none)';
+    if (field === 'country' && regions && /^[A-Z]{2}$/.test(v)) {
+      // the code stays what a filter uses; the name is for reading
+      let name = null;
+      try { name = regions.of(v); } catch (e) { name = null; }
+      return name && name !== v ? v + ' ' + name : v;
+    }
+    if (field === 'country' && RANGE_LABELS[v]) return v + ' (' + RANGE_LABELS[v] + ')';
     if (field && field.endsWith('cmdline')) {
       try {
         const a = JSON.parse(v);
@@ -458,7 +473,7 @@
     for (const r of rows) {
       const kc = r.other ? el('td', { class: 'key' }, 'other') : keyCell(field, rowKey(r, field));
       if (field === 'sha256' && !r.other && r.sha256) kc.textContent = r.sha256.slice(0, 16) + '…';
-      if (r.country) kc.append(' ', el('span', { class: 'badge', title: 'country' }, r.country));
+      if (r.country) kc.append(' ', el('span', { class: 'badge', title: keyText('country', r.country) }, r.country));
       body.append(el('tr', { class: r.other ? 'other' : '' }, kc,
         el('td', { class: 'num', 'data-value': total(r) }, fmtBytes(total(r)))));
     }

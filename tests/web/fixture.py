@@ -7,7 +7,8 @@ A dozen programs over the 24 hours before NOW_S, each with its own
 domains, ports and rhythm (a browser busy in the day, a sync client
 steady, an update in the morning that changes firefox's sha256). The
 numbers are drawn from a fixed seed: the same NOW_S gives the same file.
-Addresses are from the documentation ranges (RFC 5737, RFC 3849).
+Addresses are public ones of large networks (for the countries), assigned
+to the made-up names at random.
 """
 import hashlib
 import json
@@ -43,6 +44,14 @@ PROGRAMS = [
     ('/opt/spotify/spotify', 'spotify', ['/opt/spotify/spotify'], '/usr/bin/gnome-shell', 1000, 'tcp', 4070,
      ['audio-ak.spotify.example', 'spclient.example'], (1e6, 60e6), 'afternoon'),
 ]
+
+
+# Public addresses of large networks, so that the pictures show countries
+# (from the GeoIP database); which name gets which is made up.
+PUBLIC = ['151.101.2.132', '140.82.121.3', '185.199.108.153', '2a00:1450:4001:81c::200e',
+          '104.16.132.229', '13.107.42.14', '2606:4700::6810:84e5', '193.0.14.129',
+          '91.189.91.38', '130.239.18.119', '203.119.86.101', '200.160.2.3', '45.60.20.1',
+          '151.139.128.10', '2001:67c:2e8:22::c100:68b', '202.12.27.33', '194.58.192.46']
 
 
 def shape(kind, hour):
@@ -81,7 +90,7 @@ def main():
             key = dom or path
             if key not in addr:
                 n = len(addr)
-                addr[key] = '203.0.113.%d' % (n + 10) if n % 2 else '2001:db8::%x' % (n + 10)
+                addr[key] = PUBLIC[n] if n < len(PUBLIC) else '203.0.113.%d' % n
             ts = (t + rnd.randrange(step)) * 10**9
             version = 'new' if path.endswith('firefox') and t >= update_at else 'old'
             rec = {
