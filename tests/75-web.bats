@@ -164,6 +164,11 @@ q() { sqlite3 "$FIXTURE" "$@"; }
 	done
 	run --separate-stderr "$WEB" $root --listen 127.0.0.1:0 --token short
 	[ "$status" -eq 2 ] && [[ "$stderr" == *"--token"* ]]
+	# a port in use: exit 4, saying so
+	web_start --db "$FIXTURE"
+	run --separate-stderr "$WEB" $root --db "$FIXTURE" --listen "127.0.0.1:$WEB_PORT"
+	[ "$status" -eq 4 ]
+	[[ "$stderr" == *"cannot listen on 127.0.0.1:$WEB_PORT: Address already in use"* ]]
 }
 
 @test "snitch web runs snitch-web with its options" {

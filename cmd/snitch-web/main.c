@@ -115,6 +115,14 @@ static int parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *s
 	return 0;
 }
 
+/* the port of the address (MHD_OPTION_SOCK_ADDR wins; this is for its messages) */
+static uint16_t listen_port(const struct sockaddr_storage *ss)
+{
+	if (ss->ss_family == AF_INET)
+		return ntohs(((const struct sockaddr_in *)ss)->sin_port);
+	return ntohs(((const struct sockaddr_in6 *)ss)->sin6_port);
+}
+
 /* ---- the checks every request meets ---- */
 
 static bool str_eq_ct(const char *a, const char *b)
@@ -497,7 +505,7 @@ int main(int argc, char **argv)
 	/* one thread: requests are answered one at a time, on one read-only connection */
 	d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL |
 			     MHD_USE_ERROR_LOG | (ss.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0),
-			     0, NULL, NULL, on_request, &w,
+			     listen_port(&ss), NULL, NULL, on_request, &w,
 			     MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 			     MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 			     MHD_OPTION_URI_LOG_CALLBACK, uri_seen, NULL,
