@@ -56,3 +56,18 @@ browser() {
 	web_start --db "$BATS_TEST_TMPDIR/none/snitch.db"
 	browser errors "$FIXTURE"
 }
+
+@test "browser: with a token, the page is refused until the one-time URL signs the browser in" {
+	token=0123456789abcdef0123456789abcdef
+	root=
+	[ "$(id -u)" -ne 0 ] || root=--allow-root
+	WEB_ERR=$BATS_TEST_TMPDIR/err
+	web_spawn "$WEB" $root --db "$FIXTURE" --listen 0.0.0.0:0 --token "$token"
+	web_wait_port
+	once=$(sed -n 's|.*/login?once=\([0-9a-f]*\) .*|\1|p' "$WEB_ERR")
+	[ -n "$once" ]
+	run --separate-stderr timeout 120 python3 "$SNITCH_TOP/tests/web/browser.py" signin \
+		"$WEB_URL/login?once=$once" "$FIXTURE" "$ARTIFACTS"
+	[ -z "$stderr" ] || echo "$stderr" >&2
+	[ "$status" -eq 0 ]
+}

@@ -4,7 +4,8 @@
   browser.py SCENARIO BASE_URL DB ARTIFACTS_DIR
 
 Scenarios: overview, explore, executables, roundtrip, errors (a page over
-a database that cannot be read), screenshots (docs/screenshots/ for
+a database that cannot be read), signin (BASE_URL is the one-time sign-in
+URL of a server with --token), screenshots (docs/screenshots/ for
 make screenshots). Each checks what a user sees against SQL over DB,
 that no console error was logged, and saves screenshots into
 ARTIFACTS_DIR. Exit 0 when every check holds; else the failed check on
@@ -247,6 +248,24 @@ class Run:
         exc = [e for e in self.b.console_errors() if e.startswith('exception')]
         check(not exc, 'no script exception: %s' % exc)
         self.shot('missing-db')
+
+    def signin(self):
+        """BASE_URL is the one-time sign-in URL of a server with a token."""
+        login = self.base
+        self.base = login.split('/login', 1)[0]
+        self.b.navigate(self.base + '/')
+        self.b.pump(0.5)
+        title = self.b.eval('document.body.innerText')
+        check('sign in' in title, 'without the cookie the page is refused: %r' % title[:200])
+        self.b.navigate(login)
+        self.b.wait_for('Number((document.body.dataset || {}).loads || 0) >= 1', what='the page after signing in')
+        self.no_error_banner()
+        check(self.b.eval('location.pathname') == '/', 'the sign-in URL leads to the overview')
+        check(self.b.eval('document.cookie') == '', 'the session cookie is HttpOnly')
+        check(self.text('#card-sent') not in ('', '–'), 'the overview shows data: %r' % self.text('#card-sent'))
+        self.shot('signin')
+        errs = [e for e in self.b.console_errors() if '401' not in e]
+        check(not errs, 'console errors: %s' % errs)
 
     def screenshots(self):
         self.b.width, self.b.height = 1280, 800
