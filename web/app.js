@@ -564,7 +564,7 @@
   }
 
   // a refresh while the last load still runs waits for the next turn: on a
-  // slow query the server (one thread) would only get a queue of them
+  // slow query the server (one database connection) would only queue them
   let inflight = 0;
   function tick() { if (!inflight) load(); }
 

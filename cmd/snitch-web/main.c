@@ -17,9 +17,11 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <malloc.h>
 #include <microhttpd.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,6 +45,7 @@ static const char csp[] =
 	"connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 struct web {
+	pthread_mutex_t lock;		/* the API (one database connection) and once */
 	struct web_api *api;
 	const char *token;		/* NULL: no authentication (loopback only) */
 	char session[65];		/* the cookie's secret */
@@ -294,12 +297,17 @@ static enum MHD_Result sign_in(struct web *w, struct MHD_Connection *c, const ch
 	struct MHD_Response *r;
 	char cookie[160];
 
-	if (!w->token || !w->once[0] || !qs || strncmp(qs, "once=", 5) ||
-	    !str_eq_ct(qs + 5, w->once))
+	bool ok;
+
+	pthread_mutex_lock(&w->lock);
+	ok = w->token && w->once[0] && qs && !strncmp(qs, "once=", 5) && str_eq_ct(qs + 5, w->once);
+	if (ok)
+		w->once[0] = '\0';
+	pthread_mutex_unlock(&w->lock);
+	if (!ok)
 		return send_text(c, 401, "this sign-in link is not valid (it works once): "
 				 "restart snitch-web for a new one, or send the token "
 				 "as 'Authorization: Bearer TOKEN'\n");
-	w->once[0] = '\0';
 	log_msg("the one-time sign-in URL was used");
 	r = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
 	if (!r)
@@ -371,7 +379,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	if (!strncmp(path, "/api/", 5)) {
 		struct web_reply rep = { .status = 200, .body = BUF_INIT };
 
-		if (web_api_handle(w->api, path + 5, qs, qs ? strlen(qs) : 0, &rep) == -ENOENT) {
+		int ret;
+
+		/* one database connection: one API request at a time; files are not held up */
+		pthread_mutex_lock(&w->lock);
+		ret = web_api_handle(w->api, path + 5, qs, qs ? strlen(qs) : 0, &rep);
+		pthread_mutex_unlock(&w->lock);
+		if (ret == -ENOENT) {
 			buf_release(&rep.body);
 			rep.body = (struct buf)BUF_INIT;
 			web_reply_error(&rep, 404, NULL, "no such API: '%.64s' (docs/web.md)", path + 5);
@@ -455,7 +469,7 @@ int main(int argc, char **argv)
 		.nopts = sizeof(opts) / sizeof(opts[0]),
 		.exit_codes = exit_codes,
 	};
-	struct web w = { 0 };
+	struct web w = { .lock = PTHREAD_MUTEX_INITIALIZER };
 	struct sockaddr_storage ss;
 	socklen_t sslen;
 	struct MHD_Daemon *d;
@@ -494,7 +508,12 @@ int main(int argc, char **argv)
 		log_msg("out of memory");
 		return SNITCH_EXIT_SOFTWARE;
 	}
-	/* the server's thread inherits the mask: only this one takes the signals */
+	/*
+	 * One malloc arena: a thread a connection would otherwise each get
+	 * its own, and the resident memory would grow with the connections.
+	 */
+	mallopt(M_ARENA_MAX, 1);
+	/* the server's threads inherit the mask: only this one takes the signals */
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGINT);
 	sigaddset(&sigs, SIGTERM);
@@ -502,8 +521,13 @@ int main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	/* one thread: requests are answered one at a time, on one read-only connection */
-	d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL |
+	/*
+	 * A thread a connection (small stacks, at most 64): the files and the
+	 * checks never wait for a slow query; the API takes turns on its one
+	 * read-only database connection.
+	 */
+	d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
+			     MHD_USE_POLL |
 			     MHD_USE_ERROR_LOG | (ss.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0),
 			     listen_port(&ss), NULL, NULL, on_request, &w,
 			     MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
@@ -514,6 +538,7 @@ int main(int argc, char **argv)
 			     MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)32,
 			     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
 			     MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(32 * 1024),
+			     MHD_OPTION_THREAD_STACK_SIZE, (size_t)(512 * 1024),
 			     MHD_OPTION_END);
 	(void)sslen;
 	if (!d) {
