@@ -65,6 +65,14 @@ LIB := $(O)/libsnitch.a
 SAN_LIB_OBJS := $(LIB_SRCS:%.c=$(O)/san/%.o)
 SAN_LIB := $(O)/san/libsnitch.a
 
+# query/: the query core (query/query.h), one archive, for the tools that
+# read the log (QUERY_USERS) and their tests.
+QUERY_SRCS := $(wildcard query/*.c)
+QUERY_LIB := $(O)/libsnitchquery.a
+SAN_QUERY_LIB := $(O)/san/libsnitchquery.a
+QUERY_USERS := snitch-query snitch-web
+$(O)/query/%.o $(O)/san/query/%.o $(O)/san/tests/unit/query/%.o: TOOL_CFLAGS = $(call pkg,--cflags,sqlite3) -Iquery -Itests/unit
+
 # A tool is a folder cmd/<tool>/ with a main.c; tools not built yet have
 # none. Its other files make its archive, $(O)/<tool>.a, which the tool
 # and its unit tests link: code with one user lives in its tool's folder.
@@ -76,12 +84,14 @@ BINS := $(TOOLS:%=$(BIN)/%)
 PKGS_snitch-hash := libcrypto
 PKGS_snitch-trace := libbpf
 PKGS_snitch-resolve := libcares
-PKGS_snitch-store := sqlite3 libcrypto libmaxminddb
+PKGS_snitch-store := sqlite3 libcrypto $(PKGS_lib_geoip) libmaxminddb
 PKGS_snitch-remote := libpq libmariadb
 PKGS_snitch-notify := libsystemd
 PKGS_snitch-metrics := libmicrohttpd
 PKGS_snitch-top := ncursesw libmaxminddb
 PKGS_snitch-vt := libcurl libcrypto
+PKGS_snitch-query := sqlite3
+PKGS_snitch-web := libmicrohttpd sqlite3
 LDLIBS_snitch-hash := -lpthread
 LDLIBS_snitch-store := -lpthread
 LDLIBS_snitch-remote := -lpthread
@@ -112,7 +122,7 @@ VMLINUX_BTF ?= /sys/kernel/btf/vmlinux
 BPF_ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/' \
 	-e 's/ppc64le/powerpc/' -e 's/riscv64/riscv/' -e 's/s390x/s390/')
 
-.PHONY: all test unit bats fuzz deps run install uninstall clean help bench image
+.PHONY: all test unit bats fuzz deps run install uninstall clean help bench image screenshots
 .DELETE_ON_ERROR:
 .SUFFIXES:
 .SECONDARY:
@@ -129,6 +139,7 @@ help:
 	@echo 'make install    install under $$(DESTDIR)$$(PREFIX) (now $(DESTDIR)$(PREFIX))'
 	@echo 'make uninstall  remove what make install put there'
 	@echo 'make image      an OCI image from Debian packages (mmdebstrap, podman; root)'
+	@echo 'make screenshots  docs/screenshots/*.png of the web UI, from a fixture database'
 	@echo 'make clean      remove $(O)/ and $(BIN)/'
 	@echo 'V=1             show the full commands'
 
@@ -157,7 +168,7 @@ $(O)/$(1).a: $$($(1)_OBJS)
 $(O)/san/$(1).a: $$($(1)_SRCS:%.c=$(O)/san/%.o)
 	$$(call msg,AR,$$@)
 	$(Q)rm -f $$@ && $$(AR) rcs $$@ $$^
-$(BIN)/$(1): $(O)/cmd/$(1)/main.o $(O)/$(1).a $(LIB) | $(BIN)
+$(BIN)/$(1): $(O)/cmd/$(1)/main.o $(O)/$(1).a $(if $(filter $(1),$(QUERY_USERS)),$(QUERY_LIB)) $(LIB) | $(BIN)
 	$$(call msg,LINK,$$@)
 	$(Q)$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(call pkg,--libs,$$(PKGS_$(1))) $$(LDLIBS_$(1))
 $(O)/san/unit/$(1)/test_%: $(O)/san/tests/unit/$(1)/test_%.o $(O)/san/$(1).a $(SAN_LIB)
@@ -188,6 +199,22 @@ $(O)/snitch.service.h: systemd/snitch.service.in Makefile
 
 $(O)/cmd/snitch/main.o: $(O)/snitch.service.h
 
+# snitch-web's files, compiled into it (scripts/web-assets.sh): the pages
+# from web/, Chart.js from Debian's libjs-chart.js. URL=FILE pairs.
+CHARTJS ?= /usr/share/javascript/chart.js/chart.min.js
+WEB_FILES := web/index.html web/app.js web/style.css web/icon.svg
+WEB_ASSETS := /=web/index.html /explore=web/index.html /executables=web/index.html \
+	/static/app.js=web/app.js /static/style.css=web/style.css \
+	/static/icon.svg=web/icon.svg /static/chart.min.js=$(CHARTJS)
+$(O)/web/assets.c: scripts/web-assets.sh $(WEB_FILES) Makefile
+	@test -r $(CHARTJS) || { echo "make: $(CHARTJS) is missing: run 'sudo make deps' (Debian package libjs-chart.js)" >&2; exit 1; }
+	$(call msg,GEN,$@)
+	$(Q)scripts/web-assets.sh $@ $(WEB_ASSETS)
+$(O)/web/assets.o: $(O)/web/assets.c
+	$(call msg,CC,$<)
+	$(Q)$(CC) $(ALL_CFLAGS) -Icmd/snitch-web -c $< -o $@
+$(BIN)/snitch-web: $(O)/web/assets.o
+
 $(O)/vmlinux.h:
 	@test -r $(VMLINUX_BTF) || { echo "make: $(VMLINUX_BTF) is missing: the kernel needs CONFIG_DEBUG_INFO_BTF=y to build the BPF programs" >&2; exit 1; }
 	@command -v $(BPFTOOL) >/dev/null || { echo "make: bpftool is missing: run 'sudo make deps' (Debian package bpftool)" >&2; exit 1; }
@@ -214,6 +241,20 @@ $(O)/san/%.o: %.c
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -c $< -o $@
 
+$(QUERY_LIB): $(QUERY_SRCS:%.c=$(O)/%.o)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
+
+$(SAN_QUERY_LIB): $(QUERY_SRCS:%.c=$(O)/san/%.o)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
+
+# the query core's unit tests: a fixture database made by each test
+$(O)/san/unit/query/test_%: $(O)/san/tests/unit/query/test_%.o $(SAN_QUERY_LIB) $(SAN_LIB)
+	$(call msg,LINK,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(SAN_FLAGS) -o $@ $^ $(call pkg,--libs,sqlite3) -lpthread
+
 $(SAN_LIB): $(SAN_LIB_OBJS)
 	$(call msg,AR,$@)
 	$(Q)rm -f $@ && $(AR) rcs $@ $^
@@ -226,6 +267,7 @@ $(O)/san/unit/test_%: $(O)/san/tests/unit/test_%.o $(SAN_LIB)
 PKGS_trafficgen := liburing
 PKGS_geoipq := $(PKGS_lib_geoip)
 LDLIBS_connburst := -lpthread
+LDLIBS_querygen := -lm
 
 # The same DNS client, static against musl: a resolver that is not glibc's.
 $(O)/tests/dnsq-static: tests/bin/dnsq.c
@@ -297,6 +339,14 @@ $(O)/fuzz/fuzz_vt: tests/fuzz/fuzz_vt.c cmd/snitch-vt/vtjson.c cmd/snitch-vt/vt.
 		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 		-o $@ tests/fuzz/fuzz_vt.c cmd/snitch-vt/vtjson.c $(FUZZ_LIB_SRCS) -lpthread
 
+# snitch-web's query-string parser: what anyone reaching its socket sends.
+$(O)/fuzz/fuzz_webparams: tests/fuzz/fuzz_webparams.c cmd/snitch-web/params.c cmd/snitch-web/params.h
+	$(call msg,FUZZ,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) -std=gnu11 $(DEFINES) -Icmd/snitch-web -g -O1 \
+		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+		-o $@ tests/fuzz/fuzz_webparams.c cmd/snitch-web/params.c
+
 # The address parser and range labels of lib/geoip.c, with the country
 # database that make deps installs when it is there.
 $(O)/fuzz/fuzz_geoip: tests/fuzz/fuzz_geoip.c lib/geoip.c lib/geoip.h
@@ -306,9 +356,18 @@ $(O)/fuzz/fuzz_geoip: tests/fuzz/fuzz_geoip.c lib/geoip.c lib/geoip.h
 		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 		-o $@ tests/fuzz/fuzz_geoip.c lib/geoip.c $(call pkg,--libs,$(PKGS_lib_geoip))
 
+# The query core's parsers of times, durations and filters (URL parameters
+# of snitch-web), without the database.
+$(O)/fuzz/fuzz_query: tests/fuzz/fuzz_query.c $(QUERY_SRCS) query/query.h $(FUZZ_LIB_SRCS) $(wildcard lib/*.h)
+	$(call msg,FUZZ,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) -std=gnu11 $(DEFINES) -Ilib -Iquery -I. -g -O1 $(call pkg,--cflags,sqlite3) \
+		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+		-o $@ tests/fuzz/fuzz_query.c $(QUERY_SRCS) $(FUZZ_LIB_SRCS) $(call pkg,--libs,sqlite3) -lpthread
+
 FUZZ_TARGETS := $(O)/fuzz/fuzz_record $(O)/fuzz/fuzz_dns $(O)/fuzz/fuzz_geoip \
 	$(O)/fuzz/fuzz_termsafe $(O)/fuzz/fuzz_top_model $(O)/fuzz/fuzz_metrics \
-	$(O)/fuzz/fuzz_names $(O)/fuzz/fuzz_vt
+	$(O)/fuzz/fuzz_names $(O)/fuzz/fuzz_vt $(O)/fuzz/fuzz_query $(O)/fuzz/fuzz_webparams
 
 fuzz: $(FUZZ_TARGETS)
 	$(Q)scripts/test.sh fuzz
@@ -343,6 +402,10 @@ run:
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)scripts/run.sh
 
+# docs/screenshots/*.png (the README's) of snitch-web over a fixture database
+screenshots: $(BIN)/snitch-web $(BIN)/snitch-store
+	$(Q)scripts/screenshots.sh
+
 bench: all $(TEST_HELPERS)
 	$(Q)for b in bench/*.sh; do $$b || exit 1; done
 
@@ -357,6 +420,8 @@ MAN_DESC_snitch-metrics := serve Prometheus metrics of the records that flow thr
 MAN_DESC_snitch-notify := notify the desktop of new and changed executables, and log them
 MAN_DESC_snitch-top := show what a running snitch sees, live, per executable and per connection
 MAN_DESC_snitch-vt := ask VirusTotal about every executable in snitch records
+MAN_DESC_snitch-query := sums of the connection log by time, executable, domain, address, port...
+MAN_DESC_snitch-web := serve the connection log to a browser: charts, grouping, drill-down
 MANS := $(TOOLS:%=$(O)/man/%.1)
 
 $(O)/man/%.1: $(BIN)/%

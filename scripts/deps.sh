@@ -8,12 +8,13 @@
 set -eu
 
 # Build: compiler, BPF tool chain, libraries (found through pkg-config),
-# help2man for the manual pages. (The country database is no Debian
-# package: scripts/geoip.sh installs it, from npm.)
+# help2man for the manual pages, Chart.js (compiled into snitch-web). (The
+# country database is no Debian package: scripts/geoip.sh installs it,
+# from npm.)
 BUILD="make gcc libc6-dev pkg-config clang llvm bpftool libbpf-dev libelf-dev
 zlib1g-dev libssl-dev libcurl4-openssl-dev libc-ares-dev libsqlite3-dev libpq-dev libmariadb-dev
 liburing-dev musl-tools libsystemd-dev uthash-dev libmaxminddb-dev help2man libncurses-dev
-libmicrohttpd-dev"
+libmicrohttpd-dev libjs-chart.js"
 # Run: what the tools call at run time.
 RUN="ca-certificates sqlite3"
 # Test: test runner, JSON checks, users and namespaces, file systems,
@@ -24,10 +25,11 @@ RUN="ca-certificates sqlite3"
 # a real Prometheus (and promtool) and curl for snitch-metrics, podman and
 # runc for a real container (crun refuses hybrid cgroups), mmdebstrap for
 # make image, kubectl (kubernetes-client) and python3 to check the
-# Kubernetes manifests.
+# Kubernetes manifests, a headless browser for the web UI's tests.
 TEST="bats jq libclang-rt-dev coreutils util-linux procps iproute2 btrfs-progs e2fsprogs
 openssl iperf3 sockperf postgresql mariadb-server xvfb dbus-daemon dbus-bin dbus-x11 dunst
-systemd man-db mmdb-bin tmux prometheus curl podman runc mmdebstrap kubernetes-client python3"
+systemd man-db mmdb-bin tmux prometheus curl podman runc mmdebstrap kubernetes-client python3
+time chromium"
 
 usage() {
 	echo "usage: scripts/deps.sh [--list] run|test" >&2

@@ -86,6 +86,17 @@ fuzz_one() {
 		find tests/fixtures/containers -name '*.json' -exec cp --backup=numbered -t "$corpus/" {} +
 		find tests/fixtures/containers/var/log -mindepth 2 -maxdepth 2 -printf '%f\n' |
 			split -l 1 - "$corpus/name-" ;;
+	fuzz_webparams)
+		# seeds: query strings of the web UI's API calls
+		cp tests/fuzz/webparams/*.txt "$corpus/" ;;
+	fuzz_query)
+		# seeds: times, durations and filters of each form
+		local i=0 a
+		for a in 2026-12-01 2026-12-01T08:00Z 2026-12-01T08:00:00+01:00 1700000000.5 \
+			1h 30d 1y all exe=/usr/bin/curl user=1000 rport=443 domain= country!=US; do
+			printf '%s' "$a" > "$corpus/seed-$i"
+			i=$((i + 1))
+		done ;;
 	esac
 	"build/fuzz/$target" -max_total_time="${FUZZ_SECONDS:-20}" \
 		-max_len=4096 -print_final_stats=1 "$corpus" 2>&1 |
@@ -106,6 +117,8 @@ run_fuzz() {
 	fuzz_one fuzz_top_model "snitch top's model of the live feed" || rc=1
 	fuzz_one fuzz_metrics "records and label escaping of snitch-metrics" || rc=1
 	fuzz_one fuzz_names "container name readers of snitch-resolve" || rc=1
+	fuzz_one fuzz_webparams "query-string parser of snitch-web" || rc=1
+	fuzz_one fuzz_query "time and filter parsers of the query core" || rc=1
 	return "$rc"
 }
 

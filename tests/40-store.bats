@@ -101,6 +101,73 @@ teardown() {
 	[ "$(q "select count(*) from executables where path = '/old/tool'")" -eq 0 ]
 	[ "$(q "select count(*) from domains where name = 'old.example'")" -eq 0 ]
 	[ "$(q "select count(*) from executables where path = '/usr/bin/curl'")" -eq 1 ]
+	# the rollups of the old row went too (minutes are kept for two days only,
+	# hours 35)
+	[ "$(q 'select sum(send_bytes) from rollup_day')" = 7 ]
+	[ "$(q 'select sum(send_bytes) from rollup_dim_day where dim = 0')" = 7 ]
+	[ "$(q 'select sum(send_bytes) from rollup_hour')" = 7 ]
+	[ "$(q 'select sum(send_bytes) from rollup_minute')" = 7 ]
+}
+
+@test "rollups: each level sums the rows of its buckets exactly, without lport, in the rows' transaction" {
+	day=86400000000000
+	old=$(( NOW - 5 * day ))
+	{
+		store_flow "$NOW" 100 10
+		store_flow "$NOW" 50 5 '.lport = 40001'
+		store_flow "$NOW" 1 2 '.lport = 40002 | .uid = null | .rport = null'
+		store_flow "$(( NOW - 3600000000000 ))" 20 2 '.domain = null'
+		store_flow "$old" 9 9
+	} > "$BATS_TEST_TMPDIR/in"
+	"$STORE" --db "$DB" < "$BATS_TEST_TMPDIR/in"
+	[ "$(q 'select count(*) from connections')" -eq 5 ]
+	for l in minute:60 hour:3600 day:86400; do
+		t=rollup_${l%%:*} b=$(( ${l#*:} * 1000000000 ))
+		from=0
+		[ "$t" = rollup_minute ] && from=$(q "select from_ns from rollup_state where level = 'minute'")
+		# the same sums per bucket, executable, domain and remote port as the raw table
+		raw=$(q "select window_start_ns - window_start_ns % $b, exe_id, coalesce(domain_id, 0), coalesce(rport, -4611686018427387904),
+			sum(send_bytes), sum(recv_bytes), count(*), sum(events), min(first_ns), max(last_ns)
+			from connections where window_start_ns >= $from group by 1, 2, 3, 4 order by 1, 2, 3, 4")
+		ru=$(q "select bucket_ns, exe_id, domain_id, rport, sum(send_bytes), sum(recv_bytes), sum(conns), sum(events),
+			min(first_ns), max(last_ns) from $t group by 1, 2, 3, 4 order by 1, 2, 3, 4")
+		[ -n "$raw" ] && [ "$raw" = "$ru" ]
+	done
+	# the dimension rollups: per executable and per domain, the same sums
+	for l in hour:3600 day:86400; do
+		t=rollup_dim_${l%%:*} b=$(( ${l#*:} * 1000000000 ))
+		raw=$(q "select window_start_ns - window_start_ns % $b, exe_id, sum(send_bytes), sum(recv_bytes), count(*), sum(events)
+			from connections group by 1, 2 order by 1, 2")
+		[ "$raw" = "$(q "select bucket_ns, val, send_bytes, recv_bytes, conns, events from $t where dim = 0 order by 1, 2")" ]
+		raw=$(q "select window_start_ns - window_start_ns % $b, coalesce(domain_id, 0), sum(send_bytes) from connections group by 1, 2 order by 1, 2")
+		[ "$raw" = "$(q "select bucket_ns, val, send_bytes from $t where dim = 8 order by 1, 2")" ]
+	done
+	# the three ports of the same identity are one rollup row per bucket
+	[ "$(q "select conns from rollup_day where bucket_ns = $NOW - $NOW % $day and uid = 1000 and rport = 443 and domain_id != 0")" -eq 2 ]
+	# the minutes of five days ago are not kept
+	[ "$(q "select count(*) from rollup_minute where bucket_ns < $NOW - 3 * $day")" -eq 0 ]
+}
+
+@test "addresses.country: a range's label, or the country database's code; filled in at start when missing" {
+	{
+		store_flow "$NOW" 1 1 '.raddr = "100.64.1.2"'
+		store_flow "$NOW" 1 1 '.raddr = "10.1.2.3"'
+		store_flow "$NOW" 1 1 '.raddr = "8.8.8.8"'
+	} > "$BATS_TEST_TMPDIR/in"
+	SNITCH_GEOIP_DB=$BATS_TEST_TMPDIR/none.mmdb "$STORE" --db "$DB" < "$BATS_TEST_TMPDIR/in"
+	[ "$(q "select country from addresses where addr = '100.64.1.2'")" = cgnat ]
+	[ "$(q "select country from addresses where addr = '10.1.2.3'")" = private ]
+	[ "$(q "select country from addresses where addr = '192.0.2.10'")" = documentation ]
+	# no country database: no country, and no failure
+	[ "$(q "select count(*) from addresses where addr = '8.8.8.8' and country is null")" -eq 1 ]
+	# a start fills in what is missing (a migrated database, a database installed later)
+	q "update addresses set country = null where addr = '10.1.2.3'"
+	SNITCH_GEOIP_DB=$BATS_TEST_TMPDIR/none.mmdb "$STORE" --db "$DB" < /dev/null
+	[ "$(q "select country from addresses where addr = '10.1.2.3'")" = private ]
+	if [ -r /var/cache/snitch/country.mmdb ]; then
+		SNITCH_GEOIP_DB=/var/cache/snitch/country.mmdb "$STORE" --db "$DB" < /dev/null
+		[ "$(q "select country from addresses where addr = '8.8.8.8'")" = US ]
+	fi
 }
 
 @test "ignore lists leave rows out of the log, and --tee still passes every record" {
@@ -262,7 +329,7 @@ new" ]
 	[ "$(q 'select message from events')" = new ]
 }
 
-@test "a version-1 database migrates to the current version one step at a time, keeping its rows" {
+@test "a version-1 database migrates to the current version one step at a time, keeping its rows, rollups built" {
 	mkdir -p "$(dirname "$DB")"
 	# the version-1 schema, as snitch-store 0.1.0 made it, with a row
 	sqlite3 "$DB" <<-'EOF'
@@ -290,6 +357,14 @@ new" ]
 	# version 4: the containers' names
 	[ "$(q "select group_concat(name, ',') from pragma_table_info('containers')")" = \
 	  "id,name,container_name,image,pod_namespace,pod_name,pod_uid" ]
+	# version 3: the rollups of the rows already there, countries
+	for t in rollup_minute rollup_hour rollup_day; do
+		[ "$(q "select sum(send_bytes), sum(recv_bytes), sum(conns), sum(events) from $t")" = "7|8|1|1" ]
+	done
+	for t in rollup_dim_hour rollup_dim_day; do
+		[ "$(q "select count(distinct dim), sum(send_bytes) / 11 from $t")" = "11|7" ]
+	done
+	[ "$(q "select count(*) from pragma_table_info('addresses') where name = 'country'")" -eq 1 ]
 	# a database of a newer version is refused, not changed
 	q 'pragma user_version = 6'
 	run --separate-stderr "$STORE" --db "$DB" < /dev/null

@@ -118,7 +118,7 @@ gen_bytes() {
 	[ "$(wc -l <<< "$keys")" -ge 40 ]
 	[ -z "$(uniq -d <<< "$keys")" ]
 	# each one is an option some tool documents
-	helps=$(for t in snitch snitch-trace snitch-resolve snitch-hash snitch-vt snitch-store snitch-remote snitch-metrics snitch-notify; do
+	helps=$(for t in snitch snitch-trace snitch-resolve snitch-hash snitch-vt snitch-store snitch-remote snitch-metrics snitch-notify snitch-web; do
 		"$SNITCH_BIN/$t" --help; done)
 	for k in $keys; do
 		grep -q "\$$k\]" <<< "$helps" || { echo "$k is in no --help"; false; }

@@ -12,7 +12,9 @@
 #include <sqlite3.h>
 
 #include "atomicfile.h"
+#include "geoip.h"
 #include "idcache.h"
+#include "rollup.h"
 #include "store.h"
 
 #define SCHEMA_VERSION 5
@@ -23,8 +25,11 @@ struct db {
 	sqlite3 *h;
 	char *path;
 	sqlite3_stmt *ins_exe, *ins_str[3], *ins_conn, *ins_event, *ins_verdict;
+	sqlite3_stmt *ins_rollup[ROLLUP_LEVELS], *ins_dim[ROLLUP_LEVELS];
+	int64_t level_from[ROLLUP_LEVELS];	/* a level is complete from here on */
 	int64_t seen_ids[SEEN_IDS];
 	struct id_cache seen;		/* reference ids inserted */
+	struct geoip *geoip;		/* NULL: no country database (ranges are still labelled) */
 };
 
 /*
@@ -96,8 +101,28 @@ static const char *const sqlite_schema[] = {
 	" ts_ns INTEGER NOT NULL, type TEXT NOT NULL, stage TEXT, code TEXT,"
 	" count INTEGER, message TEXT, record TEXT NOT NULL);"
 	"CREATE INDEX events_time ON events (ts_ns);",
-	/* version 3: the query helper's (rollups, addresses.country); empty until it lands */
-	"",
+	/*
+	 * version 3: rollups (rollup.h) and the country of each address. The
+	 * rollups of the rows already logged are built here; rollup_minute
+	 * and rollup_hour only for the time they are kept (the retention pass
+	 * keeps them so), their start in rollup_state.
+	 */
+	"ALTER TABLE addresses ADD COLUMN country TEXT;"
+	"CREATE TABLE rollup_state (level TEXT PRIMARY KEY, from_ns INTEGER NOT NULL);"
+	ROLLUP_TABLE("rollup_minute") ROLLUP_TABLE("rollup_hour") ROLLUP_TABLE("rollup_day")
+	ROLLUP_DIM_TABLE("rollup_dim_hour") ROLLUP_DIM_TABLE("rollup_dim_day")
+	ROLLUP_DAY_INDEXES
+	"INSERT INTO rollup_state VALUES ('minute',"
+	" (CAST(strftime('%s', 'now') AS INTEGER) - " ROLLUP_MINUTE_KEEP_S_STR ") / 60 * 60 * 1000000000);"
+	"INSERT INTO rollup_state VALUES ('hour',"
+	" (CAST(strftime('%s', 'now') AS INTEGER) - " ROLLUP_HOUR_KEEP_S_STR ") / 3600 * 3600 * 1000000000);"
+	ROLLUP_BUILD("rollup_minute", "60000000000",
+		     " WHERE window_start_ns >= (SELECT from_ns FROM rollup_state WHERE level = 'minute')")
+	ROLLUP_BUILD("rollup_hour", "3600000000000",
+		     " WHERE window_start_ns >= (SELECT from_ns FROM rollup_state WHERE level = 'hour')")
+	ROLLUP_BUILD("rollup_day", "86400000000000", "")
+	ROLLUP_DIM_BUILD("rollup_dim_hour", "rollup_hour")
+	ROLLUP_DIM_BUILD("rollup_dim_day", "rollup_day"),
 	/* version 4: migrate_4_container_names() */
 	"",
 	/* version 5 */
@@ -126,13 +151,25 @@ static int (*const migrate_steps[SCHEMA_VERSION + 1])(sqlite3 *, char *, size_t)
 	[4] = migrate_4_container_names,
 };
 
+static const char *const ins_rollup_sql[ROLLUP_LEVELS] = {
+	ROLLUP_UPSERT("rollup_minute"), ROLLUP_UPSERT("rollup_hour"), ROLLUP_UPSERT("rollup_day"),
+};
+/* none per minute */
+static const char *const ins_dim_sql[ROLLUP_LEVELS] = {
+	NULL, ROLLUP_DIM_UPSERT("rollup_dim_hour"), ROLLUP_DIM_UPSERT("rollup_dim_day"),
+};
+static const char *const level_name[ROLLUP_LEVELS] = { "minute", "hour", "day" };
+static const int64_t level_keep_s[ROLLUP_LEVELS] = { ROLLUP_MINUTE_KEEP_S, ROLLUP_HOUR_KEEP_S, 0 };
+
+static int fill_countries(struct db *d);
+
 /*
  * The inserts, whole: no statement text is made from values. A container
  * takes the names it is given later where it had none (snitch-resolve
  * looks again for a container whose files were not there yet).
  */
 static const char *const ins_str_sql[3] = {
-	"INSERT OR IGNORE INTO addresses (id, addr) VALUES (?,?)",
+	"INSERT OR IGNORE INTO addresses (id, addr, country) VALUES (?,?,?)",
 	"INSERT OR IGNORE INTO domains (id, name) VALUES (?,?)",
 	"INSERT INTO containers (id, name, container_name, image, pod_namespace, pod_name, pod_uid)"
 	" VALUES (?,?,?,?,?,?,?) ON CONFLICT (id) DO UPDATE SET"
@@ -222,6 +259,27 @@ static int move_aside(const char *path, char *moved, size_t movedsize)
 	return 0;
 }
 
+static int load_level_from(struct db *d)
+{
+	sqlite3_stmt *st;
+	int r = SQLITE_OK;
+
+	for (int l = 0; r == SQLITE_OK && l < ROLLUP_LEVELS; l++) {
+		d->level_from[l] = 0;
+		r = sqlite3_prepare_v2(d->h, "SELECT from_ns FROM rollup_state WHERE level = ?",
+				       -1, &st, NULL);
+		if (r != SQLITE_OK)
+			return r;
+		sqlite3_bind_text(st, 1, level_name[l], -1, SQLITE_STATIC);
+		r = sqlite3_step(st);
+		if (r == SQLITE_ROW)
+			d->level_from[l] = sqlite3_column_int64(st, 0);
+		r = r == SQLITE_ROW || r == SQLITE_DONE ? SQLITE_OK : r;
+		sqlite3_finalize(st);
+	}
+	return r;
+}
+
 static int prepare(struct db *d, char *err, size_t errsize)
 {
 	static const char conn[] =
@@ -234,6 +292,13 @@ static int prepare(struct db *d, char *err, size_t errsize)
 		r = sqlite3_prepare_v2(d->h, ins_str_sql[i], -1, &d->ins_str[i], NULL);
 	if (r == SQLITE_OK)
 		r = sqlite3_prepare_v2(d->h, conn, -1, &d->ins_conn, NULL);
+	for (int i = 0; r == SQLITE_OK && i < ROLLUP_LEVELS; i++) {
+		r = sqlite3_prepare_v2(d->h, ins_rollup_sql[i], -1, &d->ins_rollup[i], NULL);
+		if (r == SQLITE_OK && ins_dim_sql[i])
+			r = sqlite3_prepare_v2(d->h, ins_dim_sql[i], -1, &d->ins_dim[i], NULL);
+	}
+	if (r == SQLITE_OK)
+		r = load_level_from(d);
 	if (r == SQLITE_OK)
 		r = sqlite3_prepare_v2(d->h,
 			"INSERT INTO events (ts_ns, type, stage, code, count, message, record)"
@@ -290,6 +355,11 @@ static void close_handles(struct db *d)
 	sqlite3_finalize(d->ins_conn);
 	sqlite3_finalize(d->ins_event);
 	sqlite3_finalize(d->ins_verdict);
+	for (int i = 0; i < ROLLUP_LEVELS; i++) {
+		sqlite3_finalize(d->ins_rollup[i]);
+		sqlite3_finalize(d->ins_dim[i]);
+		d->ins_rollup[i] = d->ins_dim[i] = NULL;
+	}
 	d->ins_exe = d->ins_conn = d->ins_event = d->ins_verdict = NULL;
 	memset(d->ins_str, 0, sizeof(d->ins_str));
 	if (d->h)
@@ -315,6 +385,9 @@ struct db *db_open(const char *path, const struct file_perms *perms,
 		snprintf(err, errsize, "out of memory");
 		return NULL;
 	}
+	/* no country database: addresses get their range's label or NULL */
+	if (geoip_open(&d->geoip, NULL) < 0)
+		d->geoip = NULL;
 	r = try_open(d, perms, err, errsize);
 	if ((r & 0xff) == SQLITE_NOTADB || (r & 0xff) == SQLITE_CORRUPT) {
 		/* keep the evidence, start afresh */
@@ -330,8 +403,11 @@ struct db *db_open(const char *path, const struct file_perms *perms,
 			r = try_open(d, perms, err, errsize);
 		}
 	}
+	if (r == SQLITE_OK && (r = fill_countries(d)) != SQLITE_OK)
+		snprintf(err, errsize, "%s", sqlite3_errmsg(d->h));
 	if (r != SQLITE_OK) {
 		close_handles(d);
+		geoip_close(d->geoip);
 		free(d->path);
 		free(d);
 		return NULL;
@@ -344,6 +420,7 @@ void db_close(struct db *d)
 	if (!d)
 		return;
 	close_handles(d);
+	geoip_close(d->geoip);
 	free(d->path);
 	free(d);
 }
@@ -386,6 +463,50 @@ static int step_once(struct db *d, sqlite3_stmt *st, int64_t id)
 	return r;
 }
 
+/*
+ * The country (or range label: "private", ...) of an address, for
+ * addresses.country; NULL when unknown.
+ */
+static const char *addr_country(const struct db *d, const char *addr, char out[GEOIP_CODE_SIZE])
+{
+	return geoip_country(d->geoip, addr, out);
+}
+
+/*
+ * Addresses stored before there were countries (a migrated database), or
+ * while there was no country database: their country, once per start.
+ */
+static int fill_countries(struct db *d)
+{
+	sqlite3_stmt *sel = NULL, *upd = NULL;
+	int r;
+
+	if ((r = sqlite3_exec(d->h, "BEGIN IMMEDIATE", NULL, NULL, NULL)) != SQLITE_OK)
+		return r;
+	r = sqlite3_prepare_v2(d->h, "SELECT id, addr FROM addresses WHERE country IS NULL", -1, &sel, NULL);
+	if (r == SQLITE_OK)
+		r = sqlite3_prepare_v2(d->h, "UPDATE addresses SET country = ? WHERE id = ?", -1, &upd, NULL);
+	while (r == SQLITE_OK && (r = sqlite3_step(sel)) == SQLITE_ROW) {
+		const char *a = (const char *)sqlite3_column_text(sel, 1), *c;
+		char cc[GEOIP_CODE_SIZE];
+
+		r = SQLITE_OK;
+		if (!a || !(c = addr_country(d, a, cc)))
+			continue;
+		sqlite3_bind_text(upd, 1, c, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int64(upd, 2, sqlite3_column_int64(sel, 0));
+		r = sqlite3_step(upd) == SQLITE_DONE ? SQLITE_OK : sqlite3_errcode(d->h);
+		sqlite3_reset(upd);
+	}
+	sqlite3_finalize(sel);
+	sqlite3_finalize(upd);
+	if (r != SQLITE_DONE && r != SQLITE_OK) {
+		(void)sqlite3_exec(d->h, "ROLLBACK", NULL, NULL, NULL);
+		return r;
+	}
+	return sqlite3_exec(d->h, "COMMIT", NULL, NULL, NULL);
+}
+
 static int write_refs(struct db *d, const struct batch *b)
 {
 	int r = SQLITE_DONE;
@@ -407,6 +528,13 @@ static int write_refs(struct db *d, const struct batch *b)
 			continue;	/* family, proto: columns, not tables */
 		sqlite3_bind_int64(d->ins_str[t], 1, s->id);
 		bind_text(d->ins_str[t], 2, s->s, s->len);
+		if (t == 0) {
+			char cc[GEOIP_CODE_SIZE];
+			const char *c = id_cache_has(&d->seen, s->id) ? NULL :
+					addr_country(d, s->s, cc);
+
+			bind_text(d->ins_str[t], 3, c, c ? strlen(c) : 0);
+		}
 		if (t == 2) {
 			/* a container: its names, which may come after its id */
 			for (int i = 0; i < CONTAINER_FACTS; i++)
@@ -450,6 +578,203 @@ static int bind_row(sqlite3_stmt *st, int i, const struct conn_row *c)
 	bind_int(st, i++, c->netns);
 	bind_ref(st, i++, c->container ? c->container->id : 0);
 	return i;
+}
+
+/* ---- rollups (lib/rollup.h): a window's rows summed per bucket, then added ---- */
+
+/* A rollup key: all 8 bytes wide, compared as bytes (proto is interned in the batch). */
+struct ru_row {
+	int64_t bucket, exe[NLEVELS], uid, rport, laddr, raddr, domain, netns, container;
+	const char *proto;
+	/* not the key */
+	uint64_t send, recv, conns, events, first, last;
+	UT_hash_handle hh;
+};
+
+#define RU_KEY_LEN (offsetof(struct ru_row, proto) + sizeof(const char *))
+
+static const int64_t rollup_ns[ROLLUP_LEVELS] = {
+	ROLLUP_MINUTE_NS, ROLLUP_HOUR_NS, ROLLUP_DAY_NS,
+};
+
+static int64_t ref_id(const struct str_ref *r)
+{
+	return r ? r->id : 0;
+}
+
+static int64_t num_or_none(int64_t v)
+{
+	return v == INT_NULL ? ROLLUP_NONE : v;
+}
+
+static void ru_free(struct ru_row **t)
+{
+	struct ru_row *e, *tmp;
+
+	HASH_ITER(hh, *t, e, tmp) {
+		HASH_DEL(*t, e);
+		free(e);
+	}
+}
+
+/* A dimension rollup's key (rollup.h): all 8 bytes wide, compared as bytes. */
+struct dim_row {
+	int64_t bucket, dim, ival;
+	const char *sval;	/* the proto, interned in the batch; else NULL */
+	uint64_t send, recv, conns, events, first, last;
+	UT_hash_handle hh;
+};
+
+#define DIM_KEY_LEN (offsetof(struct dim_row, sval) + sizeof(const char *))
+
+static int write_dims(struct db *d, const struct ru_row *t, int level)
+{
+	struct dim_row *dt = NULL, key, *e, *tmp;
+	sqlite3_stmt *st = d->ins_dim[level];
+	int r = SQLITE_DONE;
+
+	for (const struct ru_row *x = t; x; x = x->hh.next) {
+		const int64_t vals[ROLLUP_DIMS] = {
+			[ROLLUP_DIM_EXE] = x->exe[0], [ROLLUP_DIM_PARENT] = x->exe[1],
+			[ROLLUP_DIM_GPARENT] = x->exe[2], [ROLLUP_DIM_UID] = x->uid,
+			[ROLLUP_DIM_RPORT] = x->rport, [ROLLUP_DIM_LADDR] = x->laddr,
+			[ROLLUP_DIM_RADDR] = x->raddr, [ROLLUP_DIM_DOMAIN] = x->domain,
+			[ROLLUP_DIM_NETNS] = x->netns, [ROLLUP_DIM_CONTAINER] = x->container,
+		};
+
+		for (int dim = 0; dim < ROLLUP_DIMS; dim++) {
+			memset(&key, 0, sizeof(key));
+			key.bucket = x->bucket;
+			key.dim = dim;
+			if (dim == ROLLUP_DIM_PROTO)
+				key.sval = x->proto ? x->proto : "";
+			else
+				key.ival = vals[dim];
+			HASH_FIND(hh, dt, &key, DIM_KEY_LEN, e);
+			if (!e) {
+				if (!(e = malloc(sizeof(*e)))) {
+					r = SQLITE_NOMEM;
+					goto out;
+				}
+				*e = key;
+				e->first = x->first;
+				e->last = x->last;
+				HASH_ADD(hh, dt, bucket, DIM_KEY_LEN, e);
+				if (!table_added(e, hh)) {
+					free(e);
+					r = SQLITE_NOMEM;
+					goto out;
+				}
+			}
+			e->send += x->send;
+			e->recv += x->recv;
+			e->conns += x->conns;
+			e->events += x->events;
+			if (x->first < e->first)
+				e->first = x->first;
+			if (x->last > e->last)
+				e->last = x->last;
+		}
+	}
+	for (e = dt; e && r == SQLITE_DONE; e = e->hh.next) {
+		sqlite3_bind_int64(st, 1, e->dim);
+		sqlite3_bind_int64(st, 2, e->bucket);
+		if (e->sval)
+			bind_text(st, 3, e->sval, strlen(e->sval));
+		else
+			sqlite3_bind_int64(st, 3, e->ival);
+		sqlite3_bind_int64(st, 4, (int64_t)e->send);
+		sqlite3_bind_int64(st, 5, (int64_t)e->recv);
+		sqlite3_bind_int64(st, 6, (int64_t)e->conns);
+		sqlite3_bind_int64(st, 7, (int64_t)e->events);
+		sqlite3_bind_int64(st, 8, (int64_t)e->first);
+		sqlite3_bind_int64(st, 9, (int64_t)e->last);
+		r = sqlite3_step(st);
+		sqlite3_reset(st);
+	}
+out:
+	HASH_ITER(hh, dt, e, tmp) {
+		HASH_DEL(dt, e);
+		free(e);
+	}
+	return r;
+}
+
+static int write_rollup(struct db *d, const struct batch *b, int level)
+{
+	int64_t ns = rollup_ns[level];
+	struct ru_row *t = NULL, key, *e;
+	sqlite3_stmt *st = d->ins_rollup[level];
+	int r = SQLITE_DONE;
+
+	for (const struct conn_row *c = b->rows; c; c = c->hh.next) {
+		memset(&key, 0, sizeof(key));
+		key.bucket = (int64_t)c->window_start_ns - (int64_t)(c->window_start_ns % (uint64_t)ns);
+		/* older than the buckets kept: the next retention pass would drop it */
+		if (key.bucket < d->level_from[level])
+			continue;
+		for (int l = 0; l < NLEVELS; l++)
+			key.exe[l] = c->exe[l] ? c->exe[l]->id : 0;
+		key.uid = num_or_none(c->uid);
+		key.rport = num_or_none(c->rport);
+		key.laddr = ref_id(c->laddr);
+		key.raddr = ref_id(c->raddr);
+		key.domain = ref_id(c->domain);
+		key.netns = num_or_none(c->netns);
+		key.container = ref_id(c->container);
+		key.proto = c->proto;
+		HASH_FIND(hh, t, &key, RU_KEY_LEN, e);
+		if (!e) {
+			if (!(e = malloc(sizeof(*e)))) {
+				ru_free(&t);
+				return SQLITE_NOMEM;
+			}
+			*e = key;
+			e->first = c->first_ns;
+			e->last = c->last_ns;
+			HASH_ADD(hh, t, bucket, RU_KEY_LEN, e);
+			if (!table_added(e, hh)) {
+				free(e);
+				ru_free(&t);
+				return SQLITE_NOMEM;
+			}
+		}
+		e->send += c->send_bytes;
+		e->recv += c->recv_bytes;
+		e->conns++;
+		e->events += c->events;
+		if (c->first_ns < e->first)
+			e->first = c->first_ns;
+		if (c->last_ns > e->last)
+			e->last = c->last_ns;
+	}
+	for (e = t; e && r == SQLITE_DONE; e = e->hh.next) {
+		int i = 1;
+
+		sqlite3_bind_int64(st, i++, e->bucket);
+		for (int l = 0; l < NLEVELS; l++)
+			sqlite3_bind_int64(st, i++, e->exe[l]);
+		sqlite3_bind_int64(st, i++, e->uid);
+		bind_text(st, i++, e->proto ? e->proto : "", e->proto ? strlen(e->proto) : 0);
+		sqlite3_bind_int64(st, i++, e->rport);
+		sqlite3_bind_int64(st, i++, e->laddr);
+		sqlite3_bind_int64(st, i++, e->raddr);
+		sqlite3_bind_int64(st, i++, e->domain);
+		sqlite3_bind_int64(st, i++, e->netns);
+		sqlite3_bind_int64(st, i++, e->container);
+		sqlite3_bind_int64(st, i++, (int64_t)e->send);
+		sqlite3_bind_int64(st, i++, (int64_t)e->recv);
+		sqlite3_bind_int64(st, i++, (int64_t)e->conns);
+		sqlite3_bind_int64(st, i++, (int64_t)e->events);
+		sqlite3_bind_int64(st, i++, (int64_t)e->first);
+		sqlite3_bind_int64(st, i++, (int64_t)e->last);
+		r = sqlite3_step(st);
+		sqlite3_reset(st);
+	}
+	if (r == SQLITE_DONE && d->ins_dim[level])
+		r = write_dims(d, t, level);
+	ru_free(&t);
+	return r;
 }
 
 static int write_events(struct db *d, const struct batch *b)
@@ -530,6 +855,9 @@ int db_write(struct db *d, const struct batch *b, char *err, size_t errsize)
 		r = sqlite3_step(d->ins_conn);
 		sqlite3_reset(d->ins_conn);
 	}
+	/* in the same transaction: the rollups never disagree with the rows */
+	for (int l = 0; l < ROLLUP_LEVELS && r == SQLITE_DONE; l++)
+		r = write_rollup(d, b, l);
 	if (r != SQLITE_DONE) {
 		snprintf(err, errsize, "%s", sqlite3_errmsg(d->h));
 		(void)sqlite3_exec(d->h, "ROLLBACK", NULL, NULL, NULL);
@@ -543,6 +871,62 @@ int db_write(struct db *d, const struct batch *b, char *err, size_t errsize)
 		id_cache_clear(&d->seen);
 	}
 	release_cache(d);
+	return r;
+}
+
+/* One statement with one number bound: 0 or an SQLite error. */
+static int exec_i64(struct db *d, const char *sql, int64_t v)
+{
+	sqlite3_stmt *st;
+	int r = sqlite3_prepare_v2(d->h, sql, -1, &st, NULL);
+
+	if (r != SQLITE_OK)
+		return r;
+	sqlite3_bind_int64(st, 1, v);
+	r = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK : sqlite3_errcode(d->h);
+	sqlite3_finalize(st);
+	return r;
+}
+
+/*
+ * The rollups' retention: days as the rows, hours and minutes as long as
+ * level_keep_s says; rollup_state says from when each is complete, and
+ * the writer adds nothing before that (write_rollup). cut[]: the new
+ * starts, ns.
+ */
+static int retain_rollups(struct db *d, int64_t cutoff_ns, const int64_t *cut)
+{
+	static const char *const del[ROLLUP_LEVELS] = {
+		"DELETE FROM rollup_minute WHERE bucket_ns < ?1",
+		"DELETE FROM rollup_hour WHERE bucket_ns < ?1",
+		"DELETE FROM rollup_day WHERE bucket_ns < ?1",
+	};
+	static const char *const del_dim[ROLLUP_LEVELS] = {
+		NULL,
+		"DELETE FROM rollup_dim_hour WHERE bucket_ns < ?1",
+		"DELETE FROM rollup_dim_day WHERE bucket_ns < ?1",
+	};
+	int r = SQLITE_OK;
+
+	for (int l = 0; l < ROLLUP_LEVELS && r == SQLITE_OK; l++) {
+		int64_t c = level_keep_s[l] ? cut[l] : cutoff_ns;
+
+		r = exec_i64(d, del[l], c);
+		if (r == SQLITE_OK && del_dim[l])
+			r = exec_i64(d, del_dim[l], c);
+		if (r == SQLITE_OK && level_keep_s[l]) {
+			sqlite3_stmt *st;
+
+			r = sqlite3_prepare_v2(d->h, "INSERT OR REPLACE INTO rollup_state VALUES (?1, ?2)",
+					       -1, &st, NULL);
+			if (r != SQLITE_OK)
+				break;
+			sqlite3_bind_text(st, 1, level_name[l], -1, SQLITE_STATIC);
+			sqlite3_bind_int64(st, 2, c);
+			r = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK : sqlite3_errcode(d->h);
+			sqlite3_finalize(st);
+		}
+	}
 	return r;
 }
 
@@ -564,10 +948,31 @@ int db_retain(struct db *d, uint64_t cutoff_ns, uint64_t *deleted, char *err,
 	sqlite3_stmt *st;
 	int r;
 
+	int64_t cut[ROLLUP_LEVELS], now_s = (int64_t)time(NULL);
+
+	/*
+	 * Whole days go, so that the rollups of the days kept sum exactly the
+	 * rows kept (a day's rollup row cannot be cut in two).
+	 */
+	cutoff_ns -= cutoff_ns % (uint64_t)ROLLUP_DAY_NS;
+	for (int l = 0; l < ROLLUP_LEVELS; l++) {
+		int64_t ns = l == 0 ? 60 : 3600;
+
+		cut[l] = (now_s - level_keep_s[l]) / ns * ns * 1000000000;
+		/* a level only ever gets shorter: what was skipped stays missing */
+		if (cut[l] < d->level_from[l])
+			cut[l] = d->level_from[l];
+	}
 	*deleted = 0;
 	r = exec_sql(d->h, "BEGIN IMMEDIATE", err, errsize);
 	if (r != SQLITE_OK)
 		return r;
+	r = retain_rollups(d, (int64_t)cutoff_ns, cut);
+	if (r != SQLITE_OK) {
+		snprintf(err, errsize, "%s", sqlite3_errmsg(d->h));
+		(void)sqlite3_exec(d->h, "ROLLBACK", NULL, NULL, NULL);
+		return r;
+	}
 	/*
 	 * Rows are appended in time order, so the expired ones come first in
 	 * rowid order: the scan stops at the first row to keep, and reads no
@@ -600,6 +1005,9 @@ int db_retain(struct db *d, uint64_t cutoff_ns, uint64_t *deleted, char *err,
 		return r;
 	}
 	r = exec_sql(d->h, "COMMIT", err, errsize);
+	for (int l = 0; r == SQLITE_OK && l < ROLLUP_LEVELS; l++)
+		if (level_keep_s[l])
+			d->level_from[l] = cut[l];
 	/* ids in the cache may have been deleted as orphans */
 	id_cache_clear(&d->seen);
 	release_cache(d);

@@ -195,7 +195,7 @@ int config_default_text(const char *bin_dir, struct buf *out, char *err, size_t 
 {
 	static const char *const tools[] = {
 		"snitch", "snitch-trace", "snitch-resolve", "snitch-hash", "snitch-vt",
-		"snitch-store", "snitch-remote", "snitch-metrics", "snitch-notify",
+		"snitch-store", "snitch-remote", "snitch-metrics", "snitch-notify", "snitch-web",
 	};
 	struct buf all = BUF_INIT, seen = BUF_INIT;
 	int ret = 0;

@@ -711,6 +711,42 @@ static int run_viewer(const struct cli *cli, struct opts *o, int sub, int argc, 
 	return errno == ENOENT ? SNITCH_EXIT_UNAVAILABLE : SNITCH_EXIT_NOPERM;
 }
 
+/*
+ * snitch web [OPTION]...: snitch-web, from $SNITCH_BIN_DIR or beside
+ * snitch, with the same options and the settings of the configuration
+ * file ($SNITCH_CONF or /etc/snitch/snitch.conf: SNITCH_DB,
+ * SNITCH_WEB_LISTEN...; the environment and the options win). It takes no
+ * root (snitch-web refuses it), so it is handed over at once.
+ */
+static int cmd_web(int argc, char **argv)
+{
+	const char *dir = getenv("SNITCH_BIN_DIR"), *conf = getenv("SNITCH_CONF");
+	char path[PATH_MAX + 16], err[512];
+	ssize_t n;
+
+	/* a file this user may not read is no reason not to serve: say so, go on */
+	if (config_load(conf && *conf ? conf : DEFAULT_CONFIG, err, sizeof(err)) < 0)
+		log_msg("%s (going on without it)", err);
+
+	if (!dir || !*dir) {
+		n = readlink("/proc/self/exe", self_path, sizeof(self_path) - 1);
+		if (n <= 0) {
+			log_msg("cannot find my own executable: %s", strerror(errno));
+			return SNITCH_EXIT_SOFTWARE;
+		}
+		self_path[n] = '\0';
+		snprintf(self_dir, sizeof(self_dir), "%s", self_path);
+		*strrchr(self_dir, '/') = '\0';
+		dir = self_dir;
+	}
+	snprintf(path, sizeof(path), "%s/snitch-web", dir);
+	argv[0] = path;
+	(void)argc;
+	execv(path, argv);
+	log_msg("cannot run '%s': %s", path, strerror(errno));
+	return errno == ENOENT ? SNITCH_EXIT_UNAVAILABLE : SNITCH_EXIT_SOFTWARE;
+}
+
 static const int exit_codes[] = {
 	SNITCH_EXIT_OK, SNITCH_EXIT_PARTIAL, SNITCH_EXIT_USAGE, SNITCH_EXIT_NOPERM,
 	SNITCH_EXIT_UNAVAILABLE, SNITCH_EXIT_IO, SNITCH_EXIT_SOFTWARE, -1,
@@ -751,7 +787,8 @@ int main(int argc, char **argv)
 		.prog = PROG,
 		.usage = "[OPTION]... run|start|stop|restart|status|systemd|config|help\n"
 			 "[OPTION]... tail [--type TYPE]... [--where FIELD=VALUE]...\n"
-			 "[OPTION]... top [--start]",
+			 "[OPTION]... top [--start]\n"
+			 "web [SNITCH-WEB-OPTION]...",
 		.summary =
 			"Run the monitor: snitch-trace | snitch-resolve | snitch-hash | snitch-store --tee\n"
 			"| snitch-notify (with snitch-vt before snitch-store when SNITCH_VT_API_KEY_FILE\n"
@@ -776,12 +813,15 @@ int main(int argc, char **argv)
 			"           NDJSON ('snitch tail --help'); root or the group snitch\n"
 			"  top      per-executable traffic and recent connections, live, in the\n"
 			"           terminal ('snitch top --help')\n"
+			"  web      serve the log to a browser (snitch-web, its options after 'web';\n"
+			"           not as root: run it as yourself)\n"
 			"  help     show this help",
 		.examples =
 			"  sudo snitch run\n"
 			"  sudo snitch start && snitch status\n"
 			"  sudo snitch tail --type flow | jq -c '{name, raddr, send_bytes}'\n"
 			"  sudo snitch top\n"
+			"  snitch web    # then open http://localhost:5100/\n"
 			"  sudo snitch systemd && sudo systemctl enable --now snitch\n"
 			"  SNITCH_DB=/tmp/t.db SNITCH_LOG_DIR=/tmp/logs sudo -E snitch run --config /dev/null\n",
 		.opts = opts,
@@ -797,11 +837,13 @@ int main(int argc, char **argv)
 	sub = find_command(argc, argv);
 	if (sub < argc && (!strcmp(argv[sub], "tail") || !strcmp(argv[sub], "top")))
 		return run_viewer(&cli, &o, sub, argc, argv);
+	if (argc >= 2 && !strcmp(argv[1], "web"))
+		return cmd_web(argc - 1, argv + 1);
 	ret = cli_parse(&cli, argc, argv, &first);
 	if (ret >= 0)
 		return ret;
 	if (first >= argc)
-		return cli_usage_error(&cli, "no command: expected run, start, stop, restart, status, systemd, config or help");
+		return cli_usage_error(&cli, "no command: expected run, start, stop, restart, status, systemd, config, web or help");
 	if (first + 1 < argc)
 		return cli_usage_error(&cli, "unexpected argument '%s'", argv[first + 1]);
 	cmd = argv[first];
