@@ -19,7 +19,8 @@
 #include "query.h"
 #include "rollup.h"
 
-#define SCHEMA_MAX 3
+/* the newest schema it reads: 4 and 5 add columns and tables it does not use */
+#define SCHEMA_MAX 5
 /*
  * Rows are appended in time order but for a record that comes late into a
  * window already written (seconds): a raw edge reads the rowids of its
