@@ -65,6 +65,14 @@ LIB := $(O)/libsnitch.a
 SAN_LIB_OBJS := $(LIB_SRCS:%.c=$(O)/san/%.o)
 SAN_LIB := $(O)/san/libsnitch.a
 
+# query/: the query core (query/query.h), one archive, for the tools that
+# read the log (QUERY_USERS) and their tests.
+QUERY_SRCS := $(wildcard query/*.c)
+QUERY_LIB := $(O)/libsnitchquery.a
+SAN_QUERY_LIB := $(O)/san/libsnitchquery.a
+QUERY_USERS := snitch-query snitch-web
+$(O)/query/%.o $(O)/san/query/%.o $(O)/san/tests/unit/query/%.o: TOOL_CFLAGS = $(call pkg,--cflags,sqlite3) -Iquery -Itests/unit
+
 # A tool is a folder cmd/<tool>/ with a main.c; tools not built yet have
 # none. Its other files make its archive, $(O)/<tool>.a, which the tool
 # and its unit tests link: code with one user lives in its tool's folder.
@@ -79,6 +87,7 @@ PKGS_snitch-resolve := libcares
 PKGS_snitch-store := sqlite3 libcrypto libmaxminddb
 PKGS_snitch-remote := libpq libmariadb
 PKGS_snitch-notify := libsystemd
+PKGS_snitch-query := sqlite3
 LDLIBS_snitch-hash := -lpthread
 LDLIBS_snitch-store := -lpthread
 LDLIBS_snitch-remote := -lpthread
@@ -151,7 +160,7 @@ $(O)/$(1).a: $$($(1)_OBJS)
 $(O)/san/$(1).a: $$($(1)_SRCS:%.c=$(O)/san/%.o)
 	$$(call msg,AR,$$@)
 	$(Q)rm -f $$@ && $$(AR) rcs $$@ $$^
-$(BIN)/$(1): $(O)/cmd/$(1)/main.o $(O)/$(1).a $(LIB) | $(BIN)
+$(BIN)/$(1): $(O)/cmd/$(1)/main.o $(O)/$(1).a $(if $(filter $(1),$(QUERY_USERS)),$(QUERY_LIB)) $(LIB) | $(BIN)
 	$$(call msg,LINK,$$@)
 	$(Q)$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(call pkg,--libs,$$(PKGS_$(1))) $$(LDLIBS_$(1))
 $(O)/san/unit/$(1)/test_%: $(O)/san/tests/unit/$(1)/test_%.o $(O)/san/$(1).a $(SAN_LIB)
@@ -197,6 +206,20 @@ $(O)/san/%.o: %.c
 	$(call msg,CC-SAN,$<)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -c $< -o $@
+
+$(QUERY_LIB): $(QUERY_SRCS:%.c=$(O)/%.o)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
+
+$(SAN_QUERY_LIB): $(QUERY_SRCS:%.c=$(O)/san/%.o)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
+
+# the query core's unit tests: a fixture database made by each test
+$(O)/san/unit/query/test_%: $(O)/san/tests/unit/query/test_%.o $(SAN_QUERY_LIB) $(SAN_LIB)
+	$(call msg,LINK,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(SAN_FLAGS) -o $@ $^ $(call pkg,--libs,sqlite3) -lpthread
 
 $(SAN_LIB): $(SAN_LIB_OBJS)
 	$(call msg,AR,$@)
@@ -291,6 +314,7 @@ MAN_DESC_snitch-hash := sha256 of executables, cached, watched for changes
 MAN_DESC_snitch-store := log snitch records in SQLite and CSV
 MAN_DESC_snitch-remote := copy the rows snitch-store logged to PostgreSQL or MariaDB
 MAN_DESC_snitch-notify := notify the desktop of new and changed executables, and log them
+MAN_DESC_snitch-query := sums of the connection log by time, executable, domain, address, port...
 MANS := $(TOOLS:%=$(O)/man/%.1)
 
 $(O)/man/%.1: $(BIN)/%

@@ -41,7 +41,7 @@ teardown() {
 	[ "$(q "select cmdline from executables where name = 'curl' limit 1")" = '["curl","-s","https://example.org/"]' ]
 	# WAL, and a schema version
 	[ "$(q 'pragma journal_mode')" = wal ]
-	[ "$(q 'pragma user_version')" -eq 2 ]
+	[ "$(q 'pragma user_version')" -eq 3 ]
 }
 
 @test "every example query of docs/schema.md runs, and finds the rows it should" {
@@ -87,6 +87,40 @@ teardown() {
 	[ "$(q "select count(*) from executables where path = '/old/tool'")" -eq 0 ]
 	[ "$(q "select count(*) from domains where name = 'old.example'")" -eq 0 ]
 	[ "$(q "select count(*) from executables where path = '/usr/bin/curl'")" -eq 1 ]
+	# the rollups of the old row went too (minutes are kept for two days only)
+	[ "$(q 'select sum(send_bytes) from rollup_day')" = 7 ]
+	[ "$(q 'select sum(send_bytes) from rollup_hour')" = 7 ]
+	[ "$(q 'select sum(send_bytes) from rollup_minute')" = 7 ]
+}
+
+@test "rollups: each level sums the rows of its buckets exactly, without lport, in the rows' transaction" {
+	day=86400000000000
+	old=$(( NOW - 5 * day ))
+	{
+		store_flow "$NOW" 100 10
+		store_flow "$NOW" 50 5 '.lport = 40001'
+		store_flow "$NOW" 1 2 '.lport = 40002 | .uid = null | .rport = null'
+		store_flow "$(( NOW - 3600000000000 ))" 20 2 '.domain = null'
+		store_flow "$old" 9 9
+	} > "$BATS_TEST_TMPDIR/in"
+	"$STORE" --db "$DB" < "$BATS_TEST_TMPDIR/in"
+	[ "$(q 'select count(*) from connections')" -eq 5 ]
+	for l in minute:60 hour:3600 day:86400; do
+		t=rollup_${l%%:*} b=$(( ${l#*:} * 1000000000 ))
+		from=0
+		[ "$t" = rollup_minute ] && from=$(q "select from_ns from rollup_state where level = 'minute'")
+		# the same sums per bucket, executable, domain and remote port as the raw table
+		raw=$(q "select window_start_ns - window_start_ns % $b, exe_id, coalesce(domain_id, 0), coalesce(rport, -4611686018427387904),
+			sum(send_bytes), sum(recv_bytes), count(*), sum(events), min(first_ns), max(last_ns)
+			from connections where window_start_ns >= $from group by 1, 2, 3, 4 order by 1, 2, 3, 4")
+		ru=$(q "select bucket_ns, exe_id, domain_id, rport, sum(send_bytes), sum(recv_bytes), sum(conns), sum(events),
+			min(first_ns), max(last_ns) from $t group by 1, 2, 3, 4 order by 1, 2, 3, 4")
+		[ -n "$raw" ] && [ "$raw" = "$ru" ]
+	done
+	# the three ports of the same identity are one rollup row per bucket
+	[ "$(q "select conns from rollup_day where bucket_ns = $NOW - $NOW % $day and uid = 1000 and rport = 443 and domain_id != 0")" -eq 2 ]
+	# the minutes of five days ago are not kept
+	[ "$(q "select count(*) from rollup_minute where bucket_ns < $NOW - 3 * $day")" -eq 0 ]
 }
 
 @test "ignore lists leave rows out of the log, and --tee still passes every record" {
@@ -248,7 +282,7 @@ new" ]
 	[ "$(q 'select message from events')" = new ]
 }
 
-@test "a version-1 database migrates to version 2 in one step, keeping its rows" {
+@test "a version-1 database migrates to version 3 a step at a time, keeping its rows, rollups built" {
 	mkdir -p "$(dirname "$DB")"
 	# the version-1 schema, as snitch-store 0.1.0 made it, with a row
 	sqlite3 "$DB" <<-'EOF'
@@ -267,14 +301,19 @@ new" ]
 	q "update connections set window_start_ns = $NOW, window_end_ns = $NOW, first_ns = $NOW, last_ns = $NOW"
 	jq -cn --argjson t "$NOW" '{v:1, type:"error", ts_ns:$t, stage:"snitch-hash", code:"hash_failed", message:"m"}' |
 		"$STORE" --db "$DB"
-	[ "$(q 'pragma user_version')" -eq 2 ]
+	[ "$(q 'pragma user_version')" -eq 3 ]
 	[ "$(q "select send_bytes, recv_bytes from connections where window_start_ns = $NOW")" = "7|8" ]
 	[ "$(q 'select code from events')" = hash_failed ]
+	# version 3: the rollups of the rows already there, countries
+	for t in rollup_minute rollup_hour rollup_day; do
+		[ "$(q "select sum(send_bytes), sum(recv_bytes), sum(conns), sum(events) from $t")" = "7|8|1|1" ]
+	done
+	[ "$(q "select count(*) from pragma_table_info('addresses') where name = 'country'")" -eq 1 ]
 	# a database of a newer version is refused, not changed
-	q 'pragma user_version = 3'
+	q 'pragma user_version = 4'
 	run --separate-stderr "$STORE" --db "$DB" < /dev/null
 	[ "$status" -eq 5 ]
-	[[ "$stderr" == *"its schema is version 3, newer than this snitch-store's 2"* ]]
+	[[ "$stderr" == *"its schema is version 4, newer than this snitch-store's 3"* ]]
 }
 
 @test "--emit-rows: after each window is committed, its rows as row records, the local rows exactly" {

@@ -13,9 +13,10 @@
 
 #include "atomicfile.h"
 #include "idcache.h"
+#include "rollup.h"
 #include "store.h"
 
-#define SCHEMA_VERSION 2
+#define SCHEMA_VERSION 3
 #define SEEN_IDS 65536		/* reference ids known to be in the database */
 
 
@@ -23,6 +24,8 @@ struct db {
 	sqlite3 *h;
 	char *path;
 	sqlite3_stmt *ins_exe, *ins_str[3], *ins_conn, *ins_event;
+	sqlite3_stmt *ins_rollup[ROLLUP_LEVELS];
+	int64_t minute_from;		/* rollup_minute is complete from here on */
 	int64_t seen_ids[SEEN_IDS];
 	struct id_cache seen;		/* reference ids inserted */
 };
@@ -54,12 +57,30 @@ static const char *const sqlite_schema[] = {
 	" ts_ns INTEGER NOT NULL, type TEXT NOT NULL, stage TEXT, code TEXT,"
 	" count INTEGER, message TEXT, record TEXT NOT NULL);"
 	"CREATE INDEX events_time ON events (ts_ns);",
-	/* version 3 goes here, as the statements that migrate 2 to 3 */
+	/*
+	 * version 3: rollups (rollup.h) and the country of each address. The
+	 * rollups of the rows already logged are built here; rollup_minute
+	 * only for the last ROLLUP_MINUTE_KEEP_S (the retention pass keeps it
+	 * so), its start in rollup_state.
+	 */
+	"ALTER TABLE addresses ADD COLUMN country TEXT;"
+	"CREATE TABLE rollup_state (level TEXT PRIMARY KEY, from_ns INTEGER NOT NULL);"
+	ROLLUP_TABLE("rollup_minute") ROLLUP_TABLE("rollup_hour") ROLLUP_TABLE("rollup_day")
+	"INSERT INTO rollup_state VALUES ('minute',"
+	" (CAST(strftime('%s', 'now') AS INTEGER) - " ROLLUP_MINUTE_KEEP_S_STR ") / 60 * 60 * 1000000000);"
+	ROLLUP_BUILD("rollup_minute", "60000000000",
+		     " WHERE window_start_ns >= (SELECT from_ns FROM rollup_state WHERE level = 'minute')")
+	ROLLUP_BUILD("rollup_hour", "3600000000000", "")
+	ROLLUP_BUILD("rollup_day", "86400000000000", ""),
+};
+
+static const char *const ins_rollup_sql[ROLLUP_LEVELS] = {
+	ROLLUP_UPSERT("rollup_minute"), ROLLUP_UPSERT("rollup_hour"), ROLLUP_UPSERT("rollup_day"),
 };
 
 /* The inserts, whole: no statement text is made from values. */
 static const char *const ins_str_sql[3] = {
-	"INSERT OR IGNORE INTO addresses (id, addr) VALUES (?,?)",
+	"INSERT OR IGNORE INTO addresses (id, addr, country) VALUES (?,?,?)",
 	"INSERT OR IGNORE INTO domains (id, name) VALUES (?,?)",
 	"INSERT OR IGNORE INTO containers (id, name) VALUES (?,?)",
 };
@@ -139,6 +160,20 @@ static int move_aside(const char *path, char *moved, size_t movedsize)
 	return 0;
 }
 
+static int load_minute_from(struct db *d)
+{
+	sqlite3_stmt *st;
+	int r = sqlite3_prepare_v2(d->h, "SELECT from_ns FROM rollup_state WHERE level = 'minute'",
+				   -1, &st, NULL);
+
+	if (r != SQLITE_OK)
+		return r;
+	r = sqlite3_step(st);
+	d->minute_from = r == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+	sqlite3_finalize(st);
+	return r == SQLITE_ROW || r == SQLITE_DONE ? SQLITE_OK : r;
+}
+
 static int prepare(struct db *d, char *err, size_t errsize)
 {
 	static const char conn[] =
@@ -151,6 +186,10 @@ static int prepare(struct db *d, char *err, size_t errsize)
 		r = sqlite3_prepare_v2(d->h, ins_str_sql[i], -1, &d->ins_str[i], NULL);
 	if (r == SQLITE_OK)
 		r = sqlite3_prepare_v2(d->h, conn, -1, &d->ins_conn, NULL);
+	for (int i = 0; r == SQLITE_OK && i < ROLLUP_LEVELS; i++)
+		r = sqlite3_prepare_v2(d->h, ins_rollup_sql[i], -1, &d->ins_rollup[i], NULL);
+	if (r == SQLITE_OK)
+		r = load_minute_from(d);
 	if (r == SQLITE_OK)
 		r = sqlite3_prepare_v2(d->h,
 			"INSERT INTO events (ts_ns, type, stage, code, count, message, record)"
@@ -201,6 +240,10 @@ static void close_handles(struct db *d)
 		sqlite3_finalize(d->ins_str[i]);
 	sqlite3_finalize(d->ins_conn);
 	sqlite3_finalize(d->ins_event);
+	for (int i = 0; i < ROLLUP_LEVELS; i++) {
+		sqlite3_finalize(d->ins_rollup[i]);
+		d->ins_rollup[i] = NULL;
+	}
 	d->ins_exe = d->ins_conn = d->ins_event = NULL;
 	memset(d->ins_str, 0, sizeof(d->ins_str));
 	if (d->h)
@@ -297,6 +340,18 @@ static int step_once(struct db *d, sqlite3_stmt *st, int64_t id)
 	return r;
 }
 
+/*
+ * The country (or range label: "private", ...) of an address, for
+ * addresses.country; NULL when unknown. lib/geoip fills it once merged.
+ */
+static const char *addr_country(const char *addr, size_t len, char out[3])
+{
+	(void)addr;
+	(void)len;
+	(void)out;
+	return NULL;
+}
+
 static int write_refs(struct db *d, const struct batch *b)
 {
 	int r = SQLITE_DONE;
@@ -318,6 +373,13 @@ static int write_refs(struct db *d, const struct batch *b)
 			continue;	/* family, proto: columns, not tables */
 		sqlite3_bind_int64(d->ins_str[t], 1, s->id);
 		bind_text(d->ins_str[t], 2, s->s, s->len);
+		if (t == 0) {
+			char cc[3];
+			const char *c = id_cache_has(&d->seen, s->id) ? NULL :
+					addr_country(s->s, s->len, cc);
+
+			bind_text(d->ins_str[t], 3, c, c ? strlen(c) : 0);
+		}
 		r = step_once(d, d->ins_str[t], s->id);
 	}
 	return r;
@@ -346,6 +408,118 @@ static int bind_row(sqlite3_stmt *st, int i, const struct conn_row *c)
 	bind_int(st, i++, c->netns);
 	bind_ref(st, i++, c->container ? c->container->id : 0);
 	return i;
+}
+
+/* ---- rollups (lib/rollup.h): a window's rows summed per bucket, then added ---- */
+
+/* A rollup key: all 8 bytes wide, compared as bytes (proto is interned in the batch). */
+struct ru_row {
+	int64_t bucket, exe[NLEVELS], uid, rport, laddr, raddr, domain, netns, container;
+	const char *proto;
+	/* not the key */
+	uint64_t send, recv, conns, events, first, last;
+	UT_hash_handle hh;
+};
+
+#define RU_KEY_LEN (offsetof(struct ru_row, proto) + sizeof(const char *))
+
+static const int64_t rollup_ns[ROLLUP_LEVELS] = {
+	ROLLUP_MINUTE_NS, ROLLUP_HOUR_NS, ROLLUP_DAY_NS,
+};
+
+static int64_t ref_id(const struct str_ref *r)
+{
+	return r ? r->id : 0;
+}
+
+static int64_t num_or_none(int64_t v)
+{
+	return v == INT_NULL ? ROLLUP_NONE : v;
+}
+
+static void ru_free(struct ru_row **t)
+{
+	struct ru_row *e, *tmp;
+
+	HASH_ITER(hh, *t, e, tmp) {
+		HASH_DEL(*t, e);
+		free(e);
+	}
+}
+
+static int write_rollup(struct db *d, const struct batch *b, int level)
+{
+	int64_t ns = rollup_ns[level];
+	struct ru_row *t = NULL, key, *e;
+	sqlite3_stmt *st = d->ins_rollup[level];
+	int r = SQLITE_DONE;
+
+	for (const struct conn_row *c = b->rows; c; c = c->hh.next) {
+		memset(&key, 0, sizeof(key));
+		key.bucket = (int64_t)c->window_start_ns - (int64_t)(c->window_start_ns % (uint64_t)ns);
+		/* older than the minutes kept: the next retention pass would drop it */
+		if (level == 0 && key.bucket < d->minute_from)
+			continue;
+		for (int l = 0; l < NLEVELS; l++)
+			key.exe[l] = c->exe[l] ? c->exe[l]->id : 0;
+		key.uid = num_or_none(c->uid);
+		key.rport = num_or_none(c->rport);
+		key.laddr = ref_id(c->laddr);
+		key.raddr = ref_id(c->raddr);
+		key.domain = ref_id(c->domain);
+		key.netns = num_or_none(c->netns);
+		key.container = ref_id(c->container);
+		key.proto = c->proto;
+		HASH_FIND(hh, t, &key, RU_KEY_LEN, e);
+		if (!e) {
+			if (!(e = malloc(sizeof(*e)))) {
+				ru_free(&t);
+				return SQLITE_NOMEM;
+			}
+			*e = key;
+			e->first = c->first_ns;
+			e->last = c->last_ns;
+			HASH_ADD(hh, t, bucket, RU_KEY_LEN, e);
+			if (!table_added(e, hh)) {
+				free(e);
+				ru_free(&t);
+				return SQLITE_NOMEM;
+			}
+		}
+		e->send += c->send_bytes;
+		e->recv += c->recv_bytes;
+		e->conns++;
+		e->events += c->events;
+		if (c->first_ns < e->first)
+			e->first = c->first_ns;
+		if (c->last_ns > e->last)
+			e->last = c->last_ns;
+	}
+	for (e = t; e && r == SQLITE_DONE; e = e->hh.next) {
+		int i = 1;
+
+		sqlite3_bind_int64(st, i++, e->bucket);
+		for (int l = 0; l < NLEVELS; l++)
+			sqlite3_bind_int64(st, i++, e->exe[l]);
+		sqlite3_bind_int64(st, i++, e->uid);
+		bind_text(st, i++, e->proto ? e->proto : "", e->proto ? strlen(e->proto) : 0);
+		sqlite3_bind_int64(st, i++, e->rport);
+		sqlite3_bind_int64(st, i++, e->laddr);
+		sqlite3_bind_int64(st, i++, e->raddr);
+		sqlite3_bind_int64(st, i++, e->domain);
+		sqlite3_bind_int64(st, i++, e->netns);
+		sqlite3_bind_int64(st, i++, e->container);
+		sqlite3_bind_int64(st, i++, (int64_t)e->send);
+		sqlite3_bind_int64(st, i++, (int64_t)e->recv);
+		sqlite3_bind_int64(st, i++, (int64_t)e->conns);
+		sqlite3_bind_int64(st, i++, (int64_t)e->events);
+		sqlite3_bind_int64(st, i++, (int64_t)e->first);
+		sqlite3_bind_int64(st, i++, (int64_t)e->last);
+		r = sqlite3_step(st);
+		sqlite3_reset(st);
+	}
+	ru_free(&t);
+	return r;
 }
 
 static int write_events(struct db *d, const struct batch *b)
@@ -402,6 +576,9 @@ int db_write(struct db *d, const struct batch *b, char *err, size_t errsize)
 		r = sqlite3_step(d->ins_conn);
 		sqlite3_reset(d->ins_conn);
 	}
+	/* in the same transaction: the rollups never disagree with the rows */
+	for (int l = 0; l < ROLLUP_LEVELS && r == SQLITE_DONE; l++)
+		r = write_rollup(d, b, l);
 	if (r != SQLITE_DONE) {
 		snprintf(err, errsize, "%s", sqlite3_errmsg(d->h));
 		(void)sqlite3_exec(d->h, "ROLLBACK", NULL, NULL, NULL);
@@ -416,6 +593,38 @@ int db_write(struct db *d, const struct batch *b, char *err, size_t errsize)
 	}
 	release_cache(d);
 	return r;
+}
+
+/* One statement with one number bound: 0 or an SQLite error. */
+static int exec_i64(struct db *d, const char *sql, int64_t v)
+{
+	sqlite3_stmt *st;
+	int r = sqlite3_prepare_v2(d->h, sql, -1, &st, NULL);
+
+	if (r != SQLITE_OK)
+		return r;
+	sqlite3_bind_int64(st, 1, v);
+	r = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK : sqlite3_errcode(d->h);
+	sqlite3_finalize(st);
+	return r;
+}
+
+/*
+ * The rollups' retention: hours and days as the rows, minutes for
+ * ROLLUP_MINUTE_KEEP_S; rollup_state says from when rollup_minute is
+ * complete, and the writer adds no minute before it (write_rollup).
+ */
+static int retain_rollups(struct db *d, int64_t cutoff_ns, int64_t minute_cut)
+{
+	int r;
+
+	if ((r = exec_i64(d, "DELETE FROM rollup_day WHERE bucket_ns < ?1", cutoff_ns)) != SQLITE_OK ||
+	    (r = exec_i64(d, "DELETE FROM rollup_hour WHERE bucket_ns < ?1", cutoff_ns)) != SQLITE_OK ||
+	    (r = exec_i64(d, "DELETE FROM rollup_minute WHERE bucket_ns < ?1", minute_cut)) != SQLITE_OK ||
+	    (r = exec_i64(d, "INSERT OR REPLACE INTO rollup_state VALUES ('minute', ?1)",
+			  minute_cut)) != SQLITE_OK)
+		return r;
+	return SQLITE_OK;
 }
 
 int db_retain(struct db *d, uint64_t cutoff_ns, uint64_t *deleted, char *err,
@@ -436,10 +645,26 @@ int db_retain(struct db *d, uint64_t cutoff_ns, uint64_t *deleted, char *err,
 	sqlite3_stmt *st;
 	int r;
 
+	int64_t minute_cut = (int64_t)time(NULL) - ROLLUP_MINUTE_KEEP_S;
+
+	/*
+	 * Whole days go, so that the rollups of the days kept sum exactly the
+	 * rows kept (a day's rollup row cannot be cut in two).
+	 */
+	cutoff_ns -= cutoff_ns % (uint64_t)ROLLUP_DAY_NS;
+	minute_cut = (minute_cut - minute_cut % 60) * 1000000000;
+	if (minute_cut < d->minute_from)
+		minute_cut = d->minute_from;
 	*deleted = 0;
 	r = exec_sql(d->h, "BEGIN IMMEDIATE", err, errsize);
 	if (r != SQLITE_OK)
 		return r;
+	r = retain_rollups(d, (int64_t)cutoff_ns, minute_cut);
+	if (r != SQLITE_OK) {
+		snprintf(err, errsize, "%s", sqlite3_errmsg(d->h));
+		(void)sqlite3_exec(d->h, "ROLLBACK", NULL, NULL, NULL);
+		return r;
+	}
 	/*
 	 * Rows are appended in time order, so the expired ones come first in
 	 * rowid order: the scan stops at the first row to keep, and reads no
@@ -472,6 +697,8 @@ int db_retain(struct db *d, uint64_t cutoff_ns, uint64_t *deleted, char *err,
 		return r;
 	}
 	r = exec_sql(d->h, "COMMIT", err, errsize);
+	if (r == SQLITE_OK)
+		d->minute_from = minute_cut;
 	/* ids in the cache may have been deleted as orphans */
 	id_cache_clear(&d->seen);
 	release_cache(d);

@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef SNITCH_ROLLUP_H
+#define SNITCH_ROLLUP_H
+
+/*
+ * Rollups of the connections table (schema version 3, docs/schema.md),
+ * shared by their writer (snitch-store) and their reader (query/).
+ *
+ * A rollup row sums the connections rows of one bucket (minute, hour,
+ * day: of window_start_ns, UTC) that share every column but lport and
+ * family: ephemeral local ports would make one rollup row per connection.
+ * A query by lport goes to the raw table.
+ *
+ * The key is the table's primary key (WITHOUT ROWID), so its columns are
+ * NOT NULL: a NULL reference id is 0 (ids are content hashes, never 0), a
+ * NULL number (uid, rport, netns) is ROLLUP_NONE, a NULL proto is ''.
+ */
+
+#include <stdint.h>
+
+#define ROLLUP_LEVELS 3
+#define ROLLUP_NONE INT64_C(-4611686018427387904)
+#define ROLLUP_NONE_STR "-4611686018427387904"
+/* rollup_minute is kept this long (retention): the recent views' edges */
+#define ROLLUP_MINUTE_KEEP_S 172800
+#define ROLLUP_MINUTE_KEEP_S_STR "172800"
+
+#define ROLLUP_MINUTE_NS INT64_C(60000000000)
+#define ROLLUP_HOUR_NS INT64_C(3600000000000)
+#define ROLLUP_DAY_NS INT64_C(86400000000000)
+
+#define ROLLUP_KEY_COLS \
+	"bucket_ns, exe_id, parent_exe_id, gparent_exe_id, uid, proto, rport," \
+	" laddr_id, raddr_id, domain_id, netns, container_id"
+
+#define ROLLUP_TABLE(name) \
+	"CREATE TABLE " name " (" \
+	" bucket_ns INTEGER NOT NULL, exe_id INTEGER NOT NULL, parent_exe_id INTEGER NOT NULL," \
+	" gparent_exe_id INTEGER NOT NULL, uid INTEGER NOT NULL, proto TEXT NOT NULL," \
+	" rport INTEGER NOT NULL, laddr_id INTEGER NOT NULL, raddr_id INTEGER NOT NULL," \
+	" domain_id INTEGER NOT NULL, netns INTEGER NOT NULL, container_id INTEGER NOT NULL," \
+	" send_bytes INTEGER NOT NULL, recv_bytes INTEGER NOT NULL, conns INTEGER NOT NULL," \
+	" events INTEGER NOT NULL, first_ns INTEGER NOT NULL, last_ns INTEGER NOT NULL," \
+	" PRIMARY KEY (" ROLLUP_KEY_COLS ")) WITHOUT ROWID;"
+
+/* Fill a rollup from the connections rows (the migration). */
+#define ROLLUP_BUILD(name, bucket, where) \
+	"INSERT INTO " name " SELECT window_start_ns - window_start_ns % " bucket "," \
+	" coalesce(exe_id, 0), coalesce(parent_exe_id, 0), coalesce(gparent_exe_id, 0)," \
+	" coalesce(uid, " ROLLUP_NONE_STR "), coalesce(proto, ''), coalesce(rport, " ROLLUP_NONE_STR ")," \
+	" coalesce(laddr_id, 0), coalesce(raddr_id, 0), coalesce(domain_id, 0)," \
+	" coalesce(netns, " ROLLUP_NONE_STR "), coalesce(container_id, 0)," \
+	" sum(send_bytes), sum(recv_bytes), count(*), sum(events), min(first_ns), max(last_ns)" \
+	" FROM connections" where " GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12;"
+
+/* Add one pre-summed row (key, then sums) to a rollup. */
+#define ROLLUP_UPSERT(name) \
+	"INSERT INTO " name " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)" \
+	" ON CONFLICT DO UPDATE SET send_bytes = send_bytes + excluded.send_bytes," \
+	" recv_bytes = recv_bytes + excluded.recv_bytes, conns = conns + excluded.conns," \
+	" events = events + excluded.events, first_ns = min(first_ns, excluded.first_ns)," \
+	" last_ns = max(last_ns, excluded.last_ns)"
+
+#endif

@@ -1,0 +1,1178 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The query core (query.h): a query is planned as pieces of its range,
+ * each answered by one source (a rollup level, or the raw table), summed
+ * per key in SQL, the pieces put together with UNION ALL and summed again
+ * per key; the keys are ids until the outer query names them (joins on
+ * the reference tables), so a rollup scan never touches a string.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <sqlite3.h>
+
+#include "query.h"
+#include "rollup.h"
+
+#define SCHEMA_MAX 3
+/*
+ * Rows are appended in time order but for a record that comes late into a
+ * window already written (seconds): a raw edge reads the rowids of its
+ * range widened by this much, and filters on the time itself.
+ */
+#define RAW_SLACK_NS INT64_C(3600000000000)
+
+struct q_db {
+	sqlite3 *h;
+	int version;
+	bool rollups, country;
+	int64_t minute_from;
+};
+
+/* ---- fields ---- */
+
+struct fdef {
+	const char *name;
+	const char *col;	/* connections column */
+	const char *rucol;	/* its rollup column; NULL: not in the rollups */
+	const char *table;	/* reference table, NULL: the column is the value */
+	const char *tcol;	/* the value's column in it */
+	bool numeric;
+};
+
+static const struct fdef fields[QF_COUNT] = {
+	[QF_EXE] = { "exe", "exe_id", "exe_id", "executables", "path", false },
+	[QF_NAME] = { "name", "exe_id", "exe_id", "executables", "name", false },
+	[QF_CMDLINE] = { "cmdline", "exe_id", "exe_id", "executables", "cmdline", false },
+	[QF_SHA256] = { "sha256", "exe_id", "exe_id", "executables", "sha256", false },
+	[QF_PARENT_EXE] = { "parent_exe", "parent_exe_id", "parent_exe_id", "executables", "path", false },
+	[QF_PARENT_NAME] = { "parent_name", "parent_exe_id", "parent_exe_id", "executables", "name", false },
+	[QF_PARENT_CMDLINE] = { "parent_cmdline", "parent_exe_id", "parent_exe_id", "executables", "cmdline", false },
+	[QF_PARENT_SHA256] = { "parent_sha256", "parent_exe_id", "parent_exe_id", "executables", "sha256", false },
+	[QF_GPARENT_EXE] = { "gparent_exe", "gparent_exe_id", "gparent_exe_id", "executables", "path", false },
+	[QF_GPARENT_NAME] = { "gparent_name", "gparent_exe_id", "gparent_exe_id", "executables", "name", false },
+	[QF_GPARENT_CMDLINE] = { "gparent_cmdline", "gparent_exe_id", "gparent_exe_id", "executables", "cmdline", false },
+	[QF_GPARENT_SHA256] = { "gparent_sha256", "gparent_exe_id", "gparent_exe_id", "executables", "sha256", false },
+	[QF_USER] = { "user", "uid", "uid", NULL, NULL, true },
+	[QF_LPORT] = { "lport", "lport", NULL, NULL, NULL, true },
+	[QF_RPORT] = { "rport", "rport", "rport", NULL, NULL, true },
+	[QF_LADDR] = { "laddr", "laddr_id", "laddr_id", "addresses", "addr", false },
+	[QF_RADDR] = { "raddr", "raddr_id", "raddr_id", "addresses", "addr", false },
+	[QF_COUNTRY] = { "country", "raddr_id", "raddr_id", "addresses", "country", false },
+	[QF_DOMAIN] = { "domain", "domain_id", "domain_id", "domains", "name", false },
+	[QF_NETNS] = { "netns", "netns", "netns", NULL, NULL, true },
+	[QF_CONTAINER] = { "container", "container_id", "container_id", "containers", "name", false },
+	[QF_PROTO] = { "proto", "proto", "proto", NULL, NULL, false },
+};
+
+const char *q_field_name(enum q_field f)
+{
+	return f >= 0 && f < QF_COUNT ? fields[f].name : NULL;
+}
+
+enum q_field q_field_parse(const char *name)
+{
+	for (int f = 0; name && f < QF_COUNT; f++)
+		if (!strcmp(fields[f].name, name))
+			return (enum q_field)f;
+	return QF_NONE;
+}
+
+bool q_field_numeric(enum q_field f)
+{
+	return f >= 0 && f < QF_COUNT && fields[f].numeric;
+}
+
+/* ---- opening ---- */
+
+static int sql_err(sqlite3 *h, int r, char *err, size_t errsize)
+{
+	snprintf(err, errsize, "%s", h ? sqlite3_errmsg(h) : sqlite3_errstr(r));
+	if (r == SQLITE_NOMEM)
+		return -ENOMEM;
+	if ((r & 0xff) == SQLITE_CANTOPEN)
+		return -ENOENT;
+	if ((r & 0xff) == SQLITE_PERM || (r & 0xff) == SQLITE_AUTH)
+		return -EACCES;
+	return -EIO;
+}
+
+static int one_int(sqlite3 *h, const char *sql, int64_t *v)
+{
+	sqlite3_stmt *st;
+	int r = sqlite3_prepare_v2(h, sql, -1, &st, NULL);
+
+	if (r != SQLITE_OK)
+		return r;
+	r = sqlite3_step(st);
+	if (r == SQLITE_ROW) {
+		*v = sqlite3_column_int64(st, 0);
+		r = SQLITE_OK;
+	} else if (r == SQLITE_DONE) {
+		*v = 0;
+		r = SQLITE_OK;
+	}
+	sqlite3_finalize(st);
+	return r;
+}
+
+int q_open(struct q_db **dbp, const char *path, int busy_ms, char *err, size_t errsize)
+{
+	struct q_db *db;
+	struct stat sb;
+	int64_t v = 0;
+	int r;
+
+	*dbp = NULL;
+	/* SQLite would say "unable to open database file" for both */
+	if (stat(path, &sb) < 0) {
+		snprintf(err, errsize, "cannot open '%s': %s", path, strerror(errno));
+		return -errno;
+	}
+	if (!(db = calloc(1, sizeof(*db)))) {
+		snprintf(err, errsize, "out of memory");
+		return -ENOMEM;
+	}
+	r = sqlite3_open_v2(path, &db->h, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
+	if (r == SQLITE_OK) {
+		sqlite3_busy_timeout(db->h, busy_ms > 0 ? busy_ms : 2000);
+		r = one_int(db->h, "PRAGMA user_version", &v);
+	}
+	if (r != SQLITE_OK) {
+		int e = sql_err(db->h, r, err, errsize);
+
+		q_close(db);
+		return e;
+	}
+	db->version = (int)v;
+	if (v > SCHEMA_MAX || v < 1) {
+		if (v > SCHEMA_MAX)
+			snprintf(err, errsize, "'%s': schema version %lld is newer than this reader's %d",
+				 path, (long long)v, SCHEMA_MAX);
+		else
+			snprintf(err, errsize, "'%s' is not a snitch log (no schema version)", path);
+		q_close(db);
+		return -EPROTO;
+	}
+	db->rollups = db->country = v >= 3;
+	if (db->rollups &&
+	    (r = one_int(db->h, "SELECT from_ns FROM rollup_state WHERE level = 'minute'",
+			 &db->minute_from)) != SQLITE_OK) {
+		int e = sql_err(db->h, r, err, errsize);
+
+		q_close(db);
+		return e;
+	}
+	*dbp = db;
+	return 0;
+}
+
+void q_close(struct q_db *db)
+{
+	if (!db)
+		return;
+	sqlite3_close(db->h);
+	free(db);
+}
+
+int q_meta(struct q_db *db, struct q_meta *m, char *err, size_t errsize)
+{
+	int64_t v;
+	int r;
+
+	memset(m, 0, sizeof(*m));
+	m->schema_version = db->version;
+	m->rollups = db->rollups;
+	if ((r = one_int(db->h, "SELECT max(rowid) - min(rowid) + 1 FROM connections", &v)) != SQLITE_OK)
+		return sql_err(db->h, r, err, errsize);
+	m->rows = v > 0 ? (uint64_t)v : 0;
+	/* rows are in time order: the first and the last rowid */
+	if ((r = one_int(db->h, "SELECT window_start_ns FROM connections ORDER BY rowid LIMIT 1",
+			 &m->first_ns)) != SQLITE_OK ||
+	    (r = one_int(db->h, "SELECT window_start_ns FROM connections ORDER BY rowid DESC LIMIT 1",
+			 &m->last_ns)) != SQLITE_OK ||
+	    (r = one_int(db->h, "SELECT count(*) FROM executables", &v)) != SQLITE_OK)
+		return sql_err(db->h, r, err, errsize);
+	m->executables = (uint64_t)v;
+	return 0;
+}
+
+/* ---- specs ---- */
+
+void q_spec_init(struct q_spec *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->from_ns = 0;
+	s->until_ns = INT64_MAX;
+	s->group_by = QF_NONE;
+}
+
+int q_spec_add_filter(struct q_spec *s, char *expr, bool exclude, char *err, size_t errsize)
+{
+	char *eq = strchr(expr, '=');
+	enum q_field f;
+
+	if (!eq) {
+		snprintf(err, errsize, "'%s' is not FIELD=VALUE", expr);
+		return -EINVAL;
+	}
+	*eq = '\0';
+	f = q_field_parse(expr);
+	if (f == QF_NONE) {
+		snprintf(err, errsize, "unknown field '%s'", expr);
+		*eq = '=';
+		return -EINVAL;
+	}
+	if (s->nfilters >= Q_MAX_FILTERS) {
+		snprintf(err, errsize, "more than %d filters", Q_MAX_FILTERS);
+		*eq = '=';
+		return -EINVAL;
+	}
+	s->filters[s->nfilters++] = (struct q_filter){ f, exclude, eq[1] ? eq + 1 : NULL };
+	return q_spec_check(s, err, errsize);
+}
+
+static int parse_i64(const char *v, int64_t *out)
+{
+	char *end;
+	long long n;
+
+	errno = 0;
+	n = strtoll(v, &end, 10);
+	if (errno || end == v || *end)
+		return -EINVAL;
+	*out = n;
+	return 0;
+}
+
+int q_spec_check(const struct q_spec *s, char *err, size_t errsize)
+{
+	if (s->from_ns < 0 || s->until_ns <= s->from_ns) {
+		snprintf(err, errsize, "the time range is empty (from %lld, until %lld)",
+			 (long long)s->from_ns, (long long)s->until_ns);
+		return -EINVAL;
+	}
+	if (s->group_by != QF_NONE && !q_field_name(s->group_by)) {
+		snprintf(err, errsize, "unknown group-by field %d", (int)s->group_by);
+		return -EINVAL;
+	}
+	if (s->bucket_ns < 0 || (s->bucket_ns && s->bucket_ns < 1000000000)) {
+		snprintf(err, errsize, "the series bucket is shorter than a second");
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < s->nfilters; i++) {
+		const struct q_filter *f = &s->filters[i];
+		int64_t n;
+
+		if (!q_field_name(f->field)) {
+			snprintf(err, errsize, "unknown filter field %d", (int)f->field);
+			return -EINVAL;
+		}
+		if (f->value && fields[f->field].numeric && parse_i64(f->value, &n) < 0) {
+			snprintf(err, errsize, "the value '%s' of %s is not a number", f->value,
+				 fields[f->field].name);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+/* ---- the SQL ---- */
+
+struct bind {
+	bool is_int;
+	int64_t i;
+	const char *s;
+};
+
+struct sql {
+	struct buf b;
+	struct bind *binds;
+	size_t nbinds, cap;
+	int oom;
+};
+
+static void sql_bind(struct sql *q, bool is_int, int64_t i, const char *s)
+{
+	if (q->nbinds == q->cap) {
+		size_t cap = q->cap ? q->cap * 2 : 16;
+		struct bind *nb = realloc(q->binds, cap * sizeof(*nb));
+
+		if (!nb) {
+			q->oom = 1;
+			return;
+		}
+		q->binds = nb;
+		q->cap = cap;
+	}
+	q->binds[q->nbinds++] = (struct bind){ is_int, i, s };
+}
+
+static void sql_release(struct sql *q)
+{
+	buf_release(&q->b);
+	free(q->binds);
+}
+
+enum src { SRC_RAW, SRC_MINUTE, SRC_HOUR, SRC_DAY, NSRC };
+
+static const char *const src_table[NSRC] = {
+	"connections", "rollup_minute", "rollup_hour", "rollup_day",
+};
+static const int64_t src_ns[NSRC] = { 0, ROLLUP_MINUTE_NS, ROLLUP_HOUR_NS, ROLLUP_DAY_NS };
+
+/*
+ * The value of field f in a source, in the form both agree on: a
+ * reference id (0 for none), or the number or text (NULL for none).
+ */
+static void put_col(struct buf *b, enum q_field f, enum src src)
+{
+	const struct fdef *d = &fields[f];
+
+	if (d->table) {
+		if (src == SRC_RAW)
+			buf_printf(b, "coalesce(%s, 0)", d->col);
+		else
+			buf_puts(b, d->rucol);
+	} else if (src == SRC_RAW) {
+		buf_puts(b, d->col);
+	} else if (d->numeric) {
+		buf_printf(b, "nullif(%s, %s)", d->rucol, ROLLUP_NONE_STR);
+	} else {
+		buf_printf(b, "nullif(%s, '')", d->rucol);
+	}
+}
+
+static void put_filter(struct sql *q, const struct q_filter *f, enum src src)
+{
+	const struct fdef *d = &fields[f->field];
+	struct buf *b = &q->b;
+
+	buf_puts(b, " AND ");
+	if (d->table) {
+		/* the ids whose value matches: a small set, looked up once */
+		bool in = f->value ? !f->exclude : f->exclude;
+
+		put_col(b, f->field, src);
+		buf_printf(b, " %s (SELECT id FROM %s WHERE %s %s)", in ? "IN" : "NOT IN",
+			   d->table, d->tcol, f->value ? "= ?" : "IS NOT NULL");
+		if (f->value)
+			sql_bind(q, false, 0, f->value);
+		return;
+	}
+	put_col(b, f->field, src);
+	if (!f->value) {
+		buf_puts(b, f->exclude ? " IS NOT NULL" : " IS NULL");
+		return;
+	}
+	buf_puts(b, f->exclude ? " IS NOT ?" : " = ?");
+	if (d->numeric) {
+		int64_t n = 0;
+
+		(void)parse_i64(f->value, &n);	/* checked by q_spec_check */
+		sql_bind(q, true, n, NULL);
+	} else {
+		sql_bind(q, false, 0, f->value);
+	}
+}
+
+/* One piece of the range, answered by one source. */
+struct piece {
+	enum src src;
+	int64_t from, until;
+	int64_t lo_rowid, hi_rowid;	/* raw: the rowids to read; 0, 0: all */
+};
+
+#define MAX_PIECES 8
+
+struct plan {
+	struct piece p[MAX_PIECES];
+	size_t n;
+	uint64_t raw_rows;		/* estimate of the raw rows read */
+};
+
+/* What a query sums, besides its keys. */
+struct shape {
+	enum q_field key;		/* QF_NONE: no key */
+	int64_t bucket_ns;		/* series: 0 none */
+	int mode;			/* MODE_* */
+};
+
+enum { MODE_GROUP, MODE_EXES };
+
+static bool field_in_rollups(enum q_field f)
+{
+	return f == QF_NONE || fields[f].rucol;
+}
+
+static int64_t floor_to(int64_t v, int64_t ns)
+{
+	return v - v % ns;
+}
+
+static int64_t ceil_to(int64_t v, int64_t ns)
+{
+	int64_t f = floor_to(v, ns);
+
+	return f == v || f > INT64_MAX - ns ? f : f + ns;
+}
+
+static void cover(struct plan *p, const struct q_db *db, int64_t a, int64_t b, int lvl,
+		  const bool *usable)
+{
+	int64_t start, lo, hi;
+
+	if (a >= b)
+		return;
+	while (lvl > SRC_RAW && !usable[lvl])
+		lvl--;
+	if (lvl == SRC_RAW) {
+		if (p->n < MAX_PIECES)
+			p->p[p->n++] = (struct piece){ SRC_RAW, a, b, 0, 0 };
+		return;
+	}
+	start = a;
+	if (lvl == SRC_MINUTE && start < db->minute_from)
+		start = db->minute_from;
+	lo = ceil_to(start, src_ns[lvl]);
+	hi = floor_to(b, src_ns[lvl]);
+	if (lo >= hi) {
+		cover(p, db, a, b, lvl - 1, usable);
+		return;
+	}
+	if (p->n < MAX_PIECES)
+		p->p[p->n++] = (struct piece){ (enum src)lvl, lo, hi, 0, 0 };
+	cover(p, db, a, lo, lvl - 1, usable);
+	cover(p, db, hi, b, lvl - 1, usable);
+}
+
+/* The first rowid whose window starts at or after t (rows in time order). */
+static int rowid_at(struct q_db *db, sqlite3_stmt *st, int64_t lo, int64_t hi, int64_t t,
+		    int64_t *out)
+{
+	/* lower bound over [lo, hi): hi means "past the end" */
+	while (lo < hi) {
+		int64_t mid = lo + (hi - lo) / 2, rid, ws;
+		int r;
+
+		sqlite3_bind_int64(st, 1, mid);
+		r = sqlite3_step(st);
+		if (r == SQLITE_ROW) {
+			rid = sqlite3_column_int64(st, 0);
+			ws = sqlite3_column_int64(st, 1);
+		}
+		sqlite3_reset(st);
+		if (r != SQLITE_ROW) {
+			if (r != SQLITE_DONE)
+				return r;
+			hi = mid;
+			continue;
+		}
+		if (ws >= t) {
+			hi = mid;
+		} else {
+			lo = rid + 1;
+		}
+	}
+	(void)db;
+	*out = lo;
+	return SQLITE_OK;
+}
+
+static int plan_raw_rows(struct q_db *db, struct plan *p)
+{
+	int64_t min = 0, max = 0;
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	if ((r = one_int(db->h, "SELECT min(rowid) FROM connections", &min)) != SQLITE_OK ||
+	    (r = one_int(db->h, "SELECT max(rowid) FROM connections", &max)) != SQLITE_OK)
+		return r;
+	for (size_t i = 0; i < p->n; i++) {
+		struct piece *pc = &p->p[i];
+
+		if (pc->src != SRC_RAW)
+			continue;
+		if (pc->from == 0 && pc->until == INT64_MAX) {
+			p->raw_rows += (uint64_t)(max - min + 1);
+			continue;
+		}
+		if (!st && (r = sqlite3_prepare_v2(db->h,
+				"SELECT rowid, window_start_ns FROM connections WHERE rowid >= ?"
+				" ORDER BY rowid LIMIT 1", -1, &st, NULL)) != SQLITE_OK)
+			return r;
+		if ((r = rowid_at(db, st, min, max + 1,
+				  pc->from > INT64_MIN + RAW_SLACK_NS ? pc->from - RAW_SLACK_NS : pc->from,
+				  &pc->lo_rowid)) != SQLITE_OK ||
+		    (r = rowid_at(db, st, pc->lo_rowid, max + 1,
+				  pc->until < INT64_MAX - RAW_SLACK_NS ? pc->until + RAW_SLACK_NS : INT64_MAX,
+				  &pc->hi_rowid)) != SQLITE_OK)
+			break;
+		if (pc->until >= INT64_MAX - RAW_SLACK_NS)
+			pc->hi_rowid = max + 1;
+		p->raw_rows += (uint64_t)(pc->hi_rowid - pc->lo_rowid);
+	}
+	sqlite3_finalize(st);
+	return r;
+}
+
+static int make_plan(struct q_db *db, const struct q_spec *s, const struct shape *sh,
+		     struct plan *p)
+{
+	bool usable[NSRC] = { true, true, true, true };
+
+	memset(p, 0, sizeof(*p));
+	for (int l = SRC_MINUTE; l < NSRC; l++) {
+		usable[l] = db->rollups && !s->raw_only && field_in_rollups(sh->key);
+		for (size_t i = 0; i < s->nfilters; i++)
+			if (!field_in_rollups(s->filters[i].field))
+				usable[l] = false;
+		/* a series bucket must be whole buckets of the level */
+		if (sh->bucket_ns && sh->bucket_ns % src_ns[l])
+			usable[l] = false;
+	}
+	if (s->raw_only) {
+		/* the baseline: GROUP BY over the raw table as a person writes it */
+		p->p[p->n++] = (struct piece){ SRC_RAW, s->from_ns, s->until_ns, 0, 0 };
+		p->raw_rows = 0;
+		return one_int(db->h, "SELECT max(rowid) - min(rowid) + 1 FROM connections",
+			       (int64_t *)&p->raw_rows);
+	}
+	cover(p, db, s->from_ns, s->until_ns, SRC_DAY, usable);
+	return plan_raw_rows(db, p);
+}
+
+/* The inner query of one piece: sums per key (and bucket). */
+static void put_piece(struct sql *q, const struct q_spec *s, const struct shape *sh,
+		      const struct piece *pc)
+{
+	struct buf *b = &q->b;
+	const char *t = pc->src == SRC_RAW ? "window_start_ns" : "bucket_ns";
+
+	buf_puts(b, "SELECT ");
+	if (sh->key != QF_NONE) {
+		put_col(b, sh->key, pc->src);
+		buf_puts(b, " AS k, ");
+	}
+	if (sh->bucket_ns)
+		buf_printf(b, "%s - %s %% %lld AS bk, ", t, t, (long long)sh->bucket_ns);
+	buf_printf(b, "sum(send_bytes) AS s, sum(recv_bytes) AS r, %s AS c, sum(events) AS e,"
+		   " min(first_ns) AS f, max(last_ns) AS l FROM %s WHERE %s >= %lld AND %s < %lld",
+		   pc->src == SRC_RAW ? "count(*)" : "sum(conns)", src_table[pc->src],
+		   t, (long long)pc->from, t, (long long)pc->until);
+	if (pc->src == SRC_RAW && (pc->lo_rowid || pc->hi_rowid))
+		buf_printf(b, " AND rowid >= %lld AND rowid < %lld", (long long)pc->lo_rowid,
+			   (long long)pc->hi_rowid);
+	for (size_t i = 0; i < s->nfilters; i++)
+		put_filter(q, &s->filters[i], pc->src);
+	if (sh->key != QF_NONE || sh->bucket_ns) {
+		buf_puts(b, " GROUP BY ");
+		if (sh->key != QF_NONE)
+			buf_puts(b, sh->bucket_ns ? "k, bk" : "k");
+		else
+			buf_puts(b, "bk");
+	}
+}
+
+/*
+ * The whole query. Columns: key, extra, NULL, bucket, s, r, c, e, f, l
+ * (MODE_EXES: path, sha256, name, 0, s, r, c, e, f, l).
+ */
+static void build(struct q_db *db, struct sql *q, const struct q_spec *s, const struct shape *sh,
+		  const struct plan *p)
+{
+	struct buf *b = &q->b;
+	const struct fdef *d = sh->key != QF_NONE ? &fields[sh->key] : NULL;
+
+	if (sh->mode == MODE_EXES)
+		buf_puts(b, "SELECT t.path, t.sha256, max(t.name), 0,");
+	else if (!d)
+		buf_puts(b, "SELECT NULL, NULL, ");
+	else if (d->table)
+		buf_printf(b, "SELECT t.%s, %s, ", d->tcol,
+			   sh->key == QF_RADDR && db->country ? "max(t.country)" : "NULL");
+	else
+		buf_puts(b, "SELECT u.k, NULL, ");
+	if (sh->mode != MODE_EXES)
+		buf_puts(b, sh->bucket_ns ? "NULL, u.bk," : "NULL, 0,");
+	buf_puts(b, " sum(u.s) AS ts, sum(u.r) AS tr, sum(u.c), sum(u.e), min(u.f), max(u.l) FROM (");
+	for (size_t i = 0; i < p->n; i++) {
+		if (i)
+			buf_puts(b, " UNION ALL ");
+		put_piece(q, s, sh, &p->p[i]);
+	}
+	buf_puts(b, ") AS u");
+	if (d && d->table)
+		buf_printf(b, " LEFT JOIN %s AS t ON t.id = u.k", d->table);
+	if (sh->mode == MODE_EXES) {
+		buf_puts(b, " GROUP BY t.path, t.sha256 ORDER BY t.path, min(u.f)");
+	} else if (d || sh->bucket_ns) {
+		buf_puts(b, " GROUP BY ");
+		if (d)
+			buf_puts(b, d->table ? "1" : "u.k");
+		if (sh->bucket_ns)
+			buf_puts(b, d ? ", u.bk" : "u.bk");
+		buf_puts(b, sh->bucket_ns ? " ORDER BY 4, ts + tr DESC, 1" : " ORDER BY ts + tr DESC, 1");
+	}
+}
+
+/* Rows of a run, as the callback sees them. */
+struct qrow {
+	const char *key, *extra, *sha;
+	int64_t bucket;
+	int64_t s, r, c, e, f, l;
+};
+
+typedef int (*row_fn)(void *ctx, const struct qrow *row);
+
+static int run(struct q_db *db, const struct q_spec *s, const struct shape *sh,
+	       row_fn fn, void *ctx, char *err, size_t errsize)
+{
+	struct sql q = { 0 };
+	struct plan p;
+	sqlite3_stmt *st = NULL;
+	int r, ret = 0;
+
+	if ((ret = q_spec_check(s, err, errsize)) < 0)
+		return ret;
+	for (size_t i = 0; i < s->nfilters; i++)
+		if (s->filters[i].field == QF_COUNTRY && !db->country)
+			goto nocountry;
+	if (sh->key == QF_COUNTRY && !db->country)
+		goto nocountry;
+	r = make_plan(db, s, sh, &p);
+	if (r != SQLITE_OK)
+		return sql_err(db->h, r, err, errsize);
+	if (s->max_raw_rows && p.raw_rows > s->max_raw_rows) {
+		snprintf(err, errsize, "the query would read about %llu raw rows, more than %llu:"
+			 " narrow the time range%s", (unsigned long long)p.raw_rows,
+			 (unsigned long long)s->max_raw_rows,
+			 sh->key == QF_LPORT ? " (lport is not in the rollups)" : "");
+		return -E2BIG;
+	}
+	build(db, &q, s, sh, &p);
+	if (q.b.oom || q.oom) {
+		sql_release(&q);
+		snprintf(err, errsize, "out of memory");
+		return -ENOMEM;
+	}
+	if (getenv("Q_DEBUG"))
+		fprintf(stderr, "%.*s\n", (int)q.b.len, q.b.p);
+	r = sqlite3_prepare_v2(db->h, q.b.p, (int)q.b.len, &st, NULL);
+	for (size_t i = 0; r == SQLITE_OK && i < q.nbinds; i++) {
+		if (q.binds[i].is_int)
+			sqlite3_bind_int64(st, (int)i + 1, q.binds[i].i);
+		else
+			sqlite3_bind_text(st, (int)i + 1, q.binds[i].s, -1, SQLITE_STATIC);
+	}
+	while (r == SQLITE_OK && (r = sqlite3_step(st)) == SQLITE_ROW) {
+		struct qrow row = {
+			.key = (const char *)sqlite3_column_text(st, 0),
+			.extra = (const char *)sqlite3_column_text(st, 1),
+			.bucket = sqlite3_column_int64(st, 3),
+			.s = sqlite3_column_int64(st, 4), .r = sqlite3_column_int64(st, 5),
+			.c = sqlite3_column_int64(st, 6), .e = sqlite3_column_int64(st, 7),
+			.f = sqlite3_column_int64(st, 8), .l = sqlite3_column_int64(st, 9),
+		};
+
+		if (sh->mode == MODE_EXES) {
+			row.sha = row.extra;
+			row.extra = (const char *)sqlite3_column_text(st, 2);
+		}
+		r = SQLITE_OK;
+		/* an aggregate over no row at all: no row */
+		if (sqlite3_column_type(st, 4) == SQLITE_NULL)
+			continue;
+		if ((ret = fn(ctx, &row)) < 0) {
+			snprintf(err, errsize, "out of memory");
+			break;
+		}
+	}
+	if (!ret && r != SQLITE_DONE)
+		ret = sql_err(db->h, r, err, errsize);
+	sqlite3_finalize(st);
+	sql_release(&q);
+	return ret;
+nocountry:
+	snprintf(err, errsize, "country needs a database of schema version 3 (this one is %d):"
+		 " snitch-store migrates it", db->version);
+	return -EINVAL;
+}
+
+/* ---- groups ---- */
+
+/* The capacity q_rows has at n rows: 0, then 4, 8, 16... */
+static size_t rows_cap(size_t n)
+{
+	size_t c = 4;
+
+	while (c < n)
+		c *= 2;
+	return n ? c : 0;
+}
+
+static int add_row(void *ctx, const struct qrow *x)
+{
+	struct q_rows *rs = ctx;
+	struct q_row *nv, *row;
+
+	if (rs->n == rows_cap(rs->n)) {
+		if (!(nv = realloc(rs->v, rows_cap(rs->n + 1) * sizeof(*nv))))
+			return -ENOMEM;
+		rs->v = nv;
+	}
+	row = &rs->v[rs->n];
+	memset(row, 0, sizeof(*row));
+	if ((x->key && !(row->key = strdup(x->key))) || (x->extra && !(row->extra = strdup(x->extra)))) {
+		free(row->key);
+		return -ENOMEM;
+	}
+	row->sent = (uint64_t)x->s;
+	row->received = (uint64_t)x->r;
+	row->connections = (uint64_t)x->c;
+	row->events = (uint64_t)x->e;
+	row->first_ns = x->f;
+	row->last_ns = x->l;
+	rs->n++;
+	return 0;
+}
+
+static void fold_other(struct q_rows *rs, size_t top)
+{
+	struct q_row o = { .other = true, .first_ns = INT64_MAX };
+
+	if (!top || rs->n <= top)
+		return;
+	for (size_t i = top; i < rs->n; i++) {
+		struct q_row *x = &rs->v[i];
+
+		o.sent += x->sent;
+		o.received += x->received;
+		o.connections += x->connections;
+		o.events += x->events;
+		if (x->first_ns < o.first_ns)
+			o.first_ns = x->first_ns;
+		if (x->last_ns > o.last_ns)
+			o.last_ns = x->last_ns;
+		free(x->key);
+		free(x->extra);
+	}
+	rs->v[top] = o;
+	rs->n = top + 1;
+}
+
+static int group(struct q_db *db, const struct q_spec *s, enum q_field f, size_t top,
+		 struct q_rows *out, char *err, size_t errsize)
+{
+	struct shape sh = { f, 0, MODE_GROUP };
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	out->field = f;
+	r = run(db, s, &sh, add_row, out, err, errsize);
+	if (r < 0) {
+		q_rows_free(out);
+		return r;
+	}
+	fold_other(out, top);
+	return 0;
+}
+
+int q_group(struct q_db *db, const struct q_spec *s, struct q_rows *out, char *err, size_t errsize)
+{
+	if (s->group_by == QF_NONE) {
+		memset(out, 0, sizeof(*out));
+		snprintf(err, errsize, "no group-by field");
+		return -EINVAL;
+	}
+	return group(db, s, s->group_by, s->top, out, err, errsize);
+}
+
+static int cmp_key(const char *a, const char *b)
+{
+	if (!a || !b)
+		return a ? 1 : b ? -1 : 0;
+	return strcmp(a, b);
+}
+
+static int cmp_row_key(const void *a, const void *b)
+{
+	return cmp_key(((const struct q_row *)a)->key, ((const struct q_row *)b)->key);
+}
+
+int q_distinct(struct q_db *db, const struct q_spec *s, enum q_field field, size_t limit,
+	       struct q_rows *out, char *err, size_t errsize)
+{
+	int r = group(db, s, field, 0, out, err, errsize);
+
+	if (r < 0)
+		return r;
+	/* the most used first, cut at limit, then by value */
+	if (limit && out->n > limit) {
+		for (size_t i = limit; i < out->n; i++) {
+			free(out->v[i].key);
+			free(out->v[i].extra);
+		}
+		out->n = limit;
+	}
+	if (out->n)
+		qsort(out->v, out->n, sizeof(*out->v), cmp_row_key);
+	return 0;
+}
+
+/* ---- totals ---- */
+
+static int add_totals(void *ctx, const struct qrow *x)
+{
+	struct q_totals *t = ctx;
+
+	t->sent = (uint64_t)x->s;
+	t->received = (uint64_t)x->r;
+	t->connections = (uint64_t)x->c;
+	t->events = (uint64_t)x->e;
+	t->first_ns = x->f;
+	t->last_ns = x->l;
+	return 0;
+}
+
+int q_totals(struct q_db *db, const struct q_spec *s, struct q_totals *out, char *err,
+	     size_t errsize)
+{
+	struct shape sh = { QF_NONE, 0, MODE_GROUP };
+	struct q_rows now = { 0 }, before = { 0 };
+	struct q_spec b;
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	if ((r = run(db, s, &sh, add_totals, out, err, errsize)) < 0)
+		return r;
+	/* executables: paths seen in the range; new: not seen before it */
+	if ((r = group(db, s, QF_EXE, 0, &now, err, errsize)) < 0)
+		return r;
+	b = *s;
+	b.until_ns = s->from_ns;
+	b.from_ns = 0;
+	if (s->from_ns > 0 && (r = group(db, &b, QF_EXE, 0, &before, err, errsize)) < 0) {
+		q_rows_free(&now);
+		return r;
+	}
+	if (before.n)
+		qsort(before.v, before.n, sizeof(*before.v), cmp_row_key);
+	for (size_t i = 0; i < now.n; i++) {
+		if (!now.v[i].key)
+			continue;
+		out->executables++;
+		if (!before.n || !bsearch(&now.v[i], before.v, before.n, sizeof(*before.v), cmp_row_key))
+			out->new_executables++;
+	}
+	q_rows_free(&now);
+	q_rows_free(&before);
+	return 0;
+}
+
+/* ---- series ---- */
+
+struct series_ctx {
+	struct q_series *out;
+	const struct q_rows *top;	/* ranked keys kept; others go to "other" */
+	bool grouped;
+	size_t cap;
+};
+
+static int add_point(void *ctx, const struct qrow *x)
+{
+	struct series_ctx *c = ctx;
+	struct q_series *se = c->out;
+	struct q_point *pt;
+	bool kept = !c->grouped || !c->top;
+
+	for (size_t i = 0; !kept && i < c->top->n; i++)
+		if (!c->top->v[i].other && !cmp_key(c->top->v[i].key, x->key))
+			kept = true;
+	if (se->n == c->cap) {
+		size_t cap = c->cap ? c->cap * 2 : 64;
+		struct q_point *nv = realloc(se->v, cap * sizeof(*nv));
+
+		if (!nv)
+			return -ENOMEM;
+		se->v = nv;
+		c->cap = cap;
+	}
+	pt = &se->v[se->n];
+	memset(pt, 0, sizeof(*pt));
+	pt->bucket_ns = x->bucket;
+	pt->other = !kept;
+	if (kept && x->key && !(pt->key = strdup(x->key)))
+		return -ENOMEM;
+	pt->sent = (uint64_t)x->s;
+	pt->received = (uint64_t)x->r;
+	pt->connections = (uint64_t)x->c;
+	se->n++;
+	return 0;
+}
+
+/* Per bucket (the points come by bucket): the kept points, then one "other". */
+static void fold_series_other(struct q_series *se)
+{
+	size_t w = 0, i = 0;
+
+	while (i < se->n) {
+		int64_t bk = se->v[i].bucket_ns;
+		struct q_point o = { .bucket_ns = bk, .other = true };
+		bool any = false;
+
+		for (; i < se->n && se->v[i].bucket_ns == bk; i++) {
+			if (se->v[i].other) {
+				o.sent += se->v[i].sent;
+				o.received += se->v[i].received;
+				o.connections += se->v[i].connections;
+				any = true;
+			} else {
+				se->v[w++] = se->v[i];
+			}
+		}
+		if (any)
+			se->v[w++] = o;
+	}
+	se->n = w;
+}
+
+static int64_t pick_bucket(const struct q_spec *s, struct q_db *db)
+{
+	static const int64_t steps[] = {
+		ROLLUP_MINUTE_NS, 5 * ROLLUP_MINUTE_NS, 15 * ROLLUP_MINUTE_NS, ROLLUP_HOUR_NS,
+		6 * ROLLUP_HOUR_NS, ROLLUP_DAY_NS, 7 * ROLLUP_DAY_NS,
+	};
+	int64_t from = s->from_ns, until = s->until_ns, span;
+	struct q_meta m;
+	char err[8];
+
+	if ((from == 0 || until == INT64_MAX) && q_meta(db, &m, err, sizeof(err)) == 0) {
+		if (from == 0)
+			from = m.first_ns;
+		if (until == INT64_MAX)
+			until = m.last_ns + ROLLUP_MINUTE_NS;
+	}
+	span = until > from ? until - from : ROLLUP_HOUR_NS;
+	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++)
+		if (span / steps[i] <= 60)
+			return steps[i];
+	return 7 * ROLLUP_DAY_NS;
+}
+
+int q_series(struct q_db *db, const struct q_spec *s, struct q_series *out, char *err,
+	     size_t errsize)
+{
+	struct q_rows top = { 0 };
+	struct series_ctx c = { out, NULL, s->group_by != QF_NONE, 0 };
+	struct shape sh = { s->group_by, s->bucket_ns, MODE_GROUP };
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	out->field = s->group_by;
+	if (!sh.bucket_ns)
+		sh.bucket_ns = pick_bucket(s, db);
+	out->bucket_ns = sh.bucket_ns;
+	if (c.grouped && s->top) {
+		if ((r = group(db, s, s->group_by, s->top, &top, err, errsize)) < 0)
+			return r;
+		c.top = &top;
+	}
+	r = run(db, s, &sh, add_point, &c, err, errsize);
+	q_rows_free(&top);
+	if (r < 0)
+		q_series_free(out);
+	else
+		fold_series_other(out);
+	return r;
+}
+
+/* ---- drill-down ---- */
+
+int q_drill(struct q_db *db, const struct q_spec *s, enum q_field field, const char *value,
+	    struct q_drill *out, char *err, size_t errsize)
+{
+	struct q_spec d = *s;
+	struct { struct q_rows *rows; enum q_field f; } lists[] = {
+		{ &out->domains, QF_DOMAIN }, { &out->addresses, QF_RADDR },
+		{ &out->ports, QF_RPORT }, { &out->parents, QF_PARENT_EXE },
+		{ &out->users, QF_USER }, { &out->sha256, QF_SHA256 },
+	};
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	out->field = field;
+	if (!q_field_name(field)) {
+		snprintf(err, errsize, "unknown drill-down field");
+		return -EINVAL;
+	}
+	if (d.nfilters >= Q_MAX_FILTERS) {
+		snprintf(err, errsize, "more than %d filters", Q_MAX_FILTERS);
+		return -EINVAL;
+	}
+	d.filters[d.nfilters++] = (struct q_filter){ field, false, value };
+	if (value && !(out->value = strdup(value))) {
+		snprintf(err, errsize, "out of memory");
+		return -ENOMEM;
+	}
+	if ((r = q_totals(db, &d, &out->totals, err, errsize)) < 0)
+		goto fail;
+	for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++)
+		if ((r = group(db, &d, lists[i].f, s->top, lists[i].rows, err, errsize)) < 0)
+			goto fail;
+	return 0;
+fail:
+	q_drill_free(out);
+	return r;
+}
+
+/* ---- executables ---- */
+
+struct exes_ctx {
+	struct q_exes *out;
+	size_t cap;
+};
+
+static int add_exe(void *ctx, const struct qrow *x)
+{
+	struct exes_ctx *c = ctx;
+	struct q_exes *es = c->out;
+	struct q_exe *e = es->n ? &es->v[es->n - 1] : NULL;
+	struct q_hash *h;
+
+	if (!x->key)
+		return 0;	/* rows of no executable (a NULL reference) */
+	if (!e || strcmp(e->path, x->key)) {
+		if (es->n == c->cap) {
+			size_t cap = c->cap ? c->cap * 2 : 32;
+			struct q_exe *nv = realloc(es->v, cap * sizeof(*nv));
+
+			if (!nv)
+				return -ENOMEM;
+			es->v = nv;
+			c->cap = cap;
+		}
+		e = &es->v[es->n];
+		memset(e, 0, sizeof(*e));
+		if (!(e->path = strdup(x->key)))
+			return -ENOMEM;
+		e->first_ns = INT64_MAX;
+		e->last_ns = INT64_MIN;
+		es->n++;
+	}
+	if (!(h = realloc(e->hashes, (e->nhashes + 1) * sizeof(*h))))
+		return -ENOMEM;
+	e->hashes = h;
+	h = &e->hashes[e->nhashes];
+	memset(h, 0, sizeof(*h));
+	if (x->sha && !(h->sha256 = strdup(x->sha)))
+		return -ENOMEM;
+	h->first_ns = x->f;
+	h->last_ns = x->l;
+	e->nhashes++;
+	if (x->f < e->first_ns)
+		e->first_ns = x->f;
+	if (x->l > e->last_ns) {
+		char *name;
+
+		e->last_ns = x->l;
+		/* the name of the version seen last */
+		if (x->extra && (name = strdup(x->extra))) {
+			free(e->name);
+			e->name = name;
+		}
+	}
+	if (!e->name && x->extra)
+		e->name = strdup(x->extra);
+	e->sent += (uint64_t)x->s;
+	e->received += (uint64_t)x->r;
+	e->connections += (uint64_t)x->c;
+	return 0;
+}
+
+static int cmp_exe(const void *a, const void *b)
+{
+	const struct q_exe *x = a, *y = b;
+
+	if (x->first_ns != y->first_ns)
+		return x->first_ns > y->first_ns ? -1 : 1;
+	return strcmp(x->path, y->path);
+}
+
+int q_executables(struct q_db *db, const struct q_spec *s, struct q_exes *out, char *err,
+		  size_t errsize)
+{
+	struct shape sh = { QF_EXE, 0, MODE_EXES };
+	struct exes_ctx c = { out, 0 };
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	r = run(db, s, &sh, add_exe, &c, err, errsize);
+	if (r < 0) {
+		q_exes_free(out);
+		return r;
+	}
+	if (out->n)
+		qsort(out->v, out->n, sizeof(*out->v), cmp_exe);
+	return 0;
+}
+
+/* ---- freeing ---- */
+
+void q_rows_free(struct q_rows *r)
+{
+	for (size_t i = 0; r && i < r->n; i++) {
+		free(r->v[i].key);
+		free(r->v[i].extra);
+	}
+	if (r) {
+		free(r->v);
+		r->v = NULL;
+		r->n = 0;
+	}
+}
+
+void q_series_free(struct q_series *s)
+{
+	for (size_t i = 0; s && i < s->n; i++)
+		free(s->v[i].key);
+	if (s) {
+		free(s->v);
+		s->v = NULL;
+		s->n = 0;
+	}
+}
+
+void q_drill_free(struct q_drill *d)
+{
+	if (!d)
+		return;
+	free(d->value);
+	d->value = NULL;
+	q_rows_free(&d->domains);
+	q_rows_free(&d->addresses);
+	q_rows_free(&d->ports);
+	q_rows_free(&d->parents);
+	q_rows_free(&d->users);
+	q_rows_free(&d->sha256);
+}
+
+void q_exes_free(struct q_exes *e)
+{
+	for (size_t i = 0; e && i < e->n; i++) {
+		free(e->v[i].path);
+		free(e->v[i].name);
+		for (size_t j = 0; j < e->v[i].nhashes; j++)
+			free(e->v[i].hashes[j].sha256);
+		free(e->v[i].hashes);
+	}
+	if (e) {
+		free(e->v);
+		e->v = NULL;
+		e->n = 0;
+	}
+}
