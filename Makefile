@@ -88,6 +88,7 @@ PKGS_snitch-store := sqlite3 libcrypto libmaxminddb
 PKGS_snitch-remote := libpq libmariadb
 PKGS_snitch-notify := libsystemd
 PKGS_snitch-query := sqlite3
+PKGS_snitch-top := ncursesw
 LDLIBS_snitch-hash := -lpthread
 LDLIBS_snitch-store := -lpthread
 LDLIBS_snitch-remote := -lpthread
@@ -273,7 +274,15 @@ $(O)/fuzz/fuzz_geoip: tests/fuzz/fuzz_geoip.c lib/geoip.c lib/geoip.h
 		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 		-o $@ tests/fuzz/fuzz_geoip.c lib/geoip.c $(call pkg,--libs,$(PKGS_lib_geoip))
 
-FUZZ_TARGETS := $(O)/fuzz/fuzz_record $(O)/fuzz/fuzz_dns $(O)/fuzz/fuzz_geoip
+FUZZ_TARGETS := $(O)/fuzz/fuzz_record $(O)/fuzz/fuzz_dns $(O)/fuzz/fuzz_geoip $(O)/fuzz/fuzz_termsafe
+# What snitch top and tail show of names, command lines and domains.
+$(O)/fuzz/fuzz_termsafe: tests/fuzz/fuzz_termsafe.c $(LIB_SRCS) $(wildcard lib/*.h)
+	$(call msg,FUZZ,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) -std=gnu11 $(DEFINES) -Ilib -g -O1 \
+		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+		-o $@ tests/fuzz/fuzz_termsafe.c $(FUZZ_LIB_SRCS) -lpthread
+
 
 fuzz: $(FUZZ_TARGETS)
 	$(Q)scripts/test.sh fuzz
@@ -315,6 +324,7 @@ MAN_DESC_snitch-store := log snitch records in SQLite and CSV
 MAN_DESC_snitch-remote := copy the rows snitch-store logged to PostgreSQL or MariaDB
 MAN_DESC_snitch-notify := notify the desktop of new and changed executables, and log them
 MAN_DESC_snitch-query := sums of the connection log by time, executable, domain, address, port...
+MAN_DESC_snitch-top := show what a running snitch sees, live, per executable and per connection
 MANS := $(TOOLS:%=$(O)/man/%.1)
 
 $(O)/man/%.1: $(BIN)/%

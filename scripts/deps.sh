@@ -12,17 +12,17 @@ set -eu
 # package: scripts/geoip.sh installs it, from npm.)
 BUILD="make gcc libc6-dev pkg-config clang llvm bpftool libbpf-dev libelf-dev
 zlib1g-dev libssl-dev libc-ares-dev libsqlite3-dev libpq-dev libmariadb-dev
-liburing-dev musl-tools libsystemd-dev uthash-dev libmaxminddb-dev help2man"
+liburing-dev musl-tools libsystemd-dev uthash-dev libmaxminddb-dev help2man libncurses-dev"
 # Run: what the tools call at run time.
 RUN="ca-certificates sqlite3"
 # Test: test runner, JSON checks, users and namespaces, file systems,
 # database servers, a desktop (X server, session bus, notification daemon),
 # traffic generators, systemd-analyze for the unit, man to read the pages
 # make install writes, the sanitizer runtime for clang's fuzzer,
-# mmdblookup to check snitch's countries against.
+# mmdblookup to check snitch's countries against, tmux to drive snitch top.
 TEST="bats jq libclang-rt-dev coreutils util-linux procps iproute2 btrfs-progs e2fsprogs
 openssl iperf3 sockperf postgresql mariadb-server xvfb dbus-daemon dbus-bin dbus-x11 dunst
-systemd man-db mmdb-bin"
+systemd man-db mmdb-bin tmux"
 
 usage() {
 	echo "usage: scripts/deps.sh [--list] run|test" >&2

@@ -63,6 +63,12 @@ fuzz_one() {
 			printf '%s' "$a" > "$corpus/seed-$i"
 			i=$((i + 1))
 		done ;;
+	fuzz_termsafe)
+		# seeds: terminal escapes a process name may carry
+		printf '\033]0;title\007' > "$corpus/osc-title"
+		printf '\033[2J\033[H\302\233' > "$corpus/csi"
+		printf '\033]52;c;aGk=\033\\\\' > "$corpus/osc52"
+		printf 'caf\303\251 \342\200\256 \377' > "$corpus/utf8" ;;
 	esac
 	"build/fuzz/$target" -max_total_time="${FUZZ_SECONDS:-20}" \
 		-max_len=4096 -print_final_stats=1 "$corpus" 2>&1 |
@@ -78,6 +84,7 @@ run_fuzz() {
 	fuzz_one fuzz_record "record library" || rc=1
 	fuzz_one fuzz_dns "DNS decoder of snitch-resolve" || rc=1
 	fuzz_one fuzz_geoip "address parser and lookup of lib/geoip" || rc=1
+	fuzz_one fuzz_termsafe "terminal sanitiser (lib/termsafe.c)" || rc=1
 	return "$rc"
 }
 

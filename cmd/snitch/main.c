@@ -24,6 +24,7 @@
 #include "cli.h"
 #include "clock.h"
 #include "exitcode.h"
+#include "feed.h"
 #include "json.h"
 #include "log.h"
 #include "perms.h"
@@ -617,6 +618,85 @@ out:
 	return ret;
 }
 
+/* The live feed's socket: the option, else in the run directory. */
+static char events_sock_buf[4200];
+
+static void set_events_sock(struct opts *o)
+{
+	if (o->events_sock && o->events_sock != events_sock_buf)
+		return;
+	snprintf(events_sock_buf, sizeof(events_sock_buf), "%s/events.sock", o->run_dir);
+	o->events_sock = events_sock_buf;
+}
+
+/*
+ * The index of the command word: the first operand, past the options
+ * (and the values of those that take one).
+ */
+static int find_command(int argc, char **argv)
+{
+	static const char *const with_value[] = { "-c", "--config", "--run-dir", "--bin-dir",
+		"--stop-timeout-s", "--unit", "--events-sock", "--events-queue-kb" };
+	int i;
+
+	for (i = 1; i < argc; i++) {
+		bool skip = false;
+
+		if (!strcmp(argv[i], "--"))
+			return i + 1;
+		if (argv[i][0] != '-' || !argv[i][1])
+			return i;
+		for (size_t k = 0; k < sizeof(with_value) / sizeof(with_value[0]); k++)
+			skip |= !strcmp(argv[i], with_value[k]);
+		if (skip)
+			i++;
+	}
+	return i;
+}
+
+/*
+ * snitch tail and snitch top: the options before the command are
+ * snitch's (the configuration, the run directory), those after it the
+ * viewer's. top is its own program, snitch-top, beside snitch: the
+ * supervisor does not link a terminal library.
+ */
+static int run_viewer(const struct cli *cli, struct opts *o, int sub, int argc, char **argv)
+{
+	char path[PATH_MAX + 16], dir[PATH_MAX];
+	int first, ret;
+	ssize_t n;
+
+	ret = cli_parse(cli, sub, argv, &first);
+	if (ret >= 0)
+		return ret;
+	if (first < sub)
+		return cli_usage_error(cli, "unexpected argument '%s'", argv[first]);
+	if ((ret = load_config(o, false)) != 0)
+		return ret;
+	ret = cli_parse(cli, sub, argv, &first);
+	if (ret >= 0)
+		return ret;
+	if (o->events_sock)
+		setenv("SNITCH_EVENTS_SOCK", o->events_sock, 1);
+	if (!strcmp(argv[sub], "tail"))
+		return cmd_tail(o, argc - sub, argv + sub);
+	n = readlink("/proc/self/exe", dir, sizeof(dir) - 1);
+	if (n <= 0) {
+		log_msg("cannot find my own executable: %s", strerror(errno));
+		return SNITCH_EXIT_SOFTWARE;
+	}
+	dir[n] = '\0';
+	*strrchr(dir, '/') = '\0';
+	snprintf(path, sizeof(path), "%s/snitch-top", o->bin_dir ? o->bin_dir : dir);
+	setenv("SNITCH_RUN_DIR", o->run_dir, 1);
+	if (o->config)
+		setenv("SNITCH_CONF", o->config, 1);
+	argv[sub] = path;
+	execv(path, argv + sub);
+	log_msg("cannot run '%s': %s", path, strerror(errno));
+	return errno == ENOENT ? SNITCH_EXIT_UNAVAILABLE : SNITCH_EXIT_NOPERM;
+}
+
 static const int exit_codes[] = {
 	SNITCH_EXIT_OK, SNITCH_EXIT_PARTIAL, SNITCH_EXIT_USAGE, SNITCH_EXIT_NOPERM,
 	SNITCH_EXIT_UNAVAILABLE, SNITCH_EXIT_IO, SNITCH_EXIT_SOFTWARE, -1,
@@ -629,6 +709,7 @@ int main(int argc, char **argv)
 		.run_dir = "/run/snitch",
 		.unit = DEFAULT_UNIT,
 		.stop_timeout_s = SNITCH_STOP_TIMEOUT_S,
+		.events_queue_kb = 4096,
 	};
 	const struct cli_opt opts[] = {
 		{ .name = "config", .short_name = 'c', .type = CLI_STRING, .value = &o.config,
@@ -645,10 +726,18 @@ int main(int argc, char **argv)
 		  .help = "systemd: where to write the unit ('-': standard output)" },
 		{ .name = "json", .type = CLI_FLAG, .value = &o.json,
 		  .help = "status: print status.json as it is" },
+		{ .name = "events-sock", .type = CLI_STRING, .value = &o.events_sock, .metavar = "PATH",
+		  .env = "SNITCH_EVENTS_SOCK",
+		  .help = "the live feed's socket (default: RUN_DIR/events.sock; '' for none)" },
+		{ .name = "events-queue-kb", .type = CLI_UINT, .value = &o.events_queue_kb,
+		  .metavar = "KB", .env = "SNITCH_EVENTS_QUEUE_KB", .min = 16, .max = 1048576,
+		  .help = "what the live feed holds for a slow reader before it misses records" },
 	};
 	const struct cli cli = {
 		.prog = PROG,
-		.usage = "[OPTION]... run|start|stop|restart|status|systemd|config|help",
+		.usage = "[OPTION]... run|start|stop|restart|status|systemd|config|help\n"
+			 "[OPTION]... tail [--type TYPE]... [--where FIELD=VALUE]...\n"
+			 "[OPTION]... top [--start]",
 		.summary =
 			"Run the monitor: snitch-trace | snitch-resolve | snitch-hash | snitch-store --tee\n"
 			"| snitch-notify (with snitch-store --emit-rows | snitch-remote --tee before\n"
@@ -667,10 +756,16 @@ int main(int argc, char **argv)
 			"           (exit 0: all stages up, 1: a stage is down, 4: not running)\n"
 			"  systemd  write a hardened systemd unit that runs 'snitch run'\n"
 			"  config   print the default configuration: every setting, commented\n"
+			"  tail     print the live feed, the records reaching the last stage, as\n"
+			"           NDJSON ('snitch tail --help'); root or the group snitch\n"
+			"  top      per-executable traffic and recent connections, live, in the\n"
+			"           terminal ('snitch top --help')\n"
 			"  help     show this help",
 		.examples =
 			"  sudo snitch run\n"
 			"  sudo snitch start && snitch status\n"
+			"  sudo snitch tail --type flow | jq -c '{name, raddr, send_bytes}'\n"
+			"  sudo snitch top\n"
 			"  sudo snitch systemd && sudo systemctl enable --now snitch\n"
 			"  SNITCH_DB=/tmp/t.db SNITCH_LOG_DIR=/tmp/logs sudo -E snitch run --config /dev/null\n",
 		.opts = opts,
@@ -679,9 +774,13 @@ int main(int argc, char **argv)
 	};
 	const char *cmd;
 	ssize_t n;
-	int first, ret;
+	int first, ret, sub;
 
 	log_init(PROG);
+	/* tail and top have options of their own, after the command */
+	sub = find_command(argc, argv);
+	if (sub < argc && (!strcmp(argv[sub], "tail") || !strcmp(argv[sub], "top")))
+		return run_viewer(&cli, &o, sub, argc, argv);
 	ret = cli_parse(&cli, argc, argv, &first);
 	if (ret >= 0)
 		return ret;
@@ -723,6 +822,7 @@ int main(int argc, char **argv)
 		buf_release(&text);
 		return ret;
 	}
+	set_events_sock(&o);
 	if (!strcmp(cmd, "run") || !strcmp(cmd, "start") || !strcmp(cmd, "restart")) {
 		/* the file's settings, then the options again: they may name the file's keys */
 		if ((ret = load_config(&o, true)) != 0)
@@ -730,6 +830,7 @@ int main(int argc, char **argv)
 		ret = cli_parse(&cli, argc, argv, &first);
 		if (ret >= 0)
 			return ret;
+		set_events_sock(&o);
 		if ((ret = make_dirs(&o)) != 0)
 			return ret;
 	} else {

@@ -15,6 +15,8 @@ struct opts {
 	const char *unit;		/* snitch systemd */
 	bool json;			/* snitch status */
 	uint64_t stop_timeout_s;
+	const char *events_sock;	/* the live feed; "" for none */
+	uint64_t events_queue_kb;	/* per reader */
 };
 
 /* ---- the configuration file (config.c) ---- */
@@ -54,5 +56,10 @@ enum { ST_TRACE, ST_RESOLVE, ST_HASH, ST_STORE };
  * the exit status when it cannot start; it is then closed.
  */
 int supervise(const struct opts *o, int ready_fd);
+
+/* ---- snitch tail (tail.c) ---- */
+
+/* argv[0] is "tail"; the options follow. Returns the exit status. */
+int cmd_tail(const struct opts *o, int argc, char **argv);
 
 #endif

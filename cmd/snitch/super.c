@@ -26,6 +26,10 @@
  *   nothing to add to it, and one of them may be the stage that is down).
  *   From there it flows down like any other: snitch-store logs it,
  *   snitch-notify shows it (docs/architecture.md).
+ * - The records that reach the last stage are also published on the live
+ *   feed (publish.c): a unix socket any number of readers (snitch tail,
+ *   snitch top) connect to. Its writes are non-blocking and each reader's
+ *   queue is bounded, so no reader ever holds the pipeline back.
  * - Shutdown is in order: SIGTERM to snitch-trace, which flushes and
  *   exits; each next stage then gets EOF once it has read everything
  *   before it. Nothing accepted is lost on the way out.
@@ -53,7 +57,9 @@
 #include "clock.h"
 #include "emit.h"
 #include "exitcode.h"
+#include "feed.h"
 #include "log.h"
+#include "publish.h"
 #include "record.h"
 #include "sig.h"
 #include "snitch.h"
@@ -116,6 +122,7 @@ struct super {
 	struct record rec;
 	struct buf tmp;
 	struct buf own;			/* its own records, until a line boundary */
+	struct feed feed;		/* the live feed */
 	char status_path[4200];
 };
 
@@ -244,13 +251,17 @@ static void take_output(struct super *s, int i, const char *p, size_t n)
 		if (from->partial.len) {
 			/* the line began in an earlier read: finish it there */
 			buf_append(&from->partial, p, len);
-			if (to_last && !from->long_line)
+			if (to_last && !from->long_line) {
 				watch_line(s, from->partial.p, from->partial.len - 1);
+				feed_publish(&s->feed, from->partial.p, from->partial.len);
+			}
 			buf_append(&q->b, from->partial.p, from->partial.len);
 			from->partial.len = 0;
 		} else {
-			if (to_last && !from->long_line)
+			if (to_last && !from->long_line) {
 				watch_line(s, p, len - 1);
+				feed_publish(&s->feed, p, len);
+			}
 			buf_append(&q->b, p, len);
 		}
 		from->long_line = false;
@@ -545,6 +556,16 @@ static void write_status(struct super *s)
 		buf_put_u64(&b, s->lost[i].count);
 	}
 	buf_putc(&b, '}');
+	if (s->feed.lfd >= 0) {
+		emit_key(&b, "feed");
+		buf_puts(&b, "{\"socket\":");
+		json_put_cstr(&b, s->feed.path);
+		emit_u64(&b, "readers", (uint64_t)s->feed.n);
+		emit_u64(&b, "published", s->feed.published);
+		emit_u64(&b, "refused", s->feed.refused);
+		emit_u64(&b, "missed", s->feed.missed);
+		buf_putc(&b, '}');
+	}
 	emit_end(&b);
 	if (b.oom)
 		goto out;
@@ -601,8 +622,8 @@ static void begin_stop(struct super *s, const char *why)
 static int loop(struct super *s)
 {
 	while (!all_gone(s) || !s->stopping) {
-		struct pollfd p[3 * STAGES_MAX];
-		int who[3 * STAGES_MAX], kind[3 * STAGES_MAX], np = 0;
+		struct pollfd p[3 * STAGES_MAX + 1 + FEED_READERS_MAX];
+		int who[3 * STAGES_MAX], kind[3 * STAGES_MAX], np = 0, feed_at, nfeed;
 		uint64_t now = clock_mono_ns(), next = now + 250 * MS;
 		struct timespec ts;
 		int r;
@@ -646,6 +667,8 @@ static int loop(struct super *s)
 				who[np] = i, kind[np++] = 2;
 			}
 		}
+		feed_at = np;
+		nfeed = feed_poll_fds(&s->feed, p + np, 1 + FEED_READERS_MAX);
 		if (s->ready_fd >= 0 && !s->stopping && now >= s->ready_at)
 			signal_ready(s, 0);
 		if (now >= s->next_status) {
@@ -663,11 +686,13 @@ static int loop(struct super *s)
 		now = clock_mono_ns();
 		ts.tv_sec = next > now ? (time_t)((next - now) / NS) : 0;
 		ts.tv_nsec = next > now ? (long)((next - now) % NS) : 0;
-		r = ppoll(p, (nfds_t)np, &ts, &sig_waitmask);
+		r = ppoll(p, (nfds_t)(np + nfeed), &ts, &sig_waitmask);
 		if (r < 0 && errno != EINTR) {
 			log_msg("poll: %s", strerror(errno));
 			return SNITCH_EXIT_SOFTWARE;
 		}
+		if (r > 0)
+			feed_on_poll(&s->feed, p + feed_at, nfeed);
 		for (int k = 0; r > 0 && k < np; k++) {
 			struct stage *st = &s->st[who[k]];
 
@@ -688,6 +713,7 @@ static int loop(struct super *s)
 		for (int i = 0; i < s->n; i++)
 			if (queued(&s->st[i].q) && s->st[i].in_w >= 0)
 				write_input(s, i);
+		feed_flush(&s->feed);
 	}
 	write_status(s);
 	return s->fatal >= 0 ? s->fatal : SNITCH_EXIT_OK;
@@ -750,6 +776,7 @@ int supervise(const struct opts *o, int ready_fd)
 	s->ready_fd = ready_fd;
 	s->started_real_ns = clock_real_ns();
 	record_init(&s->rec);
+	s->feed.lfd = -1;
 	snprintf(s->status_path, sizeof(s->status_path), "%s/status.json", o->run_dir);
 	s->devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
 	if (s->devnull < 0) {
@@ -786,6 +813,13 @@ int supervise(const struct opts *o, int ready_fd)
 			break;
 		}
 	}
+	if (o->events_sock && *o->events_sock) {
+		char err[4400];
+
+		if (feed_open(&s->feed, o->events_sock, FEED_GROUP, o->events_queue_kb << 10,
+			      err, sizeof(err)) < 0)
+			log_msg("no live feed: %s", err);
+	}
 	s->ready_at = clock_mono_ns() + READY_NS;
 	describe_pipeline(s, &s->tmp);
 	log_msg("pid %d: running %.*s", (int)getpid(), (int)s->tmp.len, s->tmp.p);
@@ -802,6 +836,7 @@ int supervise(const struct opts *o, int ready_fd)
 		buf_release(&s->st[i].q.b);
 		buf_release(&s->st[i].partial);
 	}
+	feed_close(&s->feed);
 	close(s->devnull);
 	record_release(&s->rec);
 	buf_release(&s->tmp);

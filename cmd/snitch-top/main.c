@@ -1,0 +1,467 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * snitch top: the live feed of a running snitch (lib/feed.h) in the
+ * terminal, refreshed once a second: traffic per executable above the
+ * newest flows. Reads the feed and nothing else; with --start it runs its
+ * own `snitch run` for as long as it runs.
+ *
+ * Everything a process chose (its name, command line, path, the domains it
+ * looked up) has been through lib/termsafe.h before it is stored
+ * (model.c): no byte of it reaches the terminal as a control.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <locale.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "clock.h"
+#include "exitcode.h"
+#include "feed.h"
+#include "linereader.h"
+#include "log.h"
+#include "model.h"
+#include "top.h"
+
+#define PROG "snitch top"
+#define NS 1000000000ULL
+#define MS 1000000ULL
+#define START_WAIT_NS (30 * NS)
+
+static volatile sig_atomic_t quit_signal;
+
+static void on_quit(int signo)
+{
+	quit_signal = signo;
+}
+
+/* ---- the feed ---- */
+
+static void disconnect(struct top *t)
+{
+	if (t->fd >= 0) {
+		linereader_release(&t->lr);
+		close(t->fd);
+	}
+	t->fd = -1;
+}
+
+/* Connect once; sets t->state. Returns the negative errno of a failure. */
+static int try_connect(struct top *t)
+{
+	int fd = feed_connect(t->sock);
+
+	if (fd < 0) {
+		t->state = fd == -EACCES || fd == -EPERM ? TOP_DENIED : TOP_NO_SNITCH;
+		if (t->state == TOP_DENIED)
+			snprintf(t->denied, sizeof(t->denied),
+				 "permission denied: '%s' is for root and the group '%s' (sudo usermod -aG %s $USER)",
+				 t->sock, FEED_GROUP, FEED_GROUP);
+		return fd;
+	}
+	if (linereader_init(&t->lr, fd, RECORD_LINE_MAX) < 0) {
+		close(fd);
+		return -ENOMEM;
+	}
+	(void)fcntl(fd, F_SETFL, O_NONBLOCK);
+	t->fd = fd;
+	t->first_line = true;
+	t->state = TOP_CONNECTED;
+	t->connected_ns = clock_mono_ns();
+	return 0;
+}
+
+/* Read what the feed holds now, for at most 50 ms. */
+static void read_feed(struct top *t)
+{
+	uint64_t until = clock_mono_ns() + 50 * MS;
+
+	while (t->fd >= 0 && clock_mono_ns() < until) {
+		const char *line;
+		size_t len;
+		enum line_status st = linereader_next(&t->lr, &line, &len);
+		ssize_t n;
+
+		if (st == LINE_OK) {
+			if (t->first_line && feed_is_denial(line, len, t->denied, sizeof(t->denied))) {
+				disconnect(t);
+				t->state = TOP_DENIED;
+				return;
+			}
+			t->first_line = false;
+			model_add_line(&t->live, line, len);
+			continue;
+		}
+		if (st == LINE_TOO_LONG)
+			continue;
+		if (st == LINE_EOF) {
+			disconnect(t);
+			t->state = TOP_NO_SNITCH;
+			t->feed_ended = true;
+			return;
+		}
+		n = linereader_fill(&t->lr);
+		if (n == -EAGAIN)
+			return;
+		if (n < 0 && n != -EINTR) {
+			disconnect(t);
+			t->state = TOP_NO_SNITCH;
+			t->feed_ended = true;
+			return;
+		}
+	}
+}
+
+/* ---- the listening ports, from /proc/net ---- */
+
+static void read_listening(struct top_model *m, const char *file, const char *proto,
+			   const char *state)
+{
+	FILE *f = fopen(file, "re");
+	char line[512];
+
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		char local[64], remote[64], st[8];
+		const char *lc, *rc;
+
+		if (sscanf(line, " %*s %63s %63s %7s", local, remote, st) != 3 || strcmp(st, state))
+			continue;
+		lc = strrchr(local, ':');
+		rc = strrchr(remote, ':');
+		if (!lc || !rc || strtoul(rc + 1, NULL, 16) != 0)
+			continue;
+		model_set_listening(m, proto, (uint16_t)strtoul(lc + 1, NULL, 16), true);
+	}
+	fclose(f);
+}
+
+static void refresh_listening(struct top_model *m)
+{
+	memset(m->listen_tcp, 0, sizeof(m->listen_tcp));
+	memset(m->listen_udp, 0, sizeof(m->listen_udp));
+	read_listening(m, "/proc/net/tcp", "tcp", "0A");
+	read_listening(m, "/proc/net/tcp6", "tcp", "0A");
+	read_listening(m, "/proc/net/udp", "udp", "07");
+	read_listening(m, "/proc/net/udp6", "udp", "07");
+}
+
+/* ---- --start: a pipeline of its own ---- */
+
+static int start_snitch(struct top *t, const char *bin_dir)
+{
+	const char *log_dir = getenv("SNITCH_LOG_DIR");
+	char snitch[PATH_MAX + 16], log_path[PATH_MAX];
+	int logfd;
+	pid_t pid;
+
+	if (!log_dir || !*log_dir)
+		log_dir = "/var/log/snitch";
+	snprintf(snitch, sizeof(snitch), "%s/snitch", bin_dir);
+	snprintf(log_path, sizeof(log_path), "%s/snitch.log", log_dir);
+	(void)mkdir(log_dir, 0750);
+	logfd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+	if (logfd < 0)
+		logfd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	snprintf(t->start_log, sizeof(t->start_log), "%.500s", log_path);
+	pid = fork();
+	if (pid < 0) {
+		log_msg("fork: %s", strerror(errno));
+		return -1;
+	}
+	if (pid == 0) {
+		int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+
+		/* away from the terminal (its Ctrl-C is top's), and gone with top */
+		(void)setsid();
+		(void)prctl(PR_SET_PDEATHSIG, SIGTERM);
+		if (devnull < 0 || dup2(devnull, STDIN_FILENO) < 0 ||
+		    dup2(logfd, STDOUT_FILENO) < 0 || dup2(logfd, STDERR_FILENO) < 0)
+			_exit(SNITCH_EXIT_IO);
+		signal(SIGINT, SIG_DFL);
+		signal(SIGTERM, SIG_DFL);
+		execl(snitch, "snitch", "run", (char *)NULL);
+		fprintf(stderr, "snitch top: cannot run '%s': %s\n", snitch, strerror(errno));
+		_exit(SNITCH_EXIT_UNAVAILABLE);
+	}
+	close(logfd);
+	t->child = pid;
+	t->child_started_ns = clock_mono_ns();
+	return 0;
+}
+
+static void stop_snitch(struct top *t)
+{
+	uint64_t deadline = clock_mono_ns() + 60 * NS;
+	int status;
+
+	if (t->child <= 0)
+		return;
+	fprintf(stderr, "snitch top: stopping the snitch it started (pid %d)\n", (int)t->child);
+	kill(t->child, SIGTERM);
+	while (waitpid(t->child, &status, WNOHANG) == 0) {
+		struct timespec ts = { 0, 50 * 1000000L };
+
+		if (clock_mono_ns() > deadline) {
+			kill(t->child, SIGKILL);
+			(void)waitpid(t->child, &status, 0);
+			break;
+		}
+		nanosleep(&ts, NULL);
+	}
+	t->child = 0;
+}
+
+/* ---- keys ---- */
+
+static void pause_toggle(struct top *t)
+{
+	t->paused = !t->paused;
+	free(t->frozen.exe);
+	t->frozen.exe = NULL;
+	if (!t->paused)
+		return;
+	/* a copy to show: the feed is still read, so nothing is missed */
+	t->frozen = t->live;
+	t->frozen.exe = NULL;
+	t->frozen.nexe = t->frozen.cap = 0;
+	if (t->live.nexe && (t->frozen.exe = malloc(t->live.nexe * sizeof(*t->live.exe)))) {
+		memcpy(t->frozen.exe, t->live.exe, t->live.nexe * sizeof(*t->live.exe));
+		t->frozen.nexe = t->frozen.cap = t->live.nexe;
+	}
+}
+
+/* Returns false to quit. */
+static bool on_key(struct top *t, int c)
+{
+	if (t->help) {
+		t->help = false;
+		return c != 'q';
+	}
+	if (t->editing) {
+		size_t n = strlen(t->edit);
+
+		if (c == '\n' || c == '\r' || c == KEY_ENTER) {
+			snprintf(t->filter, sizeof(t->filter), "%s", t->edit);
+			t->editing = false;
+		} else if (c == 27) {
+			t->editing = false;
+		} else if (c == KEY_BACKSPACE || c == 127 || c == 8) {
+			/* a whole UTF-8 character */
+			while (n && ((unsigned char)t->edit[n - 1] & 0xc0) == 0x80)
+				n--;
+			if (n)
+				n--;
+			t->edit[n] = '\0';
+		} else if (c == 21) {		/* Ctrl-U */
+			t->edit[0] = '\0';
+		} else if (c >= 0x20 && c < 0x100 && c != 0x7f && n + 1 < sizeof(t->edit)) {
+			t->edit[n] = (char)c;
+			t->edit[n + 1] = '\0';
+		}
+		return true;
+	}
+	switch (c) {
+	case 'q':
+	case 'Q':
+		return false;
+	case 's':
+		t->sort = (enum top_sort)((t->sort + 1) % SORT_COUNT);
+		break;
+	case 'p':
+	case ' ':
+		pause_toggle(t);
+		break;
+	case 'u':
+		t->units = (t->units + 1) % UNITS_COUNT;
+		break;
+	case '/':
+		t->editing = true;
+		snprintf(t->edit, sizeof(t->edit), "%s", t->filter);
+		break;
+	case 27:
+		t->filter[0] = '\0';
+		break;
+	case '?':
+	case 'h':
+		t->help = true;
+		break;
+	}
+	return true;
+}
+
+int main(int argc, char **argv)
+{
+	static struct top top;
+	struct top *t = &top;
+	const char *run_dir = "/run/snitch", *sock = NULL, *bin_dir = NULL;
+	bool start = false;
+	char self[PATH_MAX], dir[PATH_MAX];
+	const struct cli_opt opts[] = {
+		{ .name = "start", .type = CLI_FLAG, .value = &start,
+		  .help = "when no snitch runs, run one (as root) for as long as top runs" },
+		{ .name = "run-dir", .type = CLI_STRING, .value = &run_dir, .metavar = "DIR",
+		  .env = "SNITCH_RUN_DIR", .help = "snitch's run directory, where the feed's socket is" },
+		{ .name = "events-sock", .type = CLI_STRING, .value = &sock, .metavar = "PATH",
+		  .env = "SNITCH_EVENTS_SOCK", .help = "the live feed's socket (default: DIR/events.sock)" },
+		{ .name = "bin-dir", .type = CLI_STRING, .value = &bin_dir, .metavar = "DIR",
+		  .env = "SNITCH_BIN_DIR", .help = "--start: where snitch is (default: beside snitch-top)" },
+	};
+	static const int exit_codes[] = {
+		SNITCH_EXIT_OK, SNITCH_EXIT_USAGE, SNITCH_EXIT_NOPERM, SNITCH_EXIT_UNAVAILABLE,
+		SNITCH_EXIT_SOFTWARE, -1,
+	};
+	const struct cli cli = {
+		.prog = "snitch top",
+		.usage = "[OPTION]...",
+		.summary =
+			"Show what a running snitch sees, live, refreshed once a second: traffic per\n"
+			"executable (connections, send and receive rates, totals since top started,\n"
+			"the listening ports its connections used) above the newest connections (time,\n"
+			"name, parent, grandparent, local port, remote domain or address with its\n"
+			"country when known, bytes sent and received). It reads the live feed, so it\n"
+			"needs root or membership of the group snitch.\n"
+			"\n"
+			"Keys: s sort (send rate, receive rate, total, name), p pause, / filter (Enter\n"
+			"applies, Esc cancels; Esc clears it), u units (SI, binary, bytes), ? help, q quit.\n"
+			"Names and command lines are shown with their control characters escaped\n"
+			"(\\e, \\x9b) and invalid UTF-8 as U+FFFD. NO_COLOR turns colours off.",
+		.examples =
+			"  sudo snitch top\n"
+			"  sudo snitch top --start          # no snitch running: run one meanwhile\n"
+			"  snitch top                       # as a member of the group snitch\n",
+		.opts = opts,
+		.nopts = sizeof(opts) / sizeof(opts[0]),
+		.exit_codes = exit_codes,
+	};
+	char path[4200];
+	uint64_t next_tick, next_try = 0;
+	int first, ret, e;
+	ssize_t n;
+
+	log_init(PROG);
+	ret = cli_parse(&cli, argc, argv, &first);
+	if (ret >= 0)
+		return ret;
+	if (first < argc)
+		return cli_usage_error(&cli, "unexpected argument '%s'", argv[first]);
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n <= 0) {
+		log_msg("cannot find my own executable: %s", strerror(errno));
+		return SNITCH_EXIT_SOFTWARE;
+	}
+	self[n] = '\0';
+	snprintf(dir, sizeof(dir), "%s", self);
+	*strrchr(dir, '/') = '\0';
+	if (!bin_dir || !*bin_dir)
+		bin_dir = dir;
+	if (sock && *sock)
+		snprintf(path, sizeof(path), "%s", sock);
+	else
+		snprintf(path, sizeof(path), "%s/events.sock", run_dir);
+	t->sock = path;
+	t->fd = -1;
+	model_init(&t->live);
+	t->sort = SORT_TOTAL;
+	t->started_real_ns = clock_real_ns();
+
+	e = try_connect(t);
+	if (t->state == TOP_DENIED) {
+		log_msg("%s", t->denied);
+		return SNITCH_EXIT_NOPERM;
+	}
+	if (e < 0 && start) {
+		if (geteuid() != 0) {
+			log_msg("--start runs the monitor, which needs root: 'sudo snitch top --start'");
+			return SNITCH_EXIT_NOPERM;
+		}
+		if (start_snitch(t, bin_dir) < 0)
+			return SNITCH_EXIT_SOFTWARE;
+	}
+
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGINT, on_quit);
+	signal(SIGTERM, on_quit);
+	signal(SIGHUP, on_quit);
+	setlocale(LC_ALL, "");
+	if (view_init(t) < 0) {
+		log_msg("cannot use the terminal (TERM=%s)", getenv("TERM") ? getenv("TERM") : "");
+		stop_snitch(t);
+		return SNITCH_EXIT_UNAVAILABLE;
+	}
+	refresh_listening(&t->live);
+	next_tick = clock_mono_ns() + NS;
+	view_draw(t);
+	while (!quit_signal) {
+		struct pollfd p[2] = { { .fd = STDIN_FILENO, .events = POLLIN },
+				       { .fd = t->fd, .events = POLLIN } };
+		uint64_t now = clock_mono_ns();
+		bool redraw = false;
+		int c;
+
+		if (t->child > 0 && waitpid(t->child, &c, WNOHANG) == t->child) {
+			t->child = 0;
+			t->child_died = true;
+			redraw = true;
+		}
+		if (t->fd < 0 && now >= next_try) {
+			/* no snitch yet, or it went: look again every second */
+			if (try_connect(t) == 0)
+				redraw = true;
+			if (t->state == TOP_DENIED)
+				break;
+			next_try = now + NS;
+		}
+		(void)poll(p, t->fd >= 0 ? 2 : 1, (int)((next_tick > now ? next_tick - now : 0) / MS) + 1);
+		if (p[1].revents && t->fd >= 0)
+			read_feed(t);
+		if (t->state == TOP_DENIED)
+			break;
+		if (p[0].revents & (POLLHUP | POLLERR))
+			break;
+		while ((c = getch()) != ERR) {
+			if (c == KEY_RESIZE) {
+				redraw = true;
+				continue;
+			}
+			if (!on_key(t, c))
+				goto out;
+			redraw = true;
+		}
+		now = clock_mono_ns();
+		if (now >= next_tick) {
+			model_tick(&t->live);
+			refresh_listening(&t->live);
+			next_tick += NS;
+			if (next_tick < now)
+				next_tick = now + NS;
+			redraw = true;
+		}
+		if (redraw)
+			view_draw(t);
+	}
+out:
+	view_end(t);
+	disconnect(t);
+	stop_snitch(t);
+	if (t->state == TOP_DENIED) {
+		log_msg("%s", t->denied);
+		ret = SNITCH_EXIT_NOPERM;
+	} else {
+		ret = SNITCH_EXIT_OK;
+	}
+	free(t->frozen.exe);
+	model_release(&t->live);
+	return ret;
+}

@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef SNITCH_TOP_H
+#define SNITCH_TOP_H
+
+#include <curses.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "linereader.h"
+#include "model.h"
+
+enum top_state { TOP_NO_SNITCH, TOP_CONNECTED, TOP_DENIED };
+enum { UNITS_SI, UNITS_BINARY, UNITS_BYTES, UNITS_COUNT };
+
+struct top {
+	const char *sock;
+	int fd;
+	struct linereader lr;
+	bool first_line, feed_ended;
+	enum top_state state;
+	char denied[512];
+	uint64_t connected_ns, started_real_ns;
+	struct top_model live, frozen;
+	bool paused, help, editing, color, utf8;
+	enum top_sort sort;
+	int units;
+	char filter[128], edit[128];
+	pid_t child;			/* --start: the snitch it runs */
+	bool child_died;
+	uint64_t child_started_ns;
+	char start_log[512];
+};
+
+/* The screen (view.c). */
+int view_init(struct top *t);
+void view_draw(struct top *t);
+void view_end(struct top *t);
+
+/* "1.2 MB", "1.2 MiB" or "1234567" in out. */
+void view_bytes(uint64_t v, int units, char *out, size_t size);
+
+#endif

@@ -1,0 +1,242 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * snitch tail: the live feed (publish.c) on standard output, as it comes,
+ * one record a line, optionally only some types and some field values.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "exitcode.h"
+#include "feed.h"
+#include "linereader.h"
+#include "log.h"
+#include "output.h"
+#include "record.h"
+#include "snitch.h"
+
+#define FILTERS_MAX 32
+
+struct where {
+	const char *key;
+	const char *value;
+};
+
+struct tail {
+	const char *types[FILTERS_MAX];
+	int ntypes;
+	struct where where[FILTERS_MAX];
+	int nwhere;
+	struct record rec;
+	struct buf val;
+};
+
+static void tail_help(void)
+{
+	printf("Usage: snitch [OPTION]... tail [--type TYPE]... [--where FIELD=VALUE]...\n"
+	       "Print the live feed of a running snitch: every record that reaches its last\n"
+	       "stage, as NDJSON, one record a line, as it comes (for jq). Needs root or\n"
+	       "membership of the group '%s'. A reader that falls behind misses records and\n"
+	       "is told how many in a lost record (reason reader_slow).\n"
+	       "\n"
+	       "  -t, --type TYPE         only records of this type (flow, exec, dns, lost,\n"
+	       "                          error, ...); repeat for several\n"
+	       "  -w, --where FIELD=VALUE only records whose top-level FIELD is VALUE (a string\n"
+	       "                          as it reads, a number or true/false/null as written);\n"
+	       "                          repeat: all must match\n"
+	       "  -h, --help              show this help\n"
+	       "The feed's socket is $SNITCH_EVENTS_SOCK, else RUN_DIR/events.sock.\n"
+	       "\n"
+	       "Exit status:\n"
+	       "  0  the feed ended (snitch stopped), or standard output was closed\n"
+	       "  2  bad option\n"
+	       "  3  permission denied\n"
+	       "  4  no snitch is running\n"
+	       "  5  writing the output failed\n"
+	       "\n"
+	       "Examples:\n"
+	       "  sudo snitch tail --type flow | jq -c '{name, raddr, send_bytes}'\n"
+	       "  sudo snitch tail --type flow --where name=curl --where rport=443\n"
+	       "  snitch tail --type lost --type error      # as a member of the group snitch\n",
+	       FEED_GROUP);
+}
+
+static int usage_error(const char *fmt, const char *arg)
+{
+	fprintf(stderr, "snitch tail: ");
+	fprintf(stderr, fmt, arg);
+	fprintf(stderr, "\nTry 'snitch tail --help' for more information.\n");
+	return SNITCH_EXIT_USAGE;
+}
+
+static bool wanted(struct tail *t, const char *line, size_t len)
+{
+	if (t->ntypes) {
+		char type[32];
+		bool any = false;
+
+		if (record_peek_type(line, len, type, sizeof(type)) < 0)
+			return false;
+		for (int i = 0; i < t->ntypes && !any; i++)
+			any = !strcmp(type, t->types[i]);
+		if (!any)
+			return false;
+	}
+	if (!t->nwhere)
+		return true;
+	if (record_parse(&t->rec, line, len, NULL) < 0)
+		return false;
+	for (int i = 0; i < t->nwhere; i++) {
+		const struct record_member *m = record_find(&t->rec, t->where[i].key);
+		const char *v = t->where[i].value;
+
+		if (!m)
+			return false;
+		if (m->type == JSON_STRING) {
+			buf_reset(&t->val);
+			if (record_member_str(&t->rec, m, &t->val) < 0 ||
+			    t->val.len != strlen(v) || (t->val.len && memcmp(t->val.p, v, t->val.len)))
+				return false;
+		} else if (m->val_len != strlen(v) || memcmp(record_val(&t->rec, m), v, m->val_len)) {
+			return false;
+		}
+	}
+	return true;
+}
+
+int cmd_tail(const struct opts *o, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "type", required_argument, NULL, 't' },
+		{ "where", required_argument, NULL, 'w' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct tail t = { .ntypes = 0 };
+	struct linereader lr;
+	struct buf out = BUF_INIT;
+	char path[4200], msg[512];
+	bool first = true;
+	int c, fd, e2, ret = SNITCH_EXIT_OK;
+
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "+t:w:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 't':
+			if (t.ntypes == FILTERS_MAX)
+				return usage_error("more than %s --type options", "32");
+			if (!*optarg)
+				return usage_error("--type needs a record type%s", "");
+			t.types[t.ntypes++] = optarg;
+			break;
+		case 'w': {
+			char *eq = strchr(optarg, '=');
+
+			if (!eq || eq == optarg)
+				return usage_error("--where '%s': expected FIELD=VALUE", optarg);
+			if (t.nwhere == FILTERS_MAX)
+				return usage_error("more than %s --where options", "32");
+			*eq = '\0';
+			t.where[t.nwhere].key = optarg;
+			t.where[t.nwhere++].value = eq + 1;
+			break;
+		}
+		case 'h':
+			tail_help();
+			return SNITCH_EXIT_OK;
+		default:
+			if (optopt)
+				fprintf(stderr, "snitch tail: option '-%c' %s\n", optopt,
+					strchr("tw", optopt) ? "needs a value" : "is unknown");
+			else
+				fprintf(stderr, "snitch tail: option '%s' is unknown or needs a value\n",
+					argv[optind - 1]);
+			fprintf(stderr, "Try 'snitch tail --help' for more information.\n");
+			return SNITCH_EXIT_USAGE;
+		}
+	}
+	if (optind < argc)
+		return usage_error("unexpected argument '%s'", argv[optind]);
+
+	signal(SIGPIPE, SIG_IGN);
+	feed_sock_path(path, sizeof(path), o->run_dir);
+	fd = feed_connect(path);
+	if (fd == -ENOENT || fd == -ECONNREFUSED) {
+		log_msg("no snitch is running: there is no live feed at '%s'; start one with 'sudo snitch start' (or 'sudo snitch run')",
+			path);
+		return SNITCH_EXIT_UNAVAILABLE;
+	}
+	if (fd == -EACCES || fd == -EPERM) {
+		log_msg("permission denied: '%s' is for root and the group '%s' (sudo usermod -aG %s $USER)",
+			path, FEED_GROUP, FEED_GROUP);
+		return SNITCH_EXIT_NOPERM;
+	}
+	if (fd < 0) {
+		log_msg("cannot connect to the live feed '%s': %s", path, strerror(-fd));
+		return SNITCH_EXIT_UNAVAILABLE;
+	}
+	record_init(&t.rec);
+	if (linereader_init(&lr, fd, RECORD_LINE_MAX) < 0) {
+		log_msg("out of memory");
+		close(fd);
+		return SNITCH_EXIT_SOFTWARE;
+	}
+	for (;;) {
+		const char *line;
+		size_t len;
+		enum line_status st = linereader_next(&lr, &line, &len);
+		int e;
+
+		if (st == LINE_EOF)
+			break;
+		if (st == LINE_TOO_LONG)
+			continue;
+		if (st == LINE_AGAIN) {
+			/* what was read goes out before waiting for more: for jq, and
+			 * for whoever waits on a line */
+			if (out.len && (e = write_all(STDOUT_FILENO, out.p, out.len)) < 0) {
+				if (e != -EPIPE) {
+					log_msg("cannot write the output: %s", strerror(-e));
+					ret = SNITCH_EXIT_IO;
+				}
+				goto out;
+			}
+			buf_reset(&out);
+			ssize_t n = linereader_fill(&lr);
+
+			if (n == -EINTR)
+				continue;
+			if (n < 0) {
+				log_msg("reading the live feed: %s", strerror((int)-n));
+				ret = SNITCH_EXIT_IO;
+				break;
+			}
+			continue;
+		}
+		if (first && feed_is_denial(line, len, msg, sizeof(msg))) {
+			log_msg("permission denied by the live feed: %s", msg);
+			ret = SNITCH_EXIT_NOPERM;
+			goto out;
+		}
+		first = false;
+		if (wanted(&t, line, len)) {
+			buf_append(&out, line, len);
+			buf_putc(&out, '\n');
+		}
+	}
+	if (out.len && (e2 = write_all(STDOUT_FILENO, out.p, out.len)) < 0 && e2 != -EPIPE)
+		ret = SNITCH_EXIT_IO;
+out:
+	linereader_release(&lr);
+	record_release(&t.rec);
+	buf_release(&t.val);
+	buf_release(&out);
+	close(fd);
+	return ret;
+}
