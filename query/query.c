@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <sqlite3.h>
 
@@ -120,6 +121,30 @@ static int one_int(sqlite3 *h, const char *sql, int64_t *v)
 	return r;
 }
 
+static int open_immutable(struct q_db *db, const char *path, int64_t *v)
+{
+	struct buf uri = BUF_INIT;
+	int r;
+
+	buf_puts(&uri, "file:");
+	for (const char *p = path; *p; p++) {
+		if (*p == '%' || *p == '?' || *p == '#')
+			buf_printf(&uri, "%%%02X", (unsigned char)*p);
+		else
+			buf_putc(&uri, *p);
+	}
+	buf_puts(&uri, "?immutable=1");
+	buf_putc(&uri, '\0');
+	if (uri.oom)
+		return SQLITE_NOMEM;
+	r = sqlite3_open_v2(uri.p, &db->h, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_URI,
+			    NULL);
+	buf_release(&uri);
+	if (r == SQLITE_OK)
+		r = one_int(db->h, "PRAGMA user_version", v);
+	return r;
+}
+
 int q_open(struct q_db **dbp, const char *path, int busy_ms, char *err, size_t errsize)
 {
 	struct q_db *db;
@@ -129,7 +154,7 @@ int q_open(struct q_db **dbp, const char *path, int busy_ms, char *err, size_t e
 
 	*dbp = NULL;
 	/* SQLite would say "unable to open database file" for both */
-	if (stat(path, &sb) < 0) {
+	if (stat(path, &sb) < 0 || access(path, R_OK) < 0) {
 		snprintf(err, errsize, "cannot open '%s': %s", path, strerror(errno));
 		return -errno;
 	}
@@ -141,6 +166,16 @@ int q_open(struct q_db **dbp, const char *path, int busy_ms, char *err, size_t e
 	if (r == SQLITE_OK) {
 		sqlite3_busy_timeout(db->h, busy_ms > 0 ? busy_ms : 2000);
 		r = one_int(db->h, "PRAGMA user_version", &v);
+	}
+	if ((r & 0xff) == SQLITE_READONLY || (r & 0xff) == SQLITE_CANTOPEN) {
+		/*
+		 * A WAL database without its -shm, in a directory this user may
+		 * not write: no snitch-store has it open (it would have made
+		 * the -shm), so it is read as a file nobody changes.
+		 */
+		sqlite3_close(db->h);
+		db->h = NULL;
+		r = open_immutable(db, path, &v);
 	}
 	if (r != SQLITE_OK) {
 		int e = sql_err(db->h, r, err, errsize);

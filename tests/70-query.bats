@@ -1,0 +1,162 @@
+#!/usr/bin/env bats
+# snitch-query: its answers equal SQL sums over the raw table, its errors,
+# and reading while snitch-store writes, as a user who may only read.
+
+load helper
+
+QUERY=$SNITCH_BIN/snitch-query
+STORE=$SNITCH_BIN/snitch-store
+DAY=$(( 86400 * 1000000000 ))
+HOUR=$(( 3600 * 1000000000 ))
+
+q() { sqlite3 "$DB" "$@"; }
+
+setup() {
+	DB=$BATS_TEST_TMPDIR/db/snitch.db
+}
+
+teardown() {
+	stop_started
+}
+
+# A log of a few days: executables, domains, addresses, ports, users, some
+# NULLs, several windows a day and rows of more than one rollup bucket.
+make_log() {
+	local i t
+	for i in $(seq 0 59); do
+		t=$(( NOW - (i % 6) * DAY - (i % 5) * HOUR - i * 7000000000 ))
+		store_flow "$t" $(( 100 + i * 13 )) $(( 1000 + i * 101 )) "
+			.exe_path = \"/usr/bin/tool$(( i % 4 ))\" | .name = \"tool$(( i % 4 ))\"
+			| .domain = (if $i % 7 == 0 then null else \"host$(( i % 5 )).example\" end)
+			| .raddr = \"198.51.100.$(( i % 9 ))\" | .rport = $(( i % 3 == 0 ? 53 : 443 ))
+			| .proto = (if $i % 3 == 0 then \"udp\" else \"tcp\" end)
+			| .lport = $(( 40000 + i )) | .uid = (if $i % 11 == 0 then null else $(( 1000 + i % 2 )) end)"
+	done > "$BATS_TEST_TMPDIR/in"
+	"$STORE" --db "$DB" < "$BATS_TEST_TMPDIR/in"
+}
+
+# The sums snitch-query gives per value, as "key|sent|received|connections".
+query_sums() {
+	"$QUERY" --db "$DB" "$@" | jq -r --arg f "$F" '[(.[$f] // "NULL" | tostring), .sent, .received, .connections] | join("|")' | sort
+}
+
+@test "group-by each field, piped: NDJSON whose sums equal GROUP BY over the raw table" {
+	make_log
+	declare -A expr=(
+		[exe]="e.path" [name]="e.name" [sha256]="e.sha256" [parent_exe]="p.path"
+		[user]="c.uid" [lport]="c.lport" [rport]="c.rport" [laddr]="la.addr" [raddr]="ra.addr"
+		[domain]="d.name" [netns]="c.netns" [proto]="c.proto" [country]="ra.country"
+	)
+	for F in "${!expr[@]}"; do
+		got=$(query_sums --since all --group-by "$F")
+		want=$(q "SELECT coalesce(${expr[$F]}, 'NULL'), sum(c.send_bytes), sum(c.recv_bytes), count(*)
+			FROM connections c LEFT JOIN executables e ON e.id = c.exe_id
+			LEFT JOIN executables p ON p.id = c.parent_exe_id LEFT JOIN domains d ON d.id = c.domain_id
+			LEFT JOIN addresses la ON la.id = c.laddr_id LEFT JOIN addresses ra ON ra.id = c.raddr_id
+			GROUP BY ${expr[$F]}" | sort)
+		[ -n "$got" ] && [ "$got" = "$want" ] || { echo "$F: got $got, want $want"; false; }
+	done
+}
+
+@test "a time range, filters and exclusions equal the SQL of the same range" {
+	make_log
+	from=$(( NOW - 3 * DAY - 5 * HOUR ))
+	until=$(( NOW - DAY + 1234000000000 ))
+	F=exe
+	got=$(query_sums --from "$(( from / 1000000000 ))" --until "$(( until / 1000000000 ))" \
+		--group-by exe --where proto=tcp --exclude domain=host1.example)
+	want=$(q "SELECT e.path, sum(send_bytes), sum(recv_bytes), count(*) FROM connections c
+		JOIN executables e ON e.id = c.exe_id LEFT JOIN domains d ON d.id = c.domain_id
+		WHERE window_start_ns >= $(( from / 1000000000 * 1000000000 )) AND window_start_ns < $(( until / 1000000000 * 1000000000 ))
+		AND proto = 'tcp' AND d.name IS NOT 'host1.example' GROUP BY e.path" | sort)
+	[ -n "$got" ] && [ "$got" = "$want" ]
+	# ISO 8601 gives the same range as seconds since the epoch
+	iso_from=$(date -u -d "@$(( from / 1000000000 ))" +%Y-%m-%dT%H:%M:%SZ)
+	iso_until=$(date -u -d "@$(( until / 1000000000 ))" +%Y-%m-%dT%H:%M:%S+00:00)
+	[ "$(query_sums --from "$iso_from" --until "$iso_until" --group-by exe --where proto=tcp \
+		--exclude domain=host1.example)" = "$got" ]
+	# "domain=" is no domain; the top 2 and "other" sum to the whole
+	F=domain
+	[ "$(query_sums --since all --group-by domain --where domain=)" = \
+		"NULL|$(q 'select sum(send_bytes), sum(recv_bytes), count(*) from connections where domain_id is null')" ]
+	run "$QUERY" --db "$DB" --since all --group-by domain --top 2
+	[ "$(echo "$output" | wc -l)" -eq 3 ]
+	[ "$(echo "$output" | jq -s 'map(.sent) | add')" -eq "$(q 'select sum(send_bytes) from connections')" ]
+	[ "$(echo "$output" | jq -s '.[2].other')" = true ]
+	# totals and a series add up to the same
+	run "$QUERY" --db "$DB" --since 7d
+	[ "$(echo "$output" | jq .sent)" -eq "$(q 'select sum(send_bytes) from connections')" ]
+	[ "$(echo "$output" | jq .executables)" -eq 4 ]
+	[ "$(echo "$output" | jq .new_executables)" -eq 4 ]
+	run "$QUERY" --db "$DB" --since 7d --series 1h --group-by exe --top 2
+	[ "$(echo "$output" | jq -s 'map(.sent) | add')" -eq "$(q 'select sum(send_bytes) from connections')" ]
+	[ "$(echo "$output" | jq -s 'map(.bucket_ns % 3600000000000) | unique')" = "[
+  0
+]" ]
+}
+
+@test "a terminal gets an aligned table in KiB, MiB; --bytes exact" {
+	need_cmd script
+	make_log
+	run script -qec "'$QUERY' --db '$DB' --since all --group-by exe" /dev/null
+	[ "$status" -eq 0 ]
+	[[ "${lines[0]}" == exe*sent*received*connections* ]]
+	[[ "$output" == *KiB* ]]
+	run script -qec "'$QUERY' --db '$DB' --since all --bytes" /dev/null
+	[[ "$output" == *"sent"*"$(q 'select sum(send_bytes) from connections')"* ]]
+}
+
+@test "a bad field, value or time: one line naming it, exit 2" {
+	make_log
+	for args in "--group-by nosuch:nosuch" "--where nosuch=1:nosuch" "--where user=abc:abc" \
+		"--exclude rport=x:rport" "--since 3x:3x" "--from yesterday:yesterday" \
+		"--from 2026-02-30:2026-02-30" "--series 0m:0m" "--where exe:exe"; do
+		run --separate-stderr "$QUERY" --db "$DB" ${args%%:*}
+		[ "$status" -eq 2 ] || { echo "$args: status $status"; false; }
+		[ -z "$output" ]
+		[[ "${stderr_lines[0]}" == snitch-query:*"${args##*:}"* ]] || { echo "$args: $stderr"; false; }
+	done
+	run --separate-stderr "$QUERY" --db "$DB" --since 1h --from 2026-01-01
+	[ "$status" -eq 2 ]
+	run --separate-stderr "$QUERY" --db "$BATS_TEST_TMPDIR/none.db"
+	[ "$status" -eq 5 ]
+	[[ "$stderr" == *"none.db"*"No such file"* ]]
+}
+
+@test "read-only, as a user of the database's group, while snitch-store writes" {
+	local d
+	need_root
+	d=$(open_tmpdir)
+	nobody_bin "$d"
+	DB=$d/db/snitch.db
+	fifo=$BATS_TEST_TMPDIR/in
+	stream_start "$STORE" --db "$DB" --write-limit-s 1 --group nogroup --mode 0640
+	stream_send "$(store_flow "$NOW" 5 5)"
+	for i in $(seq 100); do
+		[ "$(q 'select count(*) from connections' 2>/dev/null)" = 1 ] && break
+		sleep 0.1
+	done
+	# rows keep coming while nobody (group nogroup) reads, again and again
+	for i in $(seq 20); do
+		stream_send "$(store_flow "$(( NOW + i * 1000000000 ))" 1 1 ".lport = $(( 41000 + i ))")"
+		run --separate-stderr setpriv --reuid=nobody --regid=nogroup --clear-groups \
+			"$NOBODY_BIN/snitch-query" --db "$DB" --since all --group-by lport
+		[ "$status" -eq 0 ] || { echo "$stderr"; false; }
+		sleep 0.1
+	done
+	stream_stop
+	[ "$STREAM_STATUS" -eq 0 ]
+	[ "$(q 'select sum(events) from connections')" -eq 21 ]
+	# the reader wrote nothing: the database is the writer's alone
+	[ "$(stat -c %U "$DB")" = root ] || [ "$(stat -c %u "$DB")" = "$(id -u)" ]
+	run --separate-stderr setpriv --reuid=nobody --regid=nogroup --clear-groups \
+		"$NOBODY_BIN/snitch-query" --db "$DB" --since all
+	[ "$status" -eq 0 ]
+	[ "$(echo "$output" | jq .events)" -eq 21 ]
+	# another user, not of the group, may not
+	run --separate-stderr setpriv --reuid=nobody --regid=65533 --clear-groups \
+		"$NOBODY_BIN/snitch-query" --db "$DB" --since all
+	[ "$status" -eq 3 ]
+	[[ "$stderr" == *"Permission denied"* ]]
+	rm -rf "$d"
+}
