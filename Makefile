@@ -70,7 +70,7 @@ SAN_LIB := $(O)/san/libsnitch.a
 QUERY_SRCS := $(wildcard query/*.c)
 QUERY_LIB := $(O)/libsnitchquery.a
 SAN_QUERY_LIB := $(O)/san/libsnitchquery.a
-QUERY_USERS := snitch-query snitch-web
+QUERY_USERS := snitch-query snitch-web snitch-tui
 $(O)/query/%.o $(O)/san/query/%.o $(O)/san/tests/unit/query/%.o: TOOL_CFLAGS = $(call pkg,--cflags,sqlite3) -Iquery -Itests/unit
 
 # A tool is a folder cmd/<tool>/ with a main.c; tools not built yet have
@@ -89,6 +89,9 @@ PKGS_snitch-remote := libpq libmariadb
 PKGS_snitch-notify := libsystemd
 PKGS_snitch-query := sqlite3
 PKGS_snitch-top := ncursesw
+PKGS_snitch-tui := ncursesw sqlite3
+# the live tab reads the feed through snitch top's model (cmd/snitch-top/model.c)
+LDLIBS_snitch-tui = $(O)/snitch-top.a $(LIB)
 LDLIBS_snitch-hash := -lpthread
 LDLIBS_snitch-store := -lpthread
 LDLIBS_snitch-remote := -lpthread
@@ -170,6 +173,7 @@ $(O)/san/unit/$(1)/test_%: $(O)/san/tests/unit/$(1)/test_%.o $(O)/san/$(1).a $(S
 	$(Q)$$(CC) $$(SAN_FLAGS) -o $$@ $$^ $$(call pkg,--libs,$$(PKGS_$(1))) $$(LDLIBS_$(1))
 endef
 $(foreach t,$(TOOLS),$(eval $(call tool_rule,$(t))))
+$(BIN)/snitch-tui: $(O)/snitch-top.a
 
 # The tracer's objects include the skeletons, which must exist first.
 $(O)/cmd/snitch-trace/main.o $(snitch-trace_OBJS) $(snitch-trace_SRCS:%.c=$(O)/san/%.o): $(SKELS)
@@ -325,6 +329,7 @@ MAN_DESC_snitch-remote := copy the rows snitch-store logged to PostgreSQL or Mar
 MAN_DESC_snitch-notify := notify the desktop of new and changed executables, and log them
 MAN_DESC_snitch-query := sums of the connection log by time, executable, domain, address, port...
 MAN_DESC_snitch-top := show what a running snitch sees, live, per executable and per connection
+MAN_DESC_snitch-tui := browse the connection log in the terminal, grouped, filtered, by time range
 MANS := $(TOOLS:%=$(O)/man/%.1)
 
 $(O)/man/%.1: $(BIN)/%

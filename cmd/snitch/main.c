@@ -655,10 +655,11 @@ static int find_command(int argc, char **argv)
 }
 
 /*
- * snitch tail and snitch top: the options before the command are
+ * snitch tail, top and tui: the options before the command are
  * snitch's (the configuration, the run directory), those after it the
- * viewer's. top is its own program, snitch-top, beside snitch: the
- * supervisor does not link a terminal library.
+ * viewer's. top and tui are programs of their own, snitch-top and
+ * snitch-tui, beside snitch: the supervisor does not link a terminal
+ * library.
  */
 static int run_viewer(const struct cli *cli, struct opts *o, int sub, int argc, char **argv)
 {
@@ -687,7 +688,8 @@ static int run_viewer(const struct cli *cli, struct opts *o, int sub, int argc, 
 	}
 	dir[n] = '\0';
 	*strrchr(dir, '/') = '\0';
-	snprintf(path, sizeof(path), "%s/snitch-top", o->bin_dir ? o->bin_dir : dir);
+	snprintf(path, sizeof(path), "%s/snitch-%s", o->bin_dir ? o->bin_dir : dir,
+		 !strcmp(argv[sub], "tui") ? "tui" : "top");
 	setenv("SNITCH_RUN_DIR", o->run_dir, 1);
 	if (o->config)
 		setenv("SNITCH_CONF", o->config, 1);
@@ -737,7 +739,8 @@ int main(int argc, char **argv)
 		.prog = PROG,
 		.usage = "[OPTION]... run|start|stop|restart|status|systemd|config|help\n"
 			 "[OPTION]... tail [--type TYPE]... [--where FIELD=VALUE]...\n"
-			 "[OPTION]... top [--start]",
+			 "[OPTION]... top [--start]\n"
+			 "[OPTION]... tui [--range R] [--db FILE]",
 		.summary =
 			"Run the monitor: snitch-trace | snitch-resolve | snitch-hash | snitch-store --tee\n"
 			"| snitch-notify (with snitch-store --emit-rows | snitch-remote --tee before\n"
@@ -760,12 +763,15 @@ int main(int argc, char **argv)
 			"           NDJSON ('snitch tail --help'); root or the group snitch\n"
 			"  top      per-executable traffic and recent connections, live, in the\n"
 			"           terminal ('snitch top --help')\n"
+			"  tui      browse the connection log in the terminal: grouped, filtered,\n"
+			"           by time range ('snitch tui --help'); any reader of the database\n"
 			"  help     show this help",
 		.examples =
 			"  sudo snitch run\n"
 			"  sudo snitch start && snitch status\n"
 			"  sudo snitch tail --type flow | jq -c '{name, raddr, send_bytes}'\n"
 			"  sudo snitch top\n"
+			"  snitch tui                       # as a member of the database's group\n"
 			"  sudo snitch systemd && sudo systemctl enable --now snitch\n"
 			"  SNITCH_DB=/tmp/t.db SNITCH_LOG_DIR=/tmp/logs sudo -E snitch run --config /dev/null\n",
 		.opts = opts,
@@ -779,7 +785,8 @@ int main(int argc, char **argv)
 	log_init(PROG);
 	/* tail and top have options of their own, after the command */
 	sub = find_command(argc, argv);
-	if (sub < argc && (!strcmp(argv[sub], "tail") || !strcmp(argv[sub], "top")))
+	if (sub < argc && (!strcmp(argv[sub], "tail") || !strcmp(argv[sub], "top") ||
+			   !strcmp(argv[sub], "tui")))
 		return run_viewer(&cli, &o, sub, argc, argv);
 	ret = cli_parse(&cli, argc, argv, &first);
 	if (ret >= 0)
