@@ -224,7 +224,7 @@ static int cmp_rows(const void *pa, const void *pb)
 		if (tui_groupings[sorting->grouping].field == QF_NONE)
 			c = a->bucket_ns < b->bucket_ns ? -1 : a->bucket_ns > b->bucket_ns;
 		else if (q_field_numeric(tui_groupings[sorting->grouping].field) && a->key && b->key)
-			c = cmp_u64(strtoull(b->key, NULL, 10), strtoull(a->key, NULL, 10));
+			c = cmp_u64(strtoull(b->key, NULL, 10), strtoull(a->key, NULL, 10)); /* ascending */
 		else
 			c = strcmp(a->shown, b->shown);
 		break;

@@ -157,22 +157,35 @@ static const char *sort_name(int s)
 	return s >= 0 && s < TS_COUNT ? n[s] : "?";
 }
 
-/* "last 1d", "1d until 2026-12-01 10:00" (history), "all time". */
-static void range_text(const struct tui *t, char *out, size_t size)
+/* "last 1d", "1d, 2 back: ... to ..." (history), "all time"; with w >= 100 the times in full. */
+static void range_text(const struct tui *t, char *out, size_t size, bool wide)
 {
 	const struct range *r = &tui_ranges[t->range];
+	int64_t until = t->anchor_ns - (int64_t)t->back * r->ns;
 	char a[40], b[40];
 
 	if (!r->ns) {
 		snprintf(out, size, "range: all time");
 		return;
 	}
-	tui_time(t->anchor_ns - (int64_t)t->back * r->ns - r->ns, 1, a, sizeof(a));
-	tui_time(t->anchor_ns - (int64_t)t->back * r->ns, 1, b, sizeof(b));
-	if (!t->back)
+	if (wide) {
+		tui_time(until - r->ns, 1, a, sizeof(a));
+		tui_time(until, 1, b, sizeof(b));
+	} else {
+		time_t sec = (time_t)(until / NS);
+		struct tm tm;
+
+		localtime_r(&sec, &tm);
+		strftime(b, sizeof(b), "%m-%d %H:%M", &tm);
+	}
+	if (!t->back && wide)
 		snprintf(out, size, "range: last %s (since %s)", r->name, a);
-	else
+	else if (!t->back)
+		snprintf(out, size, "range: last %s", r->name);
+	else if (wide)
 		snprintf(out, size, "range: %s, %u back: %s to %s", r->name, t->back, a, b);
+	else
+		snprintf(out, size, "range: %s, %u back, to %s", r->name, t->back, b);
 }
 
 static void draw_header(struct tui *t, int w)
@@ -180,7 +193,7 @@ static void draw_header(struct tui *t, int w)
 	char line[LINE_W], range[160];
 	const char *right = "? help  q quit";
 
-	range_text(t, range, sizeof(range));
+	range_text(t, range, sizeof(range), w >= 100);
 	snprintf(line, sizeof(line), "snitch tui  %s  sort: %s  units: %s", range,
 		 sort_name(t->sort), units_name(t->units));
 	fill(0, 0, w, bar_attr());
@@ -330,8 +343,10 @@ static void draw_table(struct tui *t, int y, int rows, int x, int w)
 	{
 		char tot[96];
 
-		snprintf(tot, sizeof(tot), "TOTAL %zu row%s%s", t->nrows, t->nrows == 1 ? "" : "s",
-			 t->nvis != t->nrows ? " (some hidden by the search)" : "");
+		if (t->nvis != t->nrows)
+			snprintf(tot, sizeof(tot), "TOTAL %zu rows (%zu hidden)", t->nrows, t->nrows - t->nvis);
+		else
+			snprintf(tot, sizeof(tot), "TOTAL %zu row%s", t->nrows, t->nrows == 1 ? "" : "s");
 		tui_bytes(t->sent, t->units, a, sizeof(a));
 		tui_bytes(t->received, t->units, b, sizeof(b));
 		snprintf(c, sizeof(c), "%" PRIu64, t->connections);
@@ -368,9 +383,12 @@ static void draw_footer(struct tui *t, int y, int w)
 	}
 	if (t->live)
 		snprintf(line, sizeof(line), "l history  u units  / search  ? help  q quit");
-	else
+	else if (w >= 120)
 		snprintf(line, sizeof(line), "Enter filter  e exclude  Bksp unfilter  t/T range  h/H history  "
-			 "/ search  s sort  u units  l live  r refresh  (%.0f ms)", t->query_ms);
+			 "/ search  s sort  u units  l live  r refresh  ? help  (%.0f ms)", t->query_ms);
+	else
+		snprintf(line, sizeof(line), "Enter filter  e exclude  Bksp unfilter  t range  h history  "
+			 "s sort  ? help");
 	put(y, 0, w, line, LEFT);
 }
 
@@ -391,8 +409,8 @@ static void draw_live(struct tui *t, int y, int rows, int w)
 		if (t->live_state == LIVE_DENIED) {
 			put(yy++, 1, w - 2, t->denied, LEFT);
 		} else {
-			snprintf(line, sizeof(line), "No snitch is running: there is no live feed at %s.", sock);
-			put(yy++, 1, w - 2, line, LEFT);
+			put(yy++, 1, w - 2, "No snitch is running: there is no live feed at", LEFT);
+			put(yy++, 3, w - 4, sock, CUT_LEFT);
 			yy++;
 			put(yy++, 1, w - 2, "Start one in another terminal:  sudo snitch start", LEFT);
 			put(yy++, 1, w - 2, "The tui connects as soon as it runs. l goes back to the history.", LEFT);
@@ -493,7 +511,7 @@ void view_draw(struct tui *t)
 	getmaxyx(stdscr, h, w);
 	erase();
 	if (h < 8 || w < 40) {
-		put(0, 0, w, "snitch tui: the terminal is too small (40x8 at least)", LEFT);
+		put(0, 0, w, "too small: 40x8 at least", LEFT);
 		refresh();
 		return;
 	}
