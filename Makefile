@@ -238,6 +238,7 @@ $(O)/san/unit/test_%: $(O)/san/tests/unit/test_%.o $(SAN_LIB)
 PKGS_trafficgen := liburing
 PKGS_geoipq := $(PKGS_lib_geoip)
 LDLIBS_connburst := -lpthread
+LDLIBS_querygen := -lm
 
 # The same DNS client, static against musl: a resolver that is not glibc's.
 $(O)/tests/dnsq-static: tests/bin/dnsq.c

@@ -21,9 +21,15 @@
 #define ROLLUP_LEVELS 3
 #define ROLLUP_NONE INT64_C(-4611686018427387904)
 #define ROLLUP_NONE_STR "-4611686018427387904"
-/* rollup_minute is kept this long (retention): the recent views' edges */
+/*
+ * rollup_minute is kept two days, rollup_hour 35 (retention): the edges of
+ * recent ranges; rollup_day as long as the rows. rollup_state says from
+ * when each of the first two is complete.
+ */
 #define ROLLUP_MINUTE_KEEP_S 172800
 #define ROLLUP_MINUTE_KEEP_S_STR "172800"
+#define ROLLUP_HOUR_KEEP_S 3024000
+#define ROLLUP_HOUR_KEEP_S_STR "3024000"
 
 #define ROLLUP_MINUTE_NS INT64_C(60000000000)
 #define ROLLUP_HOUR_NS INT64_C(3600000000000)
@@ -43,6 +49,14 @@
 	" events INTEGER NOT NULL, first_ns INTEGER NOT NULL, last_ns INTEGER NOT NULL," \
 	" PRIMARY KEY (" ROLLUP_KEY_COLS ")) WITHOUT ROWID;"
 
+/*
+ * A drill-down into one executable or domain, or a series filtered by one,
+ * over months reads only its days' rows.
+ */
+#define ROLLUP_DAY_INDEXES \
+	"CREATE INDEX rollup_day_exe ON rollup_day (exe_id, bucket_ns);" \
+	"CREATE INDEX rollup_day_domain ON rollup_day (domain_id, bucket_ns);"
+
 /* Fill a rollup from the connections rows (the migration). */
 #define ROLLUP_BUILD(name, bucket, where) \
 	"INSERT INTO " name " SELECT window_start_ns - window_start_ns % " bucket "," \
@@ -56,6 +70,44 @@
 /* Add one pre-summed row (key, then sums) to a rollup. */
 #define ROLLUP_UPSERT(name) \
 	"INSERT INTO " name " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)" \
+	" ON CONFLICT DO UPDATE SET send_bytes = send_bytes + excluded.send_bytes," \
+	" recv_bytes = recv_bytes + excluded.recv_bytes, conns = conns + excluded.conns," \
+	" events = events + excluded.events, first_ns = min(first_ns, excluded.first_ns)," \
+	" last_ns = max(last_ns, excluded.last_ns)"
+
+/*
+ * Dimension rollups, per hour and per day: the sums of one column's each
+ * value (dim: ROLLUP_DIM_*; val as in the rollups), for the views with no
+ * filter (an overview, a group-by), which read a few rows per value and
+ * bucket instead of one per combination of every column.
+ */
+enum rollup_dim {
+	ROLLUP_DIM_EXE, ROLLUP_DIM_PARENT, ROLLUP_DIM_GPARENT, ROLLUP_DIM_UID, ROLLUP_DIM_PROTO,
+	ROLLUP_DIM_RPORT, ROLLUP_DIM_LADDR, ROLLUP_DIM_RADDR, ROLLUP_DIM_DOMAIN, ROLLUP_DIM_NETNS,
+	ROLLUP_DIM_CONTAINER, ROLLUP_DIMS
+};
+
+#define ROLLUP_DIM_TABLE(name) \
+	"CREATE TABLE " name " (dim INTEGER NOT NULL, bucket_ns INTEGER NOT NULL, val NOT NULL," \
+	" send_bytes INTEGER NOT NULL, recv_bytes INTEGER NOT NULL, conns INTEGER NOT NULL," \
+	" events INTEGER NOT NULL, first_ns INTEGER NOT NULL, last_ns INTEGER NOT NULL," \
+	" PRIMARY KEY (dim, bucket_ns, val)) WITHOUT ROWID;"
+
+#define ROLLUP_DIM_BUILD1(name, from, n, col) \
+	"INSERT INTO " name " SELECT " #n ", bucket_ns, " col ", sum(send_bytes), sum(recv_bytes)," \
+	" sum(conns), sum(events), min(first_ns), max(last_ns) FROM " from " GROUP BY 2, 3;"
+
+/* Fill a dimension rollup from its rollup (the migration). */
+#define ROLLUP_DIM_BUILD(name, from) \
+	ROLLUP_DIM_BUILD1(name, from, 0, "exe_id") ROLLUP_DIM_BUILD1(name, from, 1, "parent_exe_id") \
+	ROLLUP_DIM_BUILD1(name, from, 2, "gparent_exe_id") ROLLUP_DIM_BUILD1(name, from, 3, "uid") \
+	ROLLUP_DIM_BUILD1(name, from, 4, "proto") ROLLUP_DIM_BUILD1(name, from, 5, "rport") \
+	ROLLUP_DIM_BUILD1(name, from, 6, "laddr_id") ROLLUP_DIM_BUILD1(name, from, 7, "raddr_id") \
+	ROLLUP_DIM_BUILD1(name, from, 8, "domain_id") ROLLUP_DIM_BUILD1(name, from, 9, "netns") \
+	ROLLUP_DIM_BUILD1(name, from, 10, "container_id")
+
+#define ROLLUP_DIM_UPSERT(name) \
+	"INSERT INTO " name " VALUES (?,?,?,?,?,?,?,?,?)" \
 	" ON CONFLICT DO UPDATE SET send_bytes = send_bytes + excluded.send_bytes," \
 	" recv_bytes = recv_bytes + excluded.recv_bytes, conns = conns + excluded.conns," \
 	" events = events + excluded.events, first_ns = min(first_ns, excluded.first_ns)," \

@@ -31,7 +31,7 @@ struct q_db {
 	sqlite3 *h;
 	int version;
 	bool rollups, country;
-	int64_t minute_from;
+	int64_t minute_from, hour_from;
 };
 
 /* ---- fields ---- */
@@ -43,31 +43,32 @@ struct fdef {
 	const char *table;	/* reference table, NULL: the column is the value */
 	const char *tcol;	/* the value's column in it */
 	bool numeric;
+	int dim;		/* its dimension rollup (ROLLUP_DIM_*); -1: none */
 };
 
 static const struct fdef fields[QF_COUNT] = {
-	[QF_EXE] = { "exe", "exe_id", "exe_id", "executables", "path", false },
-	[QF_NAME] = { "name", "exe_id", "exe_id", "executables", "name", false },
-	[QF_CMDLINE] = { "cmdline", "exe_id", "exe_id", "executables", "cmdline", false },
-	[QF_SHA256] = { "sha256", "exe_id", "exe_id", "executables", "sha256", false },
-	[QF_PARENT_EXE] = { "parent_exe", "parent_exe_id", "parent_exe_id", "executables", "path", false },
-	[QF_PARENT_NAME] = { "parent_name", "parent_exe_id", "parent_exe_id", "executables", "name", false },
-	[QF_PARENT_CMDLINE] = { "parent_cmdline", "parent_exe_id", "parent_exe_id", "executables", "cmdline", false },
-	[QF_PARENT_SHA256] = { "parent_sha256", "parent_exe_id", "parent_exe_id", "executables", "sha256", false },
-	[QF_GPARENT_EXE] = { "gparent_exe", "gparent_exe_id", "gparent_exe_id", "executables", "path", false },
-	[QF_GPARENT_NAME] = { "gparent_name", "gparent_exe_id", "gparent_exe_id", "executables", "name", false },
-	[QF_GPARENT_CMDLINE] = { "gparent_cmdline", "gparent_exe_id", "gparent_exe_id", "executables", "cmdline", false },
-	[QF_GPARENT_SHA256] = { "gparent_sha256", "gparent_exe_id", "gparent_exe_id", "executables", "sha256", false },
-	[QF_USER] = { "user", "uid", "uid", NULL, NULL, true },
-	[QF_LPORT] = { "lport", "lport", NULL, NULL, NULL, true },
-	[QF_RPORT] = { "rport", "rport", "rport", NULL, NULL, true },
-	[QF_LADDR] = { "laddr", "laddr_id", "laddr_id", "addresses", "addr", false },
-	[QF_RADDR] = { "raddr", "raddr_id", "raddr_id", "addresses", "addr", false },
-	[QF_COUNTRY] = { "country", "raddr_id", "raddr_id", "addresses", "country", false },
-	[QF_DOMAIN] = { "domain", "domain_id", "domain_id", "domains", "name", false },
-	[QF_NETNS] = { "netns", "netns", "netns", NULL, NULL, true },
-	[QF_CONTAINER] = { "container", "container_id", "container_id", "containers", "name", false },
-	[QF_PROTO] = { "proto", "proto", "proto", NULL, NULL, false },
+	[QF_EXE] = { "exe", "exe_id", "exe_id", "executables", "path", false, 0 },
+	[QF_NAME] = { "name", "exe_id", "exe_id", "executables", "name", false, 0 },
+	[QF_CMDLINE] = { "cmdline", "exe_id", "exe_id", "executables", "cmdline", false, 0 },
+	[QF_SHA256] = { "sha256", "exe_id", "exe_id", "executables", "sha256", false, 0 },
+	[QF_PARENT_EXE] = { "parent_exe", "parent_exe_id", "parent_exe_id", "executables", "path", false, 1 },
+	[QF_PARENT_NAME] = { "parent_name", "parent_exe_id", "parent_exe_id", "executables", "name", false, 1 },
+	[QF_PARENT_CMDLINE] = { "parent_cmdline", "parent_exe_id", "parent_exe_id", "executables", "cmdline", false, 1 },
+	[QF_PARENT_SHA256] = { "parent_sha256", "parent_exe_id", "parent_exe_id", "executables", "sha256", false, 1 },
+	[QF_GPARENT_EXE] = { "gparent_exe", "gparent_exe_id", "gparent_exe_id", "executables", "path", false, 2 },
+	[QF_GPARENT_NAME] = { "gparent_name", "gparent_exe_id", "gparent_exe_id", "executables", "name", false, 2 },
+	[QF_GPARENT_CMDLINE] = { "gparent_cmdline", "gparent_exe_id", "gparent_exe_id", "executables", "cmdline", false, 2 },
+	[QF_GPARENT_SHA256] = { "gparent_sha256", "gparent_exe_id", "gparent_exe_id", "executables", "sha256", false, 2 },
+	[QF_USER] = { "user", "uid", "uid", NULL, NULL, true, 3 },
+	[QF_LPORT] = { "lport", "lport", NULL, NULL, NULL, true, -1 },
+	[QF_RPORT] = { "rport", "rport", "rport", NULL, NULL, true, 5 },
+	[QF_LADDR] = { "laddr", "laddr_id", "laddr_id", "addresses", "addr", false, 6 },
+	[QF_RADDR] = { "raddr", "raddr_id", "raddr_id", "addresses", "addr", false, 7 },
+	[QF_COUNTRY] = { "country", "raddr_id", "raddr_id", "addresses", "country", false, 7 },
+	[QF_DOMAIN] = { "domain", "domain_id", "domain_id", "domains", "name", false, 8 },
+	[QF_NETNS] = { "netns", "netns", "netns", NULL, NULL, true, 9 },
+	[QF_CONTAINER] = { "container", "container_id", "container_id", "containers", "name", false, 10 },
+	[QF_PROTO] = { "proto", "proto", "proto", NULL, NULL, false, 4 },
 };
 
 const char *q_field_name(enum q_field f)
@@ -195,8 +196,10 @@ int q_open(struct q_db **dbp, const char *path, int busy_ms, char *err, size_t e
 	}
 	db->rollups = db->country = v >= 3;
 	if (db->rollups &&
-	    (r = one_int(db->h, "SELECT from_ns FROM rollup_state WHERE level = 'minute'",
-			 &db->minute_from)) != SQLITE_OK) {
+	    ((r = one_int(db->h, "SELECT from_ns FROM rollup_state WHERE level = 'minute'",
+			  &db->minute_from)) != SQLITE_OK ||
+	     (r = one_int(db->h, "SELECT from_ns FROM rollup_state WHERE level = 'hour'",
+			  &db->hour_from)) != SQLITE_OK)) {
 		int e = sql_err(db->h, r, err, errsize);
 
 		q_close(db);
@@ -353,12 +356,19 @@ static void sql_release(struct sql *q)
 	free(q->binds);
 }
 
-enum src { SRC_RAW, SRC_MINUTE, SRC_HOUR, SRC_DAY, NSRC };
+enum src { SRC_RAW, SRC_MINUTE, SRC_HOUR, SRC_DAY, SRC_DIM_HOUR, SRC_DIM_DAY, NSRC };
 
 static const char *const src_table[NSRC] = {
-	"connections", "rollup_minute", "rollup_hour", "rollup_day",
+	"connections", "rollup_minute", "rollup_hour", "rollup_day", "rollup_dim_hour", "rollup_dim_day",
 };
-static const int64_t src_ns[NSRC] = { 0, ROLLUP_MINUTE_NS, ROLLUP_HOUR_NS, ROLLUP_DAY_NS };
+static const int64_t src_ns[NSRC] = {
+	0, ROLLUP_MINUTE_NS, ROLLUP_HOUR_NS, ROLLUP_DAY_NS, ROLLUP_HOUR_NS, ROLLUP_DAY_NS,
+};
+
+static bool src_dim(enum src s)
+{
+	return s == SRC_DIM_HOUR || s == SRC_DIM_DAY;
+}
 
 /*
  * The value of field f in a source, in the form both agree on: a
@@ -367,18 +377,19 @@ static const int64_t src_ns[NSRC] = { 0, ROLLUP_MINUTE_NS, ROLLUP_HOUR_NS, ROLLU
 static void put_col(struct buf *b, enum q_field f, enum src src)
 {
 	const struct fdef *d = &fields[f];
+	const char *ru = src_dim(src) ? "val" : d->rucol;
 
 	if (d->table) {
 		if (src == SRC_RAW)
 			buf_printf(b, "coalesce(%s, 0)", d->col);
 		else
-			buf_puts(b, d->rucol);
+			buf_puts(b, ru);
 	} else if (src == SRC_RAW) {
 		buf_puts(b, d->col);
 	} else if (d->numeric) {
-		buf_printf(b, "nullif(%s, %s)", d->rucol, ROLLUP_NONE_STR);
+		buf_printf(b, "nullif(%s, %s)", ru, ROLLUP_NONE_STR);
 	} else {
-		buf_printf(b, "nullif(%s, '')", d->rucol);
+		buf_printf(b, "nullif(%s, '')", ru);
 	}
 }
 
@@ -457,7 +468,7 @@ static int64_t ceil_to(int64_t v, int64_t ns)
 }
 
 static void cover(struct plan *p, const struct q_db *db, int64_t a, int64_t b, int lvl,
-		  const bool *usable)
+		  const bool *usable, bool dims)
 {
 	int64_t start, lo, hi;
 
@@ -473,16 +484,26 @@ static void cover(struct plan *p, const struct q_db *db, int64_t a, int64_t b, i
 	start = a;
 	if (lvl == SRC_MINUTE && start < db->minute_from)
 		start = db->minute_from;
+	if (lvl == SRC_HOUR && start < db->hour_from)
+		start = db->hour_from;
 	lo = ceil_to(start, src_ns[lvl]);
 	hi = floor_to(b, src_ns[lvl]);
 	if (lo >= hi) {
-		cover(p, db, a, b, lvl - 1, usable);
+		cover(p, db, a, b, lvl - 1, usable, dims);
 		return;
 	}
-	if (p->n < MAX_PIECES)
-		p->p[p->n++] = (struct piece){ (enum src)lvl, lo, hi, 0, 0 };
-	cover(p, db, a, lo, lvl - 1, usable);
-	cover(p, db, hi, b, lvl - 1, usable);
+	if (p->n < MAX_PIECES) {
+		enum src s = (enum src)lvl;
+
+		/* no filter: the dimension rollup of the key has the same sums */
+		if (dims && lvl == SRC_HOUR)
+			s = SRC_DIM_HOUR;
+		else if (dims && lvl == SRC_DAY)
+			s = SRC_DIM_DAY;
+		p->p[p->n++] = (struct piece){ s, lo, hi, 0, 0 };
+	}
+	cover(p, db, a, lo, lvl - 1, usable, dims);
+	cover(p, db, hi, b, lvl - 1, usable, dims);
 }
 
 /* The first rowid whose window starts at or after t (rows in time order). */
@@ -561,7 +582,7 @@ static int make_plan(struct q_db *db, const struct q_spec *s, const struct shape
 	bool usable[NSRC] = { true, true, true, true };
 
 	memset(p, 0, sizeof(*p));
-	for (int l = SRC_MINUTE; l < NSRC; l++) {
+	for (int l = SRC_MINUTE; l <= SRC_DAY; l++) {
 		usable[l] = db->rollups && !s->raw_only && field_in_rollups(sh->key);
 		for (size_t i = 0; i < s->nfilters; i++)
 			if (!field_in_rollups(s->filters[i].field))
@@ -577,7 +598,8 @@ static int make_plan(struct q_db *db, const struct q_spec *s, const struct shape
 		return one_int(db->h, "SELECT max(rowid) - min(rowid) + 1 FROM connections",
 			       (int64_t *)&p->raw_rows);
 	}
-	cover(p, db, s->from_ns, s->until_ns, SRC_DAY, usable);
+	cover(p, db, s->from_ns, s->until_ns, SRC_DAY, usable,
+	      !s->nfilters && (sh->key == QF_NONE || fields[sh->key].dim >= 0));
 	return plan_raw_rows(db, p);
 }
 
@@ -599,6 +621,8 @@ static void put_piece(struct sql *q, const struct q_spec *s, const struct shape 
 		   " min(first_ns) AS f, max(last_ns) AS l FROM %s WHERE %s >= %lld AND %s < %lld",
 		   pc->src == SRC_RAW ? "count(*)" : "sum(conns)", src_table[pc->src],
 		   t, (long long)pc->from, t, (long long)pc->until);
+	if (src_dim(pc->src))
+		buf_printf(b, " AND dim = %d", sh->key == QF_NONE ? ROLLUP_DIM_EXE : fields[sh->key].dim);
 	if (pc->src == SRC_RAW && (pc->lo_rowid || pc->hi_rowid))
 		buf_printf(b, " AND rowid >= %lld AND rowid < %lld", (long long)pc->lo_rowid,
 			   (long long)pc->hi_rowid);
@@ -879,21 +903,36 @@ int q_totals(struct q_db *db, const struct q_spec *s, struct q_totals *out, char
 {
 	struct shape sh = { QF_NONE, 0, MODE_GROUP };
 	struct q_rows now = { 0 }, before = { 0 };
-	struct q_spec b;
+	sqlite3_stmt *st;
 	int r;
 
 	memset(out, 0, sizeof(*out));
 	if ((r = run(db, s, &sh, add_totals, out, err, errsize)) < 0)
 		return r;
-	/* executables: paths seen in the range; new: not seen before it */
+	/*
+	 * executables: paths seen in the range (filters applied); new: whose
+	 * first row ever (any filter) is in it, from the index by executable
+	 * (one lookup per executable, whatever the range)
+	 */
 	if ((r = group(db, s, QF_EXE, 0, &now, err, errsize)) < 0)
 		return r;
-	b = *s;
-	b.until_ns = s->from_ns;
-	b.from_ns = 0;
-	if (s->from_ns > 0 && (r = group(db, &b, QF_EXE, 0, &before, err, errsize)) < 0) {
+	r = sqlite3_prepare_v2(db->h,
+		"SELECT e.path FROM executables e GROUP BY e.path"
+		" HAVING min((SELECT min(window_start_ns) FROM connections c WHERE c.exe_id = e.id)) >= ?1",
+		-1, &st, NULL);
+	if (r == SQLITE_OK) {
+		sqlite3_bind_int64(st, 1, s->from_ns);
+		while ((r = sqlite3_step(st)) == SQLITE_ROW)
+			if (add_row(&before, &(struct qrow){ .key = (const char *)sqlite3_column_text(st, 0) }) < 0) {
+				r = SQLITE_NOMEM;
+				break;
+			}
+		sqlite3_finalize(st);
+	}
+	if (r != SQLITE_DONE) {
 		q_rows_free(&now);
-		return r;
+		q_rows_free(&before);
+		return sql_err(db->h, r, err, errsize);
 	}
 	if (before.n)
 		qsort(before.v, before.n, sizeof(*before.v), cmp_row_key);
@@ -901,7 +940,7 @@ int q_totals(struct q_db *db, const struct q_spec *s, struct q_totals *out, char
 		if (!now.v[i].key)
 			continue;
 		out->executables++;
-		if (!before.n || !bsearch(&now.v[i], before.v, before.n, sizeof(*before.v), cmp_row_key))
+		if (before.n && bsearch(&now.v[i], before.v, before.n, sizeof(*before.v), cmp_row_key))
 			out->new_executables++;
 	}
 	q_rows_free(&now);

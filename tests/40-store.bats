@@ -87,8 +87,10 @@ teardown() {
 	[ "$(q "select count(*) from executables where path = '/old/tool'")" -eq 0 ]
 	[ "$(q "select count(*) from domains where name = 'old.example'")" -eq 0 ]
 	[ "$(q "select count(*) from executables where path = '/usr/bin/curl'")" -eq 1 ]
-	# the rollups of the old row went too (minutes are kept for two days only)
+	# the rollups of the old row went too (minutes are kept for two days only,
+	# hours 35)
 	[ "$(q 'select sum(send_bytes) from rollup_day')" = 7 ]
+	[ "$(q 'select sum(send_bytes) from rollup_dim_day where dim = 0')" = 7 ]
 	[ "$(q 'select sum(send_bytes) from rollup_hour')" = 7 ]
 	[ "$(q 'select sum(send_bytes) from rollup_minute')" = 7 ]
 }
@@ -116,6 +118,15 @@ teardown() {
 		ru=$(q "select bucket_ns, exe_id, domain_id, rport, sum(send_bytes), sum(recv_bytes), sum(conns), sum(events),
 			min(first_ns), max(last_ns) from $t group by 1, 2, 3, 4 order by 1, 2, 3, 4")
 		[ -n "$raw" ] && [ "$raw" = "$ru" ]
+	done
+	# the dimension rollups: per executable and per domain, the same sums
+	for l in hour:3600 day:86400; do
+		t=rollup_dim_${l%%:*} b=$(( ${l#*:} * 1000000000 ))
+		raw=$(q "select window_start_ns - window_start_ns % $b, exe_id, sum(send_bytes), sum(recv_bytes), count(*), sum(events)
+			from connections group by 1, 2 order by 1, 2")
+		[ "$raw" = "$(q "select bucket_ns, val, send_bytes, recv_bytes, conns, events from $t where dim = 0 order by 1, 2")" ]
+		raw=$(q "select window_start_ns - window_start_ns % $b, coalesce(domain_id, 0), sum(send_bytes) from connections group by 1, 2 order by 1, 2")
+		[ "$raw" = "$(q "select bucket_ns, val, send_bytes from $t where dim = 8 order by 1, 2")" ]
 	done
 	# the three ports of the same identity are one rollup row per bucket
 	[ "$(q "select conns from rollup_day where bucket_ns = $NOW - $NOW % $day and uid = 1000 and rport = 443 and domain_id != 0")" -eq 2 ]
@@ -307,6 +318,9 @@ new" ]
 	# version 3: the rollups of the rows already there, countries
 	for t in rollup_minute rollup_hour rollup_day; do
 		[ "$(q "select sum(send_bytes), sum(recv_bytes), sum(conns), sum(events) from $t")" = "7|8|1|1" ]
+	done
+	for t in rollup_dim_hour rollup_dim_day; do
+		[ "$(q "select count(distinct dim), sum(send_bytes) / 11 from $t")" = "11|7" ]
 	done
 	[ "$(q "select count(*) from pragma_table_info('addresses') where name = 'country'")" -eq 1 ]
 	# a database of a newer version is refused, not changed

@@ -26,9 +26,9 @@ struct opts {
 	const char *db;
 	const char *since, *from, *until;
 	const char *group_by, *series;
-	const char *where_help, *exclude_help;
+	const char *where_help, *exclude_help, *drill;
 	uint64_t top;
-	bool json, bytes, executables;
+	bool json, bytes, executables, raw;
 };
 
 static const int exit_codes[] = {
@@ -354,12 +354,16 @@ int main(int argc, char **argv)
 		  .help = "the N largest groups and the rest summed as \"other\" (0: all; series: 10)" },
 		{ .name = "series", .type = CLI_STRING, .value = &o.series, .metavar = "BUCKET",
 		  .help = "a time series in buckets of BUCKET (1m, 5m, 1h, 1d...), per group with --group-by" },
+		{ .name = "drill", .type = CLI_STRING, .value = &o.drill, .metavar = "F=V",
+		  .help = "one group in depth: its domains, addresses, ports, parents, users, sha256 values (one JSON object)" },
 		{ .name = "executables", .type = CLI_FLAG, .value = &o.executables,
 		  .help = "every executable seen, with its sha256 values over time" },
 		{ .name = "json", .type = CLI_FLAG, .value = &o.json,
 		  .help = "NDJSON even on a terminal (the default on a pipe)" },
 		{ .name = "bytes", .type = CLI_FLAG, .value = &o.bytes,
 		  .help = "exact byte counts in the table, not KiB, MiB, GiB" },
+		{ .name = "raw", .type = CLI_FLAG, .value = &o.raw,
+		  .help = "answer from the raw connections table only, not the rollups (a check, and bench/query.sh's baseline)" },
 	};
 	const struct cli cli = {
 		.prog = PROG,
@@ -385,6 +389,7 @@ int main(int argc, char **argv)
 			"  snitch-query --from 2026-11-01 --until 2026-12-01 --group-by country --exclude country=private\n"
 			"  snitch-query --since 1d --series 1h --group-by exe --top 5 --json | jq -c .\n"
 			"  snitch-query --since all --executables\n"
+			"  snitch-query --since 30d --drill exe=/usr/bin/curl --top 10 | jq .domains\n"
 			"  snitch-query --since 7d --group-by raddr --where domain=example.org | jq -r .raddr\n",
 		.opts = opts,
 		.nopts = sizeof(opts) / sizeof(opts[0]),
@@ -428,6 +433,7 @@ int main(int argc, char **argv)
 	if (o.series && s.bucket_ns < 1000000000)
 		return cli_usage_error(&cli, "--series: '%s' is shorter than a second", o.series);
 	s.top = (size_t)o.top;
+	s.raw_only = o.raw;
 	if (!o.json)
 		o.json = !isatty(STDOUT_FILENO);
 
@@ -436,7 +442,28 @@ int main(int argc, char **argv)
 		return open_error(r);
 	}
 	ret = SNITCH_EXIT_OK;
-	if (o.executables) {
+	if (o.drill) {
+		char *eq = strchr(o.drill, '=');
+		enum q_field f = QF_NONE;
+		struct q_drill d;
+		struct buf b = BUF_INIT;
+
+		if (eq) {
+			*eq = '\0';
+			f = q_field_parse(o.drill);
+			*eq = '=';
+		}
+		if (f == QF_NONE) {
+			q_close(db);
+			return cli_usage_error(&cli, "--drill: '%s' is not FIELD=VALUE of a known field", o.drill);
+		}
+		if ((r = q_drill(db, &s, f, eq[1] ? eq + 1 : NULL, &d, err, sizeof(err))) == 0) {
+			q_json_drill(&b, &d);
+			write_json(&b);
+			buf_release(&b);
+			q_drill_free(&d);
+		}
+	} else if (o.executables) {
 		struct q_exes e;
 
 		if ((r = q_executables(db, &s, &e, err, sizeof(err))) == 0) {

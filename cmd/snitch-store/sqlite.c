@@ -24,8 +24,8 @@ struct db {
 	sqlite3 *h;
 	char *path;
 	sqlite3_stmt *ins_exe, *ins_str[3], *ins_conn, *ins_event;
-	sqlite3_stmt *ins_rollup[ROLLUP_LEVELS];
-	int64_t minute_from;		/* rollup_minute is complete from here on */
+	sqlite3_stmt *ins_rollup[ROLLUP_LEVELS], *ins_dim[ROLLUP_LEVELS];
+	int64_t level_from[ROLLUP_LEVELS];	/* a level is complete from here on */
 	int64_t seen_ids[SEEN_IDS];
 	struct id_cache seen;		/* reference ids inserted */
 };
@@ -60,23 +60,36 @@ static const char *const sqlite_schema[] = {
 	/*
 	 * version 3: rollups (rollup.h) and the country of each address. The
 	 * rollups of the rows already logged are built here; rollup_minute
-	 * only for the last ROLLUP_MINUTE_KEEP_S (the retention pass keeps it
-	 * so), its start in rollup_state.
+	 * and rollup_hour only for the time they are kept (the retention pass
+	 * keeps them so), their start in rollup_state.
 	 */
 	"ALTER TABLE addresses ADD COLUMN country TEXT;"
 	"CREATE TABLE rollup_state (level TEXT PRIMARY KEY, from_ns INTEGER NOT NULL);"
 	ROLLUP_TABLE("rollup_minute") ROLLUP_TABLE("rollup_hour") ROLLUP_TABLE("rollup_day")
+	ROLLUP_DIM_TABLE("rollup_dim_hour") ROLLUP_DIM_TABLE("rollup_dim_day")
+	ROLLUP_DAY_INDEXES
 	"INSERT INTO rollup_state VALUES ('minute',"
 	" (CAST(strftime('%s', 'now') AS INTEGER) - " ROLLUP_MINUTE_KEEP_S_STR ") / 60 * 60 * 1000000000);"
+	"INSERT INTO rollup_state VALUES ('hour',"
+	" (CAST(strftime('%s', 'now') AS INTEGER) - " ROLLUP_HOUR_KEEP_S_STR ") / 3600 * 3600 * 1000000000);"
 	ROLLUP_BUILD("rollup_minute", "60000000000",
 		     " WHERE window_start_ns >= (SELECT from_ns FROM rollup_state WHERE level = 'minute')")
-	ROLLUP_BUILD("rollup_hour", "3600000000000", "")
-	ROLLUP_BUILD("rollup_day", "86400000000000", ""),
+	ROLLUP_BUILD("rollup_hour", "3600000000000",
+		     " WHERE window_start_ns >= (SELECT from_ns FROM rollup_state WHERE level = 'hour')")
+	ROLLUP_BUILD("rollup_day", "86400000000000", "")
+	ROLLUP_DIM_BUILD("rollup_dim_hour", "rollup_hour")
+	ROLLUP_DIM_BUILD("rollup_dim_day", "rollup_day"),
 };
 
 static const char *const ins_rollup_sql[ROLLUP_LEVELS] = {
 	ROLLUP_UPSERT("rollup_minute"), ROLLUP_UPSERT("rollup_hour"), ROLLUP_UPSERT("rollup_day"),
 };
+/* none per minute */
+static const char *const ins_dim_sql[ROLLUP_LEVELS] = {
+	NULL, ROLLUP_DIM_UPSERT("rollup_dim_hour"), ROLLUP_DIM_UPSERT("rollup_dim_day"),
+};
+static const char *const level_name[ROLLUP_LEVELS] = { "minute", "hour", "day" };
+static const int64_t level_keep_s[ROLLUP_LEVELS] = { ROLLUP_MINUTE_KEEP_S, ROLLUP_HOUR_KEEP_S, 0 };
 
 /* The inserts, whole: no statement text is made from values. */
 static const char *const ins_str_sql[3] = {
@@ -160,18 +173,25 @@ static int move_aside(const char *path, char *moved, size_t movedsize)
 	return 0;
 }
 
-static int load_minute_from(struct db *d)
+static int load_level_from(struct db *d)
 {
 	sqlite3_stmt *st;
-	int r = sqlite3_prepare_v2(d->h, "SELECT from_ns FROM rollup_state WHERE level = 'minute'",
-				   -1, &st, NULL);
+	int r = SQLITE_OK;
 
-	if (r != SQLITE_OK)
-		return r;
-	r = sqlite3_step(st);
-	d->minute_from = r == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-	sqlite3_finalize(st);
-	return r == SQLITE_ROW || r == SQLITE_DONE ? SQLITE_OK : r;
+	for (int l = 0; r == SQLITE_OK && l < ROLLUP_LEVELS; l++) {
+		d->level_from[l] = 0;
+		r = sqlite3_prepare_v2(d->h, "SELECT from_ns FROM rollup_state WHERE level = ?",
+				       -1, &st, NULL);
+		if (r != SQLITE_OK)
+			return r;
+		sqlite3_bind_text(st, 1, level_name[l], -1, SQLITE_STATIC);
+		r = sqlite3_step(st);
+		if (r == SQLITE_ROW)
+			d->level_from[l] = sqlite3_column_int64(st, 0);
+		r = r == SQLITE_ROW || r == SQLITE_DONE ? SQLITE_OK : r;
+		sqlite3_finalize(st);
+	}
+	return r;
 }
 
 static int prepare(struct db *d, char *err, size_t errsize)
@@ -186,10 +206,13 @@ static int prepare(struct db *d, char *err, size_t errsize)
 		r = sqlite3_prepare_v2(d->h, ins_str_sql[i], -1, &d->ins_str[i], NULL);
 	if (r == SQLITE_OK)
 		r = sqlite3_prepare_v2(d->h, conn, -1, &d->ins_conn, NULL);
-	for (int i = 0; r == SQLITE_OK && i < ROLLUP_LEVELS; i++)
+	for (int i = 0; r == SQLITE_OK && i < ROLLUP_LEVELS; i++) {
 		r = sqlite3_prepare_v2(d->h, ins_rollup_sql[i], -1, &d->ins_rollup[i], NULL);
+		if (r == SQLITE_OK && ins_dim_sql[i])
+			r = sqlite3_prepare_v2(d->h, ins_dim_sql[i], -1, &d->ins_dim[i], NULL);
+	}
 	if (r == SQLITE_OK)
-		r = load_minute_from(d);
+		r = load_level_from(d);
 	if (r == SQLITE_OK)
 		r = sqlite3_prepare_v2(d->h,
 			"INSERT INTO events (ts_ns, type, stage, code, count, message, record)"
@@ -242,7 +265,8 @@ static void close_handles(struct db *d)
 	sqlite3_finalize(d->ins_event);
 	for (int i = 0; i < ROLLUP_LEVELS; i++) {
 		sqlite3_finalize(d->ins_rollup[i]);
-		d->ins_rollup[i] = NULL;
+		sqlite3_finalize(d->ins_dim[i]);
+		d->ins_rollup[i] = d->ins_dim[i] = NULL;
 	}
 	d->ins_exe = d->ins_conn = d->ins_event = NULL;
 	memset(d->ins_str, 0, sizeof(d->ins_str));
@@ -447,6 +471,89 @@ static void ru_free(struct ru_row **t)
 	}
 }
 
+/* A dimension rollup's key (rollup.h): all 8 bytes wide, compared as bytes. */
+struct dim_row {
+	int64_t bucket, dim, ival;
+	const char *sval;	/* the proto, interned in the batch; else NULL */
+	uint64_t send, recv, conns, events, first, last;
+	UT_hash_handle hh;
+};
+
+#define DIM_KEY_LEN (offsetof(struct dim_row, sval) + sizeof(const char *))
+
+static int write_dims(struct db *d, const struct ru_row *t, int level)
+{
+	struct dim_row *dt = NULL, key, *e, *tmp;
+	sqlite3_stmt *st = d->ins_dim[level];
+	int r = SQLITE_DONE;
+
+	for (const struct ru_row *x = t; x; x = x->hh.next) {
+		const int64_t vals[ROLLUP_DIMS] = {
+			[ROLLUP_DIM_EXE] = x->exe[0], [ROLLUP_DIM_PARENT] = x->exe[1],
+			[ROLLUP_DIM_GPARENT] = x->exe[2], [ROLLUP_DIM_UID] = x->uid,
+			[ROLLUP_DIM_RPORT] = x->rport, [ROLLUP_DIM_LADDR] = x->laddr,
+			[ROLLUP_DIM_RADDR] = x->raddr, [ROLLUP_DIM_DOMAIN] = x->domain,
+			[ROLLUP_DIM_NETNS] = x->netns, [ROLLUP_DIM_CONTAINER] = x->container,
+		};
+
+		for (int dim = 0; dim < ROLLUP_DIMS; dim++) {
+			memset(&key, 0, sizeof(key));
+			key.bucket = x->bucket;
+			key.dim = dim;
+			if (dim == ROLLUP_DIM_PROTO)
+				key.sval = x->proto ? x->proto : "";
+			else
+				key.ival = vals[dim];
+			HASH_FIND(hh, dt, &key, DIM_KEY_LEN, e);
+			if (!e) {
+				if (!(e = malloc(sizeof(*e)))) {
+					r = SQLITE_NOMEM;
+					goto out;
+				}
+				*e = key;
+				e->first = x->first;
+				e->last = x->last;
+				HASH_ADD(hh, dt, bucket, DIM_KEY_LEN, e);
+				if (!table_added(e, hh)) {
+					free(e);
+					r = SQLITE_NOMEM;
+					goto out;
+				}
+			}
+			e->send += x->send;
+			e->recv += x->recv;
+			e->conns += x->conns;
+			e->events += x->events;
+			if (x->first < e->first)
+				e->first = x->first;
+			if (x->last > e->last)
+				e->last = x->last;
+		}
+	}
+	for (e = dt; e && r == SQLITE_DONE; e = e->hh.next) {
+		sqlite3_bind_int64(st, 1, e->dim);
+		sqlite3_bind_int64(st, 2, e->bucket);
+		if (e->sval)
+			bind_text(st, 3, e->sval, strlen(e->sval));
+		else
+			sqlite3_bind_int64(st, 3, e->ival);
+		sqlite3_bind_int64(st, 4, (int64_t)e->send);
+		sqlite3_bind_int64(st, 5, (int64_t)e->recv);
+		sqlite3_bind_int64(st, 6, (int64_t)e->conns);
+		sqlite3_bind_int64(st, 7, (int64_t)e->events);
+		sqlite3_bind_int64(st, 8, (int64_t)e->first);
+		sqlite3_bind_int64(st, 9, (int64_t)e->last);
+		r = sqlite3_step(st);
+		sqlite3_reset(st);
+	}
+out:
+	HASH_ITER(hh, dt, e, tmp) {
+		HASH_DEL(dt, e);
+		free(e);
+	}
+	return r;
+}
+
 static int write_rollup(struct db *d, const struct batch *b, int level)
 {
 	int64_t ns = rollup_ns[level];
@@ -457,8 +564,8 @@ static int write_rollup(struct db *d, const struct batch *b, int level)
 	for (const struct conn_row *c = b->rows; c; c = c->hh.next) {
 		memset(&key, 0, sizeof(key));
 		key.bucket = (int64_t)c->window_start_ns - (int64_t)(c->window_start_ns % (uint64_t)ns);
-		/* older than the minutes kept: the next retention pass would drop it */
-		if (level == 0 && key.bucket < d->minute_from)
+		/* older than the buckets kept: the next retention pass would drop it */
+		if (key.bucket < d->level_from[level])
 			continue;
 		for (int l = 0; l < NLEVELS; l++)
 			key.exe[l] = c->exe[l] ? c->exe[l]->id : 0;
@@ -518,6 +625,8 @@ static int write_rollup(struct db *d, const struct batch *b, int level)
 		r = sqlite3_step(st);
 		sqlite3_reset(st);
 	}
+	if (r == SQLITE_DONE && d->ins_dim[level])
+		r = write_dims(d, t, level);
 	ru_free(&t);
 	return r;
 }
@@ -610,21 +719,45 @@ static int exec_i64(struct db *d, const char *sql, int64_t v)
 }
 
 /*
- * The rollups' retention: hours and days as the rows, minutes for
- * ROLLUP_MINUTE_KEEP_S; rollup_state says from when rollup_minute is
- * complete, and the writer adds no minute before it (write_rollup).
+ * The rollups' retention: days as the rows, hours and minutes as long as
+ * level_keep_s says; rollup_state says from when each is complete, and
+ * the writer adds nothing before that (write_rollup). cut[]: the new
+ * starts, ns.
  */
-static int retain_rollups(struct db *d, int64_t cutoff_ns, int64_t minute_cut)
+static int retain_rollups(struct db *d, int64_t cutoff_ns, const int64_t *cut)
 {
-	int r;
+	static const char *const del[ROLLUP_LEVELS] = {
+		"DELETE FROM rollup_minute WHERE bucket_ns < ?1",
+		"DELETE FROM rollup_hour WHERE bucket_ns < ?1",
+		"DELETE FROM rollup_day WHERE bucket_ns < ?1",
+	};
+	static const char *const del_dim[ROLLUP_LEVELS] = {
+		NULL,
+		"DELETE FROM rollup_dim_hour WHERE bucket_ns < ?1",
+		"DELETE FROM rollup_dim_day WHERE bucket_ns < ?1",
+	};
+	int r = SQLITE_OK;
 
-	if ((r = exec_i64(d, "DELETE FROM rollup_day WHERE bucket_ns < ?1", cutoff_ns)) != SQLITE_OK ||
-	    (r = exec_i64(d, "DELETE FROM rollup_hour WHERE bucket_ns < ?1", cutoff_ns)) != SQLITE_OK ||
-	    (r = exec_i64(d, "DELETE FROM rollup_minute WHERE bucket_ns < ?1", minute_cut)) != SQLITE_OK ||
-	    (r = exec_i64(d, "INSERT OR REPLACE INTO rollup_state VALUES ('minute', ?1)",
-			  minute_cut)) != SQLITE_OK)
-		return r;
-	return SQLITE_OK;
+	for (int l = 0; l < ROLLUP_LEVELS && r == SQLITE_OK; l++) {
+		int64_t c = level_keep_s[l] ? cut[l] : cutoff_ns;
+
+		r = exec_i64(d, del[l], c);
+		if (r == SQLITE_OK && del_dim[l])
+			r = exec_i64(d, del_dim[l], c);
+		if (r == SQLITE_OK && level_keep_s[l]) {
+			sqlite3_stmt *st;
+
+			r = sqlite3_prepare_v2(d->h, "INSERT OR REPLACE INTO rollup_state VALUES (?1, ?2)",
+					       -1, &st, NULL);
+			if (r != SQLITE_OK)
+				break;
+			sqlite3_bind_text(st, 1, level_name[l], -1, SQLITE_STATIC);
+			sqlite3_bind_int64(st, 2, c);
+			r = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK : sqlite3_errcode(d->h);
+			sqlite3_finalize(st);
+		}
+	}
+	return r;
 }
 
 int db_retain(struct db *d, uint64_t cutoff_ns, uint64_t *deleted, char *err,
@@ -645,21 +778,26 @@ int db_retain(struct db *d, uint64_t cutoff_ns, uint64_t *deleted, char *err,
 	sqlite3_stmt *st;
 	int r;
 
-	int64_t minute_cut = (int64_t)time(NULL) - ROLLUP_MINUTE_KEEP_S;
+	int64_t cut[ROLLUP_LEVELS], now_s = (int64_t)time(NULL);
 
 	/*
 	 * Whole days go, so that the rollups of the days kept sum exactly the
 	 * rows kept (a day's rollup row cannot be cut in two).
 	 */
 	cutoff_ns -= cutoff_ns % (uint64_t)ROLLUP_DAY_NS;
-	minute_cut = (minute_cut - minute_cut % 60) * 1000000000;
-	if (minute_cut < d->minute_from)
-		minute_cut = d->minute_from;
+	for (int l = 0; l < ROLLUP_LEVELS; l++) {
+		int64_t ns = l == 0 ? 60 : 3600;
+
+		cut[l] = (now_s - level_keep_s[l]) / ns * ns * 1000000000;
+		/* a level only ever gets shorter: what was skipped stays missing */
+		if (cut[l] < d->level_from[l])
+			cut[l] = d->level_from[l];
+	}
 	*deleted = 0;
 	r = exec_sql(d->h, "BEGIN IMMEDIATE", err, errsize);
 	if (r != SQLITE_OK)
 		return r;
-	r = retain_rollups(d, (int64_t)cutoff_ns, minute_cut);
+	r = retain_rollups(d, (int64_t)cutoff_ns, cut);
 	if (r != SQLITE_OK) {
 		snprintf(err, errsize, "%s", sqlite3_errmsg(d->h));
 		(void)sqlite3_exec(d->h, "ROLLBACK", NULL, NULL, NULL);
@@ -697,8 +835,9 @@ int db_retain(struct db *d, uint64_t cutoff_ns, uint64_t *deleted, char *err,
 		return r;
 	}
 	r = exec_sql(d->h, "COMMIT", err, errsize);
-	if (r == SQLITE_OK)
-		d->minute_from = minute_cut;
+	for (int l = 0; r == SQLITE_OK && l < ROLLUP_LEVELS; l++)
+		if (level_keep_s[l])
+			d->level_from[l] = cut[l];
 	/* ids in the cache may have been deleted as orphans */
 	id_cache_clear(&d->seen);
 	release_cache(d);

@@ -64,6 +64,9 @@ static void make_fixture(const char *path)
 		" count INTEGER, message TEXT, record TEXT NOT NULL);"
 		"CREATE TABLE rollup_state (level TEXT PRIMARY KEY, from_ns INTEGER NOT NULL);"
 		ROLLUP_TABLE("rollup_minute") ROLLUP_TABLE("rollup_hour") ROLLUP_TABLE("rollup_day")
+		ROLLUP_DIM_TABLE("rollup_dim_hour") ROLLUP_DIM_TABLE("rollup_dim_day")
+		ROLLUP_DAY_INDEXES
+		"CREATE INDEX connections_exe ON connections (exe_id, window_start_ns);"
 		"INSERT INTO executables VALUES (11, '/usr/bin/curl', 'curl', '[\"curl\",\"-s\"]', 'aa');"
 		"INSERT INTO executables VALUES (12, '/usr/bin/curl', 'curl', '[\"curl\",\"-s\"]', 'bb');"
 		"INSERT INTO executables VALUES (13, '/usr/bin/wget', 'wget', NULL, NULL);"
@@ -161,18 +164,22 @@ static void make_fixture(const char *path)
 			day2_sent += (uint64_t)snd;
 	}
 	sqlite3_finalize(st);
-	/* minutes from the middle of the third day on: both kinds of edge */
+	/* minutes from the middle of the third day on, hours from the second:
+	 * every kind of edge */
 	{
-		char sql[128];
+		char sql[160];
 
-		snprintf(sql, sizeof(sql), "INSERT INTO rollup_state VALUES ('minute', %lld)",
-			 (long long)(D0 + 2 * DAY + 13 * HOUR + 7 * MIN));
+		snprintf(sql, sizeof(sql), "INSERT INTO rollup_state VALUES ('minute', %lld), ('hour', %lld)",
+			 (long long)(D0 + 2 * DAY + 13 * HOUR + 7 * MIN), (long long)(D0 + DAY + 5 * HOUR));
 		exec(h, sql);
 	}
 	exec(h, ROLLUP_BUILD("rollup_minute", "60000000000",
 			     " WHERE window_start_ns >= (SELECT from_ns FROM rollup_state WHERE level = 'minute')")
-		ROLLUP_BUILD("rollup_hour", "3600000000000", "")
-		ROLLUP_BUILD("rollup_day", "86400000000000", ""));
+		ROLLUP_BUILD("rollup_hour", "3600000000000",
+			     " WHERE window_start_ns >= (SELECT from_ns FROM rollup_state WHERE level = 'hour')")
+		ROLLUP_BUILD("rollup_day", "86400000000000", "")
+		ROLLUP_DIM_BUILD("rollup_dim_hour", "rollup_hour")
+		ROLLUP_DIM_BUILD("rollup_dim_day", "rollup_day"));
 	exec(h, "COMMIT; PRAGMA user_version = 3");
 	sqlite3_close(h);
 }
@@ -229,6 +236,7 @@ static const int64_t ranges[][2] = {
 	{ D0 + 2 * DAY + 14 * HOUR + 3 * MIN + 20000000000LL, D0 + 3 * DAY + 22 * HOUR + 1 * MIN },
 	{ D0 + 3 * DAY + 10 * HOUR + 10 * MIN, D0 + 3 * DAY + 10 * HOUR + 40 * MIN + 10000000000LL },
 	{ D0 - DAY, D0 + 5 * DAY },
+	{ D0 + 3 * HOUR + 20 * MIN, D0 + 2 * DAY + 1 * HOUR + 10 * MIN + 20000000000LL },
 };
 #define NRANGES (sizeof(ranges) / sizeof(ranges[0]))
 
