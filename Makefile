@@ -270,6 +270,22 @@ $(O)/fuzz/fuzz_dns: tests/fuzz/fuzz_dns.c cmd/snitch-resolve/dnsmsg.c cmd/snitch
 		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 		-o $@ tests/fuzz/fuzz_dns.c cmd/snitch-resolve/dnsmsg.c $(FUZZ_LIB_SRCS) $(call pkg,--libs,libcares) -lpthread
 
+# What snitch top and tail show of names, command lines and domains.
+$(O)/fuzz/fuzz_termsafe: tests/fuzz/fuzz_termsafe.c $(LIB_SRCS) $(wildcard lib/*.h)
+	$(call msg,FUZZ,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) -std=gnu11 $(DEFINES) -Ilib -g -O1 \
+		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+		-o $@ tests/fuzz/fuzz_termsafe.c $(FUZZ_LIB_SRCS) -lpthread
+
+# snitch top's model, fed any lines as the live feed.
+$(O)/fuzz/fuzz_top_model: tests/fuzz/fuzz_top_model.c cmd/snitch-top/model.c cmd/snitch-top/model.h $(LIB_SRCS) $(wildcard lib/*.h)
+	$(call msg,FUZZ,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) -std=gnu11 $(DEFINES) -Ilib -Icmd/snitch-top -g -O1 \
+		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+		-o $@ tests/fuzz/fuzz_top_model.c cmd/snitch-top/model.c $(FUZZ_LIB_SRCS) -lpthread
+
 # The address parser and range labels of lib/geoip.c, with the country
 # database that make deps installs when it is there.
 $(O)/fuzz/fuzz_geoip: tests/fuzz/fuzz_geoip.c lib/geoip.c lib/geoip.h
@@ -279,15 +295,8 @@ $(O)/fuzz/fuzz_geoip: tests/fuzz/fuzz_geoip.c lib/geoip.c lib/geoip.h
 		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 		-o $@ tests/fuzz/fuzz_geoip.c lib/geoip.c $(call pkg,--libs,$(PKGS_lib_geoip))
 
-FUZZ_TARGETS := $(O)/fuzz/fuzz_record $(O)/fuzz/fuzz_dns $(O)/fuzz/fuzz_geoip $(O)/fuzz/fuzz_termsafe
-# What snitch top and tail show of names, command lines and domains.
-$(O)/fuzz/fuzz_termsafe: tests/fuzz/fuzz_termsafe.c $(LIB_SRCS) $(wildcard lib/*.h)
-	$(call msg,FUZZ,$@)
-	$(Q)mkdir -p $(@D)
-	$(Q)$(CLANG) -std=gnu11 $(DEFINES) -Ilib -g -O1 \
-		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-		-o $@ tests/fuzz/fuzz_termsafe.c $(FUZZ_LIB_SRCS) -lpthread
-
+FUZZ_TARGETS := $(O)/fuzz/fuzz_record $(O)/fuzz/fuzz_dns $(O)/fuzz/fuzz_geoip \
+	$(O)/fuzz/fuzz_termsafe $(O)/fuzz/fuzz_top_model
 
 fuzz: $(FUZZ_TARGETS)
 	$(Q)scripts/test.sh fuzz
@@ -364,6 +373,7 @@ install: all $(MANS)
 		-e '/@READ_WRITE_PATHS@/d' systemd/snitch.service.in > $(DESTDIR)$(UNITDIR)/snitch.service
 	$(Q)! grep -n '@[A-Z_][A-Z_]*@' $(DESTDIR)$(UNITDIR)/snitch.service || \
 		{ echo "make: a placeholder of systemd/snitch.service.in is not filled in" >&2; exit 1; }
+	$(Q)scripts/group.sh $(if $(DESTDIR),--skip,)
 	$(Q)if [ -e $(DESTDIR)$(SYSCONFDIR)/snitch/snitch.conf ]; then \
 		echo "  KEEP     $(DESTDIR)$(SYSCONFDIR)/snitch/snitch.conf"; \
 	else \

@@ -9,12 +9,15 @@
 # pipeline; 1.00 would be free) and the supervisor's CPU time per record.
 # The real stages run at 180,000-900,000 records a second
 # (docs/performance.md), so the relay must be well above that. Needs root.
+# RELAY_READERS=N (default 0): N readers of the live feed (snitch tail >
+# /dev/null) connected throughout, to measure what publishing costs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 top=$(pwd)
 n=${1:-500000}
 rounds=${2:-3}
-SNITCH=$top/bin/snitch
+readers=${RELAY_READERS:-0}
+SNITCH=${RELAY_SNITCH:-$top/bin/snitch}
 [ -x "$SNITCH" ] || { echo "relay: build first: make" >&2; exit 1; }
 [ "$(id -u)" -eq 0 ] || { echo "relay: needs root ('snitch run' does)" >&2; exit 1; }
 work=$(mktemp -d)
@@ -42,7 +45,7 @@ bytes=$(stat -c %s "$work/records")
 # stages that only pass records on; the first plays snitch-trace, the
 # last snitch-notify, which notes when it has them all
 mkdir "$work/bin"
-printf '#!/bin/sh\ndate +%%s%%N > %s/start\ncat %s/records\nexec sleep 3600\n' "$work" "$work" \
+printf '#!/bin/sh\nwhile [ ! -e %s/go ]; do sleep 0.05; done\ndate +%%s%%N > %s/start\ncat %s/records\nexec sleep 3600\n' "$work" "$work" "$work" \
 	> "$work/bin/snitch-trace"
 for t in snitch-resolve snitch-hash snitch-store; do
 	printf '#!/bin/sh\nexec cat\n' > "$work/bin/$t"
@@ -63,11 +66,27 @@ pipeline_rate() {
 
 relay_rate() {
 	local i
-	rm -f "$work/start" "$work/end"
+	rm -f "$work/start" "$work/end" "$work/go"
 	SNITCH_RUN_DIR=$work/run SNITCH_LOG_DIR=$work/log SNITCH_DB=$work/lib/db \
 		SNITCH_STATE=$work/lib/state.json SNITCH_CONF=/dev/null \
 		"$SNITCH" run --bin-dir "$work/bin" > /dev/null 2> "$work/run.err" &
 	run_pid=$!
+	tails=
+	if [ "$readers" -gt 0 ]; then
+		for i in $(seq 1 100); do
+			[ -S "$work/run/events.sock" ] && break
+			sleep 0.1
+		done
+		for i in $(seq 1 "$readers"); do
+			SNITCH_RUN_DIR=$work/run "$SNITCH" tail > /dev/null 2>&1 &
+			tails="$tails $!"
+		done
+		for i in $(seq 1 100); do
+			[ "$(jq -r '.feed.readers // 0' "$work/run/status.json" 2>/dev/null)" = "$readers" ] && break
+			sleep 0.1
+		done
+	fi
+	touch "$work/go"
 	for i in $(seq 1 600); do
 		[ -s "$work/end" ] && break
 		sleep 0.1
@@ -76,11 +95,13 @@ relay_rate() {
 	ticks=$(awk '{ print $14 + $15 }' "/proc/$run_pid/stat")
 	kill -TERM "$run_pid"
 	wait "$run_pid" || true
+	# shellcheck disable=SC2086
+	[ -z "$tails" ] || { kill $tails 2>/dev/null; wait $tails 2>/dev/null; } || true
 	run_pid=
 	echo $((n * 1000000000 / ($(cat "$work/end") - $(cat "$work/start")))) "$ticks"
 }
 
-echo "# $(date -u +%F) $(uname -sr), $(nproc) cpus; $n records of $((bytes / n)) bytes through 5 stages of cat, $rounds rounds"
+echo "# $(date -u +%F) $(uname -sr), $(nproc) cpus; $n records of $((bytes / n)) bytes through 5 stages of cat, $rounds rounds, $readers readers of the live feed"
 : > "$work/ratios"
 : > "$work/cpu"
 hz=$(getconf CLK_TCK)

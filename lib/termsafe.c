@@ -121,3 +121,46 @@ char *termsafe_str(char *out, size_t size, const void *s, size_t len)
 	out[o] = '\0';
 	return out;
 }
+
+static void put_u_escape(struct buf *out, uint32_t c)
+{
+	char e[6] = { '\\', 'u' };
+
+	for (int i = 0; i < 4; i++)
+		e[2 + i] = hex[(c >> (12 - 4 * i)) & 15];
+	buf_append(out, e, 6);
+}
+
+void termsafe_json(struct buf *out, const void *s, size_t len)
+{
+	const unsigned char *p = s, *end = p + len;
+
+	while (p < end) {
+		const unsigned char *run = p;
+		size_t n;
+		uint32_t c;
+
+		while (p < end && *p >= 0x20 && *p < 0x7f)
+			p++;
+		if (p > run)
+			buf_append(out, run, (size_t)(p - run));
+		if (p == end)
+			break;
+		if (*p < 0x80) {
+			put_u_escape(out, *p++);
+			continue;
+		}
+		n = utf8_seq_len(p, (size_t)(end - p));
+		if (!n) {
+			put_u_escape(out, 0xfffd);
+			p++;
+			continue;
+		}
+		c = utf8_decode(p, n);
+		if ((c >= 0x80 && c <= 0x9f) || hidden_mover(c))
+			put_u_escape(out, c);
+		else
+			buf_append(out, p, n);
+		p += n;
+	}
+}

@@ -38,4 +38,14 @@ void termsafe_append(struct buf *out, const void *s, size_t len);
  */
 char *termsafe_str(char *out, size_t size, const void *s, size_t len);
 
+/*
+ * A JSON text (one record line, without its newline) with the same
+ * meaning and nothing a terminal acts on, for snitch tail: control
+ * characters, C1 controls and the hidden movers above become \u00XX or
+ * \uXXXX escapes (JSON allows any character escaped, so the value is
+ * unchanged; only inside strings can such characters be), and each byte of
+ * invalid UTF-8 becomes \ufffd. Valid JSON in, the same JSON value out.
+ */
+void termsafe_json(struct buf *out, const void *s, size_t len);
+
 #endif

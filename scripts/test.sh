@@ -69,6 +69,10 @@ fuzz_one() {
 		printf '\033[2J\033[H\302\233' > "$corpus/csi"
 		printf '\033]52;c;aGk=\033\\\\' > "$corpus/osc52"
 		printf 'caf\303\251 \342\200\256 \377' > "$corpus/utf8" ;;
+	fuzz_top_model)
+		# seeds: the flow and lost examples of the record contract
+		awk '/^```json$/ { on = 1; next } /^```$/ { on = 0 } on' docs/records.md |
+			grep -E '"type":"(flow|lost)"' | split -l 1 - "$corpus/seed-" ;;
 	esac
 	"build/fuzz/$target" -max_total_time="${FUZZ_SECONDS:-20}" \
 		-max_len=4096 -print_final_stats=1 "$corpus" 2>&1 |
@@ -85,6 +89,7 @@ run_fuzz() {
 	fuzz_one fuzz_dns "DNS decoder of snitch-resolve" || rc=1
 	fuzz_one fuzz_geoip "address parser and lookup of lib/geoip" || rc=1
 	fuzz_one fuzz_termsafe "terminal sanitiser (lib/termsafe.c)" || rc=1
+	fuzz_one fuzz_top_model "snitch top's model of the live feed" || rc=1
 	return "$rc"
 }
 

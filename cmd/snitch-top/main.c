@@ -327,7 +327,7 @@ int main(int argc, char **argv)
 		.usage = "[OPTION]...",
 		.summary =
 			"Show what a running snitch sees, live, refreshed once a second: traffic per\n"
-			"executable (connections, send and receive rates, totals since top started,\n"
+			"executable (connections opened, send and receive rates, totals since top started,\n"
 			"the listening ports its connections used) above the newest connections (time,\n"
 			"name, parent, grandparent, local port, remote domain or address with its\n"
 			"country when known, bytes sent and received). It reads the live feed, so it\n"

@@ -147,7 +147,8 @@ static void add_flow(struct top_model *m)
 	if (x) {
 		char proto[8];
 
-		if (fresh)
+		/* opened since top started: a socket seen before has no "new" */
+		if (!strcmp(phase, "new"))
 			x->conns++;
 		x->send += send, x->recv += recv;
 		x->tick_send += send, x->tick_recv += recv;

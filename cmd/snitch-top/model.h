@@ -25,7 +25,7 @@
 struct top_exe {
 	char exe[256];
 	char name[64];
-	uint64_t conns;			/* flows seen */
+	uint64_t conns;			/* flows opened since top started (phase "new") */
 	uint64_t send, recv;		/* since top started */
 	uint64_t tick_send, tick_recv;	/* in the second under way */
 	uint64_t rate_send, rate_recv;	/* in the last whole second */
@@ -41,7 +41,7 @@ struct top_event {
 	uint16_t lport;
 	char remote[160];		/* the domain, else the address, and the port */
 	char country[8];
-	char cmdline[256];
+	char cmdline[512];
 	uint64_t send, recv;
 	bool ended;
 };

@@ -376,7 +376,7 @@ static void draw_help(struct top *t, int h, int w)
 		"",
 		"Any key closes this help.",
 	};
-	int n = (int)(sizeof(lines) / sizeof(lines[0])), bw = 52, bh = n + 2;
+	int n = (int)(sizeof(lines) / sizeof(lines[0])), bw = 56, bh = n + 2;
 	int y0 = (h - bh) / 2, x0 = (w - bw) / 2;
 
 	if (bw > w)
@@ -417,8 +417,8 @@ static void draw_footer(struct top *t, const struct top_model *m, int y, int w)
 		attrset(A_NORMAL);
 		return;
 	}
-	snprintf(line, sizeof(line), "%zu executables, %" PRIu64 " flow records  s sort  p pause  / filter  u units  ? help  q quit",
-		 m->nexe, m->flows);
+	snprintf(line, sizeof(line), "%zu executable%s, %" PRIu64 " flows  s sort  p pause  / filter  u units  ? help  q quit",
+		 m->nexe, m->nexe == 1 ? "" : "s", m->flows);
 	put(t, y, 0, w, line, LEFT);
 }
 
@@ -430,7 +430,8 @@ void view_draw(struct top *t)
 	getmaxyx(stdscr, h, w);
 	erase();
 	if (h < 6 || w < 30) {
-		put(t, 0, 0, w, "snitch top: the terminal is too small", LEFT);
+		put(t, 0, 0, w, "too small for top", LEFT);
+		put(t, 1, 0, w, "(30x6 at least)", LEFT);
 		refresh();
 		return;
 	}

@@ -623,7 +623,7 @@ static char events_sock_buf[4200];
 
 static void set_events_sock(struct opts *o)
 {
-	if (o->events_sock && o->events_sock != events_sock_buf)
+	if (o->events_sock && *o->events_sock && o->events_sock != events_sock_buf)
 		return;
 	snprintf(events_sock_buf, sizeof(events_sock_buf), "%s/events.sock", o->run_dir);
 	o->events_sock = events_sock_buf;
@@ -672,12 +672,14 @@ static int run_viewer(const struct cli *cli, struct opts *o, int sub, int argc, 
 		return ret;
 	if (first < sub)
 		return cli_usage_error(cli, "unexpected argument '%s'", argv[first]);
-	if ((ret = load_config(o, false)) != 0)
+	/* the configuration may be root's alone (it can hold secrets): a
+	 * member of the group snitch reads the feed at its default place */
+	if ((access(o->config, R_OK) == 0 || errno == ENOENT) && (ret = load_config(o, false)) != 0)
 		return ret;
 	ret = cli_parse(cli, sub, argv, &first);
 	if (ret >= 0)
 		return ret;
-	if (o->events_sock)
+	if (o->events_sock && *o->events_sock)
 		setenv("SNITCH_EVENTS_SOCK", o->events_sock, 1);
 	if (!strcmp(argv[sub], "tail"))
 		return cmd_tail(o, argc - sub, argv + sub);
@@ -730,7 +732,7 @@ int main(int argc, char **argv)
 		  .help = "status: print status.json as it is" },
 		{ .name = "events-sock", .type = CLI_STRING, .value = &o.events_sock, .metavar = "PATH",
 		  .env = "SNITCH_EVENTS_SOCK",
-		  .help = "the live feed's socket (default: RUN_DIR/events.sock; '' for none)" },
+		  .help = "the live feed's socket (default: RUN_DIR/events.sock)" },
 		{ .name = "events-queue-kb", .type = CLI_UINT, .value = &o.events_queue_kb,
 		  .metavar = "KB", .env = "SNITCH_EVENTS_QUEUE_KB", .min = 16, .max = 1048576,
 		  .help = "what the live feed holds for a slow reader before it misses records" },

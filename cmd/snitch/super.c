@@ -561,6 +561,7 @@ static void write_status(struct super *s)
 		buf_puts(&b, "{\"socket\":");
 		json_put_cstr(&b, s->feed.path);
 		emit_u64(&b, "readers", (uint64_t)s->feed.n);
+		emit_u64(&b, "connections", s->feed.accepted);
 		emit_u64(&b, "published", s->feed.published);
 		emit_u64(&b, "refused", s->feed.refused);
 		emit_u64(&b, "missed", s->feed.missed);

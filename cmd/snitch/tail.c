@@ -19,6 +19,7 @@
 #include "output.h"
 #include "record.h"
 #include "snitch.h"
+#include "termsafe.h"
 
 #define FILTERS_MAX 32
 
@@ -42,7 +43,10 @@ static void tail_help(void)
 	       "Print the live feed of a running snitch: every record that reaches its last\n"
 	       "stage, as NDJSON, one record a line, as it comes (for jq). Needs root or\n"
 	       "membership of the group '%s'. A reader that falls behind misses records and\n"
-	       "is told how many in a lost record (reason reader_slow).\n"
+	       "is told how many in a lost record (reason reader_slow). Characters a terminal\n"
+	       "would obey (C0 and C1 controls, bidirectional overrides) and invalid UTF-8\n"
+	       "are written as JSON escapes (\\u009b, \\ufffd): the same JSON value. The\n"
+	       "lost records that tell this reader what it missed pass every filter.\n"
 	       "\n"
 	       "  -t, --type TYPE         only records of this type (flow, exec, dns, lost,\n"
 	       "                          error, ...); repeat for several\n"
@@ -74,10 +78,22 @@ static int usage_error(const char *fmt, const char *arg)
 	return SNITCH_EXIT_USAGE;
 }
 
+/* The feed's word that this reader missed records: shown whatever the filters. */
+static bool told_missed(const char *line, size_t len, const char *type)
+{
+	static const char reason[] = "\"reason\":\"reader_slow\"", stage[] = "\"stage\":\"snitch\"";
+
+	return !strcmp(type, "lost") && memmem(line, len, reason, sizeof(reason) - 1) &&
+	       memmem(line, len, stage, sizeof(stage) - 1);
+}
+
 static bool wanted(struct tail *t, const char *line, size_t len)
 {
+	char type[32];
+
+	if (record_peek_type(line, len, type, sizeof(type)) == 0 && told_missed(line, len, type))
+		return true;
 	if (t->ntypes) {
-		char type[32];
 		bool any = false;
 
 		if (record_peek_type(line, len, type, sizeof(type)) < 0)
@@ -226,7 +242,8 @@ int cmd_tail(const struct opts *o, int argc, char **argv)
 		}
 		first = false;
 		if (wanted(&t, line, len)) {
-			buf_append(&out, line, len);
+			/* the same JSON, with nothing a terminal would obey */
+			termsafe_json(&out, line, len);
 			buf_putc(&out, '\n');
 		}
 	}

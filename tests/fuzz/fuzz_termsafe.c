@@ -49,5 +49,10 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 		abort();
 	check_inert(small, strlen(small));
 	free(big);
+	/* a JSON line for snitch tail: inert too */
+	buf_reset(&b);
+	termsafe_json(&b, data, size);
+	if (!b.oom)
+		check_inert(b.p, b.len);
 	return 0;
 }

@@ -119,6 +119,27 @@ static void test_exhaustive(void)
 	buf_release(&b);
 }
 
+static void check_json(const char *in, const char *want)
+{
+	struct buf b = BUF_INIT;
+
+	termsafe_json(&b, in, strlen(in));
+	CHECK_MEM(b.p ? b.p : "", b.len, want);
+	buf_release(&b);
+}
+
+static void test_json(void)
+{
+	/* escaped already: unchanged */
+	check_json("{\"name\":\"\\u001b]0;x\\u0007\"}", "{\"name\":\"\\u001b]0;x\\u0007\"}");
+	check_json("{\"a\":\"caf\xc3\xa9\"}", "{\"a\":\"caf\xc3\xa9\"}");
+	/* raw C1, a bidi override, invalid bytes, a raw control: escaped */
+	check_json("{\"a\":\"\xc2\x9b" "1m\"}", "{\"a\":\"\\u009b1m\"}");
+	check_json("{\"a\":\"x\xe2\x80\xaey\"}", "{\"a\":\"x\\u202ey\"}");
+	check_json("{\"a\":\"\xff\x1b\"}", "{\"a\":\"\\ufffd\\u001b\"}");
+	check_json("{\"a\":\"\x7f\"}", "{\"a\":\"\\u007f\"}");
+}
+
 int main(void)
 {
 	test_plain();
@@ -126,5 +147,6 @@ int main(void)
 	test_invalid_utf8();
 	test_fixed_buffer_cuts_whole_units();
 	test_exhaustive();
+	test_json();
 	TEST_MAIN_END("termsafe");
 }
