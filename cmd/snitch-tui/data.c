@@ -350,11 +350,11 @@ int tui_query(struct tui *t)
 
 		termsafe_str(safe, sizeof(safe), err[0] ? err : strerror(-r),
 			     strlen(err[0] ? err : strerror(-r)));
-		snprintf(t->msg, sizeof(t->msg), "query failed: %s", safe);
-		t->msg_error = true;
+		snprintf(t->qerr, sizeof(t->qerr), "cannot read the log: %s", safe);
 		tui_free_rows(t);
 		return r;
 	}
+	t->qerr[0] = '\0';
 	tui_resort(t);
 	return 0;
 }
@@ -366,8 +366,10 @@ int tui_push_filter(struct tui *t, bool exclude)
 	struct filt *f;
 	enum q_field field = tui_groupings[t->grouping].field;
 
-	if (!t->nvis)
+	if (!t->nvis) {
+		snprintf(t->msg, sizeof(t->msg), "no row to filter on");
 		return -ENOENT;
+	}
 	r = &t->rows[t->vis[t->sel]];
 	if (r->other) {
 		snprintf(t->msg, sizeof(t->msg), "\"(all the others)\" is not one value: search (/) or narrow the range to see them");

@@ -69,6 +69,7 @@ struct tui {
 	char search[128], edit[128];
 	char msg[600];
 	bool msg_error;
+	char qerr[600];			/* the last query's failure, until one succeeds */
 	double query_ms;
 	/* the live tab */
 	bool live;

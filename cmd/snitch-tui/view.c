@@ -317,7 +317,11 @@ static void draw_table(struct tui *t, int y, int rows, int x, int w)
 		move(y + 1 + r, x);
 		clrtoeol();
 		if (i >= t->nvis) {
-			if (r == 0 && !t->nvis)
+			if (r == 0 && t->qerr[0]) {
+				attrset(t->color ? COLOR_PAIR(PAIR_ERR) | A_BOLD : A_BOLD);
+				put(y + 1, x + 1, w - 1, t->qerr, LEFT);
+				attrset(A_NORMAL);
+			} else if (r == 0 && !t->nvis)
 				put(y + 1, x + 1, w - 1, t->nrows ? "nothing matches the search (Esc clears it)" :
 					    "no traffic here (t: a longer range; Backspace: drop a filter)", LEFT);
 			continue;
