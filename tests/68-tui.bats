@@ -74,6 +74,11 @@ tui_start() {
 	wait_screen 'TOTAL'
 }
 
+# tui_start_raw COMMAND: any command in the window, run by the shell.
+tui_start_raw() {
+	$TM new-session -d -x "${COLS:-80}" -y "${ROWS:-24}" "$1"
+}
+
 screen() { $TM capture-pane -p; }
 
 # wait_screen REGEX: until the screen matches and is still (at most 5 s).
@@ -349,8 +354,20 @@ time.sleep(30)
 	[ "$(ls "$d/db")" = snitch.db ]
 	new_server
 	TUI="setpriv --reuid=nobody --regid=65533 --clear-groups $NOBODY_BIN/snitch-tui"
-	$TM new-session -d -x 200 -y 24 "$TUI --db '$DB' 2>&1; echo status \$?; sleep 10"
+	COLS=200 tui_start_raw "$TUI --db '$DB' 2>&1; echo status \$?; sleep 10"
 	wait_screen 'status 3'
 	wait_screen "snitch tui: cannot read '$DB'.*ermission denied"
 	rm -rf "$d"
+}
+
+@test "a bad option, no terminal, a missing database: one line naming it, exit 2 or 5" {
+	run --separate-stderr "$TUI" --range 2d
+	[ "$status" -eq 2 ]
+	[[ "${stderr_lines[0]}" == "snitch tui: --range: '2d'"* ]]
+	run --separate-stderr "$TUI" --db "$DB" < /dev/null
+	[ "$status" -eq 2 ]
+	[[ "$stderr" == *"needs a terminal"* ]]
+	COLS=200 tui_start_raw "$TUI --db '$BATS_TEST_TMPDIR/none.db'; echo status \$?; sleep 10"
+	wait_screen 'status 5'
+	wait_screen "cannot read '$BATS_TEST_TMPDIR/none.db'.*No such file"
 }
