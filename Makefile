@@ -295,8 +295,17 @@ $(O)/fuzz/fuzz_geoip: tests/fuzz/fuzz_geoip.c lib/geoip.c lib/geoip.h
 		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 		-o $@ tests/fuzz/fuzz_geoip.c lib/geoip.c $(call pkg,--libs,$(PKGS_lib_geoip))
 
+# What snitch tui shows of the log's keys (command lines, names, paths).
+$(O)/fuzz/fuzz_tui_show: tests/fuzz/fuzz_tui_show.c cmd/snitch-tui/show.c cmd/snitch-tui/tui.h $(LIB_SRCS) $(wildcard lib/*.h)
+	$(call msg,FUZZ,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) -std=gnu11 $(DEFINES) -Ilib -I. -Icmd/snitch-tui -g -O1 \
+		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+		-o $@ tests/fuzz/fuzz_tui_show.c cmd/snitch-tui/show.c $(FUZZ_LIB_SRCS) -lpthread
+
 FUZZ_TARGETS := $(O)/fuzz/fuzz_record $(O)/fuzz/fuzz_dns $(O)/fuzz/fuzz_geoip \
-	$(O)/fuzz/fuzz_termsafe $(O)/fuzz/fuzz_top_model
+	$(O)/fuzz/fuzz_termsafe $(O)/fuzz/fuzz_top_model \
+	$(O)/fuzz/fuzz_tui_show
 
 fuzz: $(FUZZ_TARGETS)
 	$(Q)scripts/test.sh fuzz

@@ -69,6 +69,11 @@ fuzz_one() {
 		printf '\033[2J\033[H\302\233' > "$corpus/csi"
 		printf '\033]52;c;aGk=\033\\\\' > "$corpus/osc52"
 		printf 'caf\303\251 \342\200\256 \377' > "$corpus/utf8" ;;
+	fuzz_tui_show)
+		# seeds: command lines with escapes, a uid, a name with a title change
+		printf '\000["curl","\\u001b]0;x\\u0007","\\u009b2J"]' > "$corpus/cmdline"
+		printf '\002%s' 1000 > "$corpus/user"
+		printf '\003ev\033]52;c;aGk=\007il' > "$corpus/name" ;;
 	fuzz_top_model)
 		# seeds: the flow and lost examples of the record contract
 		awk '/^```json$/ { on = 1; next } /^```$/ { on = 0 } on' docs/records.md |
@@ -90,6 +95,7 @@ run_fuzz() {
 	fuzz_one fuzz_geoip "address parser and lookup of lib/geoip" || rc=1
 	fuzz_one fuzz_termsafe "terminal sanitiser (lib/termsafe.c)" || rc=1
 	fuzz_one fuzz_top_model "snitch top's model of the live feed" || rc=1
+	fuzz_one fuzz_tui_show "what snitch tui shows of the log's keys" || rc=1
 	return "$rc"
 }
 
