@@ -121,10 +121,21 @@ static void live_read(struct tui *t)
 
 /* ---- keys ---- */
 
+/*
+ * The state changed: query once the keys already typed are read (holding
+ * Down through the sidebar asks for the last grouping only). A key that
+ * acts on the rows runs a pending query first (flush).
+ */
 static void requery(struct tui *t)
 {
-	t->msg[0] = '\0';
-	t->msg_error = false;
+	t->dirty = true;
+}
+
+static void flush(struct tui *t)
+{
+	if (!t->dirty)
+		return;
+	t->dirty = false;
 	(void)tui_query(t);
 }
 
@@ -189,6 +200,7 @@ static bool on_key(struct tui *t, int c)
 		return c != 'q';
 	}
 	if (t->editing) {
+		flush(t);
 		edit_key(t, c);
 		return true;
 	}
@@ -212,6 +224,7 @@ static bool on_key(struct tui *t, int c)
 		snprintf(t->edit, sizeof(t->edit), "%s", t->search);
 		return true;
 	case 27:
+		flush(t);
 		if (t->search[0]) {
 			t->search[0] = '\0';
 			tui_resort(t);
@@ -227,6 +240,9 @@ static bool on_key(struct tui *t, int c)
 	}
 	if (t->live)
 		return true;
+	if (c != KEY_UP && c != 'k' && c != KEY_DOWN && c != 'j' && c != KEY_LEFT && c != KEY_RIGHT &&
+	    c != '\t' && c != 't' && c != 'T' && c != 'h' && c != 'H' && c != 'r')
+		flush(t);
 	switch (c) {
 	case KEY_UP:
 	case 'k':
@@ -459,6 +475,7 @@ int main(int argc, char **argv)
 			if (!on_key(t, c))
 				goto out;
 		}
+		flush(t);
 		if (t->live)
 			redraw = true;
 		if (redraw)

@@ -66,6 +66,7 @@ struct tui {
 	uint64_t sent, received, connections;	/* of every row */
 	size_t sel, scroll, side_scroll;
 	bool focus_side, help, editing, color, utf8;
+	bool dirty;			/* a query to run before the next draw */
 	char search[128], edit[128];
 	char msg[600];
 	bool msg_error;
