@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # bench/tui.sh [ROWS] [DAYS]: how fast snitch tui answers a key, measured
 # from outside as a user sees it: tmux send-keys, then capture-pane until
-# the screen has changed and is still (polled every few ms), on a log of
+# the screen has changed, holds the answer (not "reading the log...") and
+# is still (polled every few ms), on a log of
 # ROWS records (default 1,000,000) over DAYS days (365) built as
 # bench/query.sh builds it (build/tests/querygen | snitch-store).
 # QUERY_BENCH_DB=FILE reuses (or keeps) the database, e.g. bench/query.sh's.
@@ -43,7 +44,8 @@ press() {
 	$TM send-keys "$@"
 	while :; do
 		after=$($TM capture-pane -p)
-		[ "$after" != "$before" ] && break
+		# the answer: a new screen, not the "reading the log..." of the wait
+		[ "$after" != "$before" ] && [[ "$after" != *"reading the log..."* ]] && break
 		[ "$(now)" -lt "$deadline" ] || { echo "tui: no answer to '$*' in 20 s" >&2; break; }
 	done
 	t1=$(now)

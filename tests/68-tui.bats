@@ -86,8 +86,9 @@ wait_screen() {
 	local i
 	local a b
 	for i in $(seq 50); do
-		# matched, and the same a moment later: not a screen drawn in part
-		if a=$(screen) && grep -qE -- "$1" <<< "$a"; then
+		# matched, not waiting for a query, and the same a moment
+		# later: not a screen drawn in part
+		if a=$(screen) && grep -qE -- "$1" <<< "$a" && [[ "$a" != *"reading the log..."* ]]; then
 			sleep 0.05
 			b=$(screen)
 			[ "$a" = "$b" ] && return 0
@@ -266,10 +267,12 @@ SQL_FROM="FROM connections c LEFT JOIN executables e ON e.id = c.exe_id
 	# q quits, status 0
 	$TM send-keys q
 	for i in $(seq 50); do
-		[ "$($TM display -p '#{pane_dead}')" = 1 ] && break
+		# dead, and its status known (tmux learns the two apart)
+		[ -n "$($TM display -p '#{?pane_dead,#{pane_dead_status}#{pane_dead_signal},}')" ] && break
 		sleep 0.1
 	done
-	[ "$($TM display -p '#{pane_dead} #{pane_dead_status}')" = "1 0" ]
+	st=$($TM display -p '#{pane_dead} #{pane_dead_status}#{pane_dead_signal}')
+	[ "$st" = "1 0" ] || { echo "pane: $st"; screen; false; }
 }
 
 @test "the live tab shows the feed's flow records, names made inert" {

@@ -136,6 +136,10 @@ static void flush(struct tui *t)
 	if (!t->dirty)
 		return;
 	t->dirty = false;
+	/* a long range of a big log may take a moment: say so at once */
+	t->busy = true;
+	view_draw(t);
+	t->busy = false;
 	(void)tui_query(t);
 }
 

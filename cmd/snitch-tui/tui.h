@@ -67,6 +67,7 @@ struct tui {
 	size_t sel, scroll, side_scroll;
 	bool focus_side, help, editing, color, utf8;
 	bool dirty;			/* a query to run before the next draw */
+	bool busy;			/* drawn while that query runs */
 	char search[128], edit[128];
 	char msg[600];
 	bool msg_error;

@@ -378,6 +378,12 @@ static void draw_footer(struct tui *t, int y, int w)
 		attrset(A_NORMAL);
 		return;
 	}
+	if (t->busy) {
+		attron(A_BOLD);
+		put(y, 0, w, "reading the log...", LEFT);
+		attrset(A_NORMAL);
+		return;
+	}
 	if (t->msg[0]) {
 		if (t->msg_error)
 			attron(t->color ? COLOR_PAIR(PAIR_ERR) | A_BOLD : A_BOLD);
