@@ -94,3 +94,8 @@ sort -n "$work/times" | awk '{ v[NR] = $1 } END {
 	printf "tui: %d keys, p50 %d ms, p95 %d ms, max %d ms (target p95 <= 300 ms)\n", NR, p50, p95, v[NR] }'
 echo "tui: slowest:"
 sort -rn "$work/slow" | head -5 | sed 's/^/tui:   /'
+for range in 1h 1d 30d 1y; do
+	awk -v r="$range" '$2 == r { print $1 }' "$work/slow" | sort -n | awk -v r="$range" '{ v[NR] = $1 } END {
+		printf "tui:   range %s: %d keys, p50 %d ms, p95 %d ms, max %d ms\n", r, NR,
+			v[int(NR * 0.5 + 0.5)], v[int(NR * 0.95 + 0.5)], v[NR] }'
+done

@@ -374,3 +374,19 @@ time.sleep(30)
 	wait_screen 'status 5'
 	wait_screen "cannot read '$BATS_TEST_TMPDIR/none.db'.*No such file"
 }
+
+@test "a view that would read too many raw rows says so and how to narrow it" {
+	make_log
+	tui_start -- --range all --max-raw-rows 10
+	# Local port (14th) is in the raw rows only: 47 of them
+	$TM send-keys Left
+	for i in $(seq 13); do $TM send-keys Down; done
+	wait_screen '│Local port'
+	wait_screen 'the query would read about [0-9]+ raw rows, more than'
+	wait_screen '(lport is not in the rollups)'
+	# the rollups answer the others, whatever the limit
+	keys_then '│Remote port' Down Down
+	keys_then 'units: binary' u
+	keys_then 'units: bytes' u
+	[ "$(total)" = "$(q 'SELECT sum(send_bytes), sum(recv_bytes), count(*) FROM connections')" ]
+}

@@ -221,6 +221,7 @@ int tui_query(struct tui *t)
 		s.filters[s.nfilters++].value = fl->value;
 	}
 	s.group_by = f;
+	s.max_raw_rows = t->max_raw_rows;
 	err[0] = '\0';
 	if (f == QF_NONE) {
 		struct q_series se = { 0 };
@@ -253,7 +254,8 @@ int tui_query(struct tui *t)
 
 		termsafe_str(safe, sizeof(safe), err[0] ? err : strerror(-r),
 			     strlen(err[0] ? err : strerror(-r)));
-		snprintf(t->qerr, sizeof(t->qerr), "cannot read the log: %s", safe);
+		/* -E2BIG: a range too long for the raw rows; err says so */
+		snprintf(t->qerr, sizeof(t->qerr), "%s%s", r == -E2BIG ? "" : "cannot read the log: ", safe);
 		tui_free_rows(t);
 		return r;
 	}

@@ -368,6 +368,9 @@ int main(int argc, char **argv)
 		  .help = "the connection log (read only)" },
 		{ .name = "range", .type = CLI_STRING, .value = &range, .metavar = "R",
 		  .help = "the time range to start with: 1m 5m 15m 1h 6h 1d 7d 30d 1y all (default 1d)" },
+		{ .name = "max-raw-rows", .type = CLI_UINT, .value = &t->max_raw_rows, .metavar = "N",
+		  .max = UINT64_MAX / 2,
+		  .help = "refuse a view that would read more than N raw rows (local port; range edges no rollup covers), to answer keys quickly; 0: no limit" },
 		{ .name = "run-dir", .type = CLI_STRING, .value = &run_dir, .metavar = "DIR",
 		  .env = "SNITCH_RUN_DIR", .help = "snitch's run directory, where the live feed's socket is" },
 		{ .name = "events-sock", .type = CLI_STRING, .value = &sock, .metavar = "PATH",
@@ -410,6 +413,7 @@ int main(int argc, char **argv)
 	int first, ret, r;
 
 	log_init(PROG);
+	t->max_raw_rows = 500000;
 	ret = cli_parse(&cli, argc, argv, &first);
 	if (ret >= 0)
 		return ret;

@@ -52,6 +52,7 @@ struct trow {
 struct tui {
 	struct q_db *db;
 	const char *db_path;
+	uint64_t max_raw_rows;		/* a query reading more raw rows is refused (0: none) */
 	size_t grouping, range;
 	unsigned back;			/* h: how many ranges before the anchor */
 	int64_t anchor_ns;		/* "now", set at start and by r */

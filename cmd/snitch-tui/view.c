@@ -132,6 +132,32 @@ static void put(int y, int x, int w, const char *s, int how)
 			addch(' ');
 }
 
+/* s (ASCII words, inert) over up to rows lines of width w from line y, cut at spaces. */
+static void wrap(int y, int x, int w, int rows, const char *s)
+{
+	char line[LINE_W];
+
+	for (int r = 0; r < rows && *s && w > 0; r++) {
+		size_t n = strlen(s), cut = n;
+
+		if (n > (size_t)w) {
+			cut = (size_t)w;
+			while (cut > 0 && s[cut] != ' ')
+				cut--;
+			if (!cut)
+				cut = (size_t)w;
+		}
+		if (cut >= sizeof(line))
+			cut = sizeof(line) - 1;
+		memcpy(line, s, cut);
+		line[cut] = '\0';
+		put(y + r, x, w, line, LEFT);
+		s += cut;
+		while (*s == ' ')
+			s++;
+	}
+}
+
 static void fill(int y, int x, int w, attr_t a)
 {
 	attrset(a);
@@ -319,8 +345,9 @@ static void draw_table(struct tui *t, int y, int rows, int x, int w)
 		if (i >= t->nvis) {
 			if (r == 0 && t->qerr[0]) {
 				attrset(t->color ? COLOR_PAIR(PAIR_ERR) | A_BOLD : A_BOLD);
-				put(y + 1, x + 1, w - 1, t->qerr, LEFT);
+				wrap(y + 1, x + 1, w - 2, rows, t->qerr);
 				attrset(A_NORMAL);
+				break;
 			} else if (r == 0 && !t->nvis)
 				put(y + 1, x + 1, w - 1, t->nrows ? "nothing matches the search (Esc clears it)" :
 					    "no traffic here (t: a longer range; Backspace: drop a filter)", LEFT);
