@@ -303,7 +303,7 @@ time.sleep(30)
 	make_log
 	tui_start -- --range all
 	keys_then '│Process executable' ''
-	$TM resize-window -x 130 -y 40
+	$TM resize-window -x 140 -y 40
 	wait_screen '^>Grandparent executable|^ Grandparent executable'
 	wait_screen 'h/H history .* \([0-9]+ ms\)'
 	[ "$(screen | wc -l)" -eq 40 ]

@@ -277,7 +277,8 @@ int tui_push_filter(struct tui *t, bool exclude)
 	}
 	r = &t->rows[t->vis[t->sel]];
 	if (r->other) {
-		snprintf(t->msg, sizeof(t->msg), "\"(all the others)\" is not one value: search (/) or narrow the range to see them");
+		snprintf(t->msg, sizeof(t->msg),
+			 "\"(all the others)\" is not one value: search (/) or narrow the range to see them");
 		return -EINVAL;
 	}
 	if (t->nfilters == Q_MAX_FILTERS) {

@@ -370,7 +370,8 @@ int main(int argc, char **argv)
 		  .help = "the time range to start with: 1m 5m 15m 1h 6h 1d 7d 30d 1y all (default 1d)" },
 		{ .name = "max-raw-rows", .type = CLI_UINT, .value = &t->max_raw_rows, .metavar = "N",
 		  .max = UINT64_MAX / 2,
-		  .help = "refuse a view that would read more than N raw rows (local port; range edges no rollup covers), to answer keys quickly; 0: no limit" },
+		  .help = "refuse a view that would read more than N raw rows (local port; range "
+			  "edges no rollup covers), to answer keys quickly; 0: no limit" },
 		{ .name = "run-dir", .type = CLI_STRING, .value = &run_dir, .metavar = "DIR",
 		  .env = "SNITCH_RUN_DIR", .help = "snitch's run directory, where the live feed's socket is" },
 		{ .name = "events-sock", .type = CLI_STRING, .value = &sock, .metavar = "PATH",

@@ -420,9 +420,12 @@ static void draw_footer(struct tui *t, int y, int w)
 	}
 	if (t->live)
 		snprintf(line, sizeof(line), "l history  u units  / search  ? help  q quit");
-	else if (w >= 120)
+	else if (w >= 132)
 		snprintf(line, sizeof(line), "Enter filter  e exclude  Bksp unfilter  t/T range  h/H history  "
 			 "/ search  s sort  u units  l live  r refresh  ? help  (%.0f ms)", t->query_ms);
+	else if (w >= 116)
+		snprintf(line, sizeof(line), "Enter filter  e exclude  Bksp unfilter  t/T range  h/H history  "
+			 "/ search  s sort  u units  l live  ? help");
 	else
 		snprintf(line, sizeof(line), "Enter filter  e exclude  Bksp unfilter  t range  h history  "
 			 "s sort  ? help");
