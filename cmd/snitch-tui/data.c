@@ -144,9 +144,11 @@ void tui_resort(struct tui *t)
 	for (size_t i = 0; i < t->nrows; i++)
 		if (!t->search[0] || strcasestr(t->rows[i].shown, t->search))
 			t->vis[t->nvis++] = i;
-	sorting = t;
-	qsort(t->vis, t->nvis, sizeof(*t->vis), cmp_rows);
-	sorting = NULL;
+	if (t->nvis) {
+		sorting = t;
+		qsort(t->vis, t->nvis, sizeof(*t->vis), cmp_rows);
+		sorting = NULL;
+	}
 	if (t->sel >= t->nvis)
 		t->sel = t->nvis ? t->nvis - 1 : 0;
 }
