@@ -355,6 +355,22 @@ time.sleep(30)
 	[ "$(total)" = "$(q 'SELECT sum(send_bytes), sum(recv_bytes), count(*) FROM connections')" ]
 	# it wrote nothing beside the database
 	[ "$(ls "$d/db")" = snitch.db ]
+	# the live tab: a feed socket only root may use is refused, and said so
+	python3 -c '
+import os, socket, sys, time
+s = socket.socket(socket.AF_UNIX)
+s.bind(sys.argv[1]); os.chmod(sys.argv[1], 0o600); s.listen(1)
+time.sleep(20)
+' "$d/events.sock" 3>&- &
+	feeder=$!
+	for i in $(seq 50); do [ -S "$d/events.sock" ] && break; sleep 0.1; done
+	new_server
+	TUI="setpriv --reuid=nobody --regid=nogroup --clear-groups env SNITCH_EVENTS_SOCK=$d/events.sock $NOBODY_BIN/snitch-tui"
+	tui_start -- --range all
+	keys_then "Permission denied: the live feed is for root and the group snitch" l
+	wait_screen "^   $d/events.sock"
+	keys_then 'TOTAL' l
+	kill "$feeder"
 	new_server
 	TUI="setpriv --reuid=nobody --regid=65533 --clear-groups $NOBODY_BIN/snitch-tui"
 	COLS=200 tui_start_raw "$TUI --db '$DB' 2>&1; echo status \$?; sleep 10"

@@ -59,14 +59,11 @@ static void live_connect(struct tui *t)
 
 	if (fd < 0) {
 		t->live_state = fd == -EACCES || fd == -EPERM ? LIVE_DENIED : LIVE_NONE;
-		if (t->live_state == LIVE_DENIED) {
-			char sock[300];
-
-			termsafe_str(sock, sizeof(sock), t->sock, strlen(t->sock));
+		if (t->live_state == LIVE_DENIED)
 			snprintf(t->denied, sizeof(t->denied),
-				 "Permission denied: the live feed %s is for root and the group %s.",
-				 sock, FEED_GROUP);
-		}
+				 "Permission denied: the live feed is for root and the group %s "
+				 "(sudo usermod -aG %s $USER, then log in again). Its socket:",
+				 FEED_GROUP, FEED_GROUP);
 		return;
 	}
 	if (linereader_init(&t->lr, fd, RECORD_LINE_MAX) < 0) {

@@ -133,11 +133,12 @@ static void put(int y, int x, int w, const char *s, int how)
 }
 
 /* s (ASCII words, inert) over up to rows lines of width w from line y, cut at spaces. */
-static void wrap(int y, int x, int w, int rows, const char *s)
+static int wrap(int y, int x, int w, int rows, const char *s)
 {
 	char line[LINE_W];
+	int r;
 
-	for (int r = 0; r < rows && *s && w > 0; r++) {
+	for (r = 0; r < rows && *s && w > 0; r++) {
 		size_t n = strlen(s), cut = n;
 
 		if (n > (size_t)w) {
@@ -156,6 +157,7 @@ static void wrap(int y, int x, int w, int rows, const char *s)
 		while (*s == ' ')
 			s++;
 	}
+	return r;
 }
 
 static void fill(int y, int x, int w, attr_t a)
@@ -447,7 +449,8 @@ static void draw_live(struct tui *t, int y, int rows, int w)
 		int yy = y + 1;
 
 		if (t->live_state == LIVE_DENIED) {
-			put(yy++, 1, w - 2, t->denied, LEFT);
+			yy += wrap(yy, 1, w - 2, 4, t->denied);
+			put(yy + 1, 3, w - 4, sock, CUT_LEFT);
 		} else {
 			put(yy++, 1, w - 2, "No snitch is running: there is no live feed at", LEFT);
 			put(yy++, 3, w - 4, sock, CUT_LEFT);
