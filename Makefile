@@ -84,7 +84,7 @@ BINS := $(TOOLS:%=$(BIN)/%)
 PKGS_snitch-hash := libcrypto
 PKGS_snitch-trace := libbpf
 PKGS_snitch-resolve := libcares
-PKGS_snitch-store := sqlite3 libcrypto libmaxminddb
+PKGS_snitch-store := sqlite3 libcrypto $(PKGS_lib_geoip) libmaxminddb
 PKGS_snitch-remote := libpq libmariadb
 PKGS_snitch-notify := libsystemd
 PKGS_snitch-query := sqlite3
@@ -303,9 +303,18 @@ $(O)/fuzz/fuzz_tui_show: tests/fuzz/fuzz_tui_show.c cmd/snitch-tui/show.c cmd/sn
 		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 		-o $@ tests/fuzz/fuzz_tui_show.c cmd/snitch-tui/show.c $(FUZZ_LIB_SRCS) -lpthread
 
+# The query core's parsers of times, durations and filters (URL parameters
+# of snitch-web), without the database.
+$(O)/fuzz/fuzz_query: tests/fuzz/fuzz_query.c $(QUERY_SRCS) query/query.h $(FUZZ_LIB_SRCS) $(wildcard lib/*.h)
+	$(call msg,FUZZ,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) -std=gnu11 $(DEFINES) -Ilib -Iquery -I. -g -O1 $(call pkg,--cflags,sqlite3) \
+		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+		-o $@ tests/fuzz/fuzz_query.c $(QUERY_SRCS) $(FUZZ_LIB_SRCS) $(call pkg,--libs,sqlite3) -lpthread
+
 FUZZ_TARGETS := $(O)/fuzz/fuzz_record $(O)/fuzz/fuzz_dns $(O)/fuzz/fuzz_geoip \
 	$(O)/fuzz/fuzz_termsafe $(O)/fuzz/fuzz_top_model \
-	$(O)/fuzz/fuzz_tui_show
+	$(O)/fuzz/fuzz_tui_show $(O)/fuzz/fuzz_query
 
 fuzz: $(FUZZ_TARGETS)
 	$(Q)scripts/test.sh fuzz

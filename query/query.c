@@ -179,8 +179,10 @@ int q_open(struct q_db **dbp, const char *path, int busy_ms, char *err, size_t e
 		r = open_immutable(db, path, &v);
 	}
 	if (r != SQLITE_OK) {
-		int e = sql_err(db->h, r, err, errsize);
+		char msg[256];
+		int e = sql_err(db->h, r, msg, sizeof(msg));
 
+		snprintf(err, errsize, "'%s': %s", path, msg);
 		q_close(db);
 		return e;
 	}

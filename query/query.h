@@ -10,9 +10,10 @@
  *
  * Every answer is the same as a GROUP BY over the raw connections table
  * would give; the core takes it from the coarsest rollup that answers
- * exactly (rollup_day, rollup_hour, rollup_minute) and from the raw table
- * only for the edges of a range that no rollup covers, or for the fields
- * the rollups do not keep (lport; docs/schema.md).
+ * exactly (rollup_day, rollup_hour, rollup_minute; rollup_dim_* when the
+ * query has no filter) and from the raw table only for the edges of a
+ * range that no rollup covers, or for the field the rollups do not keep
+ * (lport; docs/schema.md).
  *
  * A row "belongs" to a range when its window_start_ns is in [from, until).
  * Strings in results are owned by the result and freed with it. Functions
@@ -143,8 +144,8 @@ struct q_totals {
 	uint64_t sent, received;	/* bytes */
 	uint64_t connections;		/* connections rows (identity x window) */
 	uint64_t events;		/* records merged into them */
-	uint64_t executables;		/* distinct exe paths in the range */
-	uint64_t new_executables;	/* of those, first seen ever in the range */
+	uint64_t executables;		/* distinct exe paths in the range (filters applied) */
+	uint64_t new_executables;	/* of those, whose first row ever (any filter) is in the range */
 	int64_t first_ns, last_ns;	/* first and last seen (records' times); 0 when none */
 };
 

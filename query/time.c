@@ -105,7 +105,8 @@ static int parse_iso(const char *s, int64_t *ns)
 	if (t == (time_t)-1 || tm.tm_mday != d || tm.tm_mon != mo - 1)
 		return -EINVAL;
 	t -= sign * (oh * 3600 + om * 60);
-	if (t < 0)
+	/* in ns, an int64 reaches 2262 */
+	if (t < 0 || t > INT64_MAX / NS)
 		return -EINVAL;
 	*ns = (int64_t)t * NS;
 	return 0;

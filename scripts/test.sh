@@ -78,6 +78,14 @@ fuzz_one() {
 		# seeds: the flow and lost examples of the record contract
 		awk '/^```json$/ { on = 1; next } /^```$/ { on = 0 } on' docs/records.md |
 			grep -E '"type":"(flow|lost)"' | split -l 1 - "$corpus/seed-" ;;
+	fuzz_query)
+		# seeds: times, durations and filters of each form
+		local i=0 a
+		for a in 2026-12-01 2026-12-01T08:00Z 2026-12-01T08:00:00+01:00 1700000000.5 \
+			1h 30d 1y all exe=/usr/bin/curl user=1000 rport=443 domain= country!=US; do
+			printf '%s' "$a" > "$corpus/seed-$i"
+			i=$((i + 1))
+		done ;;
 	esac
 	"build/fuzz/$target" -max_total_time="${FUZZ_SECONDS:-20}" \
 		-max_len=4096 -print_final_stats=1 "$corpus" 2>&1 |
@@ -96,6 +104,7 @@ run_fuzz() {
 	fuzz_one fuzz_termsafe "terminal sanitiser (lib/termsafe.c)" || rc=1
 	fuzz_one fuzz_top_model "snitch top's model of the live feed" || rc=1
 	fuzz_one fuzz_tui_show "what snitch tui shows of the log's keys" || rc=1
+	fuzz_one fuzz_query "time and filter parsers of the query core" || rc=1
 	return "$rc"
 }
 

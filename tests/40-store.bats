@@ -134,6 +134,28 @@ teardown() {
 	[ "$(q "select count(*) from rollup_minute where bucket_ns < $NOW - 3 * $day")" -eq 0 ]
 }
 
+@test "addresses.country: a range's label, or the country database's code; filled in at start when missing" {
+	{
+		store_flow "$NOW" 1 1 '.raddr = "100.64.1.2"'
+		store_flow "$NOW" 1 1 '.raddr = "10.1.2.3"'
+		store_flow "$NOW" 1 1 '.raddr = "8.8.8.8"'
+	} > "$BATS_TEST_TMPDIR/in"
+	SNITCH_GEOIP_DB=$BATS_TEST_TMPDIR/none.mmdb "$STORE" --db "$DB" < "$BATS_TEST_TMPDIR/in"
+	[ "$(q "select country from addresses where addr = '100.64.1.2'")" = cgnat ]
+	[ "$(q "select country from addresses where addr = '10.1.2.3'")" = private ]
+	[ "$(q "select country from addresses where addr = '192.0.2.10'")" = documentation ]
+	# no country database: no country, and no failure
+	[ "$(q "select count(*) from addresses where addr = '8.8.8.8' and country is null")" -eq 1 ]
+	# a start fills in what is missing (a migrated database, a database installed later)
+	q "update addresses set country = null where addr = '10.1.2.3'"
+	SNITCH_GEOIP_DB=$BATS_TEST_TMPDIR/none.mmdb "$STORE" --db "$DB" < /dev/null
+	[ "$(q "select country from addresses where addr = '10.1.2.3'")" = private ]
+	if [ -r /var/cache/snitch/country.mmdb ]; then
+		SNITCH_GEOIP_DB=/var/cache/snitch/country.mmdb "$STORE" --db "$DB" < /dev/null
+		[ "$(q "select country from addresses where addr = '8.8.8.8'")" = US ]
+	fi
+}
+
 @test "ignore lists leave rows out of the log, and --tee still passes every record" {
 	{
 		store_flow "$NOW" 1 1					# logged

@@ -121,6 +121,21 @@ query_sums() {
 	run --separate-stderr "$QUERY" --db "$BATS_TEST_TMPDIR/none.db"
 	[ "$status" -eq 5 ]
 	[[ "$stderr" == *"none.db"*"No such file"* ]]
+	echo "not a database" > "$BATS_TEST_TMPDIR/junk.db"
+	run --separate-stderr "$QUERY" --db "$BATS_TEST_TMPDIR/junk.db"
+	[ "$status" -eq 5 ]
+	[[ "$stderr" == *"junk.db"*"not a database"* ]]
+}
+
+@test "an empty log: zeros and no rows, not an error" {
+	"$STORE" --db "$DB" < /dev/null
+	run --separate-stderr "$QUERY" --db "$DB" --since all
+	[ "$status" -eq 0 ]
+	[ "$(echo "$output" | jq -c '[.sent, .connections, .executables]')" = "[0,0,0]" ]
+	for a in "--group-by exe" "--series 1h" "--executables" "--group-by lport --top 3"; do
+		run --separate-stderr "$QUERY" --db "$DB" --since all $a
+		[ "$status" -eq 0 ] && [ -z "$output" ]
+	done
 }
 
 @test "read-only, as a user of the database's group, while snitch-store writes" {

@@ -12,6 +12,7 @@
 #include <sqlite3.h>
 
 #include "atomicfile.h"
+#include "geoip.h"
 #include "idcache.h"
 #include "rollup.h"
 #include "store.h"
@@ -28,6 +29,7 @@ struct db {
 	int64_t level_from[ROLLUP_LEVELS];	/* a level is complete from here on */
 	int64_t seen_ids[SEEN_IDS];
 	struct id_cache seen;		/* reference ids inserted */
+	struct geoip *geoip;		/* NULL: no country database (ranges are still labelled) */
 };
 
 /*
@@ -92,6 +94,8 @@ static const char *const level_name[ROLLUP_LEVELS] = { "minute", "hour", "day" }
 static const int64_t level_keep_s[ROLLUP_LEVELS] = { ROLLUP_MINUTE_KEEP_S, ROLLUP_HOUR_KEEP_S, 0 };
 
 /* The inserts, whole: no statement text is made from values. */
+static int fill_countries(struct db *d);
+
 static const char *const ins_str_sql[3] = {
 	"INSERT OR IGNORE INTO addresses (id, addr, country) VALUES (?,?,?)",
 	"INSERT OR IGNORE INTO domains (id, name) VALUES (?,?)",
@@ -293,6 +297,9 @@ struct db *db_open(const char *path, const struct file_perms *perms,
 		snprintf(err, errsize, "out of memory");
 		return NULL;
 	}
+	/* no country database: addresses get their range's label or NULL */
+	if (geoip_open(&d->geoip, NULL) < 0)
+		d->geoip = NULL;
 	r = try_open(d, perms, err, errsize);
 	if ((r & 0xff) == SQLITE_NOTADB || (r & 0xff) == SQLITE_CORRUPT) {
 		/* keep the evidence, start afresh */
@@ -308,8 +315,11 @@ struct db *db_open(const char *path, const struct file_perms *perms,
 			r = try_open(d, perms, err, errsize);
 		}
 	}
+	if (r == SQLITE_OK && (r = fill_countries(d)) != SQLITE_OK)
+		snprintf(err, errsize, "%s", sqlite3_errmsg(d->h));
 	if (r != SQLITE_OK) {
 		close_handles(d);
+		geoip_close(d->geoip);
 		free(d->path);
 		free(d);
 		return NULL;
@@ -322,6 +332,7 @@ void db_close(struct db *d)
 	if (!d)
 		return;
 	close_handles(d);
+	geoip_close(d->geoip);
 	free(d->path);
 	free(d);
 }
@@ -366,14 +377,46 @@ static int step_once(struct db *d, sqlite3_stmt *st, int64_t id)
 
 /*
  * The country (or range label: "private", ...) of an address, for
- * addresses.country; NULL when unknown. lib/geoip fills it once merged.
+ * addresses.country; NULL when unknown.
  */
-static const char *addr_country(const char *addr, size_t len, char out[3])
+static const char *addr_country(const struct db *d, const char *addr, char out[GEOIP_CODE_SIZE])
 {
-	(void)addr;
-	(void)len;
-	(void)out;
-	return NULL;
+	return geoip_country(d->geoip, addr, out);
+}
+
+/*
+ * Addresses stored before there were countries (a migrated database), or
+ * while there was no country database: their country, once per start.
+ */
+static int fill_countries(struct db *d)
+{
+	sqlite3_stmt *sel = NULL, *upd = NULL;
+	int r;
+
+	if ((r = sqlite3_exec(d->h, "BEGIN IMMEDIATE", NULL, NULL, NULL)) != SQLITE_OK)
+		return r;
+	r = sqlite3_prepare_v2(d->h, "SELECT id, addr FROM addresses WHERE country IS NULL", -1, &sel, NULL);
+	if (r == SQLITE_OK)
+		r = sqlite3_prepare_v2(d->h, "UPDATE addresses SET country = ? WHERE id = ?", -1, &upd, NULL);
+	while (r == SQLITE_OK && (r = sqlite3_step(sel)) == SQLITE_ROW) {
+		const char *a = (const char *)sqlite3_column_text(sel, 1), *c;
+		char cc[GEOIP_CODE_SIZE];
+
+		r = SQLITE_OK;
+		if (!a || !(c = addr_country(d, a, cc)))
+			continue;
+		sqlite3_bind_text(upd, 1, c, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int64(upd, 2, sqlite3_column_int64(sel, 0));
+		r = sqlite3_step(upd) == SQLITE_DONE ? SQLITE_OK : sqlite3_errcode(d->h);
+		sqlite3_reset(upd);
+	}
+	sqlite3_finalize(sel);
+	sqlite3_finalize(upd);
+	if (r != SQLITE_DONE && r != SQLITE_OK) {
+		(void)sqlite3_exec(d->h, "ROLLBACK", NULL, NULL, NULL);
+		return r;
+	}
+	return sqlite3_exec(d->h, "COMMIT", NULL, NULL, NULL);
 }
 
 static int write_refs(struct db *d, const struct batch *b)
@@ -398,9 +441,9 @@ static int write_refs(struct db *d, const struct batch *b)
 		sqlite3_bind_int64(d->ins_str[t], 1, s->id);
 		bind_text(d->ins_str[t], 2, s->s, s->len);
 		if (t == 0) {
-			char cc[3];
+			char cc[GEOIP_CODE_SIZE];
 			const char *c = id_cache_has(&d->seen, s->id) ? NULL :
-					addr_country(s->s, s->len, cc);
+					addr_country(d, s->s, cc);
 
 			bind_text(d->ins_str[t], 3, c, c ? strlen(c) : 0);
 		}

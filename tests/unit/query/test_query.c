@@ -481,6 +481,8 @@ static void errors(struct q_db *db)
 	CHECK(q_parse_time("2023-11-15T00:13:20+02:00", &ns) == 0 && ns == 1700000000LL * 1000000000LL);
 	CHECK(q_parse_time("2023-11-14", &ns) == 0 && ns == 1699920000LL * 1000000000LL);
 	CHECK(q_parse_time("2023-02-30", &ns) == -EINVAL);
+	CHECK(q_parse_time("9999-01-01", &ns) == -EINVAL);	/* past int64 ns */
+	CHECK(q_parse_time("99999999999", &ns) == -EINVAL);
 	CHECK(q_parse_time("yesterday", &ns) == -EINVAL);
 	CHECK(q_parse_time("12ab", &ns) == -EINVAL);
 }
