@@ -88,8 +88,8 @@ PKGS_snitch-store := sqlite3 libcrypto $(PKGS_lib_geoip) libmaxminddb
 PKGS_snitch-remote := libpq libmariadb
 PKGS_snitch-notify := libsystemd
 PKGS_snitch-query := sqlite3
-PKGS_snitch-top := ncursesw
-PKGS_snitch-tui := ncursesw sqlite3
+PKGS_snitch-top := ncursesw libmaxminddb
+PKGS_snitch-tui := ncursesw sqlite3 libmaxminddb
 # the live tab reads the feed through snitch top's model (cmd/snitch-top/model.c)
 LDLIBS_snitch-tui = $(O)/snitch-top.a $(LIB)
 LDLIBS_snitch-hash := -lpthread

@@ -533,6 +533,10 @@ exe_row() {
 	screen | grep -q 'sudo snitch top --start'
 	keys q
 	wait_screen 'top-exited-0'
+	# a terminal terminfo does not know: said, not a crash
+	run --separate-stderr env TERM=no-such-terminal SNITCH_RUN_DIR="$D/run" "$SNITCH" top
+	[ "$status" -eq 4 ]
+	[[ "$stderr" == *"TERM=no-such-terminal is unknown"* ]]
 	# --start as a user who is not root: refused before the screen
 	nobody_bin "$D"
 	run --separate-stderr setpriv --reuid=nobody --regid=nogroup --clear-groups \

@@ -28,6 +28,7 @@
 #include "clock.h"
 #include "exitcode.h"
 #include "feed.h"
+#include "geoip.h"
 #include "linereader.h"
 #include "log.h"
 #include "model.h"
@@ -120,6 +121,13 @@ static void read_feed(struct top *t)
 			return;
 		}
 	}
+}
+
+/* ---- countries, when a stage added none: lib/geoip.c ---- */
+
+static const char *country_of(void *ctx, const char *addr, char out[3])
+{
+	return geoip_country(ctx, addr, out);
 }
 
 /* ---- the listening ports, from /proc/net ---- */
@@ -327,11 +335,12 @@ int main(int argc, char **argv)
 		.usage = "[OPTION]...",
 		.summary =
 			"Show what a running snitch sees, live, refreshed once a second: traffic per\n"
-			"executable (connections opened, send and receive rates, totals since top started,\n"
-			"the listening ports its connections used) above the newest connections (time,\n"
-			"name, parent, grandparent, local port, remote domain or address with its\n"
-			"country when known, bytes sent and received). It reads the live feed, so it\n"
-			"needs root or membership of the group snitch.\n"
+			"executable (connections opened, send and receive rates, totals since top\n"
+			"started, the listening ports its connections used) above the newest\n"
+			"connections (time, name, parent, grandparent, local port, remote domain or\n"
+			"address, bytes sent and received), with the remote's country when known (the\n"
+			"record's, else the country database's: $SNITCH_GEOIP_DB). It reads the live\n"
+			"feed, so it needs root or membership of the group snitch.\n"
 			"\n"
 			"Keys: s sort (send rate, receive rate, total, name), p pause, / filter (Enter\n"
 			"applies, Esc cancels; Esc clears it), u units (SI, binary, bytes), ? help, q quit.\n"
@@ -373,6 +382,11 @@ int main(int argc, char **argv)
 	t->sock = path;
 	t->fd = -1;
 	model_init(&t->live);
+	/* no database, no countries: top goes on without them */
+	if (geoip_open(&t->geo, NULL) == 0) {
+		t->live.country_of = country_of;
+		t->live.country_ctx = t->geo;
+	}
 	t->sort = SORT_TOTAL;
 	t->started_real_ns = clock_real_ns();
 
@@ -396,7 +410,8 @@ int main(int argc, char **argv)
 	signal(SIGHUP, on_quit);
 	setlocale(LC_ALL, "");
 	if (view_init(t) < 0) {
-		log_msg("cannot use the terminal (TERM=%s)", getenv("TERM") ? getenv("TERM") : "");
+		log_msg("cannot use the terminal: TERM=%s is unknown to terminfo, or standard output is no terminal",
+			getenv("TERM") ? getenv("TERM") : "");
 		stop_snitch(t);
 		return SNITCH_EXIT_UNAVAILABLE;
 	}
@@ -463,5 +478,6 @@ out:
 	}
 	free(t->frozen.exe);
 	model_release(&t->live);
+	geoip_close(t->geo);
 	return ret;
 }

@@ -194,8 +194,16 @@ static void add_flow(struct top_model *m)
 			snprintf(e->remote, sizeof(e->remote), "%s", host);
 	}
 	get_str(m, "country", country, sizeof(country));
-	if (country[0])
+	if (country[0]) {
 		snprintf(e->country, sizeof(e->country), "%s", country);
+	} else if (fresh && raddr[0] && m->country_of) {
+		char code[3];
+		const char *c = m->country_of(m->country_ctx, raddr, code);
+
+		/* a country code, not a label such as "loopback" or "private" */
+		if (c && c[0] >= 'A' && c[0] <= 'Z' && c[1] >= 'A' && c[1] <= 'Z' && !c[2])
+			snprintf(e->country, sizeof(e->country), "%s", c);
+	}
 	e->last_ns = get_u64(m, "ts_ns");
 	e->send += send, e->recv += recv;
 	if (!strcmp(phase, "end"))

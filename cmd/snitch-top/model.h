@@ -56,6 +56,13 @@ struct top_model {
 	uint64_t records, flows, missed;	/* missed: what the feed could not send us */
 	uint64_t send, recv, rate_send, rate_recv, tick_send, tick_recv;
 	uint8_t listen_tcp[65536 / 8], listen_udp[65536 / 8];
+	/*
+	 * The country of a remote address when the record has no "country"
+	 * member: two uppercase letters into out and returns out, else NULL
+	 * (set by the caller: lib/geoip.c with the country database).
+	 */
+	const char *(*country_of)(void *ctx, const char *addr, char out[3]);
+	void *country_ctx;
 	struct record rec;
 	struct buf tmp;
 };

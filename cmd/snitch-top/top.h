@@ -30,6 +30,7 @@ struct top {
 	bool child_died;
 	uint64_t child_started_ns;
 	char start_log[512];
+	struct geoip *geo;		/* NULL: no country database */
 };
 
 /* The screen (view.c). */

@@ -23,6 +23,7 @@
 enum { LEFT, RIGHT, CUT_LEFT };
 enum { PAIR_BAR = 1, PAIR_ACTIVE, PAIR_WARN };
 
+static SCREEN *screen;
 static size_t *order;
 static size_t order_cap;
 
@@ -32,8 +33,11 @@ int view_init(struct top *t)
 	const char *cs = nl_langinfo(CODESET);
 
 	t->utf8 = cs && !strcmp(cs, "UTF-8");
-	if (!initscr())
+	/* newterm, not initscr: an unknown TERM is an error to report, not an exit */
+	screen = newterm(NULL, stdout, stdin);
+	if (!screen)
 		return -1;
+	set_term(screen);
 	cbreak();
 	noecho();
 	nonl();
@@ -56,6 +60,8 @@ void view_end(struct top *t)
 {
 	(void)t;
 	endwin();
+	delscreen(screen);
+	screen = NULL;
 	free(order);
 	order = NULL;
 	order_cap = 0;

@@ -23,6 +23,7 @@
 #include "clock.h"
 #include "exitcode.h"
 #include "feed.h"
+#include "geoip.h"
 #include "log.h"
 #include "record.h"
 #include "termsafe.h"
@@ -114,6 +115,12 @@ static void live_read(struct tui *t)
 			return;
 		}
 	}
+}
+
+/* The live tab's countries, when a stage added none: lib/geoip.c. */
+static const char *country_of(void *ctx, const char *addr, char out[3])
+{
+	return geoip_country(ctx, addr, out);
 }
 
 /* ---- keys ---- */
@@ -441,6 +448,10 @@ int main(int argc, char **argv)
 		return open_error(r);
 	}
 	model_init(&t->model);
+	if (geoip_open(&t->geo, NULL) == 0) {
+		t->model.country_of = country_of;
+		t->model.country_ctx = t->geo;
+	}
 	t->anchor_ns = (int64_t)clock_real_ns();
 	t->sort = TS_TOTAL;
 
@@ -494,6 +505,7 @@ out:
 	while (tui_pop_filter(t))
 		;
 	model_release(&t->model);
+	geoip_close(t->geo);
 	q_close(t->db);
 	return SNITCH_EXIT_OK;
 }

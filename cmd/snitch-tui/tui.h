@@ -83,6 +83,7 @@ struct tui {
 	bool first_line;
 	uint64_t next_try_ns;
 	struct top_model model;
+	struct geoip *geo;		/* NULL: no country database */
 	char denied[512];
 };
 

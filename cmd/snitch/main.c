@@ -438,6 +438,18 @@ static int cmd_status(const struct opts *o)
 			       record_val(&st, &st.m[i]));
 		}
 	}
+	m = record_find(&r, "feed");
+	if (m && m->type == JSON_OBJECT && record_parse(&st, record_val(&r, m), m->val_len, NULL) == 0) {
+		uint64_t readers = 0, missed = 0;
+
+		buf_reset(&name);
+		(void)record_get_str(&st, "socket", &name);
+		(void)record_get_u64(&st, "readers", &readers);
+		(void)record_get_u64(&st, "missed", &missed);
+		printf("\n  live feed: %.*s, %" PRIu64 " reader%s now, %" PRIu64
+		       " records missed by slow readers\n", (int)name.len, name.p ? name.p : "",
+		       readers, readers == 1 ? "" : "s", missed);
+	}
 	if (!all_alive)
 		ret = SNITCH_EXIT_PARTIAL;
 out:

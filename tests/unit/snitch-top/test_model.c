@@ -135,6 +135,29 @@ static void test_country(void)
 	CHECK_EQ_INT(model_events(&m, "de", ev, 1), 1);		/* the filter sees the country */
 }
 
+static const char *fake_country(void *ctx, const char *addr, char out[3])
+{
+	(void)ctx;
+	if (!strcmp(addr, "203.0.113.9"))
+		return strcpy(out, "NL");
+	return !strcmp(addr, "127.0.0.1") ? "loopback" : NULL;
+}
+
+/* Without a country member: the lookup's code, never its label. */
+static void test_country_lookup(void)
+{
+	const struct top_event *ev[1];
+
+	m.country_of = fake_country;
+	add(FLOW, "new", 501, 8, 40100, "203.0.113.9", 443, 0, 0, "/usr/bin/curl", "curl", "curl", "null");
+	CHECK_EQ_INT(model_events(&m, NULL, ev, 1), 1);
+	CHECK_MEM(ev[0]->country, strlen(ev[0]->country), "NL");
+	add(FLOW, "new", 502, 8, 40101, "127.0.0.1", 443, 0, 0, "/usr/bin/curl", "curl", "curl", "null");
+	CHECK_EQ_INT(model_events(&m, NULL, ev, 1), 1);
+	CHECK_MEM(ev[0]->country, strlen(ev[0]->country), "");
+	m.country_of = NULL;
+}
+
 int main(void)
 {
 	model_init(&m);
@@ -143,6 +166,7 @@ int main(void)
 	test_sort_and_filter();
 	test_escapes_stored_inert();
 	test_country();
+	test_country_lookup();
 	model_release(&m);
 	TEST_MAIN_END("snitch-top model");
 }
