@@ -379,7 +379,7 @@ time.sleep(20)
 	rm -rf "$d"
 }
 
-@test "a bad option, no terminal, a missing database: one line naming it, exit 2 or 5" {
+@test "a bad option, no terminal, a missing database, an unknown TERM: one line naming it" {
 	run --separate-stderr "$TUI" --range 2d
 	[ "$status" -eq 2 ]
 	[[ "${stderr_lines[0]}" == "snitch tui: --range: '2d'"* ]]
@@ -389,6 +389,12 @@ time.sleep(20)
 	COLS=200 tui_start_raw "$TUI --db '$BATS_TEST_TMPDIR/none.db'; echo status \$?; sleep 10"
 	wait_screen 'status 5'
 	wait_screen "cannot read '$BATS_TEST_TMPDIR/none.db'.*No such file"
+	# a terminal ncurses does not know: said so, exit 4
+	make_log
+	new_server
+	COLS=200 tui_start_raw "env TERM=nosuchterm $TUI --db '$DB'; echo status \$?; sleep 10"
+	wait_screen 'status 4'
+	wait_screen 'snitch tui: cannot use the terminal \(TERM=nosuchterm\)'
 }
 
 @test "a view that would read too many raw rows says so and how to narrow it" {

@@ -26,6 +26,7 @@ enum { LEFT, RIGHT, CUT_LEFT };
 enum { PAIR_BAR = 1, PAIR_SEL, PAIR_CRUMB, PAIR_ERR };
 
 static struct tui *cur;
+static SCREEN *screen;
 static int table_rows = 1;
 
 int view_init(struct tui *t)
@@ -35,8 +36,11 @@ int view_init(struct tui *t)
 
 	cur = t;
 	t->utf8 = cs && !strcmp(cs, "UTF-8");
-	if (!initscr())
+	/* newterm, not initscr: an unknown TERM is an error to report, not an exit */
+	screen = newterm(NULL, stdout, stdin);
+	if (!screen)
 		return -1;
+	set_term(screen);
 	cbreak();
 	noecho();
 	nonl();
@@ -59,6 +63,9 @@ int view_init(struct tui *t)
 void view_end(void)
 {
 	endwin();
+	if (screen)
+		delscreen(screen);
+	screen = NULL;
 }
 
 int view_table_rows(void)
