@@ -32,6 +32,7 @@
 #define PROG "snitch tui"
 #define NS 1000000000ULL
 #define MS 1000000ULL
+#define LIVE_DRAW_NS (250 * MS)
 #define DEFAULT_DB "/var/lib/snitch/snitch.db"
 
 static volatile sig_atomic_t quit_signal;
@@ -415,6 +416,8 @@ int main(int argc, char **argv)
 	};
 	char path[4200], err[512];
 	struct q_meta meta;
+	uint64_t last_draw;
+	bool live_changed = false;
 	int first, ret, r;
 
 	log_init(PROG);
@@ -466,6 +469,7 @@ int main(int argc, char **argv)
 	}
 	(void)tui_query(t);
 	view_draw(t);
+	last_draw = clock_mono_ns();
 	while (!quit_signal) {
 		struct pollfd p[2] = { { .fd = STDIN_FILENO, .events = POLLIN },
 				       { .fd = t->fd, .events = POLLIN } };
@@ -476,12 +480,12 @@ int main(int argc, char **argv)
 		if (t->live && t->fd < 0 && t->live_state != LIVE_DENIED && now >= t->next_try_ns) {
 			live_connect(t);
 			t->next_try_ns = now + NS;
-			redraw = t->fd >= 0;
+			live_changed = true;
 		}
-		(void)poll(p, t->fd >= 0 ? 2 : 1, t->live ? 1000 : 5000);
+		(void)poll(p, t->fd >= 0 ? 2 : 1, t->live ? 250 : 5000);
 		if (p[1].revents && t->fd >= 0) {
 			live_read(t);
-			redraw = t->live;
+			live_changed = true;
 		}
 		if (p[0].revents & (POLLHUP | POLLERR))
 			break;
@@ -493,10 +497,16 @@ int main(int argc, char **argv)
 				goto out;
 		}
 		flush(t);
-		if (t->live)
+		/* the live tab: at most four times a second, however fast the feed */
+		now = clock_mono_ns();
+		if (t->live && live_changed && now - last_draw >= LIVE_DRAW_NS)
 			redraw = true;
-		if (redraw)
+		if (redraw) {
 			view_draw(t);
+			last_draw = now;
+			if (t->live)
+				live_changed = false;
+		}
 	}
 out:
 	view_end();
