@@ -60,17 +60,25 @@ press() {
 }
 
 $TM new-session -d -x 120 -y 40 "env LC_ALL=C.UTF-8 TERM=xterm-256color $TUI --db '$db' --range 1h"
-for i in $(seq 100); do
-	$TM capture-pane -p | grep -q TOTAL && break
-	sleep 0.1
-done
+# settled: the screen shows the table of grouping GROUP and no query runs
+settle() {
+	local s
+	for _ in $(seq 300); do
+		s=$($TM capture-pane -p)
+		[[ "$s" == *"│$1 "* && "$s" == *TOTAL* && "$s" != *"reading the log..."* ]] && return 0
+		sleep 0.1
+	done
+	echo "tui: the screen did not settle on '$1'" >&2
+}
+
+settle "Process executable"
 : > "$work/times"
 : > "$work/slow"
 $TM send-keys Left
 # ranges go 1m 5m 15m 1h 6h 1d 7d 30d 1y all: t presses to the next one timed
 for step in 1h:0 1d:2 30d:2 1y:1; do
 	range=${step%%:*}
-	for i in $(seq "${step#*:}"); do press t > /dev/null; done
+	for _ in $(seq "${step#*:}"); do press t > /dev/null; done
 	$TM capture-pane -p | head -1 | grep -q "last $range" ||
 		{ echo "tui: not at range $range:" >&2; $TM capture-pane -p | head -1 >&2; }
 	for g in $(seq 20); do
@@ -78,14 +86,14 @@ for step in 1h:0 1d:2 30d:2 1y:1; do
 		echo "$ms" >> "$work/times"
 		echo "$ms $range Down to grouping $(( g + 1 ))" >> "$work/slow"
 	done
-	for g in $(seq 20); do $TM send-keys Up; done
-	sleep 0.5
+	for _ in $(seq 20); do $TM send-keys Up; done
+	settle "Process executable"
 	$TM send-keys Right
 	for k in Enter BSpace h H; do
 		ms=$(press $k)
 		echo "$ms" >> "$work/times"
 		echo "$ms $range $k" >> "$work/slow"
-		[ "$k" = Enter ] && $TM send-keys Right
+		if [ "$k" = Enter ]; then $TM send-keys Right; fi
 	done
 	$TM send-keys Left
 done
