@@ -248,7 +248,6 @@ static void draw_crumb(struct tui *t, int y, int w)
 	struct buf b = { 0 };
 	const char *sep = t->utf8 ? " \u203a " : " > ";
 
-	buf_append(&b, "filters: ", 9);
 	if (!t->nfilters)
 		buf_append(&b, "none (all connections)", 22);
 	for (size_t i = 0; i < t->nfilters; i++) {
@@ -286,7 +285,9 @@ static void draw_crumb(struct tui *t, int y, int w)
 		attron(COLOR_PAIR(PAIR_CRUMB));
 	if (t->nfilters)
 		attron(A_BOLD);
-	put(y, 0, w, b.oom ? "filters: (out of memory)" : b.p, LEFT);
+	/* too long: the newest filters stay in sight, the oldest are cut */
+	put(y, 0, 9, "filters: ", LEFT);
+	put(y, 9, w - 9, b.oom ? "(out of memory)" : b.p, CUT_LEFT);
 	attrset(A_NORMAL);
 	buf_release(&b);
 }
