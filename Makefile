@@ -70,7 +70,7 @@ SAN_LIB := $(O)/san/libsnitch.a
 QUERY_SRCS := $(wildcard query/*.c)
 QUERY_LIB := $(O)/libsnitchquery.a
 SAN_QUERY_LIB := $(O)/san/libsnitchquery.a
-QUERY_USERS := snitch-query snitch-web
+QUERY_USERS := snitch-query snitch-web snitch-tui
 $(O)/query/%.o $(O)/san/query/%.o $(O)/san/tests/unit/query/%.o: TOOL_CFLAGS = $(call pkg,--cflags,sqlite3) -Iquery -Itests/unit
 
 # A tool is a folder cmd/<tool>/ with a main.c; tools not built yet have
@@ -92,6 +92,9 @@ PKGS_snitch-top := ncursesw libmaxminddb
 PKGS_snitch-vt := libcurl libcrypto
 PKGS_snitch-query := sqlite3
 PKGS_snitch-web := libmicrohttpd sqlite3
+PKGS_snitch-tui := ncursesw sqlite3 libmaxminddb
+# the live tab reads the feed through snitch top's model (cmd/snitch-top/model.c)
+LDLIBS_snitch-tui = $(O)/snitch-top.a $(LIB)
 LDLIBS_snitch-hash := -lpthread
 LDLIBS_snitch-store := -lpthread
 LDLIBS_snitch-remote := -lpthread
@@ -177,6 +180,7 @@ $(O)/san/unit/$(1)/test_%: $(O)/san/tests/unit/$(1)/test_%.o $(O)/san/$(1).a $(S
 	$(Q)$$(CC) $$(SAN_FLAGS) -o $$@ $$^ $$(call pkg,--libs,$$(PKGS_$(1))) $$(LDLIBS_$(1))
 endef
 $(foreach t,$(TOOLS),$(eval $(call tool_rule,$(t))))
+$(BIN)/snitch-tui: $(O)/snitch-top.a
 
 # The tracer's objects include the skeletons, which must exist first.
 $(O)/cmd/snitch-trace/main.o $(snitch-trace_OBJS) $(snitch-trace_SRCS:%.c=$(O)/san/%.o): $(SKELS) $(O)/syscall_names.h
@@ -356,6 +360,14 @@ $(O)/fuzz/fuzz_geoip: tests/fuzz/fuzz_geoip.c lib/geoip.c lib/geoip.h
 		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 		-o $@ tests/fuzz/fuzz_geoip.c lib/geoip.c $(call pkg,--libs,$(PKGS_lib_geoip))
 
+# What snitch tui shows of the log's keys (command lines, names, paths).
+$(O)/fuzz/fuzz_tui_show: tests/fuzz/fuzz_tui_show.c cmd/snitch-tui/show.c cmd/snitch-tui/tui.h $(LIB_SRCS) $(wildcard lib/*.h)
+	$(call msg,FUZZ,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) -std=gnu11 $(DEFINES) -Ilib -I. -Icmd/snitch-tui -g -O1 \
+		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+		-o $@ tests/fuzz/fuzz_tui_show.c cmd/snitch-tui/show.c $(FUZZ_LIB_SRCS) -lpthread
+
 # The query core's parsers of times, durations and filters (URL parameters
 # of snitch-web), without the database.
 $(O)/fuzz/fuzz_query: tests/fuzz/fuzz_query.c $(QUERY_SRCS) query/query.h $(FUZZ_LIB_SRCS) $(wildcard lib/*.h)
@@ -367,7 +379,8 @@ $(O)/fuzz/fuzz_query: tests/fuzz/fuzz_query.c $(QUERY_SRCS) query/query.h $(FUZZ
 
 FUZZ_TARGETS := $(O)/fuzz/fuzz_record $(O)/fuzz/fuzz_dns $(O)/fuzz/fuzz_geoip \
 	$(O)/fuzz/fuzz_termsafe $(O)/fuzz/fuzz_top_model $(O)/fuzz/fuzz_metrics \
-	$(O)/fuzz/fuzz_names $(O)/fuzz/fuzz_vt $(O)/fuzz/fuzz_query $(O)/fuzz/fuzz_webparams
+	$(O)/fuzz/fuzz_names $(O)/fuzz/fuzz_vt $(O)/fuzz/fuzz_query $(O)/fuzz/fuzz_webparams \
+	$(O)/fuzz/fuzz_tui_show
 
 fuzz: $(FUZZ_TARGETS)
 	$(Q)scripts/test.sh fuzz
@@ -422,6 +435,7 @@ MAN_DESC_snitch-top := show what a running snitch sees, live, per executable and
 MAN_DESC_snitch-vt := ask VirusTotal about every executable in snitch records
 MAN_DESC_snitch-query := sums of the connection log by time, executable, domain, address, port...
 MAN_DESC_snitch-web := serve the connection log to a browser: charts, grouping, drill-down
+MAN_DESC_snitch-tui := browse the connection log in the terminal, grouped, filtered, by time range
 MANS := $(TOOLS:%=$(O)/man/%.1)
 
 $(O)/man/%.1: $(BIN)/%

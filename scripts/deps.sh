@@ -21,7 +21,7 @@ RUN="ca-certificates sqlite3"
 # database servers, a desktop (X server, session bus, notification daemon),
 # traffic generators, systemd-analyze for the unit, man to read the pages
 # make install writes, the sanitizer runtime for clang's fuzzer,
-# mmdblookup to check snitch's countries against, tmux to drive snitch top,
+# mmdblookup to check snitch's countries against, tmux to drive snitch top and tui,
 # a real Prometheus (and promtool) and curl for snitch-metrics, podman and
 # runc for a real container (crun refuses hybrid cgroups), mmdebstrap for
 # make image, kubectl (kubernetes-client) and python3 to check the

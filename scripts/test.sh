@@ -73,6 +73,11 @@ fuzz_one() {
 		printf '\033[2J\033[H\302\233' > "$corpus/csi"
 		printf '\033]52;c;aGk=\033\\\\' > "$corpus/osc52"
 		printf 'caf\303\251 \342\200\256 \377' > "$corpus/utf8" ;;
+	fuzz_tui_show)
+		# seeds: command lines with escapes, a uid, a name with a title change
+		printf '\000["curl","\\u001b]0;x\\u0007","\\u009b2J"]' > "$corpus/cmdline"
+		printf '\002%s' 1000 > "$corpus/user"
+		printf '\003ev\033]52;c;aGk=\007il' > "$corpus/name" ;;
 	fuzz_top_model)
 		# seeds: the flow and lost examples of the record contract
 		awk '/^```json$/ { on = 1; next } /^```$/ { on = 0 } on' docs/records.md |
@@ -118,6 +123,7 @@ run_fuzz() {
 	fuzz_one fuzz_metrics "records and label escaping of snitch-metrics" || rc=1
 	fuzz_one fuzz_names "container name readers of snitch-resolve" || rc=1
 	fuzz_one fuzz_webparams "query-string parser of snitch-web" || rc=1
+	fuzz_one fuzz_tui_show "what snitch tui shows of the log's keys" || rc=1
 	fuzz_one fuzz_query "time and filter parsers of the query core" || rc=1
 	return "$rc"
 }

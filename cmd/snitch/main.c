@@ -667,10 +667,11 @@ static int find_command(int argc, char **argv)
 }
 
 /*
- * snitch tail and snitch top: the options before the command are
+ * snitch tail, top and tui: the options before the command are
  * snitch's (the configuration, the run directory), those after it the
- * viewer's. top is its own program, snitch-top, beside snitch: the
- * supervisor does not link a terminal library.
+ * viewer's. top and tui are programs of their own, snitch-top and
+ * snitch-tui, beside snitch: the supervisor does not link a terminal
+ * library.
  */
 static int run_viewer(const struct cli *cli, struct opts *o, int sub, int argc, char **argv)
 {
@@ -701,7 +702,8 @@ static int run_viewer(const struct cli *cli, struct opts *o, int sub, int argc, 
 	}
 	dir[n] = '\0';
 	*strrchr(dir, '/') = '\0';
-	snprintf(path, sizeof(path), "%s/snitch-top", o->bin_dir ? o->bin_dir : dir);
+	snprintf(path, sizeof(path), "%s/snitch-%s", o->bin_dir ? o->bin_dir : dir,
+		 !strcmp(argv[sub], "tui") ? "tui" : "top");
 	setenv("SNITCH_RUN_DIR", o->run_dir, 1);
 	if (o->config)
 		setenv("SNITCH_CONF", o->config, 1);
@@ -788,6 +790,7 @@ int main(int argc, char **argv)
 		.usage = "[OPTION]... run|start|stop|restart|status|systemd|config|help\n"
 			 "[OPTION]... tail [--type TYPE]... [--where FIELD=VALUE]...\n"
 			 "[OPTION]... top [--start]\n"
+			 "[OPTION]... tui [--range R] [--db FILE]\n"
 			 "web [SNITCH-WEB-OPTION]...",
 		.summary =
 			"Run the monitor: snitch-trace | snitch-resolve | snitch-hash | snitch-store --tee\n"
@@ -815,6 +818,8 @@ int main(int argc, char **argv)
 			"           terminal ('snitch top --help')\n"
 			"  web      serve the log to a browser (snitch-web, its options after 'web';\n"
 			"           not as root: run it as yourself)\n"
+			"  tui      browse the connection log in the terminal: grouped, filtered,\n"
+			"           by time range ('snitch tui --help'); any reader of the database\n"
 			"  help     show this help",
 		.examples =
 			"  sudo snitch run\n"
@@ -822,6 +827,7 @@ int main(int argc, char **argv)
 			"  sudo snitch tail --type flow | jq -c '{name, raddr, send_bytes}'\n"
 			"  sudo snitch top\n"
 			"  snitch web    # then open http://localhost:5100/\n"
+			"  snitch tui                       # as a member of the database's group\n"
 			"  sudo snitch systemd && sudo systemctl enable --now snitch\n"
 			"  SNITCH_DB=/tmp/t.db SNITCH_LOG_DIR=/tmp/logs sudo -E snitch run --config /dev/null\n",
 		.opts = opts,
@@ -835,7 +841,8 @@ int main(int argc, char **argv)
 	log_init(PROG);
 	/* tail and top have options of their own, after the command */
 	sub = find_command(argc, argv);
-	if (sub < argc && (!strcmp(argv[sub], "tail") || !strcmp(argv[sub], "top")))
+	if (sub < argc && (!strcmp(argv[sub], "tail") || !strcmp(argv[sub], "top") ||
+			   !strcmp(argv[sub], "tui")))
 		return run_viewer(&cli, &o, sub, argc, argv);
 	if (argc >= 2 && !strcmp(argv[1], "web"))
 		return cmd_web(argc - 1, argv + 1);

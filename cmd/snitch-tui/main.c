@@ -1,0 +1,521 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * snitch tui: the connection log in the terminal. A sidebar of groupings
+ * (the process, its parent and grandparent by executable, name, command
+ * line and sha256; the user; ports and addresses; domain; country;
+ * container; time) beside a table of the selected one with the bytes sent
+ * and received in the time range; filters on rows make a breadcrumb.
+ * Read-only through the query core (query/query.h): any user who may read
+ * the database may run it. The live tab reads the running snitch's feed.
+ */
+#include <curses.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <locale.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "clock.h"
+#include "exitcode.h"
+#include "feed.h"
+#include "geoip.h"
+#include "log.h"
+#include "record.h"
+#include "termsafe.h"
+#include "tui.h"
+
+#define PROG "snitch tui"
+#define NS 1000000000ULL
+#define MS 1000000ULL
+#define LIVE_DRAW_NS (250 * MS)
+#define DEFAULT_DB "/var/lib/snitch/snitch.db"
+
+static volatile sig_atomic_t quit_signal;
+
+static void on_quit(int signo)
+{
+	quit_signal = signo;
+}
+
+/* ---- the live feed ---- */
+
+static void live_disconnect(struct tui *t)
+{
+	if (t->fd >= 0) {
+		linereader_release(&t->lr);
+		close(t->fd);
+	}
+	t->fd = -1;
+	if (t->live_state == LIVE_CONNECTED)
+		t->live_state = LIVE_NONE;
+}
+
+static void live_connect(struct tui *t)
+{
+	int fd = feed_connect(t->sock);
+
+	if (fd < 0) {
+		t->live_state = fd == -EACCES || fd == -EPERM ? LIVE_DENIED : LIVE_NONE;
+		if (t->live_state == LIVE_DENIED)
+			snprintf(t->denied, sizeof(t->denied),
+				 "Permission denied: the live feed is for root and the group %s "
+				 "(sudo usermod -aG %s $USER, then log in again). Its socket:",
+				 FEED_GROUP, FEED_GROUP);
+		return;
+	}
+	if (linereader_init(&t->lr, fd, RECORD_LINE_MAX) < 0) {
+		close(fd);
+		return;
+	}
+	(void)fcntl(fd, F_SETFL, O_NONBLOCK);
+	t->fd = fd;
+	t->first_line = true;
+	t->live_state = LIVE_CONNECTED;
+}
+
+static void live_read(struct tui *t)
+{
+	uint64_t until = clock_mono_ns() + 30 * MS;
+
+	while (t->fd >= 0 && clock_mono_ns() < until) {
+		const char *line;
+		size_t len;
+		enum line_status st = linereader_next(&t->lr, &line, &len);
+		ssize_t n;
+
+		if (st == LINE_OK) {
+			if (t->first_line && feed_is_denial(line, len, t->denied, sizeof(t->denied))) {
+				char msg[sizeof(t->denied)];
+
+				termsafe_str(msg, sizeof(msg), t->denied, strlen(t->denied));
+				snprintf(t->denied, sizeof(t->denied), "%s", msg);
+				live_disconnect(t);
+				t->live_state = LIVE_DENIED;
+				return;
+			}
+			t->first_line = false;
+			model_add_line(&t->model, line, len);
+			continue;
+		}
+		if (st == LINE_TOO_LONG)
+			continue;
+		if (st == LINE_EOF) {
+			live_disconnect(t);
+			return;
+		}
+		n = linereader_fill(&t->lr);
+		if (n == -EAGAIN)
+			return;
+		if (n < 0 && n != -EINTR) {
+			live_disconnect(t);
+			return;
+		}
+	}
+}
+
+/* The live tab's countries, when a stage added none: lib/geoip.c. */
+static const char *country_of(void *ctx, const char *addr, char out[3])
+{
+	return geoip_country(ctx, addr, out);
+}
+
+/* ---- keys ---- */
+
+/*
+ * The state changed: query once the keys already typed are read (holding
+ * Down through the sidebar asks for the last grouping only). A key that
+ * acts on the rows runs a pending query first (flush).
+ */
+static void requery(struct tui *t)
+{
+	t->dirty = true;
+}
+
+static void flush(struct tui *t)
+{
+	if (!t->dirty)
+		return;
+	t->dirty = false;
+	/* a long range of a big log may take a moment: say so at once */
+	t->busy = true;
+	view_draw(t);
+	t->busy = false;
+	(void)tui_query(t);
+}
+
+static void edit_key(struct tui *t, int c)
+{
+	size_t n = strlen(t->edit);
+
+	if (c == '\n' || c == '\r' || c == KEY_ENTER) {
+		snprintf(t->search, sizeof(t->search), "%s", t->edit);
+		t->editing = false;
+		t->sel = t->scroll = 0;
+		tui_resort(t);
+	} else if (c == 27) {
+		t->editing = false;
+	} else if (c == KEY_BACKSPACE || c == 127 || c == 8) {
+		while (n && ((unsigned char)t->edit[n - 1] & 0xc0) == 0x80)
+			n--;
+		if (n)
+			n--;
+		t->edit[n] = '\0';
+	} else if (c == 21) {
+		t->edit[0] = '\0';
+	} else if (c >= 0x20 && c < 0x100 && c != 0x7f && n + 1 < sizeof(t->edit)) {
+		t->edit[n] = (char)c;
+		t->edit[n + 1] = '\0';
+	}
+}
+
+static void move_sel(struct tui *t, long d)
+{
+	if (t->focus_side) {
+		long g = (long)t->grouping + d;
+
+		if (g < 0)
+			g = 0;
+		if (g >= (long)tui_ngroupings)
+			g = (long)tui_ngroupings - 1;
+		if ((size_t)g != t->grouping) {
+			t->grouping = (size_t)g;
+			t->sel = t->scroll = 0;
+			requery(t);
+		}
+		return;
+	}
+	if (!t->nvis)
+		return;
+	if (d < 0 && (size_t)-d > t->sel)
+		t->sel = 0;
+	else if (d > 0 && t->sel + (size_t)d >= t->nvis)
+		t->sel = t->nvis - 1;
+	else
+		t->sel = (size_t)((long)t->sel + d);
+}
+
+/* Returns false to quit. */
+static bool on_key(struct tui *t, int c)
+{
+	long page = view_table_rows();
+
+	if (t->help) {
+		t->help = false;
+		return c != 'q';
+	}
+	if (t->editing) {
+		flush(t);
+		edit_key(t, c);
+		return true;
+	}
+	if (c != ERR && c != KEY_RESIZE)
+		t->msg[0] = '\0', t->msg_error = false;
+	switch (c) {
+	case 'q':
+	case 'Q':
+		return false;
+	case '?':
+		t->help = true;
+		return true;
+	case 'u':
+		t->units = (t->units + 1) % UNITS_COUNT;
+		return true;
+	case 'U':
+		t->units = (t->units + UNITS_COUNT - 1) % UNITS_COUNT;
+		return true;
+	case '/':
+		t->editing = true;
+		snprintf(t->edit, sizeof(t->edit), "%s", t->search);
+		return true;
+	case 27:
+		flush(t);
+		if (t->search[0]) {
+			t->search[0] = '\0';
+			tui_resort(t);
+		}
+		return true;
+	case 'l':
+		t->live = !t->live;
+		if (t->live && t->fd < 0) {
+			live_connect(t);
+			t->next_try_ns = clock_mono_ns() + NS;
+		}
+		return true;
+	}
+	if (t->live)
+		return true;
+	if (c != KEY_UP && c != 'k' && c != KEY_DOWN && c != 'j' && c != KEY_LEFT && c != KEY_RIGHT &&
+	    c != '\t' && c != 't' && c != 'T' && c != 'h' && c != 'H' && c != 'r')
+		flush(t);
+	switch (c) {
+	case KEY_UP:
+	case 'k':
+		move_sel(t, -1);
+		break;
+	case KEY_DOWN:
+	case 'j':
+		move_sel(t, 1);
+		break;
+	case KEY_PPAGE:
+		move_sel(t, -page);
+		break;
+	case KEY_NPAGE:
+		move_sel(t, page);
+		break;
+	case KEY_HOME:
+	case 'g':
+		move_sel(t, -1000000);
+		break;
+	case KEY_END:
+	case 'G':
+		move_sel(t, 1000000);
+		break;
+	case KEY_LEFT:
+		t->focus_side = true;
+		break;
+	case KEY_RIGHT:
+		t->focus_side = false;
+		break;
+	case '\t':
+		t->focus_side = !t->focus_side;
+		break;
+	case '\n':
+	case '\r':
+	case KEY_ENTER:
+	case ' ':
+	case 'f':
+	case 'e':
+		if (t->focus_side && c != 'e') {
+			t->focus_side = false;
+			break;
+		}
+		if (tui_push_filter(t, c == 'e') == 0) {
+			t->sel = t->scroll = 0;
+			t->search[0] = '\0';
+			requery(t);
+			/* next, pick what to see of what is left */
+			t->focus_side = true;
+		} else {
+			t->msg_error = true;
+		}
+		break;
+	case KEY_BACKSPACE:
+	case 127:
+	case 8:
+	case 'F':
+		if (tui_pop_filter(t)) {
+			t->sel = t->scroll = 0;
+			requery(t);
+		} else {
+			snprintf(t->msg, sizeof(t->msg), "no filter to remove");
+		}
+		break;
+	case 't':
+	case 'T':
+		t->range = (t->range + (c == 't' ? 1 : tui_nranges - 1)) % tui_nranges;
+		t->back = 0;
+		t->sel = t->scroll = 0;
+		requery(t);
+		break;
+	case 'h':
+	case 'H':
+		if (!tui_ranges[t->range].ns) {
+			snprintf(t->msg, sizeof(t->msg), "the range is all time: t picks a range to step through");
+			break;
+		}
+		if (c == 'H' && !t->back) {
+			snprintf(t->msg, sizeof(t->msg), "already at the newest range (h goes back)");
+			break;
+		}
+		t->back = c == 'h' ? t->back + 1 : t->back - 1;
+		t->sel = t->scroll = 0;
+		requery(t);
+		break;
+	case 's':
+		t->sort = (t->sort + 1) % TS_COUNT;
+		tui_resort(t);
+		break;
+	case 'r':
+		t->anchor_ns = (int64_t)clock_real_ns();
+		requery(t);
+		break;
+	}
+	return true;
+}
+
+static int open_error(int r)
+{
+	switch (r) {
+	case -EACCES:
+	case -EPERM:
+		return SNITCH_EXIT_NOPERM;
+	case -ENOMEM:
+		return SNITCH_EXIT_SOFTWARE;
+	case -EINVAL:
+		return SNITCH_EXIT_USAGE;
+	default:
+		return SNITCH_EXIT_IO;
+	}
+}
+
+int main(int argc, char **argv)
+{
+	static struct tui tui;
+	struct tui *t = &tui;
+	const char *db = DEFAULT_DB, *run_dir = "/run/snitch", *sock = NULL, *range = "1d";
+	const struct cli_opt opts[] = {
+		{ .name = "db", .type = CLI_STRING, .value = &db, .metavar = "FILE", .env = "SNITCH_DB",
+		  .help = "the connection log (read only)" },
+		{ .name = "range", .type = CLI_STRING, .value = &range, .metavar = "R",
+		  .help = "the time range to start with: 1m 5m 15m 1h 6h 1d 7d 30d 1y all (default 1d)" },
+		{ .name = "max-raw-rows", .type = CLI_UINT, .value = &t->max_raw_rows, .metavar = "N",
+		  .max = UINT64_MAX / 2,
+		  .help = "refuse a view that would read more than N raw rows (local port; range "
+			  "edges no rollup covers), to answer keys quickly; 0: no limit" },
+		{ .name = "run-dir", .type = CLI_STRING, .value = &run_dir, .metavar = "DIR",
+		  .env = "SNITCH_RUN_DIR", .help = "snitch's run directory, where the live feed's socket is" },
+		{ .name = "events-sock", .type = CLI_STRING, .value = &sock, .metavar = "PATH",
+		  .env = "SNITCH_EVENTS_SOCK", .help = "the live feed's socket (default: DIR/events.sock)" },
+	};
+	static const int exit_codes[] = {
+		SNITCH_EXIT_OK, SNITCH_EXIT_USAGE, SNITCH_EXIT_NOPERM, SNITCH_EXIT_UNAVAILABLE,
+		SNITCH_EXIT_IO, SNITCH_EXIT_SOFTWARE, -1,
+	};
+	const struct cli cli = {
+		.prog = PROG,
+		.usage = "[OPTION]...",
+		.summary =
+			"Browse the connection log in the terminal: a sidebar of groupings (the\n"
+			"process, its parent and its grandparent by executable, name, command line or\n"
+			"sha256; user; local and remote port and address; domain; country; container;\n"
+			"time) beside a table of the selected one with the bytes sent and received in\n"
+			"the time range. Filters on rows show as a breadcrumb. It only reads the\n"
+			"database: any user who may read it (root, or the group it is given to:\n"
+			"SNITCH_GROUP, docs/operations.md) may run it. The live tab shows the running\n"
+			"snitch's feed (root or the group snitch).\n"
+			"\n"
+			"Keys: Up/Down move, Left/Right/Tab sidebar or table; Enter, space or f filter\n"
+			"on the selected row, e exclude it, Backspace or F remove the last filter;\n"
+			"t/T time range (1m 5m 15m 1h 6h 1d 7d 30d 1y all), h/H one range back/forward\n"
+			"in history; u/U units (SI, binary, bytes); / search, Esc clears it; s sort;\n"
+			"l live tab; r refresh; ? help; q quit. Names and command lines are shown with\n"
+			"their control characters escaped (\\e, \\x9b) and invalid UTF-8 as U+FFFD.\n"
+			"NO_COLOR turns colours off.",
+		.examples =
+			"  snitch tui                       # as root or a reader of the database\n"
+			"  snitch tui --range 7d\n"
+			"  snitch-tui --db /tmp/copy.db --range all\n",
+		.opts = opts,
+		.nopts = sizeof(opts) / sizeof(opts[0]),
+		.exit_codes = exit_codes,
+	};
+	char path[4200], err[512];
+	struct q_meta meta;
+	uint64_t last_draw;
+	bool live_changed = false;
+	int first, ret, r;
+
+	log_init(PROG);
+	t->max_raw_rows = 500000;
+	ret = cli_parse(&cli, argc, argv, &first);
+	if (ret >= 0)
+		return ret;
+	if (first < argc)
+		return cli_usage_error(&cli, "unexpected argument '%s'", argv[first]);
+	t->range = tui_nranges;
+	for (size_t i = 0; i < tui_nranges; i++)
+		if (!strcmp(range, tui_ranges[i].name))
+			t->range = i;
+	if (t->range == tui_nranges)
+		return cli_usage_error(&cli, "--range: '%s' is not one of 1m 5m 15m 1h 6h 1d 7d 30d 1y all", range);
+	if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
+		log_msg("needs a terminal (for the log as text: snitch-query)");
+		return SNITCH_EXIT_USAGE;
+	}
+	if (sock && *sock)
+		snprintf(path, sizeof(path), "%s", sock);
+	else
+		snprintf(path, sizeof(path), "%s/events.sock", run_dir);
+	t->sock = path;
+	t->fd = -1;
+	t->db_path = db;
+	if ((r = q_open(&t->db, db, 0, err, sizeof(err))) < 0 ||
+	    (r = q_meta(t->db, &meta, err, sizeof(err))) < 0) {
+		log_msg("cannot read '%s': %s", db, err);
+		q_close(t->db);
+		return open_error(r);
+	}
+	model_init(&t->model);
+	if (geoip_open(&t->geo, NULL) == 0) {
+		t->model.country_of = country_of;
+		t->model.country_ctx = t->geo;
+	}
+	t->anchor_ns = (int64_t)clock_real_ns();
+	t->sort = TS_TOTAL;
+
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGINT, on_quit);
+	signal(SIGTERM, on_quit);
+	signal(SIGHUP, on_quit);
+	setlocale(LC_ALL, "");
+	if (view_init(t) < 0) {
+		log_msg("cannot use the terminal (TERM=%s)", getenv("TERM") ? getenv("TERM") : "");
+		return SNITCH_EXIT_UNAVAILABLE;
+	}
+	(void)tui_query(t);
+	view_draw(t);
+	last_draw = clock_mono_ns();
+	while (!quit_signal) {
+		struct pollfd p[2] = { { .fd = STDIN_FILENO, .events = POLLIN },
+				       { .fd = t->fd, .events = POLLIN } };
+		uint64_t now = clock_mono_ns();
+		bool redraw = false;
+		int c;
+
+		if (t->live && t->fd < 0 && t->live_state != LIVE_DENIED && now >= t->next_try_ns) {
+			live_connect(t);
+			t->next_try_ns = now + NS;
+			live_changed = true;
+		}
+		(void)poll(p, t->fd >= 0 ? 2 : 1, t->live ? 250 : 5000);
+		if (p[1].revents && t->fd >= 0) {
+			live_read(t);
+			live_changed = true;
+		}
+		if (p[0].revents & (POLLHUP | POLLERR))
+			break;
+		while ((c = getch()) != ERR) {
+			redraw = true;
+			if (c == KEY_RESIZE)
+				continue;
+			if (!on_key(t, c))
+				goto out;
+		}
+		flush(t);
+		/* the live tab: at most four times a second, however fast the feed */
+		now = clock_mono_ns();
+		if (t->live && live_changed && now - last_draw >= LIVE_DRAW_NS)
+			redraw = true;
+		if (redraw) {
+			view_draw(t);
+			last_draw = now;
+			if (t->live)
+				live_changed = false;
+		}
+	}
+out:
+	view_end();
+	live_disconnect(t);
+	tui_free_rows(t);
+	while (tui_pop_filter(t))
+		;
+	model_release(&t->model);
+	geoip_close(t->geo);
+	q_close(t->db);
+	return SNITCH_EXIT_OK;
+}
