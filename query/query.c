@@ -722,8 +722,6 @@ static int run(struct q_db *db, const struct q_spec *s, const struct shape *sh,
 		snprintf(err, errsize, "out of memory");
 		return -ENOMEM;
 	}
-	if (getenv("Q_DEBUG"))
-		fprintf(stderr, "%.*s\n", (int)q.b.len, q.b.p);
 	r = sqlite3_prepare_v2(db->h, q.b.p, (int)q.b.len, &st, NULL);
 	for (size_t i = 0; r == SQLITE_OK && i < q.nbinds; i++) {
 		if (q.binds[i].is_int)
