@@ -19,10 +19,11 @@ RUN="ca-certificates sqlite3"
 # database servers, a desktop (X server, session bus, notification daemon),
 # traffic generators, systemd-analyze for the unit, man to read the pages
 # make install writes, the sanitizer runtime for clang's fuzzer,
-# mmdblookup to check snitch's countries against, tmux to drive snitch top.
+# mmdblookup to check snitch's countries against, tmux to drive snitch top,
+# gnuplot for bench/soak.sh's plot of memory over time.
 TEST="bats jq libclang-rt-dev coreutils util-linux procps iproute2 btrfs-progs e2fsprogs
 openssl iperf3 sockperf postgresql mariadb-server xvfb dbus-daemon dbus-bin dbus-x11 dunst
-systemd man-db mmdb-bin tmux"
+systemd man-db mmdb-bin tmux gnuplot-nox"
 
 usage() {
 	echo "usage: scripts/deps.sh [--list] run|test" >&2
