@@ -148,8 +148,11 @@ run_bats() {
 	return "$rc"
 }
 
-# Tools built with the sanitizers (make test SANITIZE=1): their reports go
-# to files, not to the stderr the tests read, and any report fails the run.
+# Tools built with the sanitizers (make test SANITIZE=1): ASan's and
+# LeakSanitizer's reports go to files, not to the stderr the tests read,
+# and any report fails the run. (GCC's UBSan runtime writes to stderr
+# whatever log_path says; it stops the tool at the first report, which
+# fails the test where it happens.)
 if [ -n "${SNITCH_SAN_REPORTS:-}" ]; then
 	rm -rf "$SNITCH_SAN_REPORTS"
 	mkdir -p "$SNITCH_SAN_REPORTS"
