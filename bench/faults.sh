@@ -70,20 +70,21 @@ sleep "$stop_s"
 kill -CONT "$spid"
 cont=$(date +%s)
 echo "# $(date -u +%FT%TZ): $stage goes on"
-wait "$bpid"
-pid=$(jq .pid "$work/burst")
-conns=$(jq .connections "$work/burst")
 
-# caught up: the log's newest row of the load is from its last seconds
+# caught up: the log holds rows of the load from the last 3 s (checked
+# each second while the load goes on, and after)
 q() { sqlite3 "$SNITCH_DB" "$1" 2>/dev/null || echo 0; }
 exe=$(readlink -f "$BURST")
-last_ns=$(( ($(date +%s) - 3) * 1000000000 ))
 caught=
 for _ in $(seq 120); do
-	n=$(q "SELECT COUNT(*) FROM connections c JOIN executables e ON e.id = c.exe_id WHERE e.path = '$exe' AND c.last_ns >= $last_ns")
+	since_ns=$(( ($(date +%s) - 3) * 1000000000 ))
+	n=$(q "SELECT COUNT(*) FROM connections c JOIN executables e ON e.id = c.exe_id WHERE e.path = '$exe' AND c.last_ns >= $since_ns")
 	[ "${n:-0}" -gt 0 ] && { caught=$(( $(date +%s) - cont )); break; }
 	sleep 1
 done
+wait "$bpid"
+pid=$(jq .pid "$work/burst")
+conns=$(jq .connections "$work/burst")
 sleep 2
 kill -TERM "$run_pid"
 wait "$tail_pid" 2>/dev/null || true

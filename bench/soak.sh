@@ -200,19 +200,21 @@ END {
 } >> "$out/summary.txt"
 cat "$out/summary.txt"
 
-# RSS over time, one line per stage
+# RSS over time, one line per stage (a data file each)
 stages=$(awk -F, 'NR > 1 && !seen[$2]++ { print $2 }' "$out/soak.csv")
+for st in $stages; do
+	awk -F, -v s="$st" '$2 == s { print $1, $4 / 1024 }' "$out/soak.csv" > "$work/rss-$st.dat"
+done
 {
 	echo "set terminal png size 1000,600"
 	echo "set output '$out/soak-rss.png'"
-	echo "set title 'snitch soak: RSS of each stage ($secs s, $rate connections/s)'"
-	echo "set xlabel 'seconds'; set ylabel 'RSS (MB)'; set key outside right; set grid"
-	echo "set datafile separator ','"
+	echo "set title 'snitch soak: RSS of each stage ($secs s, $rate connections/s; warm-up to the dashed line)'"
+	echo "set xlabel 'seconds'; set ylabel 'RSS (MB)'; set key outside right; set grid; set yrange [0:*]"
 	echo "set arrow from $warm, graph 0 to $warm, graph 1 nohead dashtype 2"
 	printf 'plot '
 	sep=
-	for s in $stages; do
-		printf "%s'%s' using 1:(strcol(2) eq '%s' ? \$4 / 1024 : NaN) with lines title '%s'" "$sep" "$out/soak.csv" "$s" "$s"
+	for st in $stages; do
+		printf "%s'%s' using 1:2 with lines linewidth 2 title '%s'" "$sep" "$work/rss-$st.dat" "$st"
 		sep=", "
 	done
 	echo
