@@ -82,6 +82,8 @@ static const char *parse_value(const char *s, struct buf *out, const char **why)
 	return s;
 }
 
+static const char not_snitch[] = "is not a snitch setting (they begin with SNITCH_)";
+
 int config_parse_line(char *line, const char **key, struct buf *val, const char **why)
 {
 	size_t n = strlen(line);
@@ -106,7 +108,7 @@ int config_parse_line(char *line, const char **key, struct buf *val, const char 
 	if (!parse_value(eq + 1, val, why))
 		return -1;
 	if (strncmp(s, "SNITCH_", 7)) {
-		*why = "is not a snitch setting (they begin with SNITCH_)";
+		*why = not_snitch;
 		return -1;
 	}
 	if (val->oom) {
@@ -140,7 +142,7 @@ int config_load(const char *path, char *err, size_t errsize)
 			continue;
 		if (r < 0 && !key)
 			snprintf(err, errsize, "%s:%zu: %s", path, lineno, why);
-		else if (r < 0 && !strncmp(why, "is not", 6))
+		else if (r < 0 && why == not_snitch)
 			snprintf(err, errsize, "%s:%zu: '%s' %s", path, lineno, key, why);
 		else if (r < 0)
 			snprintf(err, errsize, "%s:%zu: %s: %s", path, lineno, key, why);
