@@ -159,6 +159,7 @@ if [ -n "${SNITCH_SAN_REPORTS:-}" ]; then
 	chmod 1777 "$SNITCH_SAN_REPORTS"	# stages that run as another user
 	export ASAN_OPTIONS="log_path=$SNITCH_SAN_REPORTS/asan:detect_leaks=1${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
 	export UBSAN_OPTIONS="log_path=$SNITCH_SAN_REPORTS/ubsan:print_stacktrace=1${UBSAN_OPTIONS:+:$UBSAN_OPTIONS}"
+	export LSAN_OPTIONS="suppressions=$top/tests/lsan.supp:print_suppressions=0${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
 fi
 
 san_reports() {
