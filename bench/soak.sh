@@ -10,7 +10,7 @@
 #     server there (build/tests/dnsd, dnsq).
 # Every 10 s (SOAK_EVERY_S) it samples each stage's (and the supervisor's)
 # RSS, open descriptors and CPU into SOAK_OUT/soak.csv (default
-# build/soak/). After the warm-up (SOAK_WARMUP_S, default 300, or a fifth
+# build/soak/). After the warm-up (SOAK_WARMUP_S, default 600, or a fifth
 # of a shorter run) it checks that no stage's RSS grew more than 10% past
 # its value at the end of the warm-up, that no descriptor count grew (the
 # fewest of the last three samples against the warm-up's), and
@@ -25,7 +25,7 @@ secs=${SOAK_S:-1800}
 every=${SOAK_EVERY_S:-10}
 rate=${SOAK_RATE:-200}
 nexes=${SOAK_EXES:-20}
-warm=${SOAK_WARMUP_S:-$(( secs >= 1500 ? 300 : secs / 5 ))}
+warm=${SOAK_WARMUP_S:-$(( secs >= 1500 ? 600 : secs / 5 ))}
 out=${SOAK_OUT:-$top/build/soak}
 bin=${SOAK_BIN:-$top/bin}
 tbin=$top/build/tests
