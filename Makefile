@@ -64,6 +64,10 @@ LIB_OBJS := $(LIB_SRCS:%.c=$(O)/%.o)
 LIB := $(O)/libsnitch.a
 SAN_LIB_OBJS := $(LIB_SRCS:%.c=$(O)/san/%.o)
 SAN_LIB := $(O)/san/libsnitch.a
+# make test SANITIZE=1 (or make bats SANITIZE=1): the tools themselves
+# built so, into $(SAN_BIN), and the bats suites run against them; any
+# sanitizer report fails the run (scripts/test.sh).
+SAN_BIN := $(O)/san/bin
 
 # query/: the query core (query/query.h), one archive, for the tools that
 # read the log (QUERY_USERS) and their tests.
@@ -78,6 +82,14 @@ $(O)/query/%.o $(O)/san/query/%.o $(O)/san/tests/unit/query/%.o: TOOL_CFLAGS = $
 # and its unit tests link: code with one user lives in its tool's folder.
 TOOLS := $(sort $(notdir $(patsubst %/main.c,%,$(wildcard cmd/*/main.c))))
 BINS := $(TOOLS:%=$(BIN)/%)
+SAN_BINS := $(TOOLS:%=$(SAN_BIN)/%)
+ifeq ($(SANITIZE),1)
+TEST_BINS := $(SAN_BINS)
+TEST_ENV = SNITCH_BIN=$(CURDIR)/$(SAN_BIN) SNITCH_SAN_REPORTS=$(CURDIR)/$(O)/san/reports
+else
+TEST_BINS := $(BINS)
+TEST_ENV =
+endif
 
 # The libraries each tool links, by pkg-config name; LDLIBS_<tool> for
 # the rest.
@@ -137,6 +149,8 @@ help:
 	@echo 'make deps       install every Debian package the project needs (make test'"'"'s)'
 	@echo '                and the country database (scripts/geoip.sh)'
 	@echo 'make test       install what is missing, build, run every test'
+	@echo '                (SANITIZE=1: the tools built with ASan and UBSan, in $(SAN_BIN)/)'
+	@echo 'make fuzz       run each libFuzzer target FUZZ_S seconds (now $(FUZZ_SECONDS))'
 	@echo 'make run        install what building and running need, build, run the monitor'
 	@echo '                (no database server, X server or test tool)'
 	@echo 'make install    install under $$(DESTDIR)$$(PREFIX) (now $(DESTDIR)$(PREFIX))'
@@ -174,6 +188,10 @@ $(O)/san/$(1).a: $$($(1)_SRCS:%.c=$(O)/san/%.o)
 $(BIN)/$(1): $(O)/cmd/$(1)/main.o $(O)/$(1).a $(if $(filter $(1),$(QUERY_USERS)),$(QUERY_LIB)) $(LIB) | $(BIN)
 	$$(call msg,LINK,$$@)
 	$(Q)$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(call pkg,--libs,$$(PKGS_$(1))) $$(LDLIBS_$(1))
+$(SAN_BIN)/$(1): $(O)/san/cmd/$(1)/main.o $(O)/san/$(1).a $(SAN_LIB)
+	$$(call msg,LINK-SAN,$$@)
+	$(Q)mkdir -p $$(@D)
+	$(Q)$$(CC) $$(SAN_FLAGS) $$(LDFLAGS) -o $$@ $$^ $$(call pkg,--libs,$$(PKGS_$(1))) $$(LDLIBS_$(1))
 $(O)/san/unit/$(1)/test_%: $(O)/san/tests/unit/$(1)/test_%.o $(O)/san/$(1).a $(SAN_LIB)
 	$$(call msg,LINK,$$@)
 	$(Q)mkdir -p $$(@D)
@@ -183,7 +201,8 @@ $(foreach t,$(TOOLS),$(eval $(call tool_rule,$(t))))
 $(BIN)/snitch-tui: $(O)/snitch-top.a
 
 # The tracer's objects include the skeletons, which must exist first.
-$(O)/cmd/snitch-trace/main.o $(snitch-trace_OBJS) $(snitch-trace_SRCS:%.c=$(O)/san/%.o): $(SKELS) $(O)/syscall_names.h
+$(O)/cmd/snitch-trace/main.o $(snitch-trace_OBJS) $(O)/san/cmd/snitch-trace/main.o \
+	$(snitch-trace_SRCS:%.c=$(O)/san/%.o): $(SKELS) $(O)/syscall_names.h
 
 # The names and numbers of this architecture's system calls, from the
 # kernel headers (linux-libc-dev): { "connect", 42 }, ...
@@ -201,7 +220,7 @@ $(O)/snitch.service.h: systemd/snitch.service.in Makefile
 	$(Q)mkdir -p $(@D)
 	$(Q)sed -e 's/[\\"]/\\&/g' -e 's/^/"/' -e 's/$$/\\n"/' $< > $@
 
-$(O)/cmd/snitch/main.o: $(O)/snitch.service.h
+$(O)/cmd/snitch/main.o $(O)/san/cmd/snitch/main.o: $(O)/snitch.service.h
 
 # snitch-web's files, compiled into it (scripts/web-assets.sh): the pages
 # from web/, Chart.js from Debian's libjs-chart.js. URL=FILE pairs.
@@ -285,8 +304,11 @@ $(O)/tests/%: tests/bin/%.c $(LIB)
 	$(Q)$(CC) $(ALL_CFLAGS) $(call pkg,--cflags,$(PKGS_$*)) -o $@ $< $(LIB) \
 		$(call pkg,--libs,$(PKGS_$*)) -lpthread $(LDLIBS_$*)
 
-# Coverage-guided fuzzing of the record library (clang's libFuzzer).
-FUZZ_SECONDS ?= 20
+# Coverage-guided fuzzing (clang's libFuzzer): make fuzz runs each target
+# FUZZ_SECONDS (or FUZZ_S) seconds; make test, FUZZ_TEST_SECONDS each.
+FUZZ_S ?= 20
+FUZZ_SECONDS ?= $(FUZZ_S)
+FUZZ_TEST_SECONDS ?= 5
 FUZZ_LIB_SRCS := $(filter-out $(LIB_PKG_SRCS),$(LIB_SRCS))
 $(O)/fuzz/fuzz_record: tests/fuzz/fuzz_record.c $(LIB_SRCS) $(wildcard lib/*.h)
 	$(call msg,FUZZ,$@)
@@ -377,13 +399,36 @@ $(O)/fuzz/fuzz_query: tests/fuzz/fuzz_query.c $(QUERY_SRCS) query/query.h $(FUZZ
 		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 		-o $@ tests/fuzz/fuzz_query.c $(QUERY_SRCS) $(FUZZ_LIB_SRCS) $(call pkg,--libs,sqlite3) -lpthread
 
+# A tool's parsers, alone: fuzz_<name> compiles tests/fuzz/fuzz_<name>.c
+# with the tool files FUZZ_SRCS_<name> names, lib/, and FUZZ_LIBS_<name>.
+# snitch run's configuration reader.
+FUZZ_SRCS_config := cmd/snitch/config.c
+# snitch-store's rows and CSV log.
+FUZZ_SRCS_csv := cmd/snitch-store/rows.c
+FUZZ_LIBS_csv = $(call pkg,--libs,libcrypto)
+# snitch-remote's spool lines, made into statements without a server.
+FUZZ_SRCS_spool := cmd/snitch-remote/spool.c
+# The command line and cgroup path snitch-resolve reads from /proc.
+FUZZ_SRCS_proc := cmd/snitch-resolve/cmdline.c cmd/snitch-resolve/container_parse.c
+FUZZ_TOOL_TARGETS := config csv spool proc
+
+define fuzz_tool_rule
+$(O)/fuzz/fuzz_$(1): tests/fuzz/fuzz_$(1).c $$(FUZZ_SRCS_$(1)) $$(wildcard $$(sort $$(dir $$(FUZZ_SRCS_$(1))))*.h) $(LIB_SRCS) $(wildcard lib/*.h)
+	$$(call msg,FUZZ,$$@)
+	$(Q)mkdir -p $$(@D)
+	$(Q)$$(CLANG) -std=gnu11 $$(DEFINES) -Ilib $$(addprefix -I,$$(sort $$(dir $$(FUZZ_SRCS_$(1))))) -g -O1 \
+		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+		-o $$@ tests/fuzz/fuzz_$(1).c $$(FUZZ_SRCS_$(1)) $$(FUZZ_LIB_SRCS) $$(FUZZ_LIBS_$(1)) -lpthread
+endef
+$(foreach f,$(FUZZ_TOOL_TARGETS),$(eval $(call fuzz_tool_rule,$(f))))
+
 FUZZ_TARGETS := $(O)/fuzz/fuzz_record $(O)/fuzz/fuzz_dns $(O)/fuzz/fuzz_geoip \
 	$(O)/fuzz/fuzz_termsafe $(O)/fuzz/fuzz_top_model $(O)/fuzz/fuzz_metrics \
 	$(O)/fuzz/fuzz_names $(O)/fuzz/fuzz_vt $(O)/fuzz/fuzz_query $(O)/fuzz/fuzz_webparams \
-	$(O)/fuzz/fuzz_tui_show
+	$(O)/fuzz/fuzz_tui_show $(FUZZ_TOOL_TARGETS:%=$(O)/fuzz/fuzz_%)
 
 fuzz: $(FUZZ_TARGETS)
-	$(Q)scripts/test.sh fuzz
+	$(Q)FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/test.sh fuzz
 
 # An OCI image of snitch from Debian's packages, no registry (slow:
 # not part of make test). IMAGE=name:tag to name it.
@@ -402,12 +447,12 @@ deps:
 unit: $(UNIT_BINS)
 	$(Q)for t in $(UNIT_BINS); do $$t || exit 1; done
 
-bats: all $(TEST_HELPERS)
-	$(Q)scripts/test.sh bats
+bats: all $(TEST_BINS) $(TEST_HELPERS)
+	$(Q)$(TEST_ENV) scripts/test.sh bats
 
 test: deps
-	$(Q)$(MAKE) --no-print-directory all $(UNIT_BINS) $(TEST_HELPERS) $(FUZZ_TARGETS)
-	$(Q)scripts/test.sh all
+	$(Q)$(MAKE) --no-print-directory all $(TEST_BINS) $(UNIT_BINS) $(TEST_HELPERS) $(FUZZ_TARGETS)
+	$(Q)$(TEST_ENV) FUZZ_SECONDS=$(FUZZ_TEST_SECONDS) scripts/test.sh all
 
 run:
 	$(Q)scripts/deps.sh run
@@ -419,8 +464,9 @@ run:
 screenshots: $(BIN)/snitch-web $(BIN)/snitch-store
 	$(Q)scripts/screenshots.sh
 
+# bench/soak.sh (30 minutes) is run on its own: sudo bench/soak.sh
 bench: all $(TEST_HELPERS)
-	$(Q)for b in bench/*.sh; do $$b || exit 1; done
+	$(Q)for b in $(filter-out bench/soak.sh,$(wildcard bench/*.sh)); do $$b || exit 1; done
 
 # Manual pages, made from each tool's --help by help2man.
 MAN_DESC_snitch := run and supervise the snitch network monitor

@@ -102,6 +102,10 @@ fuzz_one() {
 			printf '%s' "$a" > "$corpus/seed-$i"
 			i=$((i + 1))
 		done ;;
+	*)
+		# seeds: tests/fuzz/<name>/, with the regression inputs of
+		# what fuzzing found (docs/reliability.md)
+		cp "tests/fuzz/${target#fuzz_}"/* "$corpus/" ;;
 	esac
 	"build/fuzz/$target" -max_total_time="${FUZZ_SECONDS:-20}" \
 		-max_len=4096 -print_final_stats=1 "$corpus" 2>&1 |
@@ -125,6 +129,10 @@ run_fuzz() {
 	fuzz_one fuzz_webparams "query-string parser of snitch-web" || rc=1
 	fuzz_one fuzz_tui_show "what snitch tui shows of the log's keys" || rc=1
 	fuzz_one fuzz_query "time and filter parsers of the query core" || rc=1
+	fuzz_one fuzz_config "configuration reader of snitch run (snitch.conf)" || rc=1
+	fuzz_one fuzz_csv "rows and CSV log of snitch-store" || rc=1
+	fuzz_one fuzz_spool "spool reader of snitch-remote" || rc=1
+	fuzz_one fuzz_proc "command line and cgroup path snitch-resolve reads from /proc" || rc=1
 	return "$rc"
 }
 
@@ -175,16 +183,49 @@ run_bats() {
 	return "$rc"
 }
 
+# Tools built with the sanitizers (make test SANITIZE=1): ASan's and
+# LeakSanitizer's reports go to files, not to the stderr the tests read,
+# and any report fails the run. (GCC's UBSan runtime writes to stderr
+# whatever log_path says; it stops the tool at the first report, which
+# fails the test where it happens.)
+if [ -n "${SNITCH_SAN_REPORTS:-}" ]; then
+	rm -rf "$SNITCH_SAN_REPORTS"
+	mkdir -p "$SNITCH_SAN_REPORTS"
+	chmod 1777 "$SNITCH_SAN_REPORTS"	# stages that run as another user
+	export ASAN_OPTIONS="log_path=$SNITCH_SAN_REPORTS/asan:detect_leaks=1${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
+	export UBSAN_OPTIONS="log_path=$SNITCH_SAN_REPORTS/ubsan:print_stacktrace=1${UBSAN_OPTIONS:+:$UBSAN_OPTIONS}"
+	export LSAN_OPTIONS="suppressions=$top/tests/lsan.supp:print_suppressions=0${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
+fi
+
+san_reports() {
+	local f rc=0
+	[ -n "${SNITCH_SAN_REPORTS:-}" ] || return 0
+	for f in "$SNITCH_SAN_REPORTS"/*; do
+		[ -s "$f" ] || continue
+		echo "# FAIL: a sanitizer report ($f):"
+		sed 's/^/#   /' "$f"
+		rc=1
+	done
+	[ $rc -eq 0 ] && echo "# sanitizers: no report from the tools in $SNITCH_BIN"
+	return $rc
+}
+
 versions
 case $what in
 unit) run_unit ;;
 fuzz) run_fuzz ;;
-bats) run_bats "$@" ;;
+bats)
+	rc=0
+	run_bats "$@" || rc=1
+	san_reports || rc=1
+	exit $rc
+	;;
 all)
 	rc=0
 	run_unit || rc=1
 	run_fuzz || rc=1
 	run_bats "$@" || rc=1
+	san_reports || rc=1
 	if [ $rc -eq 0 ]; then echo "# all tests passed"; else echo "# SOME TESTS FAILED"; fi
 	exit $rc
 	;;

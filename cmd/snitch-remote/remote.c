@@ -34,41 +34,13 @@
 #include "output.h"
 #include "record.h"
 #include "remote.h"
+#include "spool.h"
 
 #define SEND_LINES 500		/* spool lines per transaction */
 #define CHUNK (4U << 20)	/* spool bytes read at once: more than a line */
 #define SEEN_REFS 16384		/* reference ids this connection inserted */
 
-/* ---- the statements and the spool members they take ---- */
-
-enum stmt { S_EXE, S_ADDR, S_DOMAIN, S_CONTAINER, S_CONN, NSTMTS };
-
-#define CONN_COLS 22
-/* The connections columns: each is also the spool member of that name. */
-static const char *const conn_cols[CONN_COLS] = {
-	"host", "row_uid", "window_start_ns", "window_end_ns", "first_ns", "last_ns",
-	"send_bytes", "recv_bytes", "events", "exe_id", "parent_exe_id", "gparent_exe_id",
-	"uid", "family", "proto", "lport", "rport", "laddr_id", "raddr_id", "domain_id",
-	"netns", "container_id",
-};
-/* The members of the spool line, in one table: the columns, then the references. */
-enum {
-	M_EXE = CONN_COLS,		/* 3 levels of 5: id, path, name, cmdline, sha256 */
-	M_LADDR = M_EXE + 15, M_RADDR, M_DOMAIN, M_CONTAINER, NMEMBERS,
-};
-static const char *const member_names[NMEMBERS] = {
-	"host", "row_uid", "window_start_ns", "window_end_ns", "first_ns", "last_ns",
-	"send_bytes", "recv_bytes", "events", "exe_id", "parent_exe_id", "gparent_exe_id",
-	"uid", "family", "proto", "lport", "rport", "laddr_id", "raddr_id", "domain_id",
-	"netns", "container_id",
-	"exe_id", "exe_path", "name", "cmdline", "exe_sha256",
-	"parent_exe_id", "parent_exe_path", "parent_name", "parent_cmdline", "parent_exe_sha256",
-	"gparent_exe_id", "gparent_exe_path", "gparent_name", "gparent_cmdline", "gparent_exe_sha256",
-	"laddr", "raddr", "domain", "container",
-};
-enum { C_LADDR_ID = 17, C_RADDR_ID, C_DOMAIN_ID, C_CONTAINER_ID = 21 };
-
-static const int stmt_nparams[NSTMTS] = { 5, 2, 2, 2, CONN_COLS };
+/* ---- the statements ---- */
 
 static const char *const pg_sql[NSTMTS - 1] = {
 	"INSERT INTO executables (id, path, name, cmdline, sha256) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
@@ -189,53 +161,6 @@ static int write_offset(struct remote *r, uint64_t off)
 	int n = snprintf(text, sizeof(text), "%llu\n", (unsigned long long)off);
 
 	return atomic_write_file(r->offpath, text, (size_t)n, 0600, r->perms, 0);
-}
-
-/* ---- values ---- */
-
-/* Make bytes valid UTF-8 for a server that insists: bad bytes -> U+FFFD. */
-static void put_utf8(struct buf *b, const char *s, size_t n)
-{
-	for (size_t i = 0; i < n;) {
-		size_t k = utf8_seq_len((const unsigned char *)s + i, n - i);
-
-		if (k && s[i]) {
-			buf_append(b, s + i, k);
-			i += k;
-		} else {
-			if (s[i])
-				buf_puts(b, "\xef\xbf\xbd");
-			i++;	/* a NUL: dropped, TEXT cannot hold one */
-		}
-	}
-}
-
-/* One bound value: text, or NULL for SQL NULL. */
-struct param {
-	struct buf text, tmp;
-	bool null;
-};
-
-/*
- * A member as the text of a parameter: a number as written, a string
- * decoded and made valid UTF-8, an array (a command line) as its JSON
- * text; absent or null: NULL.
- */
-static void param_set(struct param *p, const struct record *rec, const struct record_member *m)
-{
-	buf_reset(&p->text);
-	p->null = !m || m->type == JSON_NULL;
-	if (p->null)
-		return;
-	if (m->type == JSON_STRING) {
-		buf_reset(&p->tmp);
-		(void)record_member_str(rec, m, &p->tmp);
-		put_utf8(&p->text, p->tmp.p ? p->tmp.p : "", p->tmp.len);
-	} else {
-		put_utf8(&p->text, record_val(rec, m), m->val_len);
-	}
-	buf_putc(&p->text, '\0');	/* for libpq; not counted below */
-	p->null = p->text.oom;
 }
 
 /* ---- the servers ---- */
@@ -499,7 +424,7 @@ static int my_refused(struct remote *r, char *err, size_t errsize)
 }
 
 /* Run statement i with params p. -1: failed; -2: the server refused the values. */
-static int exec_stmt(struct remote *r, int i, struct param *p, char *err, size_t errsize)
+static int exec_stmt(struct remote *r, enum stmt i, struct param *p, char *err, size_t errsize)
 {
 	int n = stmt_nparams[i];
 
@@ -548,71 +473,25 @@ static int exec_stmt(struct remote *r, int i, struct param *p, char *err, size_t
 	}
 }
 
-/* Is this reference (by id) new to the connection? Marks it seen. */
-static bool ref_new(struct remote *r, const struct record *rec, const struct record_member *id)
+/* Run one statement of a spool line (spool_line_stmts). */
+struct run_ctx {
+	struct remote *r;
+	char *err;
+	size_t errsize;
+};
+
+static int run_stmt(void *arg, enum stmt i, struct param *p)
 {
-	int64_t v;
+	struct run_ctx *c = arg;
 
-	if (record_member_i64(rec, id, &v) < 0 || id_cache_has(&r->seen, v))
-		return false;
-	id_cache_put(&r->seen, v);
-	return true;
-}
-
-/* The inserts of one spool line: its references, then its row. -2: refused. */
-static int send_line(struct remote *r, struct record *rec, struct param *p,
-		     char *err, size_t errsize)
-{
-	const struct record_member *m[NMEMBERS];
-	int ret;
-	static const struct { int stmt, id, text; } refs[] = {
-		{ S_ADDR, C_LADDR_ID, M_LADDR }, { S_ADDR, C_RADDR_ID, M_RADDR },
-		{ S_DOMAIN, C_DOMAIN_ID, M_DOMAIN }, { S_CONTAINER, C_CONTAINER_ID, M_CONTAINER },
-	};
-
-	record_find_many(rec, member_names, NMEMBERS, m);
-	for (int l = 0; l < 3; l++) {
-		const struct record_member **e = m + M_EXE + l * 5;
-
-		if (!e[0] || e[0]->type != JSON_NUMBER || !ref_new(r, rec, e[0]))
-			continue;
-		for (int k = 0; k < 5; k++)
-			param_set(&p[k], rec, e[k]);
-		if ((ret = exec_stmt(r, S_EXE, p, err, errsize)) < 0)
-			return ret;
-	}
-	for (size_t i = 0; i < sizeof(refs) / sizeof(refs[0]); i++) {
-		const struct record_member *id = m[refs[i].id], *text = m[refs[i].text];
-
-		if (!id || id->type != JSON_NUMBER || !text || text->type != JSON_STRING ||
-		    !ref_new(r, rec, id))
-			continue;
-		param_set(&p[0], rec, id);
-		param_set(&p[1], rec, text);
-		if ((ret = exec_stmt(r, refs[i].stmt, p, err, errsize)) < 0)
-			return ret;
-	}
-	for (int k = 0; k < CONN_COLS; k++)
-		param_set(&p[k], rec, m[k]);
-	return exec_stmt(r, S_CONN, p, err, errsize);
-}
-
-/* A line the sender can send: a row with what NOT NULL columns need. */
-static bool line_ok(const struct record *rec)
-{
-	for (int k = 0; k < 9; k++) {
-		const struct record_member *m = record_find(rec, conn_cols[k]);
-
-		if (!m || m->type != (k < 2 ? JSON_STRING : JSON_NUMBER))
-			return false;
-	}
-	return true;
+	return exec_stmt(c->r, i, p, c->err, c->errsize);
 }
 
 /* Send one transaction's worth of the spool. 1: sent; 0: nothing to send. */
 static int send_some(struct remote *r, struct buf *chunk, struct param *p,
 		     char *err, size_t errsize)
 {
+	struct run_ctx ctx = { r, err, errsize };
 	struct record rec;
 	uint64_t off, size, here = 0;
 	const char *q, *end;
@@ -678,8 +557,8 @@ static int send_some(struct remote *r, struct buf *chunk, struct param *p,
 		/* a line cut by a crash, or not a row: skipped; so is one the
 		 * server refused last time */
 		if (here + 1 != r->skip_at &&
-		    record_parse(&rec, q, (size_t)(nl - q), NULL) == 0 && line_ok(&rec) &&
-		    (ret = send_line(r, &rec, p, err, errsize)) < 0)
+		    record_parse(&rec, q, (size_t)(nl - q), NULL) == 0 && spool_line_ok(&rec) &&
+		    (ret = spool_line_stmts(&rec, &r->seen, p, run_stmt, &ctx)) < 0)
 			break;
 		q = nl + 1;
 		lines++;

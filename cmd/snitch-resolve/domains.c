@@ -260,9 +260,14 @@ int domains_pollfds(struct domains *d, struct pollfd *fds, int max,
 	for (int i = 0; i < ARES_GETSOCK_MAXNUM && n < max; i++) {
 		short ev = 0;
 
-		if (ARES_GETSOCK_READABLE(mask, i))
+		/*
+		 * c-ares's ARES_GETSOCK_WRITABLE() shifts an int 1 by up to
+		 * 31, undefined behaviour UBSan stops on: the same bits
+		 * (readable 0..15, writable 16..31), unsigned
+		 */
+		if ((unsigned)mask & (1U << i))
 			ev |= POLLIN;
-		if (ARES_GETSOCK_WRITABLE(mask, i))
+		if ((unsigned)mask & (1U << (i + ARES_GETSOCK_MAXNUM)))
 			ev |= POLLOUT;
 		if (ev)
 			fds[n++] = (struct pollfd){ .fd = socks[i], .events = ev };

@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cmdline.h"
 #include "fileid.h"
 #include "json.h"
 #include "resolve.h"
@@ -369,28 +370,7 @@ static void render(struct proc_facts *f)
 		snprintf(key, sizeof(key), ",\"%scmdline\":", ancestry[l].prefix);
 		buf_puts(b, key);
 		if (f->have_cmdline) {
-			size_t i = 0;
-
-			buf_putc(b, '[');
-			while (f->cmdline_len && i <= f->cmdline_len) {
-				const char *arg = f->cmdline + i;
-				size_t n = strnlen(arg, f->cmdline_len - i);
-
-				if (i)
-					buf_putc(b, ',');
-				if (f->cmdline_cut && i + n >= f->cmdline_len) {
-					/* the last argument was cut: say so */
-					struct buf cut = BUF_INIT;
-					buf_append(&cut, arg, n);
-					buf_puts(&cut, "\xe2\x80\xa6");
-					json_put_str(b, cut.p, cut.len);
-					buf_release(&cut);
-				} else {
-					json_put_str(b, arg, n);
-				}
-				i += n + 1;
-			}
-			buf_putc(b, ']');
+			cmdline_json(b, f->cmdline, f->cmdline_len, f->cmdline_cut);
 		} else {
 			buf_puts(b, "null");
 		}

@@ -510,21 +510,26 @@ int main(int argc, char **argv)
 	s.filters = filters_new(&o, err, sizeof(err));
 	if (!s.filters)
 		return cli_usage_error(&cli, "invalid ignore list: %s", err);
-	if ((ret = stage_start(&s.st, &cli, "snitch-trace")) >= 0)
+	if ((ret = stage_start(&s.st, &cli, "snitch-trace")) >= 0) {
+		filters_free(s.filters);
 		return ret;
+	}
 	the_stage = &s.st;
 
+	/* what could not start is freed as well: a leak checker sees none */
 	if (!(s.batch = batch_new())) {
 		log_msg("out of memory");
-		return SNITCH_EXIT_SOFTWARE;
+		ret = SNITCH_EXIT_SOFTWARE;
+		goto out;
 	}
 	if ((ret = writer_start(&s.w, &o, &perms)) >= 0)
-		return ret;
+		goto out;
 
 	ret = run(&s);
 
 	writer_stop(&s.w);
 	ret = stage_finish(&s.st, ret);
+out:
 	window_free(s.batch);
 	events_free(&own_events);
 	filters_free(s.filters);

@@ -645,11 +645,13 @@ static void csv_int(struct buf *b, int64_t v)
 static void csv_cmdline(struct buf *b, const char *json, size_t n)
 {
 	struct buf tmp = BUF_INIT;
+	size_t args = 0;
 
 	for (size_t pos = 0, start, end; json && json_array_next(json, n, &pos, &start, &end);) {
 		if (json[start] != '"' || buf_reserve(&tmp, end - start + 1) < 0)
 			continue;
-		if (tmp.len)
+		/* every argument after the first after a space, an empty one too */
+		if (args++)
 			buf_putc(&tmp, ' ');
 		tmp.len += json_unescape(json + start + 1, end - start - 2, tmp.p + tmp.len);
 	}

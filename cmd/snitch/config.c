@@ -45,7 +45,7 @@ static const char *parse_value(const char *s, struct buf *out, const char **why)
 		s = e + 1;
 	} else if (*s == '"') {
 		for (s++; *s && *s != '"'; s++) {
-			if (*s == '\\' && strchr("\"\\$`", s[1]))
+			if (*s == '\\' && s[1] && strchr("\"\\$`", s[1]))
 				s++;
 			else if (*s == '$' || *s == '`') {
 				*why = "$ and ` are not expanded here: escape them or use single quotes";
@@ -82,13 +82,48 @@ static const char *parse_value(const char *s, struct buf *out, const char **why)
 	return s;
 }
 
+static const char not_snitch[] = "is not a snitch setting (they begin with SNITCH_)";
+
+int config_parse_line(char *line, const char **key, struct buf *val, const char **why)
+{
+	size_t n = strlen(line);
+	char *s = line, *eq;
+
+	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+		line[--n] = '\0';
+	while (isspace((unsigned char)*s))
+		s++;
+	if (!*s || *s == '#')
+		return 0;
+	if (!strncmp(s, "export ", 7))
+		s += 7;
+	eq = strchr(s, '=');
+	*key = s;
+	if (!eq || !valid_key(s, (size_t)(eq - s))) {
+		*key = NULL;
+		*why = "expected KEY=value, with KEY in capitals";
+		return -1;
+	}
+	*eq = '\0';
+	if (!parse_value(eq + 1, val, why))
+		return -1;
+	if (strncmp(s, "SNITCH_", 7)) {
+		*why = not_snitch;
+		return -1;
+	}
+	if (val->oom) {
+		*why = "out of memory";
+		return -1;
+	}
+	return 1;
+}
+
 int config_load(const char *path, char *err, size_t errsize)
 {
 	FILE *f = fopen(path, "re");
 	struct buf val = BUF_INIT;
 	char *line = NULL;
 	size_t cap = 0, lineno = 0;
-	ssize_t n;
 	int ret = 0;
 
 	if (!f) {
@@ -97,43 +132,26 @@ int config_load(const char *path, char *err, size_t errsize)
 		snprintf(err, errsize, "cannot read '%s': %s", path, strerror(errno));
 		return -1;
 	}
-	while ((n = getline(&line, &cap, f)) >= 0) {
-		char *s = line, *eq;
-		const char *why = NULL;
+	while (getline(&line, &cap, f) >= 0) {
+		const char *key = NULL, *why = NULL;
+		int r;
 
 		lineno++;
-		while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
-			line[--n] = '\0';
-		while (isspace((unsigned char)*s))
-			s++;
-		if (!*s || *s == '#')
+		r = config_parse_line(line, &key, &val, &why);
+		if (r == 0)
 			continue;
-		if (!strncmp(s, "export ", 7))
-			s += 7;
-		eq = strchr(s, '=');
-		if (!eq || !valid_key(s, (size_t)(eq - s))) {
-			snprintf(err, errsize, "%s:%zu: expected KEY=value, with KEY in capitals", path,
-				 lineno);
-			ret = -1;
-			break;
-		}
-		*eq = '\0';
-		if (!parse_value(eq + 1, &val, &why)) {
-			snprintf(err, errsize, "%s:%zu: %s: %s", path, lineno, s, why);
-			ret = -1;
-			break;
-		}
-		if (strncmp(s, "SNITCH_", 7)) {
-			snprintf(err, errsize, "%s:%zu: '%s' is not a snitch setting (they begin with SNITCH_)",
-				 path, lineno, s);
-			ret = -1;
-			break;
-		}
-		if (val.oom || setenv(s, val.p, 0) < 0) {
+		if (r < 0 && !key)
+			snprintf(err, errsize, "%s:%zu: %s", path, lineno, why);
+		else if (r < 0 && why == not_snitch)
+			snprintf(err, errsize, "%s:%zu: '%s' %s", path, lineno, key, why);
+		else if (r < 0)
+			snprintf(err, errsize, "%s:%zu: %s: %s", path, lineno, key, why);
+		else if (setenv(key, val.p, 0) < 0)
 			snprintf(err, errsize, "out of memory");
-			ret = -1;
-			break;
-		}
+		else
+			continue;
+		ret = -1;
+		break;
 	}
 	free(line);
 	buf_release(&val);

@@ -31,6 +31,15 @@ struct opts {
 int config_load(const char *path, char *err, size_t errsize);
 
 /*
+ * One line of that file (its newline, if any, is cut off in place): 0
+ * for a blank line or a comment; 1 for a setting, *key pointing into line
+ * and its value, decoded, in val (NUL-terminated); -1 with why (and *key
+ * when the key was read) for a line that is not one.
+ */
+struct buf;
+int config_parse_line(char *line, const char **key, struct buf *val, const char **why);
+
+/*
  * Write the default configuration: every setting of every tool, commented
  * out with its built-in default (from each tool's --config-template).
  * Written atomically; an existing file is left alone (returns 1).
