@@ -38,6 +38,8 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 #define S_IFMT 00170000
 #define S_IFSOCK 0140000
 #define ETH_P_IP 0x0800
+#define EPIPE 32
+#define ECONNRESET 104
 
 /* Set by userspace before load. */
 const volatile bool want_dns = true;
@@ -49,6 +51,7 @@ const volatile bool want_exec = true;
 #define S_TCP_BASE	0x04	/* base_sent/base_recv are set */
 #define S_FIN_SENT	0x08	/* a FIN took one sequence number */
 #define S_ANNOUNCED	0x10	/* userspace was told of the flow */
+#define S_RESET		0x20	/* the peer reset the connection */
 
 struct sock_state {
 	struct ident id;
@@ -270,10 +273,11 @@ static __always_inline bool tcp_claim(struct sock_state *s, struct tcp_sock *tp,
 	return d->send_bytes || d->recv_bytes;
 }
 
-static __always_inline void emit_flow(__u32 type, struct sock_state *s,
-				      struct flow_key *key,
-				      struct flow_addr *addr,
-				      struct flow_counts *counts, __u32 extra)
+static __always_inline void emit_flow_err(__u32 type, struct sock_state *s,
+					  struct flow_key *key,
+					  struct flow_addr *addr,
+					  struct flow_counts *counts, __u32 extra,
+					  __u32 err)
 {
 	struct ev_flow *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 
@@ -290,6 +294,7 @@ static __always_inline void emit_flow(__u32 type, struct sock_state *s,
 	else
 		__builtin_memset(&e->counts, 0, sizeof(e->counts));
 	e->flags = extra;
+	e->err = err;
 	if (s && (s->flags & S_IDENT)) {
 		e->flags |= FLOW_IDENT;
 		if (s->flags & S_INHERITED)
@@ -299,7 +304,15 @@ static __always_inline void emit_flow(__u32 type, struct sock_state *s,
 	bpf_ringbuf_submit(e, 0);
 }
 
-static __always_inline int tcp_established(struct sock *sk)
+static __always_inline void emit_flow(__u32 type, struct sock_state *s,
+				      struct flow_key *key,
+				      struct flow_addr *addr,
+				      struct flow_counts *counts, __u32 extra)
+{
+	emit_flow_err(type, s, key, addr, counts, extra, 0);
+}
+
+static __always_inline int tcp_established(struct sock *sk, __u32 active)
 {
 	struct tcp_sock *tp = bpf_skc_to_tcp_sock(sk);
 	struct flow_key key = {};
@@ -330,8 +343,60 @@ static __always_inline int tcp_established(struct sock *sk)
 	key.cookie = cookie;
 	fill_addr_sk(&addr, sk);
 	/* without an owner yet, userspace waits for the fd scan */
-	emit_flow(EV_FLOW_NEW, s, &key, &addr, NULL, FLOW_TCP);
+	emit_flow(EV_FLOW_NEW, s, &key, &addr, NULL, FLOW_TCP | active);
 	s->flags |= S_ANNOUNCED;
+	return 0;
+}
+
+/*
+ * connect() moves a socket to SYN_SENT in the caller's context: a socket
+ * older than snitch-trace gets its owner here, so that a failed attempt
+ * still names it (the others have one from cgroup/sock_create).
+ */
+static __always_inline int tcp_connecting(struct sock *sk)
+{
+	struct sock_state *s = bpf_sk_storage_get(&socks, sk, 0, 0);
+
+	if (s && (s->flags & S_IDENT))
+		return 0;
+	s = bpf_sk_storage_get(&socks, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	if (!s) {
+		count_lost(LOST_STORAGE);
+		return 0;
+	}
+	fill_ident(&s->id, bpf_get_current_task_btf());
+	s->cookie = bpf_get_socket_cookie(sk);
+	s->flags |= S_IDENT;
+	return 0;
+}
+
+/*
+ * A socket leaves SYN_SENT for CLOSE without ever being established: a
+ * RST (sk_err ECONNREFUSED), an ICMP error (EHOSTUNREACH, ...), the
+ * kernel's SYN retries running out (ETIMEDOUT), or the application closing
+ * it while it waited (no error). The error is read here, before the
+ * connect() or poll() that reports it clears it (sock_error()). The local
+ * port is released before this tracepoint fires, so it reads 0.
+ */
+static __always_inline int tcp_attempt_failed(struct sock *sk)
+{
+	struct sock_state *s = bpf_sk_storage_get(&socks, sk, 0, 0);
+	struct tcp_sock *tp = bpf_skc_to_tcp_sock(sk);
+	struct flow_key key = {};
+	struct flow_addr addr = {};
+	__u32 extra = FLOW_TCP | FLOW_ACTIVE;
+
+	if (!tp)
+		return 0;
+	/* tcp_connect() queued the SYN: it took one sequence number */
+	if (tp->snd_nxt != tp->snd_una)
+		extra |= FLOW_SYN_SENT;
+	key.cookie = s && s->cookie ? s->cookie : bpf_get_socket_cookie(sk);
+	fill_addr_sk(&addr, sk);
+	/* an ICMP error that came while the socket was locked is soft: it
+	 * stays there unless the application read it (SO_ERROR) */
+	emit_flow_err(EV_FLOW_ATTEMPT, s, &key, &addr, NULL, extra,
+		      (__u32)(sk->sk_err ? sk->sk_err : sk->sk_err_soft));
 	return 0;
 }
 
@@ -343,7 +408,20 @@ int BPF_PROG(on_state, struct sock *sk, int oldstate, int newstate)
 	if (sk->sk_protocol != IPPROTO_TCP)
 		return 0;
 	if (newstate == TCP_ESTABLISHED)
-		return tcp_established(sk);
+		return tcp_established(sk, oldstate == TCP_SYN_SENT ? FLOW_ACTIVE : 0);
+	if (newstate == TCP_SYN_SENT)
+		return tcp_connecting(sk);
+	if (newstate == TCP_CLOSE) {
+		if (oldstate == TCP_SYN_SENT)
+			return tcp_attempt_failed(sk);
+		/* tcp_reset() sets the error before tcp_done() */
+		if (sk->sk_err == ECONNRESET || sk->sk_err == EPIPE) {
+			s = bpf_sk_storage_get(&socks, sk, 0, 0);
+			if (s)
+				__sync_fetch_and_or(&s->flags, S_RESET);
+		}
+		return 0;
+	}
 	/* these two states are entered only by sending a FIN */
 	if (newstate == TCP_FIN_WAIT1 || newstate == TCP_LAST_ACK) {
 		s = bpf_sk_storage_get(&socks, sk, 0, 0);
@@ -367,7 +445,8 @@ int BPF_PROG(on_tcp_destroy, struct sock *sk)
 	tcp_claim(s, tp, sk, &d);
 	key.cookie = s->cookie;
 	fill_addr_sk(&addr, sk);
-	emit_flow(EV_FLOW_END, s, &key, &addr, &d, FLOW_TCP);
+	emit_flow(EV_FLOW_END, s, &key, &addr, &d,
+		  FLOW_TCP | (s->flags & S_RESET ? FLOW_RESET : 0));
 	s->flags &= ~S_TCP_BASE;
 	return 0;
 }
@@ -580,6 +659,38 @@ SEC("cgroup_skb/ingress")
 int on_ingress(struct __sk_buff *skb)
 {
 	return account_skb(skb, false);
+}
+
+/*
+ * An ICMP error for a connected datagram socket (port or host unreachable
+ * for a UDP send): the kernel sets sk_err and reports it here, in softirq
+ * context. An unconnected socket learns of errors only with IP_RECVERR,
+ * and then the peer is in the queued error, not in the socket: not seen.
+ */
+SEC("tp_btf/inet_sk_error_report")
+int BPF_PROG(on_sk_error, struct sock *sk)
+{
+	struct sock_state *s;
+	struct flow_key key = {};
+	struct flow_addr addr = {};
+	__u16 proto = sk->sk_protocol;
+
+	if (proto != IPPROTO_UDP && proto != IPPROTO_UDPLITE)
+		return 0;
+	if (sk->__sk_common.skc_state != TCP_ESTABLISHED)
+		return 0;
+	s = bpf_sk_storage_get(&socks, sk, 0, 0);
+	fill_addr_sk(&addr, sk);
+	/* the key account_skb() gave the flow of this peer */
+	key.cookie = s && s->cookie ? s->cookie : bpf_get_socket_cookie(sk);
+	__builtin_memcpy(key.peer, addr.raddr, 16);
+	key.peer_port = addr.rport;
+	key.family = addr.family;
+	key.sock_type = addr.sock_type;
+	key.proto = addr.proto;
+	emit_flow_err(EV_DGRAM_ERROR, s, &key, &addr, NULL, 0,
+		      (__u32)sk->sk_err);
+	return 0;
 }
 
 /* ---- AF_PACKET ---- */

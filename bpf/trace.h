@@ -65,12 +65,19 @@ enum event_type {
 	EV_DNS,			/* struct ev_dns */
 	IT_TCP_DELTA,		/* struct ev_flow: counts since the last report */
 	IT_OWNER,		/* struct ev_flow: a socket found in a process's fds */
+	EV_FLOW_ATTEMPT,	/* struct ev_flow: a TCP connect that never got
+				 * established; err is the socket's error */
+	EV_DGRAM_ERROR,		/* struct ev_flow: an ICMP error came back to a
+				 * connected datagram socket; err as above */
 };
 
 /* ev_flow.flags */
 #define FLOW_IDENT	0x1	/* id is valid */
 #define FLOW_INHERITED	0x2	/* id is the listening socket's owner */
 #define FLOW_TCP	0x4	/* counts come from TCP sequence numbers */
+#define FLOW_ACTIVE	0x8	/* TCP: this socket sent the SYN (connect) */
+#define FLOW_RESET	0x10	/* TCP end: the peer reset the connection */
+#define FLOW_SYN_SENT	0x20	/* TCP attempt: a SYN went out */
 
 struct ev_hdr {
 	__u32 type;
@@ -84,7 +91,7 @@ struct ev_flow {
 	struct flow_addr addr;
 	struct flow_counts counts;
 	__u32 flags;
-	__u32 pad;
+	__u32 err;		/* EV_FLOW_ATTEMPT, EV_DGRAM_ERROR: an errno */
 	struct ident id;
 };
 

@@ -15,7 +15,7 @@
 #include "idcache.h"
 #include "store.h"
 
-#define SCHEMA_VERSION 2
+#define SCHEMA_VERSION 6
 #define SEEN_IDS 65536		/* reference ids known to be in the database */
 
 
@@ -75,6 +75,27 @@ static int exec_sql(sqlite3 *h, const char *sql, char *err, size_t errsize)
 	return r;
 }
 
+/*
+ * Version 6: the outcome of a connection attempt (docs/records.md,
+ * `outcome`): "connected", "refused", "timeout", ... NULL in the rows
+ * written before it, and for records without one. Self-contained: it
+ * needs no other step than version 1's table.
+ */
+static int migrate_6_outcome(sqlite3 *h, char *err, size_t errsize)
+{
+	return exec_sql(h, "ALTER TABLE connections ADD COLUMN outcome TEXT;", err, errsize);
+}
+
+/* The statements of step v (from v to v + 1); NULL: none in this build. */
+static int migrate_step(sqlite3 *h, int v, char *err, size_t errsize)
+{
+	if (v + 1 == 6)
+		return migrate_6_outcome(h, err, errsize);
+	if ((size_t)v < sizeof(sqlite_schema) / sizeof(sqlite_schema[0]))
+		return exec_sql(h, sqlite_schema[v], err, errsize);
+	return SQLITE_OK;
+}
+
 static int user_version(sqlite3 *h, int *v)
 {
 	sqlite3_stmt *st;
@@ -113,7 +134,7 @@ static int migrate(sqlite3 *h, char *err, size_t errsize)
 			return r;
 		/* a PRAGMA takes no parameter: the number is this program's own */
 		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", v + 1);
-		if ((r = exec_sql(h, sqlite_schema[v], err, errsize)) != SQLITE_OK ||
+		if ((r = migrate_step(h, v, err, errsize)) != SQLITE_OK ||
 		    (r = exec_sql(h, sql, err, errsize)) != SQLITE_OK) {
 			(void)sqlite3_exec(h, "ROLLBACK", NULL, NULL, NULL);
 			return r;
@@ -142,7 +163,7 @@ static int move_aside(const char *path, char *moved, size_t movedsize)
 static int prepare(struct db *d, char *err, size_t errsize)
 {
 	static const char conn[] =
-		"INSERT INTO connections VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+		"INSERT INTO connections VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
 	int r = sqlite3_prepare_v2(d->h,
 		"INSERT OR IGNORE INTO executables (id, path, name, cmdline, sha256) VALUES (?,?,?,?,?)",
 		-1, &d->ins_exe, NULL);
@@ -345,6 +366,7 @@ static int bind_row(sqlite3_stmt *st, int i, const struct conn_row *c)
 	bind_ref(st, i++, c->domain ? c->domain->id : 0);
 	bind_int(st, i++, c->netns);
 	bind_ref(st, i++, c->container ? c->container->id : 0);
+	bind_text(st, i++, c->outcome, c->outcome ? strlen(c->outcome) : 0);
 	return i;
 }
 

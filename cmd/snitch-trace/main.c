@@ -145,6 +145,36 @@ static void schedule_scan(struct tracer *t)
 		t->next_scan = when;
 }
 
+/*
+ * What became of a connection attempt, from the error the kernel gave the
+ * socket (docs/records.md, outcome). No error: a TCP attempt whose SYN went
+ * out was given up by the application before an answer came (its own
+ * connect timeout); one whose SYN never went out failed in the kernel.
+ */
+static const char *outcome_of(const struct ev_flow *e)
+{
+	switch (e->err) {
+	case 0:
+		return e->flags & FLOW_SYN_SENT ? "timeout" : "error";
+	case ECONNREFUSED:
+		return "refused";
+	case ETIMEDOUT:
+		return "timeout";
+	case EHOSTUNREACH:
+	case ENETUNREACH:
+	case EHOSTDOWN:
+	case ENETDOWN:
+	case EACCES:
+	case EPERM:
+		return "unreachable";
+	case ECONNRESET:
+	case EPIPE:
+		return "reset";
+	default:
+		return "error";
+	}
+}
+
 static void on_flow_event(struct tracer *t, const struct ev_flow *e)
 {
 	uint64_t now = to_real(e->hdr.ts_boot_ns);
@@ -157,10 +187,37 @@ static void on_flow_event(struct tracer *t, const struct ev_flow *e)
 			return;
 		f->addr = e->addr;
 		set_ident(f, e);
+		if (f->tcp)
+			f->outcome = e->flags & FLOW_ACTIVE ? "connected" : "accepted";
 		if (f->have_id)
 			announce(t, f, now);
 		else
 			schedule_scan(t);
+		break;
+	case EV_FLOW_ATTEMPT:
+		/* a TCP connect that never got established: first sight and
+		 * end at once, with the identity from socket creation */
+		f = flow_of_event(t, e, now);
+		if (!f)
+			return;
+		f->addr = e->addr;
+		set_ident(f, e);
+		f->outcome = outcome_of(e);
+		announce(t, f, now);
+		write_flow(&t->out, &t->clk, f, "end", now);
+		flow_remove(&t->flows, f);
+		break;
+	case EV_DGRAM_ERROR:
+		/* an ICMP error for what a connected datagram socket sent:
+		 * the counts so far, and the outcome, at once */
+		f = flow_of_event(t, e, now);
+		if (!f)
+			return;
+		if (!f->have_id)
+			set_ident(f, e);
+		f->outcome = outcome_of(e);
+		announce(t, f, now);
+		write_flow(&t->out, &t->clk, f, "update", now);
 		break;
 	case IT_TCP_DELTA:
 		/* the fd scan: bytes since the last report, with the owner */
@@ -200,6 +257,8 @@ static void on_flow_event(struct tracer *t, const struct ev_flow *e)
 		announce(t, f, now);
 		f->pending.send_bytes += e->counts.send_bytes;
 		f->pending.recv_bytes += e->counts.recv_bytes;
+		if (e->flags & FLOW_RESET)
+			f->outcome = "reset";
 		write_flow(&t->out, &t->clk, f, "end", now);
 		flow_remove(&t->flows, f);
 		break;
@@ -500,6 +559,7 @@ static int setup(struct tracer *t, const struct trace_opts *o)
 	HOOK(on_ingress, NULL, "UDP, ICMP and raw IP received, DNS answers (cgroup_skb/ingress)", true);
 	HOOK(on_state, "btf_trace_inet_sock_set_state", "TCP connections (inet_sock_set_state)", false);
 	HOOK(on_tcp_destroy, "btf_trace_tcp_destroy_sock", "TCP last counts (tcp_destroy_sock)", false);
+	HOOK(on_sk_error, "btf_trace_inet_sk_error_report", "ICMP errors for connected UDP sockets (inet_sk_error_report)", false);
 	HOOK(on_exec, "btf_trace_sched_process_exec", "exec (sched_process_exec)", false);
 	HOOK(on_dev_queue, "btf_trace_net_dev_queue", "AF_PACKET frames sent (net_dev_queue)", false);
 	HOOK(on_data_ready, "btf_trace_sk_data_ready", "AF_PACKET frames received (sk_data_ready)", false);

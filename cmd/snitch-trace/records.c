@@ -149,6 +149,10 @@ void write_flow(struct output *o, const struct clocks *c, struct flow *f,
 		put_addr(b, "raddr", a->family, a->raddr);
 		emit_u64(b, "rport", a->rport);
 	}
+	if (f->outcome)
+		emit_cstr(b, "outcome", f->outcome);
+	else
+		emit_null(b, "outcome");
 	emit_u64(b, "send_bytes", f->pending.send_bytes);
 	emit_u64(b, "recv_bytes", f->pending.recv_bytes);
 	if (f->tcp) {

@@ -37,6 +37,7 @@ struct flow {
 	bool announced;			/* its "new" record was written */
 	bool closing;			/* datagram socket released: end at next drain */
 	bool tcp;
+	const char *outcome;		/* docs/records.md; NULL: none known */
 	struct flow_counts last;	/* datagrams: counters last read from the map */
 	struct flow_counts pending;	/* counted, not yet written */
 	uint64_t from_ns;		/* realtime start of the current interval */
