@@ -758,7 +758,8 @@ int main(int argc, char **argv)
 			"  sudo snitch-trace | jq -c 'select(.type == \"flow\" and .phase == \"new\") | {pid, comm, raddr, rport}'\n"
 			"  sudo snitch-trace | snitch-hash | jq -c 'select(.type == \"flow\") | {comm, exe_sha256, send_bytes}'\n"
 			"  sudo snitch-trace --interval-ms 5000 > flows.jsonl\n"
-			"  sudo snitch-trace | snitch-resolve | jq -c 'select(.type == \"dns\") | {pid, qname, answers}'\n",
+			"  sudo snitch-trace | snitch-resolve | jq -c 'select(.type == \"dns\") | {pid, qname, answers}'\n"
+			"  sudo snitch-trace | jq -c 'select(.type == \"flow\" and .phase == \"end\" and .outcome != \"connected\" and .outcome != \"accepted\" and .outcome != null) | {comm, outcome, raddr, rport}'\n",
 		.opts = opts,
 		.nopts = sizeof(opts) / sizeof(opts[0]),
 		.exit_codes = exit_codes,
