@@ -250,7 +250,15 @@ $(O)/fuzz/fuzz_geoip: tests/fuzz/fuzz_geoip.c lib/geoip.c lib/geoip.h
 		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 		-o $@ tests/fuzz/fuzz_geoip.c lib/geoip.c $(call pkg,--libs,$(PKGS_lib_geoip))
 
-FUZZ_TARGETS := $(O)/fuzz/fuzz_record $(O)/fuzz/fuzz_dns $(O)/fuzz/fuzz_geoip
+# The SNI and HTTP Host parser of snitch-resolve, alone.
+$(O)/fuzz/fuzz_hello: tests/fuzz/fuzz_hello.c cmd/snitch-resolve/hello.c cmd/snitch-resolve/hello.h
+	$(call msg,FUZZ,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) -std=gnu11 $(DEFINES) -Icmd/snitch-resolve -g -O1 \
+		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+		-o $@ tests/fuzz/fuzz_hello.c cmd/snitch-resolve/hello.c
+
+FUZZ_TARGETS := $(O)/fuzz/fuzz_record $(O)/fuzz/fuzz_dns $(O)/fuzz/fuzz_geoip $(O)/fuzz/fuzz_hello
 
 fuzz: $(FUZZ_TARGETS)
 	$(Q)scripts/test.sh fuzz

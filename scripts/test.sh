@@ -54,6 +54,10 @@ fuzz_one() {
 		# seeds: DNS responses (A, AAAA, a CNAME chain, a name error,
 		# one cut at 512 bytes, compression pointers that loop)
 		cp tests/fuzz/dns/*.bin "$corpus/" ;;
+	fuzz_hello)
+		# seeds: OpenSSL's ClientHello with and without SNI, HTTP/1
+		# requests with and without Host, an SSH banner
+		cp tests/fuzz/hello/*.bin "$corpus/" ;;
 	fuzz_geoip)
 		# seeds: an address of each kind, and near misses
 		local i=0 a
@@ -78,6 +82,7 @@ run_fuzz() {
 	fuzz_one fuzz_record "record library" || rc=1
 	fuzz_one fuzz_dns "DNS decoder of snitch-resolve" || rc=1
 	fuzz_one fuzz_geoip "address parser and lookup of lib/geoip" || rc=1
+	fuzz_one fuzz_hello "SNI and HTTP Host parser of snitch-resolve" || rc=1
 	return "$rc"
 }
 
