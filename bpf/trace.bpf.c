@@ -44,6 +44,7 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 /* Set by userspace before load. */
 const volatile bool want_dns = true;
 const volatile bool want_exec = true;
+const volatile bool want_hello = true;
 
 /* sock_state.flags */
 #define S_IDENT		0x01	/* id holds the owner */
@@ -52,6 +53,7 @@ const volatile bool want_exec = true;
 #define S_FIN_SENT	0x08	/* a FIN took one sequence number */
 #define S_ANNOUNCED	0x10	/* userspace was told of the flow */
 #define S_RESET		0x20	/* the peer reset the connection */
+#define S_WANT_HELLO	0x40	/* a client socket whose first data is not copied yet */
 
 struct sock_state {
 	struct ident id;
@@ -335,7 +337,9 @@ static __always_inline int tcp_established(struct sock *sk, __u32 active)
 		s->flags = (s->flags & S_IDENT) | inherited;
 		s->cookie = cookie;
 	}
-	s->flags &= ~(S_FIN_SENT | S_ANNOUNCED);
+	s->flags &= ~(S_FIN_SENT | S_ANNOUNCED | S_WANT_HELLO);
+	if (active && want_hello)
+		s->flags |= S_WANT_HELLO;
 	tcp_totals(tp, sk, s->flags, &s->base_sent, &s->base_recv);
 	s->rep_sent = 0;
 	s->rep_recv = 0;
@@ -566,6 +570,89 @@ static __always_inline int ipv6_l4(struct __sk_buff *skb, __u8 *proto)
 	return off;
 }
 
+/*
+ * A TCP client's first data segment, copied once per connection for
+ * snitch-resolve to read the name it asked for (TLS SNI, HTTP Host). The
+ * kernel counts data segments sent before the segment reaches this hook:
+ * data_segs_out equal to this packet's segment count means it is the
+ * first, so every other TCP packet leaves after one helper and a compare.
+ * A GSO packet carries all of one send(), so a ClientHello longer than the
+ * MSS is still whole here, up to HELLO_MAX.
+ */
+static __always_inline int tcp_first_data(struct __sk_buff *skb,
+					  struct bpf_sock *bsk)
+{
+	struct bpf_tcp_sock *tp;
+	struct sock_state *s;
+	struct ev_hello *e;
+	__u32 segs = skb->gso_segs ? skb->gso_segs : 1, off, len;
+	__u8 doff;
+
+	if (!want_hello)
+		return 1;
+	tp = bpf_tcp_sock(bsk);
+	if (!tp || tp->data_segs_out != segs)
+		return 1;
+	s = bpf_sk_storage_get(&socks, bsk, 0, 0);
+	if (!s || !(s->flags & S_WANT_HELLO))
+		return 1;
+	if (bsk->family == AF_INET) {
+		__u8 vihl;
+
+		if (bpf_skb_load_bytes(skb, 0, &vihl, 1) < 0)
+			return 1;
+		off = (vihl & 0xf) * 4;
+	} else {
+		__u8 proto;
+		int o = ipv6_l4(skb, &proto);
+
+		if (o < 0 || proto != IPPROTO_TCP)
+			return 1;
+		off = o;
+	}
+	/* the data offset: the high nibble of byte 12 of the TCP header */
+	if (bpf_skb_load_bytes(skb, off + 12, &doff, 1) < 0)
+		return 1;
+	off += (doff >> 4) * 4;
+	if (off >= skb->len)
+		return 1;	/* no payload: an ACK */
+	if (!(__sync_fetch_and_and(&s->flags, ~S_WANT_HELLO) & S_WANT_HELLO))
+		return 1;	/* another CPU took it */
+	len = skb->len - off;
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		count_lost(LOST_RINGBUF_HELLO);
+		return 1;
+	}
+	e->hdr.type = EV_HELLO;
+	e->hdr.ts_boot_ns = bpf_ktime_get_boot_ns();
+	e->cookie = s->cookie ? s->cookie : bpf_get_socket_cookie(skb);
+	e->pid = s->flags & S_IDENT ? s->id.proc[0].pid : 0;
+	e->netns = s->flags & S_IDENT ? s->id.netns : 0;
+	e->family = bsk->family;
+	e->truncated = len > HELLO_MAX;
+	e->rport = bpf_ntohs(bsk->dst_port);
+	__builtin_memset(e->raddr, 0, sizeof(e->raddr));
+	if (bsk->family == AF_INET) {
+		__u32 a = bsk->dst_ip4;
+
+		__builtin_memcpy(e->raddr, &a, 4);
+	} else {
+		__u32 a[4] = { bsk->dst_ip6[0], bsk->dst_ip6[1], bsk->dst_ip6[2], bsk->dst_ip6[3] };
+
+		__builtin_memcpy(e->raddr, a, 16);
+	}
+	if (len > HELLO_MAX)
+		len = HELLO_MAX;
+	if (len == 0 || bpf_skb_load_bytes(skb, off, e->data, len) < 0) {
+		bpf_ringbuf_discard(e, 0);
+		return 1;
+	}
+	e->len = len;
+	bpf_ringbuf_submit(e, 0);
+	return 1;
+}
+
 static __always_inline int account_skb(struct __sk_buff *skb, bool egress)
 {
 	struct bpf_sock *bsk = skb->sk;
@@ -579,8 +666,10 @@ static __always_inline int account_skb(struct __sk_buff *skb, bool egress)
 	if (!bsk)
 		return 1;
 	bsk = bpf_sk_fullsock(bsk);
-	if (!bsk || bsk->protocol == IPPROTO_TCP)
-		return 1;	/* TCP is counted from its sequence numbers */
+	if (!bsk)
+		return 1;
+	if (bsk->protocol == IPPROTO_TCP)	/* counted from its sequence numbers */
+		return egress ? tcp_first_data(skb, bsk) : 1;
 
 	addr.family = bsk->family;
 	addr.sock_type = bsk->type;

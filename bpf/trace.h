@@ -11,6 +11,7 @@
 #define LEVELS 3		/* process, parent, grandparent */
 #define FILENAME_LEN 256
 #define DNS_MAX 512
+#define HELLO_MAX 2048		/* bytes of a TCP client's first data copied */
 
 /* One process: read in the kernel when it is first seen. */
 struct proc_ident {
@@ -69,6 +70,7 @@ enum event_type {
 				 * established; err is the socket's error */
 	EV_DGRAM_ERROR,		/* struct ev_flow: an ICMP error came back to a
 				 * connected datagram socket; err as above */
+	EV_HELLO,		/* struct ev_hello */
 };
 
 /* ev_flow.flags */
@@ -114,6 +116,24 @@ struct ev_dns {
 	__u8 data[DNS_MAX];
 };
 
+/*
+ * The first bytes a TCP client sent on a connection (its TLS ClientHello,
+ * HTTP request, ...), copied once per connection, never parsed here.
+ */
+struct ev_hello {
+	struct ev_hdr hdr;
+	__u64 cookie;
+	__u32 pid;		/* owner of the socket, 0 if unknown */
+	__u32 netns;
+	__u16 len;		/* bytes in data */
+	__u8 family;
+	__u8 truncated;		/* the segment was longer than HELLO_MAX */
+	__u16 rport;
+	__u8 pad[2];
+	__u8 raddr[16];
+	__u8 data[HELLO_MAX];
+};
+
 /* Things the kernel side could not record, counted per CPU. */
 enum lost_reason {
 	LOST_RINGBUF_FLOW,	/* a flow event did not fit in the ring buffer */
@@ -122,6 +142,7 @@ enum lost_reason {
 	LOST_FLOW_TABLE,	/* the datagram flow table was full */
 	LOST_STORAGE,		/* no memory for a socket's state */
 	LOST_PACKET_RX,		/* an AF_PACKET receive that could not be sized */
+	LOST_RINGBUF_HELLO,	/* a client's first bytes did not fit */
 	LOST_NREASONS,
 };
 

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #define HELLO_NAME_MAX 253	/* a DNS name in text form, without the final dot */
+#define HELLO_BYTES_MAX 4096	/* the most bytes a hello record is read for */
 
 enum hello_kind {
 	HELLO_NONE,		/* neither a ClientHello nor an HTTP request */

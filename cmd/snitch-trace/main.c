@@ -70,6 +70,7 @@ static const char *const lost_text[LOST_NREASONS] = {
 	[LOST_FLOW_TABLE] = "datagrams were not counted: the flow table was full",
 	[LOST_STORAGE] = "sockets got no state: out of kernel memory",
 	[LOST_PACKET_RX] = "AF_PACKET frames received could not be sized (mmap ring or race)",
+	[LOST_RINGBUF_HELLO] = "first bytes of TCP clients were not recorded: the ring buffer was full",
 };
 
 static const char *const lost_code[LOST_NREASONS] = {
@@ -79,6 +80,7 @@ static const char *const lost_code[LOST_NREASONS] = {
 	[LOST_FLOW_TABLE] = "flow_table_full",
 	[LOST_STORAGE] = "socket_state_alloc",
 	[LOST_PACKET_RX] = "packet_rx_unsized",
+	[LOST_RINGBUF_HELLO] = "ringbuf_full_hello",
 };
 
 static uint64_t boot_ns(void)
@@ -288,6 +290,10 @@ static int on_event(void *ctx, void *data, size_t size)
 	case EV_DNS:
 		if (size >= sizeof(struct ev_dns))
 			write_dns(&t->out, data, to_real(h->ts_boot_ns));
+		break;
+	case EV_HELLO:
+		if (size >= sizeof(struct ev_hello))
+			write_hello(&t->out, data, to_real(h->ts_boot_ns));
 		break;
 	default:
 		if (size >= sizeof(struct ev_flow))
@@ -535,6 +541,7 @@ static int setup(struct tracer *t, const struct trace_opts *o)
 	}
 	t->skel->rodata->want_exec = !o->no_exec;
 	t->skel->rodata->want_dns = !o->no_dns;
+	t->skel->rodata->want_hello = !o->no_hello;
 	bpf_map__set_max_entries(t->skel->maps.flows, (uint32_t)o->max_flows);
 	bpf_map__set_max_entries(t->skel->maps.events, (uint32_t)o->ringbuf_kb * 1024);
 
@@ -635,7 +642,7 @@ static int setup(struct tracer *t, const struct trace_opts *o)
 		log_msg("%s", msg);
 		error_record(t, "hooks_missing", msg);
 	}
-	log_msg("not counted: TCP send and receive calls (a hook on every call costs too much); DNS over TCP, TLS or HTTPS; AF_PACKET mmap receive rings");
+	log_msg("not counted: TCP send and receive calls (a hook on every call costs too much); DNS over TCP; names inside TLS other than the ClientHello's; AF_PACKET mmap receive rings");
 	buf_release(&uncovered);
 	return -1;
 }
@@ -735,6 +742,9 @@ int main(int argc, char **argv)
 		  .env = "SNITCH_TRACE_NO_EXEC", .help = "write no exec records" },
 		{ .name = "no-dns", .type = CLI_FLAG, .value = &o.no_dns,
 		  .env = "SNITCH_TRACE_NO_DNS", .help = "write no dns records" },
+		{ .name = "no-hello", .type = CLI_FLAG, .value = &o.no_hello,
+		  .env = "SNITCH_TRACE_NO_HELLO",
+		  .help = "write no hello records (a TCP client's first bytes: its TLS ClientHello, or its HTTP request with its headers)" },
 		{ .name = "verbose", .short_name = 'v', .type = CLI_FLAG, .value = &o.verbose,
 		  .help = "show libbpf's messages, and the verifier's log on failure" },
 	};

@@ -20,6 +20,7 @@ struct trace_opts {
 	const char *cgroup;
 	bool no_exec;
 	bool no_dns;
+	bool no_hello;
 	bool verbose;
 };
 
@@ -77,5 +78,6 @@ void write_flow(struct output *o, const struct clocks *c, struct flow *f,
 void write_exec(struct output *o, const struct clocks *c,
 		const struct ev_exec *e, uint64_t ts_real);
 void write_dns(struct output *o, const struct ev_dns *e, uint64_t ts_real);
+void write_hello(struct output *o, const struct ev_hello *e, uint64_t ts_real);
 
 #endif
