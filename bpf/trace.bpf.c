@@ -46,6 +46,12 @@ const volatile bool want_dns = true;
 const volatile bool want_exec = true;
 const volatile bool want_hello = true;
 
+/*
+ * Client sockets established whose first data is not copied yet. While
+ * there are none, a TCP packet leaves the egress hook after this one load.
+ */
+__u64 hello_pending;
+
 /* sock_state.flags */
 #define S_IDENT		0x01	/* id holds the owner */
 #define S_INHERITED	0x02	/* id is the listener's owner, not yet confirmed */
@@ -337,9 +343,12 @@ static __always_inline int tcp_established(struct sock *sk, __u32 active)
 		s->flags = (s->flags & S_IDENT) | inherited;
 		s->cookie = cookie;
 	}
-	s->flags &= ~(S_FIN_SENT | S_ANNOUNCED | S_WANT_HELLO);
-	if (active && want_hello)
-		s->flags |= S_WANT_HELLO;
+	if (__sync_fetch_and_and(&s->flags, ~(S_FIN_SENT | S_ANNOUNCED | S_WANT_HELLO)) & S_WANT_HELLO)
+		__sync_fetch_and_sub(&hello_pending, 1);
+	if (active && want_hello) {
+		__sync_fetch_and_or(&s->flags, S_WANT_HELLO);
+		__sync_fetch_and_add(&hello_pending, 1);
+	}
 	tcp_totals(tp, sk, s->flags, &s->base_sent, &s->base_recv);
 	s->rep_sent = 0;
 	s->rep_recv = 0;
@@ -444,6 +453,8 @@ int BPF_PROG(on_tcp_destroy, struct sock *sk)
 	struct flow_key key = {};
 	struct flow_addr addr = {};
 
+	if (s && (__sync_fetch_and_and(&s->flags, ~S_WANT_HELLO) & S_WANT_HELLO))
+		__sync_fetch_and_sub(&hello_pending, 1);	/* closed before any data */
 	if (!s || !tp || !(s->flags & S_TCP_BASE))
 		return 0;
 	tcp_claim(s, tp, sk, &d);
@@ -588,7 +599,7 @@ static __always_inline int tcp_first_data(struct __sk_buff *skb,
 	__u32 segs = skb->gso_segs ? skb->gso_segs : 1, off, len;
 	__u8 doff;
 
-	if (!want_hello)
+	if (!want_hello || !hello_pending)
 		return 1;
 	tp = bpf_tcp_sock(bsk);
 	if (!tp || tp->data_segs_out != segs)
@@ -618,6 +629,7 @@ static __always_inline int tcp_first_data(struct __sk_buff *skb,
 		return 1;	/* no payload: an ACK */
 	if (!(__sync_fetch_and_and(&s->flags, ~S_WANT_HELLO) & S_WANT_HELLO))
 		return 1;	/* another CPU took it */
+	__sync_fetch_and_sub(&hello_pending, 1);
 	len = skb->len - off;
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
