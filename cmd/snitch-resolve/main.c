@@ -659,9 +659,11 @@ int main(int argc, char **argv)
 			"needs to recognise the talker: for the process, its parent and grandparent\n"
 			"(exe_path, name, cmdline, user, with parent_ and gparent_ prefixes); the\n"
 			"container (container_runtime, container_id, pod_uid); and for flows the\n"
-			"domain of the remote address, from the dns records seen earlier. Each dns\n"
-			"record's message (payload_b64, from snitch-trace) is decoded here, without\n"
-			"privileges, into qname, qtype, rcode and answers.\n"
+			"domain: the name the client asked for (TLS SNI or HTTP Host, from the hello\n"
+			"record of its first bytes), else the name of the remote address from the dns\n"
+			"records seen earlier, with domain_source saying which. Each dns record's\n"
+			"message and each hello record's bytes (payload_b64, from snitch-trace) are\n"
+			"read here, without privileges.\n"
 			"\n"
 			"Processes are read from /proc once, when their exec record or first record\n"
 			"arrives, and remembered by pid and start time: records of a process that has\n"
@@ -670,6 +672,7 @@ int main(int argc, char **argv)
 			"What cannot be known is null, and counted in a periodic stats record.",
 		.examples =
 			"  sudo snitch-trace | snitch-resolve | jq -c 'select(.type == \"flow\") | {name, exe_path, cmdline, domain}'\n"
+			"  sudo snitch-trace | snitch-resolve | jq -c 'select(.type == \"flow\" and .phase != \"new\") | {name, domain, domain_source, dns_domain}'\n"
 			"  sudo snitch-trace | snitch-resolve --reverse-dns | snitch-hash > records.jsonl\n"
 			"  snitch-resolve < records.jsonl | jq -c 'select(.container_runtime != \"\") | {name, container_id, pod_uid}'\n",
 		.opts = opts,
