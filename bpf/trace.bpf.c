@@ -607,12 +607,12 @@ static __always_inline int tcp_first_data(struct __sk_buff *skb,
 	s = bpf_sk_storage_get(&socks, bsk, 0, 0);
 	if (!s || !(s->flags & S_WANT_HELLO))
 		return 1;
-	if (bsk->family == AF_INET) {
-		__u8 vihl;
-
-		if (bpf_skb_load_bytes(skb, 0, &vihl, 1) < 0)
-			return 1;
-		off = (vihl & 0xf) * 4;
+	/* by the packet's IP version, not the socket's family: an IPv6
+	 * socket sends IPv4 to a v4-mapped address */
+	if (bpf_skb_load_bytes(skb, 0, &doff, 1) < 0)
+		return 1;
+	if (doff >> 4 == 4) {
+		off = (doff & 0xf) * 4;
 	} else {
 		__u8 proto;
 		int o = ipv6_l4(skb, &proto);

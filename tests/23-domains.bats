@@ -160,3 +160,22 @@ flows_of() {
 		and .[1].hello_status == "malformed" and .[1].domain == null
 		and .[2].domain == null and .[2].domain_source == null and .[2].dns_domain == null' <<< "$output"
 }
+
+@test "an IPv6 socket to a v4-mapped address sends IPv4: its first bytes are read too" {
+	port=$(free_port)
+	pipeline_start "$d/out"
+	timeout 10 /usr/bin/python3 -c '
+import socket, sys
+port = int(sys.argv[1])
+srv = socket.socket(socket.AF_INET6)
+srv.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+srv.bind(("::", port)); srv.listen(1)
+c = socket.socket(socket.AF_INET6); c.connect(("::ffff:127.0.0.1", port))
+c.sendall(b"GET / HTTP/1.1\r\nHost: mapped.test\r\n\r\n")
+a, _ = srv.accept(); a.recv(100); a.close(); c.close()' "$port" 3>&-
+	sleep 0.5
+	pipeline_stop
+	cookie=$(jq -s --argjson p "$port" 'map(select(.type == "hello" and .rport == $p and .raddr == "::ffff:127.0.0.1" and .domain == "mapped.test")) | .[0].sock_cookie' "$d/out")
+	[ "$cookie" != null ]
+	jq -e -s --argjson c "$cookie" 'map(select(.type == "flow" and .sock_cookie == $c and .phase == "end")) | length == 1 and .[0].domain == "mapped.test" and .[0].domain_source == "http_host"' "$d/out"
+}
