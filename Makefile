@@ -377,10 +377,18 @@ $(O)/fuzz/fuzz_query: tests/fuzz/fuzz_query.c $(QUERY_SRCS) query/query.h $(FUZZ
 		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 		-o $@ tests/fuzz/fuzz_query.c $(QUERY_SRCS) $(FUZZ_LIB_SRCS) $(call pkg,--libs,sqlite3) -lpthread
 
+# The SNI and HTTP Host parser of snitch-resolve, alone.
+$(O)/fuzz/fuzz_hello: tests/fuzz/fuzz_hello.c cmd/snitch-resolve/hello.c cmd/snitch-resolve/hello.h
+	$(call msg,FUZZ,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) -std=gnu11 $(DEFINES) -Icmd/snitch-resolve -g -O1 \
+		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+		-o $@ tests/fuzz/fuzz_hello.c cmd/snitch-resolve/hello.c
+
 FUZZ_TARGETS := $(O)/fuzz/fuzz_record $(O)/fuzz/fuzz_dns $(O)/fuzz/fuzz_geoip \
 	$(O)/fuzz/fuzz_termsafe $(O)/fuzz/fuzz_top_model $(O)/fuzz/fuzz_metrics \
 	$(O)/fuzz/fuzz_names $(O)/fuzz/fuzz_vt $(O)/fuzz/fuzz_query $(O)/fuzz/fuzz_webparams \
-	$(O)/fuzz/fuzz_tui_show
+	$(O)/fuzz/fuzz_tui_show $(O)/fuzz/fuzz_hello
 
 fuzz: $(FUZZ_TARGETS)
 	$(Q)scripts/test.sh fuzz
