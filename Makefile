@@ -422,10 +422,18 @@ $(O)/fuzz/fuzz_$(1): tests/fuzz/fuzz_$(1).c $$(FUZZ_SRCS_$(1)) $$(wildcard $$(so
 endef
 $(foreach f,$(FUZZ_TOOL_TARGETS),$(eval $(call fuzz_tool_rule,$(f))))
 
+# The SNI and HTTP Host parser of snitch-resolve, alone.
+$(O)/fuzz/fuzz_hello: tests/fuzz/fuzz_hello.c cmd/snitch-resolve/hello.c cmd/snitch-resolve/hello.h
+	$(call msg,FUZZ,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) -std=gnu11 $(DEFINES) -Icmd/snitch-resolve -g -O1 \
+		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+		-o $@ tests/fuzz/fuzz_hello.c cmd/snitch-resolve/hello.c
+
 FUZZ_TARGETS := $(O)/fuzz/fuzz_record $(O)/fuzz/fuzz_dns $(O)/fuzz/fuzz_geoip \
 	$(O)/fuzz/fuzz_termsafe $(O)/fuzz/fuzz_top_model $(O)/fuzz/fuzz_metrics \
 	$(O)/fuzz/fuzz_names $(O)/fuzz/fuzz_vt $(O)/fuzz/fuzz_query $(O)/fuzz/fuzz_webparams \
-	$(O)/fuzz/fuzz_tui_show $(FUZZ_TOOL_TARGETS:%=$(O)/fuzz/fuzz_%)
+	$(O)/fuzz/fuzz_tui_show $(O)/fuzz/fuzz_hello $(FUZZ_TOOL_TARGETS:%=$(O)/fuzz/fuzz_%)
 
 fuzz: $(FUZZ_TARGETS)
 	$(Q)FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/test.sh fuzz

@@ -1,12 +1,17 @@
 #!/usr/bin/env bash
-# bench/connburst.sh [RATE] [SECONDS]: new TCP connections at RATE per
-# second (default 20,000) for SECONDS (default 10) while snitch-trace runs;
-# every connection must appear in its output (both sockets: the client's
-# and the accepted one) or be counted in a lost record. Needs root.
+# bench/connburst.sh [RATE] [SECONDS] [refused]: new TCP connections at
+# RATE per second (default 20,000) for SECONDS (default 10) while
+# snitch-trace runs; every connection must appear in its output (both
+# sockets: the client's and the accepted one) or be counted in a lost
+# record. With "refused", connects to a port nobody listens on: every
+# attempt must appear with outcome "refused" (one socket each) or be
+# counted lost. Needs root.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rate=${1:-20000}
 secs=${2:-10}
+mode=${3:-}
+case $mode in ""|refused) ;; *) echo "connburst: unknown mode '$mode' (refused)" >&2; exit 2 ;; esac
 TRACE=$(pwd)/bin/snitch-trace
 BURST=$(pwd)/build/tests/connburst
 [ -x "$TRACE" ] && [ -x "$BURST" ] || { echo "connburst: build first: make all build/tests/connburst" >&2; exit 1; }
@@ -17,7 +22,7 @@ trap 'rm -rf "$work"' EXIT
 "$TRACE" > "$work/out" 2> "$work/err" &
 tp=$!
 for i in $(seq 100); do grep -q 'counting TCP' "$work/err" && break; sleep 0.1; done
-"$BURST" "$rate" "$secs" > "$work/burst"
+"$BURST" "$rate" "$secs" $mode > "$work/burst"
 sleep 1
 kill -INT "$tp"
 wait "$tp"
@@ -26,13 +31,17 @@ pid=$(jq .pid "$work/burst")
 conns=$(jq .connections "$work/burst")
 secs_run=$(jq .seconds "$work/burst")
 # distinct sockets of the burst process that appeared, from any record
+# (refused: only the records that say so)
 seen=$(grep -F "\"pid\":$pid," "$work/out" | grep -F '"type":"flow"' |
+	grep -F "${mode:+\"outcome\":\"$mode\"}" |
 	grep -o '"sock_cookie":[0-9]*' | sort -u | wc -l)
 lost=$(jq -s '[.[] | select(.type == "lost" and (.reason | startswith("ringbuf_full_flow")))] | map(.count) | add // 0' \
 	<(grep -F '"type":"lost"' "$work/out"))
-want=$((conns * 2))
+per=2
+[ -z "$mode" ] || per=1	# an attempt has no accepted socket
+want=$((conns * per))
 missing=$((want > seen ? want - seen : 0))
-echo "connburst: $conns connections in $secs_run s ($(awk -v c="$conns" -v s="$secs_run" 'BEGIN { printf "%.0f", c / s }')/s), $want sockets"
+echo "connburst: $conns ${mode:+$mode }connections in $secs_run s ($(awk -v c="$conns" -v s="$secs_run" 'BEGIN { printf "%.0f", c / s }')/s), $want sockets"
 echo "connburst: $seen sockets appeared in the output, $missing did not; $lost flow events counted lost"
 if [ "$missing" -le "$lost" ]; then
 	echo "connburst: every connection appeared or was counted lost"

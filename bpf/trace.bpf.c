@@ -38,12 +38,21 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 #define S_IFMT 00170000
 #define S_IFSOCK 0140000
 #define ETH_P_IP 0x0800
+#define EPIPE 32
+#define ECONNRESET 104
 
 /* Set by userspace before load. */
 const volatile bool want_dns = true;
 const volatile bool want_exec = true;
 /* slot + 1 of each system call counted, 0 for the others (--syscalls) */
 const volatile __u8 syscall_slot[SYSCALL_NR_MAX] = {};
+const volatile bool want_hello = true;
+
+/*
+ * Client sockets established whose first data is not copied yet. While
+ * there are none, a TCP packet leaves the egress hook after this one load.
+ */
+__u64 hello_pending;
 
 /* sock_state.flags */
 #define S_IDENT		0x01	/* id holds the owner */
@@ -51,6 +60,8 @@ const volatile __u8 syscall_slot[SYSCALL_NR_MAX] = {};
 #define S_TCP_BASE	0x04	/* base_sent/base_recv are set */
 #define S_FIN_SENT	0x08	/* a FIN took one sequence number */
 #define S_ANNOUNCED	0x10	/* userspace was told of the flow */
+#define S_RESET		0x20	/* the peer reset the connection */
+#define S_WANT_HELLO	0x40	/* a client socket whose first data is not copied yet */
 
 struct sock_state {
 	struct ident id;
@@ -336,10 +347,11 @@ static __always_inline bool tcp_claim(struct sock_state *s, struct tcp_sock *tp,
 	return d->send_bytes || d->recv_bytes;
 }
 
-static __always_inline void emit_flow(__u32 type, struct sock_state *s,
-				      struct flow_key *key,
-				      struct flow_addr *addr,
-				      struct flow_counts *counts, __u32 extra)
+static __always_inline void emit_flow_err(__u32 type, struct sock_state *s,
+					  struct flow_key *key,
+					  struct flow_addr *addr,
+					  struct flow_counts *counts, __u32 extra,
+					  __u32 err)
 {
 	struct ev_flow *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 
@@ -356,6 +368,7 @@ static __always_inline void emit_flow(__u32 type, struct sock_state *s,
 	else
 		__builtin_memset(&e->counts, 0, sizeof(e->counts));
 	e->flags = extra;
+	e->err = err;
 	if (s && (s->flags & S_IDENT)) {
 		e->flags |= FLOW_IDENT;
 		if (s->flags & S_INHERITED)
@@ -365,7 +378,15 @@ static __always_inline void emit_flow(__u32 type, struct sock_state *s,
 	bpf_ringbuf_submit(e, 0);
 }
 
-static __always_inline int tcp_established(struct sock *sk)
+static __always_inline void emit_flow(__u32 type, struct sock_state *s,
+				      struct flow_key *key,
+				      struct flow_addr *addr,
+				      struct flow_counts *counts, __u32 extra)
+{
+	emit_flow_err(type, s, key, addr, counts, extra, 0);
+}
+
+static __always_inline int tcp_established(struct sock *sk, __u32 active)
 {
 	struct tcp_sock *tp = bpf_skc_to_tcp_sock(sk);
 	struct flow_key key = {};
@@ -388,7 +409,12 @@ static __always_inline int tcp_established(struct sock *sk)
 		s->flags = (s->flags & S_IDENT) | inherited;
 		s->cookie = cookie;
 	}
-	s->flags &= ~(S_FIN_SENT | S_ANNOUNCED);
+	if (__sync_fetch_and_and(&s->flags, ~(S_FIN_SENT | S_ANNOUNCED | S_WANT_HELLO)) & S_WANT_HELLO)
+		__sync_fetch_and_sub(&hello_pending, 1);
+	if (active && want_hello) {
+		__sync_fetch_and_or(&s->flags, S_WANT_HELLO);
+		__sync_fetch_and_add(&hello_pending, 1);
+	}
 	tcp_totals(tp, sk, s->flags, &s->base_sent, &s->base_recv);
 	s->rep_sent = 0;
 	s->rep_recv = 0;
@@ -396,8 +422,60 @@ static __always_inline int tcp_established(struct sock *sk)
 	key.cookie = cookie;
 	fill_addr_sk(&addr, sk);
 	/* without an owner yet, userspace waits for the fd scan */
-	emit_flow(EV_FLOW_NEW, s, &key, &addr, NULL, FLOW_TCP);
+	emit_flow(EV_FLOW_NEW, s, &key, &addr, NULL, FLOW_TCP | active);
 	s->flags |= S_ANNOUNCED;
+	return 0;
+}
+
+/*
+ * connect() moves a socket to SYN_SENT in the caller's context: a socket
+ * older than snitch-trace gets its owner here, so that a failed attempt
+ * still names it (the others have one from cgroup/sock_create).
+ */
+static __always_inline int tcp_connecting(struct sock *sk)
+{
+	struct sock_state *s = bpf_sk_storage_get(&socks, sk, 0, 0);
+
+	if (s && (s->flags & S_IDENT))
+		return 0;
+	s = bpf_sk_storage_get(&socks, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	if (!s) {
+		count_lost(LOST_STORAGE);
+		return 0;
+	}
+	fill_ident(&s->id, bpf_get_current_task_btf());
+	s->cookie = bpf_get_socket_cookie(sk);
+	s->flags |= S_IDENT;
+	return 0;
+}
+
+/*
+ * A socket leaves SYN_SENT for CLOSE without ever being established: a
+ * RST (sk_err ECONNREFUSED), an ICMP error (EHOSTUNREACH, ...), the
+ * kernel's SYN retries running out (ETIMEDOUT), or the application closing
+ * it while it waited (no error). The error is read here, before the
+ * connect() or poll() that reports it clears it (sock_error()). The local
+ * port is released before this tracepoint fires, so it reads 0.
+ */
+static __always_inline int tcp_attempt_failed(struct sock *sk)
+{
+	struct sock_state *s = bpf_sk_storage_get(&socks, sk, 0, 0);
+	struct tcp_sock *tp = bpf_skc_to_tcp_sock(sk);
+	struct flow_key key = {};
+	struct flow_addr addr = {};
+	__u32 extra = FLOW_TCP | FLOW_ACTIVE;
+
+	if (!tp)
+		return 0;
+	/* tcp_connect() queued the SYN: it took one sequence number */
+	if (tp->snd_nxt != tp->snd_una)
+		extra |= FLOW_SYN_SENT;
+	key.cookie = s && s->cookie ? s->cookie : bpf_get_socket_cookie(sk);
+	fill_addr_sk(&addr, sk);
+	/* an ICMP error that came while the socket was locked is soft: it
+	 * stays there unless the application read it (SO_ERROR) */
+	emit_flow_err(EV_FLOW_ATTEMPT, s, &key, &addr, NULL, extra,
+		      (__u32)(sk->sk_err ? sk->sk_err : sk->sk_err_soft));
 	return 0;
 }
 
@@ -409,7 +487,20 @@ int BPF_PROG(on_state, struct sock *sk, int oldstate, int newstate)
 	if (sk->sk_protocol != IPPROTO_TCP)
 		return 0;
 	if (newstate == TCP_ESTABLISHED)
-		return tcp_established(sk);
+		return tcp_established(sk, oldstate == TCP_SYN_SENT ? FLOW_ACTIVE : 0);
+	if (newstate == TCP_SYN_SENT)
+		return tcp_connecting(sk);
+	if (newstate == TCP_CLOSE) {
+		if (oldstate == TCP_SYN_SENT)
+			return tcp_attempt_failed(sk);
+		/* tcp_reset() sets the error before tcp_done() */
+		if (sk->sk_err == ECONNRESET || sk->sk_err == EPIPE) {
+			s = bpf_sk_storage_get(&socks, sk, 0, 0);
+			if (s)
+				__sync_fetch_and_or(&s->flags, S_RESET);
+		}
+		return 0;
+	}
 	/* these two states are entered only by sending a FIN */
 	if (newstate == TCP_FIN_WAIT1 || newstate == TCP_LAST_ACK) {
 		s = bpf_sk_storage_get(&socks, sk, 0, 0);
@@ -428,12 +519,15 @@ int BPF_PROG(on_tcp_destroy, struct sock *sk)
 	struct flow_key key = {};
 	struct flow_addr addr = {};
 
+	if (s && (__sync_fetch_and_and(&s->flags, ~S_WANT_HELLO) & S_WANT_HELLO))
+		__sync_fetch_and_sub(&hello_pending, 1);	/* closed before any data */
 	if (!s || !tp || !(s->flags & S_TCP_BASE))
 		return 0;
 	tcp_claim(s, tp, sk, &d);
 	key.cookie = s->cookie;
 	fill_addr_sk(&addr, sk);
-	emit_flow(EV_FLOW_END, s, &key, &addr, &d, FLOW_TCP);
+	emit_flow(EV_FLOW_END, s, &key, &addr, &d,
+		  FLOW_TCP | (s->flags & S_RESET ? FLOW_RESET : 0));
 	s->flags &= ~S_TCP_BASE;
 	return 0;
 }
@@ -554,6 +648,90 @@ static __always_inline int ipv6_l4(struct __sk_buff *skb, __u8 *proto)
 	return off;
 }
 
+/*
+ * A TCP client's first data segment, copied once per connection for
+ * snitch-resolve to read the name it asked for (TLS SNI, HTTP Host). The
+ * kernel counts data segments sent before the segment reaches this hook:
+ * data_segs_out equal to this packet's segment count means it is the
+ * first, so every other TCP packet leaves after one helper and a compare.
+ * A GSO packet carries all of one send(), so a ClientHello longer than the
+ * MSS is still whole here, up to HELLO_MAX.
+ */
+static __always_inline int tcp_first_data(struct __sk_buff *skb,
+					  struct bpf_sock *bsk)
+{
+	struct bpf_tcp_sock *tp;
+	struct sock_state *s;
+	struct ev_hello *e;
+	__u32 segs = skb->gso_segs ? skb->gso_segs : 1, off, len;
+	__u8 doff;
+
+	if (!want_hello || !hello_pending)
+		return 1;
+	tp = bpf_tcp_sock(bsk);
+	if (!tp || tp->data_segs_out != segs)
+		return 1;
+	s = bpf_sk_storage_get(&socks, bsk, 0, 0);
+	if (!s || !(s->flags & S_WANT_HELLO))
+		return 1;
+	/* by the packet's IP version, not the socket's family: an IPv6
+	 * socket sends IPv4 to a v4-mapped address */
+	if (bpf_skb_load_bytes(skb, 0, &doff, 1) < 0)
+		return 1;
+	if (doff >> 4 == 4) {
+		off = (doff & 0xf) * 4;
+	} else {
+		__u8 proto;
+		int o = ipv6_l4(skb, &proto);
+
+		if (o < 0 || proto != IPPROTO_TCP)
+			return 1;
+		off = o;
+	}
+	/* the data offset: the high nibble of byte 12 of the TCP header */
+	if (bpf_skb_load_bytes(skb, off + 12, &doff, 1) < 0)
+		return 1;
+	off += (doff >> 4) * 4;
+	if (off >= skb->len)
+		return 1;	/* no payload: an ACK */
+	if (!(__sync_fetch_and_and(&s->flags, ~S_WANT_HELLO) & S_WANT_HELLO))
+		return 1;	/* another CPU took it */
+	__sync_fetch_and_sub(&hello_pending, 1);
+	len = skb->len - off;
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		count_lost(LOST_RINGBUF_HELLO);
+		return 1;
+	}
+	e->hdr.type = EV_HELLO;
+	e->hdr.ts_boot_ns = bpf_ktime_get_boot_ns();
+	e->cookie = s->cookie ? s->cookie : bpf_get_socket_cookie(skb);
+	e->pid = s->flags & S_IDENT ? s->id.proc[0].pid : 0;
+	e->netns = s->flags & S_IDENT ? s->id.netns : 0;
+	e->family = bsk->family;
+	e->truncated = len > HELLO_MAX;
+	e->rport = bpf_ntohs(bsk->dst_port);
+	__builtin_memset(e->raddr, 0, sizeof(e->raddr));
+	if (bsk->family == AF_INET) {
+		__u32 a = bsk->dst_ip4;
+
+		__builtin_memcpy(e->raddr, &a, 4);
+	} else {
+		__u32 a[4] = { bsk->dst_ip6[0], bsk->dst_ip6[1], bsk->dst_ip6[2], bsk->dst_ip6[3] };
+
+		__builtin_memcpy(e->raddr, a, 16);
+	}
+	if (len > HELLO_MAX)
+		len = HELLO_MAX;
+	if (len == 0 || bpf_skb_load_bytes(skb, off, e->data, len) < 0) {
+		bpf_ringbuf_discard(e, 0);
+		return 1;
+	}
+	e->len = len;
+	bpf_ringbuf_submit(e, 0);
+	return 1;
+}
+
 static __always_inline int account_skb(struct __sk_buff *skb, bool egress)
 {
 	struct bpf_sock *bsk = skb->sk;
@@ -567,8 +745,10 @@ static __always_inline int account_skb(struct __sk_buff *skb, bool egress)
 	if (!bsk)
 		return 1;
 	bsk = bpf_sk_fullsock(bsk);
-	if (!bsk || bsk->protocol == IPPROTO_TCP)
-		return 1;	/* TCP is counted from its sequence numbers */
+	if (!bsk)
+		return 1;
+	if (bsk->protocol == IPPROTO_TCP)	/* counted from its sequence numbers */
+		return egress ? tcp_first_data(skb, bsk) : 1;
 
 	addr.family = bsk->family;
 	addr.sock_type = bsk->type;
@@ -647,6 +827,38 @@ SEC("cgroup_skb/ingress")
 int on_ingress(struct __sk_buff *skb)
 {
 	return account_skb(skb, false);
+}
+
+/*
+ * An ICMP error for a connected datagram socket (port or host unreachable
+ * for a UDP send): the kernel sets sk_err and reports it here, in softirq
+ * context. An unconnected socket learns of errors only with IP_RECVERR,
+ * and then the peer is in the queued error, not in the socket: not seen.
+ */
+SEC("tp_btf/inet_sk_error_report")
+int BPF_PROG(on_sk_error, struct sock *sk)
+{
+	struct sock_state *s;
+	struct flow_key key = {};
+	struct flow_addr addr = {};
+	__u16 proto = sk->sk_protocol;
+
+	if (proto != IPPROTO_UDP && proto != IPPROTO_UDPLITE)
+		return 0;
+	if (sk->__sk_common.skc_state != TCP_ESTABLISHED)
+		return 0;
+	s = bpf_sk_storage_get(&socks, sk, 0, 0);
+	fill_addr_sk(&addr, sk);
+	/* the key account_skb() gave the flow of this peer */
+	key.cookie = s && s->cookie ? s->cookie : bpf_get_socket_cookie(sk);
+	__builtin_memcpy(key.peer, addr.raddr, 16);
+	key.peer_port = addr.rport;
+	key.family = addr.family;
+	key.sock_type = addr.sock_type;
+	key.proto = addr.proto;
+	emit_flow_err(EV_DGRAM_ERROR, s, &key, &addr, NULL, 0,
+		      (__u32)sk->sk_err);
+	return 0;
 }
 
 /* ---- AF_PACKET ---- */

@@ -11,6 +11,7 @@
 #define LEVELS 3		/* process, parent, grandparent */
 #define FILENAME_LEN 256
 #define DNS_MAX 512
+#define HELLO_MAX 2048		/* bytes of a TCP client's first data copied */
 
 /* One process: read in the kernel when it is first seen. */
 struct proc_ident {
@@ -65,12 +66,20 @@ enum event_type {
 	EV_DNS,			/* struct ev_dns */
 	IT_TCP_DELTA,		/* struct ev_flow: counts since the last report */
 	IT_OWNER,		/* struct ev_flow: a socket found in a process's fds */
+	EV_FLOW_ATTEMPT,	/* struct ev_flow: a TCP connect that never got
+				 * established; err is the socket's error */
+	EV_DGRAM_ERROR,		/* struct ev_flow: an ICMP error came back to a
+				 * connected datagram socket; err as above */
+	EV_HELLO,		/* struct ev_hello */
 };
 
 /* ev_flow.flags */
 #define FLOW_IDENT	0x1	/* id is valid */
 #define FLOW_INHERITED	0x2	/* id is the listening socket's owner */
 #define FLOW_TCP	0x4	/* counts come from TCP sequence numbers */
+#define FLOW_ACTIVE	0x8	/* TCP: this socket sent the SYN (connect) */
+#define FLOW_RESET	0x10	/* TCP end: the peer reset the connection */
+#define FLOW_SYN_SENT	0x20	/* TCP attempt: a SYN went out */
 
 struct ev_hdr {
 	__u32 type;
@@ -84,7 +93,7 @@ struct ev_flow {
 	struct flow_addr addr;
 	struct flow_counts counts;
 	__u32 flags;
-	__u32 pad;
+	__u32 err;		/* EV_FLOW_ATTEMPT, EV_DGRAM_ERROR: an errno */
 	struct ident id;
 };
 
@@ -128,6 +137,24 @@ struct sys_counts {
 	__u64 count[SYSCALL_SLOTS];
 };
 
+/*
+ * The first bytes a TCP client sent on a connection (its TLS ClientHello,
+ * HTTP request, ...), copied once per connection, never parsed here.
+ */
+struct ev_hello {
+	struct ev_hdr hdr;
+	__u64 cookie;
+	__u32 pid;		/* owner of the socket, 0 if unknown */
+	__u32 netns;
+	__u16 len;		/* bytes in data */
+	__u8 family;
+	__u8 truncated;		/* the segment was longer than HELLO_MAX */
+	__u16 rport;
+	__u8 pad[2];
+	__u8 raddr[16];
+	__u8 data[HELLO_MAX];
+};
+
 /* Things the kernel side could not record, counted per CPU. */
 enum lost_reason {
 	LOST_RINGBUF_FLOW,	/* a flow event did not fit in the ring buffer */
@@ -137,6 +164,7 @@ enum lost_reason {
 	LOST_STORAGE,		/* no memory for a socket's state */
 	LOST_PACKET_RX,		/* an AF_PACKET receive that could not be sized */
 	LOST_SYSCALL_TABLE,	/* the per-process syscall counts table was full */
+	LOST_RINGBUF_HELLO,	/* a client's first bytes did not fit */
 	LOST_NREASONS,
 };
 

@@ -58,6 +58,10 @@ fuzz_one() {
 		# seeds: VirusTotal's answers (a file report, an analysis, an
 		# upload, an upload URL, an error, a malformed report)
 		cp tests/fuzz/vt/*.json "$corpus/" ;;
+	fuzz_hello)
+		# seeds: OpenSSL's ClientHello with and without SNI, HTTP/1
+		# requests with and without Host, an SSH banner
+		cp tests/fuzz/hello/*.bin "$corpus/" ;;
 	fuzz_geoip)
 		# seeds: an address of each kind, and near misses
 		local i=0 a
@@ -133,6 +137,7 @@ run_fuzz() {
 	fuzz_one fuzz_csv "rows and CSV log of snitch-store" || rc=1
 	fuzz_one fuzz_spool "spool reader of snitch-remote" || rc=1
 	fuzz_one fuzz_proc "command line and cgroup path snitch-resolve reads from /proc" || rc=1
+	fuzz_one fuzz_hello "SNI and HTTP Host parser of snitch-resolve" || rc=1
 	return "$rc"
 }
 

@@ -41,7 +41,7 @@ teardown() {
 	[ "$(q "select cmdline from executables where name = 'curl' limit 1")" = '["curl","-s","https://example.org/"]' ]
 	# WAL, and a schema version
 	[ "$(q 'pragma journal_mode')" = wal ]
-	[ "$(q 'pragma user_version')" -eq 5 ]
+	[ "$(q 'pragma user_version')" -eq 6 ]
 }
 
 @test "every example query of docs/schema.md runs, and finds the rows it should" {
@@ -107,6 +107,24 @@ teardown() {
 	[ "$(q 'select sum(send_bytes) from rollup_dim_day where dim = 0')" = 7 ]
 	[ "$(q 'select sum(send_bytes) from rollup_hour')" = 7 ]
 	[ "$(q 'select sum(send_bytes) from rollup_minute')" = 7 ]
+}
+
+@test "rollups: rows that differ only by outcome are rows of their own, summed into one rollup row (outcome is no rollup dimension)" {
+	{
+		store_flow "$NOW" 100 10 '. + {outcome: "connected"}'
+		store_flow "$NOW" 0 0 '. + {outcome: "refused"}'
+		store_flow "$NOW" 0 0 '. + {outcome: "refused"}'
+		store_flow "$NOW" 5 1 '. + {outcome: "reset"}'
+		store_flow "$NOW" 7 3
+	} | "$STORE" --db "$DB"
+	[ "$(q "select group_concat(quote(outcome) || ':' || send_bytes || ':' || events, ' ') from (select * from connections order by outcome)")" = \
+	  "NULL:7:1 'connected':100:1 'refused':0:2 'reset':5:1" ]
+	for t in rollup_minute rollup_hour rollup_day; do
+		[ "$(q "select count(*), sum(send_bytes), sum(recv_bytes), sum(conns), sum(events) from $t")" = "1|112|14|4|5" ]
+	done
+	for t in rollup_dim_hour rollup_dim_day; do
+		[ "$(q "select count(*), sum(send_bytes), sum(conns) from $t where dim = 0")" = "1|112|4" ]
+	done
 }
 
 @test "rollups: each level sums the rows of its buckets exactly, without lport, in the rows' transaction" {
@@ -329,7 +347,7 @@ new" ]
 	[ "$(q 'select message from events')" = new ]
 }
 
-@test "a version-1 database migrates to the current version one step at a time, keeping its rows, rollups built" {
+@test "a version-1 database migrates to the current version (6 here: outcome) one step at a time, keeping its rows, rollups built" {
 	mkdir -p "$(dirname "$DB")"
 	# the version-1 schema, as snitch-store 0.1.0 made it, with a row
 	sqlite3 "$DB" <<-'EOF'
@@ -348,10 +366,12 @@ new" ]
 	q "update connections set window_start_ns = $NOW, window_end_ns = $NOW, first_ns = $NOW, last_ns = $NOW"
 	jq -cn --argjson t "$NOW" '{v:1, type:"error", ts_ns:$t, stage:"snitch-hash", code:"hash_failed", message:"m"}' |
 		"$STORE" --db "$DB"
-	[ "$(q 'pragma user_version')" -eq 5 ]
+	[ "$(q 'pragma user_version')" -eq 6 ]
 	# version 5's columns and table, the row's executable untouched
 	[ "$(q "select count(*) from pragma_table_info('executables') where name like 'vt\_%' escape '\'")" -eq 9 ]
 	[ "$(q 'select count(*) from verdicts')" -eq 0 ]
+	# version 6: the outcome, null in the rows logged before it
+	[ "$(q "select count(*) from connections where window_start_ns = $NOW and outcome is null")" -eq 1 ]
 	[ "$(q "select send_bytes, recv_bytes from connections where window_start_ns = $NOW")" = "7|8" ]
 	[ "$(q 'select code from events')" = hash_failed ]
 	# version 4: the containers' names
@@ -366,10 +386,10 @@ new" ]
 	done
 	[ "$(q "select count(*) from pragma_table_info('addresses') where name = 'country'")" -eq 1 ]
 	# a database of a newer version is refused, not changed
-	q 'pragma user_version = 6'
+	q 'pragma user_version = 7'
 	run --separate-stderr "$STORE" --db "$DB" < /dev/null
 	[ "$status" -eq 5 ]
-	[[ "$stderr" == *"its schema is version 6, newer than this snitch-store's 5"* ]]
+	[[ "$stderr" == *"its schema is version 7, newer than this snitch-store's 6"* ]]
 }
 
 @test "containers: name, image and pod as snitch-resolve named them; names that come later fill the row" {

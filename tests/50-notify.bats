@@ -85,6 +85,29 @@ notify() {
 	[[ "${lines[2]}" == "New executable: sshd (grandparent)"$'\t'* ]]
 }
 
+@test "a first connection attempt that got nowhere is news like a connection, worded as an attempt" {
+	need_desktop
+	desktop_mark
+	{
+		flow /opt/probe probe "$SHA1" '. + {outcome:"refused"}'
+		flow /opt/ok ok "$SHA1" '. + {outcome:"connected"}'
+		# not one of snitch-trace's words: not written into a log line
+		flow /opt/odd odd "$SHA1" '. + {outcome:"x y\nnew_executable /bin/sh"}'
+		flow /opt/probe probe "$SHA1" '. + {outcome:"timeout"}'	# known now
+	} > "$D/in"
+	run notify < "$D/in"
+	[ "$status" -eq 0 ]
+	run cat "$D/log/exe.log"
+	[ "${#lines[@]}" -eq 3 ]
+	[[ "${lines[0]}" == *" new_executable /opt/probe name=probe sha256=$SHA1 outcome=refused" ]]
+	[[ "${lines[1]}" == *" new_executable /opt/ok name=ok sha256=$SHA1" ]]
+	[[ "${lines[2]}" == *" new_executable /opt/odd name=odd sha256=$SHA1" ]]
+	run desktop_since_mark
+	[ "${#lines[@]}" -eq 3 ]
+	[[ "${lines[0]}" == "New executable: probe"$'\t'"/opt/probe tried to connect to example.org (198.51.100.7) port 443 tcp (refused) sha256 58824afa640f512e…" ]]
+	[[ "${lines[1]}" == "New executable: ok"$'\t'"/opt/ok connected to example.org (198.51.100.7) port 443 tcp sha256 58824afa640f512e…" ]]
+}
+
 @test "a new name, a new hash and a modified record are logged and notified" {
 	need_desktop
 	printf '%s\n' "$(flow /usr/local/bin/tool tool "$SHA1")" | notify 2>/dev/null

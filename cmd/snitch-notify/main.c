@@ -405,9 +405,31 @@ static void put_dest(struct notify *n, const struct record *r, struct buf *b)
 	}
 }
 
+/*
+ * A connection attempt that got nowhere (docs/records.md, outcome): its
+ * outcome in out. A word of other characters than a-z and _ is not one of
+ * snitch-trace's, and is not written into a log line.
+ */
+static bool attempt_failed(struct notify *n, const struct record *r, char out[24])
+{
+	size_t len;
+
+	if (!get_str(r, "outcome", &n->tmp))
+		return false;
+	len = strlen(n->tmp.p);
+	if (!len || len >= 24 || strspn(n->tmp.p, "abcdefghijklmnopqrstuvwxyz_") != len)
+		return false;
+	if (!strcmp(n->tmp.p, "connected") || !strcmp(n->tmp.p, "accepted"))
+		return false;
+	memcpy(out, n->tmp.p, len + 1);
+	return true;
+}
+
 static void level_event(struct notify *n, const struct record *r, struct level *lv,
 			const struct level *proc, enum event_kind kind, const char *sha_old)
 {
+	char outcome[24];
+
 	buf_reset(&n->sum);
 	buf_reset(&n->body);
 	switch (kind) {
@@ -436,8 +458,17 @@ static void level_event(struct notify *n, const struct record *r, struct level *
 			  proc->have_path ? proc->path.p : "a process");
 		buf_puts(&n->body, ", which");
 	}
-	buf_puts(&n->body, " connected to ");
-	put_dest(n, r, &n->body);
+	if (attempt_failed(n, r, outcome)) {
+		/* a first attempt is news like a first connection */
+		buf_puts(&n->body, " tried to connect to ");
+		put_dest(n, r, &n->body);
+		buf_puts(&n->body, " (");
+		buf_puts(&n->body, outcome);
+		buf_putc(&n->body, ')');
+	} else {
+		buf_puts(&n->body, " connected to ");
+		put_dest(n, r, &n->body);
+	}
 	if (kind == EV_CHANGED) {
 		buf_puts(&n->body, "\nsha256 was ");
 		buf_append(&n->body, sha_old, 16);
@@ -457,11 +488,16 @@ static void check_level(struct notify *n, const struct record *r, struct level *
 {
 	uint64_t ts = get_ts(r);
 	struct exe_state *e;
-	char extra[64] = "";
+	char extra[64] = "", outcome[24];
 
 	if (*lv->prefix)
 		snprintf(extra, sizeof(extra), " as=%s", lv->role);
 	e = state_find(n->state, lv->path.p);
+	if (!e && attempt_failed(n, r, outcome)) {
+		size_t used = strlen(extra);
+
+		snprintf(extra + used, sizeof(extra) - used, " outcome=%s", outcome);
+	}
 	if (!e) {
 		if (!(e = state_add(n->state, lv->path.p)) ||
 		    (lv->have_name && exe_add_name(e, lv->name.p) < 0) ||

@@ -230,7 +230,8 @@ const char *domains_lookup(struct domains *d, const char *addr, uint32_t pid,
 			}
 		}
 		if (best) {
-			*from = DOMAIN_DNS;
+			*from = best_rank == 3 ? DOMAIN_DNS_PROCESS :
+				best_rank == 2 ? DOMAIN_DNS_NETNS : DOMAIN_DNS_ANY;
 			return best->qname;
 		}
 		if (e->rev && e->rev_until >= now) {

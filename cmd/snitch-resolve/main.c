@@ -17,6 +17,7 @@
 #include "cli.h"
 #include "clock.h"
 #include "dnsmsg.h"
+#include "hello.h"
 #include "emit.h"
 #include "exitcode.h"
 #include "log.h"
@@ -33,7 +34,8 @@ enum {
 };
 enum {
 	K_TYPE = NLEVELS * KEYS_PER_LEVEL, K_UID, K_CGROUP, K_NETNS, K_RADDR,
-	K_CONTAINER, K_DOMAIN, K_ANSWERS, K_QNAME, K_FILENAME, K_MNTNS, NKEYS,
+	K_CONTAINER, K_DOMAIN, K_ANSWERS, K_QNAME, K_FILENAME, K_MNTNS,
+	K_COOKIE, K_PHASE, NKEYS,
 };
 
 /* The members of one level, then those of the record (order of the enums). */
@@ -42,7 +44,7 @@ static const char *const level_keys[KEYS_PER_LEVEL] = {
 };
 static const char *const record_keys[NKEYS - K_TYPE] = {
 	"type", "uid", "cgroup_id", "netns", "raddr", "container_runtime",
-	"domain", "answers", "qname", "filename", "mntns",
+	"domain", "answers", "qname", "filename", "mntns", "sock_cookie", "phase",
 };
 
 struct resolver {
@@ -61,6 +63,8 @@ struct resolver {
 	struct buf name;		/* an exec record's filename */
 	struct buf dns_bytes;		/* a dns record's message, decoded from base64 */
 	struct dns_msg dns;
+	struct asked *asked;		/* names clients asked for, by socket */
+	size_t nasked;
 };
 
 static void put_key(struct buf *b, int level, const char *name)
@@ -339,6 +343,165 @@ static void learn_dns(struct resolver *r, struct record *rec,
 	record_release(&a);
 }
 
+/* ---- names clients asked for (hello records) ---- */
+
+#define ASKED_MAX 65536		/* open connections remembered */
+
+/* The name a TCP client asked for on one socket, until its flow ends. */
+struct asked {
+	uint64_t cookie;
+	enum hello_kind kind;
+	char name[HELLO_NAME_MAX + 1];
+	UT_hash_handle hh;
+};
+
+static struct asked *asked_find(struct resolver *r, uint64_t cookie)
+{
+	struct asked *a;
+
+	HASH_FIND(hh, r->asked, &cookie, sizeof(cookie), a);
+	return a;
+}
+
+static void asked_drop(struct resolver *r, struct asked *a)
+{
+	HASH_DEL(r->asked, a);
+	free(a);
+	r->nasked--;
+}
+
+static void asked_free_all(struct resolver *r)
+{
+	struct asked *a, *tmp;
+
+	HASH_ITER(hh, r->asked, a, tmp)
+		asked_drop(r, a);
+}
+
+static void asked_put(struct resolver *r, uint64_t cookie, const struct hello *h)
+{
+	struct asked *a = asked_find(r, cookie);
+
+	if (!a) {
+		/* full: the oldest goes (its flow's end was lost) */
+		if (r->nasked >= ASKED_MAX)
+			asked_drop(r, r->asked);
+		a = calloc(1, sizeof(*a));
+		if (!a)
+			return;
+		a->cookie = cookie;
+		HASH_ADD(hh, r->asked, cookie, sizeof(a->cookie), a);
+		if (!table_added(a, hh)) {
+			free(a);
+			return;
+		}
+		r->nasked++;
+	}
+	a->kind = h->kind;
+	memcpy(a->name, h->name, sizeof(a->name));
+}
+
+/*
+ * A hello record: the first bytes a TCP client sent, read here, outside
+ * the privileged tracer, for the name it asked for (hello.c). Adds
+ * domain, domain_source and hello_status, and remembers the name for the
+ * socket's later flow records.
+ */
+static void decode_hello(struct resolver *r, struct record *rec,
+			 const struct record_member **m)
+{
+	const struct record_member *p = record_find(rec, "payload_b64");
+	struct hello h = { .kind = HELLO_NONE, .status = HELLO_MALFORMED };
+	uint64_t cookie = 0;
+	long n = -1;
+
+	if (m[K_DOMAIN] || !p || p->type != JSON_STRING)
+		return;
+	buf_reset(&r->tmp);
+	if (record_member_str(rec, p, &r->tmp) == 0 && !r->tmp.oom &&
+	    r->tmp.len <= (HELLO_BYTES_MAX + 2) / 3 * 4) {
+		buf_reset(&r->dns_bytes);
+		if (buf_reserve(&r->dns_bytes, BASE64_DECODED_MAX(r->tmp.len) + 1) == 0)
+			n = base64_decode(r->tmp.p, r->tmp.len, (unsigned char *)r->dns_bytes.p);
+	}
+	if (n >= 0)
+		hello_parse((const unsigned char *)r->dns_bytes.p, (size_t)n, &h);
+	buf_reset(&r->tmp);
+	emit_key(&r->tmp, "domain");
+	if (h.status == HELLO_FOUND)
+		json_put_cstr(&r->tmp, h.name);
+	else
+		buf_puts(&r->tmp, "null");
+	emit_key(&r->tmp, "domain_source");
+	if (h.status == HELLO_FOUND)
+		json_put_cstr(&r->tmp, hello_source(h.kind));
+	else
+		buf_puts(&r->tmp, "null");
+	emit_cstr(&r->tmp, "hello_status", hello_status_name(h.status));
+	/* emit_key writes a leading comma: the members start after it */
+	(void)record_add_members(rec, r->tmp.p + 1, r->tmp.len - 1);
+	if (h.status == HELLO_FOUND && record_member_u64(rec, m[K_COOKIE], &cookie) == 0)
+		asked_put(r, cookie, &h);
+}
+
+static const char *const domain_from_name[] = {
+	[DOMAIN_DNS_PROCESS] = "dns_process",
+	[DOMAIN_DNS_NETNS] = "dns_netns",
+	[DOMAIN_DNS_ANY] = "dns_any",
+	[DOMAIN_REVERSE] = "reverse",
+};
+
+/*
+ * A flow's domain: the name its client asked for (SNI, Host) first, then
+ * what DNS said of its address (domains.c); when both are known and
+ * differ, the DNS one is kept as dns_domain.
+ */
+static void add_domain(struct resolver *r, struct record *rec,
+		       const struct record_member **m, uint64_t pid, uint64_t netns)
+{
+	enum domain_from from;
+	const char *d;
+	struct asked *a = NULL;
+	uint64_t cookie;
+	struct buf *b = &r->tmp;
+	char q[HELLO_NAME_MAX + 3];
+
+	if (record_member_u64(rec, m[K_COOKIE], &cookie) == 0)
+		a = asked_find(r, cookie);
+	buf_reset(b);
+	(void)record_member_str(rec, m[K_RADDR], b);
+	buf_putc(b, '\0');
+	d = domains_lookup(r->domains, b->p, (uint32_t)pid, netns, &from);
+	if (d && from != DOMAIN_REVERSE && from != DOMAIN_NONE)
+		r->stats.domains_dns++;
+	else if (d && from == DOMAIN_REVERSE)
+		r->stats.domains_reverse++;
+	else if (!a)
+		r->stats.domains_unknown++;
+	if (a) {
+		snprintf(q, sizeof(q), "\"%s\"", a->name);
+		(void)record_add_raw(rec, "domain", q, strlen(q));
+		(void)record_add_raw(rec, "domain_source",
+				     a->kind == HELLO_TLS ? "\"sni\"" : "\"http_host\"",
+				     a->kind == HELLO_TLS ? 5 : 11);
+		if (d && strcmp(d, q))
+			(void)record_add_raw(rec, "dns_domain", d, strlen(d));
+		else
+			(void)record_add_raw(rec, "dns_domain", "null", 4);
+		if (record_member_is(rec, m[K_PHASE], "end"))
+			asked_drop(r, a);
+		return;
+	}
+	(void)record_add_raw(rec, "domain", d ? d : "null", d ? strlen(d) : 4);
+	if (d) {
+		snprintf(q, sizeof(q), "\"%s\"", domain_from_name[from]);
+		(void)record_add_raw(rec, "domain_source", q, strlen(q));
+	} else {
+		(void)record_add_raw(rec, "domain_source", "null", 4);
+	}
+	(void)record_add_raw(rec, "dns_domain", "null", 4);
+}
+
 static void on_record(void *ctx, struct stage *st, const char *line,
 		      size_t len)
 {
@@ -354,6 +517,8 @@ static void on_record(void *ctx, struct stage *st, const char *line,
 	record_find_many(rec, r->keys, NKEYS, m);
 	if (record_member_is(rec, m[K_TYPE], "dns"))
 		learn_dns(r, rec, m);
+	if (record_member_is(rec, m[K_TYPE], "hello"))
+		decode_hello(r, rec, m);
 	/* only flows, execs and syscalls are a process's: the rest pass unchanged */
 	if (!record_member_is(rec, m[K_TYPE], "flow") &&
 	    !record_member_is(rec, m[K_TYPE], "exec") &&
@@ -380,21 +545,8 @@ static void on_record(void *ctx, struct stage *st, const char *line,
 	}
 	if (!m[K_DOMAIN] && record_member_is(rec, m[K_TYPE], "flow") &&
 	    m[K_RADDR] && m[K_RADDR]->type == JSON_STRING && m[K_RADDR]->val_len > 2) {
-		enum domain_from from;
-		const char *d;
-
-		buf_reset(&r->tmp);
-		(void)record_member_str(rec, m[K_RADDR], &r->tmp);
-		buf_putc(&r->tmp, '\0');
 		(void)record_member_u64(rec, m[K_NETNS], &netns);
-		d = domains_lookup(r->domains, r->tmp.p, (uint32_t)pid, netns, &from);
-		(void)record_add_raw(rec, "domain", d ? d : "null", d ? strlen(d) : 4);
-		if (from == DOMAIN_DNS)
-			r->stats.domains_dns++;
-		else if (from == DOMAIN_REVERSE)
-			r->stats.domains_reverse++;
-		else
-			r->stats.domains_unknown++;
+		add_domain(r, rec, m, pid, netns);
 	}
 	record_write(rec, &r->st.out.b);
 }
@@ -525,10 +677,12 @@ int main(int argc, char **argv)
 			"(exe_path, name, cmdline, user, with parent_ and gparent_ prefixes); the\n"
 			"container (container_runtime, container_id, pod_uid, and container_name,\n"
 			"container_image, pod_namespace, pod_name from the files of Docker, Podman,\n"
-			"containerd, CRI-O and the kubelet); and for flows the domain of the remote\n"
-			"address, from the dns records seen earlier. Each dns\n"
-			"record's message (payload_b64, from snitch-trace) is decoded here, without\n"
-			"privileges, into qname, qtype, rcode and answers.\n"
+			"containerd, CRI-O and the kubelet); and for flows the domain: the name the\n"
+			"client asked for (TLS SNI or HTTP Host, from the hello record of its first\n"
+			"bytes), else the name of the remote address from the dns records seen\n"
+			"earlier, with domain_source saying which. Each dns record's message and each\n"
+			"hello record's bytes (payload_b64, from snitch-trace) are read here, without\n"
+			"privileges: dns into qname, qtype, rcode and answers.\n"
 			"\n"
 			"Processes are read from /proc once, when their exec record or first record\n"
 			"arrives, and remembered by pid and start time: records of a process that has\n"
@@ -537,6 +691,7 @@ int main(int argc, char **argv)
 			"What cannot be known is null, and counted in a periodic stats record.",
 		.examples =
 			"  sudo snitch-trace | snitch-resolve | jq -c 'select(.type == \"flow\") | {name, exe_path, cmdline, domain}'\n"
+			"  sudo snitch-trace | snitch-resolve | jq -c 'select(.type == \"flow\" and .phase != \"new\") | {name, domain, domain_source, dns_domain}'\n"
 			"  sudo snitch-trace | snitch-resolve --reverse-dns | snitch-hash > records.jsonl\n"
 			"  snitch-resolve < records.jsonl | jq -c 'select(.container_runtime != \"\") | {name, container_name, container_image, pod_namespace, pod_name}'\n"
 			"  snitch-resolve --container-root /host < records.jsonl   # in a container, the host's files mounted at /host/var/...\n",
@@ -574,6 +729,7 @@ int main(int argc, char **argv)
 	ret = run(&r);
 	stage_release(&r.st);
 	domains_free(r.domains);
+	asked_free_all(&r);
 	containers_free(r.containers);
 	procs_free(r.procs);
 	users_free();

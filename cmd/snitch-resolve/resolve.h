@@ -129,7 +129,11 @@ void domains_learn(struct domains *d, const char *addr, const char *qname_json,
  * anyone's), else a finished reverse lookup, else NULL (and a reverse
  * lookup starts, when enabled). *from says which.
  */
-enum domain_from { DOMAIN_NONE, DOMAIN_DNS, DOMAIN_REVERSE };
+/* Where a domain came from, best first (docs/records.md, domain_source). */
+enum domain_from {
+	DOMAIN_NONE, DOMAIN_DNS_PROCESS, DOMAIN_DNS_NETNS, DOMAIN_DNS_ANY,
+	DOMAIN_REVERSE,
+};
 const char *domains_lookup(struct domains *d, const char *addr, uint32_t pid,
 			   uint64_t netns, enum domain_from *from);
 /* Reverse lookups in flight: fds to poll, and work to do when ready. */

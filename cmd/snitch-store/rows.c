@@ -439,7 +439,7 @@ enum {
 	K_TYPE = NLEVELS * KEYS_PER_LEVEL, K_TS, K_FROM, K_TO, K_UID, K_FAMILY,
 	K_PROTO, K_LPORT, K_RPORT, K_LADDR, K_RADDR, K_DOMAIN, K_NETNS,
 	K_CRUNTIME, K_CID, K_SEND, K_RECV, K_CNAME, K_CIMAGE, K_PODNS, K_PODNAME,
-	K_PODUID, NKEYS,
+	K_PODUID, K_OUTCOME, NKEYS,
 };
 
 /* The members of one level, then those of the record (order of the enums). */
@@ -450,7 +450,7 @@ static const char *const record_keys[NKEYS - K_TYPE] = {
 	"type", "ts_ns", "from_ns", "to_ns", "uid", "family", "proto", "lport",
 	"rport", "laddr", "raddr", "domain", "netns", "container_runtime",
 	"container_id", "send_bytes", "recv_bytes", "container_name",
-	"container_image", "pod_namespace", "pod_name", "pod_uid",
+	"container_image", "pod_namespace", "pod_name", "pod_uid", "outcome",
 };
 static const char *keys[NKEYS];
 static char key_text[K_TYPE][ANCESTRY_KEY_MAX];
@@ -573,6 +573,8 @@ int batch_add(struct batch *b, const struct store_opts *o,
 	if (v)
 		key.domain = intern_str(b, 'd', v, n);
 	key.netns = int_of(r, m[K_NETNS]);
+	v = str_of(r, m[K_OUTCOME], &s[3], &n);
+	key.outcome = interned(b, 'o', v, n);
 	v = str_of(r, m[K_CID], &s[6], &n);
 	if (v && n) {
 		/* "runtime:id": the id alone does not say where to look */
@@ -771,6 +773,7 @@ void batch_emit_rows(const struct batch *bt, uint64_t ts_ns, struct buf *b)
 		row_ref(b, "domain_id", "domain", c->domain);
 		row_int(b, "netns", c->netns);
 		row_ref(b, "container_id", "container", c->container);
+		row_str(b, "outcome", c->outcome, c->outcome ? strlen(c->outcome) : 0);
 		emit_end(b);
 	}
 }

@@ -17,7 +17,7 @@
 #include "rollup.h"
 #include "store.h"
 
-#define SCHEMA_VERSION 5
+#define SCHEMA_VERSION 6
 #define SEEN_IDS 65536		/* reference ids known to be in the database */
 
 
@@ -127,7 +127,11 @@ static const char *const sqlite_schema[] = {
 	"",
 	/* version 5 */
 	migrate_5_verdicts,
+	/* version 6: migrate_6_outcome() */
+	"",
 };
+_Static_assert(sizeof(sqlite_schema) / sizeof(sqlite_schema[0]) == SCHEMA_VERSION,
+	       "one entry of sqlite_schema per version");
 
 static int exec_sql(sqlite3 *h, const char *sql, char *err, size_t errsize);
 
@@ -146,9 +150,21 @@ static int migrate_4_container_names(sqlite3 *h, char *err, size_t errsize)
 		"ALTER TABLE containers ADD COLUMN pod_uid TEXT;", err, errsize);
 }
 
+/*
+ * Version 6: the outcome of a connection attempt (docs/records.md,
+ * `outcome`): "connected", "refused", "timeout", ... NULL in the rows
+ * written before it, and for records without one. Self-contained: it
+ * needs no other step than version 1's table.
+ */
+static int migrate_6_outcome(sqlite3 *h, char *err, size_t errsize)
+{
+	return exec_sql(h, "ALTER TABLE connections ADD COLUMN outcome TEXT;", err, errsize);
+}
+
 /* Steps written as code, by the version they make; run after its statements. */
 static int (*const migrate_steps[SCHEMA_VERSION + 1])(sqlite3 *, char *, size_t) = {
 	[4] = migrate_4_container_names,
+	[6] = migrate_6_outcome,
 };
 
 static const char *const ins_rollup_sql[ROLLUP_LEVELS] = {
@@ -283,7 +299,7 @@ static int load_level_from(struct db *d)
 static int prepare(struct db *d, char *err, size_t errsize)
 {
 	static const char conn[] =
-		"INSERT INTO connections VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+		"INSERT INTO connections VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
 	int r = sqlite3_prepare_v2(d->h,
 		"INSERT OR IGNORE INTO executables (id, path, name, cmdline, sha256) VALUES (?,?,?,?,?)",
 		-1, &d->ins_exe, NULL);
@@ -577,6 +593,7 @@ static int bind_row(sqlite3_stmt *st, int i, const struct conn_row *c)
 	bind_ref(st, i++, c->domain ? c->domain->id : 0);
 	bind_int(st, i++, c->netns);
 	bind_ref(st, i++, c->container ? c->container->id : 0);
+	bind_text(st, i++, c->outcome, c->outcome ? strlen(c->outcome) : 0);
 	return i;
 }
 

@@ -82,6 +82,7 @@ struct conn_row {
 	struct str_ref *laddr, *raddr, *domain;
 	int64_t netns;
 	struct str_ref *container;
+	const char *outcome;		/* interned in the batch; NULL: none */
 	/* not the key */
 	uint64_t window_end_ns;
 	uint64_t first_ns, last_ns;
@@ -89,7 +90,7 @@ struct conn_row {
 	UT_hash_handle hh;
 };
 
-#define CONN_KEY_LEN (offsetof(struct conn_row, container) + sizeof(struct str_ref *))
+#define CONN_KEY_LEN (offsetof(struct conn_row, outcome) + sizeof(const char *))
 
 /*
  * A window's rows and what they reference; owned by one thread at a time.

@@ -73,6 +73,7 @@ static const char *const lost_text[LOST_NREASONS] = {
 	[LOST_STORAGE] = "sockets got no state: out of kernel memory",
 	[LOST_PACKET_RX] = "AF_PACKET frames received could not be sized (mmap ring or race)",
 	[LOST_SYSCALL_TABLE] = "system calls were not counted: the per-process table was full (--max-syscall-procs)",
+	[LOST_RINGBUF_HELLO] = "first bytes of TCP clients were not recorded: the ring buffer was full",
 };
 
 static const char *const lost_code[LOST_NREASONS] = {
@@ -83,6 +84,7 @@ static const char *const lost_code[LOST_NREASONS] = {
 	[LOST_STORAGE] = "socket_state_alloc",
 	[LOST_PACKET_RX] = "packet_rx_unsized",
 	[LOST_SYSCALL_TABLE] = "syscall_table_full",
+	[LOST_RINGBUF_HELLO] = "ringbuf_full_hello",
 };
 
 static uint64_t boot_ns(void)
@@ -149,6 +151,36 @@ static void schedule_scan(struct tracer *t)
 		t->next_scan = when;
 }
 
+/*
+ * What became of a connection attempt, from the error the kernel gave the
+ * socket (docs/records.md, outcome). No error: a TCP attempt whose SYN went
+ * out was given up by the application before an answer came (its own
+ * connect timeout); one whose SYN never went out failed in the kernel.
+ */
+static const char *outcome_of(const struct ev_flow *e)
+{
+	switch (e->err) {
+	case 0:
+		return e->flags & FLOW_SYN_SENT ? "timeout" : "error";
+	case ECONNREFUSED:
+		return "refused";
+	case ETIMEDOUT:
+		return "timeout";
+	case EHOSTUNREACH:
+	case ENETUNREACH:
+	case EHOSTDOWN:
+	case ENETDOWN:
+	case EACCES:
+	case EPERM:
+		return "unreachable";
+	case ECONNRESET:
+	case EPIPE:
+		return "reset";
+	default:
+		return "error";
+	}
+}
+
 static void on_flow_event(struct tracer *t, const struct ev_flow *e)
 {
 	uint64_t now = to_real(e->hdr.ts_boot_ns);
@@ -161,10 +193,37 @@ static void on_flow_event(struct tracer *t, const struct ev_flow *e)
 			return;
 		f->addr = e->addr;
 		set_ident(f, e);
+		if (f->tcp)
+			f->outcome = e->flags & FLOW_ACTIVE ? "connected" : "accepted";
 		if (f->have_id)
 			announce(t, f, now);
 		else
 			schedule_scan(t);
+		break;
+	case EV_FLOW_ATTEMPT:
+		/* a TCP connect that never got established: first sight and
+		 * end at once, with the identity from socket creation */
+		f = flow_of_event(t, e, now);
+		if (!f)
+			return;
+		f->addr = e->addr;
+		set_ident(f, e);
+		f->outcome = outcome_of(e);
+		announce(t, f, now);
+		write_flow(&t->out, &t->clk, f, "end", now);
+		flow_remove(&t->flows, f);
+		break;
+	case EV_DGRAM_ERROR:
+		/* an ICMP error for what a connected datagram socket sent:
+		 * the counts so far, and the outcome, at once */
+		f = flow_of_event(t, e, now);
+		if (!f)
+			return;
+		if (!f->have_id)
+			set_ident(f, e);
+		f->outcome = outcome_of(e);
+		announce(t, f, now);
+		write_flow(&t->out, &t->clk, f, "update", now);
 		break;
 	case IT_TCP_DELTA:
 		/* the fd scan: bytes since the last report, with the owner */
@@ -204,6 +263,8 @@ static void on_flow_event(struct tracer *t, const struct ev_flow *e)
 		announce(t, f, now);
 		f->pending.send_bytes += e->counts.send_bytes;
 		f->pending.recv_bytes += e->counts.recv_bytes;
+		if (e->flags & FLOW_RESET)
+			f->outcome = "reset";
 		write_flow(&t->out, &t->clk, f, "end", now);
 		flow_remove(&t->flows, f);
 		break;
@@ -233,6 +294,10 @@ static int on_event(void *ctx, void *data, size_t size)
 	case EV_DNS:
 		if (size >= sizeof(struct ev_dns))
 			write_dns(&t->out, data, to_real(h->ts_boot_ns));
+		break;
+	case EV_HELLO:
+		if (size >= sizeof(struct ev_hello))
+			write_hello(&t->out, data, to_real(h->ts_boot_ns));
 		break;
 	default:
 		if (size >= sizeof(struct ev_flow))
@@ -486,6 +551,7 @@ static int setup(struct tracer *t, const struct trace_opts *o)
 	for (int i = 0; i < t->sys.n; i++)
 		t->skel->rodata->syscall_slot[t->sys.nr[i]] = (__u8)(i + 1);
 	bpf_map__set_max_entries(t->skel->maps.sys_counts, (uint32_t)o->max_syscall_procs);
+	t->skel->rodata->want_hello = !o->no_hello;
 	bpf_map__set_max_entries(t->skel->maps.flows, (uint32_t)o->max_flows);
 	bpf_map__set_max_entries(t->skel->maps.events, (uint32_t)o->ringbuf_kb * 1024);
 
@@ -510,6 +576,7 @@ static int setup(struct tracer *t, const struct trace_opts *o)
 	HOOK(on_ingress, NULL, "UDP, ICMP and raw IP received, DNS answers (cgroup_skb/ingress)", true);
 	HOOK(on_state, "btf_trace_inet_sock_set_state", "TCP connections (inet_sock_set_state)", false);
 	HOOK(on_tcp_destroy, "btf_trace_tcp_destroy_sock", "TCP last counts (tcp_destroy_sock)", false);
+	HOOK(on_sk_error, "btf_trace_inet_sk_error_report", "ICMP errors for connected UDP sockets (inet_sk_error_report)", false);
 	HOOK(on_exec, "btf_trace_sched_process_exec", "exec (sched_process_exec)", false);
 	HOOK(on_dev_queue, "btf_trace_net_dev_queue", "AF_PACKET frames sent (net_dev_queue)", false);
 	HOOK(on_data_ready, "btf_trace_sk_data_ready", "AF_PACKET frames received (sk_data_ready)", false);
@@ -597,7 +664,7 @@ static int setup(struct tracer *t, const struct trace_opts *o)
 		log_msg("%s", msg);
 		error_record(t, "hooks_missing", msg);
 	}
-	log_msg("not counted: TCP send and receive calls (a hook on every call costs too much); DNS over TCP, TLS or HTTPS; AF_PACKET mmap receive rings");
+	log_msg("not counted: TCP send and receive calls (a hook on every call costs too much); DNS over TCP; names inside TLS other than the ClientHello's; AF_PACKET mmap receive rings");
 	buf_release(&uncovered);
 	return -1;
 }
@@ -705,6 +772,9 @@ int main(int argc, char **argv)
 		  .env = "SNITCH_TRACE_NO_EXEC", .help = "write no exec records" },
 		{ .name = "no-dns", .type = CLI_FLAG, .value = &o.no_dns,
 		  .env = "SNITCH_TRACE_NO_DNS", .help = "write no dns records" },
+		{ .name = "no-hello", .type = CLI_FLAG, .value = &o.no_hello,
+		  .env = "SNITCH_TRACE_NO_HELLO",
+		  .help = "write no hello records (a TCP client's first bytes: its TLS ClientHello, or its HTTP request with its headers)" },
 		{ .name = "verbose", .short_name = 'v', .type = CLI_FLAG, .value = &o.verbose,
 		  .help = "show libbpf's messages, and the verifier's log on failure" },
 	};
@@ -735,7 +805,8 @@ int main(int argc, char **argv)
 			"  sudo snitch-trace --interval-ms 5000 > flows.jsonl\n"
 			"  sudo snitch-trace --syscalls default | jq -c 'select(.type == \"syscalls\") | {comm, syscalls}'\n"
 			"  sudo snitch-trace --syscalls connect,execve,ptrace | snitch-resolve | jq -c 'select(.type == \"syscalls\")'\n"
-			"  sudo snitch-trace | snitch-resolve | jq -c 'select(.type == \"dns\") | {pid, qname, answers}'\n",
+			"  sudo snitch-trace | snitch-resolve | jq -c 'select(.type == \"dns\") | {pid, qname, answers}'\n"
+			"  sudo snitch-trace | jq -c 'select(.type == \"flow\" and .phase == \"end\" and .outcome != \"connected\" and .outcome != \"accepted\" and .outcome != null) | {comm, outcome, raddr, rport}'\n",
 		.opts = opts,
 		.nopts = sizeof(opts) / sizeof(opts[0]),
 		.exit_codes = exit_codes,

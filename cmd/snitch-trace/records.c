@@ -149,6 +149,10 @@ void write_flow(struct output *o, const struct clocks *c, struct flow *f,
 		put_addr(b, "raddr", a->family, a->raddr);
 		emit_u64(b, "rport", a->rport);
 	}
+	if (f->outcome)
+		emit_cstr(b, "outcome", f->outcome);
+	else
+		emit_null(b, "outcome");
 	emit_u64(b, "send_bytes", f->pending.send_bytes);
 	emit_u64(b, "recv_bytes", f->pending.recv_bytes);
 	if (f->tcp) {
@@ -227,5 +231,32 @@ void write_syscalls(struct output *o, const struct clocks *c, const struct ident
 		buf_put_u64(b, delta[i]);
 	}
 	buf_putc(b, '}');
+	emit_end(b);
+}
+
+/*
+ * A TCP client's first bytes, passed on as copied, for snitch-resolve to
+ * read the name in them (cmd/snitch-resolve/hello.c), as for dns.
+ */
+void write_hello(struct output *o, const struct ev_hello *e, uint64_t ts_real)
+{
+	struct buf *b = &o->b;
+	size_t len = e->len < HELLO_MAX ? e->len : HELLO_MAX;
+
+	emit_begin(b, "hello", ts_real);
+	emit_u64(b, "sock_cookie", e->cookie);
+	emit_key(b, "pid");
+	if (e->pid) buf_put_u64(b, e->pid); else buf_puts(b, "null");
+	emit_key(b, "netns");
+	if (e->netns) buf_put_u64(b, e->netns); else buf_puts(b, "null");
+	emit_cstr(b, "proto", "tcp");
+	put_addr(b, "raddr", e->family, e->raddr);
+	emit_u64(b, "rport", e->rport);
+	emit_key(b, "payload_b64");
+	buf_putc(b, '"');
+	base64_put(b, e->data, len);
+	buf_putc(b, '"');
+	emit_u64(b, "payload_bytes", len);
+	emit_bool(b, "payload_truncated", e->truncated);
 	emit_end(b);
 }

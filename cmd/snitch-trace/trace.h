@@ -22,6 +22,7 @@ struct trace_opts {
 	const char *cgroup;
 	bool no_exec;
 	bool no_dns;
+	bool no_hello;
 	bool verbose;
 };
 
@@ -39,6 +40,7 @@ struct flow {
 	bool announced;			/* its "new" record was written */
 	bool closing;			/* datagram socket released: end at next drain */
 	bool tcp;
+	const char *outcome;		/* docs/records.md; NULL: none known */
 	struct flow_counts last;	/* datagrams: counters last read from the map */
 	struct flow_counts pending;	/* counted, not yet written */
 	uint64_t from_ns;		/* realtime start of the current interval */
@@ -82,6 +84,8 @@ void write_dns(struct output *o, const struct ev_dns *e, uint64_t ts_real);
 void write_syscalls(struct output *o, const struct clocks *c, const struct ident *id,
 		    const char *const *names, const uint64_t *delta, int n,
 		    uint64_t from_real, uint64_t now_real);
+
+void write_hello(struct output *o, const struct ev_hello *e, uint64_t ts_real);
 
 /* ---- system calls counted per process (syscalls.c) ---- */
 
