@@ -437,7 +437,12 @@ exe_row() {
 	keys Enter
 	wait_screen 'filter: toppau'
 	# every row of both tables (between the header and the footer) is its
-	screen | sed '1d;$d' | grep -v '^NAME \|^TIME ' | grep -v '^ *$' > "$D/rows"
+	# (the rows follow the footer by up to a refresh: wait for them, bounded)
+	for i in $(seq 50); do
+		screen | sed '1d;$d' | grep -v '^NAME \|^TIME ' | grep -v '^ *$' > "$D/rows"
+		[ "$(wc -l < "$D/rows")" -ge 3 ] && break
+		sleep 0.1
+	done
 	[ "$(wc -l < "$D/rows")" -ge 3 ]
 	! grep -v toppau "$D/rows" || false
 	! screen | grep -q topkeysgen || false
