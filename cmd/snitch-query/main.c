@@ -18,6 +18,7 @@
 #include "exitcode.h"
 #include "log.h"
 #include "query/query.h"
+#include "units.h"
 
 #define PROG "snitch-query"
 #define DEFAULT_DB "/var/lib/snitch/snitch.db"
@@ -37,23 +38,6 @@ static const int exit_codes[] = {
 };
 
 /* ---- output ---- */
-
-static void human_bytes(char *out, size_t size, uint64_t v, bool exact)
-{
-	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB" };
-	double d = (double)v;
-	int u = 0;
-
-	if (exact || v < 1024) {
-		snprintf(out, size, exact ? "%llu" : "%llu B", (unsigned long long)v);
-		return;
-	}
-	while (d >= 1024 && u < 5) {
-		d /= 1024;
-		u++;
-	}
-	snprintf(out, size, "%.1f %s", d, units[u]);
-}
 
 static void human_time(char *out, size_t size, int64_t ns)
 {
@@ -136,10 +120,10 @@ static void print_totals(const struct q_totals *t, bool json, bool exact)
 		return;
 	}
 	cell("sent");
-	human_bytes(v, sizeof(v), t->sent, exact);
+	units_bytes(t->sent, exact ? UNITS_BYTES : UNITS_BINARY, v, sizeof(v));
 	cell(v);
 	cell("received");
-	human_bytes(v, sizeof(v), t->received, exact);
+	units_bytes(t->received, exact ? UNITS_BYTES : UNITS_BINARY, v, sizeof(v));
 	cell(v);
 	cell("connections");
 	snprintf(v, sizeof(v), "%llu", (unsigned long long)t->connections);
@@ -187,9 +171,9 @@ static void print_rows(const struct q_rows *r, bool json, bool exact)
 		const struct q_row *x = &r->v[i];
 
 		cell(x->other ? "(other)" : x->key);
-		human_bytes(v, sizeof(v), x->sent, exact);
+		units_bytes(x->sent, exact ? UNITS_BYTES : UNITS_BINARY, v, sizeof(v));
 		cell(v);
-		human_bytes(v, sizeof(v), x->received, exact);
+		units_bytes(x->received, exact ? UNITS_BYTES : UNITS_BINARY, v, sizeof(v));
 		cell(v);
 		snprintf(v, sizeof(v), "%llu", (unsigned long long)x->connections);
 		cell(v);
@@ -228,9 +212,9 @@ static void print_series(const struct q_series *s, bool json, bool exact)
 		human_time(v, sizeof(v), p->bucket_ns);
 		cell(v);
 		cell(s->field == QF_NONE ? "" : p->other ? "(other)" : p->key);
-		human_bytes(v, sizeof(v), p->sent, exact);
+		units_bytes(p->sent, exact ? UNITS_BYTES : UNITS_BINARY, v, sizeof(v));
 		cell(v);
-		human_bytes(v, sizeof(v), p->received, exact);
+		units_bytes(p->received, exact ? UNITS_BYTES : UNITS_BINARY, v, sizeof(v));
 		cell(v);
 		snprintf(v, sizeof(v), "%llu", (unsigned long long)p->connections);
 		cell(v);
@@ -264,9 +248,9 @@ static void print_exes(const struct q_exes *e, bool json, bool exact)
 
 			cell(j ? "" : e->v[i].path);
 			cell(h->sha256);
-			human_bytes(v, sizeof(v), j ? 0 : e->v[i].sent, exact);
+			units_bytes(j ? 0 : e->v[i].sent, exact ? UNITS_BYTES : UNITS_BINARY, v, sizeof(v));
 			cell(j ? "" : v);
-			human_bytes(v, sizeof(v), j ? 0 : e->v[i].received, exact);
+			units_bytes(j ? 0 : e->v[i].received, exact ? UNITS_BYTES : UNITS_BINARY, v, sizeof(v));
 			cell(j ? "" : v);
 			human_time(v, sizeof(v), h->first_ns);
 			cell(v);

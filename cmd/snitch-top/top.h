@@ -9,9 +9,9 @@
 
 #include "linereader.h"
 #include "model.h"
+#include "units.h"
 
 enum top_state { TOP_NO_SNITCH, TOP_CONNECTED, TOP_DENIED };
-enum { UNITS_SI, UNITS_BINARY, UNITS_BYTES, UNITS_COUNT };
 
 struct top {
 	const char *sock;
@@ -37,8 +37,5 @@ struct top {
 int view_init(struct top *t);
 void view_draw(struct top *t);
 void view_end(struct top *t);
-
-/* "1.2 MB", "1.2 MiB" or "1234567" in out. */
-void view_bytes(uint64_t v, int units, char *out, size_t size);
 
 #endif

@@ -67,26 +67,6 @@ void view_end(struct top *t)
 	order_cap = 0;
 }
 
-void view_bytes(uint64_t v, int units, char *out, size_t size)
-{
-	static const char *const si[] = { "B", "kB", "MB", "GB", "TB", "PB" };
-	static const char *const bin[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB" };
-	double d = (double)v, base = units == UNITS_BINARY ? 1024 : 1000;
-	int i = 0;
-
-	if (units == UNITS_BYTES) {
-		snprintf(out, size, "%" PRIu64, v);
-		return;
-	}
-	while (d >= base && i < 5)
-		d /= base, i++;
-	if (i == 0)
-		snprintf(out, size, "%" PRIu64 " B", v);
-	else
-		snprintf(out, size, d < 10 ? "%.1f %s" : "%.0f %s", d,
-			 units == UNITS_BINARY ? bin[i] : si[i]);
-}
-
 /*
  * Draw s (valid UTF-8, inert) in columns [x, x + w) of line y: cut to w
  * by display width (on the right, or on the left for paths), padded.
@@ -179,8 +159,8 @@ static void draw_header(struct top *t, const struct top_model *m, int w)
 	const char *unit = t->units == UNITS_SI ? "SI" : t->units == UNITS_BINARY ? "binary" : "bytes";
 	int right = w >= 100 ? 16 : 0;
 
-	view_bytes(m->rate_send, t->units, r1, sizeof(r1));
-	view_bytes(m->rate_recv, t->units, r2, sizeof(r2));
+	units_bytes(m->rate_send, t->units, r1, sizeof(r1));
+	units_bytes(m->rate_recv, t->units, r2, sizeof(r2));
 	snprintf(up, sizeof(up), "%" PRIu64 ":%02" PRIu64 ":%02" PRIu64, secs / 3600, secs / 60 % 60,
 		 secs % 60);
 	f[0] = '\0';
@@ -239,10 +219,10 @@ static void draw_exes(struct top *t, const struct top_model *m, int y, int rows,
 			continue;
 		e = &m->exe[order[r]];
 		snprintf(b[0], sizeof(b[0]), "%" PRIu64, e->conns);
-		view_bytes(e->rate_send, t->units, b[1], sizeof(b[1]));
-		view_bytes(e->rate_recv, t->units, b[2], sizeof(b[2]));
-		view_bytes(e->send, t->units, b[3], sizeof(b[3]));
-		view_bytes(e->recv, t->units, b[4], sizeof(b[4]));
+		units_bytes(e->rate_send, t->units, b[1], sizeof(b[1]));
+		units_bytes(e->rate_recv, t->units, b[2], sizeof(b[2]));
+		units_bytes(e->send, t->units, b[3], sizeof(b[3]));
+		units_bytes(e->recv, t->units, b[4], sizeof(b[4]));
 		listen[0] = '\0';
 		for (int i = 0; i < e->nlisten && o + 8 < sizeof(listen); i++)
 			o += (size_t)snprintf(listen + o, sizeof(listen) - o, "%s%u", i ? "," : "",
@@ -305,8 +285,8 @@ static void draw_events(struct top *t, const struct top_model *m, int y, int row
 		localtime_r(&sec, &lt);
 		strftime(tm, sizeof(tm), "%H:%M:%S", &lt);
 		snprintf(lp, sizeof(lp), "%u", (unsigned)e->lport);
-		view_bytes(e->send, t->units, s1, sizeof(s1));
-		view_bytes(e->recv, t->units, s2, sizeof(s2));
+		units_bytes(e->send, t->units, s1, sizeof(s1));
+		units_bytes(e->recv, t->units, s2, sizeof(s2));
 		if (e->country[0])
 			snprintf(remote, sizeof(remote), "%s (%s)", e->remote, e->country);
 		else

@@ -9,6 +9,7 @@
 #include "cmd/snitch-top/model.h"
 #include "linereader.h"
 #include "query/query.h"
+#include "units.h"
 
 /* What the sidebar offers: a field of the query core, or time (buckets). */
 struct grouping {
@@ -28,7 +29,6 @@ struct range {
 extern const struct range tui_ranges[];
 extern const size_t tui_nranges;
 
-enum { UNITS_SI, UNITS_BINARY, UNITS_BYTES, UNITS_COUNT };
 enum { TS_TOTAL, TS_SENT, TS_RECEIVED, TS_CONNS, TS_KEY, TS_COUNT };
 enum { LIVE_OFF, LIVE_NONE, LIVE_CONNECTED, LIVE_DENIED };
 
@@ -96,7 +96,6 @@ bool tui_pop_filter(struct tui *t);
 void tui_range_bounds(const struct tui *t, int64_t *from, int64_t *until);
 /* A value as the screen shows it: termsafe, a cmdline's arguments joined. */
 char *tui_show_value(enum q_field f, const char *key);
-void tui_bytes(uint64_t v, int units, char *out, size_t size);
 void tui_time(int64_t ns, int64_t span_ns, char *out, size_t size);
 
 /* view.c */

@@ -369,8 +369,8 @@ static void draw_table(struct tui *t, int y, int rows, int x, int w)
 			attrset(!t->focus_side ? (t->color ? COLOR_PAIR(PAIR_SEL) | A_BOLD : A_REVERSE | A_BOLD) : A_BOLD);
 		else if (row->other || !row->key)
 			attrset(A_DIM);
-		tui_bytes(row->sent, t->units, a, sizeof(a));
-		tui_bytes(row->received, t->units, b, sizeof(b));
+		units_bytes(row->sent, t->units, a, sizeof(a));
+		units_bytes(row->received, t->units, b, sizeof(b));
 		snprintf(c, sizeof(c), "%" PRIu64, row->connections);
 		fill(y + 1 + r, x, w, sel ? getattrs(stdscr) : A_NORMAL);
 		put(y + 1 + r, x, kw, row->shown, g->field == QF_EXE || g->field == QF_PARENT_EXE ||
@@ -388,8 +388,8 @@ static void draw_table(struct tui *t, int y, int rows, int x, int w)
 			snprintf(tot, sizeof(tot), "TOTAL %zu rows (%zu hidden)", t->nrows, t->nrows - t->nvis);
 		else
 			snprintf(tot, sizeof(tot), "TOTAL %zu row%s", t->nrows, t->nrows == 1 ? "" : "s");
-		tui_bytes(t->sent, t->units, a, sizeof(a));
-		tui_bytes(t->received, t->units, b, sizeof(b));
+		units_bytes(t->sent, t->units, a, sizeof(a));
+		units_bytes(t->received, t->units, b, sizeof(b));
 		snprintf(c, sizeof(c), "%" PRIu64, t->connections);
 		attrset(A_BOLD);
 		fill(y + 1 + rows, x, w, A_BOLD);
@@ -501,8 +501,8 @@ static void draw_live(struct tui *t, int y, int rows, int w)
 		sec = (time_t)(e->first_ns / 1000000000ULL);
 		localtime_r(&sec, &lt);
 		strftime(tm, sizeof(tm), "%H:%M:%S", &lt);
-		tui_bytes(e->send, t->units, s1, sizeof(s1));
-		tui_bytes(e->recv, t->units, s2, sizeof(s2));
+		units_bytes(e->send, t->units, s1, sizeof(s1));
+		units_bytes(e->recv, t->units, s2, sizeof(s2));
 		snprintf(remote, sizeof(remote), e->country[0] ? "%s (%s)" : "%s", e->remote, e->country);
 		x = 0;
 		put(y + 1 + r, x, tw, tm, LEFT), x += tw + 1;
