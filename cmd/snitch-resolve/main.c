@@ -160,6 +160,15 @@ static void resolve_level(struct resolver *r, struct record *rec, int l,
 		/* another executable than we saw: it exec'd since; look again */
 		if (f && have_id && f->have_exe && f->exe_ino != ino)
 			f = procs_get(r->procs, (uint32_t)pid, start, comm, comm_len, true);
+		/*
+		 * Still another executable, and the process is gone: what is
+		 * known of it is the program before its exec (a shell's child
+		 * that ran this one, read before the exec). Its name and
+		 * command line would name the wrong program: the record's own.
+		 */
+		if (f && have_id && f->have_exe && f->exe_ino != ino &&
+		    !procs_alive(r->procs, (uint32_t)pid, start))
+			f = NULL;
 	}
 
 	/*

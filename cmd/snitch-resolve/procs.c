@@ -415,6 +415,17 @@ static void drop(struct procs *p, struct proc_facts *f)
 	facts_free(f);
 }
 
+bool procs_alive(struct procs *p, uint32_t pid, uint64_t start_ns)
+{
+	char dir[32];
+	uint64_t started;
+
+	snprintf(dir, sizeof(dir), "/proc/%u", pid);
+	started = proc_start(p, dir);
+	return started && (!start_ns || (started <= start_ns + START_SLACK_NS &&
+					  started + START_SLACK_NS >= start_ns));
+}
+
 struct proc_facts *procs_get(struct procs *p, uint32_t pid, uint64_t start_ns,
 			     const char *comm, size_t comm_len, bool reread)
 {

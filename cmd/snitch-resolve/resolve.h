@@ -83,6 +83,9 @@ void procs_free(struct procs *p);
 struct proc_facts *procs_get(struct procs *p, uint32_t pid, uint64_t start_ns,
 			     const char *comm, size_t comm_len, bool reread);
 
+/* Does process pid, started at start_ns (0: any start), live now? */
+bool procs_alive(struct procs *p, uint32_t pid, uint64_t start_ns);
+
 /* The path last seen for an executable, by identity; NULL if never seen. */
 const char *procs_path_of(struct procs *p, uint64_t dev, uint64_t ino);
 /* A process read without its path (a zombie) takes the one (dev, ino) was seen under. */
