@@ -25,7 +25,7 @@
 #include "metrics.h"
 #include "table.h"
 
-#define DNS_WAIT_NS (1500 * 1000000ULL)
+#define DNS_WAIT_NS (5000 * 1000000ULL)	/* a loaded pipeline delays flow records by seconds */
 #define DNS_PENDING_MAX 4096
 #define PROCS_MAX 16384			/* remembered sockets, and pids */
 #define EXES_MAX 65536			/* executables seen, for new_executables */
