@@ -112,5 +112,6 @@ sum_syscalls() {
 	[ -n "$rec" ]
 	shape() { jq -c 'to_entries | map("\(.key):\(.value | type)") | sort'; }
 	diff <(echo "$rec" | shape) <(shape < "$d/example")
-	echo "$rec" | jq -e '.exe_sha256 != null and .name == "caller" and .syscalls.socket >= 1'
+	echo "$rec" | jq -e '.exe_sha256 != null and .name == "caller" and .syscalls.socket >= 1' ||
+		{ echo "the record: $(echo "$rec" | jq -c "{name, exe_path, exe_sha256, cmdline, syscalls}")" >&2; false; }
 }

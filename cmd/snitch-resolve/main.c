@@ -169,6 +169,9 @@ static void resolve_level(struct resolver *r, struct record *rec, int l,
 		if (f && have_id && f->have_exe && f->exe_ino != ino &&
 		    !procs_alive(r->procs, (uint32_t)pid, start))
 			f = NULL;
+		/* the same program as read, under another comm: that comm */
+		if (f && have_id && f->have_exe && f->exe_ino == ino)
+			procs_name(f, comm, comm_len);
 	}
 
 	/*

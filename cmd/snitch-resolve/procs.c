@@ -415,6 +415,26 @@ static void drop(struct procs *p, struct proc_facts *f)
 	facts_free(f);
 }
 
+/*
+ * The name is the kernel's (comm) of the record that first named the
+ * process; a later record with another comm (an exec read late: the facts
+ * are the new program's, the first comm the shell's; or a prctl rename)
+ * names it from then on.
+ */
+void procs_name(struct proc_facts *f, const char *comm, size_t comm_len)
+{
+	char *name;
+
+	if (!comm || !comm_len || (f->name && !strncmp(f->name, comm, comm_len) &&
+				   (f->name[comm_len] == '\0' || comm_len == 15)))
+		return;
+	if (!(name = full_name(f, comm, comm_len)))
+		return;
+	free(f->name);
+	f->name = name;
+	render(f);
+}
+
 bool procs_alive(struct procs *p, uint32_t pid, uint64_t start_ns)
 {
 	char dir[32];

@@ -83,6 +83,8 @@ void procs_free(struct procs *p);
 struct proc_facts *procs_get(struct procs *p, uint32_t pid, uint64_t start_ns,
 			     const char *comm, size_t comm_len, bool reread);
 
+/* Name f by the kernel's comm of a record, if that differs from its name. */
+void procs_name(struct proc_facts *f, const char *comm, size_t comm_len);
 /* Does process pid, started at start_ns (0: any start), live now? */
 bool procs_alive(struct procs *p, uint32_t pid, uint64_t start_ns);
 
