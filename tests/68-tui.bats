@@ -280,12 +280,13 @@ SQL_FROM="FROM connections c LEFT JOIN executables e ON e.id = c.exe_id
 	keys_then 'TOTAL' l
 	# q quits, status 0
 	$TM send-keys q
-	for i in $(seq 50); do
-		# dead, and its status known (tmux learns the two apart)
-		[ -n "$($TM display -p '#{?pane_dead,#{pane_dead_status}#{pane_dead_signal},}')" ] && break
+	for i in $(seq 100); do
+		# dead, and its status known (tmux learns the two apart, and
+		# under load the status can come a moment after the death)
+		st=$($TM display -p '#{pane_dead} #{pane_dead_status}#{pane_dead_signal}')
+		[[ "$st" == "1 "?* ]] && break
 		sleep 0.1
 	done
-	st=$($TM display -p '#{pane_dead} #{pane_dead_status}#{pane_dead_signal}')
 	[ "$st" = "1 0" ] || { echo "pane: $st"; screen; false; }
 }
 
