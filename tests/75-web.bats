@@ -262,6 +262,7 @@ q() { sqlite3 "$FIXTURE" "$@"; }
 	[ "$(echo "$e" | jq -c '.executables[] | select(.exe == "/usr/lib/firefox/firefox") | .sha256[] |
 		select(.sha256 | startswith("bb22")) | .vt | [.status, .flagged, .engines, (.link | test("/gui/file/bb22"))]')" = '["known",3,70,true]' ]
 	[ "$(echo "$e" | jq -c '.executables[] | select(.exe == "/usr/bin/wget") | .sha256[0].vt | [.status, .flagged, .engines, .link]')" = '["not_found",null,null,null]' ]
+	[ "$(echo "$e" | jq -c '.executables[] | select(.exe == "/usr/bin/curl") | .sha256[0].vt | [.flagged, .engines]')" = '[0,70]' ]
 	[ "$(echo "$e" | jq -c '.executables[] | select(.exe == "/usr/sbin/chronyd") | .sha256[0] | has("vt") and .vt == null')" = true ]
 	[ "$(echo "$d" | jq -c '.drill.sha256[] | select(.sha256 | startswith("bb22")) | .vt.flagged')" -eq 3 ]
 	[ "$(echo "$d" | jq -c '.drill.sha256[] | select(.sha256 | startswith("aa11")) | .vt')" = null ]
