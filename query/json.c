@@ -57,6 +57,35 @@ void q_json_totals(struct buf *b, const struct q_totals *t)
 	buf_putc(b, '}');
 }
 
+static void vt(struct buf *b, bool *first, bool known, const struct q_vt *v)
+{
+	bool f2 = true;
+
+	if (!known)
+		return;
+	key(b, first, "vt");
+	if (!v) {
+		buf_puts(b, "null");
+		return;
+	}
+	buf_putc(b, '{');
+	key(b, &f2, "status");
+	str_or_null(b, v->status);
+	key(b, &f2, "flagged");
+	if (v->flagged < 0)
+		buf_puts(b, "null");
+	else
+		buf_printf(b, "%lld", (long long)v->flagged);
+	key(b, &f2, "engines");
+	if (v->engines < 0)
+		buf_puts(b, "null");
+	else
+		buf_printf(b, "%lld", (long long)v->engines);
+	key(b, &f2, "link");
+	str_or_null(b, v->link);
+	buf_putc(b, '}');
+}
+
 void q_json_row(struct buf *b, enum q_field field, const struct q_row *r)
 {
 	bool first = true;
@@ -80,6 +109,7 @@ void q_json_row(struct buf *b, enum q_field field, const struct q_row *r)
 	u64(b, &first, "events", r->events);
 	i64(b, &first, "first_ns", r->first_ns);
 	i64(b, &first, "last_ns", r->last_ns);
+	vt(b, &first, r->vt_known, r->vt);
 	buf_putc(b, '}');
 }
 
@@ -161,6 +191,7 @@ void q_json_exe(struct buf *b, const struct q_exe *e)
 		str_or_null(b, e->hashes[i].sha256);
 		i64(b, &f2, "first_ns", e->hashes[i].first_ns);
 		i64(b, &f2, "last_ns", e->hashes[i].last_ns);
+		vt(b, &f2, e->hashes[i].vt_known, e->hashes[i].vt);
 		buf_putc(b, '}');
 	}
 	buf_puts(b, "]}");

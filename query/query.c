@@ -842,14 +842,95 @@ static int group(struct q_db *db, const struct q_spec *s, enum q_field f, size_t
 	return 0;
 }
 
+/* ---- verdicts ---- */
+
+static bool field_is_sha(enum q_field f)
+{
+	return f == QF_SHA256 || f == QF_PARENT_SHA256 || f == QF_GPARENT_SHA256;
+}
+
+static void vt_free(struct q_vt *v)
+{
+	if (!v)
+		return;
+	free(v->status);
+	free(v->link);
+	free(v);
+}
+
+/* The verdict of sha into *out (NULL: none); version >= 5 only. */
+static int vt_lookup(struct q_db *db, sqlite3_stmt **st, const char *sha, struct q_vt **out,
+		     char *err, size_t errsize)
+{
+	const unsigned char *t;
+	struct q_vt *v;
+	int r;
+
+	*out = NULL;
+	if (!sha)
+		return 0;
+	if (!*st) {
+		r = sqlite3_prepare_v2(db->h,
+				       "SELECT status, malicious + coalesce(suspicious, 0),"
+				       " engines, link FROM verdicts WHERE sha256 = ?", -1, st, NULL);
+		if (r != SQLITE_OK)
+			return sql_err(db->h, r, err, errsize);
+	}
+	sqlite3_reset(*st);
+	sqlite3_bind_text(*st, 1, sha, -1, SQLITE_TRANSIENT);
+	r = sqlite3_step(*st);
+	if (r == SQLITE_DONE)
+		return 0;
+	if (r != SQLITE_ROW)
+		return sql_err(db->h, r, err, errsize);
+	if (!(v = calloc(1, sizeof(*v))))
+		goto oom;
+	if ((t = sqlite3_column_text(*st, 0)) && !(v->status = strdup((const char *)t)))
+		goto oom;
+	if ((t = sqlite3_column_text(*st, 3)) && !(v->link = strdup((const char *)t)))
+		goto oom;
+	v->flagged = sqlite3_column_type(*st, 1) == SQLITE_NULL ? -1 : sqlite3_column_int64(*st, 1);
+	v->engines = sqlite3_column_type(*st, 2) == SQLITE_NULL ? -1 : sqlite3_column_int64(*st, 2);
+	*out = v;
+	return 0;
+oom:
+	vt_free(v);
+	snprintf(err, errsize, "out of memory");
+	return -ENOMEM;
+}
+
+/* Fill vt of rows of a sha256 field. */
+static int rows_vt(struct q_db *db, struct q_rows *rows, char *err, size_t errsize)
+{
+	sqlite3_stmt *st = NULL;
+	int r = 0;
+
+	if (db->version < 5 || !field_is_sha(rows->field))
+		return 0;
+	for (size_t i = 0; i < rows->n && r == 0; i++) {
+		if (rows->v[i].other)
+			continue;
+		rows->v[i].vt_known = true;
+		r = vt_lookup(db, &st, rows->v[i].key, &rows->v[i].vt, err, errsize);
+	}
+	sqlite3_finalize(st);
+	return r;
+}
+
 int q_group(struct q_db *db, const struct q_spec *s, struct q_rows *out, char *err, size_t errsize)
 {
+	int r;
+
 	if (s->group_by == QF_NONE) {
 		memset(out, 0, sizeof(*out));
 		snprintf(err, errsize, "no group-by field");
 		return -EINVAL;
 	}
-	return group(db, s, s->group_by, s->top, out, err, errsize);
+	if ((r = group(db, s, s->group_by, s->top, out, err, errsize)) < 0)
+		return r;
+	if ((r = rows_vt(db, out, err, errsize)) < 0)
+		q_rows_free(out);
+	return r;
 }
 
 static int cmp_key(const char *a, const char *b)
@@ -1097,7 +1178,8 @@ int q_drill(struct q_db *db, const struct q_spec *s, enum q_field field, const c
 	if ((r = q_totals(db, &d, &out->totals, err, errsize)) < 0)
 		goto fail;
 	for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++)
-		if ((r = group(db, &d, lists[i].f, s->top, lists[i].rows, err, errsize)) < 0)
+		if ((r = group(db, &d, lists[i].f, s->top, lists[i].rows, err, errsize)) < 0 ||
+		    (r = rows_vt(db, lists[i].rows, err, errsize)) < 0)
 			goto fail;
 	return 0;
 fail:
@@ -1193,7 +1275,21 @@ int q_executables(struct q_db *db, const struct q_spec *s, struct q_exes *out, c
 	}
 	if (out->n)
 		qsort(out->v, out->n, sizeof(*out->v), cmp_exe);
-	return 0;
+	if (db->version >= 5) {
+		sqlite3_stmt *st = NULL;
+
+		for (size_t i = 0; i < out->n && r == 0; i++)
+			for (size_t j = 0; j < out->v[i].nhashes && r == 0; j++) {
+				struct q_hash *h = &out->v[i].hashes[j];
+
+				h->vt_known = true;
+				r = vt_lookup(db, &st, h->sha256, &h->vt, err, errsize);
+			}
+		sqlite3_finalize(st);
+		if (r < 0)
+			q_exes_free(out);
+	}
+	return r;
 }
 
 /* ---- freeing ---- */
@@ -1203,6 +1299,7 @@ void q_rows_free(struct q_rows *r)
 	for (size_t i = 0; r && i < r->n; i++) {
 		free(r->v[i].key);
 		free(r->v[i].extra);
+		vt_free(r->v[i].vt);
 	}
 	if (r) {
 		free(r->v);
@@ -1242,7 +1339,10 @@ void q_exes_free(struct q_exes *e)
 		free(e->v[i].path);
 		free(e->v[i].name);
 		for (size_t j = 0; j < e->v[i].nhashes; j++)
+		{
 			free(e->v[i].hashes[j].sha256);
+			vt_free(e->v[i].hashes[j].vt);
+		}
 		free(e->v[i].hashes);
 	}
 	if (e) {

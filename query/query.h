@@ -150,6 +150,18 @@ struct q_totals {
 };
 
 /*
+ * The VirusTotal verdict of a sha256 (schema version 5, the verdicts
+ * table): status as snitch-vt gave it ("known", "not_found", ...),
+ * flagged = malicious + suspicious and engines (-1: unknown, as for
+ * "not_found"), link (NULL when none).
+ */
+struct q_vt {
+	char *status;
+	char *link;
+	int64_t flagged, engines;
+};
+
+/*
  * One group (or one distinct value, or a drill-down entry). key is the
  * value's text, NULL for SQL NULL; other marks the rest summed when top
  * cut the list (key NULL then). extra: the country of an address in a
@@ -161,6 +173,13 @@ struct q_row {
 	bool other;
 	uint64_t sent, received, connections, events;
 	int64_t first_ns, last_ns;
+	/*
+	 * Rows of a sha256 field (sha256, parent_sha256, gparent_sha256) of a
+	 * database of version >= 5: vt_known, and vt the verdict of key or
+	 * NULL when it has none. Otherwise both unset.
+	 */
+	bool vt_known;
+	struct q_vt *vt;
 };
 
 /* Rows ordered by sent + received, descending (ties: key). */
@@ -199,6 +218,8 @@ struct q_drill {
 struct q_hash {
 	char *sha256;		/* NULL: not hashed */
 	int64_t first_ns, last_ns;
+	bool vt_known;		/* as in struct q_row */
+	struct q_vt *vt;
 };
 
 struct q_exe {
@@ -260,14 +281,15 @@ void q_exes_free(struct q_exes *e);
  */
 void q_json_totals(struct buf *b, const struct q_totals *t);
 /* {"<field>": key, "sent":..., "received":..., "connections":..., "events":...,
- *  "first_ns":..., "last_ns":...} plus "other": true for the rest, "country" for extra. */
+ *  "first_ns":..., "last_ns":...} plus "other": true for the rest, "country" for extra,
+ *  and "vt": {"status":..., "flagged":..., "engines":..., "link":...} or null when vt_known. */
 void q_json_row(struct buf *b, enum q_field field, const struct q_row *r);
 /* {"bucket_ns":..., "<field>": key, "sent":..., "received":..., "connections":...} */
 void q_json_point(struct buf *b, enum q_field field, const struct q_point *p);
 /* {"field":..., "value":..., "totals":{...}, "domains":[rows], "addresses":[...], ...} */
 void q_json_drill(struct buf *b, const struct q_drill *d);
 /* {"exe":..., "name":..., "first_ns":..., "last_ns":..., "sent":..., ...,
- *  "sha256":[{"sha256":..., "first_ns":..., "last_ns":...}]} */
+ *  "sha256":[{"sha256":..., "first_ns":..., "last_ns":..., "vt": as in a row}]} */
 void q_json_exe(struct buf *b, const struct q_exe *e);
 
 #endif

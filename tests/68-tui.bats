@@ -168,6 +168,34 @@ SQL_FROM="FROM connections c LEFT JOIN executables e ON e.id = c.exe_id
 	done
 }
 
+@test "grouped by sha256, each hash shows its VirusTotal verdict: VT 3/70, VT: not found, or none" {
+	make_log
+	{
+		# the hash every flow above has (store_flow's), flagged by 3 of 70
+		jq -cn --argjson t "$NOW" '{v:1, type:"verdict", ts_ns:$t,
+			sha256:"58824afa640f512e07e895c0f2d1e1fe2c3fd1456acab689b6e4c1c75cef2593",
+			status:"known", malicious:2, suspicious:1, undetected:60, harmless:7, engines:70,
+			analysis_ns:null, link:"https://vt.example/x", reason:null, uploaded:false,
+			name:"tool0", exe_path:"/usr/bin/tool0"}'
+		store_flow "$NOW" 5 5 '.exe_path = "/usr/bin/nf" | .name = "nf" | .exe_sha256 = ("c3" * 32)'
+		jq -cn --argjson t "$NOW" '{v:1, type:"verdict", ts_ns:$t, sha256:("c3" * 32),
+			status:"not_found", malicious:null, suspicious:null, undetected:null, harmless:null,
+			engines:null, analysis_ns:null, link:null, reason:"not uploaded", uploaded:false,
+			name:"nf", exe_path:"/usr/bin/nf"}'
+		store_flow "$NOW" 3 3 '.exe_path = "/usr/bin/nv" | .name = "nv" | .exe_sha256 = ("d4" * 32)'
+	} > "$BATS_TEST_TMPDIR/in2"
+	"$STORE" --db "$DB" < "$BATS_TEST_TMPDIR/in2"
+	tui_start -- --range all
+	# the sidebar: exe, name, cmdline, then Process sha256
+	$TM send-keys Left Down Down
+	keys_then '│Process sha256' Down
+	wait_screen 'VT 3/70  58824afa640f'
+	screen | grep -q 'VT: not found  c3c3c3'
+	# a hash with no verdict has no badge
+	screen | grep -qE '│d4d4d4d4'
+	[ -z "$(screen | grep -E 'VT[^│]*d4d4d4')" ]
+}
+
 @test "filter, exclude, the breadcrumb, and removing filters" {
 	make_log
 	tui_start -- --range all

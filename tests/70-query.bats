@@ -106,6 +106,36 @@ query_sums() {
 	[[ "$output" == *"sent"*"$(q 'select sum(send_bytes) from connections')"* ]]
 }
 
+@test "sha256 groups and executables carry the VirusTotal verdict: NDJSON vt, a table column" {
+	need_cmd script
+	make_log
+	{
+		# store_flow's hash (every tool's) flagged by 3 of 70 engines
+		jq -cn --argjson t "$NOW" '{v:1, type:"verdict", ts_ns:$t,
+			sha256:"58824afa640f512e07e895c0f2d1e1fe2c3fd1456acab689b6e4c1c75cef2593",
+			status:"known", malicious:2, suspicious:1, undetected:60, harmless:7, engines:70,
+			analysis_ns:null, link:"https://vt.example/x", reason:null, uploaded:false,
+			name:"tool0", exe_path:"/usr/bin/tool0"}'
+		store_flow "$NOW" 3 3 '.exe_path = "/usr/bin/nv" | .name = "nv" | .exe_sha256 = ("d4" * 32)'
+	} > "$BATS_TEST_TMPDIR/in2"
+	"$STORE" --db "$DB" < "$BATS_TEST_TMPDIR/in2"
+	run "$QUERY" --db "$DB" --since all --group-by sha256
+	[ "$status" -eq 0 ]
+	[ "$(echo "$output" | jq -c 'select(.sha256 | startswith("5882")) | .vt')" = \
+	  '{"status":"known","flagged":3,"engines":70,"link":"https://vt.example/x"}' ]
+	[ "$(echo "$output" | jq -c 'select(.sha256 | startswith("d4d4")) | .vt')" = null ]
+	# a field that is not a hash has none
+	[ "$("$QUERY" --db "$DB" --since all --group-by exe | jq -s 'map(has("vt")) | any')" = false ]
+	run "$QUERY" --db "$DB" --since all --executables
+	[ "$(echo "$output" | jq -c 'select(.exe == "/usr/bin/tool0") | .sha256[0].vt.flagged')" -eq 3 ]
+	# on a terminal: a virustotal column, 3/70 beside the hash
+	run script -qec "'$QUERY' --db '$DB' --since all --group-by sha256" /dev/null
+	[[ "${lines[0]}" == sha256*virustotal*sent* ]]
+	[[ "$output" == *"58824afa640f512e07e895c0f2d1e1fe2c3fd1456acab689b6e4c1c75cef2593  3/70"* ]]
+	run script -qec "'$QUERY' --db '$DB' --since all --executables" /dev/null
+	[[ "${lines[0]}" == exe*sha256*virustotal* ]] && [[ "$output" == *" 3/70 "* ]]
+}
+
 @test "a bad field, value or time: one line naming it, exit 2" {
 	make_log
 	for args in "--group-by nosuch:nosuch" "--where nosuch=1:nosuch" "--where user=abc:abc" \

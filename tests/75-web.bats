@@ -257,6 +257,19 @@ q() { sqlite3 "$FIXTURE" "$@"; }
 	e=$API_BODY
 	[ "$(echo "$e" | jq '.executables | length')" -eq "$(q 'select count(distinct path) from executables e join connections c on c.exe_id = e.id')" ]
 	[ "$(echo "$e" | jq '.executables[] | select(.exe == "/usr/lib/firefox/firefox") | .sha256 | length')" -eq 2 ]
+	# the VirusTotal verdict beside each sha256: flagged 3/70 with its
+	# link, not found, and null for a hash with no verdict
+	[ "$(echo "$e" | jq -c '.executables[] | select(.exe == "/usr/lib/firefox/firefox") | .sha256[] |
+		select(.sha256 | startswith("bb22")) | .vt | [.status, .flagged, .engines, (.link | test("/gui/file/bb22"))]')" = '["known",3,70,true]' ]
+	[ "$(echo "$e" | jq -c '.executables[] | select(.exe == "/usr/bin/wget") | .sha256[0].vt | [.status, .flagged, .engines, .link]')" = '["not_found",null,null,null]' ]
+	[ "$(echo "$e" | jq -c '.executables[] | select(.exe == "/usr/bin/curl") | .sha256[0].vt | [.flagged, .engines]')" = '[0,70]' ]
+	[ "$(echo "$e" | jq -c '.executables[] | select(.exe == "/usr/sbin/chronyd") | .sha256[0] | has("vt") and .vt == null')" = true ]
+	[ "$(echo "$d" | jq -c '.drill.sha256[] | select(.sha256 | startswith("bb22")) | .vt.flagged')" -eq 3 ]
+	[ "$(echo "$d" | jq -c '.drill.sha256[] | select(.sha256 | startswith("aa11")) | .vt')" = null ]
+	# and in a grouping by sha256
+	[ "$(apiq 'group?range=all&group=sha256' '.rows[] | select(.sha256 // "" | startswith("bb22")) | .vt.engines')" -eq 70 ]
+	# a row of another field has none
+	[ "$(apiq 'group?range=all&group=exe' '[.rows[] | has("vt")] | any')" = false ]
 	[ "$(apiq meta '.fields | index("country") != null')" = true ]
 }
 

@@ -36,6 +36,24 @@ web_fixture() {
 		store_flow $((now - 10 * 86400 * s)) 333 444 '.exe_path = "/usr/bin/rsync" | .name = "rsync" |
 			.cmdline = ["rsync", "-a", "host:"] | .domain = null | .raddr = "198.51.100.200" |
 			.rport = 22 | .exe_sha256 = ("e5" * 32)'
+		# snitch-vt's verdicts: firefox's new hash flagged by 3 of 70
+		# engines, curl's by none, wget's unknown to VirusTotal; chronyd's
+		# has none
+		jq -cn --argjson t "$now" --arg h "$firefox_new" '{v:1, type:"verdict", ts_ns:$t,
+			sha256:$h, status:"known", malicious:2, suspicious:1, undetected:60,
+			harmless:0, engines:70, analysis_ns:null, reason:null, uploaded:false,
+			link:("https://www.virustotal.com/gui/file/" + $h), name:"firefox",
+			exe_path:"/usr/lib/firefox/firefox"}'
+		jq -cn --argjson t "$now" '{v:1, type:"verdict", ts_ns:$t,
+			sha256:"58824afa640f512e07e895c0f2d1e1fe2c3fd1456acab689b6e4c1c75cef2593",
+			status:"known", malicious:0, suspicious:0, undetected:66, harmless:4,
+			engines:70, analysis_ns:null, reason:null, uploaded:false,
+			link:"https://www.virustotal.com/gui/file/58824afa640f512e07e895c0f2d1e1fe2c3fd1456acab689b6e4c1c75cef2593",
+			name:"curl", exe_path:"/usr/bin/curl"}'
+		jq -cn --argjson t "$now" '{v:1, type:"verdict", ts_ns:$t, sha256:("c3" * 32),
+			status:"not_found", malicious:null, suspicious:null, undetected:null,
+			harmless:null, engines:null, analysis_ns:null, link:null,
+			reason:"not uploaded", uploaded:false, name:"wget", exe_path:"/usr/bin/wget"}'
 	} > "$db.in"
 	"$STORE" --db "$db" --retention-days 400 < "$db.in"
 }

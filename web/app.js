@@ -187,6 +187,25 @@
     c.title = t;
     return c;
   }
+  // the VirusTotal verdict of a sha256 ("vt" of the API): "VT 3/70" in red
+  // when engines flag it, neutral when none do, grey when VirusTotal does
+  // not know it; a link to its report when there is one; null: no verdict
+  function vtBadge(vt) {
+    if (!vt) return null;
+    let text, cls = 'badge vt';
+    if (vt.status === 'known') {
+      text = 'VT ' + vt.flagged + '/' + vt.engines;
+      if (vt.flagged > 0) cls += ' bad';
+    } else {
+      text = vt.status === 'not_found' ? 'VT: not found' : 'VT: ' + vt.status;
+      cls += ' unknown';
+    }
+    const title = vt.status === 'known'
+      ? vt.flagged + ' of ' + vt.engines + ' VirusTotal engines flag it' : 'VirusTotal: ' + vt.status;
+    if (vt.link && /^https:\/\//.test(vt.link))
+      return el('a', { class: cls, href: vt.link, target: '_blank', rel: 'noopener noreferrer', title }, text);
+    return el('span', { class: cls, title }, text);
+  }
   const rowKey = (row, field) => (row.other ? null : row[field] === undefined ? null : row[field]);
   const total = (r) => r.sent + r.received;
   const metricOf = (r) => (state.metric === 'sent' ? r.sent : state.metric === 'received' ? r.received : total(r));
@@ -405,6 +424,7 @@
         }
       }
       if (field === 'raddr' && r.country) kc.append(' ', el('span', { class: 'badge' }, r.country));
+      if (r.vt) kc.append(' ', vtBadge(r.vt));
       const tr = el('tr', { class: r.other ? 'other' : '' }, kc,
         el('td', { class: 'num', 'data-value': r.sent }, fmtBytes(r.sent)),
         el('td', { class: 'num', 'data-value': r.received }, fmtBytes(r.received)),
@@ -474,6 +494,7 @@
       const kc = r.other ? el('td', { class: 'key' }, 'other') : keyCell(field, rowKey(r, field));
       if (field === 'sha256' && !r.other && r.sha256) kc.textContent = r.sha256.slice(0, 16) + '…';
       if (r.country) kc.append(' ', el('span', { class: 'badge', title: keyText('country', r.country) }, r.country));
+      if (r.vt) kc.append(' ', vtBadge(r.vt));
       body.append(el('tr', { class: r.other ? 'other' : '' }, kc,
         el('td', { class: 'num', 'data-value': total(r) }, fmtBytes(total(r)))));
     }
@@ -539,6 +560,7 @@
       for (const h of e.sha256 || [])
         hashes.append(el('li', {}, el('span', { class: 'mono', title: h.sha256 || '' },
           h.sha256 ? h.sha256.slice(0, 16) + '…' : '(not hashed)'),
+        h.vt ? ' ' : null, vtBadge(h.vt),
         // one value: its times are the executable's; several: when each was seen
         many ? el('span', { class: 'time' }, ' ', fmtTime(h.first_ns), ' → ', fmtTime(h.last_ns)) : null));
       const name = el('td', {}, e.name || '');

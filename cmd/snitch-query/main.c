@@ -146,10 +146,28 @@ static void print_totals(const struct q_totals *t, bool json, bool exact)
 	print_table(2, right);
 }
 
+/* A verdict as a table cell: "3/70", "not found", "" for none. */
+static void vt_cell(bool known, const struct q_vt *vt)
+{
+	char v[64];
+
+	if (!known)
+		return;
+	if (!vt)
+		cell("");
+	else if (vt->status && !strcmp(vt->status, "known") && vt->flagged >= 0 && vt->engines >= 0) {
+		snprintf(v, sizeof(v), "%lld/%lld", (long long)vt->flagged, (long long)vt->engines);
+		cell(v);
+	} else
+		cell(vt->status && !strcmp(vt->status, "not_found") ? "not found" : "error");
+}
+
 static void print_rows(const struct q_rows *r, bool json, bool exact)
 {
 	static const bool right[] = { false, true, true, true, true, false, false };
+	static const bool right_vt[] = { false, false, true, true, true, true, false, false };
 	struct buf b = BUF_INIT;
+	bool vt = false;
 	char v[64];
 
 	if (json) {
@@ -160,7 +178,12 @@ static void print_rows(const struct q_rows *r, bool json, bool exact)
 		buf_release(&b);
 		return;
 	}
+	/* rows of a sha256 field of a version 5 log: a VirusTotal column */
+	for (size_t i = 0; i < r->n; i++)
+		vt = vt || r->v[i].vt_known;
 	cell(q_field_name(r->field));
+	if (vt)
+		cell("virustotal");
 	cell("sent");
 	cell("received");
 	cell("connections");
@@ -171,6 +194,8 @@ static void print_rows(const struct q_rows *r, bool json, bool exact)
 		const struct q_row *x = &r->v[i];
 
 		cell(x->other ? "(other)" : x->key);
+		if (vt)
+			vt_cell(true, x->vt_known ? x->vt : NULL);
 		units_bytes(x->sent, exact ? UNITS_BYTES : UNITS_BINARY, v, sizeof(v));
 		cell(v);
 		units_bytes(x->received, exact ? UNITS_BYTES : UNITS_BINARY, v, sizeof(v));
@@ -184,7 +209,7 @@ static void print_rows(const struct q_rows *r, bool json, bool exact)
 		human_time(v, sizeof(v), x->last_ns);
 		cell(v);
 	}
-	print_table(7, right);
+	print_table(vt ? 8 : 7, vt ? right_vt : right);
 }
 
 static void print_series(const struct q_series *s, bool json, bool exact)
@@ -225,7 +250,9 @@ static void print_series(const struct q_series *s, bool json, bool exact)
 static void print_exes(const struct q_exes *e, bool json, bool exact)
 {
 	static const bool right[] = { false, false, true, true, false, false };
+	static const bool right_vt[] = { false, false, false, true, true, false, false };
 	struct buf b = BUF_INIT;
+	bool vt = false;
 	char v[64];
 
 	if (json) {
@@ -236,8 +263,13 @@ static void print_exes(const struct q_exes *e, bool json, bool exact)
 		buf_release(&b);
 		return;
 	}
+	for (size_t i = 0; i < e->n; i++)
+		for (size_t j = 0; j < e->v[i].nhashes; j++)
+			vt = vt || e->v[i].hashes[j].vt_known;
 	cell("exe");
 	cell("sha256");
+	if (vt)
+		cell("virustotal");
 	cell("sent");
 	cell("received");
 	cell("first seen");
@@ -248,6 +280,8 @@ static void print_exes(const struct q_exes *e, bool json, bool exact)
 
 			cell(j ? "" : e->v[i].path);
 			cell(h->sha256);
+			if (vt)
+				vt_cell(true, h->vt);
 			units_bytes(j ? 0 : e->v[i].sent, exact ? UNITS_BYTES : UNITS_BINARY, v, sizeof(v));
 			cell(j ? "" : v);
 			units_bytes(j ? 0 : e->v[i].received, exact ? UNITS_BYTES : UNITS_BINARY, v, sizeof(v));
@@ -258,7 +292,7 @@ static void print_exes(const struct q_exes *e, bool json, bool exact)
 			cell(v);
 		}
 	}
-	print_table(6, right);
+	print_table(vt ? 7 : 6, vt ? right_vt : right);
 }
 
 /* ---- options ---- */

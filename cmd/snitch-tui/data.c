@@ -196,6 +196,35 @@ static int add_row(struct tui *t, size_t *cap, enum q_field f, const char *key, 
 	return 0;
 }
 
+/*
+ * The VirusTotal verdict of a sha256 row before its value (a hash fills
+ * an 80-column table: after it, the verdict would be cut), as the web UI
+ * shows it: "VT 3/70" (engines that flag it, of all), "VT: not found".
+ */
+static int add_vt(struct trow *r, const struct q_vt *vt)
+{
+	char tail[64], *n;
+	size_t len, tl;
+
+	if (!vt)
+		return 0;
+	if (vt->status && !strcmp(vt->status, "known") && vt->flagged >= 0 && vt->engines >= 0)
+		snprintf(tail, sizeof(tail), "VT %lld/%lld  ", (long long)vt->flagged, (long long)vt->engines);
+	else if (vt->status && !strcmp(vt->status, "not_found"))
+		snprintf(tail, sizeof(tail), "VT: not found  ");
+	else
+		snprintf(tail, sizeof(tail), "VT: error  ");
+	len = strlen(r->shown);
+	tl = strlen(tail);
+	if (!(n = malloc(tl + len + 1)))
+		return -ENOMEM;
+	memcpy(n, tail, tl);
+	memcpy(n + tl, r->shown, len + 1);
+	free(r->shown);
+	r->shown = n;
+	return 0;
+}
+
 /* Run the query of the current state; the table's rows. On error, t->msg says what. */
 int tui_query(struct tui *t)
 {
@@ -243,8 +272,12 @@ int tui_query(struct tui *t)
 		r = q_group(t->db, &s, &rows, err, sizeof(err));
 		if (r == 0) {
 			for (size_t i = 0; i < rows.n && r == 0; i++)
+			{
 				r = add_row(t, &cap, f, rows.v[i].key, rows.v[i].other, 0,
 					    rows.v[i].sent, rows.v[i].received, rows.v[i].connections);
+				if (r == 0)
+					r = add_vt(&t->rows[t->nrows - 1], rows.v[i].vt);
+			}
 			q_rows_free(&rows);
 		}
 	}

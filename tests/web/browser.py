@@ -172,6 +172,7 @@ class Run:
         nsha = self.b.eval('''[...document.querySelectorAll('#drill-body h3')]
             .find(h => h.textContent.startsWith('sha256')).parentElement.querySelectorAll('tbody tr').length''')
         check(nsha == 2, 'the drill-down lists %s sha256 values, expected 2' % nsha)
+        check('VT 3/70' in body, 'the drill-down shows the verdict of firefox\'s sha256')
         self.shot('explore-drill')
         # countries (from the GeoIP database snitch-store used): a group, and a badge in a drill-down
         self.open('/explore?range=all&units=bytes&group=country')
@@ -183,7 +184,7 @@ class Run:
               'countries %s, SQL says %s' % (rows, want))
         check(any(r[0] == 'CA Canada' for r in rows), 'a country code is shown with its name: %s' % rows)
         self.open('/explore?range=all&units=bytes&drill=%2Fusr%2Fbin%2Fwget')
-        badge = self.b.eval('''[...document.querySelectorAll('#drill-body .badge')].map(b => b.textContent).join(',')''')
+        badge = self.b.eval('''[...document.querySelectorAll('#drill-body .badge:not(.vt)')].map(b => b.textContent).join(',')''')
         country = self.q('''select a.country from addresses a where a.addr = '151.101.2.132' ''')
         check(country and badge == country, 'the drill-down of wget shows the country %r of its address: %r'
               % (country, badge))
@@ -202,6 +203,23 @@ class Run:
         check(int(ff[0][5]) == want, 'firefox sent %s, SQL says %d' % (ff[0][5], want))
         others = [r for r in rows if r[0] == '/usr/bin/wget']
         check(others and 'modified' not in others[0][1], 'wget is not marked modified')
+        # the VirusTotal verdicts beside the sha256 values: firefox's new
+        # hash flagged (red, a link to its report), wget's not found, none
+        # for chronyd's
+        check('VT 3/70' in ff[0][2], 'firefox shows VT 3/70: %s' % ff[0][2])
+        check('VT: not found' in others[0][2], 'wget shows VT: not found: %s' % others[0][2])
+        cu = [r for r in rows if r[0] == '/usr/bin/curl']
+        check(cu and 'VT 0/70' in cu[0][2], 'curl shows VT 0/70: %s' % cu)
+        ch = [r for r in rows if r[0] == '/usr/sbin/chronyd']
+        check(ch and 'VT' not in ch[0][2], 'chronyd has no verdict: %s' % ch)
+        vt = self.b.eval('''[...document.querySelectorAll('#exe-table a.badge.vt')].map(a =>
+            [a.textContent, a.classList.contains('bad'), a.getAttribute('href'), a.getAttribute('rel')])''')
+        vt = [v for v in vt if v[1]]
+        check(len(vt) == 1 and vt[0][0] == 'VT 3/70' and
+              vt[0][2] == 'https://www.virustotal.com/gui/file/' + 'bb22' * 16 and 'noopener' in vt[0][3],
+              'one flagged (red) badge, VT 3/70, linking to its report: %s' % vt)
+        clean = self.b.eval('''[...document.querySelectorAll('#exe-table a.badge.vt:not(.bad)')].map(a => a.textContent)''')
+        check(clean == ['VT 0/70'], 'the clean verdict is not red: %s' % clean)
         self.shot('executables')
         self.no_console_errors()
 

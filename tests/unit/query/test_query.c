@@ -487,6 +487,110 @@ static void errors(struct q_db *db)
 	CHECK(q_parse_time("12ab", &ns) == -EINVAL);
 }
 
+/* The text of b, NUL-terminated ("" when empty). */
+static const char *bstr(struct buf *b)
+{
+	buf_putc(b, '\0');
+	b->len--;
+	return b->oom ? "" : b->p;
+}
+
+static const struct q_hash *exe_hash(const struct q_exes *ex, const char *path, const char *sha)
+{
+	for (size_t i = 0; i < ex->n; i++)
+		for (size_t j = 0; strcmp(ex->v[i].path, path) == 0 && j < ex->v[i].nhashes; j++)
+			if (ex->v[i].hashes[j].sha256 && !strcmp(ex->v[i].hashes[j].sha256, sha))
+				return &ex->v[i].hashes[j];
+	return NULL;
+}
+
+static const struct q_row *row_of(const struct q_rows *r, const char *key)
+{
+	for (size_t i = 0; i < r->n; i++)
+		if (r->v[i].key && !strcmp(r->v[i].key, key))
+			return &r->v[i];
+	return NULL;
+}
+
+/*
+ * VirusTotal verdicts (version 5): none at version 3; then the fixture
+ * made version 5 with a verdict of curl's "aa" (3 of 70 flagged) and
+ * "bb" not found: each sha256 of the executables, of a sha256 grouping
+ * and of a drill-down carries its verdict, or none.
+ */
+static void verdicts(const char *path)
+{
+	struct q_db *db;
+	struct q_spec s;
+	struct q_rows rows;
+	struct q_exes ex;
+	struct q_drill d;
+	struct buf b = BUF_INIT;
+	const struct q_hash *hh;
+	const struct q_row *r;
+	char err[256];
+	sqlite3 *h;
+
+	q_spec_init(&s);
+	s.group_by = QF_SHA256;
+	CHECK(q_open(&db, path, 0, err, sizeof(err)) == 0);
+	CHECK(q_group(db, &s, &rows, err, sizeof(err)) == 0);
+	CHECK((r = row_of(&rows, "aa")) && !r->vt_known && !r->vt);
+	q_json_row(&b, QF_SHA256, r);
+	CHECK(bstr(&b) && !strstr(bstr(&b), "\"vt\""));
+	q_rows_free(&rows);
+	q_close(db);
+
+	CHECK(sqlite3_open(path, &h) == SQLITE_OK);
+	exec(h, "CREATE TABLE verdicts (sha256 TEXT PRIMARY KEY, status TEXT NOT NULL, malicious INTEGER,"
+		" suspicious INTEGER, undetected INTEGER, harmless INTEGER, engines INTEGER,"
+		" analysis_ns INTEGER, link TEXT, reason TEXT, checked_ns INTEGER NOT NULL);"
+		"INSERT INTO verdicts VALUES ('aa', 'known', 2, 1, 60, 7, 70, NULL, 'https://vt.example/aa', NULL, 1);"
+		"INSERT INTO verdicts VALUES ('bb', 'not_found', NULL, NULL, NULL, NULL, NULL, NULL, NULL, 'x', 1);"
+		"PRAGMA user_version = 5");
+	sqlite3_close(h);
+
+	CHECK(q_open(&db, path, 0, err, sizeof(err)) == 0);
+	CHECK(q_executables(db, &s, &ex, err, sizeof(err)) == 0);
+	CHECK((hh = exe_hash(&ex, "/usr/bin/curl", "aa")) && hh->vt_known && hh->vt);
+	if (hh && hh->vt) {
+		CHECK(!strcmp(hh->vt->status, "known") && hh->vt->flagged == 3 && hh->vt->engines == 70);
+		CHECK(hh->vt->link && !strcmp(hh->vt->link, "https://vt.example/aa"));
+	}
+	CHECK((hh = exe_hash(&ex, "/usr/bin/curl", "bb")) && hh->vt && !strcmp(hh->vt->status, "not_found") &&
+	      hh->vt->engines == -1 && !hh->vt->link);
+	CHECK((hh = exe_hash(&ex, "/usr/bin/bash", "cc")) && hh->vt_known && !hh->vt);
+	buf_reset(&b);
+	for (size_t i = 0; i < ex.n; i++)
+		if (!strcmp(ex.v[i].path, "/usr/bin/curl"))
+			q_json_exe(&b, &ex.v[i]);
+	CHECK(bstr(&b) && strstr(bstr(&b), "\"vt\":{\"status\":\"known\",\"flagged\":3,\"engines\":70,"
+				 "\"link\":\"https://vt.example/aa\"}"));
+	CHECK(strstr(bstr(&b), "\"vt\":{\"status\":\"not_found\",\"flagged\":null,\"engines\":null,\"link\":null}"));
+	q_exes_free(&ex);
+
+	CHECK(q_group(db, &s, &rows, err, sizeof(err)) == 0);
+	CHECK((r = row_of(&rows, "aa")) && r->vt && r->vt->flagged == 3);
+	CHECK((r = row_of(&rows, "dd")) && r->vt_known && !r->vt);
+	buf_reset(&b);
+	q_json_row(&b, QF_SHA256, r);
+	CHECK(strstr(bstr(&b), "\"vt\":null"));
+	q_rows_free(&rows);
+	/* a field that is not a sha256 has none */
+	s.group_by = QF_EXE;
+	CHECK(q_group(db, &s, &rows, err, sizeof(err)) == 0);
+	CHECK((r = row_of(&rows, "/usr/bin/curl")) && !r->vt_known && !r->vt);
+	q_rows_free(&rows);
+
+	CHECK(q_drill(db, &s, QF_EXE, "/usr/bin/curl", &d, err, sizeof(err)) == 0);
+	CHECK(d.sha256.n == 2);
+	CHECK((r = row_of(&d.sha256, "aa")) && r->vt && r->vt->engines == 70);
+	CHECK((r = row_of(&d.sha256, "bb")) && r->vt && !strcmp(r->vt->status, "not_found"));
+	q_drill_free(&d);
+	q_close(db);
+	buf_release(&b);
+}
+
 int main(void)
 {
 	char path[] = "/tmp/snitch-test-query-XXXXXX", db_path[64], err[256];
@@ -507,6 +611,7 @@ int main(void)
 	errors(db);
 	known_sums(db, db_path);
 	q_close(db);
+	verdicts(db_path);
 	unlink(db_path);
 	{
 		char side[80];
