@@ -28,11 +28,12 @@
 #include "clock.h"
 #include "exitcode.h"
 #include "feed.h"
+#include "feedclient.h"
 #include "geoip.h"
-#include "linereader.h"
 #include "log.h"
 #include "model.h"
 #include "top.h"
+#include "tty.h"
 
 #define PROG "snitch top"
 #define NS 1000000000ULL
@@ -46,37 +47,23 @@ static void on_quit(int signo)
 	quit_signal = signo;
 }
 
-/* ---- the feed ---- */
-
-static void disconnect(struct top *t)
-{
-	if (t->fd >= 0) {
-		linereader_release(&t->lr);
-		close(t->fd);
-	}
-	t->fd = -1;
-}
+/* ---- the feed: feedclient.c ---- */
 
 /* Connect once; sets t->state. Returns the negative errno of a failure. */
 static int try_connect(struct top *t)
 {
-	int fd = feed_connect(t->sock);
+	int e = feed_client_connect(&t->feed);
 
-	if (fd < 0) {
-		t->state = fd == -EACCES || fd == -EPERM ? TOP_DENIED : TOP_NO_SNITCH;
+	if (e < 0) {
+		if (e == -ENOMEM)
+			return e;
+		t->state = e == -EACCES || e == -EPERM ? TOP_DENIED : TOP_NO_SNITCH;
 		if (t->state == TOP_DENIED)
-			snprintf(t->denied, sizeof(t->denied),
+			snprintf(t->feed.denied, sizeof(t->feed.denied),
 				 "permission denied: '%s' is for root and the group '%s' (sudo usermod -aG %s $USER)",
-				 t->sock, FEED_GROUP, FEED_GROUP);
-		return fd;
+				 t->feed.sock, FEED_GROUP, FEED_GROUP);
+		return e;
 	}
-	if (linereader_init(&t->lr, fd, RECORD_LINE_MAX) < 0) {
-		close(fd);
-		return -ENOMEM;
-	}
-	(void)fcntl(fd, F_SETFL, O_NONBLOCK);
-	t->fd = fd;
-	t->first_line = true;
 	t->state = TOP_CONNECTED;
 	t->connected_ns = clock_mono_ns();
 	return 0;
@@ -85,49 +72,17 @@ static int try_connect(struct top *t)
 /* Read what the feed holds now, for at most 50 ms. */
 static void read_feed(struct top *t)
 {
-	uint64_t until = clock_mono_ns() + 50 * MS;
-
-	while (t->fd >= 0 && clock_mono_ns() < until) {
-		const char *line;
-		size_t len;
-		enum line_status st = linereader_next(&t->lr, &line, &len);
-		ssize_t n;
-
-		if (st == LINE_OK) {
-			if (t->first_line && feed_is_denial(line, len, t->denied, sizeof(t->denied))) {
-				disconnect(t);
-				t->state = TOP_DENIED;
-				return;
-			}
-			t->first_line = false;
-			model_add_line(&t->live, line, len);
-			continue;
-		}
-		if (st == LINE_TOO_LONG)
-			continue;
-		if (st == LINE_EOF) {
-			disconnect(t);
-			t->state = TOP_NO_SNITCH;
-			t->feed_ended = true;
-			return;
-		}
-		n = linereader_fill(&t->lr);
-		if (n == -EAGAIN)
-			return;
-		if (n < 0 && n != -EINTR) {
-			disconnect(t);
-			t->state = TOP_NO_SNITCH;
-			t->feed_ended = true;
-			return;
-		}
+	switch (feed_client_read(&t->feed, &t->live, 50 * MS)) {
+	case FEED_READ_DENIED:
+		t->state = TOP_DENIED;
+		break;
+	case FEED_READ_ENDED:
+		t->state = TOP_NO_SNITCH;
+		t->feed_ended = true;
+		break;
+	case FEED_READ_MORE:
+		break;
 	}
-}
-
-/* ---- countries, when a stage added none: lib/geoip.c ---- */
-
-static const char *country_of(void *ctx, const char *addr, char out[3])
-{
-	return geoip_country(ctx, addr, out);
 }
 
 /* ---- the listening ports, from /proc/net ---- */
@@ -258,25 +213,16 @@ static bool on_key(struct top *t, int c)
 		return c != 'q';
 	}
 	if (t->editing) {
-		size_t n = strlen(t->edit);
-
-		if (c == '\n' || c == '\r' || c == KEY_ENTER) {
+		switch (tty_edit_key(t->edit, sizeof(t->edit), c)) {
+		case TTY_EDIT_ENTER:
 			snprintf(t->filter, sizeof(t->filter), "%s", t->edit);
 			t->editing = false;
-		} else if (c == 27) {
+			break;
+		case TTY_EDIT_CANCEL:
 			t->editing = false;
-		} else if (c == KEY_BACKSPACE || c == 127 || c == 8) {
-			/* a whole UTF-8 character */
-			while (n && ((unsigned char)t->edit[n - 1] & 0xc0) == 0x80)
-				n--;
-			if (n)
-				n--;
-			t->edit[n] = '\0';
-		} else if (c == 21) {		/* Ctrl-U */
-			t->edit[0] = '\0';
-		} else if (c >= 0x20 && c < 0x100 && c != 0x7f && n + 1 < sizeof(t->edit)) {
-			t->edit[n] = (char)c;
-			t->edit[n + 1] = '\0';
+			break;
+		case TTY_EDIT_MORE:
+			break;
 		}
 		return true;
 	}
@@ -379,20 +325,17 @@ int main(int argc, char **argv)
 		snprintf(path, sizeof(path), "%s", sock);
 	else
 		snprintf(path, sizeof(path), "%s/events.sock", run_dir);
-	t->sock = path;
-	t->fd = -1;
+	t->feed.sock = path;
+	t->feed.fd = -1;
 	model_init(&t->live);
 	/* no database, no countries: top goes on without them */
-	if (geoip_open(&t->geo, NULL) == 0) {
-		t->live.country_of = country_of;
-		t->live.country_ctx = t->geo;
-	}
+	feed_client_countries(&t->live, &t->geo);
 	t->sort = SORT_TOTAL;
 	t->started_real_ns = clock_real_ns();
 
 	e = try_connect(t);
 	if (t->state == TOP_DENIED) {
-		log_msg("%s", t->denied);
+		log_msg("%s", t->feed.denied);
 		return SNITCH_EXIT_NOPERM;
 	}
 	if (e < 0 && start) {
@@ -420,7 +363,7 @@ int main(int argc, char **argv)
 	view_draw(t);
 	while (!quit_signal) {
 		struct pollfd p[2] = { { .fd = STDIN_FILENO, .events = POLLIN },
-				       { .fd = t->fd, .events = POLLIN } };
+				       { .fd = t->feed.fd, .events = POLLIN } };
 		uint64_t now = clock_mono_ns();
 		bool redraw = false;
 		int c;
@@ -430,7 +373,7 @@ int main(int argc, char **argv)
 			t->child_died = true;
 			redraw = true;
 		}
-		if (t->fd < 0 && now >= next_try) {
+		if (t->feed.fd < 0 && now >= next_try) {
 			/* no snitch yet, or it went: look again every second */
 			if (try_connect(t) == 0)
 				redraw = true;
@@ -438,8 +381,8 @@ int main(int argc, char **argv)
 				break;
 			next_try = now + NS;
 		}
-		(void)poll(p, t->fd >= 0 ? 2 : 1, (int)((next_tick > now ? next_tick - now : 0) / MS) + 1);
-		if (p[1].revents && t->fd >= 0)
+		(void)poll(p, t->feed.fd >= 0 ? 2 : 1, (int)((next_tick > now ? next_tick - now : 0) / MS) + 1);
+		if (p[1].revents && t->feed.fd >= 0)
 			read_feed(t);
 		if (t->state == TOP_DENIED)
 			break;
@@ -468,10 +411,10 @@ int main(int argc, char **argv)
 	}
 out:
 	view_end(t);
-	disconnect(t);
+	feed_client_close(&t->feed);
 	stop_snitch(t);
 	if (t->state == TOP_DENIED) {
-		log_msg("%s", t->denied);
+		log_msg("%s", t->feed.denied);
 		ret = SNITCH_EXIT_NOPERM;
 	} else {
 		ret = SNITCH_EXIT_OK;

@@ -7,19 +7,16 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "linereader.h"
+#include "feedclient.h"
 #include "model.h"
 #include "units.h"
 
 enum top_state { TOP_NO_SNITCH, TOP_CONNECTED, TOP_DENIED };
 
 struct top {
-	const char *sock;
-	int fd;
-	struct linereader lr;
-	bool first_line, feed_ended;
+	struct feed_client feed;	/* its sock, fd, and the refusal in denied */
+	bool feed_ended;
 	enum top_state state;
-	char denied[512];
 	uint64_t connected_ns, started_real_ns;
 	struct top_model live, frozen;
 	bool paused, help, editing, color, utf8;

@@ -2,25 +2,24 @@
 /*
  * The screen of snitch top: ncursesw, redrawn whole once a second and
  * after each key. Every text drawn here was made inert by lib/termsafe.h
- * when it was stored (model.c) or is top's own; this file cuts it to its
- * column by display width, never in the middle of a character.
+ * when it was stored (model.c) or is top's own; put() (tty.c) cuts it to
+ * its column by display width, never in the middle of a character.
  */
 #include <inttypes.h>
-#include <langinfo.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <wchar.h>
 
 #include "clock.h"
 #include "json.h"
 #include "termsafe.h"
+#include "tty.h"
 #include "top.h"
 
 #define LINE_W 1024
 
-enum { LEFT, RIGHT, CUT_LEFT };
+enum { LEFT = TTY_LEFT, RIGHT = TTY_RIGHT, CUT_LEFT = TTY_CUT_LEFT };
 enum { PAIR_BAR = 1, PAIR_ACTIVE, PAIR_WARN };
 
 static SCREEN *screen;
@@ -29,26 +28,10 @@ static size_t order_cap;
 
 int view_init(struct top *t)
 {
-	const char *nc = getenv("NO_COLOR");
-	const char *cs = nl_langinfo(CODESET);
-
-	t->utf8 = cs && !strcmp(cs, "UTF-8");
-	/* newterm, not initscr: an unknown TERM is an error to report, not an exit */
-	screen = newterm(NULL, stdout, stdin);
+	screen = tty_open(&t->utf8, &t->color);
 	if (!screen)
 		return -1;
-	set_term(screen);
-	cbreak();
-	noecho();
-	nonl();
-	keypad(stdscr, TRUE);
-	nodelay(stdscr, TRUE);
-	curs_set(0);
-	set_escdelay(25);
-	t->color = has_colors() && !(nc && *nc);
 	if (t->color) {
-		start_color();
-		use_default_colors();
 		init_pair(PAIR_BAR, COLOR_BLACK, COLOR_CYAN);
 		init_pair(PAIR_ACTIVE, COLOR_GREEN, -1);
 		init_pair(PAIR_WARN, COLOR_YELLOW, -1);
@@ -59,8 +42,7 @@ int view_init(struct top *t)
 void view_end(struct top *t)
 {
 	(void)t;
-	endwin();
-	delscreen(screen);
+	tty_close(screen);
 	screen = NULL;
 	free(order);
 	order = NULL;
@@ -73,66 +55,7 @@ void view_end(struct top *t)
  */
 static void put(const struct top *t, int y, int x, int w, const char *s, int how)
 {
-	wchar_t wc[LINE_W + 2];
-	unsigned char cw[LINE_W + 2];
-	const wchar_t ell = t->utf8 ? 0x2026 : L'~';
-	const unsigned char *p = (const unsigned char *)s;
-	size_t len = strlen(s), n = 0, from = 0, to;
-	int total = 0, shown;
-
-	if (w <= 0)
-		return;
-	for (size_t i = 0; i < len && n < LINE_W;) {
-		size_t l = utf8_seq_len(p + i, len - i);
-		uint32_t c = p[i];
-		int cwid;
-
-		if (l == 2)
-			c = (uint32_t)(p[i] & 0x1f) << 6 | (p[i + 1] & 0x3f);
-		else if (l == 3)
-			c = (uint32_t)(p[i] & 0x0f) << 12 | (uint32_t)(p[i + 1] & 0x3f) << 6 | (p[i + 2] & 0x3f);
-		else if (l == 4)
-			c = (uint32_t)(p[i] & 0x07) << 18 | (uint32_t)(p[i + 1] & 0x3f) << 12 |
-			    (uint32_t)(p[i + 2] & 0x3f) << 6 | (p[i + 3] & 0x3f);
-		i += l ? l : 1;
-		if (!l || c < 0x20 || c == 0x7f)
-			c = t->utf8 ? 0xfffd : '?';	/* never, after termsafe; kept inert anyway */
-		if (!t->utf8 && c >= 0x80)
-			c = '?';
-		cwid = c < 0x80 ? 1 : wcwidth((wchar_t)c);
-		if (cwid < 0 || cwid > 2) {
-			c = t->utf8 ? 0xfffd : '?';
-			cwid = 1;
-		}
-		wc[n] = (wchar_t)c;
-		cw[n++] = (unsigned char)cwid;
-		total += cwid;
-	}
-	to = n;
-	shown = total;
-	if (total > w) {
-		if (how == CUT_LEFT) {
-			while (from < to && shown + 1 > w)
-				shown -= cw[from++];
-		} else {
-			while (to > from && shown + 1 > w)
-				shown -= cw[--to];
-		}
-		shown++;	/* the ellipsis */
-	}
-	move(y, x);
-	if (how == RIGHT)
-		for (int k = shown; k < w; k++)
-			addch(' ');
-	if (total > w && how == CUT_LEFT)
-		addnwstr(&ell, 1);
-	if (to > from)
-		addnwstr(wc + from, (int)(to - from));
-	if (total > w && how != CUT_LEFT)
-		addnwstr(&ell, 1);
-	if (how != RIGHT)
-		for (int k = shown; k < w; k++)
-			addch(' ');
+	tty_put(t->utf8, y, x, w, s, (enum tty_how)how, false);
 }
 
 static void bar(const struct top *t, int y, int w, bool reverse)
@@ -313,7 +236,7 @@ static void draw_waiting(struct top *t, int h, int w)
 	char line[LINE_W], sock[300];
 	int y = 2;
 
-	termsafe_str(sock, sizeof(sock), t->sock, strlen(t->sock));
+	termsafe_str(sock, sizeof(sock), t->feed.sock, strlen(t->feed.sock));
 	if (t->child > 0) {
 		snprintf(line, sizeof(line), "Starting snitch (pid %d) for as long as top runs; its messages go to %.400s",
 			 (int)t->child, t->start_log);

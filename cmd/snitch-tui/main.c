@@ -10,7 +10,6 @@
  */
 #include <curses.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <locale.h>
 #include <poll.h>
 #include <signal.h>
@@ -27,6 +26,7 @@
 #include "log.h"
 #include "record.h"
 #include "termsafe.h"
+#include "cmd/snitch-top/tty.h"
 #include "tui.h"
 
 #define PROG "snitch tui"
@@ -42,86 +42,51 @@ static void on_quit(int signo)
 	quit_signal = signo;
 }
 
-/* ---- the live feed ---- */
+/* ---- the live feed: cmd/snitch-top/feedclient.c ---- */
 
 static void live_disconnect(struct tui *t)
 {
-	if (t->fd >= 0) {
-		linereader_release(&t->lr);
-		close(t->fd);
-	}
-	t->fd = -1;
+	feed_client_close(&t->feed);
 	if (t->live_state == LIVE_CONNECTED)
 		t->live_state = LIVE_NONE;
 }
 
 static void live_connect(struct tui *t)
 {
-	int fd = feed_connect(t->sock);
+	int e = feed_client_connect(&t->feed);
 
-	if (fd < 0) {
-		t->live_state = fd == -EACCES || fd == -EPERM ? LIVE_DENIED : LIVE_NONE;
+	if (e == -ENOMEM)
+		return;
+	if (e < 0) {
+		t->live_state = e == -EACCES || e == -EPERM ? LIVE_DENIED : LIVE_NONE;
 		if (t->live_state == LIVE_DENIED)
-			snprintf(t->denied, sizeof(t->denied),
+			snprintf(t->feed.denied, sizeof(t->feed.denied),
 				 "Permission denied: the live feed is for root and the group %s "
 				 "(sudo usermod -aG %s $USER, then log in again). Its socket:",
 				 FEED_GROUP, FEED_GROUP);
 		return;
 	}
-	if (linereader_init(&t->lr, fd, RECORD_LINE_MAX) < 0) {
-		close(fd);
-		return;
-	}
-	(void)fcntl(fd, F_SETFL, O_NONBLOCK);
-	t->fd = fd;
-	t->first_line = true;
 	t->live_state = LIVE_CONNECTED;
 }
 
 static void live_read(struct tui *t)
 {
-	uint64_t until = clock_mono_ns() + 30 * MS;
+	char msg[sizeof(t->feed.denied)];
 
-	while (t->fd >= 0 && clock_mono_ns() < until) {
-		const char *line;
-		size_t len;
-		enum line_status st = linereader_next(&t->lr, &line, &len);
-		ssize_t n;
-
-		if (st == LINE_OK) {
-			if (t->first_line && feed_is_denial(line, len, t->denied, sizeof(t->denied))) {
-				char msg[sizeof(t->denied)];
-
-				termsafe_str(msg, sizeof(msg), t->denied, strlen(t->denied));
-				snprintf(t->denied, sizeof(t->denied), "%s", msg);
-				live_disconnect(t);
-				t->live_state = LIVE_DENIED;
-				return;
-			}
-			t->first_line = false;
-			model_add_line(&t->model, line, len);
-			continue;
-		}
-		if (st == LINE_TOO_LONG)
-			continue;
-		if (st == LINE_EOF) {
-			live_disconnect(t);
-			return;
-		}
-		n = linereader_fill(&t->lr);
-		if (n == -EAGAIN)
-			return;
-		if (n < 0 && n != -EINTR) {
-			live_disconnect(t);
-			return;
-		}
+	switch (feed_client_read(&t->feed, &t->model, 30 * MS)) {
+	case FEED_READ_DENIED:
+		/* the refusal is shown: inert first */
+		termsafe_str(msg, sizeof(msg), t->feed.denied, strlen(t->feed.denied));
+		snprintf(t->feed.denied, sizeof(t->feed.denied), "%s", msg);
+		t->live_state = LIVE_DENIED;
+		break;
+	case FEED_READ_ENDED:
+		if (t->live_state == LIVE_CONNECTED)
+			t->live_state = LIVE_NONE;
+		break;
+	case FEED_READ_MORE:
+		break;
 	}
-}
-
-/* The live tab's countries, when a stage added none: lib/geoip.c. */
-static const char *country_of(void *ctx, const char *addr, char out[3])
-{
-	return geoip_country(ctx, addr, out);
 }
 
 /* ---- keys ---- */
@@ -150,26 +115,18 @@ static void flush(struct tui *t)
 
 static void edit_key(struct tui *t, int c)
 {
-	size_t n = strlen(t->edit);
-
-	if (c == '\n' || c == '\r' || c == KEY_ENTER) {
+	switch (tty_edit_key(t->edit, sizeof(t->edit), c)) {
+	case TTY_EDIT_ENTER:
 		snprintf(t->search, sizeof(t->search), "%s", t->edit);
 		t->editing = false;
 		t->sel = t->scroll = 0;
 		tui_resort(t);
-	} else if (c == 27) {
+		break;
+	case TTY_EDIT_CANCEL:
 		t->editing = false;
-	} else if (c == KEY_BACKSPACE || c == 127 || c == 8) {
-		while (n && ((unsigned char)t->edit[n - 1] & 0xc0) == 0x80)
-			n--;
-		if (n)
-			n--;
-		t->edit[n] = '\0';
-	} else if (c == 21) {
-		t->edit[0] = '\0';
-	} else if (c >= 0x20 && c < 0x100 && c != 0x7f && n + 1 < sizeof(t->edit)) {
-		t->edit[n] = (char)c;
-		t->edit[n + 1] = '\0';
+		break;
+	case TTY_EDIT_MORE:
+		break;
 	}
 }
 
@@ -241,7 +198,7 @@ static bool on_key(struct tui *t, int c)
 		return true;
 	case 'l':
 		t->live = !t->live;
-		if (t->live && t->fd < 0) {
+		if (t->live && t->feed.fd < 0) {
 			live_connect(t);
 			t->next_try_ns = clock_mono_ns() + NS;
 		}
@@ -441,8 +398,8 @@ int main(int argc, char **argv)
 		snprintf(path, sizeof(path), "%s", sock);
 	else
 		snprintf(path, sizeof(path), "%s/events.sock", run_dir);
-	t->sock = path;
-	t->fd = -1;
+	t->feed.sock = path;
+	t->feed.fd = -1;
 	t->db_path = db;
 	if ((r = q_open(&t->db, db, 0, err, sizeof(err))) < 0 ||
 	    (r = q_meta(t->db, &meta, err, sizeof(err))) < 0) {
@@ -451,10 +408,7 @@ int main(int argc, char **argv)
 		return open_error(r);
 	}
 	model_init(&t->model);
-	if (geoip_open(&t->geo, NULL) == 0) {
-		t->model.country_of = country_of;
-		t->model.country_ctx = t->geo;
-	}
+	feed_client_countries(&t->model, &t->geo);
 	t->anchor_ns = (int64_t)clock_real_ns();
 	t->sort = TS_TOTAL;
 
@@ -472,18 +426,18 @@ int main(int argc, char **argv)
 	last_draw = clock_mono_ns();
 	while (!quit_signal) {
 		struct pollfd p[2] = { { .fd = STDIN_FILENO, .events = POLLIN },
-				       { .fd = t->fd, .events = POLLIN } };
+				       { .fd = t->feed.fd, .events = POLLIN } };
 		uint64_t now = clock_mono_ns();
 		bool redraw = false;
 		int c;
 
-		if (t->live && t->fd < 0 && t->live_state != LIVE_DENIED && now >= t->next_try_ns) {
+		if (t->live && t->feed.fd < 0 && t->live_state != LIVE_DENIED && now >= t->next_try_ns) {
 			live_connect(t);
 			t->next_try_ns = now + NS;
 			live_changed = true;
 		}
-		(void)poll(p, t->fd >= 0 ? 2 : 1, t->live ? 250 : 5000);
-		if (p[1].revents && t->fd >= 0) {
+		(void)poll(p, t->feed.fd >= 0 ? 2 : 1, t->live ? 250 : 5000);
+		if (p[1].revents && t->feed.fd >= 0) {
 			live_read(t);
 			live_changed = true;
 		}

@@ -6,8 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cmd/snitch-top/feedclient.h"
 #include "cmd/snitch-top/model.h"
-#include "linereader.h"
 #include "query/query.h"
 #include "units.h"
 
@@ -77,14 +77,10 @@ struct tui {
 	/* the live tab */
 	bool live;
 	int live_state;
-	const char *sock;
-	int fd;
-	struct linereader lr;
-	bool first_line;
+	struct feed_client feed;	/* its sock, fd, and the refusal in denied */
 	uint64_t next_try_ns;
 	struct top_model model;
 	struct geoip *geo;		/* NULL: no country database */
-	char denied[512];
 };
 
 /* data.c: the queries, filters, sorting and searching. */

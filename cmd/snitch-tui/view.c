@@ -4,25 +4,25 @@
  * breadcrumb of the filters, the sidebar of groupings beside the table of
  * the selected one, a footer; the live tab; the help. Every text drawn was
  * made inert by lib/termsafe.h (data.c, the live model) or is the tui's
- * own; put() cuts it to its column by display width.
+ * own; put() (cmd/snitch-top/tty.c) cuts it to its column by display
+ * width.
  */
 #include <curses.h>
 #include <inttypes.h>
-#include <langinfo.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <wchar.h>
 
 #include "json.h"
 #include "termsafe.h"
+#include "cmd/snitch-top/tty.h"
 #include "tui.h"
 
 #define LINE_W 1024
 #define NS 1000000000LL
 
-enum { LEFT, RIGHT, CUT_LEFT };
+enum { LEFT = TTY_LEFT, RIGHT = TTY_RIGHT, CUT_LEFT = TTY_CUT_LEFT };
 enum { PAIR_BAR = 1, PAIR_SEL, PAIR_CRUMB, PAIR_ERR };
 
 static struct tui *cur;
@@ -31,27 +31,11 @@ static int table_rows = 1;
 
 int view_init(struct tui *t)
 {
-	const char *nc = getenv("NO_COLOR");
-	const char *cs = nl_langinfo(CODESET);
-
 	cur = t;
-	t->utf8 = cs && !strcmp(cs, "UTF-8");
-	/* newterm, not initscr: an unknown TERM is an error to report, not an exit */
-	screen = newterm(NULL, stdout, stdin);
+	screen = tty_open(&t->utf8, &t->color);
 	if (!screen)
 		return -1;
-	set_term(screen);
-	cbreak();
-	noecho();
-	nonl();
-	keypad(stdscr, TRUE);
-	nodelay(stdscr, TRUE);
-	curs_set(0);
-	set_escdelay(25);
-	t->color = has_colors() && !(nc && *nc);
 	if (t->color) {
-		start_color();
-		use_default_colors();
 		init_pair(PAIR_BAR, COLOR_BLACK, COLOR_CYAN);
 		init_pair(PAIR_SEL, COLOR_BLACK, COLOR_YELLOW);
 		init_pair(PAIR_CRUMB, COLOR_YELLOW, -1);
@@ -62,9 +46,7 @@ int view_init(struct tui *t)
 
 void view_end(void)
 {
-	endwin();
-	if (screen)
-		delscreen(screen);
+	tty_close(screen);
 	screen = NULL;
 }
 
@@ -76,67 +58,7 @@ int view_table_rows(void)
 /* Draw s (valid UTF-8, inert) in [x, x + w) of line y, cut by display width, padded. */
 static void put(int y, int x, int w, const char *s, int how)
 {
-	wchar_t wc[LINE_W + 2];
-	unsigned char cw[LINE_W + 2];
-	const wchar_t ell = cur->utf8 ? 0x2026 : L'~';
-	const unsigned char *p = (const unsigned char *)s;
-	size_t len = strlen(s), n = 0, from = 0, to;
-	int total = 0, shown;
-
-	if (w <= 0)
-		return;
-	for (size_t i = 0; i < len && n < LINE_W;) {
-		size_t l = utf8_seq_len(p + i, len - i);
-		uint32_t c = p[i];
-		int cwid;
-
-		if (l == 2)
-			c = (uint32_t)(p[i] & 0x1f) << 6 | (p[i + 1] & 0x3f);
-		else if (l == 3)
-			c = (uint32_t)(p[i] & 0x0f) << 12 | (uint32_t)(p[i + 1] & 0x3f) << 6 |
-			    (p[i + 2] & 0x3f);
-		else if (l == 4)
-			c = (uint32_t)(p[i] & 0x07) << 18 | (uint32_t)(p[i + 1] & 0x3f) << 12 |
-			    (uint32_t)(p[i + 2] & 0x3f) << 6 | (p[i + 3] & 0x3f);
-		i += l ? l : 1;
-		/* termsafe left no control; anything odd still shows as a mark */
-		if (!l || c < 0x20 || (c >= 0x7f && c < 0xa0))
-			c = cur->utf8 ? 0xfffd : '?';
-		if (!cur->utf8 && c >= 0x80)
-			c = '?';
-		cwid = c < 0x80 ? 1 : wcwidth((wchar_t)c);
-		if (cwid < 1 || cwid > 2) {
-			c = cur->utf8 ? 0xfffd : '?';
-			cwid = 1;
-		}
-		wc[n] = (wchar_t)c;
-		cw[n++] = (unsigned char)cwid;
-		total += cwid;
-	}
-	to = n;
-	shown = total;
-	if (total > w) {
-		if (how == CUT_LEFT)
-			while (from < to && shown + 1 > w)
-				shown -= cw[from++];
-		else
-			while (to > from && shown + 1 > w)
-				shown -= cw[--to];
-		shown++;
-	}
-	move(y, x);
-	if (how == RIGHT)
-		for (int k = shown; k < w; k++)
-			addch(' ');
-	if (total > w && how == CUT_LEFT)
-		addnwstr(&ell, 1);
-	if (to > from)
-		addnwstr(wc + from, (int)(to - from));
-	if (total > w && how != CUT_LEFT)
-		addnwstr(&ell, 1);
-	if (how != RIGHT)
-		for (int k = shown; k < w; k++)
-			addch(' ');
+	tty_put(cur->utf8, y, x, w, s, (enum tty_how)how, true);
 }
 
 /* s (ASCII words, inert) over up to rows lines of width w from line y, cut at spaces. */
@@ -452,12 +374,12 @@ static void draw_live(struct tui *t, int y, int rows, int w)
 	size_t n;
 	int x;
 
-	termsafe_str(sock, sizeof(sock), t->sock, strlen(t->sock));
+	termsafe_str(sock, sizeof(sock), t->feed.sock, strlen(t->feed.sock));
 	if (t->live_state != LIVE_CONNECTED) {
 		int yy = y + 1;
 
 		if (t->live_state == LIVE_DENIED) {
-			yy += wrap(yy, 1, w - 2, 4, t->denied);
+			yy += wrap(yy, 1, w - 2, 4, t->feed.denied);
 			put(yy + 1, 3, w - 4, sock, CUT_LEFT);
 		} else {
 			put(yy++, 1, w - 2, "No snitch is running: there is no live feed at", LEFT);
