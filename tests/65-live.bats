@@ -435,7 +435,7 @@ exe_row() {
 	keys / t o p p a u
 	wait_screen 'filter: toppau_'
 	keys Enter
-	wait_screen 'filter: toppau'
+	wait_screen 'filter: toppau($|[^_])'
 	# every row of both tables (between the header and the footer) is its
 	# (the rows follow the footer by up to a refresh: wait for them, bounded)
 	for i in $(seq 50); do
