@@ -67,6 +67,19 @@ run_stop() {
 	RUN_PID=
 }
 
+# gone PID: the process has ended (within 5 s), a zombie counting as ended
+# (snitch stop returns when the pid file's lock is free, which the kernel
+# frees a moment before the process is reaped, by a parent that may be slow)
+gone() {
+	local i
+	for i in $(seq 50); do
+		[ -e "/proc/$1" ] || return 0
+		grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
 stage_pid() {
 	"$SNITCH" status --json | jq -r --arg n "$1" '.stages[] | select(.name == $n) | .pid'
 }
@@ -213,7 +226,7 @@ gen_bytes() {
 	run env -u SNITCH_DB -u SNITCH_STATE -u SNITCH_LOG_DIR -u SNITCH_RUN_DIR -u SNITCH_CONF \
 		"$SNITCH" systemd --unit -
 	[[ "$output" == *"ExecStart=$SNITCH run"$'\n'* ]]
-	! grep -q '^ReadWritePaths=' <<< "$output"
+	! grep -q '^ReadWritePaths=' <<< "$output" || false
 	[[ "$output" == *StateDirectory=snitch* ]]
 	run "$SNITCH" systemd --unit /nonexistent/dir/snitch.service
 	[ "$status" -ne 0 ]
@@ -356,10 +369,10 @@ gen_bytes() {
 	[ "$status" -eq 0 ]
 	pid2=$(cat "$SNITCH_RUN_DIR/snitch.pid")
 	[ "$pid2" != "$pid" ]
-	! kill -0 "$pid" 2>/dev/null
+	gone "$pid"
 	run "$SNITCH" stop
 	[ "$status" -eq 0 ]
-	! kill -0 "$pid2" 2>/dev/null
+	gone "$pid2"
 	[ ! -e "$SNITCH_RUN_DIR/snitch.pid" ]
 	run "$SNITCH" status
 	[ "$status" -eq 4 ]

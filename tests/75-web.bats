@@ -95,7 +95,7 @@ q() { sqlite3 "$FIXTURE" "$@"; }
 		grep -qi '^X-Content-Type-Options: nosniff' "$BATS_TEST_TMPDIR/h" || { echo "$path: no nosniff" >&2; false; }
 		grep -qi "^Content-Security-Policy: default-src 'none'; script-src 'self'" "$BATS_TEST_TMPDIR/h" ||
 			{ echo "$path: no CSP" >&2; false; }
-		! grep -qi '^Access-Control-' "$BATS_TEST_TMPDIR/h"
+		! grep -qi '^Access-Control-' "$BATS_TEST_TMPDIR/h" || false
 	done
 	# the 403 of a foreign Host too
 	curl -s -D "$BATS_TEST_TMPDIR/h" -o /dev/null -H 'Host: evil.example' "$WEB_URL/"
@@ -118,7 +118,7 @@ q() { sqlite3 "$FIXTURE" "$@"; }
 		"/static/app.js?"*) [ "$code" = 200 ] ;;	# the query string is not part of the path
 		*) [ "$code" = 404 ] || { echo "$path got $code" >&2; false; } ;;
 		esac
-		! grep -q 'root:' "$BATS_TEST_TMPDIR/body"
+		! grep -q 'root:' "$BATS_TEST_TMPDIR/body" || false
 	done
 	# what the fixed list holds is served, byte for byte
 	wcurl -o "$BATS_TEST_TMPDIR/app.js" "$WEB_URL/static/app.js"
@@ -138,7 +138,7 @@ q() { sqlite3 "$FIXTURE" "$@"; }
 	web_spawn "$WEB" $root --db "$FIXTURE" --listen 0.0.0.0:0 --token "$token"
 	web_wait_port
 	# the token is never printed; a one-time sign-in URL is
-	! grep -q "$token" "$WEB_ERR"
+	! grep -q "$token" "$WEB_ERR" || false
 	once=$(sed -n 's|.*/login?once=\([0-9a-f]*\) .*|\1|p' "$WEB_ERR")
 	[ -n "$once" ]
 	[ "$(wcurl -o /dev/null -w '%{http_code}' "$WEB_URL/api/meta")" = 401 ]
