@@ -70,6 +70,23 @@ static void cell(const char *s)
 	}
 }
 
+/* A byte count as a cell: KiB, MiB... or, with exact, every byte. */
+static void cell_bytes(uint64_t n, bool exact)
+{
+	char v[64];
+
+	units_bytes(n, exact ? UNITS_BYTES : UNITS_BINARY, v, sizeof(v));
+	cell(v);
+}
+
+static void cell_u64(uint64_t n)
+{
+	char v[32];
+
+	snprintf(v, sizeof(v), "%llu", (unsigned long long)n);
+	cell(v);
+}
+
 /* Print the cells as rows of ncols; the columns of right[] to the right. */
 static void print_table(size_t ncols, const bool *right)
 {
@@ -120,23 +137,17 @@ static void print_totals(const struct q_totals *t, bool json, bool exact)
 		return;
 	}
 	cell("sent");
-	units_bytes(t->sent, exact ? UNITS_BYTES : UNITS_BINARY, v, sizeof(v));
-	cell(v);
+	cell_bytes(t->sent, exact);
 	cell("received");
-	units_bytes(t->received, exact ? UNITS_BYTES : UNITS_BINARY, v, sizeof(v));
-	cell(v);
+	cell_bytes(t->received, exact);
 	cell("connections");
-	snprintf(v, sizeof(v), "%llu", (unsigned long long)t->connections);
-	cell(v);
+	cell_u64(t->connections);
 	cell("events");
-	snprintf(v, sizeof(v), "%llu", (unsigned long long)t->events);
-	cell(v);
+	cell_u64(t->events);
 	cell("executables");
-	snprintf(v, sizeof(v), "%llu", (unsigned long long)t->executables);
-	cell(v);
+	cell_u64(t->executables);
 	cell("new executables");
-	snprintf(v, sizeof(v), "%llu", (unsigned long long)t->new_executables);
-	cell(v);
+	cell_u64(t->new_executables);
 	cell("first seen");
 	human_time(v, sizeof(v), t->first_ns);
 	cell(v);
@@ -196,14 +207,10 @@ static void print_rows(const struct q_rows *r, bool json, bool exact)
 		cell(x->other ? "(other)" : x->key);
 		if (vt)
 			vt_cell(true, x->vt_known ? x->vt : NULL);
-		units_bytes(x->sent, exact ? UNITS_BYTES : UNITS_BINARY, v, sizeof(v));
-		cell(v);
-		units_bytes(x->received, exact ? UNITS_BYTES : UNITS_BINARY, v, sizeof(v));
-		cell(v);
-		snprintf(v, sizeof(v), "%llu", (unsigned long long)x->connections);
-		cell(v);
-		snprintf(v, sizeof(v), "%llu", (unsigned long long)x->events);
-		cell(v);
+		cell_bytes(x->sent, exact);
+		cell_bytes(x->received, exact);
+		cell_u64(x->connections);
+		cell_u64(x->events);
 		human_time(v, sizeof(v), x->first_ns);
 		cell(v);
 		human_time(v, sizeof(v), x->last_ns);
@@ -237,12 +244,9 @@ static void print_series(const struct q_series *s, bool json, bool exact)
 		human_time(v, sizeof(v), p->bucket_ns);
 		cell(v);
 		cell(s->field == QF_NONE ? "" : p->other ? "(other)" : p->key);
-		units_bytes(p->sent, exact ? UNITS_BYTES : UNITS_BINARY, v, sizeof(v));
-		cell(v);
-		units_bytes(p->received, exact ? UNITS_BYTES : UNITS_BINARY, v, sizeof(v));
-		cell(v);
-		snprintf(v, sizeof(v), "%llu", (unsigned long long)p->connections);
-		cell(v);
+		cell_bytes(p->sent, exact);
+		cell_bytes(p->received, exact);
+		cell_u64(p->connections);
 	}
 	print_table(5, right);
 }
