@@ -14,7 +14,7 @@ set -eu
 BUILD="make gcc libc6-dev pkg-config clang llvm bpftool libbpf-dev libelf-dev
 zlib1g-dev libssl-dev libcurl4-openssl-dev libc-ares-dev libsqlite3-dev libpq-dev libmariadb-dev
 liburing-dev musl-tools libsystemd-dev uthash-dev libmaxminddb-dev help2man libncurses-dev
-libmicrohttpd-dev libjs-chart.js"
+libmicrohttpd-dev libjs-chart.js libseccomp-dev"
 # Run: what the tools call at run time.
 RUN="ca-certificates sqlite3"
 # Test: test runner, JSON checks, users and namespaces, file systems,

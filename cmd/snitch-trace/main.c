@@ -4,6 +4,7 @@
  * kernel (BPF), written as flow, exec, dns, lost and error records.
  */
 #include <errno.h>
+#include <linux/capability.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
@@ -23,6 +24,7 @@
 #include "emit.h"
 #include "exitcode.h"
 #include "log.h"
+#include "privs.h"
 #include "sig.h"
 #include "trace.h"
 
@@ -669,6 +671,45 @@ static int setup(struct tracer *t, const struct trace_opts *o)
 	return -1;
 }
 
+/*
+ * Loaded and attached: what is left is reading the ring buffer (mapped
+ * already) and the maps and the iterator through descriptors it holds.
+ * As the user snitch, with CAP_SYS_PTRACE for --syscalls (is a process
+ * still running its executable: /proc/PID/exe) and CAP_BPF only where the
+ * kernel still asks for it to read maps (kernel.unprivileged_bpf_disabled
+ * is checked on every bpf() call before Linux 6.x): tried, not assumed.
+ */
+static int drop_privileges(struct tracer *t)
+{
+	uint64_t caps = PRIVS_CAP(CAP_BPF);
+	unsigned char key[512];
+	bool need_bpf = false;
+	int fd;
+
+	if (t->sys.n)
+		caps |= PRIVS_CAP(CAP_SYS_PTRACE);
+	if (privs_drop(&(const struct privs){ .caps = caps, .allow = PRIVS_OPEN_READ | PRIVS_BPF }) < 0)
+		return -1;
+	if (privs_effective(CAP_BPF, false) < 0)
+		return 0;	/* never held it */
+	if (bpf_map_get_next_key(bpf_map__fd(t->skel->maps.flows), NULL, key) < 0 && errno == EPERM)
+		need_bpf = true;
+	if (t->scan_link) {
+		fd = bpf_iter_create(bpf_link__fd(t->scan_link));
+		if (fd >= 0)
+			close(fd);
+		else if (errno == EPERM)
+			need_bpf = true;
+	}
+	if (need_bpf) {
+		(void)privs_effective(CAP_BPF, true);
+		log_msg("keeping CAP_BPF: this kernel asks for it to read the maps");
+	} else {
+		(void)privs_lower(CAP_BPF);
+	}
+	return 0;
+}
+
 /* ---- the loop ---- */
 
 static int run(struct tracer *t)
@@ -852,6 +893,8 @@ int main(int argc, char **argv)
 		return SNITCH_EXIT_SOFTWARE;
 	}
 	r = setup(&t, &o);
+	if (r < 0 && drop_privileges(&t) < 0)
+		r = SNITCH_EXIT_NOPERM;
 	if (r < 0)
 		r = run(&t);
 	else
