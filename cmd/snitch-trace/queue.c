@@ -17,6 +17,8 @@
 
 /* Written bytes are moved out of the buffer once they are this many. */
 #define COMPACT_MIN (1U << 20)
+/* An empty queue gives back a buffer larger than this (after a stall). */
+#define KEEP_MAX (4U << 20)
 
 void outq_init(struct outq *q, struct output *out, uint64_t limit)
 {
@@ -119,6 +121,8 @@ int outq_write(struct outq *q)
 		/* all written, or never will be */
 		b->len = 0;
 		q->head = 0;
+		if (b->cap > KEEP_MAX && !b->oom)
+			buf_release(b);
 	} else if (q->head >= COMPACT_MIN && q->head >= b->len - q->head) {
 		/* at most as many bytes moved as were written: linear overall */
 		memmove(b->p, b->p + q->head, b->len - q->head);

@@ -102,5 +102,27 @@ int main(void)
 	CHECK(!(fcntl(p[1], F_GETFL) & O_NONBLOCK));
 	close(p[1]);
 	output_release(&out);
+
+	/* after a stall, an empty queue gives its memory back */
+	{
+		int fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+		static char chunk[1 << 16];
+
+		output_init(&out, fd);
+		outq_init(&q, &out, 64 << 20);
+		CHECK_EQ_INT(outq_nonblock(&q), 0);	/* not a pipe: left as it is */
+		memset(chunk, 'y', sizeof(chunk));
+		for (int i = 0; i < 128; i++)
+			buf_append(&out.b, chunk, sizeof(chunk));
+		CHECK(out.b.cap >= 8 << 20);
+		CHECK_EQ_INT(outq_write(&q), 0);
+		CHECK_EQ_INT(outq_len(&q), 0);
+		CHECK_EQ_INT(out.b.cap, 0);
+		add(&out, "after\n");
+		CHECK_EQ_INT(outq_len(&q), 6);
+		CHECK_EQ_INT(outq_write(&q), 0);
+		output_release(&out);
+		close(fd);
+	}
 	TEST_MAIN_END("test_queue");
 }
