@@ -852,7 +852,7 @@ int main(int argc, char **argv)
 		  .help = "size of the kernel's event ring buffer, a power of two" },
 		{ .name = "queue-size", .type = CLI_STRING, .value = &o.queue_size,
 		  .metavar = "BYTES", .env = "SNITCH_TRACE_QUEUE_SIZE",
-		  .help = "records wait for a slow reader in a queue of at most BYTES (K, M, G: powers of 1024; default 256M), so that the ring buffer is still read; what does not fit is counted lost (queue_full)" },
+		  .help = "records wait for a slow reader in a queue of at most BYTES (K, M, G: powers of 1024), so that the ring buffer is still read; what does not fit is counted lost (queue_full)" },
 		{ .name = "stats-s", .type = CLI_UINT, .value = &o.stats_s,
 		  .metavar = "S", .env = "SNITCH_TRACE_STATS_S", .min = 1, .max = 86400,
 		  .help = "write a stats record, with the queue's use, every S seconds, and one at exit" },
