@@ -173,3 +173,32 @@ burst_sockets() {
 	[[ "$output" == *'[$SNITCH_TRACE_QUEUE_SIZE]'* ]]
 	[[ "$output" == *"snitch-trace --queue-size 1G"* ]]
 }
+
+@test "SIGINT with the reader stopped: snitch-trace gives up writing its queue after 3 s, says so, and its reader sees the end" {
+	need_bpf
+	[ -x "$BURST" ] || cannot_run "needs build/tests/connburst"
+	d=$BATS_TEST_TMPDIR
+	bp_start "$d"
+	kill -STOP "$READER_PID"
+	bp_load "$d" 3
+	bp_wait_load
+	start=$(date +%s%N)
+	kill -INT "$TRACE_PID"
+	for i in $(seq 100); do
+		running "$TRACE_PID" || break
+		sleep 0.1
+	done
+	ms=$(( ($(date +%s%N) - start) / 1000000 ))
+	! running "$TRACE_PID"
+	echo "snitch-trace ended $ms ms after SIGINT"
+	grep 'bytes of records were not written: the reader did not take them within 3 s of the stop' "$d/trace.err"
+	[ "$ms" -ge 2900 ]
+	[ "$ms" -le 6000 ]
+	kill -CONT "$READER_PID"
+	for i in $(seq 100); do
+		running "$READER_PID" || break
+		sleep 0.1
+	done
+	! running "$READER_PID"
+	READER_PID= TRACE_PID=
+}
