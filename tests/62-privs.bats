@@ -173,6 +173,8 @@ traffic_lands() {
 	local tmp
 	tmp=$(open_tmpdir)
 	export TMPDIR=$tmp
+	# these refusals are the point: not in the suite's log of refusals
+	unset SNITCH_SECCOMP_LOG
 	# never allowed, whatever the groups
 	for g in none read read,write,net,listen,threads,fork; do
 		for a in exec ptrace setuid; do
