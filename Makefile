@@ -160,7 +160,7 @@ help:
 	@echo 'make install    install under $$(DESTDIR)$$(PREFIX) (now $(DESTDIR)$(PREFIX))'
 	@echo 'make uninstall  remove what make install put there'
 	@echo 'make image      an OCI image from Debian packages (mmdebstrap, podman; root)'
-	@echo 'make screenshots  docs/screenshots/*.png of the web UI, from a fixture database'
+	@echo 'make screenshots  docs/screenshots/*.png of the web UI, snitch top and tui, from a fixture'
 	@echo 'make clean      remove $(O)/ and $(BIN)/'
 	@echo 'V=1             show the full commands'
 
@@ -474,7 +474,7 @@ run:
 	$(Q)scripts/run.sh
 
 # docs/screenshots/*.png (the README's) of snitch-web over a fixture database
-screenshots: $(BIN)/snitch-web $(BIN)/snitch-store
+screenshots: $(BIN)/snitch-web $(BIN)/snitch-store $(BIN)/snitch-top $(BIN)/snitch-tui
 	$(Q)scripts/screenshots.sh
 
 # bench/soak.sh (30 minutes) is run on its own: sudo bench/soak.sh
