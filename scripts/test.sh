@@ -112,7 +112,9 @@ fuzz_one() {
 		# what fuzzing found (docs/reliability.md)
 		cp "tests/fuzz/${target#fuzz_}"/* "$corpus/" ;;
 	esac
-	"build/fuzz/$target" -max_total_time="${FUZZ_SECONDS:-20}" \
+	# FUZZ_RUNS: stop at that many executions too (the long runs of
+	# docs/reliability.md: FUZZ_RUNS=10000000 and a generous FUZZ_SECONDS)
+	"build/fuzz/$target" -max_total_time="${FUZZ_SECONDS:-20}" ${FUZZ_RUNS:+-runs=$FUZZ_RUNS} \
 		-max_len=4096 -print_final_stats=1 "$corpus" 2>&1 |
 		grep -E '^(#[0-9]+ +DONE|stat::number_of_executed_units|==[0-9]+==|SUMMARY|.*ERROR)' 
 	rc=${PIPESTATUS[0]}
