@@ -25,6 +25,15 @@ int stage_init(struct stage *st, const char *name)
 	st->wake_at = STAGE_NEVER;
 	st->mail_fd = -1;
 	st->ack = getenv("SNITCH_ACK") && !strcmp(getenv("SNITCH_ACK"), "1");
+	if (st->ack) {
+		static const char hello[] = STAGE_ACK_PREFIX "0,\"kept\":0}\n";
+
+		/* first of all: this stage confirms (a stage that does not is
+		 * relayed as it writes); nothing it starts is told so */
+		(void)unsetenv("SNITCH_ACK");
+		if (write_all(STDOUT_FILENO, hello, sizeof(hello) - 1) < 0)
+			st->ack = false;
+	}
 	record_init(&st->rec);
 	output_init(&st->out, STDOUT_FILENO);
 	pthread_mutex_init(&st->mail_mu, NULL);

@@ -118,6 +118,8 @@ struct stage {
 	 * next instance; what it wrote since its last ack waits in hold.
 	 */
 	bool ack;
+	bool confirms;			/* this instance's first line was an ack */
+	bool kit;			/* an instance of it confirmed: replays go to it */
 	struct buf ret;
 	size_t ret_head;		/* ret.p + ret_head is input offset ret_base */
 	uint64_t ret_base;
@@ -415,13 +417,22 @@ static void take_line(struct super *s, int i, const char *p, size_t len)
 {
 	struct stage *from = &s->st[i];
 
+	bool is_ack = from->ack && len > sizeof(STAGE_ACK_PREFIX) - 1 &&
+		      !memcmp(p, STAGE_ACK_PREFIX, sizeof(STAGE_ACK_PREFIX) - 1);
+
+	if (from->ack && !from->confirms && !is_ack) {
+		/* not a stage of the kit (a stand-in): relayed as it writes */
+		from->ack = false;
+		buf_release(&from->ret);
+		from->ret_head = 0;
+	}
 	if (!from->ack) {
 		forward(s, i, p, len, !from->long_line);
 		from->records++;
 		return;
 	}
-	if (len > sizeof(STAGE_ACK_PREFIX) - 1 &&
-	    !memcmp(p, STAGE_ACK_PREFIX, sizeof(STAGE_ACK_PREFIX) - 1)) {
+	if (is_ack) {
+		from->confirms = from->kit = true;
 		take_ack(s, i, p, len - 1);
 		return;
 	}
@@ -599,7 +610,7 @@ static int replay_input(struct super *s, int i)
 	struct queue *q = &st->q;
 	uint64_t end = st->ret_base + retained(st), from = st->ack_kept;
 	const char *base = st->ret.p + st->ret_head;
-	size_t fresh = q->head + st->q_replay;
+	size_t fresh = q->head + st->q_replay, nheld = 0;
 	struct buf r = BUF_INIT;
 	int e;
 
@@ -614,6 +625,7 @@ static int replay_input(struct super *s, int i)
 			continue;
 		put_seek(&r, h, 0);
 		buf_append(&r, base + (h - st->ret_base), (size_t)(nl - base - (h - st->ret_base)) + 1);
+		nheld++;
 	}
 	if (from < st->ret_base)
 		from = st->ret_base;	/* older ones were dropped: counted */
@@ -622,6 +634,9 @@ static int replay_input(struct super *s, int i)
 	put_seek(&r, from, st->ack_in);
 	buf_append(&r, base + (from - st->ret_base), (size_t)(end - from));
 	st->replayed += r.len;
+	log_msg("%s: replaying %zu held records and %" PRIu64 " bytes from offset %" PRIu64
+		" (%" PRIu64 " of them passed on already) to its next instance",
+		st->name, nheld, end - from, from, st->ack_in > from ? st->ack_in - from : 0);
 	buf_append(&r, q->b.p + fresh, q->b.len - fresh);
 	if (r.oom) {
 		buf_release(&r);
@@ -694,6 +709,7 @@ static int start_stage(struct super *s, int i)
 	st->out_r = out[0];
 	st->out_open = out[0] >= 0;
 	st->pid = pid;
+	st->confirms = false;
 	st->pidfd = pidfd_open_(pid);
 	st->started_ns = clock_mono_ns();
 	st->restart_at = 0;
@@ -720,11 +736,13 @@ static void lost_stage(struct super *s, int i, int status)
 		st->out_r = -1;
 		st->out_open = false;
 	}
-	if (st->ack && !s->stopping && !(WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
-		/* what it wrote after its last ack is written again by the next */
-		buf_reset(&st->hold);
-		st->partial.len = 0;
-		st->long_line = false;
+	if (st->ack && st->kit && !s->stopping) {
+		if (!(WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
+			/* what it wrote after its last ack is written again by the next */
+			buf_reset(&st->hold);
+			st->partial.len = 0;
+			st->long_line = false;
+		}
 		if (st->unsafe)
 			inject_error(s, "replay_repeats", st,
 				     "%s wrote %u MiB without a confirmation, passed on before it died: its replay repeats records",
