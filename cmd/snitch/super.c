@@ -263,7 +263,6 @@ static size_t queued(const struct queue *q)
 	return q->b.len - q->head;
 }
 
-/* Whole lines of stage i for stage i + 1 (none after the last). */
 /* Lines on their way from stage i to the last stage: counted and published. */
 static void watch_lines(struct super *s, int i, const char *p, size_t len)
 {
@@ -277,6 +276,7 @@ static void watch_lines(struct super *s, int i, const char *p, size_t len)
 	}
 }
 
+/* Whole lines of stage i for stage i + 1 (none after the last). */
 static void forward(struct super *s, int i, const char *p, size_t len, bool watch)
 {
 	if (i + 1 >= s->n)
