@@ -93,17 +93,18 @@ endif
 
 # The libraries each tool links, by pkg-config name; LDLIBS_<tool> for
 # the rest.
-PKGS_snitch-hash := libcrypto
-PKGS_snitch-trace := libbpf
-PKGS_snitch-resolve := libcares
-PKGS_snitch-store := sqlite3 libcrypto $(PKGS_lib_geoip) libmaxminddb
-PKGS_snitch-remote := libpq libmariadb
-PKGS_snitch-notify := libsystemd
-PKGS_snitch-metrics := libmicrohttpd
+PKGS_snitch := libseccomp
+PKGS_snitch-hash := libcrypto libseccomp
+PKGS_snitch-trace := libbpf libseccomp
+PKGS_snitch-resolve := libcares libseccomp
+PKGS_snitch-store := sqlite3 libcrypto $(PKGS_lib_geoip) libmaxminddb libseccomp
+PKGS_snitch-remote := libpq libmariadb libseccomp
+PKGS_snitch-notify := libsystemd libseccomp
+PKGS_snitch-metrics := libmicrohttpd libseccomp
 PKGS_snitch-top := ncursesw libmaxminddb
-PKGS_snitch-vt := libcurl libcrypto
+PKGS_snitch-vt := libcurl libcrypto libseccomp
 PKGS_snitch-query := sqlite3
-PKGS_snitch-web := libmicrohttpd sqlite3
+PKGS_snitch-web := libmicrohttpd sqlite3 libseccomp
 PKGS_snitch-tui := ncursesw sqlite3 libmaxminddb
 # the live tab reads the feed through snitch top's model (cmd/snitch-top/model.c)
 LDLIBS_snitch-tui = $(O)/snitch-top.a $(LIB)
@@ -119,7 +120,10 @@ LDLIBS_snitch-vt := -lpthread
 # links it too, and the fuzz targets that compile all of lib/ leave it out.
 PKGS_lib_geoip := libmaxminddb
 PKGS_test_geoip := $(PKGS_lib_geoip)
-LIB_PKG_SRCS := lib/geoip.c
+LIB_PKG_SRCS := lib/geoip.c lib/privs.c
+# lib/privs.c (each stage's user, capabilities and seccomp filter)
+PKGS_lib_privs := libseccomp
+$(O)/lib/privs.o $(O)/san/lib/privs.o: TOOL_CFLAGS = $(call pkg,--cflags,$(PKGS_lib_privs))
 $(O)/lib/geoip.o $(O)/san/lib/geoip.o: TOOL_CFLAGS = $(call pkg,--cflags,$(PKGS_lib_geoip))
 
 # Unit tests: tests/unit/test_*.c test lib/ and link its archive;
@@ -156,7 +160,7 @@ help:
 	@echo 'make install    install under $$(DESTDIR)$$(PREFIX) (now $(DESTDIR)$(PREFIX))'
 	@echo 'make uninstall  remove what make install put there'
 	@echo 'make image      an OCI image from Debian packages (mmdebstrap, podman; root)'
-	@echo 'make screenshots  docs/screenshots/*.png of the web UI, from a fixture database'
+	@echo 'make screenshots  docs/screenshots/*.png of the web UI, snitch top and tui, from a fixture'
 	@echo 'make clean      remove $(O)/ and $(BIN)/'
 	@echo 'V=1             show the full commands'
 
@@ -290,6 +294,7 @@ $(O)/san/unit/test_%: $(O)/san/tests/unit/test_%.o $(SAN_LIB)
 PKGS_trafficgen := liburing
 PKGS_geoipq := $(PKGS_lib_geoip)
 LDLIBS_connburst := -lpthread
+PKGS_privs-probe := libseccomp
 LDLIBS_querygen := -lm
 
 # The same DNS client, static against musl: a resolver that is not glibc's.
@@ -469,7 +474,7 @@ run:
 	$(Q)scripts/run.sh
 
 # docs/screenshots/*.png (the README's) of snitch-web over a fixture database
-screenshots: $(BIN)/snitch-web $(BIN)/snitch-store
+screenshots: $(BIN)/snitch-web $(BIN)/snitch-store $(BIN)/snitch-top $(BIN)/snitch-tui
 	$(Q)scripts/screenshots.sh
 
 # bench/soak.sh (30 minutes) is run on its own: sudo bench/soak.sh

@@ -5,27 +5,37 @@
 # sockets: the client's and the accepted one) or be counted in a lost
 # record. With "refused", connects to a port nobody listens on: every
 # attempt must appear with outcome "refused" (one socket each) or be
-# counted lost. Needs root.
+# counted lost. CONNBURST_PIPE=1: snitch-trace writes into a pipe (read by
+# cat), as in a pipeline, not into a file; CONNBURST_TRACE=PATH runs
+# another snitch-trace (an older build, to compare). Its CPU time is
+# reported. Needs root.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rate=${1:-20000}
 secs=${2:-10}
 mode=${3:-}
 case $mode in ""|refused) ;; *) echo "connburst: unknown mode '$mode' (refused)" >&2; exit 2 ;; esac
-TRACE=$(pwd)/bin/snitch-trace
+TRACE=${CONNBURST_TRACE:-$(pwd)/bin/snitch-trace}
 BURST=$(pwd)/build/tests/connburst
 [ -x "$TRACE" ] && [ -x "$BURST" ] || { echo "connburst: build first: make all build/tests/connburst" >&2; exit 1; }
 [ "$(id -u)" -eq 0 ] || { echo "connburst: needs root (BPF)" >&2; exit 1; }
 work=$(mktemp -d /dev/shm/snitch-connburst.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 
-"$TRACE" > "$work/out" 2> "$work/err" &
+if [ -n "${CONNBURST_PIPE:-}" ]; then
+	"$TRACE" 2> "$work/err" > >(cat > "$work/out") &
+else
+	"$TRACE" > "$work/out" 2> "$work/err" &
+fi
 tp=$!
 for i in $(seq 100); do grep -q 'counting TCP' "$work/err" && break; sleep 0.1; done
 "$BURST" "$rate" "$secs" $mode > "$work/burst"
 sleep 1
+# utime + stime, in clock ticks
+cpu=$(awk '{ sub(/.*\) /, ""); print $12 + $13 }' "/proc/$tp/stat")
 kill -INT "$tp"
 wait "$tp"
+sleep 0.5	# the pipe's reader writes the last of it
 
 pid=$(jq .pid "$work/burst")
 conns=$(jq .connections "$work/burst")
@@ -42,6 +52,7 @@ per=2
 want=$((conns * per))
 missing=$((want > seen ? want - seen : 0))
 echo "connburst: $conns ${mode:+$mode }connections in $secs_run s ($(awk -v c="$conns" -v s="$secs_run" 'BEGIN { printf "%.0f", c / s }')/s), $want sockets"
+echo "connburst: snitch-trace used $(awk -v t="$cpu" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f", t / hz }') s of CPU${CONNBURST_PIPE:+ (output into a pipe)}"
 echo "connburst: $seen sockets appeared in the output, $missing did not; $lost flow events counted lost"
 if [ "$missing" -le "$lost" ]; then
 	echo "connburst: every connection appeared or was counted lost"

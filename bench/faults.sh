@@ -27,6 +27,7 @@ BURST=$top/build/tests/connburst
 case $stop_s$rate in *[!0-9]*) echo "faults: STOP_S and FAULTS_RATE are whole numbers" >&2; exit 2 ;; esac
 
 work=$(mktemp -d /tmp/snitch-faults.XXXXXX)
+chmod 755 "$work"	# the stages run as the user snitch (docs/security.md)
 run_pid=
 spid=
 cleanup() {

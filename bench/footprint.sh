@@ -26,6 +26,7 @@ GEN=$top/build/tests/trafficgen
 [[ "$rate" =~ ^[0-9]+$ ]] && [ "$rate" -ge 1 ] && [ "$rate" -le 50 ] ||
 	{ echo "footprint: PER_SECOND must be 1-50" >&2; exit 2; }
 work=$(mktemp -d /tmp/snitch-footprint.XXXXXX)
+chmod 755 "$work"	# the stages run as the user snitch (docs/security.md)
 chmod 755 "$work"
 run_pid=
 load_pid=

@@ -28,6 +28,7 @@ done
 source tests/desktop.bash
 
 work=$(mktemp -d /tmp/snitch-bench.XXXXXX)
+chmod 755 "$work"	# the stages run as the user snitch (docs/security.md)
 chmod 755 "$work"
 run_pid=
 cleanup() {

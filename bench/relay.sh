@@ -26,6 +26,7 @@ SNITCH=${RELAY_SNITCH:-$top/bin/snitch}
 [ -x "$SNITCH" ] || { echo "relay: build first: make" >&2; exit 1; }
 [ "$(id -u)" -eq 0 ] || { echo "relay: needs root ('snitch run' does)" >&2; exit 1; }
 work=$(mktemp -d)
+chmod 755 "$work"	# the stages run as the user snitch (docs/security.md)
 run_pid=
 trap '[ -z "$run_pid" ] || kill "$run_pid" 2>/dev/null; rm -rf "$work"' EXIT
 

@@ -40,6 +40,7 @@ case $secs$every$rate$nexes$warm in *[!0-9]*) echo "soak: SOAK_S, SOAK_EVERY_S, 
 [ "$warm" -lt "$secs" ] || { echo "soak: the warm-up ($warm s) must be shorter than the run ($secs s)" >&2; exit 2; }
 
 work=$(mktemp -d /tmp/snitch-soak.XXXXXX)
+chmod 755 "$work"	# the stages run as the user snitch (docs/security.md)
 chmod 755 "$work"
 ns=snitch-soak-$$
 run_pid=

@@ -5,11 +5,14 @@
 #include "sig.h"
 
 volatile sig_atomic_t sig_stop;
+volatile sig_atomic_t sig_ints;
 sigset_t sig_waitmask;
 
 static void on_stop(int signo)
 {
 	sig_stop = signo;
+	if (signo == SIGINT && sig_ints < 1000)
+		sig_ints++;
 }
 
 int sig_setup(void)

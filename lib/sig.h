@@ -12,7 +12,8 @@
  * a closed downstream shows up as EPIPE from write().
  */
 
-extern volatile sig_atomic_t sig_stop;
+extern volatile sig_atomic_t sig_stop;	/* the last of them, or 0 */
+extern volatile sig_atomic_t sig_ints;	/* SIGINTs received */
 extern sigset_t sig_waitmask;
 
 /* Install the handlers and block the signals; call before any thread. */

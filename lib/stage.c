@@ -400,6 +400,20 @@ static int read_input(struct stage *st)
 
 /* ---- the loop ---- */
 
+/*
+ * Go on after a signal? Only after one SIGINT, until the end of input or
+ * STAGE_DRAIN_NS: Ctrl-C on a shell pipeline signals every stage at once,
+ * and the records already in the pipes are passed on, not dropped.
+ */
+static bool draining(struct stage *st, uint64_t now)
+{
+	if (sig_stop != SIGINT || sig_ints > 1)
+		return false;
+	if (!st->drain_until)
+		st->drain_until = now + STAGE_DRAIN_NS;
+	return now < st->drain_until;
+}
+
 /* Write what is buffered; a closed downstream ends the loop, quietly. */
 static int flush(struct stage *st)
 {
@@ -434,7 +448,7 @@ int stage_run(struct stage *st, const struct stage_ops *ops, void *ctx)
 			log_msg("cannot write standard output: %s", strerror(-st->out.err));
 			return SNITCH_EXIT_IO;
 		}
-		if (sig_stop || st->out_closed)
+		if (st->out_closed || (sig_stop && !draining(st, now)))
 			return SNITCH_EXIT_OK;
 		if (st->lr.eof && (!ops->on_eof || ops->on_eof(ctx, st, now)))
 			return SNITCH_EXIT_OK;
@@ -447,8 +461,12 @@ int stage_run(struct stage *st, const struct stage_ops *ops, void *ctx)
 			in = n;
 			fds[n++] = (struct pollfd){ .fd = st->lr.fd, .events = POLLIN };
 		}
-		if (st->wake_at != STAGE_NEVER) {
-			uint64_t wait = st->wake_at > now ? st->wake_at - now : 0;
+		if (st->wake_at != STAGE_NEVER || st->drain_until) {
+			uint64_t at = st->wake_at, wait;
+
+			if (st->drain_until && st->drain_until < at)
+				at = st->drain_until;
+			wait = at > now ? at - now : 0;
 
 			ts.tv_sec = (time_t)(wait / 1000000000ULL);
 			ts.tv_nsec = (long)(wait % 1000000000ULL);

@@ -19,8 +19,13 @@
  * written later). It reads records on standard input, calls the stage for
  * each, wakes it when a timer it asked for is due or a descriptor it waits
  * on is ready, flushes standard output before every wait, and stops on
- * SIGINT, SIGTERM, the end of input, or a closed standard output, with the
- * rules of docs/records.md ("How every stage behaves") in one place:
+ * SIGTERM, the end of input, or a closed standard output, with the rules of
+ * docs/records.md ("How every stage behaves") in one place:
+ *
+ * - SIGINT (Ctrl-C reaches every stage of a shell pipeline at once) drains:
+ *   the stage reads on to the end of its input, so that the records already
+ *   in the pipes are passed on, for at most STAGE_DRAIN_NS; SIGTERM or a
+ *   second SIGINT stops it at once.
  *
  * - A malformed line (not one JSON object, or empty) and an over-long
  *   line are said on stderr with their line number and in an error
@@ -34,6 +39,9 @@
  * - Worker threads hand records (errors, losses, rows) to the loop with
  *   stage_post(): they leave through standard output like every other.
  */
+
+/* After SIGINT, a stage reads its input to the end for at most this long. */
+#define STAGE_DRAIN_NS (5000ULL * 1000 * 1000)
 
 /* A deadline that never comes. */
 #define STAGE_NEVER UINT64_MAX
@@ -49,6 +57,7 @@ struct stage {
 	uint64_t wake_at;		/* monotonic ns: when on_timer is due */
 	bool pause_input;		/* the stage holds too much: read no more for now */
 	bool out_closed;		/* downstream went away (EPIPE) */
+	uint64_t drain_until;		/* monotonic ns; 0 until SIGINT */
 	bool warned_version;
 	/* records from other threads, to go out with the next flush */
 	pthread_mutex_t mail_mu;

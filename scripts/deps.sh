@@ -14,7 +14,7 @@ set -eu
 BUILD="make gcc libc6-dev pkg-config clang llvm bpftool libbpf-dev libelf-dev
 zlib1g-dev libssl-dev libcurl4-openssl-dev libc-ares-dev libsqlite3-dev libpq-dev libmariadb-dev
 liburing-dev musl-tools libsystemd-dev uthash-dev libmaxminddb-dev help2man libncurses-dev
-libmicrohttpd-dev libjs-chart.js"
+libmicrohttpd-dev libjs-chart.js libseccomp-dev"
 # Run: what the tools call at run time.
 RUN="ca-certificates sqlite3"
 # Test: test runner, JSON checks, users and namespaces, file systems,
@@ -26,11 +26,12 @@ RUN="ca-certificates sqlite3"
 # runc for a real container (crun refuses hybrid cgroups), mmdebstrap for
 # make image, kubectl (kubernetes-client) and python3 to check the
 # Kubernetes manifests, a headless browser for the web UI's tests, gnuplot for bench/soak.sh's
-# plot of memory over time.
+# plot of memory over time, capsh (libcap2-bin) to name capabilities, aha
+# (terminal colours to HTML) for the screenshots of snitch top and tui.
 TEST="bats jq libclang-rt-dev coreutils util-linux procps iproute2 btrfs-progs e2fsprogs
 openssl iperf3 sockperf postgresql mariadb-server xvfb dbus-daemon dbus-bin dbus-x11 dunst
 systemd man-db mmdb-bin tmux prometheus curl podman runc mmdebstrap kubernetes-client python3
-time chromium gnuplot-nox"
+time chromium gnuplot-nox libcap2-bin aha"
 
 usage() {
 	echo "usage: scripts/deps.sh [--list] run|test" >&2

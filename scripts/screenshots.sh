@@ -1,6 +1,6 @@
 #!/bin/sh
-# make screenshots: docs/screenshots/*.png of the web UI, from a fixture
-# database (a made-up desktop's day, tests/web/fixture.py, through
+# make screenshots: docs/screenshots/*.png of the web UI (and of snitch top
+# and snitch tui: scripts/termshots.sh), from a fixture database (a made-up desktop's day, tests/web/fixture.py, through
 # snitch-store), in headless chromium (tests/web/browser.py screenshots).
 set -eu
 cd "$(dirname "$0")/.."
@@ -32,4 +32,6 @@ done
 [ -n "$port" ] || { echo "screenshots: snitch-web did not start:" >&2; cat "$tmp/web.err" >&2; exit 1; }
 mkdir -p docs/screenshots
 timeout 120 python3 tests/web/browser.py screenshots "http://127.0.0.1:$port" "$tmp/snitch.db" "$top/docs/screenshots"
+# snitch top and snitch tui, from tmux, over the same day
+scripts/termshots.sh "$tmp/snitch.db" "$tmp/records.ndjson"
 ls -l docs/screenshots/*.png

@@ -203,6 +203,22 @@ if [ -n "${SNITCH_SAN_REPORTS:-}" ]; then
 	export LSAN_OPTIONS="suppressions=$top/tests/lsan.supp:print_suppressions=0${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
 fi
 
+# Every stage's seccomp refusals (lib/privs.c) land in one file too: a
+# system call a stage makes and its filter does not allow fails the run,
+# whichever test's stderr it went to.
+SECCOMP_DIR=$(mktemp -d)
+trap 'rm -rf "$SECCOMP_DIR"' EXIT
+export SNITCH_SECCOMP_LOG=$SECCOMP_DIR/refused.log
+
+seccomp_refusals() {
+	if [ -s "$SNITCH_SECCOMP_LOG" ]; then
+		echo "# FAIL: the seccomp filters refused system calls (lib/privs.c; numbers: ausyscall or /usr/include/x86_64-linux-gnu/asm/unistd_64.h):"
+		sort "$SNITCH_SECCOMP_LOG" | uniq -c | sed 's/^/#   /'
+		return 1
+	fi
+	echo "# seccomp: no system call refused to any stage"
+}
+
 san_reports() {
 	local f rc=0
 	[ -n "${SNITCH_SAN_REPORTS:-}" ] || return 0
@@ -223,6 +239,7 @@ fuzz) run_fuzz ;;
 bats)
 	rc=0
 	run_bats "$@" || rc=1
+	seccomp_refusals || rc=1
 	san_reports || rc=1
 	exit $rc
 	;;
@@ -231,6 +248,7 @@ all)
 	run_unit || rc=1
 	run_fuzz || rc=1
 	run_bats "$@" || rc=1
+	seccomp_refusals || rc=1
 	san_reports || rc=1
 	if [ $rc -eq 0 ]; then echo "# all tests passed"; else echo "# SOME TESTS FAILED"; fi
 	exit $rc

@@ -80,12 +80,15 @@ same_shape() {
 	flow=$(jq -c --argjson pid "$(jq .pid <<< "$exec")" \
 		'select(.type == "flow" and .pid == $pid and .proto == "tcp" and .phase == "end")' "$out" | head -1)
 	dns=$(jq -c 'select(.type == "dns" and .direction == "received" and .qname == "shape.test")' "$out" | head -1)
-	stats=$(jq -c 'select(.type == "stats")' "$out" | head -1)
-	[ -n "$flow" ] && [ -n "$exec" ] && [ -n "$dns" ] && [ -n "$stats" ]
+	stats=$(jq -c 'select(.type == "stats" and .stage == "snitch-resolve")' "$out" | head -1)
+	tstats=$(jq -c 'select(.type == "stats" and .stage == "snitch-trace")' "$out" | tail -1)
+	[ -n "$flow" ] && [ -n "$exec" ] && [ -n "$dns" ] && [ -n "$stats" ] && [ -n "$tstats" ]
 	same_shape "$flow" "$(example_of flow)"
 	same_shape "$exec" "$(example_of exec)"
 	same_shape "$dns" "$(example_of dns)"
 	same_shape "$stats" "$(example_of stats)"
+	# snitch-trace's stats (its one at exit) are as the line in the text
+	same_shape "$tstats" "$(grep -o '{"v":1,"type":"stats",[^`]*"stage":"snitch-trace"[^`]*}' "$DOC")"
 	# and the values that make them worth having are there
 	echo "flow: $flow"
 	jq -c 'select(.type == "error")' "$out"

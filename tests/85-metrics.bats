@@ -379,8 +379,10 @@ flow_rec() {	# flow_rec EXE RADDR PROTO SEND RECV [PHASE] [COOKIE] [PID] [RPORT]
 		'{"v":1,"type":"lost","stage":"snitch-trace","reason":"ringbuf_full_flow","count":3,"total":15}' \
 		'{"v":1,"type":"error","stage":"snitch","code":"stage_died","process":"snitch-hash","message":"m"}' \
 		'{"v":1,"type":"error","stage":"snitch","code":"stage_died","process":"snitch-hash","message":"m"}' \
-		'{"v":1,"type":"stats","stage":"snitch-resolve","ts_ns":1,"interval_s":60,"records":40,"processes_unknown":2}'
-	wait_value 'snitch_records_total{type="stats"}' 1
+		'{"v":1,"type":"stats","stage":"snitch-resolve","ts_ns":1,"interval_s":60,"records":40,"processes_unknown":2}' \
+		'{"v":1,"type":"stats","stage":"snitch-trace","ts_ns":1,"interval_s":60,"queue_bytes":900,"queue_peak_bytes":5000,"queue_size":268435456,"queue_full":4}' \
+		'{"v":1,"type":"stats","stage":"snitch-trace","ts_ns":2,"interval_s":60,"queue_bytes":100,"queue_peak_bytes":700,"queue_size":268435456,"queue_full":3}'
+	wait_value 'snitch_records_total{type="stats"}' 3
 	scrape > "$BATS_TEST_TMPDIR/s"
 	promtool check metrics < "$BATS_TEST_TMPDIR/s"
 	for l in 'snitch_lost_records_total{stage="snitch-trace",reason="ringbuf_full_flow"} 15' \
@@ -389,12 +391,18 @@ flow_rec() {	# flow_rec EXE RADDR PROTO SEND RECV [PHASE] [COOKIE] [PID] [RPORT]
 		'snitch_stage_restarts_total{stage="snitch-hash"} 2' \
 		'snitch_stage_stats_total{stage="snitch-resolve",counter="records"} 40' \
 		'snitch_stage_stats_total{stage="snitch-resolve",counter="processes_unknown"} 2' \
+		'snitch_stage_stats_total{stage="snitch-trace",counter="queue_full"} 7' \
+		'snitch_stage_stats_level{stage="snitch-trace",level="queue_bytes"} 100' \
+		'snitch_stage_stats_level{stage="snitch-trace",level="queue_peak_bytes"} 700' \
+		'snitch_stage_stats_level{stage="snitch-trace",level="queue_size"} 268435456' \
 		'snitch_stage_up{stage="snitch-trace"} 1' 'snitch_stage_up{stage="snitch-hash"} 0' \
 		'snitch_stage_records_total{stage="snitch-trace"} 1200' \
 		'snitch_stage_records_per_second{stage="snitch-trace"} 40' \
 		'snitch_stage_queued_bytes{stage="snitch-hash"} 512'; do
 		grep -qxF "$l" "$BATS_TEST_TMPDIR/s" || { echo "missing: $l"; false; }
 	done
+	# levels are not summed as counts
+	[ "$(grep -c 'snitch_stage_stats_total{stage="snitch-trace"' "$BATS_TEST_TMPDIR/s")" -eq 1 ]
 	grep -q '^snitch_metrics_scrape_duration_seconds [0-9.]*$' "$BATS_TEST_TMPDIR/s"
 	grep -q '^process_resident_memory_bytes [1-9][0-9]*$' "$BATS_TEST_TMPDIR/s"
 	rm -rf "$sd"

@@ -10,6 +10,7 @@
  * so one slow hash never holds up the rest of the stream.
  */
 #include <errno.h>
+#include <linux/capability.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +25,7 @@
 #include "exitcode.h"
 #include "hash.h"
 #include "log.h"
+#include "privs.h"
 #include "record.h"
 #include "sig.h"
 #include "stage.h"
@@ -633,6 +635,16 @@ static int setup(struct stream *s, const struct hash_opts *o)
 			error_record(s, "watch_unavailable", msg);
 		}
 	}
+	/*
+	 * fanotify's group is open (with FAN_REPORT_FID and marks on single
+	 * files, any user may since Linux 5.13; before, root): from here on, the user snitch reading any executable
+	 * (CAP_DAC_READ_SEARCH) through any process's /proc/PID/exe and root
+	 * (CAP_SYS_PTRACE), before the hashing threads start.
+	 */
+	if (privs_drop(&(const struct privs){
+		    .caps = PRIVS_CAP(CAP_DAC_READ_SEARCH) | PRIVS_CAP(CAP_SYS_PTRACE),
+		    .allow = PRIVS_OPEN_READ | PRIVS_THREADS | PRIVS_FANOTIFY }) < 0)
+		return SNITCH_EXIT_NOPERM;
 	s->pool = pool_new((unsigned)o->jobs, s->watch);
 	if (!s->pool) {
 		log_msg("cannot start hashing threads: %s", strerror(errno));

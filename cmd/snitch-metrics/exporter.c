@@ -76,7 +76,7 @@ struct exporter {
 	struct exporter_opts o;
 	struct registry reg;
 	struct family *sent, *recv, *packets, *conns, *dns, *syscalls, *new_exes;
-	struct family *records, *lost, *errors, *restarts, *stats;
+	struct family *records, *lost, *errors, *restarts, *stats, *levels;
 	struct procs by_cookie, by_pid;
 	struct dns_wait *wait;
 	size_t wait_head, wait_n;
@@ -510,6 +510,17 @@ static void on_error(struct exporter *e, const struct record *rec, uint64_t now)
 	}
 }
 
+/*
+ * A member of a stats record that is a level, not a count of the interval:
+ * its name ends in "_bytes" or "_size" (snitch-trace's queue_bytes,
+ * queue_peak_bytes, queue_size). Its last value is kept, not summed.
+ */
+static bool stats_level(const char *k, size_t len)
+{
+	return (len > 6 && !memcmp(k + len - 6, "_bytes", 6)) ||
+	       (len > 5 && !memcmp(k + len - 5, "_size", 5));
+}
+
 static void on_stats(struct exporter *e, const struct record *rec, uint64_t now)
 {
 	struct buf stage = BUF_INIT;
@@ -528,6 +539,12 @@ static void on_stats(struct exporter *e, const struct record *rec, uint64_t now)
 		    (c->key_len == 10 && !memcmp(k, "interval_s", 10)))
 			continue;
 		label_begin(&e->reg);
+		if (stats_level(k, c->key_len)) {
+			label_add(&e->reg, e->levels, stage.p, stage.len);
+			label_add(&e->reg, e->levels, k, c->key_len);
+			series_set(&e->reg, e->levels, (double)n, now);
+			continue;
+		}
 		label_add(&e->reg, e->stats, stage.p, stage.len);
 		label_add(&e->reg, e->stats, k, c->key_len);
 		series_add(&e->reg, e->stats, n, now);
@@ -799,9 +816,12 @@ struct exporter *exporter_new(const struct exporter_opts *o)
 			     FAMILY_COUNTER, -1, -1, "stage", NULL, 0);
 	e->stats = family(e, "snitch_stage_stats", "the counts of the stats records of each stage, summed",
 			  FAMILY_COUNTER, -1, -1, "stage", "counter", 0);
+	e->levels = family(e, "snitch_stage_stats_level",
+			   "the levels of the stats records of each stage (members named *_bytes or *_size), the last value",
+			   FAMILY_GAUGE, -1, -1, "stage", "level", 0);
 	if (!e->wait || !e->status_buf || e->vals.oom || e->tmp.oom || !e->sent || !e->recv || !e->packets || !e->conns ||
 	    !e->dns || !e->syscalls || !e->new_exes || !e->records || !e->lost || !e->errors ||
-	    !e->restarts || !e->stats) {
+	    !e->restarts || !e->stats || !e->levels) {
 		exporter_free(e);
 		return NULL;
 	}

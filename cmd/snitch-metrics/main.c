@@ -16,6 +16,7 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
+#include "privs.h"
 #include "cli.h"
 #include "clock.h"
 #include "exitcode.h"
@@ -60,32 +61,6 @@ static bool on_eof(void *ctx, struct stage *st, uint64_t now)
 	return true;
 }
 
-/*
- * Anyone who reaches the port talks to the HTTP server: as root, it
- * gives that up once the socket is bound, for the user 'name' (and can
- * never gain privileges again).
- */
-static int drop_privileges(const char *name)
-{
-	struct passwd *pw;
-
-	if (geteuid() != 0 || !*name || !strcmp(name, "root"))
-		return 0;
-	errno = 0;
-	pw = getpwnam(name);
-	if (!pw) {
-		log_msg("cannot drop privileges: no user '%s' (--user)", name);
-		return -1;
-	}
-	if (initgroups(name, pw->pw_gid) < 0 || setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) < 0 ||
-	    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) < 0 ||
-	    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
-		log_msg("cannot drop privileges to '%s': %s", name, strerror(errno));
-		return -1;
-	}
-	return 0;
-}
-
 /* Its own error records (a malformed line) count as the others' do. */
 static void on_own_error(void *ctx, struct stage *st, const char *code, const char *msg,
 			 const char *rec, size_t rec_len)
@@ -118,7 +93,7 @@ int main(int argc, char **argv)
 {
 	const char *listen_at = "127.0.0.1:9464";
 	const char *labels = "exe name container_runtime container_name pod_namespace pod_name remote_subnet proto";
-	const char *status = NULL, *user = "nobody";
+	const char *status = NULL, *user = NULL;
 	uint64_t max_series = 10000, ttl_s = 600, v4 = 24, v6 = 48;
 	bool tee = false;
 	const struct cli_opt opts[] = {
@@ -145,7 +120,7 @@ int main(int argc, char **argv)
 		  .help = "the supervisor's status.json, for each stage's records and rate (default: $SNITCH_RUN_DIR/status.json, /run/snitch/status.json)" },
 		{ .name = "user", .type = CLI_STRING, .value = &user, .metavar = "NAME",
 		  .env = "SNITCH_METRICS_USER",
-		  .help = "run as root, become this user once listening ('' or root: stay root)" },
+		  .help = "run as root, become this user once listening (default: $SNITCH_USER, else nobody; '' or root: stay root)" },
 		{ .name = "tee", .type = CLI_FLAG, .value = &tee, .env = "SNITCH_METRICS_TEE",
 		  .help = "pass every input record on to standard output" },
 	};
@@ -217,7 +192,14 @@ int main(int argc, char **argv)
 		exporter_free(m.e);
 		return SNITCH_EXIT_UNAVAILABLE;
 	}
-	if (drop_privileges(user) < 0) {
+	/* listening: as the user, no capability, nothing written, no process */
+	if (!user) {
+		const char *u = getenv("SNITCH_USER");
+
+		user = u && *u ? u : "nobody";
+	}
+	if (privs_drop(&(const struct privs){
+		    .user = user, .allow = PRIVS_OPEN_READ | PRIVS_LISTEN | PRIVS_THREADS }) < 0) {
 		close(fd);
 		exporter_free(m.e);
 		return SNITCH_EXIT_NOPERM;

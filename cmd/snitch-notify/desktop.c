@@ -32,6 +32,7 @@
 #include <systemd/sd-bus.h>
 #include <systemd/sd-login.h>
 
+#include "privs.h"
 #include "buf.h"
 #include "clock.h"
 #include "cli.h"
@@ -88,6 +89,11 @@ static int notifier_drop(uid_t uid, gid_t gid, const char *name, char *why, size
 	if ((name && initgroups(name, gid) < 0) || (!name && setgroups(1, &gid) < 0) ||
 	    setresgid(gid, gid, gid) < 0 || setresuid(uid, uid, uid) < 0) {
 		snprintf(why, n, "cannot become uid %u: %s", (unsigned)uid, strerror(errno));
+		return -1;
+	}
+	/* from one user to another the kernel keeps the capabilities: not here */
+	if (privs_caps(0) < 0) {
+		snprintf(why, n, "cannot give up the capabilities: %s", strerror(errno));
 		return -1;
 	}
 	return 0;

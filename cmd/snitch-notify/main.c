@@ -5,6 +5,7 @@
  * pipeline loses records or fails. What it knows survives restarts in a
  * state file; every event is also a dated line in exe.log or error.log.
  */
+#include <linux/capability.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -16,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "privs.h"
 #include "ancestry.h"
 #include "cli.h"
 #include "clock.h"
@@ -765,6 +767,17 @@ int main(int argc, char **argv)
 		return cli_usage_error(&cli, "--state and --log-dir must not be empty");
 	if ((ret = stage_start(&n.st, &cli, "snitch-store --tee")) >= 0)
 		return ret;
+	/*
+	 * The user snitch, its logs and state; CAP_SETUID and CAP_SETGID only,
+	 * for the desktop child, which becomes the desktop user (found at run
+	 * time: logins come and go) and gives them up; CAP_CHOWN only to
+	 * give its files to --owner or --group.
+	 */
+	if (privs_drop(&(const struct privs){
+		    .caps = PRIVS_CAP(CAP_SETUID) | PRIVS_CAP(CAP_SETGID) |
+			    (n.perms.set_owner ? PRIVS_OWNER_CAPS : 0),
+		    .allow = PRIVS_OPEN_WRITE | PRIVS_NET | PRIVS_FORK | PRIVS_SETUID }) < 0)
+		return SNITCH_EXIT_NOPERM;
 	if ((ret = perms_mkdirs(o.log_dir, &n.perms)) < 0 ||
 	    (ret = perms_mkdirs_for(o.state, &n.perms)) < 0) {
 		log_msg("cannot make the directories of '%s' and '%s': %s", o.log_dir, o.state,

@@ -7,11 +7,13 @@
  * wait in a spool file until the server has committed them (remote.c).
  */
 #include <errno.h>
+#include <linux/capability.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "privs.h"
 #include "cli.h"
 #include "clock.h"
 #include "exitcode.h"
@@ -223,6 +225,11 @@ int main(int argc, char **argv)
 	s.run_id = clock_real_ns();
 	if ((ret = stage_start(&s.st, &cli, "snitch-store --emit-rows")) >= 0)
 		return ret;
+	/* the user snitch: its spool (CAP_CHOWN only for --owner, --group), and sockets to the server */
+	if (privs_drop(&(const struct privs){
+		    .caps = perms.set_owner ? PRIVS_OWNER_CAPS : 0,
+		    .allow = PRIVS_OPEN_WRITE | PRIVS_NET | PRIVS_THREADS }) < 0)
+		return SNITCH_EXIT_NOPERM;
 	if ((ret = perms_mkdirs_for(o.spool, &perms)) < 0) {
 		log_msg("cannot make the directory of '%s': %s", o.spool, strerror(-ret));
 		return SNITCH_EXIT_IO;

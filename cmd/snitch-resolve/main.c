@@ -5,6 +5,7 @@
  * grandparent; the container; and the domain of the remote address.
  */
 #include <errno.h>
+#include <linux/capability.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +22,7 @@
 #include "emit.h"
 #include "exitcode.h"
 #include "log.h"
+#include "privs.h"
 #include "resolve.h"
 #include "sig.h"
 #include "stage.h"
@@ -738,7 +740,18 @@ int main(int argc, char **argv)
 		log_msg("out of memory");
 		return SNITCH_EXIT_SOFTWARE;
 	}
-	ret = run(&r);
+	/*
+	 * The stranger's bytes (dns messages, hellos, names) are read as the
+	 * user snitch: reading any process's /proc entries (CAP_SYS_PTRACE)
+	 * and the container runtimes' files and cgroups by handle
+	 * (CAP_DAC_READ_SEARCH), nothing written, sockets only for c-ares.
+	 */
+	if (privs_drop(&(const struct privs){
+		    .caps = PRIVS_CAP(CAP_DAC_READ_SEARCH) | PRIVS_CAP(CAP_SYS_PTRACE),
+		    .allow = PRIVS_OPEN_READ | PRIVS_NET }) < 0)
+		ret = SNITCH_EXIT_NOPERM;
+	else
+		ret = run(&r);
 	stage_release(&r.st);
 	domains_free(r.domains);
 	asked_free_all(&r);

@@ -8,6 +8,7 @@
  * for snitch-remote.
  */
 #include <errno.h>
+#include <linux/capability.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <stdarg.h>
@@ -19,6 +20,7 @@
 
 #include <sqlite3.h>
 
+#include "privs.h"
 #include "cli.h"
 #include "clock.h"
 #include "emit.h"
@@ -549,6 +551,18 @@ int main(int argc, char **argv)
 	if (!(s.batch = batch_new())) {
 		log_msg("out of memory");
 		ret = SNITCH_EXIT_SOFTWARE;
+		goto out;
+	}
+	/*
+	 * No capability at all, as the user snitch, before the database is
+	 * opened: what it makes is its own (CAP_CHOWN only to give it to
+	 * --owner or --group). It writes files, never runs or starts a
+	 * program, never opens a socket.
+	 */
+	if (privs_drop(&(const struct privs){
+		    .caps = perms.set_owner ? PRIVS_OWNER_CAPS : 0,
+		    .allow = PRIVS_OPEN_WRITE | PRIVS_THREADS }) < 0) {
+		ret = SNITCH_EXIT_NOPERM;
 		goto out;
 	}
 	if (s.st.ack)

@@ -4,6 +4,7 @@
  * kernel (BPF), written as flow, exec, dns, lost and error records.
  */
 #include <errno.h>
+#include <linux/capability.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
@@ -23,6 +24,7 @@
 #include "emit.h"
 #include "exitcode.h"
 #include "log.h"
+#include "privs.h"
 #include "sig.h"
 #include "trace.h"
 
@@ -42,6 +44,11 @@
  * with a new "new" record.
  */
 #define TCP_FORGET_NS (3600ULL * 1000 * 1000 * 1000)
+/*
+ * At exit (SIGINT, SIGTERM), the records still queued are written for at
+ * most this long: a reader that takes none in that time is not waited for.
+ */
+#define EXIT_FLUSH_NS (3000ULL * 1000 * 1000)
 
 struct tracer {
 	const struct trace_opts *opt;
@@ -51,6 +58,10 @@ struct tracer {
 	int nlinks;
 	struct bpf_link *scan_link;
 	struct output out;
+	struct outq q;			/* out.b, written as the reader takes it */
+	uint64_t qdrop_seen;		/* q.dropped when last reported lost */
+	uint64_t next_stats;		/* monotonic */
+	uint64_t stats_dropped;		/* q.dropped at the last stats record */
 	struct flow_table flows;
 	struct clocks clk;
 	uint64_t interval_ns;
@@ -279,10 +290,14 @@ static void on_flow_event(struct tracer *t, const struct ev_flow *e)
 	}
 }
 
+/* A sample_cb return that stops ring_buffer__consume(): the queue is full. */
+#define QUEUE_FULL (-ENOBUFS)
+
 static int on_event(void *ctx, void *data, size_t size)
 {
 	struct tracer *t = ctx;
 	const struct ev_hdr *h = data;
+	size_t at = t->out.b.len;
 
 	if (size < sizeof(*h))
 		return 0;
@@ -304,8 +319,13 @@ static int on_event(void *ctx, void *data, size_t size)
 			on_flow_event(t, data);
 		break;
 	}
-	/* a 0 keeps the ring buffer loop going; negative would stop it */
-	return 0;
+	(void)outq_trim(&t->q, at);
+	/*
+	 * a 0 keeps the ring buffer loop going; a negative value stops it
+	 * (this event is consumed): the rest wait in the ring buffer until
+	 * the reader has taken some of the queue
+	 */
+	return outq_full(&t->q) ? QUEUE_FULL : 0;
 }
 
 /* The fd scan: TCP bytes of every socket some process holds, and owners. */
@@ -336,9 +356,11 @@ static int run_scan(struct tracer *t)
 		return -errno;
 	for (; off + sizeof(struct ev_flow) <= t->scanbuf.len; off += sizeof(struct ev_flow)) {
 		struct ev_flow e;
+		size_t at = t->out.b.len;
 
 		memcpy(&e, t->scanbuf.p + off, sizeof(e));
 		on_flow_event(t, &e);
+		(void)outq_trim(&t->q, at);
 	}
 	return 0;
 }
@@ -418,6 +440,22 @@ static void drain_map(struct tracer *t, uint64_t now_real)
 	free(dead);
 }
 
+static void lost_record(struct tracer *t, const char *reason, uint64_t count,
+			uint64_t total, const char *msg)
+{
+	struct buf *b = &t->out.b;
+
+	if (count)
+		log_limited("%s", msg);
+	emit_begin(b, "lost", clock_real_ns());
+	emit_cstr(b, "stage", STAGE);
+	emit_cstr(b, "reason", reason);
+	emit_u64(b, "count", count);
+	emit_u64(b, "total", total);
+	emit_cstr(b, "message", msg);
+	emit_end(b);
+}
+
 static void check_lost(struct tracer *t, bool at_exit)
 {
 	int fd = bpf_map__fd(t->skel->maps.lost);
@@ -428,7 +466,6 @@ static void check_lost(struct tracer *t, bool at_exit)
 	for (uint32_t r = 0; r < LOST_NREASONS; r++) {
 		uint64_t sum = 0, count;
 		char msg[160];
-		struct buf *b = &t->out.b;
 
 		if (bpf_map_lookup_elem(fd, &r, v) < 0)
 			continue;
@@ -441,17 +478,41 @@ static void check_lost(struct tracer *t, bool at_exit)
 		t->lost_seen[r] = sum;
 		snprintf(msg, sizeof(msg), "%llu %s%s", (unsigned long long)count,
 			 lost_text[r], at_exit ? " (summary at exit)" : "");
-		if (count)
-			log_limited("%s", msg);
-		emit_begin(b, "lost", clock_real_ns());
-		emit_cstr(b, "stage", STAGE);
-		emit_cstr(b, "reason", lost_code[r]);
-		emit_u64(b, "count", count);
-		emit_u64(b, "total", sum);
-		emit_cstr(b, "message", msg);
-		emit_end(b);
+		lost_record(t, lost_code[r], count, sum, msg);
 	}
 	free(v);
+	/* and the records this side dropped: lost records themselves never are */
+	if (t->q.dropped > t->qdrop_seen || (at_exit && t->q.dropped)) {
+		char msg[200];
+		uint64_t count = t->q.dropped - t->qdrop_seen;
+
+		t->qdrop_seen = t->q.dropped;
+		snprintf(msg, sizeof(msg),
+			 "%llu records were not written: the output queue was full (--queue-size, %llu bytes), its reader too slow%s",
+			 (unsigned long long)count, (unsigned long long)t->q.limit,
+			 at_exit ? " (summary at exit)" : "");
+		lost_record(t, "queue_full", count, t->q.dropped, msg);
+	}
+}
+
+/*
+ * The output queue's use (docs/records.md, stats): bytes waiting now, the
+ * most that waited in the interval, and the records dropped in it.
+ */
+static void stats_record(struct tracer *t)
+{
+	struct buf *b = &t->out.b;
+
+	emit_begin(b, "stats", clock_real_ns());
+	emit_cstr(b, "stage", STAGE);
+	emit_u64(b, "interval_s", t->opt->stats_s);
+	emit_u64(b, "queue_bytes", outq_len(&t->q));
+	emit_u64(b, "queue_peak_bytes", t->q.peak);
+	emit_u64(b, "queue_size", t->q.limit);
+	emit_u64(b, "queue_full", t->q.dropped - t->stats_dropped);
+	emit_end(b);
+	t->stats_dropped = t->q.dropped;
+	t->q.peak = outq_len(&t->q);
 }
 
 /* Every interval: the fd scan, the map, then one update per active flow. */
@@ -459,26 +520,38 @@ static void drain(struct tracer *t, bool at_exit)
 {
 	uint64_t now_real = clock_real_ns(), mono = clock_mono_ns();
 	struct flow *f, *next;
+	size_t at;
 	int r;
 
 	r = run_scan(t);
 	if (r < 0)
 		log_limited("the fd scan failed: %s", strerror(-r));
 	t->next_scan = 0;
+	at = t->out.b.len;
 	drain_map(t, now_real);
-	if (t->sys.n)
+	(void)outq_trim(&t->q, at);
+	if (t->sys.n) {
+		at = t->out.b.len;
 		syscall_procs_drain(t->sysprocs, bpf_map__fd(t->skel->maps.sys_counts), &t->sys,
 				    &t->out, &t->clk, now_real);
+		(void)outq_trim(&t->q, at);
+	}
 	flow_for_each(&t->flows, f, next) {
+		at = t->out.b.len;
 		if (!f->announced && (at_exit || mono - f->seen_mono >= OWNER_WAIT_NS))
 			announce(t, f, now_real);	/* owner never found */
 		if (f->announced && (f->pending.send_bytes || f->pending.recv_bytes ||
 				     f->pending.send_calls || f->pending.recv_calls))
 			write_flow(&t->out, &t->clk, f, "update", now_real);
+		(void)outq_trim(&t->q, at);
 		if (f->tcp && mono - f->changed_mono >= TCP_FORGET_NS)
 			flow_remove(&t->flows, f);
 	}
 	check_lost(t, at_exit);
+	if (at_exit || mono >= t->next_stats) {
+		stats_record(t);
+		t->next_stats = mono + t->opt->stats_s * 1000000000ULL;
+	}
 }
 
 /* ---- set-up ---- */
@@ -669,37 +742,87 @@ static int setup(struct tracer *t, const struct trace_opts *o)
 	return -1;
 }
 
+/*
+ * Loaded and attached: what is left is reading the ring buffer (mapped
+ * already) and the maps and the iterator through descriptors it holds.
+ * As the user snitch, with CAP_SYS_PTRACE for --syscalls (is a process
+ * still running its executable: /proc/PID/exe) and CAP_BPF only where the
+ * kernel still asks for it to read maps (kernel.unprivileged_bpf_disabled
+ * is checked on every bpf() call before Linux 6.x): tried, not assumed.
+ */
+static int drop_privileges(struct tracer *t)
+{
+	uint64_t caps = PRIVS_CAP(CAP_BPF);
+	unsigned char key[512];
+	bool need_bpf = false;
+	int fd;
+
+	if (t->sys.n)
+		caps |= PRIVS_CAP(CAP_SYS_PTRACE);
+	if (privs_drop(&(const struct privs){ .caps = caps, .allow = PRIVS_OPEN_READ | PRIVS_BPF }) < 0)
+		return -1;
+	if (privs_effective(CAP_BPF, false) < 0)
+		return 0;	/* never held it */
+	if (bpf_map_get_next_key(bpf_map__fd(t->skel->maps.flows), NULL, key) < 0 && errno == EPERM)
+		need_bpf = true;
+	if (t->scan_link) {
+		fd = bpf_iter_create(bpf_link__fd(t->scan_link));
+		if (fd >= 0)
+			close(fd);
+		else if (errno == EPERM)
+			need_bpf = true;
+	}
+	if (need_bpf) {
+		(void)privs_effective(CAP_BPF, true);
+		log_msg("keeping CAP_BPF: this kernel asks for it to read the maps");
+	} else {
+		(void)privs_lower(CAP_BPF);
+	}
+	return 0;
+}
+
 /* ---- the loop ---- */
 
 static int run(struct tracer *t)
 {
 	int rbfd = ring_buffer__epoll_fd(t->rb);
-	int ret = SNITCH_EXIT_OK;
+	int ret = SNITCH_EXIT_OK, e;
 
+	/* never wait for the reader: records wait in the queue instead */
+	if ((e = outq_nonblock(&t->q)) < 0)
+		log_msg("cannot make standard output non-blocking: %s", strerror(-e));
 	t->next_drain = clock_mono_ns() + t->interval_ns;
+	t->next_stats = clock_mono_ns() + t->opt->stats_s * 1000000000ULL;
 	/* sockets that are older than us: their owners and TCP baselines */
 	if (t->scan_link && run_scan(t) < 0)
 		log_msg("the first fd scan failed: %s", strerror(errno));
 	while (!sig_stop) {
 		uint64_t now = clock_mono_ns(), due = t->next_drain;
-		struct pollfd p = { .fd = rbfd, .events = POLLIN };
+		struct pollfd p[2];
 		struct timespec ts;
 		int r;
 
 		if (t->next_scan && t->next_scan < due)
 			due = t->next_scan;
-		if (output_flush(&t->out) < 0)
+		if (outq_write(&t->q) < 0)
 			break;
+		/* the ring buffer while the queue has room; the reader while
+		 * the queue holds anything */
+		p[0] = (struct pollfd){ .fd = outq_full(&t->q) ? -1 : rbfd, .events = POLLIN };
+		p[1] = (struct pollfd){ .fd = outq_len(&t->q) ? t->out.fd : -1, .events = POLLOUT };
 		ts.tv_sec = due > now ? (time_t)((due - now) / 1000000000ULL) : 0;
 		ts.tv_nsec = due > now ? (long)((due - now) % 1000000000ULL) : 0;
-		r = ppoll(&p, 1, &ts, &sig_waitmask);
+		r = ppoll(p, 2, &ts, &sig_waitmask);
 		if (r < 0 && errno != EINTR) {
 			log_msg("poll: %s", strerror(errno));
 			ret = SNITCH_EXIT_SOFTWARE;
 			break;
 		}
-		if (r > 0 && ring_buffer__consume(t->rb) < 0)
-			log_limited("reading the ring buffer: %s", strerror(errno));
+		if (r > 0 && p[0].revents) {
+			e = ring_buffer__consume(t->rb);
+			if (e < 0 && e != QUEUE_FULL)
+				log_limited("reading the ring buffer: %s", strerror(-e));
+		}
 		now = clock_mono_ns();
 		if (now >= t->next_drain) {
 			drain(t, false);
@@ -710,12 +833,22 @@ static int run(struct tracer *t)
 				log_limited("the fd scan failed: %s", strerror(errno));
 		}
 	}
-	/* SIGINT, SIGTERM, or a closed output: what was counted goes out */
-	(void)ring_buffer__consume(t->rb);
+	/*
+	 * SIGINT, SIGTERM, or a closed output: what was counted goes out, and
+	 * what is queued, for at most EXIT_FLUSH_NS; then the reader sees the
+	 * end of its input
+	 */
 	if (!t->out.err) {
+		e = ring_buffer__consume(t->rb);
+		if (e < 0 && e != QUEUE_FULL)
+			log_limited("reading the ring buffer: %s", strerror(-e));
 		drain(t, true);
-		(void)output_flush(&t->out);
+		e = outq_flush(&t->q, clock_mono_ns() + EXIT_FLUSH_NS);
+		if (e == -ETIMEDOUT)
+			log_msg("%zu bytes of records were not written: the reader did not take them within %llu s of the stop",
+				outq_len(&t->q), EXIT_FLUSH_NS / 1000000000ULL);
 	}
+	outq_restore(&t->q);
 	if (t->out.err && t->out.err != -EPIPE) {
 		log_msg("cannot write standard output: %s", strerror(-t->out.err));
 		ret = SNITCH_EXIT_IO;
@@ -748,6 +881,8 @@ int main(int argc, char **argv)
 		.ringbuf_kb = 1024,
 		.max_flows = 16384,
 		.max_syscall_procs = 8192,
+		.queue_size = "256M",
+		.stats_s = 60,
 	};
 	const struct cli_opt opts[] = {
 		{ .name = "interval-ms", .short_name = 'i', .type = CLI_UINT, .value = &o.interval_ms,
@@ -756,6 +891,12 @@ int main(int argc, char **argv)
 		{ .name = "ringbuf-kb", .type = CLI_UINT, .value = &o.ringbuf_kb,
 		  .metavar = "KB", .env = "SNITCH_TRACE_RINGBUF_KB", .min = 4, .max = 1048576,
 		  .help = "size of the kernel's event ring buffer, a power of two" },
+		{ .name = "queue-size", .type = CLI_STRING, .value = &o.queue_size,
+		  .metavar = "BYTES", .env = "SNITCH_TRACE_QUEUE_SIZE",
+		  .help = "records wait for a slow reader in a queue of at most BYTES (K, M, G: powers of 1024), so that the ring buffer is still read; what does not fit is counted lost (queue_full)" },
+		{ .name = "stats-s", .type = CLI_UINT, .value = &o.stats_s,
+		  .metavar = "S", .env = "SNITCH_TRACE_STATS_S", .min = 1, .max = 86400,
+		  .help = "write a stats record, with the queue's use, every S seconds, and one at exit" },
 		{ .name = "max-flows", .type = CLI_UINT, .value = &o.max_flows,
 		  .metavar = "N", .env = "SNITCH_TRACE_MAX_FLOWS", .min = 64, .max = 4194304,
 		  .help = "datagram and AF_PACKET flows the kernel can count at once" },
@@ -797,12 +938,20 @@ int main(int argc, char **argv)
 			"counted per packet. Which hooks are used, and what is not seen, is said on\n"
 			"standard error at start.\n"
 			"\n"
+			"Records wait for a slow reader in a bounded queue of their own\n"
+			"(--queue-size): snitch-trace never waits to write, so the kernel's ring\n"
+			"buffer is read on; a \"stats\" record every --stats-s seconds tells how\n"
+			"full the queue was. On SIGINT or SIGTERM, what was counted and queued is\n"
+			"written (for at most 3 s), then the output is closed.\n"
+			"\n"
 			"--syscalls default counts the calls that change who a process is or what it\n"
 			"sees, and the network ones:\n" SYSCALLS_DEFAULT,
 		.examples =
 			"  sudo snitch-trace | jq -c 'select(.type == \"flow\" and .phase == \"new\") | {pid, comm, raddr, rport}'\n"
 			"  sudo snitch-trace | snitch-hash | jq -c 'select(.type == \"flow\") | {comm, exe_sha256, send_bytes}'\n"
 			"  sudo snitch-trace --interval-ms 5000 > flows.jsonl\n"
+			"  sudo snitch-trace --queue-size 1G | snitch-resolve | snitch-store   # a reader may stall for longer\n"
+			"  sudo snitch-trace --stats-s 10 | jq -c 'select(.type == \"stats\") | {queue_bytes, queue_peak_bytes, queue_full}'\n"
 			"  sudo snitch-trace --syscalls default | jq -c 'select(.type == \"syscalls\") | {comm, syscalls}'\n"
 			"  sudo snitch-trace --syscalls connect,execve,ptrace | snitch-resolve | jq -c 'select(.type == \"syscalls\")'\n"
 			"  sudo snitch-trace | snitch-resolve | jq -c 'select(.type == \"dns\") | {pid, qname, answers}'\n"
@@ -820,6 +969,10 @@ int main(int argc, char **argv)
 		return r;
 	if (first < argc)
 		return cli_usage_error(&cli, "unexpected argument '%s'", argv[first]);
+	if (outq_parse_size(o.queue_size, &o.queue_bytes) < 0 ||
+	    o.queue_bytes < 64 * 1024 || o.queue_bytes > (64ULL << 30))
+		return cli_usage_error(&cli, "--queue-size must be a size from 64K to 64G, such as 256M, not '%s'",
+				       o.queue_size);
 	if (o.ringbuf_kb & (o.ringbuf_kb - 1))
 		return cli_usage_error(&cli, "--ringbuf-kb must be a power of two, not %llu",
 				       (unsigned long long)o.ringbuf_kb);
@@ -838,6 +991,7 @@ int main(int argc, char **argv)
 	t.clk.boot_to_real = clock_real_ns() - boot_ns();
 	t.ncpus = libbpf_num_possible_cpus();
 	output_init(&t.out, STDOUT_FILENO);
+	outq_init(&t.q, &t.out, o.queue_bytes);
 	flows_init(&t.flows);
 	if (t.sys.n && !(t.sysprocs = syscall_procs_new())) {
 		log_msg("out of memory");
@@ -852,6 +1006,8 @@ int main(int argc, char **argv)
 		return SNITCH_EXIT_SOFTWARE;
 	}
 	r = setup(&t, &o);
+	if (r < 0 && drop_privileges(&t) < 0)
+		r = SNITCH_EXIT_NOPERM;
 	if (r < 0)
 		r = run(&t);
 	else

@@ -19,6 +19,9 @@ struct trace_opts {
 	uint64_t max_syscall_procs;
 	uint64_t ringbuf_kb;
 	uint64_t max_flows;
+	const char *queue_size;		/* --queue-size, parsed into queue_bytes */
+	uint64_t queue_bytes;
+	uint64_t stats_s;
 	const char *cgroup;
 	bool no_exec;
 	bool no_dns;
@@ -118,5 +121,40 @@ void syscall_procs_free(struct syscall_procs *p);
 /* Read the map (fd), write a record per process whose counts moved, forget the gone. */
 void syscall_procs_drain(struct syscall_procs *p, int fd, const struct syscall_set *set,
 			 struct output *o, const struct clocks *c, uint64_t now_real);
+
+/* ---- the output queue (queue.c) ---- */
+
+/*
+ * Records wait in out->b, from byte 'head' on, until the reader takes them:
+ * never more than 'limit' bytes, and never a part of one record.
+ */
+struct outq {
+	struct output *out;
+	size_t head;			/* bytes of out->b already written */
+	uint64_t limit;			/* --queue-size */
+	uint64_t peak;			/* most bytes queued since the caller reset it */
+	uint64_t dropped;		/* records dropped: the queue was full */
+	int saved_fl;			/* the descriptor's flags before, or -1 */
+};
+
+void outq_init(struct outq *q, struct output *out, uint64_t limit);
+/* O_NONBLOCK on a pipe or socket: 1; anything else is left blocking: 0; or -errno. */
+int outq_nonblock(struct outq *q);
+/* The descriptor's flags as they were (at exit: the pipe may be shared). */
+void outq_restore(struct outq *q);
+size_t outq_len(const struct outq *q);
+bool outq_full(const struct outq *q);
+/*
+ * After records were added from byte 'at' of out->b on: if the queue is
+ * over its limit, drop the last of them, whole, until it is not (records
+ * before 'at' stay). Returns the records dropped (also added to dropped).
+ */
+uint64_t outq_trim(struct outq *q, size_t at);
+/* Write what the reader takes without waiting. 0, or the sticky -errno. */
+int outq_write(struct outq *q);
+/* Write it all, waiting at most until deadline (monotonic ns). 0, -ETIMEDOUT or -errno. */
+int outq_flush(struct outq *q, uint64_t deadline_mono);
+/* "268435456", "64K", "256M", "1G" (also "256MiB", "256MB": powers of 1024). */
+int outq_parse_size(const char *s, uint64_t *out);
 
 #endif

@@ -7,6 +7,7 @@
  * once: the stream never waits for VirusTotal.
  */
 #include <errno.h>
+#include <linux/capability.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +22,7 @@
 #include "clock.h"
 #include "exitcode.h"
 #include "log.h"
+#include "privs.h"
 #include "perms.h"
 #include "stage.h"
 #include "vtclient.h"
@@ -327,6 +329,7 @@ int main(int argc, char **argv)
 	};
 	static struct vt_stage s;
 	char key[KEY_MAX + 1], why[512];
+	uint64_t keep = 0;
 	int ret;
 
 	if ((ret = stage_parse_cli(&cli, argc, argv)) >= 0)
@@ -372,7 +375,14 @@ int main(int argc, char **argv)
 	}
 	if (load_state(&s) < 0)
 		return SNITCH_EXIT_IO;
+	/*
+	 * Answers from the network are parsed as the user snitch, without
+	 * capabilities but those --upload needs (read any executable, through
+	 * any process's /proc/PID/exe), and CAP_DAC_OVERRIDE when it stays
+	 * root's uid and the state's directory is another user's.
+	 */
 	if (geteuid() == 0) {
+		const char *user = getenv("SNITCH_USER");
 		char dir[4096], *slash;
 		struct stat ds;
 
@@ -382,11 +392,15 @@ int main(int argc, char **argv)
 			*(slash == dir ? slash + 1 : slash) = '\0';
 		else
 			snprintf(dir, sizeof(dir), ".");
-		if ((ret = vt_drop_privileges(o.upload, stat(dir, &ds) == 0 && ds.st_uid != 0)) < 0) {
-			log_msg("cannot give up privileges: %s", strerror(-ret));
-			return SNITCH_EXIT_SOFTWARE;
-		}
+		if (o.upload)
+			keep |= PRIVS_CAP(CAP_DAC_READ_SEARCH) | PRIVS_CAP(CAP_SYS_PTRACE);
+		if (stat(dir, &ds) == 0 && ds.st_uid != 0 &&
+		    (!user || !*user || !strcmp(user, "root")))
+			keep |= PRIVS_CAP(CAP_DAC_OVERRIDE);
 	}
+	if (privs_drop(&(const struct privs){
+		    .caps = keep, .allow = PRIVS_OPEN_WRITE | PRIVS_NET | PRIVS_THREADS }) < 0)
+		return SNITCH_EXIT_NOPERM;
 	s.vt.key = key;
 	if ((ret = vt_start(&s.vt)) < 0) {
 		log_msg("cannot start the VirusTotal worker: %s", strerror(-ret));

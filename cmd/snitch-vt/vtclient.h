@@ -45,11 +45,6 @@ struct vt {
 int vt_start(struct vt *vt);
 /* Stop it, after the request under way (cut short). */
 void vt_stop(struct vt *vt);
-/*
- * Keep only the capabilities snitch-vt needs (privs.c); before any thread.
- * 0 or a negative errno.
- */
-int vt_drop_privileges(bool upload, bool dac_override);
 /* Write the state file if it is behind: 0 or a negative errno (said). */
 int vt_save(struct vt *vt);
 

@@ -33,6 +33,7 @@
 #include "cli.h"
 #include "exitcode.h"
 #include "log.h"
+#include "privs.h"
 #include "web.h"
 
 #define PROG "snitch-web"
@@ -520,6 +521,16 @@ int main(int argc, char **argv)
 	sigaddset(&sigs, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	/*
+	 * Requests from the network are parsed by a process that reads files
+	 * and answers on its socket, and nothing more: no capability (root
+	 * with --allow-root gives them up), nothing opened for writing (the
+	 * database is read-only; SQLite then maps its -shm read-only too),
+	 * no program started.
+	 */
+	if (privs_drop(&(const struct privs){
+		    .allow = PRIVS_OPEN_READ | PRIVS_LISTEN | PRIVS_THREADS }) < 0)
+		return SNITCH_EXIT_NOPERM;
 
 	/*
 	 * A thread a connection (small stacks, at most 64): the files and the

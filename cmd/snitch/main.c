@@ -5,6 +5,7 @@
  * supervisor (super.c), in the foreground or as a daemon; reports its
  * status; writes a systemd unit.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -14,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pwd.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -165,6 +167,56 @@ static int load_config(const struct opts *o, bool create)
 	return 0;
 }
 
+/*
+ * A directory the stages write to becomes the stage user's, and so do the
+ * files in it that root made (a database of an older snitch, which ran
+ * every stage as root): not a directory anyone may write to (/tmp), nor
+ * another user's.
+ */
+static void give_dir(const char *dir, const struct passwd *pw)
+{
+	struct stat st;
+	struct dirent *e;
+	DIR *d;
+
+	if (lstat(dir, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != 0 ||
+	    (st.st_mode & S_IWOTH))
+		return;
+	if (chown(dir, pw->pw_uid, pw->pw_gid) < 0) {
+		log_msg("cannot give '%s' to user %s: %s", dir, pw->pw_name, strerror(errno));
+		return;
+	}
+	if (!(d = opendir(dir)))
+		return;
+	while ((e = readdir(d))) {
+		if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    S_ISREG(st.st_mode) && st.st_uid == 0 && strcmp(e->d_name, "snitch.log"))
+			(void)fchownat(dirfd(d), e->d_name, pw->pw_uid, pw->pw_gid,
+				       AT_SYMLINK_NOFOLLOW);
+	}
+	closedir(d);
+}
+
+/*
+ * The user the stages run as (--user, SNITCH_USER), passed to them in
+ * SNITCH_USER: "" when snitch does not run as root, when it is root, or
+ * when there is no such user (said; make install and make run make it).
+ */
+static const struct passwd *stage_user(const struct opts *o)
+{
+	const struct passwd *pw = NULL;
+
+	if (geteuid() == 0 && *o->user && strcmp(o->user, "root")) {
+		errno = 0;
+		pw = getpwnam(o->user);
+		if (!pw)
+			log_msg("no user '%s': the stages run as root, each with only the capabilities it needs (make install makes the user; or set SNITCH_USER=root)",
+				o->user);
+	}
+	(void)setenv("SNITCH_USER", pw ? pw->pw_name : "", 1);
+	return pw;
+}
+
 /* The directories the stages write to, with the configured permissions. */
 static int make_dirs(const struct opts *o)
 {
@@ -174,6 +226,7 @@ static int make_dirs(const struct opts *o)
 	};
 	const char *log_dir = env_or("SNITCH_LOG_DIR", "/var/log/snitch");
 	struct file_perms p, run = { 0 };
+	const struct passwd *pw;
 	char err[512];
 	int r;
 
@@ -193,6 +246,18 @@ static int make_dirs(const struct opts *o)
 	if ((r = perms_mkdirs(log_dir, &p)) < 0 || (r = perms_mkdirs(o->run_dir, &run)) < 0) {
 		log_msg("cannot make '%s' or '%s': %s", log_dir, o->run_dir, strerror(-r));
 		return SNITCH_EXIT_IO;
+	}
+	if ((pw = stage_user(o))) {
+		for (size_t i = 0; i < 2; i++) {
+			char dir[4096], *slash;
+
+			snprintf(dir, sizeof(dir), "%s", files[i]);
+			if ((slash = strrchr(dir, '/')) && slash != dir) {
+				*slash = '\0';
+				give_dir(dir, pw);
+			}
+		}
+		give_dir(log_dir, pw);
 	}
 	return 0;
 }
@@ -614,9 +679,22 @@ static int cmd_systemd(const struct opts *o)
 	ret = SNITCH_EXIT_OK;
 	if (out)
 		goto out;
-	/* ReadWritePaths= needs them to exist when the service starts */
-	if (geteuid() == 0)
+	/*
+	 * ReadWritePaths= needs them to exist when the service starts; and the
+	 * service, the user snitch, cannot write the configuration: now, then
+	 */
+	if (geteuid() == 0) {
+		char err[4400];
+
+		const struct passwd *pw;
+
 		(void)make_dirs(o);
+		/* the unit's supervisor is the user too: a run directory of its own */
+		if (strcmp(o->run_dir, "/run/snitch") && (pw = stage_user(o)))
+			give_dir(o->run_dir, pw);
+		if (config_write_default(o->config, o->bin_dir, err, sizeof(err)) < 0)
+			log_msg("cannot write the default configuration: %s", err);
+	}
 	fprintf(stderr, "snitch: wrote '%s'; enable it with:\n"
 		"  systemctl daemon-reload && systemctl enable --now snitch\n", o->unit);
 	goto out;
@@ -762,6 +840,7 @@ int main(int argc, char **argv)
 		.unit = DEFAULT_UNIT,
 		.stop_timeout_s = SNITCH_STOP_TIMEOUT_S,
 		.events_queue_kb = 4096,
+		.user = "snitch",
 	};
 	const struct cli_opt opts[] = {
 		{ .name = "config", .short_name = 'c', .type = CLI_STRING, .value = &o.config,
@@ -784,6 +863,10 @@ int main(int argc, char **argv)
 		{ .name = "events-queue-kb", .type = CLI_UINT, .value = &o.events_queue_kb,
 		  .metavar = "KB", .env = "SNITCH_EVENTS_QUEUE_KB", .min = 16, .max = 1048576,
 		  .help = "what the live feed holds for a slow reader before it misses records" },
+		{ .name = "user", .type = CLI_STRING, .value = &o.user, .metavar = "NAME",
+		  .env = "SNITCH_USER",
+		  .help = "the stages run as this user, each with only the capabilities it needs "
+			  "(docs/security.md; root: root's uid, still only those capabilities)" },
 	};
 	const struct cli cli = {
 		.prog = PROG,

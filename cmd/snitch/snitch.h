@@ -17,6 +17,7 @@ struct opts {
 	uint64_t stop_timeout_s;
 	const char *events_sock;	/* the live feed; "" for none */
 	uint64_t events_queue_kb;	/* per reader */
+	const char *user;		/* the stages run as this user ("" or root: root's uid) */
 };
 
 /* ---- the configuration file (config.c) ---- */

@@ -41,6 +41,7 @@
  * reaches only the supervisor, which then stops them in that order.
  */
 #include <errno.h>
+#include <linux/capability.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <poll.h>
@@ -64,6 +65,7 @@
 #include "exitcode.h"
 #include "feed.h"
 #include "log.h"
+#include "privs.h"
 #include "perms.h"
 #include "publish.h"
 #include "record.h"
@@ -1180,6 +1182,34 @@ int supervise(const struct opts *o, int ready_fd)
 			return SNITCH_EXIT_SOFTWARE;
 		}
 	}
+	if (o->events_sock && *o->events_sock) {
+		char err[4400];
+
+		if (feed_open(&s->feed, o->events_sock, FEED_GROUP, o->events_queue_kb << 10,
+			      err, sizeof(err)) < 0)
+			log_msg("no live feed: %s", err);
+	}
+	/*
+	 * From here on the supervisor only starts stages, and its bounding set
+	 * is theirs: what snitch-trace needs to load (CAP_BPF, CAP_PERFMON,
+	 * CAP_SYS_ADMIN, CAP_NET_ADMIN, CAP_SYS_RESOURCE), what snitch-resolve,
+	 * snitch-hash and snitch-vt keep (CAP_DAC_READ_SEARCH, CAP_SYS_PTRACE),
+	 * what each stage needs to become its user (CAP_SETUID, CAP_SETGID,
+	 * CAP_SETPCAP), and CAP_KILL to stop stages that are another user.
+	 * Gone: CAP_CHOWN (unless SNITCH_OWNER or SNITCH_GROUP give the files
+	 * to another owner), CAP_DAC_OVERRIDE, CAP_FOWNER and the other 30.
+	 */
+	bool give = (getenv("SNITCH_OWNER") && *getenv("SNITCH_OWNER")) ||
+		    (getenv("SNITCH_GROUP") && *getenv("SNITCH_GROUP"));
+	if (geteuid() == 0 &&
+	    privs_caps(PRIVS_CAP(CAP_BPF) | PRIVS_CAP(CAP_PERFMON) | PRIVS_CAP(CAP_SYS_ADMIN) |
+		       PRIVS_CAP(CAP_NET_ADMIN) | PRIVS_CAP(CAP_SYS_RESOURCE) |
+		       PRIVS_CAP(CAP_DAC_READ_SEARCH) | PRIVS_CAP(CAP_SYS_PTRACE) |
+		       PRIVS_CAP(CAP_SETUID) | PRIVS_CAP(CAP_SETGID) | PRIVS_CAP(CAP_SETPCAP) |
+		       PRIVS_CAP(CAP_KILL) | (give ? PRIVS_OWNER_CAPS : 0)) < 0) {
+		signal_ready(s, SNITCH_EXIT_NOPERM);
+		return SNITCH_EXIT_NOPERM;
+	}
 	/* the last stage first: each is reading before anything reaches it */
 	for (int i = s->n - 1; i >= 0; i--) {
 		int e = start_stage(s, i);
@@ -1189,13 +1219,6 @@ int supervise(const struct opts *o, int ready_fd)
 			s->fatal = SNITCH_EXIT_SOFTWARE;
 			break;
 		}
-	}
-	if (o->events_sock && *o->events_sock) {
-		char err[4400];
-
-		if (feed_open(&s->feed, o->events_sock, FEED_GROUP, o->events_queue_kb << 10,
-			      err, sizeof(err)) < 0)
-			log_msg("no live feed: %s", err);
 	}
 	s->ready_at = clock_mono_ns() + READY_NS;
 	describe_pipeline(s, &s->tmp);
