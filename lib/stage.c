@@ -183,8 +183,8 @@ uint64_t stage_hold(struct stage *st)
 		uint64_t *p = realloc(st->held, cap * sizeof(*p));
 
 		if (!p) {
-			/* unconfirmed until memory comes back: no ack goes out */
-			st->nheld = STAGE_ACK_HELD_MAX + 1;
+			/* a held line it cannot name: it confirms nothing more */
+			st->held_lost = true;
 			return st->line_off;
 		}
 		st->held = p;
@@ -236,7 +236,7 @@ void stage_put_ack(struct stage *st, struct buf *b, uint64_t kept, bool force)
 {
 	uint64_t k = st->own_kept ? kept : st->in_off;
 
-	if (!st->ack || st->nheld > STAGE_ACK_HELD_MAX)
+	if (!st->ack || st->held_lost || st->nheld > STAGE_ACK_HELD_MAX)
 		return;
 	if (!force && st->acked_any && st->in_off == st->acked_in && k == st->acked_kept &&
 	    st->held_gen == st->acked_gen)

@@ -82,6 +82,7 @@ struct stage {
 	size_t nheld, held_cap;
 	uint64_t held_gen, acked_gen, acked_in, acked_kept;
 	uint64_t seeks;			/* seek lines taken */
+	bool held_lost;			/* no memory to note a held line */
 	bool acked_any;
 };
 

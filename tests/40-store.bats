@@ -347,7 +347,7 @@ new" ]
 	[ "$(q 'select message from events')" = new ]
 }
 
-@test "a version-1 database migrates to the current version (6 here: outcome) one step at a time, keeping its rows, rollups built" {
+@test "a version-1 database migrates to the current version (7 here: replay_marks) one step at a time, keeping its rows, rollups built" {
 	mkdir -p "$(dirname "$DB")"
 	# the version-1 schema, as snitch-store 0.1.0 made it, with a row
 	sqlite3 "$DB" <<-'EOF'

@@ -407,24 +407,28 @@ static void take_ack(struct super *s, int i, const char *line, size_t len)
 	 */
 	if (in < st->ack_in)
 		return;
-	st->nheld = 0;
 	if (parse_lit(&p, end, ",\"held\":[")) {
+		size_t want = 1;
 		uint64_t h;
 
-		while (parse_num(&p, end, &h)) {
-			if (st->nheld == st->held_cap) {
-				size_t cap = st->held_cap ? st->held_cap * 2 : 64;
-				uint64_t *n = realloc(st->held, cap * sizeof(*n));
+		for (const char *c = p; c < end && *c != ']'; c++)
+			want += *c == ',';
+		if (want > st->held_cap) {
+			uint64_t *n = realloc(st->held, want * sizeof(*n));
 
-				if (!n)
-					break;
-				st->held = n;
-				st->held_cap = cap;
-			}
+			if (!n)
+				return;	/* no memory for it: as if it had not come */
+			st->held = n;
+			st->held_cap = want;
+		}
+		st->nheld = 0;
+		while (st->nheld < want && parse_num(&p, end, &h)) {
 			st->held[st->nheld++] = h;
 			if (!parse_lit(&p, end, ","))
 				break;
 		}
+	} else {
+		st->nheld = 0;
 	}
 	release_hold(s, i);
 	st->unsafe = false;
