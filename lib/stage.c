@@ -227,11 +227,6 @@ void stage_set_kept(struct stage *st, uint64_t off)
 	__atomic_store_n(&st->kept, off, __ATOMIC_RELEASE);
 }
 
-void stage_skip_below(struct stage *st, uint64_t off)
-{
-	st->skip_below = off;
-}
-
 void stage_put_ack(struct stage *st, struct buf *b, uint64_t kept, bool force)
 {
 	uint64_t k = st->own_kept ? kept : st->in_off;
@@ -382,8 +377,6 @@ static int read_input(struct stage *st)
 			st->seeks++;
 			continue;
 		}
-		if (start < st->skip_below)
-			continue;
 		st->line_off = start;
 		if (start < st->quiet_below) {
 			/* replayed: its output went on before */

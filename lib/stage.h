@@ -76,7 +76,6 @@ struct stage {
 	uint64_t line_off;		/* where the line being handled began */
 	uint64_t start_off;		/* where this instance's stream began */
 	uint64_t quiet_below;		/* lines before: handled, their output dropped */
-	uint64_t skip_below;		/* lines before: not handled at all */
 	uint64_t kept;			/* atomic: input below is durable (own_kept) */
 	uint64_t *held;			/* lines the stage holds back, by offset */
 	size_t nheld, held_cap;
@@ -198,12 +197,16 @@ void stage_unhold(struct stage *st, uint64_t off);
  * For a stage whose work is durable only later (snitch-store: at its
  * commit): stage_own_kept() once before the loop, then, from any thread,
  * stage_set_kept() with the offset (stage_in_offset() at the time) below
- * which everything is durable. stage_skip_below(): input lines that begin
- * before off are not handled (they are durable already).
+ * which everything is durable.
  */
 void stage_own_kept(struct stage *st);
 void stage_set_kept(struct stage *st, uint64_t off);
-void stage_skip_below(struct stage *st, uint64_t off);
+
+/* In on_record: the absolute input offset where the record's line began. */
+static inline uint64_t stage_line_offset(const struct stage *st)
+{
+	return st->line_off;
+}
 
 /* The absolute input offset after the last line handled. */
 static inline uint64_t stage_in_offset(const struct stage *st)
