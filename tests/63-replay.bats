@@ -104,6 +104,7 @@ check_bytes() {
 		AND NOT (stage = 'snitch-trace' AND code LIKE 'ringbuf_full_%')")
 	trace=$(sqlite3 "$SNITCH_DB" "SELECT coalesce(sum(count), 0) FROM events WHERE type = 'lost'
 		AND stage = 'snitch-trace' AND code LIKE 'ringbuf_full_%'")
+	echo "log: $(db_bytes), generator: $(gen_bytes), lost by snitch-trace: $trace, by others: $other"
 	[ "$other" -eq 0 ]
 	if [ "$trace" -eq 0 ]; then
 		[ "$(db_bytes)" = "$(gen_bytes)" ]
