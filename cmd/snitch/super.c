@@ -444,7 +444,6 @@ static void take_ack(struct super *s, int i, const char *line, size_t len)
 static void take_line(struct super *s, int i, const char *p, size_t len)
 {
 	struct stage *from = &s->st[i];
-
 	bool is_ack = from->ack && len > sizeof(STAGE_ACK_PREFIX) - 1 &&
 		      !memcmp(p, STAGE_ACK_PREFIX, sizeof(STAGE_ACK_PREFIX) - 1);
 
