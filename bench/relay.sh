@@ -11,6 +11,11 @@
 # (docs/performance.md), so the relay must be well above that. Needs root.
 # RELAY_READERS=N (default 0): N readers of the live feed (snitch tail >
 # /dev/null) connected throughout, to measure what publishing costs.
+# RELAY_KIT=1: the three middle stages are stages of the stage kit
+# (snitch-metrics --tee) instead of cat, so that under snitch run they
+# confirm their input (docs/reliability.md, "Nothing accepted is lost"):
+# with RELAY_SNITCH set to an older snitch, the ratio of the two runs is
+# what the confirmations and the replay buffers cost.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 top=$(pwd)
@@ -49,7 +54,11 @@ mkdir "$work/bin"
 printf '#!/bin/sh\nwhile [ ! -e %s/go ]; do sleep 0.05; done\ndate +%%s%%N > %s/start\ncat %s/records\nexec sleep 3600\n' "$work" "$work" "$work" \
 	> "$work/bin/snitch-trace"
 for t in snitch-resolve snitch-hash snitch-store; do
-	printf '#!/bin/sh\nexec cat\n' > "$work/bin/$t"
+	if [ "${RELAY_KIT:-0}" = 1 ]; then
+		printf '#!/bin/sh\nexec %s --tee --listen 127.0.0.1:0\n' "$top/bin/snitch-metrics" > "$work/bin/$t"
+	else
+		printf '#!/bin/sh\nexec cat\n' > "$work/bin/$t"
+	fi
 done
 printf '#!/bin/sh\nhead -n %d > /dev/null\ndate +%%s%%N > %s/end\nexec cat > /dev/null\n' "$n" "$work" \
 	> "$work/bin/snitch-notify"
@@ -60,7 +69,8 @@ median() { sort -g | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] 
 pipeline_rate() {
 	local t0 t1
 	t0=$(date +%s%N)
-	cat "$work/records" | cat | cat | cat | cat > /dev/null
+	cat "$work/records" | "$work/bin/snitch-resolve" | "$work/bin/snitch-hash" |
+		"$work/bin/snitch-store" | cat > /dev/null
 	t1=$(date +%s%N)
 	echo $((n * 1000000000 / (t1 - t0)))
 }
@@ -102,7 +112,9 @@ relay_rate() {
 	echo $((n * 1000000000 / ($(cat "$work/end") - $(cat "$work/start")))) "$ticks"
 }
 
-echo "# $(date -u +%F) $(uname -sr), $(nproc) cpus; $n records of $((bytes / n)) bytes through 5 stages of cat, $rounds rounds, $readers readers of the live feed"
+kind=cat
+[ "${RELAY_KIT:-0}" != 1 ] || kind="snitch-metrics --tee (3 middle ones)"
+echo "# $(date -u +%F) $(uname -sr), $(nproc) cpus; $n records of $((bytes / n)) bytes through 5 stages of $kind, $rounds rounds, $readers readers of the live feed; $SNITCH"
 : > "$work/ratios"
 : > "$work/cpu"
 hz=$(getconf CLK_TCK)

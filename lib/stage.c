@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -23,6 +24,16 @@ int stage_init(struct stage *st, const char *name)
 	st->name = name;
 	st->wake_at = STAGE_NEVER;
 	st->mail_fd = -1;
+	st->ack = getenv("SNITCH_ACK") && !strcmp(getenv("SNITCH_ACK"), "1");
+	if (st->ack) {
+		static const char hello[] = STAGE_ACK_PREFIX "0,\"kept\":0}\n";
+
+		/* first of all: this stage confirms (a stage that does not is
+		 * relayed as it writes); nothing it starts is told so */
+		(void)unsetenv("SNITCH_ACK");
+		if (write_all(STDOUT_FILENO, hello, sizeof(hello) - 1) < 0)
+			st->ack = false;
+	}
 	record_init(&st->rec);
 	output_init(&st->out, STDOUT_FILENO);
 	pthread_mutex_init(&st->mail_mu, NULL);
@@ -69,6 +80,9 @@ void stage_release(struct stage *st)
 	record_release(&st->rec);
 	output_release(&st->out);
 	buf_release(&st->mail);
+	free(st->held);
+	st->held = NULL;
+	st->nheld = st->held_cap = 0;
 	pthread_mutex_destroy(&st->mail_mu);
 	if (st->mail_fd >= 0)
 		close(st->mail_fd);
@@ -158,6 +172,112 @@ void stage_error(struct stage *st, const char *code, const char *fmt, ...)
 	stage_note_format(&st->out.b, st->name, "error", code, 0, msg);
 }
 
+/* ---- confirmations (docs/reliability.md) ---- */
+
+uint64_t stage_hold(struct stage *st)
+{
+	if (!st->ack)
+		return st->line_off;
+	if (st->nheld == st->held_cap) {
+		size_t cap = st->held_cap ? st->held_cap * 2 : 64;
+		uint64_t *p = realloc(st->held, cap * sizeof(*p));
+
+		if (!p) {
+			/* a held line it cannot name: it confirms nothing more */
+			st->held_lost = true;
+			return st->line_off;
+		}
+		st->held = p;
+		st->held_cap = cap;
+	}
+	/* lines come in order: the list stays sorted */
+	st->held[st->nheld++] = st->line_off;
+	st->held_gen++;
+	return st->line_off;
+}
+
+void stage_unhold(struct stage *st, uint64_t off)
+{
+	size_t lo = 0, hi = st->nheld;
+
+	if (!st->ack || !st->held)
+		return;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (st->held[mid] < off)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < st->nheld && st->held[lo] == off) {
+		memmove(st->held + lo, st->held + lo + 1, (st->nheld - lo - 1) * sizeof(*st->held));
+		st->nheld--;
+		st->held_gen++;
+	}
+}
+
+void stage_own_kept(struct stage *st)
+{
+	st->own_kept = true;
+}
+
+void stage_set_kept(struct stage *st, uint64_t off)
+{
+	__atomic_store_n(&st->kept, off, __ATOMIC_RELEASE);
+}
+
+void stage_put_ack(struct stage *st, struct buf *b, uint64_t kept, bool force)
+{
+	uint64_t k = st->own_kept ? kept : st->in_off;
+
+	if (!st->ack || st->held_lost || st->nheld > STAGE_ACK_HELD_MAX)
+		return;
+	if (!force && st->acked_any && st->in_off == st->acked_in && k == st->acked_kept &&
+	    st->held_gen == st->acked_gen)
+		return;
+	buf_puts(b, STAGE_ACK_PREFIX);
+	buf_put_u64(b, st->in_off);
+	buf_puts(b, ",\"kept\":");
+	buf_put_u64(b, k);
+	if (st->nheld) {
+		buf_puts(b, ",\"held\":[");
+		for (size_t i = 0; i < st->nheld; i++) {
+			if (i)
+				buf_putc(b, ',');
+			buf_put_u64(b, st->held[i]);
+		}
+		buf_putc(b, ']');
+	}
+	buf_puts(b, "}\n");
+	st->acked_any = true;
+	st->acked_in = st->in_off;
+	st->acked_kept = k;
+	st->acked_gen = st->held_gen;
+}
+
+/*
+ * {"type":"seek","in":N[,"quiet":Q]}: the supervisor replays; the next
+ * line begins at offset N, and lines before Q had their output passed on
+ * already.
+ */
+static void seek(struct stage *st, const char *line, size_t len, bool first)
+{
+	uint64_t in, quiet;
+
+	if (record_parse(&st->rec, line, len, NULL) < 0 ||
+	    record_get_u64(&st->rec, "in", &in) < 0)
+		return;
+	st->in_off = in;
+	if (record_get_u64(&st->rec, "quiet", &quiet) == 0)
+		st->quiet_below = quiet;
+	if (first) {
+		st->start_off = in;
+		if (st->own_kept && !__atomic_load_n(&st->kept, __ATOMIC_ACQUIRE))
+			stage_set_kept(st, in);
+	}
+}
+
 /* ---- input ---- */
 
 static void report(struct stage *st, const char *code, const char *what,
@@ -236,9 +356,12 @@ static int read_input(struct stage *st)
 	st->batch++;
 	for (;;) {
 		enum line_status ls = linereader_next(&st->lr, &line, &len);
+		uint64_t start = st->in_off;
 
 		if (ls == LINE_AGAIN || ls == LINE_EOF)
 			return 0;
+		/* with its newline (one more for a last line without one) */
+		st->in_off += len + 1;
 		if (ls == LINE_TOO_LONG) {
 			char what[128];
 
@@ -248,7 +371,23 @@ static int read_input(struct stage *st)
 			report(st, "line_too_long", what, NULL, 0, NULL, len);
 			continue;
 		}
-		handle(st, line, len);
+		if (st->ack && len >= sizeof(STAGE_SEEK_PREFIX) - 1 &&
+		    !memcmp(line, STAGE_SEEK_PREFIX, sizeof(STAGE_SEEK_PREFIX) - 1)) {
+			seek(st, line, len, st->lr.lineno == st->seeks + 1);
+			st->seeks++;
+			continue;
+		}
+		st->line_off = start;
+		if (start < st->quiet_below) {
+			/* replayed: its output went on before */
+			size_t at = st->out.b.len;
+
+			handle(st, line, len);
+			if (st->out.b.len > at)
+				st->out.b.len = at;
+		} else {
+			handle(st, line, len);
+		}
 	}
 }
 
@@ -286,7 +425,7 @@ int stage_run(struct stage *st, const struct stage_ops *ops, void *ctx)
 	st->ctx = ctx;
 	for (;;) {
 		struct pollfd fds[2 + STAGE_FDS_MAX];
-		uint64_t now = clock_mono_ns();
+		uint64_t now = clock_mono_ns(), kept;
 		int n = 0, extra = 0, in = -1, rc;
 		struct timespec ts, *tp = NULL;
 
@@ -294,7 +433,10 @@ int stage_run(struct stage *st, const struct stage_ops *ops, void *ctx)
 			st->wake_at = STAGE_NEVER;
 			stage_wake_at(st, ops->on_timer(ctx, st, now));
 		}
+		/* read before the mail: what was posted before it is taken */
+		kept = __atomic_load_n(&st->kept, __ATOMIC_ACQUIRE);
 		take_mail(st);
+		stage_put_ack(st, &st->out.b, kept, st->out.b.len != 0);
 		if (flush(st) < 0) {
 			log_msg("cannot write standard output: %s", strerror(-st->out.err));
 			return SNITCH_EXIT_IO;
@@ -359,7 +501,10 @@ int stage_run(struct stage *st, const struct stage_ops *ops, void *ctx)
 
 int stage_finish(struct stage *st, int ret)
 {
+	uint64_t kept = __atomic_load_n(&st->kept, __ATOMIC_ACQUIRE);
+
 	take_mail(st);
+	stage_put_ack(st, &st->out.b, kept, true);
 	if (flush(st) < 0) {
 		log_msg("cannot write standard output: %s", strerror(-st->out.err));
 		if (ret == SNITCH_EXIT_OK)

@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ack.h"
 #include "linereader.h"
 #include "output.h"
 #include "record.h"
@@ -64,6 +65,24 @@ struct stage {
 	int mail_fd;			/* an eventfd: the loop wakes for mail */
 	const struct stage_ops *ops;
 	void *ctx;
+	/*
+	 * Under snitch run (SNITCH_ACK=1): where each input line began in the
+	 * stream the supervisor wrote, and the confirmations it is owed
+	 * (docs/reliability.md, "Nothing accepted is lost").
+	 */
+	bool ack;
+	bool own_kept;			/* the stage says what is kept (stage_set_kept) */
+	uint64_t in_off;		/* absolute offset after the last line taken */
+	uint64_t line_off;		/* where the line being handled began */
+	uint64_t start_off;		/* where this instance's stream began */
+	uint64_t quiet_below;		/* lines before: handled, their output dropped */
+	uint64_t kept;			/* atomic: input below is durable (own_kept) */
+	uint64_t *held;			/* lines the stage holds back, by offset */
+	size_t nheld, held_cap;
+	uint64_t held_gen, acked_gen, acked_in, acked_kept;
+	uint64_t seeks;			/* seek lines taken */
+	bool held_lost;			/* no memory to note a held line */
+	bool acked_any;
 };
 
 struct stage_ops {
@@ -163,5 +182,44 @@ void stage_post_lost(struct stage *st, const char *reason, uint64_t count,
  */
 void stage_error(struct stage *st, const char *code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+
+/*
+ * Confirmations under snitch run (docs/reliability.md). The kit confirms
+ * by itself, after each flush, the input whose output it has written. A
+ * stage that holds a record back to write it later (snitch-hash) says so,
+ * from the loop's thread: stage_hold() while handling it (it returns the
+ * record's offset) and stage_unhold() once it has written it.
+ */
+uint64_t stage_hold(struct stage *st);
+void stage_unhold(struct stage *st, uint64_t off);
+
+/*
+ * For a stage whose work is durable only later (snitch-store: at its
+ * commit): stage_own_kept() once before the loop, then, from any thread,
+ * stage_set_kept() with the offset (stage_in_offset() at the time) below
+ * which everything is durable.
+ */
+void stage_own_kept(struct stage *st);
+void stage_set_kept(struct stage *st, uint64_t off);
+
+/* In on_record: the absolute input offset where the record's line began. */
+static inline uint64_t stage_line_offset(const struct stage *st)
+{
+	return st->line_off;
+}
+
+/* The absolute input offset after the last line handled. */
+static inline uint64_t stage_in_offset(const struct stage *st)
+{
+	return st->in_off;
+}
+
+/*
+ * The confirmation line: the kit appends it; the supervisor reads and
+ * strips it. held lists at most STAGE_ACK_HELD_MAX offsets.
+ */
+#define STAGE_ACK_HELD_MAX 8192
+/* Appends the ack line to b when there is something to confirm. */
+void stage_put_ack(struct stage *st, struct buf *b, uint64_t kept, bool force);
 
 #endif

@@ -19,8 +19,8 @@
 #include "query.h"
 #include "rollup.h"
 
-/* the newest schema it reads: 4, 5 and 6 add columns and tables it does not use */
-#define SCHEMA_MAX 6
+/* the newest schema it reads: 4 to 7 add columns and tables it does not use */
+#define SCHEMA_MAX 7
 /*
  * Rows are appended in time order but for a record that comes late into a
  * window already written (seconds): a raw edge reads the rowids of its

@@ -41,7 +41,7 @@ teardown() {
 	[ "$(q "select cmdline from executables where name = 'curl' limit 1")" = '["curl","-s","https://example.org/"]' ]
 	# WAL, and a schema version
 	[ "$(q 'pragma journal_mode')" = wal ]
-	[ "$(q 'pragma user_version')" -eq 6 ]
+	[ "$(q 'pragma user_version')" -eq 7 ]
 }
 
 @test "every example query of docs/schema.md runs, and finds the rows it should" {
@@ -347,7 +347,7 @@ new" ]
 	[ "$(q 'select message from events')" = new ]
 }
 
-@test "a version-1 database migrates to the current version (6 here: outcome) one step at a time, keeping its rows, rollups built" {
+@test "a version-1 database migrates to the current version (7 here: replay_marks) one step at a time, keeping its rows, rollups built" {
 	mkdir -p "$(dirname "$DB")"
 	# the version-1 schema, as snitch-store 0.1.0 made it, with a row
 	sqlite3 "$DB" <<-'EOF'
@@ -366,7 +366,7 @@ new" ]
 	q "update connections set window_start_ns = $NOW, window_end_ns = $NOW, first_ns = $NOW, last_ns = $NOW"
 	jq -cn --argjson t "$NOW" '{v:1, type:"error", ts_ns:$t, stage:"snitch-hash", code:"hash_failed", message:"m"}' |
 		"$STORE" --db "$DB"
-	[ "$(q 'pragma user_version')" -eq 6 ]
+	[ "$(q 'pragma user_version')" -eq 7 ]
 	# version 5's columns and table, the row's executable untouched
 	[ "$(q "select count(*) from pragma_table_info('executables') where name like 'vt\_%' escape '\'")" -eq 9 ]
 	[ "$(q 'select count(*) from verdicts')" -eq 0 ]
@@ -385,11 +385,13 @@ new" ]
 		[ "$(q "select count(distinct dim), sum(send_bytes) / 11 from $t")" = "11|7" ]
 	done
 	[ "$(q "select count(*) from pragma_table_info('addresses') where name = 'country'")" -eq 1 ]
+	# version 7: the replay marks of snitch run, none outside it
+	[ "$(q 'select count(*) from replay_marks')" -eq 0 ]
 	# a database of a newer version is refused, not changed
-	q 'pragma user_version = 7'
+	q 'pragma user_version = 8'
 	run --separate-stderr "$STORE" --db "$DB" < /dev/null
 	[ "$status" -eq 5 ]
-	[[ "$stderr" == *"its schema is version 7, newer than this snitch-store's 6"* ]]
+	[[ "$stderr" == *"its schema is version 8, newer than this snitch-store's 7"* ]]
 }
 
 @test "containers: name, image and pod as snitch-resolve named them; names that come later fill the row" {

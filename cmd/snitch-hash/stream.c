@@ -49,6 +49,7 @@ struct held {
 	struct held *next;
 	uint64_t lineno;
 	uint64_t since;			/* monotonic ns when held */
+	uint64_t in_off;		/* its input offset, for the kit's confirmations */
 	struct exe_entry *ent[NLEVELS];
 	bool had_key[NLEVELS];
 	size_t len;
@@ -244,6 +245,7 @@ static void hold(struct stream *s, const char *line, size_t len,
 	h->next = NULL;
 	h->lineno = lineno;
 	h->since = clock_mono_ns();
+	h->in_off = stage_hold(&s->st);
 	h->len = len;
 	memcpy(h->line, line, len);
 	for (int l = 0; l < NLEVELS; l++) {
@@ -334,6 +336,7 @@ static void release_ready(struct stream *s, bool force)
 				h->ent[l]->held_refs--;
 		*pp = h->next;
 		s->held_bytes -= h->len;
+		stage_unhold(&s->st, h->in_off);
 		free(h);
 	}
 }

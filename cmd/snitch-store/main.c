@@ -112,15 +112,32 @@ struct writer {
 	int csv_fd;
 	uint64_t next_retention;
 	bool failing;			/* a write failure is being reported */
+	const char *run_id;		/* under snitch run: SNITCH_RUN_ID */
 	pthread_t thread;
 };
+
+/* Under snitch run: the run's marks go with each window (replay_marks). */
+static void set_run(struct writer *w, uint64_t *mark)
+{
+	int r;
+
+	*mark = 0;
+	if (!w->run_id || !w->db)
+		return;
+	if ((r = db_set_run(w->db, w->run_id, mark)) != SQLITE_OK)
+		note_error("db_write", "cannot read or write the replay mark in '%s': %s; a replay after a crash may log records twice",
+			   w->opt->db, sqlite3_errstr(r));
+}
 
 static void reopen_fresh(struct writer *w, const char *why)
 {
 	char moved[4200], err[512];
 
 	db_close(w->db);
+	uint64_t mark;
+
 	w->db = db_open(w->opt->db, w->perms, moved, sizeof(moved), err, sizeof(err));
+	set_run(w, &mark);
 	if (moved[0])
 		note_error("db_corrupt", "the database '%s' is corrupt (%s): moved to '%s', a new one started",
 			   w->opt->db, why, moved);
@@ -177,6 +194,9 @@ static int write_batch(struct writer *w, struct batch *b)
 	if (b->lost_rows)
 		note_lost("out_of_memory", b->lost_rows, "%llu records were not logged: out of memory",
 			  (unsigned long long)b->lost_rows);
+	/* committed, rows posted: the supervisor may forget this input */
+	if (b->has_off)
+		stage_set_kept(the_stage, b->in_off);
 	return 0;
 }
 
@@ -290,7 +310,7 @@ static void writer_submit(struct writer *w, struct batch *b)
  * Returns -1, or the exit status when it cannot.
  */
 static int writer_start(struct writer *w, const struct store_opts *o,
-			const struct file_perms *perms)
+			const struct file_perms *perms, const char *run_id, uint64_t *mark)
 {
 	char err[512], moved[4200];
 	int ret;
@@ -302,11 +322,13 @@ static int writer_start(struct writer *w, const struct store_opts *o,
 	w->opt = o;
 	w->perms = perms;
 	w->csv_fd = -1;
+	w->run_id = run_id;
 	w->db = db_open(o->db, perms, moved, sizeof(moved), err, sizeof(err));
 	if (!w->db) {
 		log_msg("cannot open the database '%s': %s", o->db, err);
 		return SNITCH_EXIT_IO;
 	}
+	set_run(w, mark);
 	if (moved[0])
 		note_error("db_corrupt", "the database '%s' was corrupt: moved to '%s', a new one started",
 			   o->db, moved);
@@ -354,6 +376,8 @@ struct store {
 	struct batch *batch;
 	struct writer w;
 	uint64_t window_ns;
+	uint64_t last_off;		/* input offset of the last window submitted */
+	uint64_t mark;			/* a replay: input below is committed already */
 };
 
 static void on_record(void *ctx, struct stage *st, const char *line, size_t len)
@@ -364,6 +388,9 @@ static void on_record(void *ctx, struct stage *st, const char *line, size_t len)
 	(void)len;
 	if (s->opt->tee)
 		record_write(&st->rec, &st->out.b);
+	/* replayed, and committed by the last instance: passed on, not logged */
+	if (stage_line_offset(st) < s->mark)
+		return;
 	if (events_add_record(s->batch, &st->rec, line, len) == -ENOMEM)
 		note_lost("out_of_memory", 1, "an error or lost record was not logged: out of memory");
 	if (verdicts_add_record(s->batch, &st->rec) == -ENOMEM)
@@ -387,8 +414,13 @@ static void close_window(struct store *s)
 	pthread_mutex_lock(&own_mu);
 	events_move(b, &own_events);
 	pthread_mutex_unlock(&own_mu);
-	if (!b->rows && !b->lost_rows && !b->events && !b->verdicts)
+	b->in_off = stage_in_offset(&s->st);
+	b->has_off = s->st.ack;
+	/* an empty window still confirms its input, after those before it */
+	if (!b->rows && !b->lost_rows && !b->events && !b->verdicts &&
+	    (!b->has_off || b->in_off == s->last_off))
 		return;
+	s->last_off = b->in_off;
 	s->batch = batch_new();
 	if (!s->batch) {
 		s->batch = b;	/* keep merging into it */
@@ -500,6 +532,7 @@ int main(int argc, char **argv)
 	struct store s;
 	struct file_perms perms = { 0 };
 	char err[512];
+	uint64_t mark = 0;
 	int ret;
 
 	if ((ret = stage_parse_cli(&cli, argc, argv)) >= 0)
@@ -536,8 +569,13 @@ int main(int argc, char **argv)
 		ret = SNITCH_EXIT_NOPERM;
 		goto out;
 	}
-	if ((ret = writer_start(&s.w, &o, &perms)) >= 0)
+	if (s.st.ack)
+		stage_own_kept(&s.st);
+	if ((ret = writer_start(&s.w, &o, &perms, s.st.ack ? getenv("SNITCH_RUN_ID") : NULL,
+				&mark)) >= 0)
 		goto out;
+	/* a replay: what the last instance committed is not logged again */
+	s.mark = mark;
 
 	ret = run(&s);
 

@@ -12,12 +12,13 @@
 #include <sqlite3.h>
 
 #include "atomicfile.h"
+#include "clock.h"
 #include "geoip.h"
 #include "idcache.h"
 #include "rollup.h"
 #include "store.h"
 
-#define SCHEMA_VERSION 6
+#define SCHEMA_VERSION 7
 #define SEEN_IDS 65536		/* reference ids known to be in the database */
 
 
@@ -30,6 +31,7 @@ struct db {
 	int64_t seen_ids[SEEN_IDS];
 	struct id_cache seen;		/* reference ids inserted */
 	struct geoip *geoip;		/* NULL: no country database (ranges are still labelled) */
+	char *run_id;			/* SNITCH_RUN_ID: marks written with each window */
 };
 
 /*
@@ -129,6 +131,8 @@ static const char *const sqlite_schema[] = {
 	migrate_5_verdicts,
 	/* version 6: migrate_6_outcome() */
 	"",
+	/* version 7: migrate_7_replay_marks() */
+	"",
 };
 _Static_assert(sizeof(sqlite_schema) / sizeof(sqlite_schema[0]) == SCHEMA_VERSION,
 	       "one entry of sqlite_schema per version");
@@ -161,10 +165,25 @@ static int migrate_6_outcome(sqlite3 *h, char *err, size_t errsize)
 	return exec_sql(h, "ALTER TABLE connections ADD COLUMN outcome TEXT;", err, errsize);
 }
 
+/*
+ * Version 7: how far into the stream of a `snitch run` the rows are
+ * committed (docs/reliability.md, "Nothing accepted is lost"): written in
+ * the transaction of each window, read by the next snitch-store of the
+ * same run, which skips the input it replays up to there. One row, of
+ * the latest run. Self-contained: a new table, nothing else.
+ */
+static int migrate_7_replay_marks(sqlite3 *h, char *err, size_t errsize)
+{
+	return exec_sql(h,
+		"CREATE TABLE replay_marks (run_id TEXT PRIMARY KEY,"
+		" input_offset INTEGER NOT NULL, ts_ns INTEGER NOT NULL);", err, errsize);
+}
+
 /* Steps written as code, by the version they make; run after its statements. */
 static int (*const migrate_steps[SCHEMA_VERSION + 1])(sqlite3 *, char *, size_t) = {
 	[4] = migrate_4_container_names,
 	[6] = migrate_6_outcome,
+	[7] = migrate_7_replay_marks,
 };
 
 static const char *const ins_rollup_sql[ROLLUP_LEVELS] = {
@@ -438,7 +457,60 @@ void db_close(struct db *d)
 	close_handles(d);
 	geoip_close(d->geoip);
 	free(d->path);
+	free(d->run_id);
 	free(d);
+}
+
+int db_set_run(struct db *d, const char *run_id, uint64_t *mark)
+{
+	sqlite3_stmt *st;
+	int r;
+
+	*mark = 0;
+	free(d->run_id);
+	if (!(d->run_id = strdup(run_id)))
+		return SQLITE_NOMEM;
+	/* another run's mark means nothing to this one */
+	r = sqlite3_prepare_v2(d->h, "DELETE FROM replay_marks WHERE run_id <> ?", -1, &st, NULL);
+	if (r != SQLITE_OK)
+		return r;
+	sqlite3_bind_text(st, 1, run_id, -1, SQLITE_STATIC);
+	r = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (r != SQLITE_DONE)
+		return r;
+	r = sqlite3_prepare_v2(d->h, "SELECT input_offset FROM replay_marks WHERE run_id = ?", -1,
+			       &st, NULL);
+	if (r != SQLITE_OK)
+		return r;
+	sqlite3_bind_text(st, 1, run_id, -1, SQLITE_STATIC);
+	r = sqlite3_step(st);
+	if (r == SQLITE_ROW)
+		*mark = (uint64_t)sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return r == SQLITE_ROW || r == SQLITE_DONE ? SQLITE_OK : r;
+}
+
+/* In the window's transaction: its input is committed up to b->in_off. */
+static int write_mark(struct db *d, const struct batch *b)
+{
+	sqlite3_stmt *st;
+	int r;
+
+	if (!d->run_id || !b->has_off)
+		return SQLITE_DONE;
+	r = sqlite3_prepare_v2(d->h,
+			       "INSERT INTO replay_marks (run_id, input_offset, ts_ns) VALUES (?,?,?)"
+			       " ON CONFLICT (run_id) DO UPDATE SET input_offset = excluded.input_offset,"
+			       " ts_ns = excluded.ts_ns", -1, &st, NULL);
+	if (r != SQLITE_OK)
+		return r;
+	sqlite3_bind_text(st, 1, d->run_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, (int64_t)b->in_off);
+	sqlite3_bind_int64(st, 3, (int64_t)clock_real_ns());
+	r = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return r;
 }
 
 static void bind_text(sqlite3_stmt *st, int i, const char *s, size_t n)
@@ -875,6 +947,9 @@ int db_write(struct db *d, const struct batch *b, char *err, size_t errsize)
 	/* in the same transaction: the rollups never disagree with the rows */
 	for (int l = 0; l < ROLLUP_LEVELS && r == SQLITE_DONE; l++)
 		r = write_rollup(d, b, l);
+	/* with them: how far the input is committed */
+	if (r == SQLITE_DONE)
+		r = write_mark(d, b);
 	if (r != SQLITE_DONE) {
 		snprintf(err, errsize, "%s", sqlite3_errmsg(d->h));
 		(void)sqlite3_exec(d->h, "ROLLBACK", NULL, NULL, NULL);

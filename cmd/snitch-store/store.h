@@ -107,6 +107,9 @@ struct batch {
 	size_t nevents;
 	/* snitch-vt's verdicts, for the verdicts table */
 	struct verdict *verdicts, **verdicts_tail;
+	/* under snitch run: its input ends at this offset (replay_marks) */
+	uint64_t in_off;
+	bool has_off;
 };
 
 static inline size_t batch_rows(const struct batch *b)
@@ -199,6 +202,12 @@ struct db;
 struct db *db_open(const char *path, const struct file_perms *perms,
 		   char *moved, size_t movedsize, char *errmsg, size_t errsize);
 void db_close(struct db *d);
+/*
+ * Under snitch run: the run's id, written with each window's input
+ * offset; *mark gets the offset its rows are committed up to (0: none).
+ * Another run's mark is deleted. 0 or an SQLite error code.
+ */
+int db_set_run(struct db *d, const char *run_id, uint64_t *mark);
 /*
  * Write a batch (its rows and events) in one transaction: 0, or an SQLite
  * error code (errmsg set).

@@ -249,6 +249,121 @@ static void test_epipe_quiet(void)
 	stage_release(&st);
 }
 
+/* A stage of the kit that holds records with "hold":1 until the end of input. */
+struct holder {
+	uint64_t held[4], offs[4];
+	int nheld, records;
+};
+
+static void hold_record(void *ctx, struct stage *st, const char *line, size_t len)
+{
+	struct holder *h = ctx;
+	uint64_t hold = 0;
+
+	(void)line;
+	(void)len;
+	if (h->records < 4)
+		h->offs[h->records] = stage_line_offset(st);
+	h->records++;
+	if (record_get_u64(&st->rec, "hold", &hold) == 0 && hold && h->nheld < 4) {
+		h->held[h->nheld++] = stage_hold(st);
+		return;
+	}
+	record_write(&st->rec, &st->out.b);
+}
+
+static bool hold_eof(void *ctx, struct stage *st, uint64_t now)
+{
+	struct holder *h = ctx;
+
+	(void)now;
+	while (h->nheld) {
+		buf_puts(&st->out.b, "{\"v\":1,\"type\":\"flow\",\"released\":true}\n");
+		stage_unhold(st, h->held[--h->nheld]);
+	}
+	return true;
+}
+
+static const struct stage_ops hold_ops = {
+	.on_record = hold_record,
+	.on_eof = hold_eof,
+};
+
+#define L1 "{\"v\":1,\"type\":\"flow\",\"n\":1}\n"
+#define L2 "{\"v\":1,\"type\":\"flow\",\"n\":2,\"hold\":1}\n"
+#define L3 "{\"v\":1,\"type\":\"flow\",\"n\":3}\n"
+
+/*
+ * Under snitch run (SNITCH_ACK=1): an ack first, then after the outputs
+ * an ack of the input offsets, never past a held record; seek lines set
+ * the offset, quiet drops the output of lines before it; a stage with its own kept offset says that one.
+ */
+static void test_acks(void)
+{
+	char out[8192], want[256];
+	struct holder h = { 0 };
+	struct stage st;
+	int in_w, out_r, ret;
+	const size_t a = strlen(L1), b = strlen(L2), c = strlen(L3);
+
+	setenv("SNITCH_ACK", "1", 1);
+	plumb(L1 L2 L3, false, &in_w, &out_r);
+	CHECK(stage_init(&st, "test-stage") == 0);
+	CHECK(st.ack);
+	CHECK(getenv("SNITCH_ACK") == NULL);	/* not for what it starts */
+	ret = stage_finish(&st, stage_run(&st, &hold_ops, &h));
+	unplumb();
+	CHECK_EQ_INT(ret, SNITCH_EXIT_OK);
+	CHECK_EQ_INT(h.records, 3);
+	slurp(out_r, out, sizeof(out));
+	/* the first line: this stage confirms */
+	CHECK(!strncmp(out, "{\"type\":\"ack\",\"in\":0,\"kept\":0}\n", 31));
+	/* all read, the second held: confirmed but for it, after the others' output */
+	snprintf(want, sizeof(want), L3 "{\"type\":\"ack\",\"in\":%zu,\"kept\":%zu,\"held\":[%zu]}\n",
+		 a + b + c, a + b + c, a);
+	CHECK(strstr(out, want) != NULL);
+	/* released at the end, then confirmed with nothing held */
+	snprintf(want, sizeof(want), "\"released\":true}\n{\"type\":\"ack\",\"in\":%zu,\"kept\":%zu}\n",
+		 a + b + c, a + b + c);
+	CHECK(strstr(out, want) != NULL);
+	close(out_r);
+	stage_release(&st);
+
+	/* a replay from 1000: the first two lines passed on already (quiet) */
+	setenv("SNITCH_ACK", "1", 1);
+	snprintf(want, sizeof(want), "{\"type\":\"seek\",\"in\":1000,\"quiet\":%zu}\n" L1 L3 L1,
+		 1000 + a + c);
+	plumb(want, false, &in_w, &out_r);
+	memset(&h, 0, sizeof(h));
+	CHECK(stage_init(&st, "test-stage") == 0);
+	stage_own_kept(&st);
+	ret = stage_finish(&st, stage_run(&st, &hold_ops, &h));
+	unplumb();
+	CHECK_EQ_INT(ret, SNITCH_EXIT_OK);
+	CHECK_EQ_INT(h.records, 3);
+	/* each line's offset, from the seek on */
+	CHECK(h.offs[0] == 1000 && h.offs[1] == 1000 + a && h.offs[2] == 1000 + a + c);
+	CHECK(stage_in_offset(&st) == 1000 + a + c + a);
+	slurp(out_r, out, sizeof(out));
+	CHECK(strstr(out, "\"n\":3") == NULL);
+	CHECK(strstr(out, "\"n\":1") != NULL && strstr(strstr(out, "\"n\":1") + 1, "\"n\":1") == NULL);
+	/* its own kept offset: where its replay began, until it says more */
+	snprintf(want, sizeof(want), "{\"type\":\"ack\",\"in\":%zu,\"kept\":1000}\n", 1000 + a + c + a);
+	CHECK(strstr(out, want) != NULL);
+	close(out_r);
+	stage_set_kept(&st, 1000 + a);
+	{
+		struct buf ab = BUF_INIT;
+
+		stage_put_ack(&st, &ab, st.kept, true);
+		snprintf(want, sizeof(want), "{\"type\":\"ack\",\"in\":%zu,\"kept\":%zu}\n",
+			 1000 + a + c + a, 1000 + a);
+		CHECK(ab.len == strlen(want) && !memcmp(ab.p, want, ab.len));
+		buf_release(&ab);
+	}
+	stage_release(&st);
+}
+
 static void test_ancestry_keys(void)
 {
 	static const char *const names[] = { "pid", "exe_path" };
@@ -273,6 +388,7 @@ int main(void)
 	test_eof_waits_for_timer();
 	test_post_from_thread();
 	test_epipe_quiet();
+	test_acks();
 	test_ancestry_keys();
 	TEST_MAIN_END("test_stage");
 }
