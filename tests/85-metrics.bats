@@ -28,7 +28,8 @@ metrics_start() {
 	local i
 	stream_start "$METRICS" --listen 127.0.0.1:0 --status-file '' "$@"
 	for i in $(seq 100); do
-		MPORT=$(sed -n 's/.*serving \/metrics on port \([0-9]*\).*/\1/p' "$STREAM_ERR")
+		# (the file may not be there yet: the stage opens it as it starts)
+		MPORT=$(sed -n 's/.*serving \/metrics on port \([0-9]*\).*/\1/p' "$STREAM_ERR" 2>/dev/null || true)
 		[ -n "$MPORT" ] && return 0
 		running "$STREAM_PID" || break
 		sleep 0.1
@@ -138,7 +139,7 @@ flow_rec() {	# flow_rec EXE RADDR PROTO SEND RECV [PHASE] [COOKIE] [PID] [RPORT]
 	if [ "$(id -u)" -eq 0 ]; then
 		run --separate-stderr "$METRICS" --listen 127.0.0.1:0 --user no-such-user-here < /dev/null
 		[ "$status" -eq 3 ]
-		[[ "$stderr" == *"cannot drop privileges: no user 'no-such-user-here'"* ]]
+		[[ "$stderr" == *"cannot run as user 'no-such-user-here'"*"no such user"* ]]
 	fi
 }
 
@@ -154,7 +155,8 @@ flow_rec() {	# flow_rec EXE RADDR PROTO SEND RECV [PHASE] [COOKIE] [PID] [RPORT]
 		exec '$METRICS' --listen 127.0.0.1:0 --status-file '' --tee"
 	trace_start "$d/trace.fifo"
 	for i in $(seq 100); do
-		MPORT=$(sed -n 's/.*serving \/metrics on port \([0-9]*\).*/\1/p' "$STREAM_ERR")
+		# (the file may not be there yet: the stage opens it as it starts)
+		MPORT=$(sed -n 's/.*serving \/metrics on port \([0-9]*\).*/\1/p' "$STREAM_ERR" 2>/dev/null || true)
 		[ -n "$MPORT" ] && break
 		sleep 0.1
 	done
@@ -294,7 +296,8 @@ flow_rec() {	# flow_rec EXE RADDR PROTO SEND RECV [PHASE] [COOKIE] [PID] [RPORT]
 		exec '$METRICS' --listen 127.0.0.1:0 --status-file '' --labels exe --tee"
 	trace_start "$d/trace.fifo"
 	for i in $(seq 100); do
-		MPORT=$(sed -n 's/.*serving \/metrics on port \([0-9]*\).*/\1/p' "$STREAM_ERR")
+		# (the file may not be there yet: the stage opens it as it starts)
+		MPORT=$(sed -n 's/.*serving \/metrics on port \([0-9]*\).*/\1/p' "$STREAM_ERR" 2>/dev/null || true)
 		[ -n "$MPORT" ] && break
 		sleep 0.1
 	done
@@ -370,7 +373,8 @@ flow_rec() {	# flow_rec EXE RADDR PROTO SEND RECV [PHASE] [COOKIE] [PID] [RPORT]
 	kill -TERM "$STREAM_PID"; wait "$STREAM_PID" || true
 	stream_start "$METRICS" --listen 127.0.0.1:0 --status-file "$sd/status.json"
 	for i in $(seq 100); do
-		MPORT=$(sed -n 's/.*serving \/metrics on port \([0-9]*\).*/\1/p' "$STREAM_ERR")
+		# (the file may not be there yet: the stage opens it as it starts)
+		MPORT=$(sed -n 's/.*serving \/metrics on port \([0-9]*\).*/\1/p' "$STREAM_ERR" 2>/dev/null || true)
 		[ -n "$MPORT" ] && break
 		sleep 0.1
 	done

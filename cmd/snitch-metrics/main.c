@@ -120,7 +120,7 @@ int main(int argc, char **argv)
 		  .help = "the supervisor's status.json, for each stage's records and rate (default: $SNITCH_RUN_DIR/status.json, /run/snitch/status.json)" },
 		{ .name = "user", .type = CLI_STRING, .value = &user, .metavar = "NAME",
 		  .env = "SNITCH_METRICS_USER",
-		  .help = "run as root, become this user once listening (default: $SNITCH_USER, else nobody; '' or root: stay root)" },
+		  .help = "run as root, become this user once listening (default: $SNITCH_USER unless root, else nobody; '' or root: stay root)" },
 		{ .name = "tee", .type = CLI_FLAG, .value = &tee, .env = "SNITCH_METRICS_TEE",
 		  .help = "pass every input record on to standard output" },
 	};
@@ -193,10 +193,11 @@ int main(int argc, char **argv)
 		return SNITCH_EXIT_UNAVAILABLE;
 	}
 	/* listening: as the user, no capability, nothing written, no process */
+	/* it never needs root: SNITCH_USER=root (stages keep root's uid) still gives nobody */
 	if (!user) {
 		const char *u = getenv("SNITCH_USER");
 
-		user = u && *u ? u : "nobody";
+		user = u && *u && strcmp(u, "root") ? u : "nobody";
 	}
 	if (privs_drop(&(const struct privs){
 		    .user = user, .allow = PRIVS_OPEN_READ | PRIVS_LISTEN | PRIVS_THREADS }) < 0) {
