@@ -192,7 +192,7 @@ $(O)/san/$(1).a: $$($(1)_SRCS:%.c=$(O)/san/%.o)
 $(BIN)/$(1): $(O)/cmd/$(1)/main.o $(O)/$(1).a $(if $(filter $(1),$(QUERY_USERS)),$(QUERY_LIB)) $(LIB) | $(BIN)
 	$$(call msg,LINK,$$@)
 	$(Q)$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(call pkg,--libs,$$(PKGS_$(1))) $$(LDLIBS_$(1))
-$(SAN_BIN)/$(1): $(O)/san/cmd/$(1)/main.o $(O)/san/$(1).a $(SAN_LIB)
+$(SAN_BIN)/$(1): $(O)/san/cmd/$(1)/main.o $(O)/san/$(1).a $(if $(filter $(1),$(QUERY_USERS)),$(SAN_QUERY_LIB)) $(SAN_LIB)
 	$$(call msg,LINK-SAN,$$@)
 	$(Q)mkdir -p $$(@D)
 	$(Q)$$(CC) $$(SAN_FLAGS) $$(LDFLAGS) -o $$@ $$^ $$(call pkg,--libs,$$(PKGS_$(1))) $$(LDLIBS_$(1))
@@ -203,6 +203,9 @@ $(O)/san/unit/$(1)/test_%: $(O)/san/tests/unit/$(1)/test_%.o $(O)/san/$(1).a $(S
 endef
 $(foreach t,$(TOOLS),$(eval $(call tool_rule,$(t))))
 $(BIN)/snitch-tui: $(O)/snitch-top.a
+# built with the sanitizers, the same with the sanitizers' archives
+$(SAN_BIN)/snitch-tui: $(O)/san/snitch-top.a
+$(SAN_BIN)/snitch-tui: LDLIBS_snitch-tui = $(O)/san/snitch-top.a $(SAN_LIB)
 
 # The tracer's objects include the skeletons, which must exist first.
 $(O)/cmd/snitch-trace/main.o $(snitch-trace_OBJS) $(O)/san/cmd/snitch-trace/main.o \
@@ -240,7 +243,7 @@ $(O)/web/assets.c: scripts/web-assets.sh $(WEB_FILES) Makefile
 $(O)/web/assets.o: $(O)/web/assets.c
 	$(call msg,CC,$<)
 	$(Q)$(CC) $(ALL_CFLAGS) -Icmd/snitch-web -c $< -o $@
-$(BIN)/snitch-web: $(O)/web/assets.o
+$(BIN)/snitch-web $(SAN_BIN)/snitch-web: $(O)/web/assets.o
 
 $(O)/vmlinux.h:
 	@test -r $(VMLINUX_BTF) || { echo "make: $(VMLINUX_BTF) is missing: the kernel needs CONFIG_DEBUG_INFO_BTF=y to build the BPF programs" >&2; exit 1; }
