@@ -123,7 +123,8 @@ static int one_int(sqlite3 *h, const char *sql, int64_t *v)
 	return r;
 }
 
-static int open_immutable(struct q_db *db, const char *path, int64_t *v)
+/* The database by URI, read-only, with a parameter (PARAM=1); its version in *v if v. */
+static int open_uri(struct q_db *db, const char *path, const char *param, int64_t *v)
 {
 	struct buf uri = BUF_INIT;
 	int r;
@@ -135,14 +136,14 @@ static int open_immutable(struct q_db *db, const char *path, int64_t *v)
 		else
 			buf_putc(&uri, *p);
 	}
-	buf_puts(&uri, "?immutable=1");
+	buf_printf(&uri, "?%s=1", param);
 	buf_putc(&uri, '\0');
 	if (uri.oom)
 		return SQLITE_NOMEM;
 	r = sqlite3_open_v2(uri.p, &db->h, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_URI,
 			    NULL);
 	buf_release(&uri);
-	if (r == SQLITE_OK)
+	if (r == SQLITE_OK && v)
 		r = one_int(db->h, "PRAGMA user_version", v);
 	return r;
 }
@@ -164,7 +165,21 @@ int q_open(struct q_db **dbp, const char *path, int busy_ms, char *err, size_t e
 		snprintf(err, errsize, "out of memory");
 		return -ENOMEM;
 	}
-	r = sqlite3_open_v2(path, &db->h, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
+	/*
+	 * A -shm there (snitch-store has the log open, or had): mapped
+	 * read-only (readonly_shm), never opened for writing, which a
+	 * reader's seccomp filter refuses (snitch-web's PRIVS_OPEN_READ).
+	 */
+	{
+		struct buf shm = BUF_INIT;
+
+		buf_printf(&shm, "%s-shm", path);
+		buf_putc(&shm, '\0');
+		r = !shm.oom && access(shm.p, R_OK) == 0 ?
+			open_uri(db, path, "readonly_shm", NULL) :
+			sqlite3_open_v2(path, &db->h, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
+		buf_release(&shm);
+	}
 	if (r == SQLITE_OK) {
 		sqlite3_busy_timeout(db->h, busy_ms > 0 ? busy_ms : 2000);
 		r = one_int(db->h, "PRAGMA user_version", &v);
@@ -177,7 +192,7 @@ int q_open(struct q_db **dbp, const char *path, int busy_ms, char *err, size_t e
 		 */
 		sqlite3_close(db->h);
 		db->h = NULL;
-		r = open_immutable(db, path, &v);
+		r = open_uri(db, path, "immutable", &v);
 	}
 	if (r != SQLITE_OK) {
 		char msg[256];
