@@ -21,12 +21,9 @@
 
 /* the newest schema it reads: 4, 5 and 6 add columns and tables it does not use */
 #define SCHEMA_MAX 6
-/*
- * Rows are appended in time order but for a record that comes late into a
- * window already written (seconds): a raw edge reads the rowids of its
- * range widened by this much, and filters on the time itself.
- */
-#define RAW_SLACK_NS INT64_C(3600000000000)
+/* a raw edge reads the rowids of its range widened by this much, and
+ * filters on the time itself (lib/rollup.h) */
+#define RAW_SLACK_NS ROLLUP_RAW_SLACK_NS
 
 struct q_db {
 	sqlite3 *h;
@@ -559,12 +556,17 @@ static int rowid_at(struct q_db *db, sqlite3_stmt *st, int64_t lo, int64_t hi, i
 
 static int plan_raw_rows(struct q_db *db, struct plan *p)
 {
-	int64_t min = 0, max = 0;
+	int64_t min = 0, max = 0, disorder = 0;
 	sqlite3_stmt *st = NULL;
 	int r;
 
 	if ((r = one_int(db->h, "SELECT min(rowid) FROM connections", &min)) != SQLITE_OK ||
 	    (r = one_int(db->h, "SELECT max(rowid) FROM connections", &max)) != SQLITE_OK)
+		return r;
+	/* rows up to this one may be out of order by any time (a wall clock
+	 * stepped back): read them all */
+	if (db->rollups && (r = one_int(db->h, "SELECT from_ns FROM rollup_state WHERE level = 'disorder'",
+				       &disorder)) != SQLITE_OK)
 		return r;
 	for (size_t i = 0; i < p->n; i++) {
 		struct piece *pc = &p->p[i];
@@ -579,7 +581,8 @@ static int plan_raw_rows(struct q_db *db, struct plan *p)
 				"SELECT rowid, window_start_ns FROM connections WHERE rowid >= ?"
 				" ORDER BY rowid LIMIT 1", -1, &st, NULL)) != SQLITE_OK)
 			return r;
-		if ((r = rowid_at(db, st, min, max + 1,
+		/* the ordered rows: after the disordered ones */
+		if ((r = rowid_at(db, st, disorder >= min ? disorder + 1 : min, max + 1,
 				  pc->from > INT64_MIN + RAW_SLACK_NS ? pc->from - RAW_SLACK_NS : pc->from,
 				  &pc->lo_rowid)) != SQLITE_OK ||
 		    (r = rowid_at(db, st, pc->lo_rowid, max + 1,
@@ -588,6 +591,8 @@ static int plan_raw_rows(struct q_db *db, struct plan *p)
 			break;
 		if (pc->until >= INT64_MAX - RAW_SLACK_NS)
 			pc->hi_rowid = max + 1;
+		if (disorder >= min)
+			pc->lo_rowid = min;
 		p->raw_rows += (uint64_t)(pc->hi_rowid - pc->lo_rowid);
 	}
 	sqlite3_finalize(st);

@@ -26,11 +26,12 @@ RUN="ca-certificates sqlite3"
 # runc for a real container (crun refuses hybrid cgroups), mmdebstrap for
 # make image, kubectl (kubernetes-client) and python3 to check the
 # Kubernetes manifests, a headless browser for the web UI's tests, gnuplot for bench/soak.sh's
-# plot of memory over time, capsh (libcap2-bin) to name capabilities.
+# plot of memory over time, capsh (libcap2-bin) to name capabilities, libfaketime
+# (faketime) to step snitch-store's wall clock without the machine's.
 TEST="bats jq libclang-rt-dev coreutils util-linux procps iproute2 btrfs-progs e2fsprogs
 openssl iperf3 sockperf postgresql mariadb-server xvfb dbus-daemon dbus-bin dbus-x11 dunst
 systemd man-db mmdb-bin tmux prometheus curl podman runc mmdebstrap kubernetes-client python3
-time chromium gnuplot-nox libcap2-bin"
+time chromium gnuplot-nox libcap2-bin faketime"
 
 usage() {
 	echo "usage: scripts/deps.sh [--list] run|test" >&2
