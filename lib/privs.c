@@ -315,6 +315,10 @@ static int build_filter(scmp_filter_ctx f, unsigned int allow)
 		 * read-only connection, then for reading (snitch-web and the
 		 * other readers of a log that snitch-store writes).
 		 */
+		/* as root (snitch-web --allow-root), SQLite also fchown()s the
+		 * -wal it opened to the database's owner: refused, not said */
+		if ((r = seccomp_rule_add(f, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(fchown), 0)) < 0)
+			return r;
 		static const scmp_datum_t wbits[] = { O_WRONLY, O_RDWR, O_CREAT, O_TRUNC };
 		for (size_t i = 0; i < sizeof(wbits) / sizeof(wbits[0]); i++)
 			if ((r = seccomp_rule_add(f, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(openat), 1,
