@@ -3,8 +3,10 @@
 # with SQL quotes, commas, newlines, an empty argument, control bytes,
 # terminal escapes and invalid UTF-8, and a 1 MiB command line, making
 # real loopback traffic under the real pipeline. Stored and shown exactly
-# or safely: SQLite, the records, the CSV log, snitch-web's API.
-# (tests/bin/hostile.c makes the process; tests/hostile.py checks.)
+# or safely: SQLite, the records, the CSV log, PostgreSQL and MariaDB
+# (snitch-remote), snitch-web's API and pages (headless chromium), snitch
+# tui and snitch top (tmux). (tests/bin/hostile.c makes the process;
+# tests/hostile.py and tests/web/browser.py's "hostile" check.)
 
 load helper
 source "$BATS_TEST_DIRNAME/web.bash"
@@ -18,6 +20,7 @@ setup() {
 	WEB_PID=
 	SERVERS=
 	TM=
+	LD=
 }
 
 teardown() {
@@ -28,6 +31,7 @@ teardown() {
 		my_down > /dev/null 2>&1 || true
 		rm -rf "$SERVERS"
 	fi
+	[ -z "$LD" ] || rm -rf "$LD"
 }
 
 # hostile_run BYTES: the pipeline trace | resolve | hash | store (with
@@ -189,4 +193,59 @@ wait_tscreen() {
 	grep -q 'exe/it'"'"'s "evil",x\\n\\e\[2J' "$D/screen2"
 	$TM send-keys q
 	$TM kill-server 2> /dev/null || true
+}
+
+@test "snitch-web's pages in a browser show the hostile process as text: no raw control byte, no markup or script obeyed" {
+	need_root
+	need_bpf
+	need_cmd chromium python3 curl
+	hostile_run 100000
+	web_start --db "$D/db"
+	ARTIFACTS=$SNITCH_TOP/test-artifacts/web
+	run --separate-stderr timeout 120 python3 "$SNITCH_TOP/tests/web/browser.py" hostile "$WEB_URL" "$D/db" "$ARTIFACTS"
+	[ -z "$stderr" ] || echo "$stderr" >&2
+	[ "$status" -eq 0 ]
+}
+
+@test "snitch top shows the hostile process live as inert text: no title, no clipboard, the screen intact" {
+	need_root
+	need_bpf
+	need_cmd tmux jq
+	getent group snitch > /dev/null || groupadd --system snitch
+	LD=$(open_tmpdir)
+	export SNITCH_CONF=$LD/etc/snitch.conf SNITCH_RUN_DIR=$LD/run SNITCH_DB=$LD/lib/snitch.db \
+		SNITCH_STATE=$LD/lib/state.json SNITCH_LOG_DIR=$LD/log SNITCH_WRITE_LIMIT_S=1 \
+		SNITCH_NO_DESKTOP=1 SNITCH_STOP_TIMEOUT_S=20
+	"$SNITCH_BIN/snitch" run > "$LD/run.out" 2> "$LD/run.err" 3>&- &
+	PIPE_PID=$!
+	for i in $(seq 200); do
+		grep -q 'counting TCP' "$LD/run.err" 2>/dev/null && [ -S "$LD/run/events.sock" ] && break
+		sleep 0.1
+	done
+	[ -S "$LD/run/events.sock" ] || { cat "$LD/run.err" >&2; false; }
+	TM="tmux -L snitch-hostile-$$-$BATS_TEST_NUMBER -f /dev/null"
+	$TM new-session -d -x 200 -y 40 \
+		"env LANG=C.UTF-8 TERM=xterm-256color SNITCH_RUN_DIR=$LD/run $SNITCH_BIN/snitch top; echo top-exited-\$?; sleep 60" 3>&-
+	$TM set-option -g set-clipboard on > /dev/null
+	wait_tscreen 'EXECUTABLE'
+	title=$($TM display -p '#{pane_title}')
+	# only its rows: the machine's other traffic would push them off
+	$TM send-keys / e v i l Enter
+	wait_tscreen 'filter: evil'
+	mkdir "$D/exe"
+	timeout 30 "$HOSTILE" "$D/exe" 100000 > "$D/h.json"
+	wait_tscreen 'evil'
+	sleep 1
+	tscreen > "$D/screen"
+	cat "$D/screen"
+	# the path, visibly: quotes, comma, newline, ESC, BEL, invalid UTF-8
+	grep -qF "exe/it's \"evil\",x\\n\\e[2J\\e]0;pwned\\x07\\x01$(printf '\357\277\275')" "$D/screen"
+	# and nothing obeyed: the title, the clipboard, the screen are intact
+	[ "$($TM display -p '#{pane_title}')" = "$title" ]
+	[ -z "$($TM list-buffers)" ]
+	head -1 "$D/screen" | grep -q '^snitch top'
+	grep -q 'EXECUTABLE' "$D/screen"
+	! LC_ALL=C grep -q "$(printf '[\033\007]')" "$D/screen" || false
+	$TM send-keys q
+	wait_tscreen 'top-exited-0'
 }

@@ -6,8 +6,8 @@
  *
  * copies itself to DIR/<a name of hostile bytes>, and runs that copy with
  * a command line of hostile arguments (SQL quotes, commas, newlines, an
- * empty argument, control bytes, terminal escapes, invalid UTF-8) followed
- * by ARGMB (default 1) MiB of 'A's in arguments of 64 KiB (the kernel
+ * empty argument, control bytes, terminal escapes, invalid UTF-8, HTML)
+ * followed by ARGMB (default 1) MiB of 'A's in arguments of 64 KiB (the kernel
  * takes at most 128 KiB in one argument). The copy names itself with
  * prctl(PR_SET_NAME) a comm of such bytes too, connects to a loopback
  * server of the parent's and sends it BYTES bytes, then lives 2 s more
@@ -52,6 +52,7 @@ static const char *const hostile_args[] = {
 	"lone\x80",
 	"overlong\xc0\xaf",
 	"\xc2\x9b" "31mC1",
+	"<b>bold</b><img src=x onerror=\"window.pwned=1\">&amp;",
 	"",
 };
 #define NHOSTILE (sizeof(hostile_args) / sizeof(hostile_args[0]))
