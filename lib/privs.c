@@ -308,6 +308,24 @@ static int build_filter(scmp_filter_ctx f, unsigned int allow)
 		    (r = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(open), 1,
 					  SCMP_A1(SCMP_CMP_MASKED_EQ, m, 0))) < 0)
 			return r;
+		/*
+		 * An open for writing fails with EACCES, as on a file this
+		 * user may not write, and is not said: SQLite opens a
+		 * database's -wal for reading and writing first, even on a
+		 * read-only connection, then for reading (snitch-web and the
+		 * other readers of a log that snitch-store writes).
+		 */
+		/* as root (snitch-web --allow-root), SQLite also fchown()s the
+		 * -wal it opened to the database's owner: refused, not said */
+		if ((r = seccomp_rule_add(f, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(fchown), 0)) < 0)
+			return r;
+		static const scmp_datum_t wbits[] = { O_WRONLY, O_RDWR, O_CREAT, O_TRUNC };
+		for (size_t i = 0; i < sizeof(wbits) / sizeof(wbits[0]); i++)
+			if ((r = seccomp_rule_add(f, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(openat), 1,
+						  SCMP_A2(SCMP_CMP_MASKED_EQ, wbits[i], wbits[i]))) < 0 ||
+			    (r = seccomp_rule_add(f, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(open), 1,
+						  SCMP_A1(SCMP_CMP_MASKED_EQ, wbits[i], wbits[i]))) < 0)
+				return r;
 	}
 	if (allow & (PRIVS_NET | PRIVS_LISTEN)) {
 		static const int families[] = { AF_UNIX, AF_INET, AF_INET6, AF_NETLINK };

@@ -35,6 +35,16 @@
 #define ROLLUP_HOUR_NS INT64_C(3600000000000)
 #define ROLLUP_DAY_NS INT64_C(86400000000000)
 
+/*
+ * Rows are appended in time order but for a record that comes late into a
+ * window already written (seconds), or a wall clock stepped back: a raw
+ * edge of a query reads the rowids of its range widened by this much.
+ * snitch-store marks in rollup_state ('disorder') the last row it wrote
+ * more than this, or a UTC day, older than one before it; the query
+ * core does not narrow by rowid up to there.
+ */
+#define ROLLUP_RAW_SLACK_NS INT64_C(3600000000000)
+
 #define ROLLUP_KEY_COLS \
 	"bucket_ns, exe_id, parent_exe_id, gparent_exe_id, uid, proto, rport," \
 	" laddr_id, raddr_id, domain_id, netns, container_id"

@@ -21,12 +21,9 @@
 
 /* the newest schema it reads: 4 to 7 add columns and tables it does not use */
 #define SCHEMA_MAX 7
-/*
- * Rows are appended in time order but for a record that comes late into a
- * window already written (seconds): a raw edge reads the rowids of its
- * range widened by this much, and filters on the time itself.
- */
-#define RAW_SLACK_NS INT64_C(3600000000000)
+/* a raw edge reads the rowids of its range widened by this much, and
+ * filters on the time itself (lib/rollup.h) */
+#define RAW_SLACK_NS ROLLUP_RAW_SLACK_NS
 
 struct q_db {
 	sqlite3 *h;
@@ -123,7 +120,8 @@ static int one_int(sqlite3 *h, const char *sql, int64_t *v)
 	return r;
 }
 
-static int open_immutable(struct q_db *db, const char *path, int64_t *v)
+/* The database by URI, read-only, with a parameter (PARAM=1); its version in *v if v. */
+static int open_uri(struct q_db *db, const char *path, const char *param, int64_t *v)
 {
 	struct buf uri = BUF_INIT;
 	int r;
@@ -135,14 +133,14 @@ static int open_immutable(struct q_db *db, const char *path, int64_t *v)
 		else
 			buf_putc(&uri, *p);
 	}
-	buf_puts(&uri, "?immutable=1");
+	buf_printf(&uri, "?%s=1", param);
 	buf_putc(&uri, '\0');
 	if (uri.oom)
 		return SQLITE_NOMEM;
 	r = sqlite3_open_v2(uri.p, &db->h, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_URI,
 			    NULL);
 	buf_release(&uri);
-	if (r == SQLITE_OK)
+	if (r == SQLITE_OK && v)
 		r = one_int(db->h, "PRAGMA user_version", v);
 	return r;
 }
@@ -164,7 +162,21 @@ int q_open(struct q_db **dbp, const char *path, int busy_ms, char *err, size_t e
 		snprintf(err, errsize, "out of memory");
 		return -ENOMEM;
 	}
-	r = sqlite3_open_v2(path, &db->h, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
+	/*
+	 * A -shm there (snitch-store has the log open, or had): mapped
+	 * read-only (readonly_shm), never opened for writing, which a
+	 * reader's seccomp filter refuses (snitch-web's PRIVS_OPEN_READ).
+	 */
+	{
+		struct buf shm = BUF_INIT;
+
+		buf_printf(&shm, "%s-shm", path);
+		buf_putc(&shm, '\0');
+		r = !shm.oom && access(shm.p, R_OK) == 0 ?
+			open_uri(db, path, "readonly_shm", NULL) :
+			sqlite3_open_v2(path, &db->h, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
+		buf_release(&shm);
+	}
 	if (r == SQLITE_OK) {
 		sqlite3_busy_timeout(db->h, busy_ms > 0 ? busy_ms : 2000);
 		r = one_int(db->h, "PRAGMA user_version", &v);
@@ -177,7 +189,7 @@ int q_open(struct q_db **dbp, const char *path, int busy_ms, char *err, size_t e
 		 */
 		sqlite3_close(db->h);
 		db->h = NULL;
-		r = open_immutable(db, path, &v);
+		r = open_uri(db, path, "immutable", &v);
 	}
 	if (r != SQLITE_OK) {
 		char msg[256];
@@ -544,12 +556,17 @@ static int rowid_at(struct q_db *db, sqlite3_stmt *st, int64_t lo, int64_t hi, i
 
 static int plan_raw_rows(struct q_db *db, struct plan *p)
 {
-	int64_t min = 0, max = 0;
+	int64_t min = 0, max = 0, disorder = 0;
 	sqlite3_stmt *st = NULL;
 	int r;
 
 	if ((r = one_int(db->h, "SELECT min(rowid) FROM connections", &min)) != SQLITE_OK ||
 	    (r = one_int(db->h, "SELECT max(rowid) FROM connections", &max)) != SQLITE_OK)
+		return r;
+	/* rows up to this one may be out of order by any time (a wall clock
+	 * stepped back): read them all */
+	if (db->rollups && (r = one_int(db->h, "SELECT from_ns FROM rollup_state WHERE level = 'disorder'",
+				       &disorder)) != SQLITE_OK)
 		return r;
 	for (size_t i = 0; i < p->n; i++) {
 		struct piece *pc = &p->p[i];
@@ -564,7 +581,8 @@ static int plan_raw_rows(struct q_db *db, struct plan *p)
 				"SELECT rowid, window_start_ns FROM connections WHERE rowid >= ?"
 				" ORDER BY rowid LIMIT 1", -1, &st, NULL)) != SQLITE_OK)
 			return r;
-		if ((r = rowid_at(db, st, min, max + 1,
+		/* the ordered rows: after the disordered ones */
+		if ((r = rowid_at(db, st, disorder >= min ? disorder + 1 : min, max + 1,
 				  pc->from > INT64_MIN + RAW_SLACK_NS ? pc->from - RAW_SLACK_NS : pc->from,
 				  &pc->lo_rowid)) != SQLITE_OK ||
 		    (r = rowid_at(db, st, pc->lo_rowid, max + 1,
@@ -573,6 +591,8 @@ static int plan_raw_rows(struct q_db *db, struct plan *p)
 			break;
 		if (pc->until >= INT64_MAX - RAW_SLACK_NS)
 			pc->hi_rowid = max + 1;
+		if (disorder >= min)
+			pc->lo_rowid = min;
 		p->raw_rows += (uint64_t)(pc->hi_rowid - pc->lo_rowid);
 	}
 	sqlite3_finalize(st);

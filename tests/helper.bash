@@ -266,7 +266,8 @@ row_cols() {
 
 # pg_start DIR: PostgreSQL with a database "snitch", the tables made by
 # its owner, a role "writer" that may only INSERT, and "reader" that may
-# not. PG_URL_WRITER, PG_URL_READER, PG_ADMIN (a psql command).
+# not. PG_URL_WRITER, PG_URL_READER, PG_ADMIN (a psql command). Its unix
+# socket's port is PG_PORT (default 55432, tests/45-remote.bats's).
 pg_start() {
 	local dir=$1 bin
 	bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
@@ -276,13 +277,13 @@ pg_start() {
 	PG_BIN=$bin
 	PG_DIR=$dir
 	pg_up
-	PG_ADMIN="runuser -u postgres -- psql -X -q -v ON_ERROR_STOP=1 -h $dir -p 55432 -U postgres"
+	PG_ADMIN="runuser -u postgres -- psql -X -q -v ON_ERROR_STOP=1 -h $dir -p ${PG_PORT:-55432} -U postgres"
 	$PG_ADMIN -c "CREATE DATABASE snitch" postgres
 	$PG_ADMIN -c "CREATE ROLE writer LOGIN; CREATE ROLE reader LOGIN;" snitch
 	"$REMOTE" --remote "postgresql://x/snitch" --schema | $PG_ADMIN snitch
 	$PG_ADMIN -c "GRANT INSERT ON ALL TABLES IN SCHEMA public TO writer;" snitch
-	PG_URL_WRITER="postgresql://writer@/snitch?host=$dir&port=55432"
-	PG_URL_READER="postgresql://reader@/snitch?host=$dir&port=55432"
+	PG_URL_WRITER="postgresql://writer@/snitch?host=$dir&port=${PG_PORT:-55432}"
+	PG_URL_READER="postgresql://reader@/snitch?host=$dir&port=${PG_PORT:-55432}"
 }
 
 # Run a command that starts a daemon without the write end of an open
@@ -297,7 +298,7 @@ without_stream_fd() {
 
 pg_up() {
 	without_stream_fd runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w -t 30 \
-		-o "-k $PG_DIR -p 55432 -c listen_addresses=''" start > /dev/null 3>&-
+		-o "-k $PG_DIR -p ${PG_PORT:-55432} -c listen_addresses=''" start > /dev/null 3>&-
 }
 
 pg_down() {

@@ -162,6 +162,20 @@
   let regions = null;
   try { regions = new Intl.DisplayNames(['en'], { type: 'region' }); } catch (e) { regions = null; }
 
+  // text from the log as a person reads it: control characters, bidi
+  // overrides and bytes of invalid UTF-8 (\udcXX, docs/records.md) made
+  // visible, as the terminal views show them (\e, \n, \x07, U+FFFD): a
+  // name is not disguised, and what is copied from the page is inert
+  function shown(s) {
+    return String(s).replace(/[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]|(?<![\ud800-\udbff])[\udc80-\udcff]/g, (c) => {
+      const n = c.charCodeAt(0);
+      if (n >= 0xdc80) return '\ufffd';
+      const named = { '\x1b': '\\e', '\n': '\\n', '\r': '\\r', '\t': '\\t' }[c];
+      if (named) return named;
+      return n < 0x100 ? '\\x' + n.toString(16).padStart(2, '0') : '\\u' + n.toString(16).padStart(4, '0');
+    });
+  }
+
   function keyText(field, v) {
     if (v === null || v === undefined) return '(none)';
     if (field === 'country' && regions && /^[A-Z]{2}$/.test(v)) {
@@ -174,14 +188,18 @@
     if (field && field.endsWith('cmdline')) {
       try {
         const a = JSON.parse(v);
-        if (Array.isArray(a)) return a.join(' ');
+        if (Array.isArray(a)) return shown(a.join(' '));
       } catch (e) { /* as stored */ }
     }
-    return String(v);
+    return shown(v);
   }
+  // a cell shows at most this much of a value (a command line may be
+  // --cmdline-max, 8 kB, long); its title holds the whole
+  const CELL_MAX = 400;
   function keyCell(field, v, cls) {
     const t = keyText(field, v);
-    const c = el('td', { class: 'key' + (cls ? ' ' + cls : '') }, t);
+    const c = el('td', { class: 'key' + (cls ? ' ' + cls : '') },
+      t.length > CELL_MAX ? t.slice(0, CELL_MAX) + '…' : t);
     if (v === null || v === undefined) c.classList.add('none');
     if (field && (field.endsWith('sha256') || field.endsWith('cmdline'))) c.classList.add('mono');
     c.title = t;
@@ -563,7 +581,7 @@
         h.vt ? ' ' : null, vtBadge(h.vt),
         // one value: its times are the executable's; several: when each was seen
         many ? el('span', { class: 'time' }, ' ', fmtTime(h.first_ns), ' → ', fmtTime(h.last_ns)) : null));
-      const name = el('td', {}, e.name || '');
+      const name = el('td', {}, shown(e.name || ''));
       if ((e.sha256 || []).length > 1)
         name.append(' ', el('span', { class: 'badge warn', title: 'its sha256 changed in this range' }, 'modified'));
       body.append(el('tr', {}, keyCell('exe', e.exe), name, el('td', {}, hashes),

@@ -238,7 +238,7 @@ static void *writer_main(void *arg)
 
 			if (w->stop)
 				break;
-			clock_gettime(CLOCK_REALTIME, &ts);
+			clock_gettime(CLOCK_MONOTONIC, &ts);
 			ts.tv_sec += 1;	/* wakes for the retention pass too */
 			pthread_cond_timedwait(&w->cv, &w->mu, &ts);
 			continue;
@@ -345,7 +345,16 @@ static int writer_start(struct writer *w, const struct store_opts *o,
 			perms_apply(perms, o->csv, false);
 	}
 	pthread_mutex_init(&w->mu, NULL);
-	pthread_cond_init(&w->cv, NULL);
+	{
+		/* its waits by the monotonic clock: a wall clock stepped back
+		 * an hour must not hold the writer an hour */
+		pthread_condattr_t ca;
+
+		pthread_condattr_init(&ca);
+		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+		pthread_cond_init(&w->cv, &ca);
+		pthread_condattr_destroy(&ca);
+	}
 	w->next_retention = 0;		/* at start, then hourly */
 	if (pthread_create(&w->thread, NULL, writer_main, w) != 0) {
 		log_msg("cannot start the writer thread");

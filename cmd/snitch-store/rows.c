@@ -627,12 +627,29 @@ int batch_add(struct batch *b, const struct store_opts *o,
 
 /* ---- CSV ---- */
 
-/* A value with commas, newlines, CRs and NULs removed. */
+/*
+ * A field as RFC 4180 writes it: in double quotes, each inner '"' doubled,
+ * when it holds a comma, a quote or a line end (a CSV reader takes the
+ * bytes back exactly, line ends too); as it is otherwise. NUL bytes (a
+ * JSON "\u0000"; no path, name or argument can hold one) are left out.
+ */
 static void csv_put(struct buf *b, const char *s, size_t n)
 {
-	for (size_t i = 0; s && i < n; i++)
-		if (s[i] != ',' && s[i] != '\n' && s[i] != '\r' && s[i] != '\0')
-			buf_putc(b, s[i]);
+	bool quote = false;
+
+	for (size_t i = 0; s && i < n && !quote; i++)
+		quote = s[i] == ',' || s[i] == '"' || s[i] == '\n' || s[i] == '\r';
+	if (quote)
+		buf_putc(b, '"');
+	for (size_t i = 0; s && i < n; i++) {
+		if (s[i] == '\0')
+			continue;
+		if (s[i] == '"')
+			buf_putc(b, '"');
+		buf_putc(b, s[i]);
+	}
+	if (quote)
+		buf_putc(b, '"');
 	buf_putc(b, ',');
 }
 

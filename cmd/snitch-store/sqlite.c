@@ -28,6 +28,17 @@ struct db {
 	sqlite3_stmt *ins_exe, *ins_str[3], *ins_conn, *ins_event, *ins_verdict;
 	sqlite3_stmt *ins_rollup[ROLLUP_LEVELS], *ins_dim[ROLLUP_LEVELS];
 	int64_t level_from[ROLLUP_LEVELS];	/* a level is complete from here on */
+	/*
+	 * Rows are appended in time order, so retention deletes a prefix of
+	 * rowids and the query core finds a time by rowid; but a wall clock
+	 * stepped back puts rows after later ones. latest: the latest window
+	 * written; disorder_rowid: the last row written of an earlier UTC day
+	 * than one before it, or more than ROLLUP_RAW_SLACK_NS older (0:
+	 * none), kept in rollup_state as 'disorder' until retention is past
+	 * it.
+	 */
+	int64_t latest, disorder_rowid;
+	int64_t disorder_cut;		/* the cutoff its rows were last deleted by */
 	int64_t seen_ids[SEEN_IDS];
 	struct id_cache seen;		/* reference ids inserted */
 	struct geoip *geoip;		/* NULL: no country database (ranges are still labelled) */
@@ -315,6 +326,41 @@ static int load_level_from(struct db *d)
 	return r;
 }
 
+static int exec_i64(struct db *d, const char *sql, int64_t v);
+
+/*
+ * rollup_state's 'disorder'; at open (all) also the latest day of the
+ * rows written last (the last 10,000: no index on time, and no scan of
+ * the whole table).
+ */
+static int load_disorder(struct db *d, bool all)
+{
+	static const char *const sql[2] = {
+		"SELECT from_ns FROM rollup_state WHERE level = 'disorder'",
+		"SELECT coalesce(max(window_start_ns), 0) FROM"
+		" (SELECT window_start_ns FROM connections ORDER BY rowid DESC LIMIT 10000)",
+	};
+	int64_t v[2] = { 0, 0 };
+	int r = SQLITE_OK;
+
+	for (int i = 0; r == SQLITE_OK && i < (all ? 2 : 1); i++) {
+		sqlite3_stmt *st;
+
+		r = sqlite3_prepare_v2(d->h, sql[i], -1, &st, NULL);
+		if (r != SQLITE_OK)
+			return r;
+		r = sqlite3_step(st);
+		if (r == SQLITE_ROW)
+			v[i] = sqlite3_column_int64(st, 0);
+		r = r == SQLITE_ROW || r == SQLITE_DONE ? SQLITE_OK : r;
+		sqlite3_finalize(st);
+	}
+	d->disorder_rowid = v[0];
+	if (all)
+		d->latest = v[1];
+	return r;
+}
+
 static int prepare(struct db *d, char *err, size_t errsize)
 {
 	static const char conn[] =
@@ -334,6 +380,8 @@ static int prepare(struct db *d, char *err, size_t errsize)
 	}
 	if (r == SQLITE_OK)
 		r = load_level_from(d);
+	if (r == SQLITE_OK)
+		r = load_disorder(d, true);
 	if (r == SQLITE_OK)
 		r = sqlite3_prepare_v2(d->h,
 			"INSERT INTO events (ts_ns, type, stage, code, count, message, record)"
@@ -924,6 +972,7 @@ static void release_cache(struct db *d)
 int db_write(struct db *d, const struct batch *b, char *err, size_t errsize)
 {
 	const struct conn_row *c = b->rows;
+	int64_t latest = d->latest, disorder = 0;
 	int r;
 
 	if (!c && !b->events && !b->verdicts)
@@ -940,9 +989,19 @@ int db_write(struct db *d, const struct batch *b, char *err, size_t errsize)
 	/* one prepared single-row insert per row: faster in SQLite than
 	 * multi-row VALUES, which it runs as a co-routine (measured) */
 	for (; c && r == SQLITE_DONE; c = c->hh.next) {
+		int64_t ws = (int64_t)c->window_start_ns;
+
 		bind_row(d->ins_conn, 1, c);
 		r = sqlite3_step(d->ins_conn);
 		sqlite3_reset(d->ins_conn);
+		if (ws / ROLLUP_DAY_NS < latest / ROLLUP_DAY_NS || ws < latest - ROLLUP_RAW_SLACK_NS)
+			disorder = sqlite3_last_insert_rowid(d->h);
+		if (ws > latest)
+			latest = ws;
+	}
+	if (disorder && r == SQLITE_DONE) {
+		r = exec_i64(d, "INSERT OR REPLACE INTO rollup_state VALUES ('disorder', ?1)", disorder);
+		r = r == SQLITE_OK ? SQLITE_DONE : r;
 	}
 	/* in the same transaction: the rollups never disagree with the rows */
 	for (int l = 0; l < ROLLUP_LEVELS && r == SQLITE_DONE; l++)
@@ -961,6 +1020,10 @@ int db_write(struct db *d, const struct batch *b, char *err, size_t errsize)
 	if (r != SQLITE_OK) {
 		(void)sqlite3_exec(d->h, "ROLLBACK", NULL, NULL, NULL);
 		id_cache_clear(&d->seen);
+	} else {
+		d->latest = latest;
+		if (disorder)
+			d->disorder_rowid = disorder;
 	}
 	release_cache(d);
 	return r;
@@ -1082,6 +1145,36 @@ int db_retain(struct db *d, uint64_t cutoff_ns, uint64_t *deleted, char *err,
 		sqlite3_finalize(st);
 		*deleted = (uint64_t)sqlite3_changes64(d->h);
 	}
+	/*
+	 * Rows written after later ones (the wall clock stepped back): the
+	 * expired ones up to the last such row, a scan of the rows kept up to
+	 * there, once a day (whole days expire). Once retention is past it,
+	 * the log is in order again.
+	 */
+	if (r == SQLITE_OK && d->disorder_rowid && (int64_t)cutoff_ns > d->disorder_cut) {
+		int64_t first = 0;
+
+		r = sqlite3_prepare_v2(d->h, "DELETE FROM connections WHERE rowid <= ?1 AND window_start_ns < ?2",
+				       -1, &st, NULL);
+		if (r == SQLITE_OK) {
+			sqlite3_bind_int64(st, 1, d->disorder_rowid);
+			sqlite3_bind_int64(st, 2, (int64_t)cutoff_ns);
+			r = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK : sqlite3_errcode(d->h);
+			sqlite3_finalize(st);
+			*deleted += (uint64_t)sqlite3_changes64(d->h);
+		}
+		if (r == SQLITE_OK)
+			r = sqlite3_prepare_v2(d->h, "SELECT coalesce(min(rowid), 0) FROM connections", -1, &st, NULL);
+		if (r == SQLITE_OK) {
+			if (sqlite3_step(st) == SQLITE_ROW)
+				first = sqlite3_column_int64(st, 0);
+			sqlite3_finalize(st);
+		}
+		/* every row up to it is of a day kept: in order from here on */
+		if (r == SQLITE_OK && (first == 0 || first > d->disorder_rowid))
+			r = exec_i64(d, "DELETE FROM rollup_state WHERE level = 'disorder' AND from_ns = ?1",
+				     d->disorder_rowid);
+	}
 	if (r == SQLITE_OK && *deleted)
 		r = exec_sql(d->h, orphans, err, errsize);
 	if (r == SQLITE_OK)
@@ -1100,6 +1193,11 @@ int db_retain(struct db *d, uint64_t cutoff_ns, uint64_t *deleted, char *err,
 	for (int l = 0; r == SQLITE_OK && l < ROLLUP_LEVELS; l++)
 		if (level_keep_s[l])
 			d->level_from[l] = cut[l];
+	if (r == SQLITE_OK) {
+		if (d->disorder_rowid)
+			d->disorder_cut = (int64_t)cutoff_ns;
+		r = load_disorder(d, false);
+	}
 	/* ids in the cache may have been deleted as orphans */
 	id_cache_clear(&d->seen);
 	release_cache(d);

@@ -7,10 +7,10 @@
  * path, name, domain, remote address and two arguments of a flow record
  * made from the record contract's example; split at newlines, each line
  * that is a record is merged into the same batch. Invariants: no crash or
- * undefined behaviour; the CSV has one line per row, each of exactly the
- * 25 columns, with no NUL; and the first row's path, name, command line,
- * remote address and domain are the pieces, less the commas, line ends
- * and NULs the writer drops.
+ * undefined behaviour; the CSV, read as RFC 4180 says, has one record
+ * per row, each of exactly the 25 fields, with no NUL; and the first
+ * row's path, name, command line, remote address and domain are the
+ * pieces exactly, less the NULs the writer drops.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,26 +36,68 @@ static const char example[] =
 	"\"container_id\":\"\",\"exe_sha256\":"
 	"\"58824afa640f512e07e895c0f2d1e1fe2c3fd1456acab689b6e4c1c75cef2593\"}";
 
-/* What the CSV writer keeps of bytes: all but , \n \r and NUL. */
+/* What the CSV writer keeps of bytes: all but NUL. */
 static void stripped(struct buf *b, const char *s, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
-		if (s[i] != ',' && s[i] != '\n' && s[i] != '\r' && s[i] != '\0')
+		if (s[i] != '\0')
 			buf_putc(b, s[i]);
 }
 
-static void expect_field(const char *line, size_t len, int col, const struct buf *want)
+/*
+ * One CSV record from *pos, as RFC 4180 reads it: its fields into f[]
+ * (unquoted), their number returned; -1 when it is not well-formed (a
+ * quote inside an unquoted field, text after a closing quote, no line
+ * end at the end).
+ */
+static int csv_record(const char *p, size_t len, size_t *pos, struct buf *f, int max)
 {
-	const char *p = line, *end = line + len, *c;
+	size_t i = *pos;
+	int nf = 0;
 
-	for (int i = 0; i < col; i++)
-		p = memchr(p, ',', (size_t)(end - p)) + 1;
-	c = memchr(p, ',', (size_t)(end - p));
-	if (!c || (size_t)(c - p) != want->len ||
-	    (want->len && memcmp(p, want->p, want->len) != 0)) {
+	for (;;) {
+		if (nf == max)
+			return -1;
+		buf_reset(&f[nf]);
+		if (i < len && p[i] == '"') {
+			for (i++;; i++) {
+				if (i >= len)
+					return -1;
+				if (p[i] == '"') {
+					if (i + 1 < len && p[i + 1] == '"')
+						i++;
+					else
+						break;
+				}
+				buf_putc(&f[nf], p[i]);
+			}
+			i++;
+		} else {
+			for (; i < len && p[i] != ',' && p[i] != '\n'; i++) {
+				if (p[i] == '"' || p[i] == '\r')
+					return -1;
+				buf_putc(&f[nf], p[i]);
+			}
+		}
+		nf++;
+		if (i >= len)
+			return -1;	/* every row ends its line */
+		if (p[i] == '\n') {
+			*pos = i + 1;
+			return nf;
+		}
+		if (p[i] != ',')
+			return -1;
+		i++;
+	}
+}
+
+static void expect_field(const struct buf *got, int col, const struct buf *want)
+{
+	if (got->len != want->len || (want->len && memcmp(got->p, want->p, want->len) != 0)) {
 		if (getenv("FUZZ_CSV_DEBUG"))
-			fprintf(stderr, "column %d of '%.*s' is not '%.*s'\n", col, (int)len, line,
-				(int)want->len, want->p);
+			fprintf(stderr, "column %d is '%.*s', not '%.*s'\n", col, (int)got->len,
+				got->p, (int)want->len, want->p);
 		abort();
 	}
 }
@@ -68,7 +110,7 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 	};
 	static struct filters *filters;
 	static struct record r;
-	static struct buf want[6], csv, line;
+	static struct buf want[6], csv, line, field[COLUMNS + 1];
 	static int fd = -1;
 	const char *piece[6] = { "", "", "", "", "", "" };
 	size_t plen[6] = { 0 }, np = 0;
@@ -145,15 +187,7 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 		if (memchr(csv.p, '\0', csv.len))
 			abort();
 		for (size_t pos = 0; pos < csv.len;) {
-			const char *l = csv.p + pos, *nl = memchr(l, '\n', csv.len - pos);
-			size_t len, commas = 0;
-
-			if (!nl)
-				abort();	/* every row ends its line */
-			len = (size_t)(nl - l);
-			for (size_t i = 0; i < len; i++)
-				commas += l[i] == ',';
-			if (commas != COLUMNS - 1)
+			if (csv_record(csv.p, csv.len, &pos, field, COLUMNS + 1) != COLUMNS)
 				abort();
 			if (lines == 0 && first) {
 				for (int i = 0; i < 6; i++) {
@@ -166,14 +200,13 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 						stripped(&want[i], piece[i], plen[i]);
 					}
 				}
-				expect_field(l, len, C_PATH, &want[0]);
-				expect_field(l, len, C_NAME, &want[1]);
-				expect_field(l, len, C_DOMAIN, &want[2]);
-				expect_field(l, len, C_RADDR, &want[3]);
-				expect_field(l, len, C_CMDLINE, &want[4]);
+				expect_field(&field[C_PATH], C_PATH, &want[0]);
+				expect_field(&field[C_NAME], C_NAME, &want[1]);
+				expect_field(&field[C_DOMAIN], C_DOMAIN, &want[2]);
+				expect_field(&field[C_RADDR], C_RADDR, &want[3]);
+				expect_field(&field[C_CMDLINE], C_CMDLINE, &want[4]);
 			}
 			lines++;
-			pos += len + 1;
 		}
 		if (lines != batch_rows(b))
 			abort();

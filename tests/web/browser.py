@@ -4,7 +4,7 @@
   browser.py SCENARIO BASE_URL DB ARTIFACTS_DIR
 
 Scenarios: overview, explore, executables, roundtrip, errors (a page over
-a database that cannot be read), signin (BASE_URL is the one-time sign-in
+a database that cannot be read), hostile (tests/90-hostile.bats), signin (BASE_URL is the one-time sign-in
 URL of a server with --token), screenshots (docs/screenshots/ for
 make screenshots). Each checks what a user sees against SQL over DB,
 that no console error was logged, and saves screenshots into
@@ -296,6 +296,33 @@ class Run:
             self.open(path)
             self.b.pump(0.5)
             self.b.screenshot(os.path.join(self.art, name + '.png'), full=False)
+        self.no_console_errors()
+
+
+    def hostile(self):
+        """tests/90-hostile.bats: a log holding the hostile process of
+        tests/bin/hostile.c; its path, name and arguments shown as text:
+        no raw control byte, no markup obeyed, no script error."""
+        # (the name is the comm at exec or the one it set later: both
+        # hold a newline and an ESC, shown as \n\e)
+        for name, path, mark in (('executables', '/executables?range=all&units=bytes', 'exe/it\'s "evil",x\\n\\e[2J'),
+                                 ('name', '/explore?range=all&group=name', ',x\\n\\e'),
+                                 ('cmdline', '/explore?range=all&group=cmdline', '\\e]0;pwned\\x07\\x01\ufffd'),
+                                 ('exe', '/explore?range=all&group=exe', '"evil",x\\n\\e[2J\\e]0;pwned')):
+            self.open(path)
+            self.b.pump(0.3)
+            shown = self.b.eval('document.body.innerText')
+            if name == 'name' and mark not in shown:
+                mark = 'c,\\n\\e]0;\\x07\ufffd\ufffd'
+            check(mark in shown, '%s: the hostile process is not shown as %s' % (path, mark))
+            bad = sorted({'%02x' % ord(c) for c in shown if ord(c) < 0x20 and c not in '\n\t'
+                          or 0x7f <= ord(c) < 0xa0})
+            check(not bad, '%s: control characters shown raw: %s' % (path, bad))
+            check(self.b.eval("document.querySelectorAll('main img, main b, table img, table b').length") == 0,
+                  '%s: markup in an argument was obeyed' % path)
+            check(not self.b.eval('!!window.pwned'), '%s: a script in an argument ran' % path)
+            check('pwned' not in self.b.eval('document.title'), '%s: the title was changed' % path)
+            self.shot('hostile-' + name)
         self.no_console_errors()
 
 
