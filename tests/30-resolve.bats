@@ -44,7 +44,9 @@ sh -c '"$@"; true' sh "$1/gen-argv" udp4 "two words" "Ünïcödé ✓" "$(printf
 true
 SCRIPT
 	pipeline_start "$d/out"
-	bash "$d/run.sh" "$d" > "$d/report"
+	# alive a while after its traffic: on a loaded machine snitch-resolve
+	# may read /proc only after it has gone, and the command line with it
+	TRAFFICGEN_LINGER_MS=1500 bash "$d/run.sh" "$d" > "$d/report"
 	sleep 0.3
 	pipeline_stop
 	[ "$RESOLVE_STATUS" -eq 0 ]

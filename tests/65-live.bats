@@ -505,7 +505,9 @@ exe_row() {
 	"$SNITCH" tail --type flow --where "exe_path=$exe" > "$D/tail.out" 2>&1 3>&- &
 	READERS=$!
 	wait_for 10 readers 2
-	"$exe" tcp4 "$(printf '\302\2331mC1 \377bad')" "$(printf '\033[2J\033[H\033[31mRED')" \
+	# alive a while after its traffic: on a loaded machine snitch-resolve
+	# may read /proc only after it has gone, and the command line with it
+	TRAFFICGEN_LINGER_MS=1500 "$exe" tcp4 "$(printf '\302\2331mC1 \377bad')" "$(printf '\033[2J\033[H\033[31mRED')" \
 		"$(printf '\033]52;c;cHduZWQ=\007')" > /dev/null
 	wait_screen 'PWNED'
 	screen > "$D/screen"
