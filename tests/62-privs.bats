@@ -69,6 +69,8 @@ check_process() {
 	row=$(doc_row "$name")
 	[ -n "$row" ] || { echo "docs/security.md has no row for $name"; return 1; }
 	IFS='|' read -r user caps nnp sec <<< "$row"
+	# the sanitizers' build loads no filter (docs/security.md)
+	[ -z "${SNITCH_SAN_REPORTS:-}" ] || [ "$name" = snitch ] || sec=0
 	user=${3:-$user}
 	want_uid=$(id -u "$user")
 	local mask

@@ -651,11 +651,15 @@ static int cmd_systemd(const struct opts *o)
 		vars[sizeof(vars) / sizeof(vars[0]) - 1].value = rw.p;
 	if (strcmp(o->config, DEFAULT_CONFIG))
 		snprintf(option, sizeof(option), " --config %s", o->config);
-	/* in a build tree: its README (no manual page to verify); installed:
-	 * as make install writes it */
+	/* in a build tree (bin/, or build/san/bin/ for make test SANITIZE=1):
+	 * its README (no manual page to verify); installed: as make install
+	 * writes it */
 	snprintf(doc, sizeof(doc), "%s/../README.md", self_dir);
 	if (access(doc, R_OK) == 0)
 		snprintf(doc, sizeof(doc), "file://%s/../README.md", self_dir);
+	else if (snprintf(doc, sizeof(doc), "%s/../../../README.md", self_dir) > 0 &&
+		 access(doc, R_OK) == 0)
+		snprintf(doc, sizeof(doc), "file://%s/../../../README.md", self_dir);
 	else
 		snprintf(doc, sizeof(doc), "man:snitch(1) file://%s/../share/doc/snitch/README.md",
 			 self_dir);
