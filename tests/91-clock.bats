@@ -74,8 +74,9 @@ sums() {
 	# before, then forward again (as an NTP step and its correction)
 	M=$(( ($(date +%s) / 86400 - 1) * 86400 * S ))	# yesterday's midnight
 	fake_at $(( M + 1800 * S ))
+	# (ASAN_OPTIONS: the sanitizers' build takes a library loaded before its runtime)
 	export LD_PRELOAD=$FAKETIME_LIB FAKETIME_TIMESTAMP_FILE=$D/faketime FAKETIME_NO_CACHE=1 \
-		FAKETIME_DONT_FAKE_MONOTONIC=1
+		FAKETIME_DONT_FAKE_MONOTONIC=1 ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0
 	stream_start "$STORE" --db "$DB" --write-limit-s 1 --retention-days 1 --retention-every-s 1 --tee --emit-rows
 	unset LD_PRELOAD
 	FED=0

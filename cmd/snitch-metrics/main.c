@@ -179,21 +179,28 @@ int main(int argc, char **argv)
 	(void)mallopt(M_MMAP_THRESHOLD, 256 * 1024);
 	memset(&m, 0, sizeof(m));
 	m.tee = tee;
-	if ((ret = stage_start(&m.st, &cli, "snitch-store --tee")) >= 0)
+	if ((ret = stage_start(&m.st, &cli, "snitch-store --tee")) >= 0) {
+		free(status_default);
 		return ret;
+	}
+	/* what could not start is freed as well: a leak checker sees none */
 	m.e = exporter_new(&o);
 	if (!m.e) {
 		log_msg("out of memory");
-		return SNITCH_EXIT_SOFTWARE;
+		ret = SNITCH_EXIT_SOFTWARE;
+		goto out;
 	}
 	fd = http_listen(listen_at, err, sizeof(err));
 	if (fd < 0) {
 		log_msg("%s", err);
-		exporter_free(m.e);
-		return SNITCH_EXIT_UNAVAILABLE;
+		ret = SNITCH_EXIT_UNAVAILABLE;
+		goto out;
 	}
-	/* listening: as the user, no capability, nothing written, no process */
-	/* it never needs root: SNITCH_USER=root (stages keep root's uid) still gives nobody */
+	/*
+	 * listening: as the user, no capability, nothing written, no process;
+	 * it never needs root, so SNITCH_USER=root (the stages keep root's
+	 * uid) still gives nobody
+	 */
 	if (!user) {
 		const char *u = getenv("SNITCH_USER");
 
@@ -202,15 +209,15 @@ int main(int argc, char **argv)
 	if (privs_drop(&(const struct privs){
 		    .user = user, .allow = PRIVS_OPEN_READ | PRIVS_LISTEN | PRIVS_THREADS }) < 0) {
 		close(fd);
-		exporter_free(m.e);
-		return SNITCH_EXIT_NOPERM;
+		ret = SNITCH_EXIT_NOPERM;
+		goto out;
 	}
 	h = http_start(fd, m.e, err, sizeof(err));
 	if (!h) {
 		log_msg("%s", err);
 		close(fd);
-		exporter_free(m.e);
-		return SNITCH_EXIT_SOFTWARE;
+		ret = SNITCH_EXIT_SOFTWARE;
+		goto out;
 	}
 	log_msg("serving /metrics on port %u (%s)", http_port(h), listen_at);
 
@@ -219,6 +226,7 @@ int main(int argc, char **argv)
 	exporter_flush(m.e, clock_mono_ns());
 	http_stop(h);
 	ret = stage_finish(&m.st, ret);
+out:
 	stage_release(&m.st);
 	exporter_free(m.e);
 	free(status_default);

@@ -659,13 +659,14 @@ static int write_refs(struct db *d, const struct batch *b)
 	}
 	for (const struct str_ref *s = b->strs; s && r == SQLITE_DONE; s = s->hh.next) {
 		int t = s->kind == 'a' ? 0 : s->kind == 'd' ? 1 : s->kind == 'c' ? 2 : -1;
+		/* bound without a copy: it must live until the step below */
+		char cc[GEOIP_CODE_SIZE];
 
 		if (t < 0)
 			continue;	/* family, proto: columns, not tables */
 		sqlite3_bind_int64(d->ins_str[t], 1, s->id);
 		bind_text(d->ins_str[t], 2, s->s, s->len);
 		if (t == 0) {
-			char cc[GEOIP_CODE_SIZE];
 			const char *c = id_cache_has(&d->seen, s->id) ? NULL :
 					addr_country(d, s->s, cc);
 
