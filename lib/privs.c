@@ -53,6 +53,13 @@ static int cap_set(const struct capsets *c)
 	return syscall(SYS_capset, &h, d) < 0 ? -errno : 0;
 }
 
+bool privs_have(int cap)
+{
+	struct capsets c;
+
+	return cap_get(&c) == 0 && (c.eff & PRIVS_CAP(cap));
+}
+
 int privs_lower(int cap)
 {
 	struct capsets c;

@@ -75,6 +75,9 @@ int privs_caps(uint64_t caps);
  */
 int privs_lower(int cap);
 
+/* Whether the capability c is in the effective set. */
+bool privs_have(int cap);
+
 /* Lower c from the effective set only, or raise it back (permitted). */
 int privs_effective(int cap, bool on);
 

@@ -239,8 +239,10 @@ gen_bytes() {
 	need_cmd sqlite3
 	new_gen e2e-gen
 	run_start
-	"$exe" tcp4 > "$D/gen.out"
-	"$exe" udp4 >> "$D/gen.out"
+	# alive a while after its traffic: on a loaded machine snitch-resolve
+	# may read /proc only after it has gone (its name is then the comm, cut)
+	TRAFFICGEN_LINGER_MS=1500 "$exe" tcp4 > "$D/gen.out"
+	TRAFFICGEN_LINGER_MS=1500 "$exe" udp4 >> "$D/gen.out"
 	[ "$(wc -l < "$D/gen.out")" -eq 4 ]
 	want=$(gen_bytes "$D/gen.out")
 	sleep 1.5

@@ -127,7 +127,7 @@ test_image() {
 	other_id=$("${PODMAN[@]}" inspect -f '{{.Id}}' "$OTHER")
 	sleep 2
 	"${PODMAN[@]}" stop -t 30 "$SNITCHC" > /dev/null
-	"${PODMAN[@]}" logs "$SNITCHC" 2>&1 | tail -5
+	"${PODMAN[@]}" logs "$SNITCHC" 2>&1 | tail -40
 	db=$d/var/lib/snitch/snitch.db
 	q() { sqlite3 "$db" "$1"; }
 	want_host=$(jq -s 'map(.send_bytes) | add' "$d/host.report")

@@ -168,15 +168,15 @@ wait_tscreen() {
 	tscreen > "$D/screen"
 	cat "$D/screen"
 	grep -qF 'exe/it'"'"'s "evil",x\n\e[2J\e]0;pwned\x07\x01'"$(printf '\357\277\275')" "$D/screen"
-	# filtered by it (its row or the next: the server's row has as many
-	# bytes): the breadcrumb, 8 kB of command line, shows its end on one line
+	# filtered by it: sorted by bytes sent, its row comes first (the
+	# server's ties with it on the total); the breadcrumb, 8 kB of command
+	# line, shows its end on one line
+	$TM send-keys s
+	wait_tscreen 'sort: sent'
 	$TM send-keys Right
-	for i in 1 2; do
-		$TM send-keys Enter
-		wait_tscreen '^filters: …A+$'
-		tscreen | grep -q 'exe/it'"'"'s "evil"' && break
-		$TM send-keys BSpace Down
-	done
+	sleep 0.3
+	$TM send-keys Enter
+	wait_tscreen '^filters: …A+$'
 	wait_tscreen 'TOTAL 1 row '
 	tscreen > "$D/screen2"
 	cat "$D/screen2"

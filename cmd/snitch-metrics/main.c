@@ -7,6 +7,7 @@
  * it passes every record on.
  */
 #include <errno.h>
+#include <linux/capability.h>
 #include <grp.h>
 #include <malloc.h>
 #include <pwd.h>
@@ -205,6 +206,17 @@ int main(int argc, char **argv)
 		const char *u = getenv("SNITCH_USER");
 
 		user = u && *u && strcmp(u, "root") ? u : "nobody";
+		/*
+		 * not asked for by name: where there is no such user, or no
+		 * CAP_SETUID to become one (a container given only the stages'
+		 * capabilities), it stays who it is, with no capability
+		 */
+		if (geteuid() == 0 && (!getpwnam(user) || !privs_have(CAP_SETUID) ||
+				       !privs_have(CAP_SETGID))) {
+			log_msg("cannot become user '%s' here: serving as root's uid, with no capability",
+				user);
+			user = "";
+		}
 	}
 	if (privs_drop(&(const struct privs){
 		    .user = user, .allow = PRIVS_OPEN_READ | PRIVS_LISTEN | PRIVS_THREADS }) < 0) {

@@ -6,6 +6,7 @@
  * status; writes a systemd unit.
  */
 #include <dirent.h>
+#include <linux/capability.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -30,6 +31,7 @@
 #include "json.h"
 #include "log.h"
 #include "perms.h"
+#include "privs.h"
 #include "record.h"
 #include "sig.h"
 #include "snitch.h"
@@ -212,6 +214,12 @@ static const struct passwd *stage_user(const struct opts *o)
 		if (!pw)
 			log_msg("no user '%s': the stages run as root, each with only the capabilities it needs (make install makes the user; or set SNITCH_USER=root)",
 				o->user);
+		else if (!privs_have(CAP_SETUID) || !privs_have(CAP_SETGID)) {
+			/* a container given only the stages' own capabilities */
+			log_msg("no CAP_SETUID and CAP_SETGID to become user '%s': the stages run as root, each with only the capabilities it needs",
+				o->user);
+			pw = NULL;
+		}
 	}
 	(void)setenv("SNITCH_USER", pw ? pw->pw_name : "", 1);
 	return pw;
