@@ -59,7 +59,10 @@ sum_syscalls() {
 	"$RESOLVE" < "$d/fifo" > "$d/out" 2> "$d/out.err" 3>&- &
 	RESOLVE_PID=$!
 	trace_start "$d/fifo" --no-dns --interval-ms 200 --syscalls default
-	"$d/shell" -c '/bin/true; /bin/true; echo $$' > "$d/pid"
+	# the shell waits on its input (read, a builtin: no third child) until
+	# the pipe closes 1.5 s later: on a loaded machine snitch-resolve may
+	# read /proc only after a quicker shell had gone
+	(sleep 1.5) | "$d/shell" -c '/bin/true; /bin/true; echo $$; read x || :' > "$d/pid"
 	sleep 0.3
 	trace_stop
 	wait "$RESOLVE_PID"
