@@ -11,7 +11,6 @@ RESOLVE=$(pwd)/bin/snitch-resolve
 work=$(mktemp -d /tmp/snitch-bench.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 
-now() { date +%s%N; }
 best3() {
 	local best=0 t0 t1 i
 	for i in 1 2 3; do
@@ -21,17 +20,7 @@ best3() {
 	echo $best
 }
 
-# pid, start time (as snitch-trace writes it: boot time plus the start in
-# ticks), exe device and inode of a living process
-ident() {
-	local pid=$1 ticks hz up boot
-	ticks=$(sed 's/.*) //' "/proc/$pid/stat" | awk '{ print $20 }')
-	hz=$(getconf CLK_TCK)
-	up=$(cut -d' ' -f1 /proc/uptime)
-	boot=$(( $(now) - $(awk -v u="$up" 'BEGIN { printf "%.0f", u * 1e9 }') ))
-	echo "$pid $(( boot + ticks * (1000000000 / hz) )) $(stat -L -c '%d %i' "/proc/$pid/exe")"
-}
-ppid_of() { sed 's/.*) //' "/proc/$1/stat" | awk '{ print $2 }'; }
+. bench/proc.bash
 
 p0=$$; p1=$(ppid_of $p0); p2=$(ppid_of "$p1")
 read -r a0 s0 d0 i0 <<< "$(ident $p0)"
