@@ -34,6 +34,11 @@
 #define ROLLUP_MINUTE_NS INT64_C(60000000000)
 #define ROLLUP_HOUR_NS INT64_C(3600000000000)
 #define ROLLUP_DAY_NS INT64_C(86400000000000)
+/* weeks from the epoch (a Thursday), as a series of 7 d buckets counts them */
+#define ROLLUP_WEEK_NS INT64_C(604800000000000)
+#define ROLLUP_WEEK_NS_STR "604800000000000"
+#define ROLLUP_4WEEK_NS INT64_C(2419200000000000)
+#define ROLLUP_4WEEK_NS_STR "2419200000000000"
 
 /*
  * Rows are appended in time order but for a record that comes late into a
@@ -115,6 +120,25 @@ enum rollup_dim {
 	ROLLUP_DIM_BUILD1(name, from, 6, "laddr_id") ROLLUP_DIM_BUILD1(name, from, 7, "raddr_id") \
 	ROLLUP_DIM_BUILD1(name, from, 8, "domain_id") ROLLUP_DIM_BUILD1(name, from, 9, "netns") \
 	ROLLUP_DIM_BUILD1(name, from, 10, "container_id")
+
+/*
+ * The coarse dimension levels (schema 8), per week and per four weeks,
+ * filled from the day's: a group-by over months reads a row per value and
+ * week or four weeks, not per day (a year of remote addresses: 13 and a
+ * few rows each instead of 365). Only the dimension rollups have them. A
+ * retention pass that cuts into a bucket drops it whole; rollup_state's
+ * level (rollup_coarse_name) says from which bucket on the level is
+ * complete.
+ */
+#define ROLLUP_COARSE 2
+
+static const int64_t rollup_coarse_ns[ROLLUP_COARSE] = { ROLLUP_WEEK_NS, ROLLUP_4WEEK_NS };
+static const char *const rollup_coarse_name[ROLLUP_COARSE] = { "week", "4week" };
+
+#define ROLLUP_DIM_COARSE_BUILD(name, ns) \
+	"INSERT INTO " name " SELECT dim, bucket_ns - bucket_ns % " ns ", val," \
+	" sum(send_bytes), sum(recv_bytes), sum(conns), sum(events), min(first_ns), max(last_ns)" \
+	" FROM rollup_dim_day GROUP BY 1, 2, 3;"
 
 #define ROLLUP_DIM_UPSERT(name) \
 	"INSERT INTO " name " VALUES (?,?,?,?,?,?,?,?,?)" \

@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,9 +19,10 @@
 
 #include "query.h"
 #include "rollup.h"
+#include "table.h"
 
 /* the newest schema it reads: 4 to 7 add columns and tables it does not use */
-#define SCHEMA_MAX 7
+#define SCHEMA_MAX 8
 /* a raw edge reads the rowids of its range widened by this much, and
  * filters on the time itself (lib/rollup.h) */
 #define RAW_SLACK_NS ROLLUP_RAW_SLACK_NS
@@ -30,6 +32,9 @@ struct q_db {
 	int version;
 	bool rollups, country;
 	int64_t minute_from, hour_from;
+	/* the coarse dimension levels' (rollup.h): INT64_MAX none (schema < 8) */
+	int64_t coarse_from[ROLLUP_COARSE];
+	bool drill_rows;	/* queries read temp.q_drill (q_drill) */
 };
 
 /* ---- fields ---- */
@@ -199,6 +204,18 @@ int q_open(struct q_db **dbp, const char *path, int busy_ms, char *err, size_t e
 		q_close(db);
 		return e;
 	}
+	/*
+	 * Sorts that outgrow the page cache (a GROUP BY over a year) spill
+	 * to memory, not to a temporary file: a reader under its seccomp
+	 * filter (snitch-web's PRIVS_OPEN_READ) may not create one, and
+	 * SQLite would report that as "unable to open database file".
+	 */
+	if ((r = sqlite3_exec(db->h, "PRAGMA temp_store = MEMORY", NULL, NULL, NULL)) != SQLITE_OK) {
+		int e = sql_err(db->h, r, err, errsize);
+
+		q_close(db);
+		return e;
+	}
 	db->version = (int)v;
 	if (v > SCHEMA_MAX || v < 1) {
 		if (v > SCHEMA_MAX)
@@ -219,6 +236,28 @@ int q_open(struct q_db **dbp, const char *path, int busy_ms, char *err, size_t e
 
 		q_close(db);
 		return e;
+	}
+	for (int c = 0; c < ROLLUP_COARSE; c++) {
+		sqlite3_stmt *st;
+
+		db->coarse_from[c] = INT64_MAX;
+		if (!db->rollups)
+			continue;
+		r = sqlite3_prepare_v2(db->h, "SELECT from_ns FROM rollup_state WHERE level = ?", -1, &st, NULL);
+		if (r == SQLITE_OK) {
+			sqlite3_bind_text(st, 1, rollup_coarse_name[c], -1, SQLITE_STATIC);
+			r = sqlite3_step(st);
+			if (r == SQLITE_ROW)
+				db->coarse_from[c] = sqlite3_column_int64(st, 0);
+			r = r == SQLITE_ROW || r == SQLITE_DONE ? SQLITE_OK : r;
+			sqlite3_finalize(st);
+		}
+		if (r != SQLITE_OK) {
+			int e = sql_err(db->h, r, err, errsize);
+
+			q_close(db);
+			return e;
+		}
 	}
 	*dbp = db;
 	return 0;
@@ -371,18 +410,33 @@ static void sql_release(struct sql *q)
 	free(q->binds);
 }
 
-enum src { SRC_RAW, SRC_MINUTE, SRC_HOUR, SRC_DAY, SRC_DIM_HOUR, SRC_DIM_DAY, NSRC };
+/*
+ * The levels, finest first, then the dimension rollups the views with no
+ * filter read instead of the level of the same bucket. There are no full
+ * rollups per week or four weeks (rollup.h's coarse levels): SRC_WEEK and
+ * SRC_4WEEK are only ever read as their dimension rollups.
+ */
+enum src {
+	SRC_RAW, SRC_MINUTE, SRC_HOUR, SRC_DAY, SRC_WEEK, SRC_4WEEK,
+	SRC_DIM_HOUR, SRC_DIM_DAY, SRC_DIM_WEEK, SRC_DIM_4WEEK,
+	SRC_DRILL,	/* a drill-down's rows, read once into temp.q_drill */
+	NSRC
+};
+#define SRC_TOP SRC_4WEEK
+#define SRC_COARSE(c) (SRC_WEEK + (c))
 
 static const char *const src_table[NSRC] = {
-	"connections", "rollup_minute", "rollup_hour", "rollup_day", "rollup_dim_hour", "rollup_dim_day",
+	"connections", "rollup_minute", "rollup_hour", "rollup_day", NULL, NULL,
+	"rollup_dim_hour", "rollup_dim_day", "rollup_dim_week", "rollup_dim_4week", "temp.q_drill",
 };
 static const int64_t src_ns[NSRC] = {
-	0, ROLLUP_MINUTE_NS, ROLLUP_HOUR_NS, ROLLUP_DAY_NS, ROLLUP_HOUR_NS, ROLLUP_DAY_NS,
+	0, ROLLUP_MINUTE_NS, ROLLUP_HOUR_NS, ROLLUP_DAY_NS, ROLLUP_WEEK_NS, ROLLUP_4WEEK_NS,
+	ROLLUP_HOUR_NS, ROLLUP_DAY_NS, ROLLUP_WEEK_NS, ROLLUP_4WEEK_NS, 0,
 };
 
 static bool src_dim(enum src s)
 {
-	return s == SRC_DIM_HOUR || s == SRC_DIM_DAY;
+	return s >= SRC_DIM_HOUR && s <= SRC_DIM_4WEEK;
 }
 
 /*
@@ -394,6 +448,11 @@ static void put_col(struct buf *b, enum q_field f, enum src src)
 	const struct fdef *d = &fields[f];
 	const char *ru = src_dim(src) ? "val" : d->rucol;
 
+	if (src == SRC_DRILL) {
+		/* written in the form both agree on, under the rollup's name */
+		buf_puts(b, ru);
+		return;
+	}
 	if (d->table) {
 		if (src == SRC_RAW)
 			buf_printf(b, "coalesce(%s, 0)", d->col);
@@ -448,7 +507,8 @@ struct piece {
 	int64_t lo_rowid, hi_rowid;	/* raw: the rowids to read; 0, 0: all */
 };
 
-#define MAX_PIECES 8
+/* the top level's, and each edge's of every finer level */
+#define MAX_PIECES (1 + 2 * SRC_TOP)
 
 struct plan {
 	struct piece p[MAX_PIECES];
@@ -501,6 +561,9 @@ static void cover(struct plan *p, const struct q_db *db, int64_t a, int64_t b, i
 		start = db->minute_from;
 	if (lvl == SRC_HOUR && start < db->hour_from)
 		start = db->hour_from;
+	for (int c = 0; c < ROLLUP_COARSE; c++)
+		if (lvl == SRC_COARSE(c) && start < db->coarse_from[c])
+			start = db->coarse_from[c];
 	lo = ceil_to(start, src_ns[lvl]);
 	hi = floor_to(b, src_ns[lvl]);
 	if (lo >= hi) {
@@ -515,6 +578,10 @@ static void cover(struct plan *p, const struct q_db *db, int64_t a, int64_t b, i
 			s = SRC_DIM_HOUR;
 		else if (dims && lvl == SRC_DAY)
 			s = SRC_DIM_DAY;
+		else if (lvl == SRC_WEEK)
+			s = SRC_DIM_WEEK;	/* usable only with dims */
+		else if (lvl == SRC_4WEEK)
+			s = SRC_DIM_4WEEK;
 		p->p[p->n++] = (struct piece){ s, lo, hi, 0, 0 };
 	}
 	cover(p, db, a, lo, lvl - 1, usable, dims);
@@ -602,10 +669,11 @@ static int plan_raw_rows(struct q_db *db, struct plan *p)
 static int make_plan(struct q_db *db, const struct q_spec *s, const struct shape *sh,
 		     struct plan *p)
 {
-	bool usable[NSRC] = { true, true, true, true };
+	bool usable[NSRC] = { true, true, true, true, true, true };
+	bool dims = !s->nfilters && (sh->key == QF_NONE || fields[sh->key].dim >= 0);
 
 	memset(p, 0, sizeof(*p));
-	for (int l = SRC_MINUTE; l <= SRC_DAY; l++) {
+	for (int l = SRC_MINUTE; l <= SRC_TOP; l++) {
 		usable[l] = db->rollups && !s->raw_only && field_in_rollups(sh->key);
 		for (size_t i = 0; i < s->nfilters; i++)
 			if (!field_in_rollups(s->filters[i].field))
@@ -614,6 +682,10 @@ static int make_plan(struct q_db *db, const struct q_spec *s, const struct shape
 		if (sh->bucket_ns && sh->bucket_ns % src_ns[l])
 			usable[l] = false;
 	}
+	if (db->drill_rows) {
+		p->p[p->n++] = (struct piece){ SRC_DRILL, 0, 0, 0, 0 };
+		return SQLITE_OK;
+	}
 	if (s->raw_only) {
 		/* the baseline: GROUP BY over the raw table as a person writes it */
 		p->p[p->n++] = (struct piece){ SRC_RAW, s->from_ns, s->until_ns, 0, 0 };
@@ -621,8 +693,10 @@ static int make_plan(struct q_db *db, const struct q_spec *s, const struct shape
 		return one_int(db->h, "SELECT max(rowid) - min(rowid) + 1 FROM connections",
 			       (int64_t *)&p->raw_rows);
 	}
-	cover(p, db, s->from_ns, s->until_ns, SRC_DAY, usable,
-	      !s->nfilters && (sh->key == QF_NONE || fields[sh->key].dim >= 0));
+	/* weeks: of the dimension rollups only */
+	for (int c = 0; c < ROLLUP_COARSE; c++)
+		usable[SRC_COARSE(c)] = usable[SRC_COARSE(c)] && dims && db->coarse_from[c] != INT64_MAX;
+	cover(p, db, s->from_ns, s->until_ns, SRC_TOP, usable, dims);
 	return plan_raw_rows(db, p);
 }
 
@@ -641,15 +715,18 @@ static void put_piece(struct sql *q, const struct q_spec *s, const struct shape 
 	if (sh->bucket_ns)
 		buf_printf(b, "%s - %s %% %lld AS bk, ", t, t, (long long)sh->bucket_ns);
 	buf_printf(b, "sum(send_bytes) AS s, sum(recv_bytes) AS r, %s AS c, sum(events) AS e,"
-		   " min(first_ns) AS f, max(last_ns) AS l FROM %s WHERE %s >= %lld AND %s < %lld",
-		   pc->src == SRC_RAW ? "count(*)" : "sum(conns)", src_table[pc->src],
-		   t, (long long)pc->from, t, (long long)pc->until);
+		   " min(first_ns) AS f, max(last_ns) AS l FROM %s",
+		   pc->src == SRC_RAW ? "count(*)" : "sum(conns)", src_table[pc->src]);
+	/* the rows of a drill-down: of its range and filters already */
+	if (pc->src != SRC_DRILL)
+		buf_printf(b, " WHERE %s >= %lld AND %s < %lld", t, (long long)pc->from, t,
+			   (long long)pc->until);
 	if (src_dim(pc->src))
 		buf_printf(b, " AND dim = %d", sh->key == QF_NONE ? ROLLUP_DIM_EXE : fields[sh->key].dim);
 	if (pc->src == SRC_RAW && (pc->lo_rowid || pc->hi_rowid))
 		buf_printf(b, " AND rowid >= %lld AND rowid < %lld", (long long)pc->lo_rowid,
 			   (long long)pc->hi_rowid);
-	for (size_t i = 0; i < s->nfilters; i++)
+	for (size_t i = 0; i < s->nfilters && pc->src != SRC_DRILL; i++)
 		put_filter(q, &s->filters[i], pc->src);
 	if (sh->key != QF_NONE || sh->bucket_ns) {
 		buf_puts(b, " GROUP BY ");
@@ -711,44 +788,76 @@ struct qrow {
 
 typedef int (*row_fn)(void *ctx, const struct qrow *row);
 
+/* The plan of a query, checked: its fields exist, it reads few enough raw rows. */
+static int plan_checked(struct q_db *db, const struct q_spec *s, const struct shape *sh,
+			struct plan *p, char *err, size_t errsize)
+{
+	int r;
+
+	if ((r = q_spec_check(s, err, errsize)) < 0)
+		return r;
+	for (size_t i = 0; i < s->nfilters; i++)
+		if (s->filters[i].field == QF_COUNTRY && !db->country)
+			goto nocountry;
+	if (sh->key == QF_COUNTRY && !db->country)
+		goto nocountry;
+	r = make_plan(db, s, sh, p);
+	if (r != SQLITE_OK)
+		return sql_err(db->h, r, err, errsize);
+	if (s->max_raw_rows && p->raw_rows > s->max_raw_rows) {
+		snprintf(err, errsize, "the query would read about %llu raw rows, more than %llu:"
+			 " narrow the time range%s", (unsigned long long)p->raw_rows,
+			 (unsigned long long)s->max_raw_rows,
+			 sh->key == QF_LPORT ? " (lport is not in the rollups)" : "");
+		return -E2BIG;
+	}
+	return 0;
+nocountry:
+	snprintf(err, errsize, "country needs a database of schema version 3 (this one is %d):"
+		 " snitch-store migrates it", db->version);
+	return -EINVAL;
+}
+
+/* The statement of q, its parameters bound (q released either way). */
+static int prepare_sql(struct q_db *db, struct sql *q, sqlite3_stmt **st, char *err, size_t errsize)
+{
+	int r;
+
+	*st = NULL;
+	if (q->b.oom || q->oom) {
+		sql_release(q);
+		snprintf(err, errsize, "out of memory");
+		return -ENOMEM;
+	}
+	r = sqlite3_prepare_v2(db->h, q->b.p, (int)q->b.len, st, NULL);
+	for (size_t i = 0; r == SQLITE_OK && i < q->nbinds; i++) {
+		if (q->binds[i].is_int)
+			sqlite3_bind_int64(*st, (int)i + 1, q->binds[i].i);
+		else
+			sqlite3_bind_text(*st, (int)i + 1, q->binds[i].s, -1, SQLITE_STATIC);
+	}
+	sql_release(q);
+	if (r != SQLITE_OK) {
+		sqlite3_finalize(*st);
+		*st = NULL;
+		return sql_err(db->h, r, err, errsize);
+	}
+	return 0;
+}
+
 static int run(struct q_db *db, const struct q_spec *s, const struct shape *sh,
 	       row_fn fn, void *ctx, char *err, size_t errsize)
 {
 	struct sql q = { 0 };
 	struct plan p;
 	sqlite3_stmt *st = NULL;
-	int r, ret = 0;
+	int r = SQLITE_OK, ret;
 
-	if ((ret = q_spec_check(s, err, errsize)) < 0)
+	if ((ret = plan_checked(db, s, sh, &p, err, errsize)) < 0)
 		return ret;
-	for (size_t i = 0; i < s->nfilters; i++)
-		if (s->filters[i].field == QF_COUNTRY && !db->country)
-			goto nocountry;
-	if (sh->key == QF_COUNTRY && !db->country)
-		goto nocountry;
-	r = make_plan(db, s, sh, &p);
-	if (r != SQLITE_OK)
-		return sql_err(db->h, r, err, errsize);
-	if (s->max_raw_rows && p.raw_rows > s->max_raw_rows) {
-		snprintf(err, errsize, "the query would read about %llu raw rows, more than %llu:"
-			 " narrow the time range%s", (unsigned long long)p.raw_rows,
-			 (unsigned long long)s->max_raw_rows,
-			 sh->key == QF_LPORT ? " (lport is not in the rollups)" : "");
-		return -E2BIG;
-	}
 	build(db, &q, s, sh, &p);
-	if (q.b.oom || q.oom) {
-		sql_release(&q);
-		snprintf(err, errsize, "out of memory");
-		return -ENOMEM;
-	}
-	r = sqlite3_prepare_v2(db->h, q.b.p, (int)q.b.len, &st, NULL);
-	for (size_t i = 0; r == SQLITE_OK && i < q.nbinds; i++) {
-		if (q.binds[i].is_int)
-			sqlite3_bind_int64(st, (int)i + 1, q.binds[i].i);
-		else
-			sqlite3_bind_text(st, (int)i + 1, q.binds[i].s, -1, SQLITE_STATIC);
-	}
+	if ((ret = prepare_sql(db, &q, &st, err, errsize)) < 0)
+		return ret;
 	while (r == SQLITE_OK && (r = sqlite3_step(st)) == SQLITE_ROW) {
 		struct qrow row = {
 			.key = (const char *)sqlite3_column_text(st, 0),
@@ -775,12 +884,7 @@ static int run(struct q_db *db, const struct q_spec *s, const struct shape *sh,
 	if (!ret && r != SQLITE_DONE)
 		ret = sql_err(db->h, r, err, errsize);
 	sqlite3_finalize(st);
-	sql_release(&q);
 	return ret;
-nocountry:
-	snprintf(err, errsize, "country needs a database of schema version 3 (this one is %d):"
-		 " snitch-store migrates it", db->version);
-	return -EINVAL;
 }
 
 /* ---- groups ---- */
@@ -1169,6 +1273,165 @@ int q_series(struct q_db *db, const struct q_spec *s, struct q_series *out, char
 
 /* ---- drill-down ---- */
 
+/* The columns a drill-down's lists and totals group by (rollup names). */
+static const enum q_field drill_cols[] = {
+	QF_EXE, QF_PARENT_EXE, QF_USER, QF_RPORT, QF_RADDR, QF_DOMAIN,
+};
+
+#define DRILL_COLS (sizeof(drill_cols) / sizeof(drill_cols[0]))
+
+/* A row of temp.q_drill: the values of drill_cols (NULL: none), the sums. */
+struct drill_row {
+	int64_t v[DRILL_COLS];
+	int64_t null;		/* bit c: v[c] is NULL */
+	int64_t s, r, c, e, f, l;
+	UT_hash_handle hh;
+};
+
+#define DRILL_KEY_LEN offsetof(struct drill_row, s)
+
+static void drill_free(struct drill_row **t)
+{
+	struct drill_row *e, *tmp;
+
+	HASH_ITER(hh, *t, e, tmp) {
+		HASH_DEL(*t, e);
+		free(e);
+	}
+}
+
+/* Add the row st is at (columns: drill_cols, then the six sums) to *t. */
+static int drill_add(struct drill_row **t, sqlite3_stmt *st)
+{
+	struct drill_row key, *e;
+
+	memset(&key, 0, sizeof(key));
+	for (size_t c = 0; c < DRILL_COLS; c++) {
+		if (sqlite3_column_type(st, (int)c) == SQLITE_NULL)
+			key.null |= INT64_C(1) << c;
+		else
+			key.v[c] = sqlite3_column_int64(st, (int)c);
+	}
+	HASH_FIND(hh, *t, &key, DRILL_KEY_LEN, e);
+	if (!e) {
+		if (!(e = malloc(sizeof(*e))))
+			return -ENOMEM;
+		*e = key;
+		e->f = INT64_MAX;
+		e->l = INT64_MIN;
+		HASH_ADD(hh, *t, v, DRILL_KEY_LEN, e);
+		if (!table_added(e, hh)) {
+			free(e);
+			return -ENOMEM;
+		}
+	}
+	e->s += sqlite3_column_int64(st, DRILL_COLS);
+	e->r += sqlite3_column_int64(st, DRILL_COLS + 1);
+	e->c += sqlite3_column_int64(st, DRILL_COLS + 2);
+	e->e += sqlite3_column_int64(st, DRILL_COLS + 3);
+	if (sqlite3_column_int64(st, DRILL_COLS + 4) < e->f)
+		e->f = sqlite3_column_int64(st, DRILL_COLS + 4);
+	if (sqlite3_column_int64(st, DRILL_COLS + 5) > e->l)
+		e->l = sqlite3_column_int64(st, DRILL_COLS + 5);
+	return 0;
+}
+
+/* Write the rows of t to temp.q_drill. */
+static int drill_write(struct q_db *db, const struct drill_row *t, char *err, size_t errsize)
+{
+	struct buf b = BUF_INIT;
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	buf_puts(&b, "CREATE TEMP TABLE q_drill (");
+	for (size_t c = 0; c < DRILL_COLS; c++)
+		buf_printf(&b, "%s, ", fields[drill_cols[c]].rucol);
+	buf_puts(&b, "send_bytes, recv_bytes, conns, events, first_ns, last_ns)");
+	buf_putc(&b, '\0');
+	if (b.oom) {
+		buf_release(&b);
+		snprintf(err, errsize, "out of memory");
+		return -ENOMEM;
+	}
+	r = sqlite3_exec(db->h, b.p, NULL, NULL, NULL);
+	buf_release(&b);
+	if (r == SQLITE_OK)
+		r = sqlite3_prepare_v2(db->h, "INSERT INTO temp.q_drill VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+				       -1, &st, NULL);
+	for (const struct drill_row *e = t; r == SQLITE_OK && e; e = e->hh.next) {
+		const int64_t sums[] = { e->s, e->r, e->c, e->e, e->f, e->l };
+
+		for (size_t c = 0; c < DRILL_COLS; c++) {
+			if (e->null & (INT64_C(1) << c))
+				sqlite3_bind_null(st, (int)c + 1);
+			else
+				sqlite3_bind_int64(st, (int)c + 1, e->v[c]);
+		}
+		for (size_t k = 0; k < sizeof(sums) / sizeof(sums[0]); k++)
+			sqlite3_bind_int64(st, (int)(DRILL_COLS + k + 1), sums[k]);
+		r = sqlite3_step(st);
+		r = r == SQLITE_DONE ? sqlite3_reset(st) : r;
+	}
+	sqlite3_finalize(st);
+	return r == SQLITE_OK ? 0 : sql_err(db->h, r, err, errsize);
+}
+
+/*
+ * The rows of a drill-down's range and filters, read once (from the
+ * rollups and raw edges the plan picks), summed per value of the columns
+ * its lists group by (in C: a hash, not SQLite's sort), into
+ * temp.q_drill: its eight queries then read that (SRC_DRILL), a few
+ * thousand rows, instead of the range eight times. temp_store is memory
+ * (q_open).
+ */
+static int drill_rows(struct q_db *db, const struct q_spec *s, char *err, size_t errsize)
+{
+	const struct shape sh = { QF_NONE, 0, MODE_GROUP };
+	struct drill_row *t = NULL;
+	struct sql q = { 0 };
+	struct plan p;
+	sqlite3_stmt *st;
+	int r;
+
+	if ((r = plan_checked(db, s, &sh, &p, err, errsize)) < 0)
+		return r;
+	for (size_t i = 0; i < p.n; i++) {
+		const struct piece *pc = &p.p[i];
+		const char *tc = pc->src == SRC_RAW ? "window_start_ns" : "bucket_ns";
+
+		buf_puts(&q.b, i ? " UNION ALL SELECT " : "SELECT ");
+		for (size_t c = 0; c < DRILL_COLS; c++) {
+			put_col(&q.b, drill_cols[c], pc->src);
+			buf_puts(&q.b, ", ");
+		}
+		buf_printf(&q.b, "send_bytes, recv_bytes, %s, events, first_ns, last_ns FROM %s"
+			   " WHERE %s >= %lld AND %s < %lld", pc->src == SRC_RAW ? "1" : "conns",
+			   src_table[pc->src], tc, (long long)pc->from, tc, (long long)pc->until);
+		if (pc->src == SRC_RAW && (pc->lo_rowid || pc->hi_rowid))
+			buf_printf(&q.b, " AND rowid >= %lld AND rowid < %lld", (long long)pc->lo_rowid,
+				   (long long)pc->hi_rowid);
+		for (size_t f = 0; f < s->nfilters; f++)
+			put_filter(&q, &s->filters[f], pc->src);
+	}
+	if ((r = sqlite3_exec(db->h, "DROP TABLE IF EXISTS temp.q_drill", NULL, NULL, NULL)) != SQLITE_OK) {
+		sql_release(&q);
+		return sql_err(db->h, r, err, errsize);
+	}
+	if ((r = prepare_sql(db, &q, &st, err, errsize)) < 0)
+		return r;
+	while ((r = sqlite3_step(st)) == SQLITE_ROW)
+		if (drill_add(&t, st) < 0) {
+			sqlite3_finalize(st);
+			drill_free(&t);
+			snprintf(err, errsize, "out of memory");
+			return -ENOMEM;
+		}
+	sqlite3_finalize(st);
+	r = r == SQLITE_DONE ? drill_write(db, t, err, errsize) : sql_err(db->h, r, err, errsize);
+	drill_free(&t);
+	return r;
+}
+
 int q_drill(struct q_db *db, const struct q_spec *s, enum q_field field, const char *value,
 	    struct q_drill *out, char *err, size_t errsize)
 {
@@ -1195,15 +1458,26 @@ int q_drill(struct q_db *db, const struct q_spec *s, enum q_field field, const c
 		snprintf(err, errsize, "out of memory");
 		return -ENOMEM;
 	}
+	/* the baseline (raw_only) reads the raw table for each list, as a person would */
+	if (!d.raw_only) {
+		if ((r = drill_rows(db, &d, err, errsize)) < 0)
+			goto fail;
+		db->drill_rows = true;
+	}
 	if ((r = q_totals(db, &d, &out->totals, err, errsize)) < 0)
 		goto fail;
 	for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++)
 		if ((r = group(db, &d, lists[i].f, s->top, lists[i].rows, err, errsize)) < 0 ||
 		    (r = rows_vt(db, lists[i].rows, err, errsize)) < 0)
 			goto fail;
-	return 0;
+	r = 0;
 fail:
-	q_drill_free(out);
+	if (r < 0)
+		q_drill_free(out);
+	if (db->drill_rows) {
+		db->drill_rows = false;
+		(void)sqlite3_exec(db->h, "DROP TABLE IF EXISTS temp.q_drill", NULL, NULL, NULL);
+	}
 	return r;
 }
 

@@ -41,7 +41,7 @@ teardown() {
 	[ "$(q "select cmdline from executables where name = 'curl' limit 1")" = '["curl","-s","https://example.org/"]' ]
 	# WAL, and a schema version
 	[ "$(q 'pragma journal_mode')" = wal ]
-	[ "$(q 'pragma user_version')" -eq 7 ]
+	[ "$(q 'pragma user_version')" -eq 8 ]
 }
 
 @test "every example query of docs/schema.md runs, and finds the rows it should" {
@@ -107,6 +107,14 @@ teardown() {
 	[ "$(q 'select sum(send_bytes) from rollup_dim_day where dim = 0')" = 7 ]
 	[ "$(q 'select sum(send_bytes) from rollup_hour')" = 7 ]
 	[ "$(q 'select sum(send_bytes) from rollup_minute')" = 7 ]
+	# the weeks and four weeks: those the cutoff fell in went whole, the
+	# level starts after them, and the row of now is there
+	for t in week 4week; do
+		from=$(q "select from_ns from rollup_state where level = '$t'")
+		[ "$from" -gt "$old" ] && [ "$from" -le "$NOW" ]
+		[ "$(q "select count(*) from rollup_dim_$t where bucket_ns < $from")" = 0 ]
+		[ "$(q "select sum(send_bytes) from rollup_dim_$t where dim = 0")" = 7 ]
+	done
 }
 
 @test "rollups: rows that differ only by outcome are rows of their own, summed into one rollup row (outcome is no rollup dimension)" {
@@ -356,7 +364,7 @@ new" ]
 	[ "$(q 'select message from events')" = new ]
 }
 
-@test "a version-1 database migrates to the current version (7 here: replay_marks) one step at a time, keeping its rows, rollups built" {
+@test "a version-1 database migrates to the current version (8 here: the dimension rollups per week and four weeks) one step at a time, keeping its rows, rollups built" {
 	mkdir -p "$(dirname "$DB")"
 	# the version-1 schema, as snitch-store 0.1.0 made it, with a row
 	sqlite3 "$DB" <<-'EOF'
@@ -375,7 +383,7 @@ new" ]
 	q "update connections set window_start_ns = $NOW, window_end_ns = $NOW, first_ns = $NOW, last_ns = $NOW"
 	jq -cn --argjson t "$NOW" '{v:1, type:"error", ts_ns:$t, stage:"snitch-hash", code:"hash_failed", message:"m"}' |
 		"$STORE" --db "$DB"
-	[ "$(q 'pragma user_version')" -eq 7 ]
+	[ "$(q 'pragma user_version')" -eq 8 ]
 	# version 5's columns and table, the row's executable untouched
 	[ "$(q "select count(*) from pragma_table_info('executables') where name like 'vt\_%' escape '\'")" -eq 9 ]
 	[ "$(q 'select count(*) from verdicts')" -eq 0 ]
@@ -390,17 +398,24 @@ new" ]
 	for t in rollup_minute rollup_hour rollup_day; do
 		[ "$(q "select sum(send_bytes), sum(recv_bytes), sum(conns), sum(events) from $t")" = "7|8|1|1" ]
 	done
-	for t in rollup_dim_hour rollup_dim_day; do
+	for t in rollup_dim_hour rollup_dim_day rollup_dim_week rollup_dim_4week; do
 		[ "$(q "select count(distinct dim), sum(send_bytes) / 11 from $t")" = "11|7" ]
 	done
 	[ "$(q "select count(*) from pragma_table_info('addresses') where name = 'country'")" -eq 1 ]
 	# version 7: the replay marks of snitch run, none outside it
 	[ "$(q 'select count(*) from replay_marks')" -eq 0 ]
 	# a database of a newer version is refused, not changed
-	q 'pragma user_version = 8'
+	# version 8: the row in the week and the four weeks it falls in
+	# (the retention pass after the migration starts each level at its
+	# first bucket after the cutoff, 30 days back: before the row)
+	[ "$(q "select bucket_ns from rollup_dim_week where dim = 0")" = $(( NOW - NOW % 604800000000000 )) ]
+	[ "$(q "select bucket_ns from rollup_dim_4week where dim = 0")" = $(( NOW - NOW % 2419200000000000 )) ]
+	[ "$(q "select count(*) from rollup_state where level in ('week', '4week') and from_ns <= $NOW")" = 2 ]
+	# a database of a newer version is refused, not changed
+	q 'pragma user_version = 9'
 	run --separate-stderr "$STORE" --db "$DB" < /dev/null
 	[ "$status" -eq 5 ]
-	[[ "$stderr" == *"its schema is version 8, newer than this snitch-store's 7"* ]]
+	[[ "$stderr" == *"its schema is version 9, newer than this snitch-store's 8"* ]]
 }
 
 @test "containers: name, image and pod as snitch-resolve named them; names that come later fill the row" {

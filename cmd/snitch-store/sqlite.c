@@ -18,7 +18,7 @@
 #include "rollup.h"
 #include "store.h"
 
-#define SCHEMA_VERSION 7
+#define SCHEMA_VERSION 8
 #define SEEN_IDS 65536		/* reference ids known to be in the database */
 
 
@@ -26,8 +26,9 @@ struct db {
 	sqlite3 *h;
 	char *path;
 	sqlite3_stmt *ins_exe, *ins_str[3], *ins_conn, *ins_event, *ins_verdict;
-	sqlite3_stmt *ins_rollup[ROLLUP_LEVELS], *ins_dim[ROLLUP_LEVELS];
+	sqlite3_stmt *ins_rollup[ROLLUP_LEVELS], *ins_dim[ROLLUP_LEVELS], *ins_coarse[ROLLUP_COARSE];
 	int64_t level_from[ROLLUP_LEVELS];	/* a level is complete from here on */
+	int64_t coarse_from[ROLLUP_COARSE];	/* the same of the coarse dimension levels */
 	/*
 	 * Rows are appended in time order, so retention deletes a prefix of
 	 * rowids and the query core finds a time by rowid; but a wall clock
@@ -144,6 +145,15 @@ static const char *const sqlite_schema[] = {
 	"",
 	/* version 7: migrate_7_replay_marks() */
 	"",
+	/*
+	 * version 8: the dimension rollups per week and per four weeks
+	 * (rollup.h), built from the days' (exact: the days kept are whole, so
+	 * are the weeks made of them)
+	 */
+	ROLLUP_DIM_TABLE("rollup_dim_week") ROLLUP_DIM_TABLE("rollup_dim_4week")
+	ROLLUP_DIM_COARSE_BUILD("rollup_dim_week", ROLLUP_WEEK_NS_STR)
+	ROLLUP_DIM_COARSE_BUILD("rollup_dim_4week", ROLLUP_4WEEK_NS_STR)
+	"INSERT INTO rollup_state VALUES ('week', 0), ('4week', 0);",
 };
 _Static_assert(sizeof(sqlite_schema) / sizeof(sqlite_schema[0]) == SCHEMA_VERSION,
 	       "one entry of sqlite_schema per version");
@@ -205,6 +215,9 @@ static const char *const ins_dim_sql[ROLLUP_LEVELS] = {
 	NULL, ROLLUP_DIM_UPSERT("rollup_dim_hour"), ROLLUP_DIM_UPSERT("rollup_dim_day"),
 };
 static const char *const level_name[ROLLUP_LEVELS] = { "minute", "hour", "day" };
+static const char *const ins_coarse_sql[ROLLUP_COARSE] = {
+	ROLLUP_DIM_UPSERT("rollup_dim_week"), ROLLUP_DIM_UPSERT("rollup_dim_4week"),
+};
 static const int64_t level_keep_s[ROLLUP_LEVELS] = { ROLLUP_MINUTE_KEEP_S, ROLLUP_HOUR_KEEP_S, 0 };
 
 static int fill_countries(struct db *d);
@@ -310,16 +323,20 @@ static int load_level_from(struct db *d)
 	sqlite3_stmt *st;
 	int r = SQLITE_OK;
 
-	for (int l = 0; r == SQLITE_OK && l < ROLLUP_LEVELS; l++) {
-		d->level_from[l] = 0;
+	/* then the coarse dimension levels' */
+	for (int l = 0; r == SQLITE_OK && l < ROLLUP_LEVELS + ROLLUP_COARSE; l++) {
+		int64_t *from = l < ROLLUP_LEVELS ? &d->level_from[l] : &d->coarse_from[l - ROLLUP_LEVELS];
+
+		*from = 0;
 		r = sqlite3_prepare_v2(d->h, "SELECT from_ns FROM rollup_state WHERE level = ?",
 				       -1, &st, NULL);
 		if (r != SQLITE_OK)
 			return r;
-		sqlite3_bind_text(st, 1, level_name[l], -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 1, l < ROLLUP_LEVELS ? level_name[l] : rollup_coarse_name[l - ROLLUP_LEVELS],
+				  -1, SQLITE_STATIC);
 		r = sqlite3_step(st);
 		if (r == SQLITE_ROW)
-			d->level_from[l] = sqlite3_column_int64(st, 0);
+			*from = sqlite3_column_int64(st, 0);
 		r = r == SQLITE_ROW || r == SQLITE_DONE ? SQLITE_OK : r;
 		sqlite3_finalize(st);
 	}
@@ -378,6 +395,8 @@ static int prepare(struct db *d, char *err, size_t errsize)
 		if (r == SQLITE_OK && ins_dim_sql[i])
 			r = sqlite3_prepare_v2(d->h, ins_dim_sql[i], -1, &d->ins_dim[i], NULL);
 	}
+	for (int c = 0; r == SQLITE_OK && c < ROLLUP_COARSE; c++)
+		r = sqlite3_prepare_v2(d->h, ins_coarse_sql[c], -1, &d->ins_coarse[c], NULL);
 	if (r == SQLITE_OK)
 		r = load_level_from(d);
 	if (r == SQLITE_OK)
@@ -442,6 +461,10 @@ static void close_handles(struct db *d)
 		sqlite3_finalize(d->ins_rollup[i]);
 		sqlite3_finalize(d->ins_dim[i]);
 		d->ins_rollup[i] = d->ins_dim[i] = NULL;
+	}
+	for (int c = 0; c < ROLLUP_COARSE; c++) {
+		sqlite3_finalize(d->ins_coarse[c]);
+		d->ins_coarse[c] = NULL;
 	}
 	d->ins_exe = d->ins_conn = d->ins_event = d->ins_verdict = NULL;
 	memset(d->ins_str, 0, sizeof(d->ins_str));
@@ -765,56 +788,51 @@ struct dim_row {
 
 #define DIM_KEY_LEN (offsetof(struct dim_row, sval) + sizeof(const char *))
 
-static int write_dims(struct db *d, const struct ru_row *t, int level)
+/* Add the sums of one row (key: its key, k the sums) to the table *dt. */
+static int dim_add(struct dim_row **dt, const struct dim_row *key, const struct dim_row *k)
 {
-	struct dim_row *dt = NULL, key, *e, *tmp;
-	sqlite3_stmt *st = d->ins_dim[level];
-	int r = SQLITE_DONE;
+	struct dim_row *e;
 
-	for (const struct ru_row *x = t; x; x = x->hh.next) {
-		const int64_t vals[ROLLUP_DIMS] = {
-			[ROLLUP_DIM_EXE] = x->exe[0], [ROLLUP_DIM_PARENT] = x->exe[1],
-			[ROLLUP_DIM_GPARENT] = x->exe[2], [ROLLUP_DIM_UID] = x->uid,
-			[ROLLUP_DIM_RPORT] = x->rport, [ROLLUP_DIM_LADDR] = x->laddr,
-			[ROLLUP_DIM_RADDR] = x->raddr, [ROLLUP_DIM_DOMAIN] = x->domain,
-			[ROLLUP_DIM_NETNS] = x->netns, [ROLLUP_DIM_CONTAINER] = x->container,
-		};
-
-		for (int dim = 0; dim < ROLLUP_DIMS; dim++) {
-			memset(&key, 0, sizeof(key));
-			key.bucket = x->bucket;
-			key.dim = dim;
-			if (dim == ROLLUP_DIM_PROTO)
-				key.sval = x->proto ? x->proto : "";
-			else
-				key.ival = vals[dim];
-			HASH_FIND(hh, dt, &key, DIM_KEY_LEN, e);
-			if (!e) {
-				if (!(e = malloc(sizeof(*e)))) {
-					r = SQLITE_NOMEM;
-					goto out;
-				}
-				*e = key;
-				e->first = x->first;
-				e->last = x->last;
-				HASH_ADD(hh, dt, bucket, DIM_KEY_LEN, e);
-				if (!table_added(e, hh)) {
-					free(e);
-					r = SQLITE_NOMEM;
-					goto out;
-				}
-			}
-			e->send += x->send;
-			e->recv += x->recv;
-			e->conns += x->conns;
-			e->events += x->events;
-			if (x->first < e->first)
-				e->first = x->first;
-			if (x->last > e->last)
-				e->last = x->last;
+	HASH_FIND(hh, *dt, key, DIM_KEY_LEN, e);
+	if (!e) {
+		if (!(e = malloc(sizeof(*e))))
+			return SQLITE_NOMEM;
+		*e = *key;
+		e->send = e->recv = e->conns = e->events = 0;
+		e->first = k->first;
+		e->last = k->last;
+		HASH_ADD(hh, *dt, bucket, DIM_KEY_LEN, e);
+		if (!table_added(e, hh)) {
+			free(e);
+			return SQLITE_NOMEM;
 		}
 	}
-	for (e = dt; e && r == SQLITE_DONE; e = e->hh.next) {
+	e->send += k->send;
+	e->recv += k->recv;
+	e->conns += k->conns;
+	e->events += k->events;
+	if (k->first < e->first)
+		e->first = k->first;
+	if (k->last > e->last)
+		e->last = k->last;
+	return SQLITE_DONE;
+}
+
+static void dim_free(struct dim_row **dt)
+{
+	struct dim_row *e, *tmp;
+
+	HASH_ITER(hh, *dt, e, tmp) {
+		HASH_DEL(*dt, e);
+		free(e);
+	}
+}
+
+static int dim_insert(sqlite3_stmt *st, const struct dim_row *dt)
+{
+	int r = SQLITE_DONE;
+
+	for (const struct dim_row *e = dt; e && r == SQLITE_DONE; e = e->hh.next) {
 		sqlite3_bind_int64(st, 1, e->dim);
 		sqlite3_bind_int64(st, 2, e->bucket);
 		if (e->sval)
@@ -830,11 +848,58 @@ static int write_dims(struct db *d, const struct ru_row *t, int level)
 		r = sqlite3_step(st);
 		sqlite3_reset(st);
 	}
-out:
-	HASH_ITER(hh, dt, e, tmp) {
-		HASH_DEL(dt, e);
-		free(e);
+	return r;
+}
+
+/*
+ * The dimension rows of a level's rows t; of the day's, also those of the
+ * coarser dimension levels (rollup.h), summed from the day's dimension
+ * rows, but for buckets before a level's start.
+ */
+static int write_dims(struct db *d, const struct ru_row *t, int level)
+{
+	struct dim_row *dt = NULL, *ct, key;
+	int r = SQLITE_DONE;
+
+	for (const struct ru_row *x = t; x && r == SQLITE_DONE; x = x->hh.next) {
+		const int64_t vals[ROLLUP_DIMS] = {
+			[ROLLUP_DIM_EXE] = x->exe[0], [ROLLUP_DIM_PARENT] = x->exe[1],
+			[ROLLUP_DIM_GPARENT] = x->exe[2], [ROLLUP_DIM_UID] = x->uid,
+			[ROLLUP_DIM_RPORT] = x->rport, [ROLLUP_DIM_LADDR] = x->laddr,
+			[ROLLUP_DIM_RADDR] = x->raddr, [ROLLUP_DIM_DOMAIN] = x->domain,
+			[ROLLUP_DIM_NETNS] = x->netns, [ROLLUP_DIM_CONTAINER] = x->container,
+		};
+		const struct dim_row sums = {
+			.send = x->send, .recv = x->recv, .conns = x->conns, .events = x->events,
+			.first = x->first, .last = x->last,
+		};
+
+		for (int dim = 0; dim < ROLLUP_DIMS && r == SQLITE_DONE; dim++) {
+			memset(&key, 0, sizeof(key));
+			key.bucket = x->bucket;
+			key.dim = dim;
+			if (dim == ROLLUP_DIM_PROTO)
+				key.sval = x->proto ? x->proto : "";
+			else
+				key.ival = vals[dim];
+			r = dim_add(&dt, &key, &sums);
+		}
 	}
+	if (r == SQLITE_DONE)
+		r = dim_insert(d->ins_dim[level], dt);
+	for (int c = 0; c < ROLLUP_COARSE && r == SQLITE_DONE && rollup_ns[level] == ROLLUP_DAY_NS; c++) {
+		ct = NULL;
+		for (const struct dim_row *e = dt; e && r == SQLITE_DONE; e = e->hh.next) {
+			key = *e;
+			key.bucket = e->bucket - e->bucket % rollup_coarse_ns[c];
+			if (key.bucket >= d->coarse_from[c])
+				r = dim_add(&ct, &key, e);
+		}
+		if (r == SQLITE_DONE)
+			r = dim_insert(d->ins_coarse[c], ct);
+		dim_free(&ct);
+	}
+	dim_free(&dt);
 	return r;
 }
 
@@ -1050,7 +1115,7 @@ static int exec_i64(struct db *d, const char *sql, int64_t v)
  * the writer adds nothing before that (write_rollup). cut[]: the new
  * starts, ns.
  */
-static int retain_rollups(struct db *d, int64_t cutoff_ns, const int64_t *cut)
+static int retain_rollups(struct db *d, int64_t cutoff_ns, const int64_t *cut, const int64_t *coarse_cut)
 {
 	static const char *const del[ROLLUP_LEVELS] = {
 		"DELETE FROM rollup_minute WHERE bucket_ns < ?1",
@@ -1083,6 +1148,25 @@ static int retain_rollups(struct db *d, int64_t cutoff_ns, const int64_t *cut)
 			sqlite3_finalize(st);
 		}
 	}
+	/* a week the cutoff falls in goes whole: the level starts at the next */
+	for (int c = 0; c < ROLLUP_COARSE && r == SQLITE_OK; c++) {
+		static const char *const del_coarse[ROLLUP_COARSE] = {
+			"DELETE FROM rollup_dim_week WHERE bucket_ns < ?1",
+			"DELETE FROM rollup_dim_4week WHERE bucket_ns < ?1",
+		};
+		sqlite3_stmt *st;
+
+		r = exec_i64(d, del_coarse[c], cutoff_ns);
+		if (r == SQLITE_OK)
+			r = sqlite3_prepare_v2(d->h, "INSERT OR REPLACE INTO rollup_state VALUES (?1, ?2)",
+					       -1, &st, NULL);
+		if (r != SQLITE_OK)
+			break;
+		sqlite3_bind_text(st, 1, rollup_coarse_name[c], -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, coarse_cut[c]);
+		r = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK : sqlite3_errcode(d->h);
+		sqlite3_finalize(st);
+	}
 	return r;
 }
 
@@ -1104,13 +1188,23 @@ int db_retain(struct db *d, uint64_t cutoff_ns, uint64_t *deleted, char *err,
 	sqlite3_stmt *st;
 	int r;
 
-	int64_t cut[ROLLUP_LEVELS], now_s = (int64_t)time(NULL);
+	int64_t cut[ROLLUP_LEVELS], coarse_cut[ROLLUP_COARSE], now_s = (int64_t)time(NULL);
 
 	/*
 	 * Whole days go, so that the rollups of the days kept sum exactly the
 	 * rows kept (a day's rollup row cannot be cut in two).
 	 */
 	cutoff_ns -= cutoff_ns % (uint64_t)ROLLUP_DAY_NS;
+	/* the first bucket of a coarse level wholly after it */
+	for (int c = 0; c < ROLLUP_COARSE; c++) {
+		int64_t ns = rollup_coarse_ns[c];
+
+		coarse_cut[c] = (int64_t)cutoff_ns - (int64_t)cutoff_ns % ns;
+		if (coarse_cut[c] < (int64_t)cutoff_ns)
+			coarse_cut[c] += ns;
+		if (coarse_cut[c] < d->coarse_from[c])
+			coarse_cut[c] = d->coarse_from[c];
+	}
 	for (int l = 0; l < ROLLUP_LEVELS; l++) {
 		int64_t ns = l == 0 ? 60 : 3600;
 
@@ -1123,7 +1217,7 @@ int db_retain(struct db *d, uint64_t cutoff_ns, uint64_t *deleted, char *err,
 	r = exec_sql(d->h, "BEGIN IMMEDIATE", err, errsize);
 	if (r != SQLITE_OK)
 		return r;
-	r = retain_rollups(d, (int64_t)cutoff_ns, cut);
+	r = retain_rollups(d, (int64_t)cutoff_ns, cut, coarse_cut);
 	if (r != SQLITE_OK) {
 		snprintf(err, errsize, "%s", sqlite3_errmsg(d->h));
 		(void)sqlite3_exec(d->h, "ROLLBACK", NULL, NULL, NULL);
@@ -1194,6 +1288,8 @@ int db_retain(struct db *d, uint64_t cutoff_ns, uint64_t *deleted, char *err,
 	for (int l = 0; r == SQLITE_OK && l < ROLLUP_LEVELS; l++)
 		if (level_keep_s[l])
 			d->level_from[l] = cut[l];
+	for (int c = 0; r == SQLITE_OK && c < ROLLUP_COARSE; c++)
+		d->coarse_from[c] = coarse_cut[c];
 	if (r == SQLITE_OK) {
 		if (d->disorder_rowid)
 			d->disorder_cut = (int64_t)cutoff_ns;

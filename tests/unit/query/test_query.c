@@ -20,9 +20,11 @@
 #define MIN ROLLUP_MINUTE_NS
 #define HOUR ROLLUP_HOUR_NS
 #define DAY ROLLUP_DAY_NS
-#define D0 (INT64_C(20000) * DAY)	/* 2024-10-04, a day boundary */
+#define WEEK ROLLUP_WEEK_NS
+#define D0 (INT64_C(20000) * DAY)	/* 2024-10-04, a Friday: a day boundary, not a week's */
 #define NROWS 4000
-#define NDAYS 4
+#define NROWS_ALL (NROWS + NROWS / 8)	/* every 8th a second connection of the same key */
+#define NDAYS 24			/* about 20: four weeks, in part */
 
 static uint64_t seed = 42;
 
@@ -65,6 +67,7 @@ static void make_fixture(const char *path)
 		"CREATE TABLE rollup_state (level TEXT PRIMARY KEY, from_ns INTEGER NOT NULL);"
 		ROLLUP_TABLE("rollup_minute") ROLLUP_TABLE("rollup_hour") ROLLUP_TABLE("rollup_day")
 		ROLLUP_DIM_TABLE("rollup_dim_hour") ROLLUP_DIM_TABLE("rollup_dim_day")
+		ROLLUP_DIM_TABLE("rollup_dim_week") ROLLUP_DIM_TABLE("rollup_dim_4week")
 		ROLLUP_DAY_INDEXES
 		"CREATE INDEX connections_exe ON connections (exe_id, window_start_ns);"
 		"INSERT INTO executables VALUES (11, '/usr/bin/curl', 'curl', '[\"curl\",\"-s\"]', 'aa');"
@@ -155,22 +158,29 @@ static void make_fixture(const char *path)
 			sqlite3_bind_null(st, c++);
 		else
 			sqlite3_bind_int64(st, c++, 41 + rnd(2));
-		if (sqlite3_step(st) != SQLITE_DONE)
-			exit(1);
-		sqlite3_reset(st);
-		all_sent += (uint64_t)snd;
-		all_recv += (uint64_t)rcv;
-		if (ws >= D0 + 2 * DAY && ws < D0 + 3 * DAY)
-			day2_sent += (uint64_t)snd;
+		for (int k = 0; k < (i % 8 ? 1 : 2); k++) {
+			/* the second: another local port, one rollup row of both */
+			if (k)
+				sqlite3_bind_int64(st, 14, 61000 + i);
+			if (sqlite3_step(st) != SQLITE_DONE)
+				exit(1);
+			sqlite3_reset(st);
+			all_sent += (uint64_t)snd;
+			all_recv += (uint64_t)rcv;
+			if (ws >= D0 + 2 * DAY && ws < D0 + 3 * DAY)
+				day2_sent += (uint64_t)snd;
+		}
 	}
 	sqlite3_finalize(st);
 	/* minutes from the middle of the third day on, hours from the second:
 	 * every kind of edge */
 	{
-		char sql[160];
+		char sql[256];
 
-		snprintf(sql, sizeof(sql), "INSERT INTO rollup_state VALUES ('minute', %lld), ('hour', %lld)",
-			 (long long)(D0 + 2 * DAY + 13 * HOUR + 7 * MIN), (long long)(D0 + DAY + 5 * HOUR));
+		/* weeks from the second (the first from days, as after a retention pass) */
+		snprintf(sql, sizeof(sql), "INSERT INTO rollup_state VALUES ('minute', %lld), ('hour', %lld),"
+			 " ('week', %lld), ('4week', 0)", (long long)(D0 + 2 * DAY + 13 * HOUR + 7 * MIN),
+			 (long long)(D0 + DAY + 5 * HOUR), (long long)(D0 + 6 * DAY));
 		exec(h, sql);
 	}
 	exec(h, ROLLUP_BUILD("rollup_minute", "60000000000",
@@ -179,7 +189,12 @@ static void make_fixture(const char *path)
 			     " WHERE window_start_ns >= (SELECT from_ns FROM rollup_state WHERE level = 'hour')")
 		ROLLUP_BUILD("rollup_day", "86400000000000", "")
 		ROLLUP_DIM_BUILD("rollup_dim_hour", "rollup_hour")
-		ROLLUP_DIM_BUILD("rollup_dim_day", "rollup_day"));
+		ROLLUP_DIM_BUILD("rollup_dim_day", "rollup_day")
+		ROLLUP_DIM_COARSE_BUILD("rollup_dim_week", ROLLUP_WEEK_NS_STR)
+		ROLLUP_DIM_COARSE_BUILD("rollup_dim_4week", ROLLUP_4WEEK_NS_STR)
+		"DELETE FROM rollup_dim_week WHERE bucket_ns < (SELECT from_ns FROM rollup_state"
+		" WHERE level = 'week');");
+	/* 3: what else 8 adds to it is not read here */
 	exec(h, "COMMIT; PRAGMA user_version = 3");
 	sqlite3_close(h);
 }
@@ -237,6 +252,13 @@ static const int64_t ranges[][2] = {
 	{ D0 + 3 * DAY + 10 * HOUR + 10 * MIN, D0 + 3 * DAY + 10 * HOUR + 40 * MIN + 10000000000LL },
 	{ D0 - DAY, D0 + 5 * DAY },
 	{ D0 + 3 * HOUR + 20 * MIN, D0 + 2 * DAY + 1 * HOUR + 10 * MIN + 20000000000LL },
+	/* weeks: whole, and with every kind of edge on both ends */
+	{ D0 + 6 * DAY, D0 + 20 * DAY },
+	{ D0 + 2 * HOUR + 7 * MIN + 5000000000LL, D0 + 19 * DAY + 5 * HOUR + 3 * MIN + 7000000000LL },
+	{ D0 + 5 * DAY + 23 * HOUR + 59 * MIN, D0 + 13 * DAY + 1 * MIN },
+	/* four weeks: one whole (days 19992 to 20020), and cut at both ends */
+	{ D0 - 8 * DAY, D0 + 20 * DAY },
+	{ D0 - 9 * DAY, D0 + 20 * DAY + 1 * MIN },
 };
 #define NRANGES (sizeof(ranges) / sizeof(ranges[0]))
 
@@ -309,6 +331,49 @@ static void compare_filters(struct q_db *db)
 	}
 }
 
+/* A drill-down from the rollups (read once, temp.q_drill) equals the raw one, list by list. */
+static void compare_drills(struct q_db *db)
+{
+	static const struct { enum q_field f; const char *v; } drills[] = {
+		{ QF_EXE, "/usr/bin/curl" }, { QF_DOMAIN, "example.org" }, { QF_USER, NULL },
+		{ QF_RPORT, "443" }, { QF_SHA256, "aa" }, { QF_LPORT, "40000" },
+	};
+	char err[256], what[160];
+
+	for (size_t r = 0; r < NRANGES; r++) {
+		for (size_t k = 0; k < sizeof(drills) / sizeof(drills[0]); k++) {
+			struct q_spec s;
+			struct q_drill a, b;
+
+			q_spec_init(&s);
+			s.from_ns = ranges[r][0];
+			s.until_ns = ranges[r][1];
+			s.top = k % 2 ? 2 : 0;
+			/* and a filter of the view it drills down from */
+			if (k % 3 == 1) {
+				s.filters[0] = (struct q_filter){ QF_PROTO, true, "udp" };
+				s.nfilters = 1;
+			}
+			CHECK(q_drill(db, &s, drills[k].f, drills[k].v, &a, err, sizeof(err)) == 0 ||
+			      (fprintf(stderr, "%s\n", err), 0));
+			s.raw_only = true;
+			CHECK(q_drill(db, &s, drills[k].f, drills[k].v, &b, err, sizeof(err)) == 0);
+			snprintf(what, sizeof(what), "range %zu drill %s=%s", r, q_field_name(drills[k].f),
+				 drills[k].v ? drills[k].v : "null");
+			CHECK(totals_equal(&a.totals, &b.totals) || (fprintf(stderr, "%s: totals\n", what), 0));
+			CHECK(rows_equal(&a.domains, &b.domains, what));
+			CHECK(rows_equal(&a.addresses, &b.addresses, what));
+			CHECK(rows_equal(&a.ports, &b.ports, what));
+			CHECK(rows_equal(&a.parents, &b.parents, what));
+			CHECK(rows_equal(&a.users, &b.users, what));
+			CHECK(rows_equal(&a.sha256, &b.sha256, what));
+			CHECK(r != 1 || k == 5 || a.totals.connections > 0);
+			q_drill_free(&a);
+			q_drill_free(&b);
+		}
+	}
+}
+
 static void compare_series(struct q_db *db)
 {
 	static const int64_t buckets[] = { MIN, 5 * MIN, HOUR, 6 * HOUR, DAY, 7 * 1000000000LL };
@@ -351,7 +416,7 @@ static void known_sums(struct q_db *db, const char *path)
 	CHECK(q_totals(db, &s, &t, err, sizeof(err)) == 0);
 	CHECK_EQ_INT(t.sent, all_sent);
 	CHECK_EQ_INT(t.received, all_recv);
-	CHECK_EQ_INT(t.connections, NROWS);
+	CHECK_EQ_INT(t.connections, NROWS_ALL);
 	CHECK_EQ_INT(t.executables, 5);		/* paths; curl has two hashes */
 	CHECK_EQ_INT(t.new_executables, 5);
 	/* the third day's sum; nothing new that day */
@@ -434,6 +499,54 @@ static void known_sums(struct q_db *db, const char *path)
 	CHECK(q_totals(db, &s, &t, err, sizeof(err)) == 0);
 	CHECK_EQ_INT(t.sent, 0);
 	CHECK(sent > day2_sent);
+
+	/* a group-by over whole weeks comes from rollup_dim_week: without the
+	 * days' rows of the second week, the answer is unchanged */
+	q_spec_init(&s);
+	s.from_ns = D0 + 6 * DAY;
+	s.until_ns = D0 + 13 * DAY;
+	s.group_by = QF_DOMAIN;
+	CHECK(q_group(db, &s, &rows, err, sizeof(err)) == 0);
+	sent = 0;
+	for (size_t i = 0; i < rows.n; i++)
+		sent += rows.v[i].sent;
+	q_rows_free(&rows);
+	CHECK(sent > 0);
+	CHECK(sqlite3_open(path, &h) == SQLITE_OK);
+	{
+		char sql[256];
+
+		snprintf(sql, sizeof(sql), "DELETE FROM rollup_dim_day WHERE bucket_ns >= %lld AND bucket_ns < %lld;"
+			 "DELETE FROM connections WHERE window_start_ns >= %lld AND window_start_ns < %lld",
+			 (long long)s.from_ns, (long long)s.until_ns, (long long)s.from_ns, (long long)s.until_ns);
+		exec(h, sql);
+	}
+	sqlite3_close(h);
+	CHECK(q_group(db, &s, &rows, err, sizeof(err)) == 0);
+	for (size_t i = 0; i < rows.n; i++)
+		sent -= rows.v[i].sent;
+	CHECK_EQ_INT(sent, 0);
+	q_rows_free(&rows);
+	/* the first week, before rollup_state's 'week', comes from the days */
+	s.from_ns = D0 - DAY;
+	s.until_ns = D0 + 6 * DAY;
+	s.group_by = QF_EXE;
+	CHECK(q_group(db, &s, &rows, err, sizeof(err)) == 0);
+	{
+		struct q_rows raw;
+
+		s.raw_only = true;
+		CHECK(q_group(db, &s, &raw, err, sizeof(err)) == 0);
+		/* the raw rows of the third day are gone, its days' rollups not */
+		sent = 0;
+		for (size_t i = 0; i < rows.n; i++)
+			sent += rows.v[i].sent;
+		for (size_t i = 0; i < raw.n; i++)
+			sent -= raw.v[i].sent;
+		CHECK_EQ_INT(sent, day2_sent);
+		q_rows_free(&raw);
+	}
+	q_rows_free(&rows);
 }
 
 static void errors(struct q_db *db)
@@ -591,6 +704,39 @@ static void verdicts(const char *path)
 	buf_release(&b);
 }
 
+/* Four whole weeks come from rollup_dim_4week alone (last: it deletes the days). */
+static void four_weeks(const char *path)
+{
+	struct q_db *db;
+	struct q_spec s;
+	struct q_rows rows;
+	char err[256];
+	uint64_t sent = 0;
+	sqlite3 *h;
+
+	/* the writer first: the reader then maps its -shm (as snitch-query does) */
+	CHECK(sqlite3_open(path, &h) == SQLITE_OK);
+	exec(h, "SELECT count(*) FROM connections");
+	CHECK(q_open(&db, path, 0, err, sizeof(err)) == 0);
+	q_spec_init(&s);
+	s.from_ns = D0 - 8 * DAY;
+	s.until_ns = D0 + 20 * DAY;
+	s.group_by = QF_RPORT;
+	CHECK(q_group(db, &s, &rows, err, sizeof(err)) == 0);
+	for (size_t i = 0; i < rows.n; i++)
+		sent += rows.v[i].sent;
+	q_rows_free(&rows);
+	CHECK(sent > 0);
+	exec(h, "DELETE FROM rollup_dim_week; DELETE FROM rollup_dim_day; DELETE FROM rollup_day");
+	CHECK(q_group(db, &s, &rows, err, sizeof(err)) == 0);
+	for (size_t i = 0; i < rows.n; i++)
+		sent -= rows.v[i].sent;
+	CHECK_EQ_INT(sent, 0);
+	q_rows_free(&rows);
+	q_close(db);
+	sqlite3_close(h);
+}
+
 int main(void)
 {
 	char path[] = "/tmp/snitch-test-query-XXXXXX", db_path[64], err[256];
@@ -604,14 +750,16 @@ int main(void)
 	CHECK(q_open(&db, "/nonexistent/x.db", 0, err, sizeof(err)) == -ENOENT);
 	CHECK(q_open(&db, db_path, 0, err, sizeof(err)) == 0);
 	CHECK(q_meta(db, &m, err, sizeof(err)) == 0);
-	CHECK(m.rollups && m.schema_version == 3 && m.rows == NROWS && m.first_ns >= D0);
+	CHECK(m.rollups && m.schema_version == 3 && m.rows == NROWS_ALL && m.first_ns >= D0);
 	compare_groups(db);
 	compare_filters(db);
+	compare_drills(db);
 	compare_series(db);
 	errors(db);
 	known_sums(db, db_path);
 	q_close(db);
 	verdicts(db_path);
+	four_weeks(db_path);
 	unlink(db_path);
 	{
 		char side[80];
