@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
@@ -35,7 +36,39 @@ struct q_db {
 	/* the coarse dimension levels' (rollup.h): INT64_MAX none (schema < 8) */
 	int64_t coarse_from[ROLLUP_COARSE];
 	bool drill_rows;	/* queries read temp.q_drill (q_drill) */
+	/* the time limit of the public call running (spec->max_ms): depth of
+	 * calls, the deadline (CLOCK_MONOTONIC ns, 0: none) */
+	int depth;
+	int64_t deadline;
 };
+
+static int64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* SQLite's progress handler: non-zero interrupts the statement. */
+static int past_deadline(void *ctx)
+{
+	const struct q_db *db = ctx;
+
+	return db->deadline && mono_ns() > db->deadline;
+}
+
+static void budget_enter(struct q_db *db, const struct q_spec *s)
+{
+	if (db->depth++ == 0)
+		db->deadline = s->max_ms ? mono_ns() + (int64_t)s->max_ms * 1000000 : 0;
+}
+
+static void budget_leave(struct q_db *db)
+{
+	if (--db->depth == 0)
+		db->deadline = 0;
+}
 
 /* ---- fields ---- */
 
@@ -96,6 +129,10 @@ bool q_field_numeric(enum q_field f)
 
 static int sql_err(sqlite3 *h, int r, char *err, size_t errsize)
 {
+	if ((r & 0xff) == SQLITE_INTERRUPT) {
+		snprintf(err, errsize, "the query ran past its time limit: narrow the time range");
+		return -ETIMEDOUT;
+	}
 	snprintf(err, errsize, "%s", h ? sqlite3_errmsg(h) : sqlite3_errstr(r));
 	if (r == SQLITE_NOMEM)
 		return -ENOMEM;
@@ -210,6 +247,8 @@ int q_open(struct q_db **dbp, const char *path, int busy_ms, char *err, size_t e
 	 * filter (snitch-web's PRIVS_OPEN_READ) may not create one, and
 	 * SQLite would report that as "unable to open database file".
 	 */
+	/* checked every few thousand steps of a statement: spec->max_ms */
+	sqlite3_progress_handler(db->h, 4000, past_deadline, db);
 	if ((r = sqlite3_exec(db->h, "PRAGMA temp_store = MEMORY", NULL, NULL, NULL)) != SQLITE_OK) {
 		int e = sql_err(db->h, r, err, errsize);
 
@@ -1041,7 +1080,7 @@ static int rows_vt(struct q_db *db, struct q_rows *rows, char *err, size_t errsi
 	return r;
 }
 
-int q_group(struct q_db *db, const struct q_spec *s, struct q_rows *out, char *err, size_t errsize)
+static int do_group(struct q_db *db, const struct q_spec *s, struct q_rows *out, char *err, size_t errsize)
 {
 	int r;
 
@@ -1069,8 +1108,7 @@ static int cmp_row_key(const void *a, const void *b)
 	return cmp_key(((const struct q_row *)a)->key, ((const struct q_row *)b)->key);
 }
 
-int q_distinct(struct q_db *db, const struct q_spec *s, enum q_field field, size_t limit,
-	       struct q_rows *out, char *err, size_t errsize)
+static int do_distinct(struct q_db *db, const struct q_spec *s, enum q_field field, size_t limit,        struct q_rows *out, char *err, size_t errsize)
 {
 	int r = group(db, s, field, 0, out, err, errsize);
 
@@ -1104,8 +1142,7 @@ static int add_totals(void *ctx, const struct qrow *x)
 	return 0;
 }
 
-int q_totals(struct q_db *db, const struct q_spec *s, struct q_totals *out, char *err,
-	     size_t errsize)
+static int do_totals(struct q_db *db, const struct q_spec *s, struct q_totals *out, char *err,      size_t errsize)
 {
 	struct shape sh = { QF_NONE, 0, MODE_GROUP };
 	struct q_rows now = { 0 }, before = { 0 };
@@ -1244,8 +1281,7 @@ static int64_t pick_bucket(const struct q_spec *s, struct q_db *db)
 	return 7 * ROLLUP_DAY_NS;
 }
 
-int q_series(struct q_db *db, const struct q_spec *s, struct q_series *out, char *err,
-	     size_t errsize)
+static int do_series(struct q_db *db, const struct q_spec *s, struct q_series *out, char *err,      size_t errsize)
 {
 	struct q_rows top = { 0 };
 	struct series_ctx c = { out, NULL, s->group_by != QF_NONE, 0 };
@@ -1432,8 +1468,7 @@ static int drill_rows(struct q_db *db, const struct q_spec *s, char *err, size_t
 	return r;
 }
 
-int q_drill(struct q_db *db, const struct q_spec *s, enum q_field field, const char *value,
-	    struct q_drill *out, char *err, size_t errsize)
+static int do_drill(struct q_db *db, const struct q_spec *s, enum q_field field, const char *value,     struct q_drill *out, char *err, size_t errsize)
 {
 	struct q_spec d = *s;
 	struct { struct q_rows *rows; enum q_field f; } lists[] = {
@@ -1464,7 +1499,7 @@ int q_drill(struct q_db *db, const struct q_spec *s, enum q_field field, const c
 			goto fail;
 		db->drill_rows = true;
 	}
-	if ((r = q_totals(db, &d, &out->totals, err, errsize)) < 0)
+	if ((r = do_totals(db, &d, &out->totals, err, errsize)) < 0)
 		goto fail;
 	for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++)
 		if ((r = group(db, &d, lists[i].f, s->top, lists[i].rows, err, errsize)) < 0 ||
@@ -1554,8 +1589,7 @@ static int cmp_exe(const void *a, const void *b)
 	return strcmp(x->path, y->path);
 }
 
-int q_executables(struct q_db *db, const struct q_spec *s, struct q_exes *out, char *err,
-		  size_t errsize)
+static int do_executables(struct q_db *db, const struct q_spec *s, struct q_exes *out, char *err, 	  size_t errsize)
 {
 	struct shape sh = { QF_EXE, 0, MODE_EXES };
 	struct exes_ctx c = { out, 0 };
@@ -1644,4 +1678,71 @@ void q_exes_free(struct q_exes *e)
 		e->v = NULL;
 		e->n = 0;
 	}
+}
+
+/* ---- the public calls, each within the time limit of its spec ---- */
+
+int q_group(struct q_db *db, const struct q_spec *s, struct q_rows *out, char *err, size_t errsize)
+{
+	int r;
+
+	budget_enter(db, s);
+	r = do_group(db, s, out, err, errsize);
+	budget_leave(db);
+	return r;
+}
+
+int q_distinct(struct q_db *db, const struct q_spec *s, enum q_field field, size_t limit,
+	       struct q_rows *out, char *err, size_t errsize)
+{
+	int r;
+
+	budget_enter(db, s);
+	r = do_distinct(db, s, field, limit, out, err, errsize);
+	budget_leave(db);
+	return r;
+}
+
+int q_totals(struct q_db *db, const struct q_spec *s, struct q_totals *out, char *err,
+	     size_t errsize)
+{
+	int r;
+
+	budget_enter(db, s);
+	r = do_totals(db, s, out, err, errsize);
+	budget_leave(db);
+	return r;
+}
+
+int q_series(struct q_db *db, const struct q_spec *s, struct q_series *out, char *err,
+	     size_t errsize)
+{
+	int r;
+
+	budget_enter(db, s);
+	r = do_series(db, s, out, err, errsize);
+	budget_leave(db);
+	return r;
+}
+
+int q_drill(struct q_db *db, const struct q_spec *s, enum q_field field, const char *value,
+	    struct q_drill *out, char *err, size_t errsize)
+{
+	int r;
+
+	budget_enter(db, s);
+	r = do_drill(db, s, field, value, out, err, errsize);
+	budget_leave(db);
+	return r;
+}
+
+int q_executables(struct q_db *db, const struct q_spec *s, struct q_exes *out, char *err,
+		  size_t errsize)
+{
+	int r;
+
+	budget_enter(db, s);
+	r = do_executables(db, s, out, err, errsize);
+	budget_leave(db);
+	return r;
 }

@@ -19,7 +19,8 @@
  * Strings in results are owned by the result and freed with it. Functions
  * return 0 or a negative errno: -EINVAL for a bad spec or value (err says
  * which), -ENOENT for a missing database, -EACCES, -E2BIG when a query
- * would scan more raw rows than spec->max_raw_rows, -EIO for an SQLite
+ * would scan more raw rows than spec->max_raw_rows, -ETIMEDOUT when it ran
+ * longer than spec->max_ms (the statement is interrupted), -EIO for an SQLite
  * error (err has its message), -ENOMEM.
  */
 
@@ -107,6 +108,7 @@ struct q_spec {
 	size_t top;			/* 0: every group; else N rows + "other" */
 	int64_t bucket_ns;		/* series bucket; 0: q_series picks one */
 	uint64_t max_raw_rows;		/* 0: no limit; else -E2BIG beyond it */
+	uint32_t max_ms;		/* 0: no limit; else -ETIMEDOUT once the call ran this long */
 	bool raw_only;			/* the raw table only (tests, bench/query.sh) */
 };
 

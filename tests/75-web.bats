@@ -326,7 +326,7 @@ q() { sqlite3 "$FIXTURE" "$@"; }
 	[ "$API_STATUS" = 400 ] && [ "$(echo "$body" | jq -r .parameter)" = bucket ]
 }
 
-@test "a view whose sort outgrows SQLite's page cache is answered under the seccomp filter" {
+@test "a view whose sort outgrows SQLite's page cache is answered under the seccomp filter; one past --max-query-ms is stopped" {
 	# thousands of addresses a day for weeks: the GROUP BY of a range
 	# sorts more than the page cache holds, which SQLite would spill to
 	# a temporary file that snitch-web may not create
@@ -342,6 +342,17 @@ q() { sqlite3 "$FIXTURE" "$@"; }
 	[ "$(apiq 'series?range=all&group=raddr&bucket=86400&top=5' '[.points[].sent] | add')" -eq \
 	  "$(sqlite3 "$db" 'select sum(send_bytes) from connections')" ]
 	! grep -q "seccomp refused" "$WEB_ERR" || false
+	stop_started "$WEB_PID"
+	# a time limit shorter than that series: stopped, and said so (400)
+	web_start --db "$db" --max-query-ms 1
+	[ "$(apiq meta .max_query_ms)" = 1 ]
+	api 'series?range=all&group=raddr&bucket=86400&top=5'
+	[ "$API_STATUS" = 400 ]
+	[ "$(echo "$API_BODY" | jq -r .parameter)" = range ]
+	[[ "$(echo "$API_BODY" | jq -r .error)" == *"ran longer than 1 ms"*"shorter range"* ]]
+	# so is a drill-down (its rows read once, then eight queries)
+	api 'drill?range=all&field=exe&value=/usr/bin/app0'
+	[ "$API_STATUS" = 400 ] && [[ "$API_BODY" == *"ran longer than 1 ms"* ]]
 }
 
 # ---- bad databases ----

@@ -31,9 +31,10 @@ struct web_api {
 	dev_t dev;		/* the file db has open: one moved aside and */
 	ino_t ino;		/* replaced (snitch-store does) is opened anew */
 	uint64_t max_raw_rows;
+	uint32_t max_query_ms;
 };
 
-struct web_api *web_api_new(const char *db_path, uint64_t max_raw_rows)
+struct web_api *web_api_new(const char *db_path, uint64_t max_raw_rows, uint32_t max_query_ms)
 {
 	struct web_api *a = calloc(1, sizeof(*a));
 
@@ -42,6 +43,7 @@ struct web_api *web_api_new(const char *db_path, uint64_t max_raw_rows)
 		return NULL;
 	}
 	a->max_raw_rows = max_raw_rows;
+	a->max_query_ms = max_query_ms;
 	return a;
 }
 
@@ -97,6 +99,12 @@ static void reply_q_error(struct web_api *a, struct web_reply *r, int err, const
 				"(a field the rollups do not keep, or a range they do not cover): "
 				"choose a shorter range or another field",
 				(unsigned long long)a->max_raw_rows);
+		return;
+	case -ETIMEDOUT:
+		web_reply_error(r, 400, "range",
+				"this query ran longer than %u ms (it reads too many rollup rows: a "
+				"filter over a long range), so it was stopped: choose a shorter range",
+				(unsigned)a->max_query_ms);
 		return;
 	case -ENOENT:
 		if (stat(a->path, &st) == 0)	/* there, but SQLite could not open it */
@@ -162,6 +170,7 @@ static int make_spec(struct web_api *a, const struct web_params *p, struct q_spe
 
 	q_spec_init(s);
 	s->max_raw_rows = a->max_raw_rows;
+	s->max_ms = a->max_query_ms;
 	if (p->has_from || p->has_until) {
 		s->from_ns = p->has_from ? p->from_s * 1000000000LL : 0;
 		s->until_ns = p->has_until ? p->until_s * 1000000000LL : now + 1;
@@ -274,6 +283,8 @@ static void api_meta(struct web_api *a, struct web_reply *r)
 	buf_put_i64(b, now_ns());
 	buf_puts(b, ",\"max_raw_rows\":");
 	buf_put_u64(b, a->max_raw_rows);
+	buf_puts(b, ",\"max_query_ms\":");
+	buf_put_u64(b, a->max_query_ms);
 	buf_puts(b, ",\"fields\":[");
 	for (f = 0; f < QF_COUNT; f++) {
 		if (f)

@@ -434,7 +434,7 @@ int main(int argc, char **argv)
 {
 	const char *listen_s = DEFAULT_LISTEN, *db = DEFAULT_DB, *token = NULL;
 	bool allow_root = false;
-	uint64_t max_raw_rows = 2000000;
+	uint64_t max_raw_rows = 2000000, max_query_ms = 2000;
 	const struct cli_opt opts[] = {
 		{ .name = "listen", .short_name = 'l', .type = CLI_STRING, .value = &listen_s,
 		  .metavar = "ADDR:PORT", .env = "SNITCH_WEB_LISTEN",
@@ -447,6 +447,9 @@ int main(int argc, char **argv)
 		{ .name = "max-raw-rows", .type = CLI_UINT, .value = &max_raw_rows, .metavar = "N",
 		  .env = "SNITCH_WEB_MAX_RAW_ROWS", .min = 1, .max = UINT64_MAX / 2,
 		  .help = "refuse (400) a query that would read more raw rows than N" },
+		{ .name = "max-query-ms", .type = CLI_UINT, .value = &max_query_ms, .metavar = "MS",
+		  .env = "SNITCH_WEB_MAX_QUERY_MS", .min = 1, .max = 3600000,
+		  .help = "stop a query that runs longer than MS milliseconds and say so (400)" },
 		{ .name = "allow-root", .type = CLI_FLAG, .value = &allow_root,
 		  .help = "run as root anyway (it parses requests from the network: better not)" },
 	};
@@ -504,7 +507,7 @@ int main(int argc, char **argv)
 	hex_random(w.session, 32);
 	hex_random(w.once, 16);
 
-	w.api = web_api_new(db, max_raw_rows);
+	w.api = web_api_new(db, max_raw_rows, (uint32_t)max_query_ms);
 	if (!w.api) {
 		log_msg("out of memory");
 		return SNITCH_EXIT_SOFTWARE;

@@ -34,7 +34,7 @@ struct web_api;
  * a query that would read more than max_raw_rows rows of the raw table
  * is refused with 400.
  */
-struct web_api *web_api_new(const char *db_path, uint64_t max_raw_rows);
+struct web_api *web_api_new(const char *db_path, uint64_t max_raw_rows, uint32_t max_query_ms);
 void web_api_free(struct web_api *a);
 
 /*
