@@ -553,6 +553,7 @@ struct plan {
 	struct piece p[MAX_PIECES];
 	size_t n;
 	uint64_t raw_rows;		/* estimate of the raw rows read */
+	int dim;			/* the dimension rollups' dim it reads, if any */
 };
 
 /* What a query sums, besides its keys. */
@@ -562,7 +563,8 @@ struct shape {
 	int mode;			/* MODE_* */
 };
 
-enum { MODE_GROUP, MODE_EXES };
+/* MODE_ROWS: the rows themselves (drill_rows): never the dimension rollups */
+enum { MODE_GROUP, MODE_EXES, MODE_ROWS };
 
 static bool field_in_rollups(enum q_field f)
 {
@@ -709,9 +711,29 @@ static int make_plan(struct q_db *db, const struct q_spec *s, const struct shape
 		     struct plan *p)
 {
 	bool usable[NSRC] = { true, true, true, true, true, true };
-	bool dims = !s->nfilters && (sh->key == QF_NONE || fields[sh->key].dim >= 0);
+	/*
+	 * The dimension rollups answer a query whose key and filters are all
+	 * of one dimension: sums per value of one column, of some values of
+	 * it (the rows of executable X grouped by executable, name or
+	 * sha256; the totals of domain Y). -2: none chosen yet.
+	 */
+	int dim = sh->key == QF_NONE ? -2 : fields[sh->key].dim;
+	bool dims = sh->mode != MODE_ROWS;
+
+	for (size_t i = 0; i < s->nfilters && dims; i++) {
+		int fd = fields[s->filters[i].field].dim;
+
+		if (dim == -2)
+			dim = fd;
+		if (fd < 0 || fd != dim)
+			dims = false;
+	}
+	if (dim == -2)
+		dim = ROLLUP_DIM_EXE;
+	dims = dims && dim >= 0;
 
 	memset(p, 0, sizeof(*p));
+	p->dim = dim;
 	for (int l = SRC_MINUTE; l <= SRC_TOP; l++) {
 		usable[l] = db->rollups && !s->raw_only && field_in_rollups(sh->key);
 		for (size_t i = 0; i < s->nfilters; i++)
@@ -741,7 +763,7 @@ static int make_plan(struct q_db *db, const struct q_spec *s, const struct shape
 
 /* The inner query of one piece: sums per key (and bucket). */
 static void put_piece(struct sql *q, const struct q_spec *s, const struct shape *sh,
-		      const struct piece *pc)
+		      const struct piece *pc, int dim)
 {
 	struct buf *b = &q->b;
 	const char *t = pc->src == SRC_RAW ? "window_start_ns" : "bucket_ns";
@@ -761,7 +783,7 @@ static void put_piece(struct sql *q, const struct q_spec *s, const struct shape 
 		buf_printf(b, " WHERE %s >= %lld AND %s < %lld", t, (long long)pc->from, t,
 			   (long long)pc->until);
 	if (src_dim(pc->src))
-		buf_printf(b, " AND dim = %d", sh->key == QF_NONE ? ROLLUP_DIM_EXE : fields[sh->key].dim);
+		buf_printf(b, " AND dim = %d", dim);
 	if (pc->src == SRC_RAW && (pc->lo_rowid || pc->hi_rowid))
 		buf_printf(b, " AND rowid >= %lld AND rowid < %lld", (long long)pc->lo_rowid,
 			   (long long)pc->hi_rowid);
@@ -801,7 +823,7 @@ static void build(struct q_db *db, struct sql *q, const struct q_spec *s, const 
 	for (size_t i = 0; i < p->n; i++) {
 		if (i)
 			buf_puts(b, " UNION ALL ");
-		put_piece(q, s, sh, &p->p[i]);
+		put_piece(q, s, sh, &p->p[i], p->dim);
 	}
 	buf_puts(b, ") AS u");
 	if (d && d->table)
@@ -1422,7 +1444,7 @@ static int drill_write(struct q_db *db, const struct drill_row *t, char *err, si
  */
 static int drill_rows(struct q_db *db, const struct q_spec *s, char *err, size_t errsize)
 {
-	const struct shape sh = { QF_NONE, 0, MODE_GROUP };
+	const struct shape sh = { QF_NONE, 0, MODE_ROWS };
 	struct drill_row *t = NULL;
 	struct sql q = { 0 };
 	struct plan p;

@@ -331,6 +331,66 @@ static void compare_filters(struct q_db *db)
 	}
 }
 
+/*
+ * A filter and a key of one column (the rows of one executable grouped by
+ * its names; the totals and series of one domain): the dimension rollups
+ * answer, and equal the raw table.
+ */
+static void compare_same_dim(struct q_db *db)
+{
+	char err[256], what[160];
+
+	for (int f = 0; f < QF_COUNT; f++) {
+		struct q_spec s;
+		struct q_rows vals;
+
+		q_spec_init(&s);
+		s.group_by = (enum q_field)f;
+		CHECK(q_group(db, &s, &vals, err, sizeof(err)) == 0);
+		for (int k = 0; k < 3 && vals.n; k++) {
+			for (size_t r = 0; r < NRANGES; r++) {
+				struct q_rows a, b;
+				struct q_totals ta, tb;
+				struct q_series sa, sb;
+
+				q_spec_init(&s);
+				s.from_ns = ranges[r][0];
+				s.until_ns = ranges[r][1];
+				/* = the top value; != it; = it and != the second */
+				s.filters[0] = (struct q_filter){ (enum q_field)f, k == 1, vals.v[0].key };
+				s.nfilters = 1;
+				if (k == 2 && vals.n > 1) {
+					s.filters[1] = (struct q_filter){ (enum q_field)f, true, vals.v[1].key };
+					s.nfilters = 2;
+				}
+				/* a field of the same column: the executable's name */
+				s.group_by = f == QF_EXE ? QF_NAME : (enum q_field)f;
+				CHECK(q_group(db, &s, &a, err, sizeof(err)) == 0);
+				CHECK(q_totals(db, &s, &ta, err, sizeof(err)) == 0);
+				s.bucket_ns = DAY;
+				s.top = 2;
+				CHECK(q_series(db, &s, &sa, err, sizeof(err)) == 0);
+				s.raw_only = true;
+				CHECK(q_series(db, &s, &sb, err, sizeof(err)) == 0);
+				s.bucket_ns = 0;
+				s.top = 0;
+				CHECK(q_group(db, &s, &b, err, sizeof(err)) == 0);
+				CHECK(q_totals(db, &s, &tb, err, sizeof(err)) == 0);
+				snprintf(what, sizeof(what), "range %zu %s %s %s", r, q_field_name(f),
+					 k == 1 ? "!=" : "=", vals.v[0].key ? vals.v[0].key : "null");
+				CHECK(rows_equal(&a, &b, what));
+				CHECK(totals_equal(&ta, &tb) || (fprintf(stderr, "%s: totals\n", what), 0));
+				CHECK(series_equal(&sa, &sb) || (fprintf(stderr, "%s: series\n", what), 0));
+				q_rows_free(&a);
+				q_rows_free(&b);
+				q_series_free(&sa);
+				q_series_free(&sb);
+			}
+		}
+		q_rows_free(&vals);
+	}
+}
+
 /* A drill-down from the rollups (read once, temp.q_drill) equals the raw one, list by list. */
 static void compare_drills(struct q_db *db)
 {
@@ -754,6 +814,7 @@ int main(void)
 	compare_groups(db);
 	compare_filters(db);
 	compare_drills(db);
+	compare_same_dim(db);
 	compare_series(db);
 	errors(db);
 	known_sums(db, db_path);
