@@ -196,12 +196,13 @@ check_scenario() {
 		'map(select(.type == "dns" and .direction == "received" and .qname == "big.test")) | length >= 1 and all(.[]; .pid == $pid and .payload_truncated and (.answers | length) == 30 and .answers[0] == {"addr": "192.0.2.100", "ttl_s": 300} and .answers[29].addr == "192.0.2.129")' "$out"
 }
 
-@test "a ring buffer too small for a burst of new flows gives lost records, and every flow still appears" {
+@test "a ring buffer too small for a burst of new flows gives lost records, and every flow still appears; stats say how full the ring and the flow table got" {
 	need_bpf
 	cp "$GEN" "$BATS_TEST_TMPDIR/gen-burst"
-	trace_start "$BATS_TEST_TMPDIR/t.out" --ringbuf-kb 4
+	trace_start "$BATS_TEST_TMPDIR/t.out" --ringbuf-kb 4 --stats-s 1
 	"$BATS_TEST_TMPDIR/gen-burst" burst > "$BATS_TEST_TMPDIR/report"
-	sleep 0.3
+	# a drain, then a stats record after it
+	sleep 2.2
 	trace_stop
 	[ "$TRACE_STATUS" -eq 0 ]
 	out=$BATS_TEST_TMPDIR/t.out
@@ -210,6 +211,13 @@ check_scenario() {
 	[ "$(jq -s '[.[] | select(.type == "flow" and .rport == 9 and .raddr == "127.0.0.1")] | map(.sock_cookie) | unique | length' "$out")" -eq 3000 ]
 	[ "$(jq -s '[.[] | select(.type == "flow" and .rport == 9 and .raddr == "127.0.0.1")] | map(.send_bytes) | add' "$out")" -eq 3000 ]
 	grep -q 'flow events were not recorded: the ring buffer was full' "$out.err"
+	# the levels: the 3,000 datagram flows in the flow table at a drain;
+	# the ring buffer near full at a wake-up, never past its 4 KiB
+	jq -c 'select(.type == "stats")' "$out"
+	jq -e -s 'map(select(.type == "stats" and .stage == "snitch-trace")) | length >= 2 and
+		all(.[]; .ringbuf_size == 4096 and .ringbuf_peak_bytes <= 4096 and .ringbuf_bytes <= 4096 and
+			.flow_table_max_entries == 16384 and .flow_table_entries <= 16384) and
+		(map(.flow_table_entries) | max) >= 3000 and (map(.ringbuf_peak_bytes) | max) > 2048' "$out"
 }
 
 @test "SIGINT writes the bytes counted so far and exits 0" {

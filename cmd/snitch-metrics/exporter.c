@@ -512,13 +512,15 @@ static void on_error(struct exporter *e, const struct record *rec, uint64_t now)
 
 /*
  * A member of a stats record that is a level, not a count of the interval:
- * its name ends in "_bytes" or "_size" (snitch-trace's queue_bytes,
- * queue_peak_bytes, queue_size). Its last value is kept, not summed.
+ * its name ends in "_bytes", "_size" or "_entries" (snitch-trace's
+ * queue_bytes, queue_peak_bytes, queue_size, ringbuf_*, flow_table_*). Its
+ * last value is kept, not summed.
  */
 static bool stats_level(const char *k, size_t len)
 {
 	return (len > 6 && !memcmp(k + len - 6, "_bytes", 6)) ||
-	       (len > 5 && !memcmp(k + len - 5, "_size", 5));
+	       (len > 5 && !memcmp(k + len - 5, "_size", 5)) ||
+	       (len > 8 && !memcmp(k + len - 8, "_entries", 8));
 }
 
 static void on_stats(struct exporter *e, const struct record *rec, uint64_t now)
@@ -817,7 +819,7 @@ struct exporter *exporter_new(const struct exporter_opts *o)
 	e->stats = family(e, "snitch_stage_stats", "the counts of the stats records of each stage, summed",
 			  FAMILY_COUNTER, -1, -1, "stage", "counter", 0);
 	e->levels = family(e, "snitch_stage_stats_level",
-			   "the levels of the stats records of each stage (members named *_bytes or *_size), the last value",
+			   "the levels of the stats records of each stage (members named *_bytes, *_size or *_entries), the last value",
 			   FAMILY_GAUGE, -1, -1, "stage", "level", 0);
 	if (!e->wait || !e->status_buf || e->vals.oom || e->tmp.oom || !e->sent || !e->recv || !e->packets || !e->conns ||
 	    !e->dns || !e->syscalls || !e->new_exes || !e->records || !e->lost || !e->errors ||

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
@@ -74,6 +75,15 @@ struct tracer {
 	int ncpus;
 	struct syscall_set sys;		/* --syscalls */
 	struct syscall_procs *sysprocs;
+	/*
+	 * How full the kernel's tables are (stats): the ring buffer's consumer
+	 * and producer positions, mapped read-only (NULL: not mapped), the
+	 * most it held at a wake-up in the interval; the flow table's
+	 * entries at the last drain.
+	 */
+	const unsigned long *rb_cons, *rb_prod;
+	uint64_t rb_peak;
+	uint64_t flow_entries;
 };
 
 static const char *const lost_text[LOST_NREASONS] = {
@@ -386,12 +396,14 @@ static void drain_map(struct tracer *t, uint64_t now_real)
 	struct flow_key *dead = NULL;
 	size_t ndead = 0, cap = 0;
 
+	t->flow_entries = 0;
 	while (bpf_map_get_next_key(fd, first ? NULL : &key, &next) == 0) {
 		bool created;
 		struct flow *f;
 
 		first = false;
 		key = next;
+		t->flow_entries++;
 		if (bpf_map_lookup_elem(fd, &key, &c) < 0)
 			continue;
 		f = flow_get(&t->flows, &key, &created);
@@ -495,9 +507,46 @@ static void check_lost(struct tracer *t, bool at_exit)
 	}
 }
 
+/* Bytes in the ring buffer not yet consumed (0 when its positions are not mapped). */
+static uint64_t ringbuf_used(const struct tracer *t)
+{
+	unsigned long cons, prod;
+
+	if (!t->rb_cons)
+		return 0;
+	cons = __atomic_load_n(t->rb_cons, __ATOMIC_ACQUIRE);
+	prod = __atomic_load_n(t->rb_prod, __ATOMIC_ACQUIRE);
+	return prod >= cons ? prod - cons : 0;
+}
+
+/*
+ * The ring buffer's positions, read-only: its consumer page at offset 0,
+ * its producer page after it (the layout libbpf maps). Without them the
+ * stats say 0.
+ */
+static void map_ringbuf_positions(struct tracer *t)
+{
+	int fd = bpf_map__fd(t->skel->maps.events);
+	long page = sysconf(_SC_PAGESIZE);
+	void *c, *p;
+
+	c = mmap(NULL, (size_t)page, PROT_READ, MAP_SHARED, fd, 0);
+	if (c == MAP_FAILED)
+		return;
+	p = mmap(NULL, (size_t)page, PROT_READ, MAP_SHARED, fd, page);
+	if (p == MAP_FAILED) {
+		munmap(c, (size_t)page);
+		return;
+	}
+	t->rb_cons = c;
+	t->rb_prod = p;
+}
+
 /*
  * The output queue's use (docs/records.md, stats): bytes waiting now, the
- * most that waited in the interval, and the records dropped in it.
+ * most that waited in the interval, and the records dropped in it; the
+ * same of the ring buffer (the most it held when snitch-trace woke to
+ * read it); the flow table's entries and size.
  */
 static void stats_record(struct tracer *t)
 {
@@ -510,9 +559,15 @@ static void stats_record(struct tracer *t)
 	emit_u64(b, "queue_peak_bytes", t->q.peak);
 	emit_u64(b, "queue_size", t->q.limit);
 	emit_u64(b, "queue_full", t->q.dropped - t->stats_dropped);
+	emit_u64(b, "ringbuf_bytes", ringbuf_used(t));
+	emit_u64(b, "ringbuf_peak_bytes", t->rb_peak);
+	emit_u64(b, "ringbuf_size", bpf_map__max_entries(t->skel->maps.events));
+	emit_u64(b, "flow_table_entries", t->flow_entries);
+	emit_u64(b, "flow_table_max_entries", bpf_map__max_entries(t->skel->maps.flows));
 	emit_end(b);
 	t->stats_dropped = t->q.dropped;
 	t->q.peak = outq_len(&t->q);
+	t->rb_peak = ringbuf_used(t);
 }
 
 /* Every interval: the fd scan, the map, then one update per active flow. */
@@ -717,6 +772,7 @@ static int setup(struct tracer *t, const struct trace_opts *o)
 		log_msg("cannot set up the ring buffer: %s", strerror(errno));
 		return SNITCH_EXIT_SOFTWARE;
 	}
+	map_ringbuf_positions(t);
 
 	log_msg("counting TCP from the kernel's byte counters: fd scan every %llu ms, and when a connection ends",
 		(unsigned long long)o->interval_ms);
@@ -819,6 +875,10 @@ static int run(struct tracer *t)
 			break;
 		}
 		if (r > 0 && p[0].revents) {
+			uint64_t used = ringbuf_used(t);
+
+			if (used > t->rb_peak)
+				t->rb_peak = used;
 			e = ring_buffer__consume(t->rb);
 			if (e < 0 && e != QUEUE_FULL)
 				log_limited("reading the ring buffer: %s", strerror(-e));
