@@ -96,7 +96,7 @@ endif
 PKGS_snitch := libseccomp
 PKGS_snitch-hash := libcrypto libseccomp
 PKGS_snitch-trace := libbpf libseccomp
-PKGS_snitch-resolve := libcares libseccomp
+PKGS_snitch-resolve := libcares libcrypto libseccomp
 PKGS_snitch-store := sqlite3 libcrypto $(PKGS_lib_geoip) libmaxminddb libseccomp
 PKGS_snitch-remote := libpq libmariadb libseccomp
 PKGS_snitch-notify := libsystemd libseccomp
@@ -306,6 +306,13 @@ $(O)/tests/dnsq-static: tests/bin/dnsq.c
 	$(Q)mkdir -p $(@D)
 	$(Q)musl-gcc -static -O2 -Wall -o $@ $<
 
+# A QUIC client's first Initial packet: sealed with snitch-resolve's key derivation.
+$(O)/tests/quicinit: tests/bin/quicinit.c tests/bin/quicseal.h cmd/snitch-resolve/quic.c $(LIB)
+	$(call msg,CC,$<)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(ALL_CFLAGS) -Icmd/snitch-resolve -o $@ tests/bin/quicinit.c cmd/snitch-resolve/quic.c \
+		$(LIB) $(call pkg,--libs,libcrypto)
+
 $(O)/tests/%: tests/bin/%.c $(LIB)
 	$(call msg,CC,$<)
 	$(Q)mkdir -p $(@D)
@@ -430,18 +437,22 @@ $(O)/fuzz/fuzz_$(1): tests/fuzz/fuzz_$(1).c $$(FUZZ_SRCS_$(1)) $$(wildcard $$(so
 endef
 $(foreach f,$(FUZZ_TOOL_TARGETS),$(eval $(call fuzz_tool_rule,$(f))))
 
-# The SNI and HTTP Host parser of snitch-resolve, alone.
-$(O)/fuzz/fuzz_hello: tests/fuzz/fuzz_hello.c cmd/snitch-resolve/hello.c cmd/snitch-resolve/hello.h
+# The SNI and HTTP Host parser of snitch-resolve, alone; and its QUIC
+# Initial reader, with the sealing of tests/bin/quicseal.h.
+HELLO_FUZZ_SRCS := cmd/snitch-resolve/hello.c cmd/snitch-resolve/quic.c
+$(O)/fuzz/fuzz_hello $(O)/fuzz/fuzz_quic: $(O)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(HELLO_FUZZ_SRCS) \
+		cmd/snitch-resolve/hello.h cmd/snitch-resolve/quic.h tests/bin/quicseal.h
 	$(call msg,FUZZ,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CLANG) -std=gnu11 $(DEFINES) -Icmd/snitch-resolve -g -O1 \
 		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-		-o $@ tests/fuzz/fuzz_hello.c cmd/snitch-resolve/hello.c
+		-o $@ $< $(HELLO_FUZZ_SRCS) $(call pkg,--libs,libcrypto)
 
 FUZZ_TARGETS := $(O)/fuzz/fuzz_record $(O)/fuzz/fuzz_dns $(O)/fuzz/fuzz_geoip \
 	$(O)/fuzz/fuzz_termsafe $(O)/fuzz/fuzz_top_model $(O)/fuzz/fuzz_metrics \
 	$(O)/fuzz/fuzz_names $(O)/fuzz/fuzz_vt $(O)/fuzz/fuzz_query $(O)/fuzz/fuzz_webparams \
-	$(O)/fuzz/fuzz_tui_show $(O)/fuzz/fuzz_hello $(FUZZ_TOOL_TARGETS:%=$(O)/fuzz/fuzz_%)
+	$(O)/fuzz/fuzz_tui_show $(O)/fuzz/fuzz_hello $(O)/fuzz/fuzz_quic \
+	$(FUZZ_TOOL_TARGETS:%=$(O)/fuzz/fuzz_%)
 
 fuzz: $(FUZZ_TARGETS)
 	$(Q)FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/test.sh fuzz

@@ -62,6 +62,7 @@ __u64 hello_pending;
 #define S_ANNOUNCED	0x10	/* userspace was told of the flow */
 #define S_RESET		0x20	/* the peer reset the connection */
 #define S_WANT_HELLO	0x40	/* a client socket whose first data is not copied yet */
+#define S_QUIC_SEEN	0x80	/* a UDP socket whose first QUIC Initial was copied */
 
 struct sock_state {
 	struct ident id;
@@ -709,6 +710,7 @@ static __always_inline int tcp_first_data(struct __sk_buff *skb,
 	e->pid = s->flags & S_IDENT ? s->id.proc[0].pid : 0;
 	e->netns = s->flags & S_IDENT ? s->id.netns : 0;
 	e->family = bsk->family;
+	e->proto = IPPROTO_TCP;
 	e->truncated = len > HELLO_MAX;
 	e->rport = bpf_ntohs(bsk->dst_port);
 	__builtin_memset(e->raddr, 0, sizeof(e->raddr));
@@ -732,6 +734,53 @@ static __always_inline int tcp_first_data(struct __sk_buff *skb,
 	return 1;
 }
 
+/*
+ * A UDP socket's first QUIC Initial packet (RFC 9000 §17.2.2: long header,
+ * fixed bit, type 0, version 1; a client pads it to 1200 bytes), copied
+ * once per socket for snitch-resolve to read the server name in its
+ * ClientHello (RFC 9001 §5.2: its keys come from the packet itself).
+ * Every other datagram leaves after a flag test, or a 5-byte load when
+ * it is 1200 bytes or more.
+ */
+static __always_inline void quic_first_initial(struct __sk_buff *skb, __u32 off, __u32 len,
+					       struct sock_state *s, __u64 cookie,
+					       const struct flow_addr *addr)
+{
+	struct ev_hello *e;
+	__u8 h[5];
+
+	if (!want_hello || !s || (s->flags & S_QUIC_SEEN) || len < 1200)
+		return;
+	if (bpf_skb_load_bytes(skb, off, h, sizeof(h)) < 0 || (h[0] & 0xf0) != 0xc0 ||
+	    h[1] != 0 || h[2] != 0 || h[3] != 0 || h[4] != 1)
+		return;
+	if (__sync_fetch_and_or(&s->flags, S_QUIC_SEEN) & S_QUIC_SEEN)
+		return;		/* another CPU took it */
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		count_lost(LOST_RINGBUF_HELLO);
+		return;
+	}
+	e->hdr.type = EV_HELLO;
+	e->hdr.ts_boot_ns = bpf_ktime_get_boot_ns();
+	e->cookie = cookie;
+	e->pid = s->flags & S_IDENT ? s->id.proc[0].pid : 0;
+	e->netns = s->flags & S_IDENT ? s->id.netns : 0;
+	e->family = addr->family;
+	e->proto = IPPROTO_UDP;
+	e->truncated = len > HELLO_MAX;
+	e->rport = addr->rport;
+	__builtin_memcpy(e->raddr, addr->raddr, 16);
+	if (len > HELLO_MAX)
+		len = HELLO_MAX;
+	if (len == 0 || bpf_skb_load_bytes(skb, off, e->data, len) < 0) {
+		bpf_ringbuf_discard(e, 0);
+		return;
+	}
+	e->len = len;
+	bpf_ringbuf_submit(e, 0);
+}
+
 static __always_inline int account_skb(struct __sk_buff *skb, bool egress)
 {
 	struct bpf_sock *bsk = skb->sk;
@@ -740,7 +789,7 @@ static __always_inline int account_skb(struct __sk_buff *skb, bool egress)
 	struct sock_state *s;
 	__u32 len = skb->len, l4off, bytes;
 	__u8 l4proto;
-	bool dns = false;
+	bool dns = false, quic = false;
 
 	if (!bsk)
 		return 1;
@@ -794,6 +843,7 @@ static __always_inline int account_skb(struct __sk_buff *skb, bool egress)
 		addr.rport = bpf_ntohs(egress ? uh.dest : uh.source);
 		/* answers from port 53, and queries to it (one event per DNS message) */
 		dns = addr.rport == 53;
+		quic = egress && l4proto == IPPROTO_UDP;
 	} else {
 		/* ping sockets: ICMP header and data; the port is the echo id */
 		bytes = len - l4off;
@@ -814,6 +864,8 @@ static __always_inline int account_skb(struct __sk_buff *skb, bool egress)
 	flow_add(&key, &addr, s, bytes, egress);
 	if (dns && want_dns)
 		emit_dns(skb, l4off + sizeof(struct udphdr), bytes, s, &addr, egress);
+	else if (quic)
+		quic_first_initial(skb, l4off + sizeof(struct udphdr), bytes, s, key.cookie, &addr);
 	return 1;
 }
 

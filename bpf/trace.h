@@ -139,7 +139,8 @@ struct sys_counts {
 
 /*
  * The first bytes a TCP client sent on a connection (its TLS ClientHello,
- * HTTP request, ...), copied once per connection, never parsed here.
+ * HTTP request, ...), copied once per connection, or the first QUIC
+ * Initial packet a UDP socket sent; never parsed here.
  */
 struct ev_hello {
 	struct ev_hdr hdr;
@@ -150,7 +151,8 @@ struct ev_hello {
 	__u8 family;
 	__u8 truncated;		/* the segment was longer than HELLO_MAX */
 	__u16 rport;
-	__u8 pad[2];
+	__u8 proto;		/* IPPROTO_TCP, IPPROTO_UDP */
+	__u8 pad;
 	__u8 raddr[16];
 	__u8 data[HELLO_MAX];
 };

@@ -141,6 +141,7 @@ run_fuzz() {
 	fuzz_one fuzz_spool "spool reader of snitch-remote" || rc=1
 	fuzz_one fuzz_proc "command line and cgroup path snitch-resolve reads from /proc" || rc=1
 	fuzz_one fuzz_hello "SNI and HTTP Host parser of snitch-resolve" || rc=1
+	fuzz_one fuzz_quic "QUIC Initial reader of snitch-resolve" || rc=1
 	return "$rc"
 }
 

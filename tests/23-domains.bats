@@ -124,6 +124,53 @@ flows_of() {
 		and all(.[1:][]; .domain == "asked.test" and .domain_source == "sni" and .dns_domain == "dns.name.test")' <<< "$recs"
 }
 
+@test "QUIC: the server name in a client's first Initial packet names its UDP flow, over IPv4 and IPv6, its ClientHello whole or in two frames" {
+	need_cmd jq
+	pipeline_start "$d/out"
+	cp "$SNITCH_TEST_BIN/quicinit" "$d/quic-client"
+	# a client's first Initial, sealed as RFC 9001 says, as any client sends
+	# it (no server: what matters is what left the socket)
+	"$d/quic-client" Video.Example.COM 127.0.0.1 443 > "$d/c4" 3>&-
+	SPLIT=1 "$d/quic-client" h3.example.net ::1 8443 > "$d/c6" 3>&-
+	# a DNS-sized datagram and a short one to 443: no hello
+	/usr/bin/python3 -c 'import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.sendto(b"\xc3\x00\x00\x00\x01" + b"\x00" * 100, ("127.0.0.1", 443))' 3>&-
+	sleep 0.5
+	pipeline_stop
+	for c in c4:443:video.example.com c6:8443:h3.example.net; do
+		IFS=: read -r f port name <<< "$c"
+		read -r pid lport < "$d/$f"
+		recs=$(jq -c -s --argjson pid "$pid" --argjson p "$port" \
+			'map(select(.type == "flow" and .pid == $pid and .rport == $p))' "$d/out")
+		echo "$recs" | jq -c '.[] | {phase, proto, domain, domain_source}'
+		jq -e --arg n "$name" --argjson lp "$lport" 'length >= 2 and .[0].phase == "new" and
+			all(.[]; .proto == "udp" and .lport == $lp) and
+			all(.[1:][]; .domain == $n and .domain_source == "sni")' <<< "$recs"
+		jq -e -s --argjson pid "$pid" --arg n "$name" '
+			map(select(.type == "hello" and .pid == $pid)) | length == 1 and
+			.[0].proto == "udp" and .[0].hello_status == "found" and .[0].domain == $n and
+			.[0].payload_bytes == 1200 and .[0].payload_truncated == false' "$d/out"
+	done
+	# one hello per socket, and none for what is not an Initial of 1200 bytes
+	[ "$(jq -s 'map(select(.type == "hello" and .proto == "udp")) | length' "$d/out")" -eq 2 ]
+}
+
+@test "snitch-resolve: a QUIC hello whose packet was changed or is not an Initial names nothing" {
+	pkt=$("$SNITCH_TEST_BIN/quicinit" changed.example | base64 -w0)
+	bad=$("$SNITCH_TEST_BIN/quicinit" changed.example | /usr/bin/python3 -c 'import sys
+b = bytearray(sys.stdin.buffer.read()); b[300] ^= 1; sys.stdout.buffer.write(b)' | base64 -w0)
+	in=$(for p in "$pkt" "$bad" "$(printf 'GET / HTTP/1.1\r\nHost: x\r\n\r\n' | base64 -w0)"; do
+		jq -cn --arg p "$p" '{v:1, type:"hello", sock_cookie:9, pid:1, netns:1, proto:"udp",
+			raddr:"192.0.2.1", rport:443, payload_b64:$p, payload_bytes:1200, payload_truncated:false}'
+	done)
+	run --separate-stderr "$RESOLVE" <<< "$in"
+	[ "$status" -eq 0 ]
+	jq -e -s '.[0].hello_status == "found" and .[0].domain == "changed.example" and .[0].domain_source == "sni"
+		and .[1].hello_status == "malformed" and .[1].domain == null
+		and .[2].hello_status == "absent" and .[2].domain == null' <<< "$output"
+}
+
 @test "--no-hello: no hello records, and domains from DNS only" {
 	port=$(free_port)
 	tls_server 127.0.0.1 "$port"

@@ -17,6 +17,7 @@
 #include <strings.h>
 
 #include "hello.h"
+#include "quic.h"
 
 /* A bounded reader: every read checks what is left. */
 struct cur {
@@ -148,17 +149,13 @@ static enum hello_status parse_sni(struct cur ext, struct hello *h)
 	return done(h, HELLO_ABSENT);
 }
 
-static enum hello_status parse_tls(const uint8_t *p, size_t n, struct hello *h)
+/* A handshake message that must be a ClientHello: its server_name. */
+static enum hello_status parse_client_hello(struct cur rec, struct hello *h)
 {
-	struct cur c = { p, n, false }, rec, hs, exts;
+	struct cur hs, exts;
 	unsigned type, v, len, x;
 	size_t hs_len;
 
-	h->kind = HELLO_TLS;
-	/* record header: type 22, version 3.x, length */
-	if (!u8(&c, &type) || !u16(&c, &v) || !u16(&c, &len))
-		return done(h, HELLO_CUT);
-	rec = sub(&c, len);
 	/* handshake header: ClientHello, 24-bit length */
 	if (!u8(&rec, &type) || !u24(&rec, &hs_len))
 		return done(h, HELLO_CUT);
@@ -198,6 +195,41 @@ static enum hello_status parse_tls(const uint8_t *p, size_t n, struct hello *h)
 	return done(h, HELLO_ABSENT);
 out:
 	return done(h, hs.cut ? HELLO_CUT : HELLO_MALFORMED);
+}
+
+static enum hello_status parse_tls(const uint8_t *p, size_t n, struct hello *h)
+{
+	struct cur c = { p, n, false };
+	unsigned type, v, len;
+
+	h->kind = HELLO_TLS;
+	/* record header: type 22, version 3.x, length */
+	if (!u8(&c, &type) || !u16(&c, &v) || !u16(&c, &len))
+		return done(h, HELLO_CUT);
+	return parse_client_hello(sub(&c, len), h);
+}
+
+enum hello_status hello_parse_quic(const uint8_t *p, size_t n, struct hello *h)
+{
+	uint8_t crypto[QUIC_CRYPTO_MAX];
+	size_t len = 0;
+
+	memset(h, 0, sizeof(*h));
+	h->kind = HELLO_QUIC;
+	switch (quic_initial_crypto(p, n, crypto, sizeof(crypto), &len)) {
+	case QUIC_OK:
+		/* the stream from offset 0 as far as this packet holds it: a
+		 * ClientHello continued in the next packet is cut here */
+		return parse_client_hello((struct cur){ crypto, len, false }, h);
+	case QUIC_NOT_INITIAL:
+		h->kind = HELLO_NONE;
+		return done(h, HELLO_ABSENT);
+	case QUIC_CUT:
+		return done(h, HELLO_CUT);
+	case QUIC_MALFORMED:
+		break;
+	}
+	return done(h, HELLO_MALFORMED);
 }
 
 static bool is_tchar_upper(uint8_t ch)
@@ -307,7 +339,8 @@ enum hello_status hello_parse(const uint8_t *p, size_t n, struct hello *h)
 const char *hello_source(enum hello_kind k)
 {
 	switch (k) {
-	case HELLO_TLS: return "sni";
+	case HELLO_TLS:
+	case HELLO_QUIC: return "sni";
 	case HELLO_HTTP: return "http_host";
 	default: return NULL;
 	}

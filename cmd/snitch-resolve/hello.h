@@ -2,7 +2,8 @@
 /*
  * The name a client asked for, from the first bytes it sent on a TCP
  * connection: the server_name of a TLS ClientHello (SNI), or the Host
- * header of an HTTP/1 request. The bytes come from anyone's traffic: this
+ * header of an HTTP/1 request; or from the first QUIC Initial packet it
+ * sent over UDP: the ClientHello's server_name again. The bytes come from anyone's traffic: this
  * runs unprivileged, reads nothing past the buffer, and returns a name
  * only when it is a plausible host name (tests/fuzz/fuzz_hello.c).
  */
@@ -19,6 +20,7 @@ enum hello_kind {
 	HELLO_NONE,		/* neither a ClientHello nor an HTTP request */
 	HELLO_TLS,		/* a TLS handshake record with a ClientHello */
 	HELLO_HTTP,		/* an HTTP/1.x request line */
+	HELLO_QUIC,		/* a QUIC Initial packet whose CRYPTO frames hold a ClientHello */
 };
 
 enum hello_status {
@@ -36,6 +38,9 @@ struct hello {
 
 /* Parse the first bytes a client sent; fills h, returns h->status. */
 enum hello_status hello_parse(const uint8_t *p, size_t n, struct hello *h);
+
+/* The same for the first datagram a UDP client sent: a QUIC Initial packet (quic.h). */
+enum hello_status hello_parse_quic(const uint8_t *p, size_t n, struct hello *h);
 
 /* "sni", "http_host", or NULL for HELLO_NONE. */
 const char *hello_source(enum hello_kind k);

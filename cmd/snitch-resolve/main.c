@@ -416,8 +416,9 @@ static void asked_put(struct resolver *r, uint64_t cookie, const struct hello *h
 }
 
 /*
- * A hello record: the first bytes a TCP client sent, read here, outside
- * the privileged tracer, for the name it asked for (hello.c). Adds
+ * A hello record: the first bytes a TCP client sent, or the first QUIC
+ * Initial packet a UDP client sent (proto "udp"), read here, outside the
+ * privileged tracer, for the name it asked for (hello.c, quic.c). Adds
  * domain, domain_source and hello_status, and remembers the name for the
  * socket's later flow records.
  */
@@ -438,7 +439,9 @@ static void decode_hello(struct resolver *r, struct record *rec,
 		if (buf_reserve(&r->dns_bytes, BASE64_DECODED_MAX(r->tmp.len) + 1) == 0)
 			n = base64_decode(r->tmp.p, r->tmp.len, (unsigned char *)r->dns_bytes.p);
 	}
-	if (n >= 0)
+	if (n >= 0 && record_find(rec, "proto") && record_member_is(rec, record_find(rec, "proto"), "udp"))
+		hello_parse_quic((const unsigned char *)r->dns_bytes.p, (size_t)n, &h);
+	else if (n >= 0)
 		hello_parse((const unsigned char *)r->dns_bytes.p, (size_t)n, &h);
 	buf_reset(&r->tmp);
 	emit_key(&r->tmp, "domain");
@@ -495,13 +498,12 @@ static void add_domain(struct resolver *r, struct record *rec,
 	if (a) {
 		snprintf(q, sizeof(q), "\"%s\"", a->name);
 		(void)record_add_raw(rec, "domain", q, strlen(q));
-		(void)record_add_raw(rec, "domain_source",
-				     a->kind == HELLO_TLS ? "\"sni\"" : "\"http_host\"",
-				     a->kind == HELLO_TLS ? 5 : 11);
 		if (d && strcmp(d, q))
 			(void)record_add_raw(rec, "dns_domain", d, strlen(d));
 		else
 			(void)record_add_raw(rec, "dns_domain", "null", 4);
+		snprintf(q, sizeof(q), "\"%s\"", hello_source(a->kind));
+		(void)record_add_raw(rec, "domain_source", q, strlen(q));
 		if (record_member_is(rec, m[K_PHASE], "end"))
 			asked_drop(r, a);
 		return;

@@ -249,7 +249,7 @@ void write_hello(struct output *o, const struct ev_hello *e, uint64_t ts_real)
 	if (e->pid) buf_put_u64(b, e->pid); else buf_puts(b, "null");
 	emit_key(b, "netns");
 	if (e->netns) buf_put_u64(b, e->netns); else buf_puts(b, "null");
-	emit_cstr(b, "proto", "tcp");
+	emit_cstr(b, "proto", e->proto == IPPROTO_UDP ? "udp" : "tcp");
 	put_addr(b, "raddr", e->family, e->raddr);
 	emit_u64(b, "rport", e->rport);
 	emit_key(b, "payload_b64");
