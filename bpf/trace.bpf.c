@@ -72,7 +72,9 @@ struct sock_state {
 	__u64 rep_sent;		/* TCP bytes reported so far (compare-and-swap) */
 	__u64 rep_recv;
 	__u32 flags;
-	__u32 pad;
+	/* DNS over TCP: bytes of the message under way still to come, sent
+	 * (low 16 bits) and received (high 16 bits) */
+	__u32 dns_rem;
 };
 
 struct {
@@ -593,13 +595,13 @@ static __always_inline void flow_add(struct flow_key *key,
 
 static __always_inline void emit_dns(struct __sk_buff *skb, __u32 off,
 				     __u32 len, struct sock_state *s,
-				     struct flow_addr *addr, bool egress)
+				     struct flow_addr *addr, bool egress, bool more)
 {
 	struct ev_dns *e;
-	bool cut = len > DNS_MAX;
+	bool cut = len > DNS_MAX || more;
 
 	/* the message is copied, never read here: userspace decodes it */
-	if (cut)
+	if (len > DNS_MAX)
 		len = DNS_MAX;
 	if (len < 12)
 		return;		/* shorter than a DNS header */
@@ -781,6 +783,67 @@ static __always_inline void quic_first_initial(struct __sk_buff *skb, __u32 off,
 	bpf_ringbuf_submit(e, 0);
 }
 
+/*
+ * DNS over TCP (RFC 1035 §4.2.2, RFC 7766): each message after a 2-byte
+ * length, in a segment of a connection to port 53. The message that
+ * begins in a segment is copied as a dns event (its start, when it goes
+ * on in later segments: then cut), the segments that carry the rest of it
+ * are skipped by the count kept per direction in the socket's state. A
+ * second message in the same segment (pipelined queries) is not read.
+ */
+static __always_inline void tcp_dns(struct __sk_buff *skb, struct bpf_sock *bsk, bool egress)
+{
+	struct sock_state *s;
+	struct flow_addr addr = {};
+	__u32 off, p, rem, shift = egress ? 0 : 16, l;
+	__u8 b[2];
+
+	/* the server's address from the packet (by its IP version, as
+	 * tcp_first_data), the payload after the TCP header */
+	if (bpf_skb_load_bytes(skb, 0, b, 1) < 0)
+		return;
+	if (b[0] >> 4 == 4) {
+		off = (b[0] & 0xf) * 4;
+		addr.family = AF_INET;
+		if (bpf_skb_load_bytes(skb, egress ? 16 : 12, addr.raddr, 4) < 0)
+			return;
+	} else {
+		__u8 proto;
+		int o = ipv6_l4(skb, &proto);
+
+		if (o < 0 || proto != IPPROTO_TCP)
+			return;
+		off = o;
+		addr.family = AF_INET6;
+		if (bpf_skb_load_bytes(skb, egress ? 24 : 8, addr.raddr, 16) < 0)
+			return;
+	}
+	if (bpf_skb_load_bytes(skb, off + 12, b, 1) < 0)
+		return;
+	off += (b[0] >> 4) * 4;
+	if (off >= skb->len)
+		return;		/* no payload */
+	s = bpf_sk_storage_get(&socks, bsk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	if (!s)
+		return;
+	p = skb->len - off;
+	rem = (s->dns_rem >> shift) & 0xffff;
+	if (rem >= p) {		/* all of it the rest of a message */
+		s->dns_rem = (s->dns_rem & ~(0xffffU << shift)) | ((rem - p) << shift);
+		return;
+	}
+	off += rem;
+	p -= rem;
+	rem = 0;
+	if (p >= 2 && bpf_skb_load_bytes(skb, off, b, 2) == 0) {
+		l = (__u32)b[0] << 8 | b[1];
+		if (l > p - 2)
+			rem = l - (p - 2);
+		emit_dns(skb, off + 2, l < p - 2 ? l : p - 2, s, &addr, egress, rem > 0);
+	}
+	s->dns_rem = (s->dns_rem & ~(0xffffU << shift)) | ((rem & 0xffff) << shift);
+}
+
 static __always_inline int account_skb(struct __sk_buff *skb, bool egress)
 {
 	struct bpf_sock *bsk = skb->sk;
@@ -796,8 +859,15 @@ static __always_inline int account_skb(struct __sk_buff *skb, bool egress)
 	bsk = bpf_sk_fullsock(bsk);
 	if (!bsk)
 		return 1;
-	if (bsk->protocol == IPPROTO_TCP)	/* counted from its sequence numbers */
+	if (bsk->protocol == IPPROTO_TCP) {	/* counted from its sequence numbers */
+		if (bpf_ntohs(bsk->dst_port) == 53) {
+			/* a DNS query is no hello: its messages are read here */
+			if (want_dns)
+				tcp_dns(skb, bsk, egress);
+			return 1;
+		}
 		return egress ? tcp_first_data(skb, bsk) : 1;
+	}
 
 	addr.family = bsk->family;
 	addr.sock_type = bsk->type;
@@ -863,7 +933,7 @@ static __always_inline int account_skb(struct __sk_buff *skb, bool egress)
 	key.proto = addr.proto;
 	flow_add(&key, &addr, s, bytes, egress);
 	if (dns && want_dns)
-		emit_dns(skb, l4off + sizeof(struct udphdr), bytes, s, &addr, egress);
+		emit_dns(skb, l4off + sizeof(struct udphdr), bytes, s, &addr, egress, false);
 	else if (quic)
 		quic_first_initial(skb, l4off + sizeof(struct udphdr), bytes, s, key.cookie, &addr);
 	return 1;

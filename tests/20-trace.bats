@@ -196,6 +196,37 @@ check_scenario() {
 		'map(select(.type == "dns" and .direction == "received" and .qname == "big.test")) | length >= 1 and all(.[]; .pid == $pid and .payload_truncated and (.answers | length) == 30 and .answers[0] == {"addr": "192.0.2.100", "ttl_s": 300} and .answers[29].addr == "192.0.2.129")' "$out"
 }
 
+@test "DNS over TCP: glibc's queries and the answers, whole or in two segments, are dns records like the UDP ones" {
+	need_bpf
+	need_cmd ip
+	dns_ns_start tcp.test=192.0.2.33 split.test=192.0.2.40/20
+	# glibc asks over TCP (RFC 7766) when told to
+	echo "options use-vc" >> "/etc/netns/$DNS_NS/resolv.conf"
+	trace_start "$BATS_TEST_TMPDIR/t.out"
+	whole=$(ip netns exec "$DNS_NS" "$SNITCH_TEST_BIN/dnsq" tcp.test)
+	split=$(ip netns exec "$DNS_NS" "$SNITCH_TEST_BIN/dnsq" split.test)
+	sleep 0.3
+	trace_stop
+	dns_ns_stop
+	[ "${whole#* }" = 192.0.2.33 ]
+	[ "$(echo "${split#* }" | wc -w)" -eq 20 ]
+	"$RESOLVE" < "$BATS_TEST_TMPDIR/t.out" > "$BATS_TEST_TMPDIR/r.out"
+	out=$BATS_TEST_TMPDIR/r.out
+	jq -c 'select(.type == "dns") | {pid, direction, qname, rcode, answers: (.answers | length?), payload_bytes, payload_truncated}' "$out"
+	# the query went over TCP: a connection to port 53 of the server
+	jq -e -s --argjson pid "${whole%% *}" 'any(.[]; .type == "flow" and .pid == $pid and .proto == "tcp" and .rport == 53)' "$out"
+	jq -e -s --argjson pid "${whole%% *}" '
+		(map(select(.type == "dns" and .pid == $pid and .direction == "sent" and .qname == "tcp.test")) | length == 1 and .[0].qtype == "A" and .[0].server == "127.0.0.1") and
+		(map(select(.type == "dns" and .pid == $pid and .direction == "received" and .qname == "tcp.test")) | length == 1 and
+		 .[0].rcode == 0 and .[0].answers == [{"addr": "192.0.2.33", "ttl_s": 300}] and (.[0].payload_truncated | not))' "$out"
+	# an answer in two segments: its first one read, cut, the second not
+	# taken for a message of its own
+	jq -e -s --argjson pid "${split%% *}" '
+		map(select(.type == "dns" and .pid == $pid and .direction == "received")) | length == 1 and
+		.[0].qname == "split.test" and .[0].payload_truncated and .[0].payload_bytes == 40' "$out"
+	jq -e -s 'map(select(.type == "error" and .code == "dns_malformed")) == []' "$out"
+}
+
 @test "a ring buffer too small for a burst of new flows gives lost records, and every flow still appears; stats say how full the ring and the flow table got" {
 	need_bpf
 	cp "$GEN" "$BATS_TEST_TMPDIR/gen-burst"
