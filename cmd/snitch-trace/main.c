@@ -975,7 +975,7 @@ int main(int argc, char **argv)
 		  .env = "SNITCH_TRACE_NO_DNS", .help = "write no dns records" },
 		{ .name = "no-hello", .type = CLI_FLAG, .value = &o.no_hello,
 		  .env = "SNITCH_TRACE_NO_HELLO",
-		  .help = "write no hello records (a TCP client's first bytes: its TLS ClientHello, or its HTTP request with its headers)" },
+		  .help = "write no hello records (a TCP client's first bytes: its TLS ClientHello, or its HTTP request with its headers; a UDP socket's first QUIC Initial packet)" },
 		{ .name = "verbose", .short_name = 'v', .type = CLI_FLAG, .value = &o.verbose,
 		  .help = "show libbpf's messages, and the verifier's log on failure" },
 	};
