@@ -53,14 +53,14 @@ static size_t answer(int argc, char **argv, const unsigned char *q, ssize_t n, u
 		unsigned many = 1;
 
 		if (!eq)
-			return 0;
+			continue;
 		snprintf(addr, sizeof(addr), "%s", eq + 1);
 		if (strchr(addr, '/')) {
 			many = (unsigned)atoi(strchr(addr, '/') + 1);
 			*strchr(addr, '/') = '\0';
 		}
 		if (inet_pton(AF_INET, addr, b) != 1 || many < 1 || many > 100)
-			return 0;
+			continue;
 		if ((size_t)(eq - argv[i]) == nl && !strncmp(argv[i], name, nl)) {
 			memcpy(&ip, b, 4);
 			count = many;
@@ -84,7 +84,7 @@ static size_t answer(int argc, char **argv, const unsigned char *q, ssize_t n, u
 		size_t rd = end + 12, len = strcspn(ptr, "=");
 		const char *lab = ptr;
 
-		while (lab < ptr + len && rd + 64 < sizeof(r)) {
+		while (lab < ptr + len && rd + 64 < 2048) {
 			size_t l = strcspn(lab, ".=");
 			r[rd++] = (unsigned char)l;
 			memcpy(r + rd, lab, l);
