@@ -793,7 +793,7 @@ static int setup(struct tracer *t, const struct trace_opts *o)
 		log_msg("%s", msg);
 		error_record(t, "hooks_missing", msg);
 	}
-	log_msg("not counted: TCP send and receive calls (a hook on every call costs too much); DNS over TCP; names inside TLS other than the ClientHello's; AF_PACKET mmap receive rings");
+	log_msg("not counted: TCP send and receive calls (a hook on every call costs too much); DNS over TLS or HTTPS; names inside TLS other than the ClientHello's; AF_PACKET mmap receive rings");
 	buf_release(&uncovered);
 	return -1;
 }
