@@ -303,7 +303,8 @@ flow_rec() {	# flow_rec EXE RADDR PROTO SEND RECV [PHASE] [COOKIE] [PID] [RPORT]
 	done
 	pids=
 	for i in 1 2 3 4 5; do
-		pids="$pids $(ip netns exec "$DNS_NS" "$d/dnsq-metrics" m1.test | cut -d' ' -f1)"
+		# (alive a while after its query: snitch-resolve names it from /proc)
+		pids="$pids $(DNSQ_LINGER_MS=800 ip netns exec "$DNS_NS" "$d/dnsq-metrics" m1.test | cut -d' ' -f1)"
 	done
 	want=5
 	for i in $(seq 100); do

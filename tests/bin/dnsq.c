@@ -2,12 +2,14 @@
 /*
  * Resolve a name with the C library's resolver and print "PID ADDR...";
  * with "send", then send one datagram to the first address, port 9.
+ * DNSQ_LINGER_MS=N: stay N ms before exiting.
  * Built twice by the Makefile: against glibc, and statically against musl,
  * whose resolver is its own: snitch-trace must see both on the wire.
  */
 #include <arpa/inet.h>
 #include <netdb.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -44,5 +46,10 @@ int main(int argc, char **argv)
 		close(fd);
 	}
 	freeaddrinfo(res);
+	/* DNSQ_LINGER_MS: stay a while, so that /proc still names this
+	 * process when snitch-resolve reads it on a busy machine */
+	fflush(stdout);
+	if (getenv("DNSQ_LINGER_MS"))
+		usleep((useconds_t)atoi(getenv("DNSQ_LINGER_MS")) * 1000);
 	return 0;
 }
