@@ -762,6 +762,27 @@ static int make_plan(struct q_db *db, const struct q_spec *s, const struct shape
 }
 
 /* The inner query of one piece: sums per key (and bucket). */
+/*
+ * The rows of a piece: its range, its dimension, its raw rowids, the
+ * filters. None for a drill-down's rows: of its range and filters already.
+ */
+static void put_where(struct sql *q, const struct q_spec *s, const struct piece *pc, int dim)
+{
+	const char *t = pc->src == SRC_RAW ? "window_start_ns" : "bucket_ns";
+
+	if (pc->src == SRC_DRILL)
+		return;
+	buf_printf(&q->b, " WHERE %s >= %lld AND %s < %lld", t, (long long)pc->from, t,
+		   (long long)pc->until);
+	if (src_dim(pc->src))
+		buf_printf(&q->b, " AND dim = %d", dim);
+	if (pc->src == SRC_RAW && (pc->lo_rowid || pc->hi_rowid))
+		buf_printf(&q->b, " AND rowid >= %lld AND rowid < %lld", (long long)pc->lo_rowid,
+			   (long long)pc->hi_rowid);
+	for (size_t i = 0; i < s->nfilters; i++)
+		put_filter(q, &s->filters[i], pc->src);
+}
+
 static void put_piece(struct sql *q, const struct q_spec *s, const struct shape *sh,
 		      const struct piece *pc, int dim)
 {
@@ -778,17 +799,7 @@ static void put_piece(struct sql *q, const struct q_spec *s, const struct shape 
 	buf_printf(b, "sum(send_bytes) AS s, sum(recv_bytes) AS r, %s AS c, sum(events) AS e,"
 		   " min(first_ns) AS f, max(last_ns) AS l FROM %s",
 		   pc->src == SRC_RAW ? "count(*)" : "sum(conns)", src_table[pc->src]);
-	/* the rows of a drill-down: of its range and filters already */
-	if (pc->src != SRC_DRILL)
-		buf_printf(b, " WHERE %s >= %lld AND %s < %lld", t, (long long)pc->from, t,
-			   (long long)pc->until);
-	if (src_dim(pc->src))
-		buf_printf(b, " AND dim = %d", dim);
-	if (pc->src == SRC_RAW && (pc->lo_rowid || pc->hi_rowid))
-		buf_printf(b, " AND rowid >= %lld AND rowid < %lld", (long long)pc->lo_rowid,
-			   (long long)pc->hi_rowid);
-	for (size_t i = 0; i < s->nfilters && pc->src != SRC_DRILL; i++)
-		put_filter(q, &s->filters[i], pc->src);
+	put_where(q, s, pc, dim);
 	if (sh->key != QF_NONE || sh->bucket_ns) {
 		buf_puts(b, " GROUP BY ");
 		if (sh->key != QF_NONE)
@@ -1455,21 +1466,15 @@ static int drill_rows(struct q_db *db, const struct q_spec *s, char *err, size_t
 		return r;
 	for (size_t i = 0; i < p.n; i++) {
 		const struct piece *pc = &p.p[i];
-		const char *tc = pc->src == SRC_RAW ? "window_start_ns" : "bucket_ns";
 
 		buf_puts(&q.b, i ? " UNION ALL SELECT " : "SELECT ");
 		for (size_t c = 0; c < DRILL_COLS; c++) {
 			put_col(&q.b, drill_cols[c], pc->src);
 			buf_puts(&q.b, ", ");
 		}
-		buf_printf(&q.b, "send_bytes, recv_bytes, %s, events, first_ns, last_ns FROM %s"
-			   " WHERE %s >= %lld AND %s < %lld", pc->src == SRC_RAW ? "1" : "conns",
-			   src_table[pc->src], tc, (long long)pc->from, tc, (long long)pc->until);
-		if (pc->src == SRC_RAW && (pc->lo_rowid || pc->hi_rowid))
-			buf_printf(&q.b, " AND rowid >= %lld AND rowid < %lld", (long long)pc->lo_rowid,
-				   (long long)pc->hi_rowid);
-		for (size_t f = 0; f < s->nfilters; f++)
-			put_filter(&q, &s->filters[f], pc->src);
+		buf_printf(&q.b, "send_bytes, recv_bytes, %s, events, first_ns, last_ns FROM %s",
+			   pc->src == SRC_RAW ? "1" : "conns", src_table[pc->src]);
+		put_where(&q, s, pc, p.dim);
 	}
 	if ((r = sqlite3_exec(db->h, "DROP TABLE IF EXISTS temp.q_drill", NULL, NULL, NULL)) != SQLITE_OK) {
 		sql_release(&q);

@@ -1115,6 +1115,22 @@ static int exec_i64(struct db *d, const char *sql, int64_t v)
  * the writer adds nothing before that (write_rollup). cut[]: the new
  * starts, ns.
  */
+/* rollup_state's start of a level. */
+static int set_level_from(struct db *d, const char *level, int64_t from_ns)
+{
+	sqlite3_stmt *st;
+	int r = sqlite3_prepare_v2(d->h, "INSERT OR REPLACE INTO rollup_state VALUES (?1, ?2)",
+				   -1, &st, NULL);
+
+	if (r != SQLITE_OK)
+		return r;
+	sqlite3_bind_text(st, 1, level, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, from_ns);
+	r = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK : sqlite3_errcode(d->h);
+	sqlite3_finalize(st);
+	return r;
+}
+
 static int retain_rollups(struct db *d, int64_t cutoff_ns, const int64_t *cut, const int64_t *coarse_cut)
 {
 	static const char *const del[ROLLUP_LEVELS] = {
@@ -1135,18 +1151,8 @@ static int retain_rollups(struct db *d, int64_t cutoff_ns, const int64_t *cut, c
 		r = exec_i64(d, del[l], c);
 		if (r == SQLITE_OK && del_dim[l])
 			r = exec_i64(d, del_dim[l], c);
-		if (r == SQLITE_OK && level_keep_s[l]) {
-			sqlite3_stmt *st;
-
-			r = sqlite3_prepare_v2(d->h, "INSERT OR REPLACE INTO rollup_state VALUES (?1, ?2)",
-					       -1, &st, NULL);
-			if (r != SQLITE_OK)
-				break;
-			sqlite3_bind_text(st, 1, level_name[l], -1, SQLITE_STATIC);
-			sqlite3_bind_int64(st, 2, c);
-			r = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK : sqlite3_errcode(d->h);
-			sqlite3_finalize(st);
-		}
+		if (r == SQLITE_OK && level_keep_s[l])
+			r = set_level_from(d, level_name[l], c);
 	}
 	/* a week the cutoff falls in goes whole: the level starts at the next */
 	for (int c = 0; c < ROLLUP_COARSE && r == SQLITE_OK; c++) {
@@ -1154,18 +1160,10 @@ static int retain_rollups(struct db *d, int64_t cutoff_ns, const int64_t *cut, c
 			"DELETE FROM rollup_dim_week WHERE bucket_ns < ?1",
 			"DELETE FROM rollup_dim_4week WHERE bucket_ns < ?1",
 		};
-		sqlite3_stmt *st;
 
 		r = exec_i64(d, del_coarse[c], cutoff_ns);
 		if (r == SQLITE_OK)
-			r = sqlite3_prepare_v2(d->h, "INSERT OR REPLACE INTO rollup_state VALUES (?1, ?2)",
-					       -1, &st, NULL);
-		if (r != SQLITE_OK)
-			break;
-		sqlite3_bind_text(st, 1, rollup_coarse_name[c], -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 2, coarse_cut[c]);
-		r = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK : sqlite3_errcode(d->h);
-		sqlite3_finalize(st);
+			r = set_level_from(d, rollup_coarse_name[c], coarse_cut[c]);
 	}
 	return r;
 }
