@@ -29,6 +29,9 @@
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
+extern struct task_struct *bpf_task_from_pid(s32 pid) __ksym;
+extern void bpf_task_release(struct task_struct *p) __ksym;
+
 #define AF_INET 2
 #define AF_INET6 10
 #define AF_PACKET 17
@@ -1065,8 +1068,15 @@ int BPF_PROG(on_data_ready, struct sock *sk)
 
 /* ---- the fd scan: TCP counts each interval, and owners ---- */
 
+/*
+ * The fd scan in one pass, where the verifier lets a socket reached from a
+ * file into bpf_sk_storage_get() (Linux 5.x and 6.x before it became
+ * stricter): every socket of every network namespace, TCP bytes each
+ * interval, owners of sockets older than snitch-trace and of accepted
+ * ones. Where it is refused, userspace loads the three passes below.
+ */
 SEC("iter/task_file")
-int scan_files(struct bpf_iter__task_file *ctx)
+int scan_fds(struct bpf_iter__task_file *ctx)
 {
 	struct seq_file *seq = ctx->meta->seq;
 	struct task_struct *task = ctx->task;
@@ -1151,5 +1161,275 @@ int scan_files(struct bpf_iter__task_file *ctx)
 		__builtin_memset(&e->counts, 0, sizeof(e->counts));
 		bpf_seq_write(seq, e, sizeof(*e));
 	}
+	return 0;
+}
+
+/*
+ * Where it is refused: three iterators, run in this order each interval:
+ *
+ * 1. scan_files (task_file) notes which process holds each TCP and UDP
+ *    socket, by the socket's inode number, in holders. The socket it
+ *    reaches from a file is one the verifier does not trust (newer
+ *    kernels refuse it to bpf_sk_storage_get()), so it only reads from it.
+ *    Raw, ICMP, UDP-Lite and AF_PACKET sockets, which no socket iterator
+ *    visits, are reported to userspace here, with their holder.
+ * 2. scan_tcp and 3. scan_udp visit each socket with a pointer the
+ *    verifier trusts: they give it the owner the first pass found where it
+ *    has none yet, or where its owner no longer holds it (an accepted
+ *    socket, or one handed to another process), and report TCP's bytes.
+ *
+ * scan_gen tells this scan's holders from a former scan's.
+ */
+__u64 scan_gen;
+
+struct holder {
+	__u64 gen;		/* scan_gen of the scan that wrote it */
+	__u64 exe_ino;		/* the holder's executable */
+	__u32 pid;		/* a process holding the socket */
+	__u32 pid2;		/* another one, 0 if none */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64);	/* the socket's inode number */
+	__type(value, struct holder);
+} holders SEC(".maps");
+
+static __always_inline __u64 task_exe_ino(struct task_struct *t)
+{
+	struct mm_struct *mm = t->mm;
+
+	return mm && mm->exe_file ? mm->exe_file->f_inode->i_ino : 0;
+}
+
+SEC("iter/task_file")
+int scan_files(struct bpf_iter__task_file *ctx)
+{
+	struct seq_file *seq = ctx->meta->seq;
+	struct task_struct *task = ctx->task;
+	struct file *file = ctx->file;
+	struct socket *sock;
+	struct holder *h;
+	struct ev_flow *e;
+	struct sock *sk;
+	__u32 zero = 0;
+	__u64 ino, cookie;
+	__u16 family, proto;
+
+	if (!task || !file)
+		return 0;
+	if ((file->f_inode->i_mode & S_IFMT) != S_IFSOCK)
+		return 0;
+	sock = bpf_sock_from_file(file);
+	if (!sock)
+		return 0;
+	sk = sock->sk;
+	if (!sk)
+		return 0;
+	family = sk->__sk_common.skc_family;
+	if (family != AF_INET && family != AF_INET6 && family != AF_PACKET)
+		return 0;
+	ino = file->f_inode->i_ino;
+	proto = sk->sk_protocol;
+	if (family != AF_PACKET && (proto == IPPROTO_TCP || proto == IPPROTO_UDP)) {
+		struct holder n = { .gen = scan_gen, .pid = task->tgid,
+				    .exe_ino = task_exe_ino(task) };
+
+		h = bpf_map_lookup_elem(&holders, &ino);
+		if (!h || h->gen != scan_gen) {
+			if (bpf_map_update_elem(&holders, &ino, &n, BPF_ANY) < 0)
+				count_lost(LOST_FLOW_TABLE);
+		} else if (h->pid != n.pid && !h->pid2) {
+			h->pid2 = n.pid;
+		}
+		return 0;
+	}
+
+	/* no socket iterator visits these: userspace learns their holder */
+	cookie = family == AF_PACKET ? PACKET_KEY(ino) : sk->__sk_common.skc_cookie.counter;
+	if (!cookie)
+		return 0;	/* nothing counted on it yet */
+	e = bpf_map_lookup_elem(&scratch, &zero);
+	if (!e)
+		return 0;
+	__builtin_memset(e, 0, sizeof(*e));
+	e->hdr.type = IT_OWNER;
+	e->hdr.ts_boot_ns = bpf_ktime_get_boot_ns();
+	e->key.cookie = cookie;
+	e->flags = FLOW_IDENT;
+	fill_ident(&e->id, task);
+	if (family == AF_PACKET) {
+		e->addr.family = AF_PACKET;
+		e->addr.sock_type = sk->sk_type;
+	} else {
+		fill_addr_sk(&e->addr, sk);
+	}
+	bpf_seq_write(seq, e, sizeof(*e));
+	return 0;
+}
+
+/*
+ * The process to give a socket as its owner, 0 for none: the holder
+ * scan_files found, if the socket has no owner yet, if it has its
+ * listener's (accepted), or if its owner no longer holds it or has run
+ * another executable since (handed over: *handover is set).
+ */
+static __always_inline __u32 scan_holder(struct sock_state *s, struct sock *sk, bool *handover)
+{
+	struct holder *h;
+	__u64 ino = 0;
+	__u32 pid, holder;
+
+	*handover = false;
+	if (sk->sk_socket && sk->sk_socket->file)
+		ino = sk->sk_socket->file->f_inode->i_ino;
+	h = ino ? bpf_map_lookup_elem(&holders, &ino) : NULL;
+	if (!h)
+		return 0;
+	holder = h->gen == scan_gen ? h->pid : 0;	/* else a former scan's */
+	if (holder && (s->flags & S_IDENT)) {
+		pid = s->id.proc[0].pid;
+		if ((pid == h->pid && h->exe_ino == s->id.proc[0].exe_ino) || pid == h->pid2) {
+			s->flags &= ~S_INHERITED;	/* it still holds it */
+			holder = 0;
+		} else {
+			*handover = !(s->flags & S_INHERITED);
+		}
+	}
+	bpf_map_delete_elem(&holders, &ino);
+	return holder;
+}
+
+/* Make process pid the socket's owner; false if it has gone. */
+static __always_inline bool scan_adopt(struct sock_state *s, __u32 pid)
+{
+	struct task_struct *t = bpf_task_from_pid(pid);
+
+	if (!t)
+		return false;
+	fill_ident(&s->id, t);
+	bpf_task_release(t);
+	s->flags = (s->flags | S_IDENT) & ~S_INHERITED;
+	return true;
+}
+
+static __always_inline struct ev_flow *scan_event(struct sock_state *s, struct sock *sk)
+{
+	__u32 zero = 0;
+	struct ev_flow *e = bpf_map_lookup_elem(&scratch, &zero);
+
+	if (!e)
+		return NULL;
+	__builtin_memset(e, 0, sizeof(*e));
+	e->key.cookie = s->cookie;
+	e->hdr.ts_boot_ns = bpf_ktime_get_boot_ns();
+	e->flags = FLOW_IDENT;
+	e->id = s->id;
+	fill_addr_sk(&e->addr, sk);
+	return e;
+}
+
+SEC("iter/tcp")
+int scan_tcp(struct bpf_iter__tcp *ctx)
+{
+	struct seq_file *seq = ctx->meta->seq;
+	struct sock_common *skc = ctx->sk_common;
+	struct tcp_sock *tp;
+	struct sock_state *s;
+	struct ev_flow *e;
+	struct sock *sk;
+	bool owner, handover;
+	__u32 holder;
+
+	if (!skc)
+		return 0;
+	tp = bpf_skc_to_tcp_sock(skc);	/* NULL for time-wait and request socks */
+	if (!tp)
+		return 0;
+	sk = (struct sock *)tp;
+	if (sk->__sk_common.skc_state == TCP_LISTEN) {
+		__u64 ino = sk->sk_socket && sk->sk_socket->file ?
+			    sk->sk_socket->file->f_inode->i_ino : 0;
+
+		if (ino)
+			bpf_map_delete_elem(&holders, &ino);
+		return 0;
+	}
+	s = bpf_sk_storage_get(&socks, tp, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	if (!s) {
+		count_lost(LOST_STORAGE);
+		return 0;
+	}
+	if (!s->cookie)
+		s->cookie = bpf_get_socket_cookie(tp);
+	/* an owner for a socket without one now; a handed-over one's
+	 * bytes so far go to the process that held it */
+	holder = scan_holder(s, sk, &handover);
+	owner = holder && !handover && scan_adopt(s, holder);
+	if (!(s->flags & S_IDENT))
+		return 0;	/* held by no process: orphaned, or not yet accepted */
+	if (!(s->flags & S_TCP_BASE) && sk->__sk_common.skc_state == TCP_ESTABLISHED) {
+		/* established before we started: count from now */
+		tcp_totals(tp, sk, s->flags, &s->base_sent, &s->base_recv);
+		s->rep_sent = s->rep_recv = 0;
+		s->flags |= S_TCP_BASE;
+		owner = true;
+	}
+	if (!(s->flags & S_TCP_BASE))
+		return 0;	/* a flow only once established */
+	e = scan_event(s, sk);
+	if (!e)
+		return 0;
+	e->flags |= FLOW_TCP;
+	if (tcp_claim(s, tp, sk, &e->counts)) {
+		e->hdr.type = IT_TCP_DELTA;	/* the delta carries the owner too */
+		bpf_seq_write(seq, e, sizeof(*e));
+		owner = false;
+	}
+	if (handover && scan_adopt(s, holder)) {
+		e->id = s->id;
+		e->flags |= FLOW_HANDOVER;
+		owner = true;
+	}
+	if (owner) {
+		e->hdr.type = IT_OWNER;
+		__builtin_memset(&e->counts, 0, sizeof(e->counts));
+		bpf_seq_write(seq, e, sizeof(*e));
+	}
+	return 0;
+}
+
+SEC("iter/udp")
+int scan_udp(struct bpf_iter__udp *ctx)
+{
+	struct seq_file *seq = ctx->meta->seq;
+	struct udp_sock *us = ctx->udp_sk;
+	struct sock_state *s;
+	struct ev_flow *e;
+	struct sock *sk;
+	bool handover;
+	__u32 holder;
+
+	if (!us)
+		return 0;
+	sk = (struct sock *)us;
+	s = bpf_sk_storage_get(&socks, us, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	if (!s) {
+		count_lost(LOST_STORAGE);
+		return 0;
+	}
+	if (!s->cookie)
+		s->cookie = bpf_get_socket_cookie(us);
+	holder = scan_holder(s, sk, &handover);
+	if (!holder || !scan_adopt(s, holder))
+		return 0;
+	e = scan_event(s, sk);
+	if (!e)
+		return 0;
+	e->hdr.type = IT_OWNER;
+	if (handover)
+		e->flags |= FLOW_HANDOVER;
+	bpf_seq_write(seq, e, sizeof(*e));
 	return 0;
 }

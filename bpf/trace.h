@@ -80,6 +80,7 @@ enum event_type {
 #define FLOW_ACTIVE	0x8	/* TCP: this socket sent the SYN (connect) */
 #define FLOW_RESET	0x10	/* TCP end: the peer reset the connection */
 #define FLOW_SYN_SENT	0x20	/* TCP attempt: a SYN went out */
+#define FLOW_HANDOVER	0x40	/* fd scan: another process holds the socket now */
 
 struct ev_hdr {
 	__u32 type;

@@ -57,7 +57,9 @@ struct tracer {
 	struct ring_buffer *rb;
 	struct bpf_link *links[16];
 	int nlinks;
-	struct bpf_link *scan_link;
+	/* the fd scan's iterators, run in this order; none: no scan */
+	struct bpf_link *scan_links[3];
+	int nscan;
 	struct output out;
 	struct outq q;			/* out.b, written as the reader takes it */
 	uint64_t qdrop_seen;		/* q.dropped when last reported lost */
@@ -144,6 +146,20 @@ static void set_ident(struct flow *f, const struct ev_flow *e)
 		return;
 	f->id = e->id;
 	f->have_id = true;
+}
+
+/*
+ * A socket another process holds now (the fd scan): what its former owner
+ * moved goes out under that owner's name before the flow takes the new one.
+ */
+static void hand_over(struct tracer *t, struct flow *f, const struct ev_flow *e,
+		      uint64_t now_real)
+{
+	if (!(e->flags & FLOW_HANDOVER) || !f->announced)
+		return;
+	if (f->pending.send_bytes || f->pending.recv_bytes ||
+	    f->pending.send_calls || f->pending.recv_calls)
+		write_flow(&t->out, &t->clk, f, "update", now_real);
 }
 
 /* An event names a flow; get it, creating it from the event if new. */
@@ -264,11 +280,13 @@ static void on_flow_event(struct tracer *t, const struct ev_flow *e)
 			f = flow_of_event(t, e, now);
 			if (!f)
 				return;
+			hand_over(t, f, e, now);
 			set_ident(f, e);
 			announce(t, f, now);
 			break;
 		}
 		for (f = flow_first_of(&t->flows, e->key.cookie); f; f = flow_next_of(f)) {
+			hand_over(t, f, e, now);
 			set_ident(f, e);
 			announce(t, f, now);
 		}
@@ -338,16 +356,15 @@ static int on_event(void *ctx, void *data, size_t size)
 	return outq_full(&t->q) ? QUEUE_FULL : 0;
 }
 
-/* The fd scan: TCP bytes of every socket some process holds, and owners. */
-static int run_scan(struct tracer *t)
+/* One iterator of the fd scan: its records, into the flows. */
+static int run_iter(struct tracer *t, struct bpf_link *link)
 {
-	int fd = bpf_iter_create(bpf_link__fd(t->scan_link));
+	int fd = bpf_iter_create(bpf_link__fd(link));
 	size_t off = 0;
 	ssize_t n;
 
 	if (fd < 0)
 		return -errno;
-	t->last_scan = clock_mono_ns();
 	buf_reset(&t->scanbuf);
 	for (;;) {
 		if (buf_reserve(&t->scanbuf, 65536) < 0) {
@@ -373,6 +390,20 @@ static int run_scan(struct tracer *t)
 		(void)outq_trim(&t->q, at);
 	}
 	return 0;
+}
+
+/* The fd scan: TCP bytes of every socket some process holds, and owners. */
+static int run_scan(struct tracer *t)
+{
+	int r = 0;
+
+	if (!t->nscan)
+		return 0;
+	t->last_scan = clock_mono_ns();
+	t->skel->bss->scan_gen++;	/* the holders this scan finds */
+	for (int i = 0; i < t->nscan && r == 0; i++)
+		r = run_iter(t, t->scan_links[i]);
+	return r;
 }
 
 /* What the map's counters moved since they were last read. */
@@ -655,24 +686,24 @@ static bool btf_has(const struct btf *btf, const char *name, int kind)
 	return btf && btf__find_by_name_kind(btf, name, kind) > 0;
 }
 
-static int setup(struct tracer *t, const struct trace_opts *o)
+/* The fd scan's programs: one pass, or three where the verifier wants. */
+enum scan_kind { SCAN_NONE, SCAN_ONE, SCAN_THREE };
+
+/*
+ * Open the BPF object and say which programs to load: the hooks this
+ * kernel has (the others are listed in uncovered) and the fd scan of the
+ * kind asked for.
+ */
+static int open_bpf(struct tracer *t, const struct trace_opts *o, struct btf *vmlinux,
+		    bool have_cgroup, enum scan_kind scan, struct hook *hooks, int *nhooks,
+		    struct buf *uncovered)
 {
-	char cgpath[4096] = "", msg[512];
-	struct btf *vmlinux = btf__load_vmlinux_btf();
-	struct hook hooks[16];
-	int nh = 0, cgfd = -1, err;
-	bool have_cgroup, have_iter;
-	struct buf uncovered = BUF_INIT;
+	int nh = 0;
 
 	t->skel = trace_bpf__open();
 	if (!t->skel) {
 		log_msg("cannot open the BPF object: %s", strerror(errno));
 		return SNITCH_EXIT_SOFTWARE;
-	}
-	if (!vmlinux) {
-		log_msg("cannot read the kernel's BTF (/sys/kernel/btf/vmlinux): %s; the kernel needs CONFIG_DEBUG_INFO_BTF=y",
-			strerror(errno));
-		return SNITCH_EXIT_UNAVAILABLE;
 	}
 	t->skel->rodata->want_exec = !o->no_exec;
 	t->skel->rodata->want_dns = !o->no_dns;
@@ -682,20 +713,6 @@ static int setup(struct tracer *t, const struct trace_opts *o)
 	t->skel->rodata->want_hello = !o->no_hello;
 	bpf_map__set_max_entries(t->skel->maps.flows, (uint32_t)o->max_flows);
 	bpf_map__set_max_entries(t->skel->maps.events, (uint32_t)o->ringbuf_kb * 1024);
-
-	if (o->cgroup)
-		snprintf(cgpath, sizeof(cgpath), "%s", o->cgroup);
-	have_cgroup = o->cgroup || find_cgroup2(cgpath, sizeof(cgpath));
-	if (have_cgroup) {
-		cgfd = open(cgpath, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (cgfd < 0) {
-			log_msg("cannot open cgroup '%s': %s", cgpath, strerror(errno));
-			if (o->cgroup)
-				return SNITCH_EXIT_UNAVAILABLE;
-			have_cgroup = false;
-		}
-	}
-	have_iter = btf_has(vmlinux, "bpf_iter__task_file", BTF_KIND_STRUCT);
 
 #define HOOK(p, tp, w, cg) hooks[nh++] = (struct hook){ t->skel->progs.p, tp, w, cg, true }
 	HOOK(on_sock_create, NULL, "socket owners (cgroup/sock_create)", true);
@@ -710,6 +727,7 @@ static int setup(struct tracer *t, const struct trace_opts *o)
 	HOOK(on_data_ready, "btf_trace_sk_data_ready", "AF_PACKET frames received (sk_data_ready)", false);
 	HOOK(on_sys_enter, "btf_trace_sys_enter", "system calls (sys_enter)", false);
 #undef HOOK
+	buf_reset(uncovered);
 	for (int i = 0; i < nh; i++) {
 		struct hook *h = &hooks[i];
 
@@ -721,24 +739,96 @@ static int setup(struct tracer *t, const struct trace_opts *o)
 			h->on = false;
 			bpf_program__set_autoload(h->prog, false);
 			if (!off)
-				buf_printf(&uncovered, "%s%s", uncovered.len ? "; " : "", h->what);
+				buf_printf(uncovered, "%s%s", uncovered->len ? "; " : "", h->what);
 		}
 	}
-	if (!have_iter)
-		bpf_program__set_autoload(t->skel->progs.scan_files, false);
-	btf__free(vmlinux);
+	*nhooks = nh;
+	bpf_program__set_autoload(t->skel->progs.scan_fds, scan == SCAN_ONE);
+	bpf_program__set_autoload(t->skel->progs.scan_files, scan == SCAN_THREE);
+	bpf_program__set_autoload(t->skel->progs.scan_tcp, scan == SCAN_THREE);
+	bpf_program__set_autoload(t->skel->progs.scan_udp, scan == SCAN_THREE);
+	return -1;
+}
 
-	err = trace_bpf__load(t->skel);
-	if (err) {
+/*
+ * Load, with the fd scan in one pass if this kernel's verifier takes it,
+ * else in three (bpf/trace.bpf.c says why), else with none.
+ */
+static int load_bpf(struct tracer *t, const struct trace_opts *o, struct btf *vmlinux,
+		    bool have_cgroup, struct hook *hooks, int *nh, struct buf *uncovered,
+		    enum scan_kind *scan)
+{
+	bool have_three = btf_has(vmlinux, "bpf_iter__tcp", BTF_KIND_STRUCT) &&
+			  btf_has(vmlinux, "bpf_iter__udp", BTF_KIND_STRUCT);
+	int err, r;
+
+	*scan = btf_has(vmlinux, "bpf_iter__task_file", BTF_KIND_STRUCT) ? SCAN_ONE : SCAN_NONE;
+	for (;;) {
+		if ((r = open_bpf(t, o, vmlinux, have_cgroup, *scan, hooks, nh, uncovered)) >= 0)
+			return r;
+		err = trace_bpf__load(t->skel);
+		if (!err)
+			return -1;
 		err = errno ? errno : -err;
-		if (err == EPERM || err == EACCES) {
-			log_msg("cannot load BPF programs: %s (run as root, or with CAP_BPF, CAP_PERFMON and CAP_SYS_ADMIN)",
-				strerror(err));
-			return SNITCH_EXIT_NOPERM;
+		if (*scan == SCAN_NONE)
+			break;
+		trace_bpf__destroy(t->skel);
+		t->skel = NULL;
+		if (*scan == SCAN_ONE && have_three) {
+			if (trace_verbose)
+				log_msg("the one-pass fd scan was refused (%s): trying it in three passes",
+					strerror(err));
+			*scan = SCAN_THREE;
+		} else {
+			*scan = SCAN_NONE;
 		}
-		log_msg("cannot load BPF programs: %s%s", strerror(err),
-			trace_verbose ? "" : " (--verbose shows the verifier's log)");
+	}
+	if (err == EPERM || err == EACCES) {
+		log_msg("cannot load BPF programs: %s (run as root, or with CAP_BPF, CAP_PERFMON and CAP_SYS_ADMIN)",
+			strerror(err));
+		return SNITCH_EXIT_NOPERM;
+	}
+	log_msg("cannot load BPF programs: %s%s", strerror(err),
+		trace_verbose ? "" : " (--verbose shows the verifier's log)");
+	return SNITCH_EXIT_UNAVAILABLE;
+}
+
+static int setup(struct tracer *t, const struct trace_opts *o)
+{
+	char cgpath[4096] = "", msg[512];
+	struct btf *vmlinux = btf__load_vmlinux_btf();
+	struct hook hooks[16];
+	int nh = 0, cgfd = -1, r;
+	bool have_cgroup;
+	enum scan_kind scan;
+	struct buf uncovered = BUF_INIT;
+
+	if (!vmlinux) {
+		log_msg("cannot read the kernel's BTF (/sys/kernel/btf/vmlinux): %s; the kernel needs CONFIG_DEBUG_INFO_BTF=y",
+			strerror(errno));
 		return SNITCH_EXIT_UNAVAILABLE;
+	}
+	if (o->cgroup)
+		snprintf(cgpath, sizeof(cgpath), "%s", o->cgroup);
+	have_cgroup = o->cgroup || find_cgroup2(cgpath, sizeof(cgpath));
+	if (have_cgroup) {
+		cgfd = open(cgpath, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (cgfd < 0) {
+			log_msg("cannot open cgroup '%s': %s", cgpath, strerror(errno));
+			if (o->cgroup) {
+				btf__free(vmlinux);
+				return SNITCH_EXIT_UNAVAILABLE;
+			}
+			have_cgroup = false;
+		}
+	}
+	r = load_bpf(t, o, vmlinux, have_cgroup, hooks, &nh, &uncovered, &scan);
+	btf__free(vmlinux);
+	if (r >= 0) {
+		if (cgfd >= 0)
+			close(cgfd);
+		buf_release(&uncovered);
+		return r;
 	}
 	for (int i = 0; i < nh; i++) {
 		struct hook *h = &hooks[i];
@@ -759,13 +849,29 @@ static int setup(struct tracer *t, const struct trace_opts *o)
 	}
 	if (cgfd >= 0)
 		close(cgfd);
-	if (have_iter)
-		t->scan_link = bpf_program__attach_iter(t->skel->progs.scan_files, NULL);
-	if (!t->scan_link) {
+	if (scan == SCAN_ONE) {
+		t->scan_links[t->nscan++] = bpf_program__attach_iter(t->skel->progs.scan_fds, NULL);
+	} else if (scan == SCAN_THREE) {
+		t->scan_links[t->nscan++] = bpf_program__attach_iter(t->skel->progs.scan_files, NULL);
+		t->scan_links[t->nscan++] = bpf_program__attach_iter(t->skel->progs.scan_tcp, NULL);
+		t->scan_links[t->nscan++] = bpf_program__attach_iter(t->skel->progs.scan_udp, NULL);
+	}
+	for (int i = 0; i < t->nscan; i++) {
+		if (!t->scan_links[i]) {
+			for (int j = 0; j < t->nscan; j++)
+				bpf_link__destroy(t->scan_links[j]);
+			t->nscan = 0;
+			scan = SCAN_NONE;
+			break;
+		}
+	}
+	if (scan == SCAN_NONE) {
 		snprintf(msg, sizeof(msg),
 			 "the task_file iterator is not available: TCP bytes are counted only when a connection ends, and sockets older than snitch-trace are not seen");
 		log_msg("%s", msg);
 		error_record(t, "iterator_unavailable", msg);
+	} else if (scan == SCAN_THREE) {
+		log_msg("this kernel's verifier refuses the one-pass fd scan: TCP connections in other network namespaces than snitch-trace's are counted when they end, not every interval, and sockets there older than snitch-trace get no owner");
 	}
 	t->rb = ring_buffer__new(bpf_map__fd(t->skel->maps.events), on_event, t, NULL);
 	if (!t->rb) {
@@ -821,8 +927,8 @@ static int drop_privileges(struct tracer *t)
 		return 0;	/* never held it */
 	if (bpf_map_get_next_key(bpf_map__fd(t->skel->maps.flows), NULL, key) < 0 && errno == EPERM)
 		need_bpf = true;
-	if (t->scan_link) {
-		fd = bpf_iter_create(bpf_link__fd(t->scan_link));
+	if (t->nscan) {
+		fd = bpf_iter_create(bpf_link__fd(t->scan_links[0]));
 		if (fd >= 0)
 			close(fd);
 		else if (errno == EPERM)
@@ -850,8 +956,8 @@ static int run(struct tracer *t)
 	t->next_drain = clock_mono_ns() + t->interval_ns;
 	t->next_stats = clock_mono_ns() + t->opt->stats_s * 1000000000ULL;
 	/* sockets that are older than us: their owners and TCP baselines */
-	if (t->scan_link && run_scan(t) < 0)
-		log_msg("the first fd scan failed: %s", strerror(errno));
+	if ((e = run_scan(t)) < 0)
+		log_msg("the first fd scan failed: %s", strerror(-e));
 	while (!sig_stop) {
 		uint64_t now = clock_mono_ns(), due = t->next_drain;
 		struct pollfd p[2];
@@ -889,8 +995,8 @@ static int run(struct tracer *t)
 			t->next_drain = now + t->interval_ns;
 		} else if (t->next_scan && now >= t->next_scan) {
 			t->next_scan = 0;
-			if (t->scan_link && run_scan(t) < 0)
-				log_limited("the fd scan failed: %s", strerror(errno));
+			if ((e = run_scan(t)) < 0)
+				log_limited("the fd scan failed: %s", strerror(-e));
 		}
 	}
 	/*
@@ -919,7 +1025,8 @@ static int run(struct tracer *t)
 static void cleanup(struct tracer *t)
 {
 	ring_buffer__free(t->rb);
-	bpf_link__destroy(t->scan_link);
+	for (int i = 0; i < t->nscan; i++)
+		bpf_link__destroy(t->scan_links[i]);
 	for (int i = 0; i < t->nlinks; i++)
 		bpf_link__destroy(t->links[i]);
 	trace_bpf__destroy(t->skel);
