@@ -507,11 +507,20 @@ int BPF_PROG(on_state, struct sock *sk, int oldstate, int newstate)
 		}
 		return 0;
 	}
-	/* these two states are entered only by sending a FIN */
+	/*
+	 * these two states are entered only by sending a FIN, in the context
+	 * of the process that closes the socket or shuts it down: an accepted
+	 * socket not yet confirmed by the fd scan is that process's
+	 */
 	if (newstate == TCP_FIN_WAIT1 || newstate == TCP_LAST_ACK) {
 		s = bpf_sk_storage_get(&socks, sk, 0, 0);
-		if (s)
+		if (s) {
 			__sync_fetch_and_or(&s->flags, S_FIN_SENT);
+			if (s->flags & S_INHERITED) {
+				fill_ident(&s->id, bpf_get_current_task_btf());
+				__sync_fetch_and_and(&s->flags, ~S_INHERITED);
+			}
+		}
 	}
 	return 0;
 }
@@ -1120,6 +1129,8 @@ int scan_fds(struct bpf_iter__task_file *ctx)
 		/* older than us, or accepted: this process holds it */
 		fill_ident(&s->id, task);
 		owner = true;
+	} else if (s->flags & S_INHERITED) {
+		owner = true;	/* the listener's owner accepted it: confirmed */
 	}
 	s->flags = (s->flags | S_IDENT) & ~S_INHERITED;
 
@@ -1339,7 +1350,7 @@ int scan_tcp(struct bpf_iter__tcp *ctx)
 	struct sock_state *s;
 	struct ev_flow *e;
 	struct sock *sk;
-	bool owner, handover;
+	bool owner, handover, inherited;
 	__u32 holder;
 
 	if (!skc)
@@ -1365,8 +1376,11 @@ int scan_tcp(struct bpf_iter__tcp *ctx)
 		s->cookie = bpf_get_socket_cookie(tp);
 	/* an owner for a socket without one now; a handed-over one's
 	 * bytes so far go to the process that held it */
+	inherited = s->flags & S_INHERITED;
 	holder = scan_holder(s, sk, &handover);
 	owner = holder && !handover && scan_adopt(s, holder);
+	if (inherited && !(s->flags & S_INHERITED))
+		owner = true;	/* accepted: its owner is known now */
 	if (!(s->flags & S_IDENT))
 		return 0;	/* held by no process: orphaned, or not yet accepted */
 	if (!(s->flags & S_TCP_BASE) && sk->__sk_common.skc_state == TCP_ESTABLISHED) {

@@ -98,6 +98,12 @@ check_scenario() {
 	pid=$(jq 'select(.role == "client") | .pid' "$BATS_FILE_TMPDIR/report-drip")
 	# more than one record carried its bytes
 	[ "$(jq -s --argjson pid "$pid" '[.[] | select(.type == "flow" and .pid == $pid and .send_bytes > 0)] | length' "$BATS_FILE_TMPDIR/trace.out")" -ge 2 ]
+	# one flow all along: one new record, one end, the updates between
+	# (an interval's fd scan once made the flow forgotten, and new again)
+	jq -se --argjson pid "$pid" '[.[] | select(.type == "flow" and .pid == $pid)] | group_by(.sock_cookie) |
+		length >= 1 and all(.[]; (map(select(.phase == "new")) | length) == 1 and
+			(map(select(.phase == "end")) | length) == 1 and .[0].phase == "new" and .[-1].phase == "end")' \
+		"$BATS_FILE_TMPDIR/trace.out"
 }
 
 @test "TCP flows get calls null; datagram flows count datagrams" {

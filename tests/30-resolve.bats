@@ -104,7 +104,7 @@ SCRIPT
 	echo "$output" | jq -e -s 'map(select(.type == "stats"))[0].processes_unknown == 1'
 }
 
-@test "a path that no longer names the executable gives null and an error" {
+@test "an executable replaced while it runs is named as the kernel names it, fileless, never the new file" {
 	d=$BATS_TEST_TMPDIR
 	cp /bin/sleep "$d/tool"
 	id=$(stat -c '"exe_dev":%d,"exe_ino":%i' "$d/tool")
@@ -116,7 +116,24 @@ SCRIPT
 	mv "$d/tool.new" "$d/tool"
 	run --separate-stderr "$RESOLVE" <<< "{\"v\":1,\"type\":\"flow\",\"pid\":$BG,\"comm\":\"tool\",$id,\"uid\":0}"
 	[ "$status" -eq 0 ]
-	echo "$output" | jq -e -s 'map(select(.type == "flow"))[0] | .exe_path == null and .name == "tool" and .cmdline[1] == "30"'
+	echo "$output" | jq -e -s --arg p "$d/tool (deleted)" 'map(select(.type == "flow"))[0] | .exe_path == $p and .exe_fileless == true and .name == "tool" and .cmdline[1] == "30"'
+	echo "$output" | jq -e -s 'map(select(.type == "error")) == []'
+}
+
+@test "a record of an executable the process no longer runs, whose path names another file: null and an error" {
+	d=$BATS_TEST_TMPDIR
+	cp /bin/sleep "$d/tool"
+	cp /bin/sleep "$d/old"
+	# the record names an executable (old's) that the process does not run
+	id=$(stat -c '"exe_dev":%d,"exe_ino":%i' "$d/old")
+	"$d/tool" 30 &
+	BG=$!
+	sleep 0.2
+	rm "$d/tool"
+	cp /bin/sleep "$d/tool"
+	run --separate-stderr "$RESOLVE" <<< "{\"v\":1,\"type\":\"flow\",\"pid\":$BG,\"comm\":\"tool\",$id,\"uid\":0}"
+	[ "$status" -eq 0 ]
+	echo "$output" | jq -e -s 'map(select(.type == "flow"))[0] | .exe_path == null and .exe_fileless == null'
 	echo "$output" | jq -e -s --arg p "$d/tool" 'map(select(.type == "error"))[0] | .code == "exe_path_mismatch" and .path == $p and .stage == "snitch-resolve"'
 	[[ "$stderr" == *"not its executable"* ]]
 }
@@ -360,7 +377,7 @@ container_run() {
 		.exe_path == "/bin/sleep" and .cmdline == ["/bin/sleep", "30"]'
 }
 
-@test "a program run from a memfd has no path, and that is no error" {
+@test "a program run from a memfd is named by its memfd and fileless, and that is no error" {
 	need_cmd python3
 	# runc runs itself so; here sleep, copied into a memfd and run from it
 	python3 -c 'import os
@@ -373,9 +390,65 @@ os.execve("/proc/self/fd/%d" % fd, ["sleep", "30"], {})' &
 	id=$(stat -L -c '"exe_dev":%d,"exe_ino":%i' "/proc/$BG/exe")
 	run --separate-stderr "$RESOLVE" <<< "{\"v\":1,\"type\":\"flow\",\"pid\":$BG,\"comm\":\"sleep\",$id}"
 	[ "$status" -eq 0 ]
-	echo "$output" | jq -e -s 'map(select(.type == "flow"))[0] | .exe_path == null and .name == "sleep" and .cmdline == ["sleep", "30"]'
+	echo "$output" | jq -e -s 'map(select(.type == "flow"))[0] | .exe_path == "/memfd:copy (deleted)" and .exe_fileless == true and .name == "sleep" and .cmdline == ["sleep", "30"]'
 	echo "$output" | jq -e -s 'map(select(.type == "error")) == []'
 	[ -z "$stderr" ]
+}
+
+@test "a process that calls itself after another program: name_exe names that program; its own links and scripts do not count" {
+	need_cmd python3
+	d=$BATS_TEST_TMPDIR
+	cp /bin/sleep "$d/tool"
+	# argv[0] "sshd"-like: the name of another executable of /usr/bin
+	other=$(basename "$(readlink -f /usr/bin/env)")
+	python3 -c 'import os, sys; os.execv(sys.argv[1], [sys.argv[2], "30"])' "$d/tool" "$other" &
+	A=$!
+	# comm set with prctl(PR_SET_NAME) by the program itself
+	python3 -c 'import ctypes, time; ctypes.CDLL(None).prctl(15, b"ls", 0, 0, 0); time.sleep(30)' &
+	B=$!
+	# its own executable under the name of a link to it: no disguise
+	sleep 30 &
+	C=$!
+	for _ in $(seq 50); do [ "$(cat /proc/$A/comm)" = tool ] && [ "$(cat /proc/$B/comm)" = ls ] && break; sleep 0.1; done
+	in=
+	for p in $A $B $C; do
+		in+="{\"v\":1,\"type\":\"exec\",\"pid\":$p,$(stat -L -c '"exe_dev":%d,"exe_ino":%i' /proc/$p/exe)}"$'\n'
+	done
+	run --separate-stderr "$RESOLVE" <<< "$in"
+	[ "$status" -eq 0 ]
+	echo "$output" | jq -e -s --argjson p "$A" --arg o "/usr/bin/$other" 'map(select(.pid == $p))[0] | .name == "tool" and .cmdline[0] == ($o | split("/") | last) and .name_exe == $o'
+	echo "$output" | jq -e -s --argjson p "$B" 'map(select(.pid == $p))[0] | .name == "ls" and (.name_exe | test("/s?bin/ls$")) and (.exe_path | test("python"))'
+	echo "$output" | jq -e -s --argjson p "$C" 'map(select(.pid == $p))[0] | .name == "sleep" and .name_exe == null'
+}
+
+@test "an interpreter's script: script_path, absolute or from its working directory; none for inline code" {
+	need_cmd python3
+	d=$BATS_TEST_TMPDIR
+	printf 'import time\ntime.sleep(30)\n' > "$d/job.py"
+	printf '#!/bin/sh\nsleep 30\n' > "$d/job.sh"
+	chmod +x "$d/job.sh"
+	python3 -u "$d/job.py" &
+	A=$!
+	(cd "$d" && exec python3 job.py) &
+	B=$!
+	"$d/job.sh" &
+	C=$!
+	python3 -c 'import time; time.sleep(30)' "$d/job.py" &
+	D=$!
+	sleep 0.5
+	in=
+	for p in $A $B $C $D; do
+		in+="{\"v\":1,\"type\":\"exec\",\"pid\":$p,$(stat -L -c '"exe_dev":%d,"exe_ino":%i' /proc/$p/exe)}"$'\n'
+	done
+	run --separate-stderr "$RESOLVE" <<< "$in"
+	[ "$status" -eq 0 ]
+	for p in $A $B; do
+		echo "$output" | jq -e -s --argjson p "$p" --arg s "$d/job.py" 'map(select(.pid == $p))[0] | .script_path == $s'
+	done
+	echo "$output" | jq -e -s --argjson p "$C" --arg s "$d/job.sh" 'map(select(.pid == $p))[0] | .script_path == $s and .name == "job.sh" and .name_exe == null'
+	echo "$output" | jq -e -s --argjson p "$D" 'map(select(.pid == $p))[0] | .script_path == null'
+	# not an interpreter: no script, whatever its arguments
+	echo "$output" | jq -e -s 'map(select(.type == "exec")) | length == 4'
 }
 
 @test "a process of the host has empty container fields" {

@@ -108,6 +108,29 @@ notify() {
 	[[ "${lines[1]}" == "New executable: ok"$'\t'"/opt/ok connected to example.org (198.51.100.7) port 443 tcp sha256 58824afa640f512e…" ]]
 }
 
+@test "a program without a file on disk (memfd, or replaced) has its own words in exe.log and on the desktop" {
+	need_desktop
+	desktop_mark
+	{
+		flow "/memfd:x (deleted)" x "$SHA1" '. + {exe_fileless:true}'
+		flow "/opt/up (deleted)" up "$SHA2" '. + {exe_fileless:true}'
+		flow /opt/plain plain "$SHA3" '. + {exe_fileless:false}'
+	} > "$D/in"
+	run notify < "$D/in"
+	[ "$status" -eq 0 ]
+	run cat "$D/log/exe.log"
+	[ "${#lines[@]}" -eq 3 ]
+	# a path with a space is quoted, as JSON
+	[[ "${lines[0]}" == *' fileless_executable "/memfd:x (deleted)" name=x sha256='"$SHA1" ]]
+	[[ "${lines[1]}" == *' fileless_executable "/opt/up (deleted)" name=up sha256='"$SHA2" ]]
+	[[ "${lines[2]}" == *" new_executable /opt/plain name=plain sha256=$SHA3" ]]
+	run desktop_since_mark
+	[ "${#lines[@]}" -eq 3 ]
+	[[ "${lines[0]}" == "Program without a file on disk: x"$'\t'"\"/memfd:x (deleted)\" connected to example.org (198.51.100.7) port 443 tcp It runs from memory (a memfd): no file on disk holds it, as malware that hides often does sha256 58824afa640f512e…" ]]
+	[[ "${lines[1]}" == "Program without a file on disk: up"$'\t'"\"/opt/up (deleted)\" connected to example.org (198.51.100.7) port 443 tcp Its file was deleted or replaced after it started: what runs is no longer the file at that path sha256 0fe1d2c3b4a59687…" ]]
+	[[ "${lines[2]}" == "New executable: plain"$'\t'* ]]
+}
+
 @test "a new name, a new hash and a modified record are logged and notified" {
 	need_desktop
 	printf '%s\n' "$(flow /usr/local/bin/tool tool "$SHA1")" | notify 2>/dev/null

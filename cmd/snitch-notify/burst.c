@@ -49,14 +49,14 @@ static const char *const kind_one[EV_KINDS] = {
 	[EV_NEW_EXE] = "new executable", [EV_NEW_NAME] = "new name",
 	[EV_CHANGED] = "changed executable", [EV_MODIFIED] = "modified executable",
 	[EV_LOST] = "loss report", [EV_ERROR] = "error",
-	[EV_FLAGGED] = "VirusTotal warning",
+	[EV_FLAGGED] = "VirusTotal warning", [EV_FILELESS] = "fileless program",
 };
 
 static const char *const kind_many[EV_KINDS] = {
 	[EV_NEW_EXE] = "new executables", [EV_NEW_NAME] = "new names",
 	[EV_CHANGED] = "changed executables", [EV_MODIFIED] = "modified executables",
 	[EV_LOST] = "loss reports", [EV_ERROR] = "errors",
-	[EV_FLAGGED] = "VirusTotal warnings",
+	[EV_FLAGGED] = "VirusTotal warnings", [EV_FILELESS] = "fileless programs",
 };
 
 static uint64_t text_hash(const char *a, const char *b)

@@ -377,6 +377,7 @@ struct level {
 	const char *prefix, *role;	/* from the ancestry table */
 	struct buf path, name, sha;
 	bool have_path, have_name, have_sha;
+	bool fileless;		/* exe_fileless: no file at its path */
 };
 
 /* Where a flow went, for a person: "example.org (198.51.100.7) port 443 tcp". */
@@ -438,6 +439,9 @@ static void level_event(struct notify *n, const struct record *r, struct level *
 	case EV_NEW_EXE:
 		buf_puts(&n->sum, "New executable: ");
 		break;
+	case EV_FILELESS:
+		buf_puts(&n->sum, "Program without a file on disk: ");
+		break;
 	case EV_NEW_NAME:
 		buf_puts(&n->sum, "New name for an executable: ");
 		break;
@@ -471,6 +475,10 @@ static void level_event(struct notify *n, const struct record *r, struct level *
 		buf_puts(&n->body, " connected to ");
 		put_dest(n, r, &n->body);
 	}
+	if (kind == EV_FILELESS)
+		buf_puts(&n->body, !strncmp(lv->path.p, "/memfd:", 7) ?
+			 "\nIt runs from memory (a memfd): no file on disk holds it, as malware that hides often does" :
+			 "\nIts file was deleted or replaced after it started: what runs is no longer the file at that path");
 	if (kind == EV_CHANGED) {
 		buf_puts(&n->body, "\nsha256 was ");
 		buf_append(&n->body, sha_old, 16);
@@ -508,9 +516,9 @@ static void check_level(struct notify *n, const struct record *r, struct level *
 			return;
 		}
 		changed_state(n);
-		exe_line(n, ts, "new_executable", lv->path.p, lv->have_name ? lv->name.p : NULL,
-			 lv->have_sha ? lv->sha.p : NULL, extra);
-		level_event(n, r, lv, proc, EV_NEW_EXE, NULL);
+		exe_line(n, ts, lv->fileless ? "fileless_executable" : "new_executable", lv->path.p,
+			 lv->have_name ? lv->name.p : NULL, lv->have_sha ? lv->sha.p : NULL, extra);
+		level_event(n, r, lv, proc, lv->fileless ? EV_FILELESS : EV_NEW_EXE, NULL);
 		return;
 	}
 	if (lv->have_name && !exe_has_name(e, lv->name.p)) {
@@ -562,6 +570,9 @@ static void handle_flow(struct notify *n, const struct record *r)
 		}
 		snprintf(key, sizeof(key), "%sexe_sha256", l->prefix);
 		l->have_sha = get_str(r, key, &l->sha) && strlen(l->sha.p) == 64;
+		snprintf(key, sizeof(key), "%sexe_fileless", l->prefix);
+		l->fileless = record_find(r, key) &&
+			      record_find(r, key)->type == JSON_TRUE;
 	}
 	for (int i = 0; i < NLEVELS; i++)
 		if (lv[i].have_path)	/* an executable is known by its path */
@@ -735,7 +746,8 @@ int main(int argc, char **argv)
 		.usage = "[OPTION]... < RECORDS",
 		.summary =
 			"Notify the desktop, and log, when an executable not seen before (or a new\n"
-			"name for one) connects, as the process, its parent or its grandparent; when\n"
+			"name for one) connects, as the process, its parent or its grandparent (in\n"
+			"its own words when it has no file on disk: a memfd, or deleted); when\n"
 			"an executable's sha256 changes (a modified record, or a new hash at a known\n"
 			"path); and when a stage reports lost records or an error. Known executables\n"
 			"are kept in --state, written atomically within a second of a change.\n"

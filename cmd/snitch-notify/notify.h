@@ -61,6 +61,7 @@ void state_touch(struct state *s);
 
 enum event_kind {
 	EV_NEW_EXE, EV_NEW_NAME, EV_CHANGED, EV_MODIFIED, EV_LOST, EV_ERROR, EV_FLAGGED,
+	EV_FILELESS,
 	EV_KINDS
 };
 

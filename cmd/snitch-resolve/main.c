@@ -189,11 +189,20 @@ static void resolve_level(struct resolver *r, struct record *rec, int l,
 
 	buf_reset(b);
 	if (!lm[K_PATH]) {
+		const char *fileless = "null";	/* unknown */
+
 		put_key(b, l, "exe_path");
 		known_exe = f && f->exe_path;
-		if (known_exe && have_id && f->have_exe && f->exe_ino == ino &&
-		    (f->exe_dev == dev || f->exe_btrfs)) {
+		if (f && f->fileless_path && have_id && f->have_run &&
+		    f->run_ino == ino && f->run_dev == dev) {
+			/* no file at its path (a memfd, or deleted or replaced
+			 * since it started): named by the kernel's link */
+			json_put_cstr(b, f->fileless_path);
+			fileless = "true";
+		} else if (known_exe && have_id && f->have_exe && f->exe_ino == ino &&
+			   (f->exe_dev == dev || f->exe_btrfs)) {
 			json_put_cstr(b, f->exe_path);
+			fileless = "false";
 		} else if (known_exe && have_id) {
 			/*
 			 * Either the file at the path was replaced (deleted, or
@@ -205,15 +214,21 @@ static void resolve_level(struct resolver *r, struct record *rec, int l,
 			if (f->exe_deleted || !f->have_exe)
 				report_mismatch(r, f, dev, ino);
 			r->stats.paths_mismatched++;
-			if ((path = procs_path_of(r->procs, dev, ino)))
+			if ((path = procs_path_of(r->procs, dev, ino))) {
 				json_put_cstr(b, path);
-			else
+				fileless = "false";
+			} else {
 				buf_puts(b, "null");
+			}
 		} else if (!f && have_id && (path = procs_path_of(r->procs, dev, ino))) {
 			json_put_cstr(b, path);	/* gone, but its executable is known */
+			fileless = "false";
 		} else {
 			buf_puts(b, "null");
 		}
+		buf_putc(b, ',');
+		put_key(b, l, "exe_fileless");
+		buf_puts(b, fileless);
 		buf_putc(b, ',');
 	}
 	if (f) {

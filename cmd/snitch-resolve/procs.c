@@ -75,6 +75,9 @@ struct procs *procs_new(const struct resolve_opts *o)
 static void facts_free(struct proc_facts *f)
 {
 	free(f->exe_path);
+	free(f->fileless_path);
+	free(f->name_exe);
+	free(f->script_path);
 	free(f->name);
 	free(f->cmdline);
 	for (int l = 0; l < NLEVELS; l++)
@@ -246,6 +249,13 @@ static const char *inside_root(const char *dir, const char *target)
 	return target + n;
 }
 
+/* path and suffix, in buf */
+static const char *link_text(const char *path, const char *suffix, char *buf, size_t size)
+{
+	snprintf(buf, size, "%s%s", path, suffix);
+	return buf;
+}
+
 /*
  * The executable's path as the process sees it, checked: the path, looked
  * up in the process's own root, must still name a file whose identity we
@@ -265,6 +275,12 @@ static void read_exe(struct proc_facts *f, const char *dir)
 	if (n <= 0)
 		return;
 	buf[n] = '\0';
+	/* the running image, whatever its path says now */
+	if (stat(link, &st) == 0) {
+		f->have_run = true;
+		f->run_dev = (uint64_t)st.st_dev;
+		f->run_ino = (uint64_t)st.st_ino;
+	}
 	/* a replaced or removed executable: the path may now name another
 	 * file, or none; the check below tells which */
 	if ((size_t)n > sizeof(deleted) - 1 &&
@@ -274,13 +290,17 @@ static void read_exe(struct proc_facts *f, const char *dir)
 	}
 	/*
 	 * A program run from a memfd (runc runs itself so; fexecve of an
-	 * unlinked copy) has no path: the link names the memfd. Its path is
-	 * unknown, which is no error.
+	 * unlinked copy) has no path: the link names the memfd
+	 * ("/memfd:NAME (deleted)"), which is its name.
 	 */
-	if (!strncmp(buf, "/memfd:", 7))
+	if (!strncmp(buf, "/memfd:", 7)) {
+		f->fileless_path = strdup(link_text(buf, deleted, full, sizeof(full)));
 		return;
+	}
 	target = inside_root(dir, buf);
 	f->exe_path = strdup(target);
+	if (f->exe_deleted)
+		f->fileless_path = strdup(link_text(target, deleted, full, sizeof(full)));
 	snprintf(full, sizeof(full), "%s/root%s", dir, target);
 	fd = open(full, O_PATH | O_CLOEXEC);
 	if (fd < 0)
@@ -352,6 +372,141 @@ static char *full_name(const struct proc_facts *f, const char *comm, size_t len)
 	return strndup(comm, len);
 }
 
+/* Where a name that is a command is looked up, in the process's root. */
+static const char *const command_dirs[] = {
+	"/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin",
+};
+
+/* Does the file begin with "#!": a script, run by an interpreter? */
+static bool is_script(const char *path)
+{
+	char head[2];
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	bool yes;
+
+	if (fd < 0)
+		return false;
+	yes = read(fd, head, 2) == 2 && head[0] == '#' && head[1] == '!';
+	close(fd);
+	return yes;
+}
+
+/*
+ * The path of the executable a process's name names, in the command
+ * directories of its root, if that is not the executable it runs: a
+ * program calling itself "sshd" (prctl(PR_SET_NAME), or argv[0]) to look
+ * like it. Its own executable under another name (a link) is no disguise,
+ * nor is a script's name: an interpreter running a script takes it.
+ */
+static char *other_exe(const struct proc_facts *f, const char *dir, const char *name)
+{
+	char path[PATH_MAX];
+	struct stat st;
+
+	if (!name || !*name || strchr(name, '/') || !strcmp(name, ".") || !strcmp(name, "..") ||
+	    !f->have_run || (f->exe_path && !strcmp(base(f->exe_path), name)))
+		return NULL;
+	for (size_t i = 0; i < sizeof(command_dirs) / sizeof(command_dirs[0]); i++) {
+		if (snprintf(path, sizeof(path), "%s/root%s/%s", dir, command_dirs[i], name) >=
+		    (int)sizeof(path))
+			continue;
+		if (stat(path, &st) < 0 || !S_ISREG(st.st_mode) || !(st.st_mode & 0111))
+			continue;
+		if ((uint64_t)st.st_dev == f->run_dev && (uint64_t)st.st_ino == f->run_ino)
+			return NULL;
+		if (is_script(path))
+			return NULL;
+		snprintf(path, sizeof(path), "%s/%s", command_dirs[i], name);
+		return strdup(path);
+	}
+	return NULL;
+}
+
+/* A disguise: the name first, then argv[0]'s last part. */
+static void read_name_exe(struct proc_facts *f, const char *dir)
+{
+	f->name_exe = other_exe(f, dir, f->name);
+	if (!f->name_exe && f->have_cmdline && f->cmdline_len &&
+	    (!f->name || strcmp(base(f->cmdline), f->name)))
+		f->name_exe = other_exe(f, dir, base(f->cmdline));
+}
+
+/* Programs that run a script named in their arguments: the executable's
+ * name without its version ("python3.11" is a "python") */
+static const char *const interpreters[] = {
+	"python", "perl", "ruby", "node", "nodejs", "php", "lua", "luajit", "tclsh", "wish",
+	"Rscript", "pwsh", "sh", "bash", "dash", "zsh", "ksh", "mksh", "fish", "csh", "tcsh",
+};
+
+static bool is_interpreter(const char *name)
+{
+	size_t n = strlen(name);
+
+	while (n && ((name[n - 1] >= '0' && name[n - 1] <= '9') || name[n - 1] == '.'))
+		n--;
+	for (size_t i = 0; i < sizeof(interpreters) / sizeof(interpreters[0]); i++)
+		if (strlen(interpreters[i]) == n && !strncmp(name, interpreters[i], n))
+			return true;
+	return false;
+}
+
+/* Options after which the program's text is an argument, not a file. */
+static bool is_inline_code(const char *arg)
+{
+	static const char *const opts[] = { "-c", "-e", "-E", "-m", "-r", "--eval", "--command" };
+
+	for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++)
+		if (!strcmp(arg, opts[i]))
+			return true;
+	return false;
+}
+
+/*
+ * An interpreter's script: its first argument that is no option and names
+ * a regular file in its root (an absolute path) or its working directory.
+ * The path is given as the process sees it, made absolute from its working
+ * directory when it was relative. "python3 -c CODE", "sh -c CMD" and
+ * "perl -e CODE" run no script file.
+ */
+static void read_script(struct proc_facts *f, const char *dir)
+{
+	char path[PATH_MAX], cwd[PATH_MAX], link[64];
+	const char *arg, *end;
+	struct stat st;
+	ssize_t n;
+
+	if (!f->exe_path || !is_interpreter(base(f->exe_path)) || !f->have_cmdline)
+		return;
+	end = f->cmdline + f->cmdline_len;
+	arg = memchr(f->cmdline, '\0', f->cmdline_len);	/* past argv[0] */
+	for (; arg && ++arg < end; arg = memchr(arg, '\0', (size_t)(end - arg))) {
+		if (!strcmp(arg, "--"))
+			continue;
+		if (is_inline_code(arg))
+			return;
+		if (*arg == '-' || !*arg)
+			continue;
+		if (snprintf(path, sizeof(path), "%s/%s/%s", dir, *arg == '/' ? "root" : "cwd", arg) >=
+		    (int)sizeof(path))
+			return;
+		if (stat(path, &st) < 0 || !S_ISREG(st.st_mode))
+			continue;	/* an option's value, or gone */
+		if (*arg == '/') {
+			f->script_path = strdup(arg);
+			return;
+		}
+		snprintf(link, sizeof(link), "%s/cwd", dir);
+		n = readlink(link, cwd, sizeof(cwd) - 1);
+		if (n <= 0)
+			return;
+		cwd[n] = '\0';
+		if (snprintf(path, sizeof(path), "%s/%s", inside_root(dir, cwd),
+			     !strncmp(arg, "./", 2) ? arg + 2 : arg) < (int)sizeof(path))
+			f->script_path = strdup(path);
+		return;
+	}
+}
+
 static void render(struct proc_facts *f)
 {
 	char key[32];
@@ -377,6 +532,18 @@ static void render(struct proc_facts *f)
 		snprintf(key, sizeof(key), ",\"%suser\":", ancestry[l].prefix);
 		buf_puts(b, key);
 		buf_puts(b, f->have_uid ? user_json(f->uid) : "null");
+		snprintf(key, sizeof(key), ",\"%sname_exe\":", ancestry[l].prefix);
+		buf_puts(b, key);
+		if (f->name_exe)
+			json_put_cstr(b, f->name_exe);
+		else
+			buf_puts(b, "null");
+		snprintf(key, sizeof(key), ",\"%sscript_path\":", ancestry[l].prefix);
+		buf_puts(b, key);
+		if (f->script_path)
+			json_put_cstr(b, f->script_path);
+		else
+			buf_puts(b, "null");
 	}
 }
 
@@ -432,6 +599,17 @@ void procs_name(struct proc_facts *f, const char *comm, size_t comm_len)
 		return;
 	free(f->name);
 	f->name = name;
+	/* a new name may be another program's: looked up while the
+	 * process lives (its root), else kept as it was */
+	if (f->have_run) {
+		char dir[32];
+
+		snprintf(dir, sizeof(dir), "/proc/%u", f->pid);
+		if (access(dir, F_OK) == 0) {
+			free(f->name_exe);
+			read_name_exe(f, dir);
+		}
+	}
 	render(f);
 }
 
@@ -498,6 +676,8 @@ struct proc_facts *procs_get(struct procs *p, uint32_t pid, uint64_t start_ns,
 	}
 	if (comm_len)
 		f->name = full_name(f, comm, comm_len);
+	read_name_exe(f, dir);
+	read_script(f, dir);
 	if (f->have_exe && f->exe_path)
 		remember_path(p, f->exe_dev, f->exe_ino, f->exe_path);
 	render(f);

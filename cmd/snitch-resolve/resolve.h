@@ -54,6 +54,19 @@ struct proc_facts {
 	bool exe_btrfs;
 	bool exe_deleted;		/* the link said " (deleted)" */
 	char *exe_path;			/* NUL-free bytes; NULL when unknown */
+	/*
+	 * An executable with no file at its path (a memfd, or deleted or
+	 * replaced since the process started): the link's text, with its
+	 * " (deleted)", and the identity of the running image (stat of the
+	 * link), which a record must match for it to name the executable so
+	 */
+	char *fileless_path;
+	bool have_run;
+	uint64_t run_dev, run_ino;
+	/* another executable its name or argv[0] names (a disguise), or NULL */
+	char *name_exe;
+	/* the script an interpreter runs, from its arguments, or NULL */
+	char *script_path;
 	char *name;
 	char *cmdline;			/* argv joined by NUL bytes */
 	size_t cmdline_len;

@@ -146,6 +146,7 @@ static void set_ident(struct flow *f, const struct ev_flow *e)
 		return;
 	f->id = e->id;
 	f->have_id = true;
+	f->inherited = e->flags & FLOW_INHERITED;
 }
 
 /*
@@ -232,9 +233,9 @@ static void on_flow_event(struct tracer *t, const struct ev_flow *e)
 		set_ident(f, e);
 		if (f->tcp)
 			f->outcome = e->flags & FLOW_ACTIVE ? "connected" : "accepted";
-		if (f->have_id)
+		if (f->have_id && !f->inherited)
 			announce(t, f, now);
-		else
+		else	/* which process holds it: soon, or OWNER_WAIT_NS */
 			schedule_scan(t);
 		break;
 	case EV_FLOW_ATTEMPT:
@@ -256,7 +257,7 @@ static void on_flow_event(struct tracer *t, const struct ev_flow *e)
 		f = flow_of_event(t, e, now);
 		if (!f)
 			return;
-		if (!f->have_id)
+		if (!f->have_id || f->inherited)
 			set_ident(f, e);
 		f->outcome = outcome_of(e);
 		announce(t, f, now);
@@ -295,7 +296,7 @@ static void on_flow_event(struct tracer *t, const struct ev_flow *e)
 		f = flow_of_event(t, e, now);
 		if (!f)
 			return;
-		if (!f->have_id)
+		if (!f->have_id || f->inherited)
 			set_ident(f, e);
 		/* keep the addresses from first sight: at destroy the socket
 		 * is unhashed and its local port reads 0 */
@@ -309,7 +310,7 @@ static void on_flow_event(struct tracer *t, const struct ev_flow *e)
 		break;
 	case EV_SOCK_CLOSED:
 		for (f = flow_first_of(&t->flows, e->key.cookie); f; f = flow_next_of(f)) {
-			if (!f->have_id)
+			if (!f->have_id || f->inherited)
 				set_ident(f, e);
 			if (!f->tcp)
 				f->closing = true;
@@ -604,7 +605,7 @@ static void stats_record(struct tracer *t)
 /* Every interval: the fd scan, the map, then one update per active flow. */
 static void drain(struct tracer *t, bool at_exit)
 {
-	uint64_t now_real = clock_real_ns(), mono = clock_mono_ns();
+	uint64_t now_real = clock_real_ns(), mono;
 	struct flow *f, *next;
 	size_t at;
 	int r;
@@ -613,6 +614,10 @@ static void drain(struct tracer *t, bool at_exit)
 	if (r < 0)
 		log_limited("the fd scan failed: %s", strerror(-r));
 	t->next_scan = 0;
+	/* after the scan, which stamps the flows it touches: taken before,
+	 * "mono - f->changed_mono" wrapped, and a TCP flow that had just
+	 * moved bytes was forgotten as if idle for an hour */
+	mono = clock_mono_ns();
 	at = t->out.b.len;
 	drain_map(t, now_real);
 	(void)outq_trim(&t->q, at);

@@ -40,6 +40,7 @@ struct flow {
 	struct flow_addr addr;
 	struct ident id;
 	bool have_id;
+	bool inherited;			/* id is its listener's owner's, not confirmed */
 	bool announced;			/* its "new" record was written */
 	bool closing;			/* datagram socket released: end at next drain */
 	bool tcp;
