@@ -24,6 +24,30 @@ teardown() {
 	[ "$(echo "$output" | jq -cS 'del(.exe_sha256, .parent_exe_sha256, .gparent_exe_sha256)')" = "$(echo "$rec" | jq -cS .)" ]
 }
 
+@test "an interpreter's script is hashed by its path beside the interpreter; a file at that path that is not it is not" {
+	cd "$BATS_TEST_TMPDIR"
+	cp /bin/true interp
+	printf 'print("hello")\n' > job.py
+	printf 'print("other")\n' > other.py
+	rec=$(jq -cn --argjson a "$(stat -c '[%d,%i]' interp)" --argjson s "$(stat -c '[%d,%i]' job.py)" \
+		--argjson o "$(stat -c '[%d,%i]' other.py)" --arg d "$PWD" '
+		{v:1, type:"flow", exe_dev:$a[0], exe_ino:$a[1], exe_path:"\($d)/interp",
+		 script_path:"\($d)/job.py", script_dev:$s[0], script_ino:$s[1]},
+		{v:1, type:"flow", exe_dev:$a[0], exe_ino:$a[1], exe_path:"\($d)/interp",
+		 script_path:"\($d)/job.py", script_dev:$o[0], script_ino:$o[1]},
+		{v:1, type:"flow", exe_dev:$a[0], exe_ino:$a[1], exe_path:"\($d)/interp",
+		 script_path:null, script_dev:null, script_ino:null}')
+	run --separate-stderr "$HASH" --stream <<< "$rec"
+	[ "$status" -eq 0 ]
+	[ "$(echo "$output" | jq -sr 'map(select(.type == "flow"))[0] | [.exe_sha256, .script_sha256] | @tsv')" = \
+	  "$(printf '%s\t%s' "$(sha_of interp)" "$(sha_of job.py)")" ]
+	# the path names another file than the script named: no hash, an error
+	echo "$output" | jq -e -s 'map(select(.type == "flow"))[1] | .script_sha256 == null and .exe_sha256 != null'
+	echo "$output" | jq -e -s 'any(.[]; .type == "error" and .code == "hash_failed")'
+	# no script: no script_sha256
+	echo "$output" | jq -e -s 'map(select(.type == "flow"))[2] | has("script_sha256") | not'
+}
+
 @test "stream mode is the default when stdin is not a terminal" {
 	run --separate-stderr "$HASH" <<< "$(record_for /bin/ls)"
 	[ "$status" -eq 0 ]

@@ -330,6 +330,45 @@ container_run() {
 	echo "$output" | jq -e -s 'map(select(.type == "flow"))[0] | .container_id == "'$DOCKER'" and .container_name == null'
 }
 
+@test "apps: a fake Flatpak and Snap cgroup layout names the app; the host and other scopes have none" {
+	need_root
+	root=$(cgroup_root)
+	[ -n "$root" ] || cannot_run "no cgroup v2 mount"
+	CGBASE=$root/snitch-apps-$$.slice
+	u=$CGBASE/user.slice/user-1000.slice/user@1000.service/app.slice
+	declare -A cg=(
+		[flatpak]=$u/app-flatpak-org.example.Fake-4242.scope
+		[snap]=$u/snap.fakesnap.fakesnap-0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0.scope
+		[service]=$CGBASE/system.slice/snap.fakesnap.daemon.service
+		[other]=$u/app-gnome-org.example.Fake-4243.scope
+		[host]=$CGBASE/user.slice/user-1000.slice/session-3.scope
+	)
+	in=
+	for k in "${!cg[@]}"; do
+		mkdir -p "${cg[$k]}"
+		in+="{\"v\":1,\"type\":\"flow\",\"seq\":\"$k\",\"cgroup_id\":$(stat -c %i "${cg[$k]}")}"$'\n'
+	done
+	# a process in the Flatpak scope, resolved by its pid as well
+	sh -c "echo \$\$ > '${cg[flatpak]}/cgroup.procs' && exec sleep 30" &
+	BG=$!
+	for _ in $(seq 50); do grep -q flatpak "/proc/$BG/cgroup" && break; sleep 0.1; done
+	in+="{\"v\":1,\"type\":\"exec\",\"seq\":\"live\",\"pid\":$BG,$(stat -L -c '"exe_dev":%d,"exe_ino":%i' /proc/$BG/exe)}"$'\n'
+	run --separate-stderr "$RESOLVE" <<< "$in"
+	[ "$status" -eq 0 ]
+	app() { echo "$output" | jq -c --arg k "$1" 'select(.seq == $k) | [.app_kind, .app]'; }
+	[ "$(app flatpak)" = '["flatpak","org.example.Fake"]' ]
+	[ "$(app snap)" = '["snap","fakesnap"]' ]
+	[ "$(app service)" = '["snap","fakesnap"]' ]
+	[ "$(app other)" = '["",""]' ]
+	[ "$(app host)" = '["",""]' ]
+	[ "$(app live)" = '["flatpak","org.example.Fake"]' ]
+	# an app is no container
+	echo "$output" | jq -e -s 'map(select(.seq == "flatpak"))[0] | .container_runtime == "" and .container_id == ""'
+	kill "$BG"; wait "$BG" 2>/dev/null || true
+	echo "$BG" > "$root/cgroup.procs" 2>/dev/null || true
+	BG=
+}
+
 @test "container names are read on first sight and cached; a container whose files come later is named later" {
 	need_root
 	root=$(cgroup_root)

@@ -40,6 +40,18 @@
 
 enum { K_PID, K_DEV, K_INO, K_PATH, K_SHA };
 
+/*
+ * What is hashed: the executable of the process, its parent and its
+ * grandparent (the ancestry's levels), and the script the process runs
+ * when it is an interpreter (snitch-resolve's script_path), in slot
+ * SCRIPT_SLOT. A script is read by its path, never through /proc/PID/exe.
+ */
+#define NSLOTS (NLEVELS + 1)
+#define SCRIPT_SLOT NLEVELS
+static const char *const script_keys[KEYS_PER_LEVEL] = {
+	"pid", "script_dev", "script_ino", "script_path", "script_sha256",
+};
+
 /* The members of one level, in the order of the enum. */
 static const char *const level_keys[KEYS_PER_LEVEL] = {
 	"pid", "exe_dev", "exe_ino", "exe_path", "exe_sha256",
@@ -50,8 +62,8 @@ struct held {
 	uint64_t lineno;
 	uint64_t since;			/* monotonic ns when held */
 	uint64_t in_off;		/* its input offset, for the kit's confirmations */
-	struct exe_entry *ent[NLEVELS];
-	bool had_key[NLEVELS];
+	struct exe_entry *ent[NSLOTS];
+	bool had_key[NSLOTS];
 	size_t len;
 	char line[];
 };
@@ -59,8 +71,8 @@ struct held {
 struct stream {
 	const struct hash_opts *opt;
 	struct stage st;
-	const char *keys[NLEVELS * KEYS_PER_LEVEL];	/* level_keys, for each level */
-	char key_text[NLEVELS * KEYS_PER_LEVEL][ANCESTRY_KEY_MAX];
+	const char *keys[NSLOTS * KEYS_PER_LEVEL];	/* level_keys, for each level */
+	char key_text[NSLOTS * KEYS_PER_LEVEL][ANCESTRY_KEY_MAX];
 	struct cache cache;
 	struct pool *pool;
 	struct watch *watch;
@@ -209,7 +221,7 @@ static void write_with_hashes(struct stream *s, struct exe_entry **ent,
 {
 	char q[SHA256_HEX_LEN + 2];
 
-	for (int l = 0; l < NLEVELS; l++) {
+	for (int l = 0; l < NSLOTS; l++) {
 		const char *hex;
 		const char *val = "null";
 		size_t len = 4;
@@ -248,7 +260,7 @@ static void hold(struct stream *s, const char *line, size_t len,
 	h->in_off = stage_hold(&s->st);
 	h->len = len;
 	memcpy(h->line, line, len);
-	for (int l = 0; l < NLEVELS; l++) {
+	for (int l = 0; l < NSLOTS; l++) {
 		h->ent[l] = ent[l];
 		h->had_key[l] = had_key[l];
 		if (ent[l])
@@ -263,6 +275,12 @@ static void hold(struct stream *s, const char *line, size_t len,
 	stage_wake_at(&s->st, h->since + s->timeout_ns);
 }
 
+/* "parent", "grandparent", "script" ("" for the process) */
+static const char *slot_role(int slot)
+{
+	return slot == SCRIPT_SLOT ? "script" : slot ? ancestry[slot].role : "";
+}
+
 static void report_unhashed(struct stream *s, struct exe_entry *e, int level,
 			    bool interrupted)
 {
@@ -275,12 +293,12 @@ static void report_unhashed(struct stream *s, struct exe_entry *e, int level,
 	if (interrupted)
 		snprintf(msg, sizeof(msg),
 			 "%s%sexecutable (device %llu, inode %llu) was still being hashed at exit: its records pass with a null hash",
-			 level ? ancestry[level].role : "", level ? " " : "", (unsigned long long)e->key.dev,
+			 slot_role(level), level ? " " : "", (unsigned long long)e->key.dev,
 			 (unsigned long long)e->key.ino);
 	else
 		snprintf(msg, sizeof(msg),
 			 "%s%sexecutable (device %llu, inode %llu) not hashed within %llu s: its records pass with a null hash meanwhile",
-			 level ? ancestry[level].role : "", level ? " " : "", (unsigned long long)e->key.dev,
+			 slot_role(level), level ? " " : "", (unsigned long long)e->key.dev,
 			 (unsigned long long)e->key.ino,
 			 (unsigned long long)s->opt->timeout_s);
 	log_limited("%s", msg);
@@ -307,7 +325,7 @@ static void release_ready(struct stream *s, bool force)
 		bool late = force || now - h->since >= s->timeout_ns;
 		bool ready = true;
 
-		for (int l = 0; l < NLEVELS; l++) {
+		for (int l = 0; l < NSLOTS; l++) {
 			struct exe_entry *e = h->ent[l];
 
 			if (!e)
@@ -318,20 +336,20 @@ static void release_ready(struct stream *s, bool force)
 				ready = false;
 		}
 		if (!ready) {
-			for (int l = 0; l < NLEVELS; l++)
+			for (int l = 0; l < NSLOTS; l++)
 				if (h->ent[l])
 					h->ent[l]->block_epoch = s->epoch;
 			s->tail = h;
 			pp = &h->next;
 			continue;
 		}
-		for (int l = 0; l < NLEVELS; l++)
+		for (int l = 0; l < NSLOTS; l++)
 			if (h->ent[l] && h->ent[l]->state == ENTRY_PENDING)
 				report_unhashed(s, h->ent[l], l, force);
 		/* it was valid when held; a second parse cannot fail */
 		if (record_parse(&s->st.rec, h->line, h->len, NULL) == 0)
 			write_with_hashes(s, h->ent, h->had_key);
-		for (int l = 0; l < NLEVELS; l++)
+		for (int l = 0; l < NSLOTS; l++)
 			if (h->ent[l])
 				h->ent[l]->held_refs--;
 		*pp = h->next;
@@ -347,13 +365,13 @@ static void on_record(void *ctx, struct stage *st, const char *line,
 		      size_t len)
 {
 	struct stream *s = ctx;
-	const struct record_member *m[NLEVELS * KEYS_PER_LEVEL];
-	struct exe_entry *ent[NLEVELS] = { NULL };
-	bool had_key[NLEVELS] = { false };
+	const struct record_member *m[NSLOTS * KEYS_PER_LEVEL];
+	struct exe_entry *ent[NSLOTS] = { NULL };
+	bool had_key[NSLOTS] = { false };
 	bool need = false, ready = true;
 
-	record_find_many(&st->rec, s->keys, NLEVELS * KEYS_PER_LEVEL, m);
-	for (int l = 0; l < NLEVELS; l++) {
+	record_find_many(&st->rec, s->keys, NSLOTS * KEYS_PER_LEVEL, m);
+	for (int l = 0; l < NSLOTS; l++) {
 		const struct record_member **lm = m + l * KEYS_PER_LEVEL;
 		struct exe_key key;
 		uint64_t pid = 0;
@@ -367,7 +385,7 @@ static void on_record(void *ctx, struct stage *st, const char *line,
 		e = cache_get(&s->cache, &key);
 		if (!e)
 			continue;	/* out of memory: passed on unhashed */
-		if (record_member_u64(&s->st.rec, lm[K_PID], &pid) == 0 &&
+		if (l != SCRIPT_SLOT && record_member_u64(&s->st.rec, lm[K_PID], &pid) == 0 &&
 		    pid > 0 && pid <= UINT32_MAX)
 			e->pid = (uint32_t)pid;
 		buf_reset(&s->tmp);
@@ -390,7 +408,7 @@ static void on_record(void *ctx, struct stage *st, const char *line,
 		record_write(&s->st.rec, &s->st.out.b);
 		return;
 	}
-	for (int l = 0; l < NLEVELS; l++) {
+	for (int l = 0; l < NSLOTS; l++) {
 		if (!ent[l])
 			continue;
 		if (!entry_prepare(s, ent[l]) || ent[l]->held_refs)
@@ -615,6 +633,8 @@ static int setup(struct stream *s, const struct hash_opts *o)
 	s->opt = o;
 	s->timeout_ns = o->timeout_s * 1000000000ULL;
 	ancestry_keys(s->keys, s->key_text, level_keys, KEYS_PER_LEVEL);
+	for (int k = 0; k < KEYS_PER_LEVEL; k++)
+		s->keys[SCRIPT_SLOT * KEYS_PER_LEVEL + k] = script_keys[k];
 	if (stage_init(&s->st, STAGE) < 0 || cache_init(&s->cache, o->cache_size) < 0) {
 		log_msg("out of memory");
 		return SNITCH_EXIT_SOFTWARE;

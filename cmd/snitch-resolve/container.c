@@ -200,6 +200,11 @@ static char *render(const char *root, const struct container_info *i, size_t *le
 		*incomplete = !n.have_name ||
 			(i->pod_uid[0] && (!n.have_pod_namespace || !n.have_pod_name));
 	}
+	/* a sandboxed desktop app: "" for none */
+	buf_puts(&b, ",\"app_kind\":");
+	json_put_cstr(&b, i->app_kind ? i->app_kind : "");
+	buf_puts(&b, ",\"app\":");
+	json_put_cstr(&b, i->app);
 	if (b.oom) {
 		buf_release(&b);
 		return NULL;
@@ -222,7 +227,7 @@ const char *container_block(struct containers *c, uint64_t cgroup_id,
 	static const char unknown[] =
 		"\"container_runtime\":null,\"container_id\":null,\"pod_uid\":null,"
 		"\"container_name\":null,\"container_image\":null,"
-		"\"pod_namespace\":null,\"pod_name\":null";
+		"\"pod_namespace\":null,\"pod_name\":null,\"app_kind\":null,\"app\":null";
 	struct cg_ent *e;
 	struct container_info info;
 	char path[PATH_MAX], *block;

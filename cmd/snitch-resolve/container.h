@@ -17,12 +17,19 @@
  * the UID's dashes as underscores; they are given back as dashes), and
  * the user whose systemd instance holds it (user@<uid>.service: rootless
  * podman's containers live there).
+ *
+ * A sandboxed desktop app, as its launcher names its scope:
+ *
+ *   flatpak          app-flatpak-<app id>-<n>.scope
+ *   snap             snap.<name>.<app>[.-]<uuid>.scope, snap.<name>.<app>.service
  */
 struct container_info {
 	const char *runtime;	/* NULL: none found */
 	char id[128];		/* "" when none */
 	char pod_uid[40];	/* "" when none */
 	long owner_uid;		/* -1 when none */
+	const char *app_kind;	/* "flatpak", "snap"; NULL: none */
+	char app[256];		/* the app id or snap name; "" when none */
 };
 
 void container_parse(const char *path, struct container_info *info);

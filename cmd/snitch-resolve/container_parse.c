@@ -72,6 +72,57 @@ static bool find_pod(const char *c, size_t n, char *uid, size_t size)
 	return false;
 }
 
+/*
+ * The app of a scope a desktop launcher made: a Flatpak app id (reverse
+ * DNS: letters, digits, '_', '-', '.') or a snap name (lowercase letters,
+ * digits, '-').
+ */
+static bool app_char(char ch, bool flatpak)
+{
+	return (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '-' ||
+	       (flatpak && ((ch >= 'A' && ch <= 'Z') || ch == '_' || ch == '.'));
+}
+
+static void find_app(const char *c, size_t n, struct container_info *info)
+{
+	const char *s, *e;
+
+	if (n > 12 + 6 && !strncmp(c, "app-flatpak-", 12) && !strncmp(c + n - 6, ".scope", 6)) {
+		s = c + 12;
+		e = c + n - 6;
+		/* "-<n>": the instance */
+		for (const char *d = e; d > s; d--) {
+			if (d[-1] == '-') {
+				if (d < e && strspn(d, "0123456789") == (size_t)(e - d))
+					e = d - 1;
+				break;
+			}
+			if (d[-1] < '0' || d[-1] > '9')
+				break;
+		}
+		info->app_kind = "flatpak";
+	} else if (n > 5 && !strncmp(c, "snap.", 5) &&
+		   ((n > 6 && !strncmp(c + n - 6, ".scope", 6)) ||
+		    (n > 8 && !strncmp(c + n - 8, ".service", 8)))) {
+		s = c + 5;
+		e = memchr(s, '.', n - 5);
+		info->app_kind = "snap";
+	} else {
+		return;
+	}
+	if (!e || e <= s || (size_t)(e - s) >= sizeof(info->app)) {
+		info->app_kind = NULL;
+		return;
+	}
+	for (const char *p = s; p < e; p++) {
+		if (!app_char(*p, !strcmp(info->app_kind, "flatpak"))) {
+			info->app_kind = NULL;
+			return;
+		}
+	}
+	snprintf(info->app, sizeof(info->app), "%.*s", (int)(e - s), s);
+}
+
 void container_parse(const char *path, struct container_info *info)
 {
 	const char *c = path, *prev = "";
@@ -82,6 +133,8 @@ void container_parse(const char *path, struct container_info *info)
 	info->id[0] = '\0';
 	info->pod_uid[0] = '\0';
 	info->owner_uid = -1;
+	info->app_kind = NULL;
+	info->app[0] = '\0';
 	while (*c) {
 		const char *end = strchr(c, '/');
 		size_t n = end ? (size_t)(end - c) : strlen(c);
@@ -99,6 +152,7 @@ void container_parse(const char *path, struct container_info *info)
 				info->owner_uid = (long)u;
 			if (!strncmp(c, "kubepods", 8))
 				kube = true;
+			find_app(c, n, info);
 			if (kube && !info->pod_uid[0])
 				find_pod(c, n, info->pod_uid, sizeof(info->pod_uid));
 			if (match_hex(c, n, "docker-", ".scope", id, ids) ||

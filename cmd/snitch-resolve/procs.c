@@ -491,6 +491,8 @@ static void read_script(struct proc_facts *f, const char *dir)
 			return;
 		if (stat(path, &st) < 0 || !S_ISREG(st.st_mode))
 			continue;	/* an option's value, or gone */
+		f->script_dev = (uint64_t)st.st_dev;
+		f->script_ino = (uint64_t)st.st_ino;
 		if (*arg == '/') {
 			f->script_path = strdup(arg);
 			return;
@@ -542,6 +544,18 @@ static void render(struct proc_facts *f)
 		buf_puts(b, key);
 		if (f->script_path)
 			json_put_cstr(b, f->script_path);
+		else
+			buf_puts(b, "null");
+		snprintf(key, sizeof(key), ",\"%sscript_dev\":", ancestry[l].prefix);
+		buf_puts(b, key);
+		if (f->script_path)
+			buf_put_u64(b, f->script_dev);
+		else
+			buf_puts(b, "null");
+		snprintf(key, sizeof(key), ",\"%sscript_ino\":", ancestry[l].prefix);
+		buf_puts(b, key);
+		if (f->script_path)
+			buf_put_u64(b, f->script_ino);
 		else
 			buf_puts(b, "null");
 	}

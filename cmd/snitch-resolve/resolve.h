@@ -65,8 +65,10 @@ struct proc_facts {
 	uint64_t run_dev, run_ino;
 	/* another executable its name or argv[0] names (a disguise), or NULL */
 	char *name_exe;
-	/* the script an interpreter runs, from its arguments, or NULL */
+	/* the script an interpreter runs, from its arguments, or NULL, and
+	 * its identity (stat in the process's root) */
 	char *script_path;
+	uint64_t script_dev, script_ino;
 	char *name;
 	char *cmdline;			/* argv joined by NUL bytes */
 	size_t cmdline_len;

@@ -23,6 +23,19 @@ static void check(const char *path, const char *runtime, const char *id,
 	CHECK(!strcmp(pod, i.pod_uid));
 }
 
+static void check_app(const char *path, const char *kind, const char *app)
+{
+	struct container_info i;
+
+	container_parse(path, &i);
+	if (!((kind == NULL) == (i.app_kind == NULL) && (!kind || !strcmp(kind, i.app_kind)) &&
+	      !strcmp(app, i.app)))
+		fprintf(stderr, "%s: got app %s '%s'\n", path, i.app_kind ? i.app_kind : "(none)", i.app);
+	CHECK((kind == NULL) == (i.app_kind == NULL));
+	CHECK(!kind || !strcmp(kind, i.app_kind));
+	CHECK(!strcmp(app, i.app));
+}
+
 int main(void)
 {
 	check("/", NULL, "", "");
@@ -60,5 +73,23 @@ int main(void)
 	}
 	/* upper-case or short hex is not an id */
 	check("/system.slice/docker-ABC.scope", NULL, "", "");
+
+	/* sandboxed desktop apps, as their launchers name their scopes */
+	check_app("/user.slice/user-1000.slice/user@1000.service/app.slice/"
+		  "app-flatpak-org.mozilla.firefox-12345.scope", "flatpak", "org.mozilla.firefox");
+	check_app("/user.slice/user-1000.slice/user@1000.service/app.slice/"
+		  "app-flatpak-org.example.App2-7.scope/sub", "flatpak", "org.example.App2");
+	check_app("/user.slice/user@1000.service/app.slice/app-flatpak-com.valvesoftware.Steam.scope",
+		  "flatpak", "com.valvesoftware.Steam");
+	check_app("/user.slice/user-1000.slice/user@1000.service/app.slice/"
+		  "snap.firefox.firefox-4f1c2d3e-aaaa-bbbb-cccc-0123456789ab.scope", "snap", "firefox");
+	check_app("/user.slice/user@1000.service/app.slice/snap.code.code.3a7b.scope", "snap", "code");
+	check_app("/system.slice/snap.lxd.daemon.service", "snap", "lxd");
+	/* not apps: another launcher's scope, odd characters, empty names */
+	check_app("/user.slice/user@1000.service/app.slice/app-gnome-firefox-1234.scope", NULL, "");
+	check_app("/system.slice/snapd.service", NULL, "");
+	check_app("/app.slice/app-flatpak-org.x\\y-1.scope", NULL, "");
+	check_app("/app.slice/snap..x.scope", NULL, "");
+	check_app("/app.slice/snap.Firefox.firefox.scope", NULL, "");
 	TEST_MAIN_END("test_container");
 }
