@@ -130,7 +130,9 @@ outage_test() {
 	} > "$BATS_TEST_TMPDIR/in"
 	run --separate-stderr "$REMOTE" --remote "$PG_URL_WRITER" --remote-table conn_file --spool "$SPOOL" --tee < "$BATS_TEST_TMPDIR/in"
 	[ "$status" -eq 0 ]
-	[ "$output" = "$(cat "$BATS_TEST_TMPDIR/in")" ]
+	# every record on, unchanged, then its stats record at exit
+	[ "$(echo "$output" | grep -v '"type":"stats"')" = "$(cat "$BATS_TEST_TMPDIR/in")" ]
+	echo "$output" | tail -n 1 | jq -e '.type == "stats" and .stage == "snitch-remote" and .rows == 3 and .spool_bytes == 0 and .spool_peak_bytes > 0' 
 	[ "$(remote_sums pg conn_file)" = "3|21|24" ]
 	[ "$(remote_rows pg conn_file)" = "$(q "select $CONN_COLS from connections" | sort)" ]
 	# values are bound, never SQL text: quotes arrive as they were
@@ -143,7 +145,7 @@ outage_test() {
 	# without --tee: nothing but its own records
 	run --separate-stderr "$REMOTE" --remote "$PG_URL_WRITER" --remote-table conn_file --spool "$SPOOL" < "$BATS_TEST_TMPDIR/in"
 	[ "$status" -eq 0 ]
-	[ -z "$output" ]
+	[ "$(echo "$output" | jq -c '[.type, .stage]')" = '["stats","snitch-remote"]' ]
 	# the same rows again are new rows (new row_uids): a row record is a row
 	[ "$(remote_sums pg conn_file)" = "6|42|48" ]
 }
@@ -155,9 +157,13 @@ outage_test() {
 	pg_down
 	# the spool's default place: beside $SNITCH_DB, where snitch-store kept it
 	export SNITCH_DB=$DB
-	run --separate-stderr "$REMOTE" --remote "$PG_URL_WRITER" --remote-table conn_restart < "$BATS_TEST_TMPDIR/rows"
+	run --separate-stderr "$REMOTE" --remote "$PG_URL_WRITER" --remote-table conn_restart --stats-s 1 < "$BATS_TEST_TMPDIR/rows"
 	[ "$status" -eq 0 ]
 	[ -s "$DB.remote-spool" ]
+	# its stats record says how much waits for the server: the spool's bytes
+	echo "$output" | jq -e -s --argjson n "$(stat -c %s "$DB.remote-spool")" \
+		'map(select(.type == "stats"))[-1] | .rows == 30 and .spool_bytes == $n and .spool_peak_bytes >= $n'
+	(( $(stat -c %s "$DB.remote-spool") > 0 ))
 	# the spool's lines: the row records, with host and row_uid (docs/schema.md)
 	[ "$(jq -s 'map(select(.type == "row" and (.row_uid | type) == "string" and (.host | type) == "string")) | length' "$DB.remote-spool")" -eq 30 ]
 	pg_up
@@ -165,6 +171,7 @@ outage_test() {
 	run --separate-stderr "$REMOTE" --remote "$PG_URL_WRITER" --remote-table conn_restart < /dev/null
 	[ "$status" -eq 0 ]
 	[ "$(remote_sums pg conn_restart)" = "30|465|90" ]
+	echo "$output" | jq -e -s 'map(select(.type == "stats"))[-1] | .rows == 0 and .spool_bytes == 0' 
 	[ ! -s "$DB.remote-spool" ]
 	# the offset file, replaced atomically: 0, and no temporary left
 	[ "$(cat "$DB.remote-spool.offset")" = 0 ]

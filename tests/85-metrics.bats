@@ -386,8 +386,9 @@ flow_rec() {	# flow_rec EXE RADDR PROTO SEND RECV [PHASE] [COOKIE] [PID] [RPORT]
 		'{"v":1,"type":"error","stage":"snitch","code":"stage_died","process":"snitch-hash","message":"m"}' \
 		'{"v":1,"type":"stats","stage":"snitch-resolve","ts_ns":1,"interval_s":60,"records":40,"processes_unknown":2}' \
 		'{"v":1,"type":"stats","stage":"snitch-trace","ts_ns":1,"interval_s":60,"queue_bytes":900,"queue_peak_bytes":5000,"queue_size":268435456,"queue_full":4}' \
-		'{"v":1,"type":"stats","stage":"snitch-trace","ts_ns":2,"interval_s":60,"queue_bytes":100,"queue_peak_bytes":700,"queue_size":268435456,"queue_full":3,"ringbuf_bytes":0,"ringbuf_peak_bytes":8680,"ringbuf_size":1048576,"flow_table_entries":31,"flow_table_max_entries":16384}'
-	wait_value 'snitch_records_total{type="stats"}' 3
+		'{"v":1,"type":"stats","stage":"snitch-trace","ts_ns":2,"interval_s":60,"queue_bytes":100,"queue_peak_bytes":700,"queue_size":268435456,"queue_full":3,"ringbuf_bytes":0,"ringbuf_peak_bytes":8680,"ringbuf_size":1048576,"flow_table_entries":31,"flow_table_max_entries":16384}' \
+		'{"v":1,"type":"stats","stage":"snitch-remote","ts_ns":3,"interval_s":60,"rows":1200,"spool_bytes":52000,"spool_peak_bytes":90000}'
+	wait_value 'snitch_records_total{type="stats"}' 4
 	scrape > "$BATS_TEST_TMPDIR/s"
 	promtool check metrics < "$BATS_TEST_TMPDIR/s"
 	for l in 'snitch_lost_records_total{stage="snitch-trace",reason="ringbuf_full_flow"} 15' \
@@ -404,6 +405,9 @@ flow_rec() {	# flow_rec EXE RADDR PROTO SEND RECV [PHASE] [COOKIE] [PID] [RPORT]
 		'snitch_stage_stats_level{stage="snitch-trace",level="ringbuf_size"} 1048576' \
 		'snitch_stage_stats_level{stage="snitch-trace",level="flow_table_entries"} 31' \
 		'snitch_stage_stats_level{stage="snitch-trace",level="flow_table_max_entries"} 16384' \
+		'snitch_stage_stats_level{stage="snitch-remote",level="spool_bytes"} 52000' \
+		'snitch_stage_stats_level{stage="snitch-remote",level="spool_peak_bytes"} 90000' \
+		'snitch_stage_stats_total{stage="snitch-remote",counter="rows"} 1200' \
 		'snitch_stage_up{stage="snitch-trace"} 1' 'snitch_stage_up{stage="snitch-hash"} 0' \
 		'snitch_stage_records_total{stage="snitch-trace"} 1200' \
 		'snitch_stage_records_per_second{stage="snitch-trace"} 40' \

@@ -16,6 +16,7 @@
 #include "privs.h"
 #include "cli.h"
 #include "clock.h"
+#include "emit.h"
 #include "exitcode.h"
 #include "json.h"
 #include "log.h"
@@ -39,7 +40,42 @@ struct remote_stage {
 	uint64_t run_id, counter;
 	bool failing;			/* a spool write failure is being reported */
 	struct buf line;
+	/* stats records (--stats-s): rows taken in the interval, the spool's
+	 * most, and when the next is due (monotonic) */
+	uint64_t rows, spool_peak, next_stats;
 };
+
+/* The spool's size, and its most since the last stats record. */
+static uint64_t spool_level(struct remote_stage *s)
+{
+	uint64_t n = remote_spool_bytes(s->remote);
+
+	if (n > s->spool_peak)
+		s->spool_peak = n;
+	return n;
+}
+
+/*
+ * How far behind the server is: a stats record every --stats-s seconds
+ * and at exit (docs/records.md). snitch-metrics shows its *_bytes as
+ * levels.
+ */
+static void write_stats(struct remote_stage *s)
+{
+	struct buf *b = &s->st.out.b;
+	uint64_t now = spool_level(s);
+
+	emit_begin(b, "stats", clock_real_ns());
+	emit_cstr(b, "stage", STAGE);
+	emit_u64(b, "interval_s", s->opt->stats_s);
+	emit_u64(b, "rows", s->rows);
+	emit_u64(b, "spool_bytes", now);
+	emit_u64(b, "spool_peak_bytes", s->spool_peak);
+	emit_end(b);
+	s->rows = 0;
+	s->spool_peak = now;
+	s->next_stats = clock_mono_ns() + s->opt->stats_s * 1000000000ULL;
+}
 
 static void flush(struct remote_stage *s)
 {
@@ -115,6 +151,8 @@ static void on_record(void *ctx, struct stage *st, const char *line, size_t len)
 	if (!record_member_is(&st->rec, record_find(&st->rec, "type"), "row"))
 		return;
 	spool_row(s, st, line);
+	s->rows++;
+	(void)spool_level(s);
 	if (remote_pending(s->remote) >= SPOOL_FLUSH_BYTES)
 		flush(s);
 	else
@@ -127,7 +165,14 @@ static uint64_t on_timer(void *ctx, struct stage *st, uint64_t now)
 
 	(void)st;
 	flush(s);
-	return remote_pending(s->remote) ? now + 1000000000ULL : STAGE_NEVER;
+	(void)spool_level(s);
+	if (now >= s->next_stats)
+		write_stats(s);
+	/* every second while rows wait, to see the spool's peak, else at
+	 * the next stats record */
+	if (remote_pending(s->remote) || remote_spool_bytes(s->remote))
+		return now + 1000000000ULL < s->next_stats ? now + 1000000000ULL : s->next_stats;
+	return s->next_stats;
 }
 
 static const struct stage_ops remote_ops = {
@@ -144,6 +189,7 @@ int main(int argc, char **argv)
 	struct remote_opts o = {
 		.table = "connections",
 		.retry_s = 30,
+		.stats_s = 60,
 		.mode = "0640",
 	};
 	const struct cli_opt opts[] = {
@@ -162,6 +208,9 @@ int main(int argc, char **argv)
 		  .help = "wait at most S seconds between tries when the server is down" },
 		{ .name = "tee", .type = CLI_FLAG, .value = &o.tee, .env = "SNITCH_REMOTE_TEE",
 		  .help = "pass every input record on to standard output" },
+		{ .name = "stats-s", .type = CLI_UINT, .value = &o.stats_s, .metavar = "S",
+		  .env = "SNITCH_REMOTE_STATS_S", .min = 1, .max = 86400,
+		  .help = "write a stats record (rows taken, spool bytes waiting for the server) every S seconds" },
 		{ .name = "schema", .type = CLI_FLAG, .value = &o.print_schema,
 		  .help = "print the SQL that makes the tables on the --remote server, for an administrator, and exit" },
 		PERMS_CLI_OPTS(&o.owner, &o.group, &o.mode),
@@ -240,6 +289,8 @@ int main(int argc, char **argv)
 		return SNITCH_EXIT_IO;
 	}
 
+	s.next_stats = clock_mono_ns() + o.stats_s * 1000000000ULL;
+	stage_wake_at(&s.st, s.next_stats);
 	ret = stage_run(&s.st, &remote_ops, &s);
 	/* EOF, SIGINT, SIGTERM or a closed output: what came is spooled */
 	flush(&s);
@@ -250,7 +301,9 @@ int main(int argc, char **argv)
 				"%llu rows were not sent to the remote log: the spool cannot be written",
 				(unsigned long long)n);
 	}
-	remote_free(s.remote, 3000);
+	remote_drain(s.remote, 3000);
+	write_stats(&s);	/* what still waits for the server */
+	remote_free(s.remote, 0);
 	ret = stage_finish(&s.st, ret);
 	stage_release(&s.st);
 	buf_release(&s.line);

@@ -100,6 +100,16 @@ size_t remote_pending(const struct remote *r)
 	return r->pending.len;
 }
 
+uint64_t remote_spool_bytes(struct remote *r)
+{
+	uint64_t n;
+
+	pthread_mutex_lock(&r->mu);
+	n = r->size > r->offset ? r->size - r->offset : 0;
+	pthread_mutex_unlock(&r->mu);
+	return n + r->pending.len;
+}
+
 uint64_t remote_drop_pending(struct remote *r)
 {
 	uint64_t n = 0;
@@ -740,13 +750,11 @@ fail:
 	return NULL;
 }
 
-void remote_free(struct remote *r, int wait_ms)
+void remote_drain(struct remote *r, int wait_ms)
 {
 	uint64_t until = clock_mono_ns() + (uint64_t)wait_ms * 1000000ULL;
 
-	if (!r)
-		return;
-	/* give the sender a moment to drain what is spooled */
+	/* give the sender a moment to send what is spooled */
 	for (;;) {
 		bool done;
 
@@ -757,6 +765,13 @@ void remote_free(struct remote *r, int wait_ms)
 			break;
 		usleep(20000);
 	}
+}
+
+void remote_free(struct remote *r, int wait_ms)
+{
+	if (!r)
+		return;
+	remote_drain(r, wait_ms);
 	pthread_mutex_lock(&r->mu);
 	r->stop = true;
 	pthread_cond_signal(&r->cv);

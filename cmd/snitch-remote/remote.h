@@ -19,6 +19,7 @@ struct remote_opts {
 	const char *host_name;
 	const char *spool;
 	uint64_t retry_s;
+	uint64_t stats_s;
 	bool tee;
 	bool print_schema;
 	const char *owner, *group, *mode;
@@ -50,12 +51,17 @@ struct remote *remote_new(const struct remote_opts *o, enum remote_kind kind,
 void remote_append(struct remote *r, const char *lines, size_t len);
 /* Bytes appended and not yet flushed. */
 size_t remote_pending(const struct remote *r);
+/* Bytes of rows not yet committed by the server: spooled, or pending. */
+uint64_t remote_spool_bytes(struct remote *r);
 /* Write and fdatasync what was appended, and wake the sender. 0 or -errno. */
 int remote_flush(struct remote *r);
 /* Drop what could not be flushed; returns how many lines that was. */
 uint64_t remote_drop_pending(struct remote *r);
 
 /* Wait (at most wait_ms) for the spool to drain, then stop. */
+/* Wait at most wait_ms for the sender to send what is spooled (or to find
+ * the server down). */
+void remote_drain(struct remote *r, int wait_ms);
 void remote_free(struct remote *r, int wait_ms);
 
 #endif
