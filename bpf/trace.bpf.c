@@ -1200,9 +1200,11 @@ struct holder {
 	__u32 pid2;		/* another one, 0 if none */
 };
 
+/* LRU: the sockets no socket iterator visits (another network
+ * namespace's) are not deleted after the scan; they make way */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 65536);
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 32768);
 	__type(key, __u64);	/* the socket's inode number */
 	__type(value, struct holder);
 } holders SEC(".maps");
@@ -1249,8 +1251,9 @@ int scan_files(struct bpf_iter__task_file *ctx)
 
 		h = bpf_map_lookup_elem(&holders, &ino);
 		if (!h || h->gen != scan_gen) {
-			if (bpf_map_update_elem(&holders, &ino, &n, BPF_ANY) < 0)
-				count_lost(LOST_FLOW_TABLE);
+			/* past 32,768 sockets held, the least recent go: such a
+			 * socket keeps the owner it has until a later scan */
+			(void)bpf_map_update_elem(&holders, &ino, &n, BPF_ANY);
 		} else if (h->pid != n.pid && !h->pid2) {
 			h->pid2 = n.pid;
 		}
@@ -1396,6 +1399,8 @@ int scan_tcp(struct bpf_iter__tcp *ctx)
 	if (!e)
 		return 0;
 	e->flags |= FLOW_TCP;
+	if (s->flags & S_INHERITED)
+		e->flags |= FLOW_INHERITED;	/* not accepted by anyone yet */
 	if (tcp_claim(s, tp, sk, &e->counts)) {
 		e->hdr.type = IT_TCP_DELTA;	/* the delta carries the owner too */
 		bpf_seq_write(seq, e, sizeof(*e));
@@ -1403,7 +1408,7 @@ int scan_tcp(struct bpf_iter__tcp *ctx)
 	}
 	if (handover && scan_adopt(s, holder)) {
 		e->id = s->id;
-		e->flags |= FLOW_HANDOVER;
+		e->flags = (e->flags | FLOW_HANDOVER) & ~FLOW_INHERITED;
 		owner = true;
 	}
 	if (owner) {
