@@ -17,7 +17,11 @@
 # that no stage was restarted; and plots RSS over time
 # (SOAK_OUT/soak-rss.png, gnuplot). Exit 0 when all holds, 1 otherwise.
 # SOAK_BIN: the tools to run (default bin/; build/san/bin for the
-# sanitizer build). Needs root (snitch run does).
+# sanitizer build). SOAK_RESOLVE_CACHE (default 512): snitch-resolve's
+# --cache-size, small enough for its process cache to be full by the end
+# of the warm-up (at a process a second and the machine's own, the default
+# 16,384 fills in hours: its filling, bounded, looked like growth). Needs
+# root (snitch run does).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 top=$(pwd)
@@ -59,7 +63,8 @@ trap 'exit 130' INT TERM
 
 export SNITCH_CONF=$work/etc/snitch.conf SNITCH_RUN_DIR=$work/run \
 	SNITCH_DB=$work/lib/snitch.db SNITCH_STATE=$work/lib/state.json \
-	SNITCH_LOG_DIR=$work/log SNITCH_NO_DESKTOP=1
+	SNITCH_LOG_DIR=$work/log SNITCH_NO_DESKTOP=1 \
+	SNITCH_RESOLVE_CACHE_SIZE=${SOAK_RESOLVE_CACHE:-512}
 mkdir -p "$out"
 rm -f "$out/soak.csv" "$out/soak-rss.png" "$out/summary.txt"
 

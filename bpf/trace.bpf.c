@@ -1204,10 +1204,35 @@ struct holder {
  * namespace's) are not deleted after the scan; they make way */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 32768);
+	__uint(max_entries, 16384);
 	__type(key, __u64);	/* the socket's inode number */
 	__type(value, struct holder);
 } holders SEC(".maps");
+
+/*
+ * Every SCAN_TICK objects a pass visits, an empty record: userspace reads
+ * the scan in small pieces, and between them drains the ring buffer. A
+ * socket iterator walks every TCP socket, TIME_WAIT ones too: 160,000 of
+ * them took 50-100 ms in one read(), long enough for a burst of new
+ * connections to fill the ring buffer meanwhile.
+ */
+#define SCAN_TICK 256
+__u64 scan_visits;
+
+static __always_inline void scan_tick(struct seq_file *seq)
+{
+	__u32 zero = 0;
+	struct ev_flow *e;
+
+	if (++scan_visits & (SCAN_TICK - 1))
+		return;
+	e = bpf_map_lookup_elem(&scratch, &zero);
+	if (!e)
+		return;
+	__builtin_memset(e, 0, sizeof(*e));
+	e->hdr.type = IT_TICK;
+	bpf_seq_write(seq, e, sizeof(*e));
+}
 
 static __always_inline __u64 task_exe_ino(struct task_struct *t)
 {
@@ -1232,6 +1257,7 @@ int scan_files(struct bpf_iter__task_file *ctx)
 
 	if (!task || !file)
 		return 0;
+	scan_tick(seq);
 	if ((file->f_inode->i_mode & S_IFMT) != S_IFSOCK)
 		return 0;
 	sock = bpf_sock_from_file(file);
@@ -1251,7 +1277,7 @@ int scan_files(struct bpf_iter__task_file *ctx)
 
 		h = bpf_map_lookup_elem(&holders, &ino);
 		if (!h || h->gen != scan_gen) {
-			/* past 32,768 sockets held, the least recent go: such a
+			/* past 16,384 sockets held, the least recent go: such a
 			 * socket keeps the owner it has until a later scan */
 			(void)bpf_map_update_elem(&holders, &ino, &n, BPF_ANY);
 		} else if (h->pid != n.pid && !h->pid2) {
@@ -1358,6 +1384,7 @@ int scan_tcp(struct bpf_iter__tcp *ctx)
 
 	if (!skc)
 		return 0;
+	scan_tick(seq);
 	tp = bpf_skc_to_tcp_sock(skc);	/* NULL for time-wait and request socks */
 	if (!tp)
 		return 0;
@@ -1432,6 +1459,7 @@ int scan_udp(struct bpf_iter__udp *ctx)
 
 	if (!us)
 		return 0;
+	scan_tick(seq);
 	sk = (struct sock *)us;
 	s = bpf_sk_storage_get(&socks, us, 0, BPF_SK_STORAGE_GET_F_CREATE);
 	if (!s) {

@@ -66,6 +66,7 @@ enum event_type {
 	EV_DNS,			/* struct ev_dns */
 	IT_TCP_DELTA,		/* struct ev_flow: counts since the last report */
 	IT_OWNER,		/* struct ev_flow: a socket found in a process's fds */
+	IT_TICK,		/* struct ev_flow, empty: the scan visited SCAN_TICK more */
 	EV_FLOW_ATTEMPT,	/* struct ev_flow: a TCP connect that never got
 				 * established; err is the socket's error */
 	EV_DGRAM_ERROR,		/* struct ev_flow: an ICMP error came back to a

@@ -188,10 +188,14 @@ bytes_of() {
 	[ "$(jq .got "$d/client.out")" -eq 500 ]
 	echo "worker: $(bytes_of "$lport" py-c); listener's maker: $(bytes_of "$lport" py-a)"
 	[ "$(bytes_of "$lport" py-c)" = "500 2000" ]
-	# the process that made the listening socket moved nothing on it
+	# the process that made the listening socket moved nothing on it: at
+	# most the first sight (new) names it, before any process accepted it
 	[ "$(bytes_of "$lport" py-a)" = "0 0" ]
-	[ "$(jq -s --argjson p "$lport" --argjson ino "$(stat -c %i "$d/py-a")" \
-		'[.[] | select(.type == "flow" and .rport == $p and .exe_ino == $ino)] | length' "$d/trace.out")" -eq 0 ]
+	jq -se --argjson p "$lport" --argjson ino "$(stat -c %i "$d/py-a")" \
+		'[.[] | select(.type == "flow" and .rport == $p and .exe_ino == $ino) | .phase] | all(. == "new")' "$d/trace.out"
+	# its end is the worker's
+	jq -se --argjson p "$lport" --argjson ino "$(stat -c %i "$d/py-c")" \
+		'[.[] | select(.type == "flow" and .rport == $p and .phase == "end")] | length == 1 and .[0].exe_ino == $ino' "$d/trace.out"
 	# its records say it was accepted
 	jq -se --argjson p "$lport" '[.[] | select(.type == "flow" and .rport == $p)] | all(.outcome == "accepted")' "$d/trace.out"
 }

@@ -11,6 +11,7 @@
  */
 #include <errno.h>
 #include <linux/capability.h>
+#include <malloc.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,6 +36,8 @@
 #define RETRY_NS (1000ULL * 1000 * 1000)
 /* Stop reading input while this much is held, until it drains. */
 #define HELD_MAX_BYTES (64U << 20)
+/* Give the heap back after a queue of held records this large emptied. */
+#define HELD_TRIM_BYTES (256U << 10)
 /* Re-hash at most this often in a row for a file that keeps changing. */
 #define MAX_ROUNDS 3
 
@@ -78,6 +81,7 @@ struct stream {
 	struct watch *watch;
 	struct held *head, *tail;
 	size_t held_bytes;
+	size_t held_peak;		/* the most held since the queue was last empty */
 	uint64_t epoch;
 	uint64_t timeout_ns;
 	uint64_t eof_mono;		/* when input ended, 0 before */
@@ -272,6 +276,8 @@ static void hold(struct stream *s, const char *line, size_t len,
 		s->head = h;
 	s->tail = h;
 	s->held_bytes += len;
+	if (s->held_bytes > s->held_peak)
+		s->held_peak = s->held_bytes;
 	stage_wake_at(&s->st, h->since + s->timeout_ns);
 }
 
@@ -356,6 +362,16 @@ static void release_ready(struct stream *s, bool force)
 		s->held_bytes -= h->len;
 		stage_unhold(&s->st, h->in_off);
 		free(h);
+	}
+	/*
+	 * Records held while a large executable was hashed (up to
+	 * HELD_MAX_BYTES) are freed, but the C library keeps the heap they
+	 * grew: the soak saw a step of 1 MB that stayed. Given back once the
+	 * queue is empty after holding more than HELD_TRIM_BYTES.
+	 */
+	if (!s->head && s->held_peak > HELD_TRIM_BYTES) {
+		(void)malloc_trim(0);
+		s->held_peak = 0;
 	}
 }
 

@@ -4,6 +4,7 @@
  * kernel (BPF), written as flow, exec, dns, lost and error records.
  */
 #include <errno.h>
+#include <malloc.h>
 #include <linux/capability.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -37,13 +38,7 @@
  * it exits; at most one scan every OWNER_SCAN_GAP_NS bounds the cost.
  */
 #define OWNER_SCAN_GAP_NS (10ULL * 1000 * 1000)
-/*
- * An accepted connection has its listener's owner meanwhile: the scan that
- * finds the process that accepted it may wait longer, so that a server
- * accepting thousands a second does not scan a hundred times a second,
- * and its "new" record still comes well within 100 ms.
- */
-#define INHERITED_SCAN_GAP_NS (40ULL * 1000 * 1000)
+
 /* A datagram flow idle this long is ended (no close is seen for AF_PACKET). */
 #define IDLE_END_NS (60ULL * 1000 * 1000 * 1000)
 /*
@@ -240,10 +235,18 @@ static void on_flow_event(struct tracer *t, const struct ev_flow *e)
 		set_ident(f, e);
 		if (f->tcp)
 			f->outcome = e->flags & FLOW_ACTIVE ? "connected" : "accepted";
-		if (f->have_id && !f->inherited)
+		/*
+		 * An accepted connection is announced under its listener's
+		 * owner, which is the process that accepts it unless a worker
+		 * of another executable does: the fd scan of the interval, or
+		 * the close, then names that one for the bytes. Scanning for
+		 * every accepted connection cost a core at 200 a second (the
+		 * socket iterator visits every TCP socket, TIME_WAIT ones too).
+		 */
+		if (f->have_id)
 			announce(t, f, now);
 		else	/* which process holds it: soon, or OWNER_WAIT_NS */
-			schedule_scan(t, f->have_id ? INHERITED_SCAN_GAP_NS : OWNER_SCAN_GAP_NS);
+			schedule_scan(t, OWNER_SCAN_GAP_NS);
 		break;
 	case EV_FLOW_ATTEMPT:
 		/* a TCP connect that never got established: first sight and
@@ -272,14 +275,12 @@ static void on_flow_event(struct tracer *t, const struct ev_flow *e)
 		break;
 	case IT_TCP_DELTA:
 		/* the fd scan: bytes since the last report, with the owner (or,
-		 * not accepted yet, its listener's: the drain announces it if no
-		 * process takes it within OWNER_WAIT_NS) */
+		 * not accepted yet, its listener's) */
 		f = flow_of_event(t, e, now);
 		if (!f)
 			return;
 		set_ident(f, e);
-		if (!f->inherited)
-			announce(t, f, now);
+		announce(t, f, now);
 		f->pending.send_bytes += e->counts.send_bytes;
 		f->pending.recv_bytes += e->counts.recv_bytes;
 		f->changed_mono = clock_mono_ns();
@@ -367,40 +368,56 @@ static int on_event(void *ctx, void *data, size_t size)
 	return outq_full(&t->q) ? QUEUE_FULL : 0;
 }
 
-/* One iterator of the fd scan: its records, into the flows. */
+/* How much of a scan is read at once: see SCAN_TICK in bpf/trace.bpf.c. */
+#define SCAN_READ 8192
+
+/*
+ * One iterator of the fd scan, its records into the flows, read in pieces:
+ * between them, what the ring buffer holds is taken, so that a long scan
+ * does not let it fill. Each piece's records are taken first: the ring
+ * buffer's events are all later than them.
+ */
 static int run_iter(struct tracer *t, struct bpf_link *link)
 {
 	int fd = bpf_iter_create(bpf_link__fd(link));
-	size_t off = 0;
+	size_t have = 0;
 	ssize_t n;
 
 	if (fd < 0)
 		return -errno;
 	buf_reset(&t->scanbuf);
+	if (buf_reserve(&t->scanbuf, SCAN_READ + sizeof(struct ev_flow)) < 0) {
+		close(fd);
+		return -ENOMEM;
+	}
 	for (;;) {
-		if (buf_reserve(&t->scanbuf, 65536) < 0) {
-			close(fd);
-			return -ENOMEM;
-		}
-		n = read(fd, t->scanbuf.p + t->scanbuf.len, 65536);
+		size_t off = 0;
+
+		n = read(fd, t->scanbuf.p + have, SCAN_READ);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
 			break;
-		t->scanbuf.len += (size_t)n;
+		have += (size_t)n;
+		for (; off + sizeof(struct ev_flow) <= have; off += sizeof(struct ev_flow)) {
+			struct ev_flow e;
+			size_t at = t->out.b.len;
+
+			memcpy(&e, t->scanbuf.p + off, sizeof(e));
+			on_flow_event(t, &e);
+			(void)outq_trim(&t->q, at);
+		}
+		memmove(t->scanbuf.p, t->scanbuf.p + off, have - off);
+		have -= off;
+		if (!outq_full(&t->q)) {
+			int e = ring_buffer__consume(t->rb);
+
+			if (e < 0 && e != QUEUE_FULL)
+				log_limited("reading the ring buffer: %s", strerror(-e));
+		}
 	}
 	close(fd);
-	if (n < 0)
-		return -errno;
-	for (; off + sizeof(struct ev_flow) <= t->scanbuf.len; off += sizeof(struct ev_flow)) {
-		struct ev_flow e;
-		size_t at = t->out.b.len;
-
-		memcpy(&e, t->scanbuf.p + off, sizeof(e));
-		on_flow_event(t, &e);
-		(void)outq_trim(&t->q, at);
-	}
-	return 0;
+	return n < 0 ? -errno : 0;
 }
 
 /* The fd scan: TCP bytes of every socket some process holds, and owners. */
@@ -1188,6 +1205,9 @@ int main(int argc, char **argv)
 		return SNITCH_EXIT_SOFTWARE;
 	}
 	r = setup(&t, &o);
+	/* libbpf's reading of the kernel's BTF (twice, where the one-pass
+	 * scan is refused) is freed by now: the heap gives it back */
+	(void)malloc_trim(0);
 	if (r < 0 && drop_privileges(&t) < 0)
 		r = SNITCH_EXIT_NOPERM;
 	if (r < 0)
