@@ -1077,6 +1077,26 @@ int BPF_PROG(on_data_ready, struct sock *sk)
 
 /* ---- the fd scan: TCP counts each interval, and owners ---- */
 
+/* The inet or packet socket a file is, else NULL; its family in *family. */
+static __always_inline struct sock *file_sock(struct file *file, __u16 *family)
+{
+	struct socket *sock;
+	struct sock *sk;
+
+	if ((file->f_inode->i_mode & S_IFMT) != S_IFSOCK)
+		return NULL;
+	sock = bpf_sock_from_file(file);
+	if (!sock)
+		return NULL;
+	sk = sock->sk;
+	if (!sk)
+		return NULL;
+	*family = sk->__sk_common.skc_family;
+	if (*family != AF_INET && *family != AF_INET6 && *family != AF_PACKET)
+		return NULL;
+	return sk;
+}
+
 /*
  * The fd scan in one pass, where the verifier lets a socket reached from a
  * file into bpf_sk_storage_get() (Linux 5.x and 6.x before it became
@@ -1091,7 +1111,6 @@ int scan_fds(struct bpf_iter__task_file *ctx)
 	struct task_struct *task = ctx->task;
 	struct file *file = ctx->file;
 	struct sock_state *s;
-	struct socket *sock;
 	struct ev_flow *e;
 	struct sock *sk;
 	__u32 zero = 0;
@@ -1100,16 +1119,8 @@ int scan_fds(struct bpf_iter__task_file *ctx)
 
 	if (!task || !file)
 		return 0;
-	if ((file->f_inode->i_mode & S_IFMT) != S_IFSOCK)
-		return 0;
-	sock = bpf_sock_from_file(file);
-	if (!sock)
-		return 0;
-	sk = sock->sk;
+	sk = file_sock(file, &family);
 	if (!sk)
-		return 0;
-	family = sk->__sk_common.skc_family;
-	if (family != AF_INET && family != AF_INET6 && family != AF_PACKET)
 		return 0;
 	e = bpf_map_lookup_elem(&scratch, &zero);
 	if (!e)
@@ -1247,7 +1258,6 @@ int scan_files(struct bpf_iter__task_file *ctx)
 	struct seq_file *seq = ctx->meta->seq;
 	struct task_struct *task = ctx->task;
 	struct file *file = ctx->file;
-	struct socket *sock;
 	struct holder *h;
 	struct ev_flow *e;
 	struct sock *sk;
@@ -1258,16 +1268,8 @@ int scan_files(struct bpf_iter__task_file *ctx)
 	if (!task || !file)
 		return 0;
 	scan_tick(seq);
-	if ((file->f_inode->i_mode & S_IFMT) != S_IFSOCK)
-		return 0;
-	sock = bpf_sock_from_file(file);
-	if (!sock)
-		return 0;
-	sk = sock->sk;
+	sk = file_sock(file, &family);
 	if (!sk)
-		return 0;
-	family = sk->__sk_common.skc_family;
-	if (family != AF_INET && family != AF_INET6 && family != AF_PACKET)
 		return 0;
 	ino = file->f_inode->i_ino;
 	proto = sk->sk_protocol;
