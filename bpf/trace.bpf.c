@@ -78,6 +78,7 @@ struct sock_state {
 	/* DNS over TCP: bytes of the message under way still to come, sent
 	 * (low 16 bits) and received (high 16 bits) */
 	__u32 dns_rem;
+	__u32 shared;		/* fd scan: another process holding it, 0: none */
 };
 
 struct {
@@ -1317,19 +1318,25 @@ int scan_files(struct bpf_iter__task_file *ctx)
  * listener's (accepted), or if its owner no longer holds it or has run
  * another executable since (handed over: *handover is set).
  */
-static __always_inline __u32 scan_holder(struct sock_state *s, struct sock *sk, bool *handover)
+static __always_inline __u32 scan_holder(struct sock_state *s, struct sock *sk, bool *handover,
+					 __u32 *held_by)
 {
 	struct holder *h;
 	__u64 ino = 0;
 	__u32 pid, holder;
 
 	*handover = false;
+	held_by[0] = held_by[1] = 0;
 	if (sk->sk_socket && sk->sk_socket->file)
 		ino = sk->sk_socket->file->f_inode->i_ino;
 	h = ino ? bpf_map_lookup_elem(&holders, &ino) : NULL;
 	if (!h)
 		return 0;
 	holder = h->gen == scan_gen ? h->pid : 0;	/* else a former scan's */
+	if (holder) {
+		held_by[0] = h->pid;
+		held_by[1] = h->pid2;
+	}
 	if (holder && (s->flags & S_IDENT)) {
 		pid = s->id.proc[0].pid;
 		if ((pid == h->pid && h->exe_ino == s->id.proc[0].exe_ino) || pid == h->pid2) {
@@ -1341,6 +1348,22 @@ static __always_inline __u32 scan_holder(struct sock_state *s, struct sock *sk, 
 	}
 	bpf_map_delete_elem(&holders, &ino);
 	return holder;
+}
+
+/*
+ * The other of two processes that hold the socket, now that its owner is
+ * settled: 0 when one holds it. True if that changed since the last scan.
+ */
+static __always_inline bool scan_shared(struct sock_state *s, const __u32 *held_by)
+{
+	__u32 owner = s->id.proc[0].pid, other = 0;
+
+	if (held_by[1])
+		other = owner == held_by[0] ? held_by[1] : owner == held_by[1] ? held_by[0] : 0;
+	if (other == s->shared)
+		return false;
+	s->shared = other;
+	return true;
 }
 
 /* Make process pid the socket's owner; false if it has gone. */
@@ -1382,7 +1405,7 @@ int scan_tcp(struct bpf_iter__tcp *ctx)
 	struct ev_flow *e;
 	struct sock *sk;
 	bool owner, handover, inherited;
-	__u32 holder;
+	__u32 holder, held_by[2];
 
 	if (!skc)
 		return 0;
@@ -1409,7 +1432,7 @@ int scan_tcp(struct bpf_iter__tcp *ctx)
 	/* an owner for a socket without one now; a handed-over one's
 	 * bytes so far go to the process that held it */
 	inherited = s->flags & S_INHERITED;
-	holder = scan_holder(s, sk, &handover);
+	holder = scan_holder(s, sk, &handover, held_by);
 	owner = holder && !handover && scan_adopt(s, holder);
 	if (inherited && !(s->flags & S_INHERITED))
 		owner = true;	/* accepted: its owner is known now */
@@ -1430,6 +1453,7 @@ int scan_tcp(struct bpf_iter__tcp *ctx)
 	e->flags |= FLOW_TCP;
 	if (s->flags & S_INHERITED)
 		e->flags |= FLOW_INHERITED;	/* not accepted by anyone yet */
+	e->err = s->shared;	/* as of the last scan */
 	if (tcp_claim(s, tp, sk, &e->counts)) {
 		e->hdr.type = IT_TCP_DELTA;	/* the delta carries the owner too */
 		bpf_seq_write(seq, e, sizeof(*e));
@@ -1440,6 +1464,9 @@ int scan_tcp(struct bpf_iter__tcp *ctx)
 		e->flags = (e->flags | FLOW_HANDOVER) & ~FLOW_INHERITED;
 		owner = true;
 	}
+	if (scan_shared(s, held_by))
+		owner = true;	/* the holders changed: said in an owner record */
+	e->err = s->shared;
 	if (owner) {
 		e->hdr.type = IT_OWNER;
 		__builtin_memset(&e->counts, 0, sizeof(e->counts));
@@ -1456,8 +1483,8 @@ int scan_udp(struct bpf_iter__udp *ctx)
 	struct sock_state *s;
 	struct ev_flow *e;
 	struct sock *sk;
-	bool handover;
-	__u32 holder;
+	bool handover, owner;
+	__u32 holder, held_by[2];
 
 	if (!us)
 		return 0;
@@ -1470,13 +1497,19 @@ int scan_udp(struct bpf_iter__udp *ctx)
 	}
 	if (!s->cookie)
 		s->cookie = bpf_get_socket_cookie(us);
-	holder = scan_holder(s, sk, &handover);
-	if (!holder || !scan_adopt(s, holder))
+	holder = scan_holder(s, sk, &handover, held_by);
+	owner = holder && scan_adopt(s, holder);
+	if (!(s->flags & S_IDENT))
+		return 0;
+	if (scan_shared(s, held_by))
+		owner = true;
+	if (!owner)
 		return 0;
 	e = scan_event(s, sk);
 	if (!e)
 		return 0;
 	e->hdr.type = IT_OWNER;
+	e->err = s->shared;
 	if (handover)
 		e->flags |= FLOW_HANDOVER;
 	bpf_seq_write(seq, e, sizeof(*e));

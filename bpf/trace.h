@@ -95,7 +95,8 @@ struct ev_flow {
 	struct flow_addr addr;
 	struct flow_counts counts;
 	__u32 flags;
-	__u32 err;		/* EV_FLOW_ATTEMPT, EV_DGRAM_ERROR: an errno */
+	__u32 err;		/* EV_FLOW_ATTEMPT, EV_DGRAM_ERROR: an errno;
+				 * IT_*: another process holding the socket, 0: none */
 	struct ident id;
 };
 

@@ -76,6 +76,25 @@ time.sleep(2.5)
 s.sendall(b"b" * 3000)
 s.close()
 EOF
+	# shared: py-a keeps its connection and hands a copy to py-b, which
+	# sends 300 bytes while both hold it
+	cat > "$d/share.py" <<'EOF'
+import json, os, socket, subprocess, sys, time
+c = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+c.sendall(b"a" * 100)
+w = subprocess.Popen([sys.argv[2], sys.argv[3], str(c.fileno())], pass_fds=[c.fileno()])
+print(json.dumps({"pid": os.getpid(), "child": w.pid, "lport": c.getsockname()[1]}), flush=True)
+w.wait()
+time.sleep(1.5)
+c.close()
+EOF
+	cat > "$d/share2.py" <<'EOF'
+import socket, sys, time
+s = socket.socket(fileno=int(sys.argv[1]))
+time.sleep(2.5)
+s.sendall(b"b" * 300)
+time.sleep(1.5)
+EOF
 	# accept by a worker: py-a makes the listening socket and keeps it;
 	# its worker py-b accepts, reads 2000 bytes, answers 500, closes at
 	# once (before any fd scan)
@@ -113,7 +132,7 @@ c.close()
 EOF
 
 	trace_start "$d/trace.out"
-	"$d/py-srv" "$d/srv.py" "$d/srv.port" 2 3>&- &
+	"$d/py-srv" "$d/srv.py" "$d/srv.port" 3 3>&- &
 	echo $! > "$d/srv.pid"
 	for _ in $(seq 50); do [ -s "$d/srv.port" ] && break; sleep 0.1; done
 	port=$(cat "$d/srv.port")
@@ -127,6 +146,8 @@ EOF
 
 	# exec into another executable
 	"$d/py-a" "$d/exec1.py" "$port" "$d/py-b" "$d/exec2.py" > "$d/exec.out" 2> "$d/exec.err" 3>&- || true
+	# two executables holding one socket
+	"$d/py-a" "$d/share.py" "$port" "$d/py-b" "$d/share2.py" > "$d/share.out" 2> "$d/share.err" 3>&- || true
 	wait "$(cat "$d/srv.pid")" || true
 
 	# accept by a worker
@@ -198,4 +219,21 @@ bytes_of() {
 		'[.[] | select(.type == "flow" and .rport == $p and .phase == "end")] | length == 1 and .[0].exe_ino == $ino' "$d/trace.out"
 	# its records say it was accepted
 	jq -se --argjson p "$lport" '[.[] | select(.type == "flow" and .rport == $p)] | all(.outcome == "accepted")' "$d/trace.out"
+}
+
+@test "two executables holding one socket: its records list both, the owner first; its bytes stay the owner's" {
+	need_bpf
+	local d=$BATS_FILE_TMPDIR lport pid child
+	cat "$d/share.err"
+	lport=$(jq .lport "$d/share.out")
+	pid=$(jq .pid "$d/share.out")
+	child=$(jq .child "$d/share.out")
+	# while both held it, its records said so
+	jq -se --argjson p "$lport" --argjson a "$pid" --argjson b "$child" \
+		'[.[] | select(.type == "flow" and .lport == $p and .holders != null)] |
+		 length >= 1 and all(.holders == [$a, $b] and .pid == $a)' "$d/trace.out"
+	# the owner moved them all, as far as the kernel can tell
+	[ "$(bytes_of "$lport" py-a)" = "400 0" ]
+	# the first sight, before the copy, lists none
+	jq -se --argjson p "$lport" '[.[] | select(.type == "flow" and .lport == $p)][0] | .phase == "new" and .holders == null' "$d/trace.out"
 }

@@ -280,6 +280,7 @@ static void on_flow_event(struct tracer *t, const struct ev_flow *e)
 		if (!f)
 			return;
 		set_ident(f, e);
+		f->shared = e->err;
 		announce(t, f, now);
 		f->pending.send_bytes += e->counts.send_bytes;
 		f->pending.recv_bytes += e->counts.recv_bytes;
@@ -294,12 +295,14 @@ static void on_flow_event(struct tracer *t, const struct ev_flow *e)
 				return;
 			hand_over(t, f, e, now);
 			set_ident(f, e);
+			f->shared = e->err;
 			announce(t, f, now);
 			break;
 		}
 		for (f = flow_first_of(&t->flows, e->key.cookie); f; f = flow_next_of(f)) {
 			hand_over(t, f, e, now);
 			set_ident(f, e);
+			f->shared = e->err;
 			announce(t, f, now);
 		}
 		break;

@@ -153,6 +153,12 @@ void write_flow(struct output *o, const struct clocks *c, struct flow *f,
 		emit_cstr(b, "outcome", f->outcome);
 	else
 		emit_null(b, "outcome");
+	/* two processes hold the socket: its owner first */
+	emit_key(b, "holders");
+	if (f->shared && f->have_id)
+		buf_printf(b, "[%u,%u]", f->id.proc[0].pid, f->shared);
+	else
+		buf_puts(b, "null");
 	emit_u64(b, "send_bytes", f->pending.send_bytes);
 	emit_u64(b, "recv_bytes", f->pending.recv_bytes);
 	if (f->tcp) {

@@ -41,6 +41,7 @@ struct flow {
 	struct ident id;
 	bool have_id;
 	bool inherited;			/* id is its listener's owner's, not confirmed */
+	uint32_t shared;		/* another process holding the socket, 0: none */
 	bool announced;			/* its "new" record was written */
 	bool closing;			/* datagram socket released: end at next drain */
 	bool tcp;
