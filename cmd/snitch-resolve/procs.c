@@ -509,51 +509,51 @@ static void read_script(struct proc_facts *f, const char *dir)
 	}
 }
 
+/* '"PREFIXname":', after a comma when comma */
+static void put_member(struct buf *b, const char *prefix, const char *name, bool comma)
+{
+	if (comma)
+		buf_putc(b, ',');
+	buf_putc(b, '"');
+	buf_puts(b, prefix);
+	buf_puts(b, name);
+	buf_puts(b, "\":");
+}
+
+static void put_str_or_null(struct buf *b, const char *s)
+{
+	if (s)
+		json_put_cstr(b, s);
+	else
+		buf_puts(b, "null");
+}
+
 static void render(struct proc_facts *f)
 {
-	char key[32];
-
 	for (int l = 0; l < NLEVELS; l++) {
 		struct buf *b = &f->block[l];
+		const char *pre = ancestry[l].prefix;
 
 		buf_reset(b);
-		snprintf(key, sizeof(key), "%sname", ancestry[l].prefix);
-		json_put_cstr(b, key);
-		buf_putc(b, ':');
-		if (f->name)
-			json_put_cstr(b, f->name);
-		else
-			buf_puts(b, "null");
-		snprintf(key, sizeof(key), ",\"%scmdline\":", ancestry[l].prefix);
-		buf_puts(b, key);
-		if (f->have_cmdline) {
+		put_member(b, pre, "name", false);
+		put_str_or_null(b, f->name);
+		put_member(b, pre, "cmdline", true);
+		if (f->have_cmdline)
 			cmdline_json(b, f->cmdline, f->cmdline_len, f->cmdline_cut);
-		} else {
+		else
 			buf_puts(b, "null");
-		}
-		snprintf(key, sizeof(key), ",\"%suser\":", ancestry[l].prefix);
-		buf_puts(b, key);
+		put_member(b, pre, "user", true);
 		buf_puts(b, f->have_uid ? user_json(f->uid) : "null");
-		snprintf(key, sizeof(key), ",\"%sname_exe\":", ancestry[l].prefix);
-		buf_puts(b, key);
-		if (f->name_exe)
-			json_put_cstr(b, f->name_exe);
-		else
-			buf_puts(b, "null");
-		snprintf(key, sizeof(key), ",\"%sscript_path\":", ancestry[l].prefix);
-		buf_puts(b, key);
-		if (f->script_path)
-			json_put_cstr(b, f->script_path);
-		else
-			buf_puts(b, "null");
-		snprintf(key, sizeof(key), ",\"%sscript_dev\":", ancestry[l].prefix);
-		buf_puts(b, key);
+		put_member(b, pre, "name_exe", true);
+		put_str_or_null(b, f->name_exe);
+		put_member(b, pre, "script_path", true);
+		put_str_or_null(b, f->script_path);
+		put_member(b, pre, "script_dev", true);
 		if (f->script_path)
 			buf_put_u64(b, f->script_dev);
 		else
 			buf_puts(b, "null");
-		snprintf(key, sizeof(key), ",\"%sscript_ino\":", ancestry[l].prefix);
-		buf_puts(b, key);
+		put_member(b, pre, "script_ino", true);
 		if (f->script_path)
 			buf_put_u64(b, f->script_ino);
 		else

@@ -33,9 +33,10 @@
 /* A flow without a known owner is announced without one after this. */
 #define OWNER_WAIT_NS (2000ULL * 1000 * 1000)
 /*
- * An owner-less flow (an accepted connection, an AF_PACKET socket that
- * only receives) makes the fd scan run at once, to find its process before
- * it exits; at most one scan every OWNER_SCAN_GAP_NS bounds the cost.
+ * An owner-less flow (a socket older than snitch-trace, an AF_PACKET socket
+ * that only receives) makes the fd scan run at once, to find its process
+ * before it exits; at most one scan every OWNER_SCAN_GAP_NS bounds the cost.
+ * (An accepted connection has its listener's owner meanwhile: no scan.)
  */
 #define OWNER_SCAN_GAP_NS (10ULL * 1000 * 1000)
 
@@ -183,9 +184,9 @@ static struct flow *flow_of_event(struct tracer *t, const struct ev_flow *e,
 	return f;
 }
 
-static void schedule_scan(struct tracer *t, uint64_t gap_ns)
+static void schedule_scan(struct tracer *t)
 {
-	uint64_t when = t->last_scan + gap_ns;
+	uint64_t when = t->last_scan + OWNER_SCAN_GAP_NS;
 
 	if (!t->next_scan || when < t->next_scan)
 		t->next_scan = when;
@@ -246,7 +247,7 @@ static void on_flow_event(struct tracer *t, const struct ev_flow *e)
 		if (f->have_id)
 			announce(t, f, now);
 		else	/* which process holds it: soon, or OWNER_WAIT_NS */
-			schedule_scan(t, OWNER_SCAN_GAP_NS);
+			schedule_scan(t);
 		break;
 	case EV_FLOW_ATTEMPT:
 		/* a TCP connect that never got established: first sight and
