@@ -67,6 +67,21 @@ teardown() {
 	[ "$(echo "$output" | jq -r .exe_sha256)" = "$want" ]
 }
 
+@test "a process gone before its path was known: hashed at once by the path a later record gives" {
+	cp /bin/sleep "$BATS_TEST_TMPDIR/brief"
+	printf 'brief' >> "$BATS_TEST_TMPDIR/brief"
+	want=$(sha_of "$BATS_TEST_TMPDIR/brief")
+	id=$(stat -c '"exe_dev":%d,"exe_ino":%i' "$BATS_TEST_TMPDIR/brief")
+	# the first record names only a pid that is gone (snitch-resolve
+	# read it too late), the second the path: both in the same second
+	run --separate-stderr "$HASH" --stream <<< "{\"v\":1,\"type\":\"flow\",\"pid\":999999999,$id,\"exe_path\":null}
+{\"v\":1,\"type\":\"flow\",\"pid\":999999999,$id,\"exe_path\":\"$BATS_TEST_TMPDIR/brief\"}"
+	[ "$status" -eq 0 ]
+	# the first record may wait for the second's path, or go on without
+	echo "$output" | jq -e -s --arg w "$want" 'map(select(.type == "flow")) | length == 2 and
+		.[1].exe_sha256 == $w and (.[0].exe_sha256 == null or .[0].exe_sha256 == $w)'
+}
+
 @test "a pid now running another executable is not trusted" {
 	sleep 30 &
 	BG=$!

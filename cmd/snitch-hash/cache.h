@@ -34,6 +34,7 @@ struct exe_entry {
 	uint64_t checked_batch;	/* input batch in which it was last stat()ed */
 	uint64_t failed_mono;
 	uint32_t failed_pid;
+	bool failed_nopath;	/* it failed with no path to fall back on */
 	uint32_t held_refs;	/* held records that wait on it */
 	uint64_t block_epoch;
 };

@@ -130,6 +130,7 @@ static void start_job(struct stream *s, struct exe_entry *e)
 		e->state = ENTRY_FAILED;
 		e->failed_mono = clock_mono_ns();
 		e->failed_pid = e->pid;
+		e->failed_nopath = !e->path;
 		return;
 	}
 	if (e->state == ENTRY_VALID && !e->report_change) {
@@ -200,7 +201,12 @@ static bool entry_prepare(struct stream *s, struct exe_entry *e)
 		}
 		return true;
 	case ENTRY_FAILED:
-		if (e->pid == e->failed_pid &&
+		/*
+		 * Again at once for another process, or for a path learnt since:
+		 * a process gone before it was read has no path in its first
+		 * records when a scan saw its socket before its exec was read
+		 */
+		if (e->pid == e->failed_pid && !(e->failed_nopath && e->path) &&
 		    clock_mono_ns() - e->failed_mono < RETRY_NS)
 			return true;
 		start_job(s, e);
@@ -474,6 +480,7 @@ static void job_done(struct stream *s, struct hash_job *job)
 		e->state = ENTRY_FAILED;
 		e->failed_mono = clock_mono_ns();
 		e->failed_pid = job->pid;
+		e->failed_nopath = !job->path;
 		snprintf(msg, sizeof(msg),
 			 "cannot hash executable (device %llu, inode %llu): %s",
 			 (unsigned long long)e->key.dev,

@@ -180,7 +180,7 @@ static void resolve_level(struct resolver *r, struct record *rec, int l,
 	 * Not read in time - gone, or a zombie without its exe link: the path
 	 * its executable was seen under, or the one its exec record named.
 	 */
-	if (have_id && !(f && f->exe_path)) {
+	if (have_id && !(f && f->exe_path && (f->have_exe || f->exe_deleted))) {
 		if (l == 0 && is_exec && !procs_path_of(r->procs, dev, ino))
 			learn_exec_filename(r, rec, m, dev, ino);
 		if (f)
@@ -211,7 +211,7 @@ static void resolve_level(struct resolver *r, struct record *rec, int l,
 			 * then the interpreter), which is no error. Either way
 			 * the path is that of the executable if it was seen.
 			 */
-			if (f->exe_deleted || !f->have_exe)
+			if (f->exe_deleted)
 				report_mismatch(r, f, dev, ino);
 			r->stats.paths_mismatched++;
 			if ((path = procs_path_of(r->procs, dev, ino))) {

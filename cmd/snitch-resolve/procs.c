@@ -563,16 +563,19 @@ static void render(struct proc_facts *f)
 
 /*
  * A process read too late - a zombie, whose exe link and command line are
- * gone - runs an executable whose path may be known from other processes:
- * take it, and the full name it gives a cut comm.
+ * gone, or one that exited between the reading of its exe link and the
+ * check of the path it gave - runs an executable whose path may be known
+ * from other processes: take it, and the full name it gives a cut comm.
  */
 bool procs_adopt_path(struct procs *p, struct proc_facts *f, uint64_t dev, uint64_t ino)
 {
 	const char *path;
 	char *copy;
 
-	if (f->exe_path || !(path = procs_path_of(p, dev, ino)) || !(copy = strdup(path)))
+	if ((f->exe_path && (f->have_exe || f->exe_deleted)) ||
+	    !(path = procs_path_of(p, dev, ino)) || !(copy = strdup(path)))
 		return false;
+	free(f->exe_path);
 	f->exe_path = copy;
 	f->have_exe = true;
 	f->exe_dev = dev;

@@ -424,13 +424,22 @@ static int run_iter(struct tracer *t, struct bpf_link *link)
 	return n < 0 ? -errno : 0;
 }
 
-/* The fd scan: TCP bytes of every socket some process holds, and owners. */
+/*
+ * The fd scan: TCP bytes of every socket some process holds, and owners.
+ * What the ring buffer holds is taken first: a process's exec and its
+ * connection's first sight come before any scan record of that connection
+ * (snitch-resolve learns an executable's path from the exec record of a
+ * process that is gone by the time it reads it). A socket made while the
+ * scan runs can still be seen by the scan first.
+ */
 static int run_scan(struct tracer *t)
 {
-	int r = 0;
+	int r = 0, e;
 
 	if (!t->nscan)
 		return 0;
+	if (!outq_full(&t->q) && (e = ring_buffer__consume(t->rb)) < 0 && e != QUEUE_FULL)
+		log_limited("reading the ring buffer: %s", strerror(-e));
 	t->last_scan = clock_mono_ns();
 	t->skel->bss->scan_gen++;	/* the holders this scan finds */
 	for (int i = 0; i < t->nscan && r == 0; i++)
