@@ -23,7 +23,7 @@
 #include "table.h"
 
 /* the newest schema it reads: 4 to 7 add columns and tables it does not use */
-#define SCHEMA_MAX 8
+#define SCHEMA_MAX 9
 /* a raw edge reads the rowids of its range widened by this much, and
  * filters on the time itself (lib/rollup.h) */
 #define RAW_SLACK_NS ROLLUP_RAW_SLACK_NS
@@ -105,7 +105,14 @@ static const struct fdef fields[QF_COUNT] = {
 	[QF_NETNS] = { "netns", "netns", "netns", NULL, NULL, true, 9 },
 	[QF_CONTAINER] = { "container", "container_id", "container_id", "containers", "name", false, 10 },
 	[QF_PROTO] = { "proto", "proto", "proto", NULL, NULL, false, 4 },
+	[QF_APP] = { "app", "exe_id", "exe_id", "executables", "app", false, 0 },
+	[QF_SCRIPT] = { "script", "exe_id", "exe_id", "executables", "script_path", false, 0 },
 };
+
+int q_field_version(enum q_field f)
+{
+	return f == QF_COUNTRY ? 3 : f == QF_APP || f == QF_SCRIPT ? 9 : 1;
+}
 
 const char *q_field_name(enum q_field f)
 {
@@ -868,11 +875,16 @@ static int plan_checked(struct q_db *db, const struct q_spec *s, const struct sh
 
 	if ((r = q_spec_check(s, err, errsize)) < 0)
 		return r;
-	for (size_t i = 0; i < s->nfilters; i++)
-		if (s->filters[i].field == QF_COUNTRY && !db->country)
-			goto nocountry;
-	if (sh->key == QF_COUNTRY && !db->country)
-		goto nocountry;
+	for (size_t i = 0; i <= s->nfilters; i++) {
+		enum q_field f = i < s->nfilters ? s->filters[i].field : sh->key;
+
+		if (f != QF_NONE && q_field_version(f) > db->version) {
+			snprintf(err, errsize, "%s needs a database of schema version %d (this one is %d):"
+				 " snitch-store migrates it", q_field_name(f), q_field_version(f),
+				 db->version);
+			return -EINVAL;
+		}
+	}
 	r = make_plan(db, s, sh, p);
 	if (r != SQLITE_OK)
 		return sql_err(db->h, r, err, errsize);
@@ -884,10 +896,6 @@ static int plan_checked(struct q_db *db, const struct q_spec *s, const struct sh
 		return -E2BIG;
 	}
 	return 0;
-nocountry:
-	snprintf(err, errsize, "country needs a database of schema version 3 (this one is %d):"
-		 " snitch-store migrates it", db->version);
-	return -EINVAL;
 }
 
 /* The statement of q, its parameters bound (q released either way). */

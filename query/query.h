@@ -55,6 +55,8 @@ enum q_field {
 	QF_NETNS,		/* "netns": inode, decimal */
 	QF_CONTAINER,		/* "container": "runtime:id" */
 	QF_PROTO,		/* "proto": tcp, udp, ... */
+	QF_APP,			/* "app": the Flatpak app id or snap name (version 9) */
+	QF_SCRIPT,		/* "script": the script an interpreter runs (version 9) */
 	QF_COUNT
 };
 
@@ -64,6 +66,8 @@ const char *q_field_name(enum q_field f);
 enum q_field q_field_parse(const char *name);
 /* Whether a field's values are numbers (user, ports, netns). */
 bool q_field_numeric(enum q_field f);
+/* The schema version whose database has the field (country: 3; app, script: 9). */
+int q_field_version(enum q_field f);
 
 /* ---- the database ---- */
 

@@ -41,7 +41,37 @@ teardown() {
 	[ "$(q "select cmdline from executables where name = 'curl' limit 1")" = '["curl","-s","https://example.org/"]' ]
 	# WAL, and a schema version
 	[ "$(q 'pragma journal_mode')" = wal ]
-	[ "$(q 'pragma user_version')" -eq 8 ]
+	[ "$(q 'pragma user_version')" -eq 9 ]
+}
+
+@test "app and script: an executables row each, groupable; a row without them keeps the id it had before version 9" {
+	{
+		store_flow "$NOW" 1 1
+		store_flow "$NOW" 2 2 '.app_kind = "flatpak" | .app = "org.example.App"'
+		store_flow "$NOW" 4 4 '.app_kind = "snap" | .app = "tool"'
+		store_flow "$NOW" 8 8 '.exe_path = "/usr/bin/python3" | .name = "python3" | .cmdline = ["python3", "a.py"]
+			| .script_path = "/home/u/a.py" | .script_sha256 = ("ab" * 32)'
+		store_flow "$NOW" 16 16 '.exe_path = "/usr/bin/python3" | .name = "python3" | .cmdline = ["python3", "a.py"]
+			| .script_path = "/home/u/b.py" | .parent_script_path = "/home/u/run.sh"'
+		# "" is none, as snitch-resolve writes it
+		store_flow "$NOW" 32 32 '.app_kind = "" | .app = "" | .script_path = null'
+	} | "$STORE" --db "$DB"
+	# the ids of rows of no app and no script are those of version 8 (the
+	# row record example of docs/records.md: bash, no hash)
+	[ "$(q "select id from executables where path = '/usr/bin/bash' and app is null and script_path is null")" = 4536558566545276125 ]
+	[ "$(q "select send_bytes from connections c join executables e on e.id = c.exe_id where e.path = '/usr/bin/curl' and e.app is null")" = 33 ]
+	[ "$(q "select app_kind || ' ' || app || ' ' || send_bytes from connections c join executables e on e.id = c.exe_id where e.app is not null order by send_bytes")" = \
+	  "$(printf 'flatpak org.example.App 2\nsnap tool 4')" ]
+	[ "$(q "select script_path || ' ' || coalesce(script_sha256, 'null') || ' ' || send_bytes from connections c join executables e on e.id = c.exe_id where e.script_path is not null order by send_bytes")" = \
+	  "$(printf '/home/u/a.py %s 8\n/home/u/b.py null 16' "$(printf 'ab%.0s' $(seq 32))")" ]
+	# the parent's script makes a parent row of its own
+	[ "$(q "select count(*) from executables where path = '/usr/bin/bash'")" -eq 2 ]
+	[ "$(q "select count(*) from executables where script_path = '/home/u/run.sh' and path = '/usr/bin/bash'")" -eq 1 ]
+	# snitch-query groups by them
+	[ "$("$SNITCH_BIN/snitch-query" --db "$DB" --since all --group-by app | jq -r '"\(.app) \(.sent)"' | sort | tr '\n' ,)" = \
+	  "null 57,org.example.App 2,tool 4," ]
+	[ "$("$SNITCH_BIN/snitch-query" --db "$DB" --since all --group-by script --where name=python3 | jq -r '"\(.script) \(.sent)"' | sort | tr '\n' ,)" = \
+	  "/home/u/a.py 8,/home/u/b.py 16," ]
 }
 
 @test "every example query of docs/schema.md runs, and finds the rows it should" {
@@ -383,7 +413,10 @@ new" ]
 	q "update connections set window_start_ns = $NOW, window_end_ns = $NOW, first_ns = $NOW, last_ns = $NOW"
 	jq -cn --argjson t "$NOW" '{v:1, type:"error", ts_ns:$t, stage:"snitch-hash", code:"hash_failed", message:"m"}' |
 		"$STORE" --db "$DB"
-	[ "$(q 'pragma user_version')" -eq 8 ]
+	[ "$(q 'pragma user_version')" -eq 9 ]
+	# version 9: what runs inside an executable
+	[ "$(q "select group_concat(name, ',') from pragma_table_info('executables') where name in ('app_kind', 'app', 'script_path', 'script_sha256')")" = \
+	  "app_kind,app,script_path,script_sha256" ]
 	# version 5's columns and table, the row's executable untouched
 	[ "$(q "select count(*) from pragma_table_info('executables') where name like 'vt\_%' escape '\'")" -eq 9 ]
 	[ "$(q 'select count(*) from verdicts')" -eq 0 ]
@@ -412,10 +445,10 @@ new" ]
 	[ "$(q "select bucket_ns from rollup_dim_4week where dim = 0")" = $(( NOW - NOW % 2419200000000000 )) ]
 	[ "$(q "select count(*) from rollup_state where level in ('week', '4week') and from_ns <= $NOW")" = 2 ]
 	# a database of a newer version is refused, not changed
-	q 'pragma user_version = 9'
+	q 'pragma user_version = 10'
 	run --separate-stderr "$STORE" --db "$DB" < /dev/null
 	[ "$status" -eq 5 ]
-	[[ "$stderr" == *"its schema is version 9, newer than this snitch-store's 8"* ]]
+	[[ "$stderr" == *"its schema is version 10, newer than this snitch-store's 9"* ]]
 }
 
 @test "containers: name, image and pod as snitch-resolve named them; names that come later fill the row" {

@@ -231,7 +231,7 @@ SQL_FROM="FROM connections c LEFT JOIN executables e ON e.id = c.exe_id
 	[ "$(total)" = "$(q "SELECT sum(send_bytes), sum(recv_bytes), count(*) FROM connections WHERE rport = 443")" ]
 	# the time grouping: filtering on a bucket narrows the range to it
 	$TM send-keys BSpace Left
-	for i in $(seq 20); do $TM send-keys Down; done
+	for i in $(seq 30); do $TM send-keys Down; done	# to the last: Time
 	wait_screen '│Time '
 	bucket=$(screen | sed -n 4p | awk -F'│' '{ print $2 }' | awk '{ print $1 " " $2 }')
 	keys_then "filters: Time $bucket" Right Enter

@@ -30,7 +30,10 @@ make_log() {
 			| .domain = (if $i % 7 == 0 then null else \"host$(( i % 5 )).example\" end)
 			| .raddr = \"198.51.100.$(( i % 9 ))\" | .rport = $(( i % 3 == 0 ? 53 : 443 ))
 			| .proto = (if $i % 3 == 0 then \"udp\" else \"tcp\" end)
-			| .lport = $(( 40000 + i )) | .uid = (if $i % 11 == 0 then null else $(( 1000 + i % 2 )) end)"
+			| .lport = $(( 40000 + i )) | .uid = (if $i % 11 == 0 then null else $(( 1000 + i % 2 )) end)
+			| .app_kind = (if $i % 4 == 1 then \"flatpak\" else \"\" end)
+			| .app = (if $i % 4 == 1 then \"org.example.Tool$(( i % 3 ))\" else \"\" end)
+			| .script_path = (if $i % 4 == 2 then \"/opt/s$(( i % 2 )).py\" else null end)"
 	done > "$BATS_TEST_TMPDIR/in"
 	"$STORE" --db "$DB" < "$BATS_TEST_TMPDIR/in"
 }
@@ -46,6 +49,7 @@ query_sums() {
 		[exe]="e.path" [name]="e.name" [sha256]="e.sha256" [parent_exe]="p.path"
 		[user]="c.uid" [lport]="c.lport" [rport]="c.rport" [laddr]="la.addr" [raddr]="ra.addr"
 		[domain]="d.name" [netns]="c.netns" [proto]="c.proto" [country]="ra.country"
+		[app]="e.app" [script]="e.script_path"
 	)
 	for F in "${!expr[@]}"; do
 		got=$(query_sums --since all --group-by "$F")
@@ -155,6 +159,14 @@ query_sums() {
 	run --separate-stderr "$QUERY" --db "$BATS_TEST_TMPDIR/junk.db"
 	[ "$status" -eq 5 ]
 	[[ "$stderr" == *"junk.db"*"not a database"* ]]
+	# a log of version 8 has no app and no script: said, not an SQL error
+	cp "$DB" "$BATS_TEST_TMPDIR/v8.db"
+	sqlite3 "$BATS_TEST_TMPDIR/v8.db" 'pragma user_version = 8'
+	for args in "--group-by app" "--where script=/x"; do
+		run --separate-stderr "$QUERY" --db "$BATS_TEST_TMPDIR/v8.db" --since all $args
+		[ "$status" -eq 2 ]
+		[[ "$stderr" == *"needs a database of schema version 9 (this one is 8)"* ]]
+	done
 }
 
 @test "an empty log: zeros and no rows, not an error" {

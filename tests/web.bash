@@ -33,6 +33,11 @@ web_fixture() {
 		store_flow $((now - 2 * 86400 * s)) 11111 22222 '.exe_path = "/usr/lib/firefox/firefox" |
 			.name = "firefox" | .cmdline = ["/usr/lib/firefox/firefox"] |
 			.exe_sha256 = "'"$firefox_old"'" | .domain = "old.example.net" | .raddr = "203.0.113.99"'
+		# a Flatpak app's process running a script (group by app, script)
+		store_flow $((now - 150 * s)) 4242 2424 '.exe_path = "/usr/bin/python3.11" | .name = "python3" |
+			.cmdline = ["python3", "/app/share/sync.py"] | .app_kind = "flatpak" |
+			.app = "org.example.Sync" | .script_path = "/app/share/sync.py" |
+			.domain = "sync.example.org" | .raddr = "198.51.100.7" | .exe_sha256 = ("f6" * 32)'
 		store_flow $((now - 10 * 86400 * s)) 333 444 '.exe_path = "/usr/bin/rsync" | .name = "rsync" |
 			.cmdline = ["rsync", "-a", "host:"] | .domain = null | .raddr = "198.51.100.200" |
 			.rport = 22 | .exe_sha256 = ("e5" * 32)'

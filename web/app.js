@@ -12,6 +12,7 @@
     user: 'user (uid)', lport: 'local port', rport: 'remote port', laddr: 'local address',
     raddr: 'remote address', country: 'country', domain: 'domain',
     netns: 'network namespace', container: 'container', proto: 'protocol',
+    app: 'app (Flatpak, Snap)', script: 'script',
   };
   const PAGES = { '/': 'overview', '/explore': 'explore', '/executables': 'executables' };
   const PATHS = { overview: '/', explore: '/explore', executables: '/executables' };

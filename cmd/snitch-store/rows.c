@@ -162,10 +162,10 @@ static struct str_ref *intern_str(struct batch *b, char kind, const char *s,
 }
 
 /* The key of an interned executable: each field's length and bytes, a NUL. */
-static int exe_key(struct buf *k, char *const f[4], const size_t len[4])
+static int exe_key(struct buf *k, char *const f[EXE_FIELDS], const size_t len[EXE_FIELDS])
 {
 	buf_reset(k);
-	for (int i = 0; i < 4; i++) {
+	for (int i = 0; i < EXE_FIELDS; i++) {
 		size_t n = f[i] ? len[i] : SIZE_MAX;	/* NULL differs from "" */
 
 		buf_append(k, &n, sizeof(n));
@@ -176,15 +176,16 @@ static int exe_key(struct buf *k, char *const f[4], const size_t len[4])
 	return k->oom ? -ENOMEM : 0;
 }
 
-static struct exe_ref *intern_exe(struct batch *b, char *const f[4],
-				  const size_t len[4])
+static struct exe_ref *intern_exe(struct batch *b, char *const f[EXE_FIELDS],
+				  const size_t len[EXE_FIELDS])
 {
 	static struct buf k;	/* rows are made by the main thread only */
-	char **field[4];
 	struct exe_ref *e;
 	size_t off = 0;
+	int nid = EXE_FIELDS_V1;
 
-	if ((!f[0] && !f[1] && !f[2] && !f[3]) || exe_key(&k, f, len) < 0)
+	if ((!f[EXE_PATH] && !f[EXE_NAME] && !f[EXE_CMDLINE] && !f[EXE_SHA256]) ||
+	    exe_key(&k, f, len) < 0)
 		return NULL;
 	HASH_FIND(hh, b->exes, k.p, k.len, e);
 	if (e)
@@ -195,19 +196,16 @@ static struct exe_ref *intern_exe(struct batch *b, char *const f[4],
 		return NULL;
 	}
 	memcpy(e->key, k.p, k.len);
-	field[0] = &e->path;
-	field[1] = &e->name;
-	field[2] = &e->cmdline;
-	field[3] = &e->sha256;
-	for (int i = 0; i < 4; i++) {
+	for (int i = 0; i < EXE_FIELDS; i++) {
 		off += sizeof(size_t);
-		*field[i] = f[i] ? e->key + off : NULL;
-		off += (f[i] ? len[i] : 0) + 1;
+		e->f[i] = f[i] ? e->key + off : NULL;
+		e->len[i] = f[i] ? len[i] : 0;
+		off += e->len[i] + 1;
+		if (i >= EXE_FIELDS_V1 && f[i])
+			nid = EXE_FIELDS;
 	}
-	e->path_len = len[0];
-	e->name_len = len[1];
-	e->cmdline_len = len[2];
-	e->id = content_id('e', (const char *const *)f, len, 4);
+	/* the same id as before version 9 for a row of no app and no script */
+	e->id = content_id('e', (const char *const *)f, len, nid);
 	HASH_ADD_KEYPTR(hh, b->exes, e->key, k.len, e);
 	if (!table_added(e, hh)) {
 		free(e->key);
@@ -433,24 +431,25 @@ static bool sha_ignored(const struct filters *f, const char *s, size_t n)
 /* ---- records into rows ---- */
 
 enum {
-	K_PATH, K_NAME, K_CMD, K_SHA, KEYS_PER_LEVEL,
+	K_PATH, K_NAME, K_CMD, K_SHA, K_SCRIPT, K_SCRIPT_SHA, KEYS_PER_LEVEL,
 };
 enum {
 	K_TYPE = NLEVELS * KEYS_PER_LEVEL, K_TS, K_FROM, K_TO, K_UID, K_FAMILY,
 	K_PROTO, K_LPORT, K_RPORT, K_LADDR, K_RADDR, K_DOMAIN, K_NETNS,
 	K_CRUNTIME, K_CID, K_SEND, K_RECV, K_CNAME, K_CIMAGE, K_PODNS, K_PODNAME,
-	K_PODUID, K_OUTCOME, NKEYS,
+	K_PODUID, K_OUTCOME, K_APP_KIND, K_APP, NKEYS,
 };
 
 /* The members of one level, then those of the record (order of the enums). */
 static const char *const level_keys[KEYS_PER_LEVEL] = {
-	"exe_path", "name", "cmdline", "exe_sha256",
+	"exe_path", "name", "cmdline", "exe_sha256", "script_path", "script_sha256",
 };
 static const char *const record_keys[NKEYS - K_TYPE] = {
 	"type", "ts_ns", "from_ns", "to_ns", "uid", "family", "proto", "lport",
 	"rport", "laddr", "raddr", "domain", "netns", "container_runtime",
 	"container_id", "send_bytes", "recv_bytes", "container_name",
 	"container_image", "pod_namespace", "pod_name", "pod_uid", "outcome",
+	"app_kind", "app",
 };
 static const char *keys[NKEYS];
 static char key_text[K_TYPE][ANCESTRY_KEY_MAX];
@@ -527,21 +526,35 @@ int batch_add(struct batch *b, const struct store_opts *o,
 
 	for (int l = 0; l < NLEVELS; l++) {
 		const struct record_member **lm = m + l * KEYS_PER_LEVEL;
-		char *fld[4] = { NULL };
-		size_t len[4] = { 0 };
+		char *fld[EXE_FIELDS] = { NULL };
+		size_t len[EXE_FIELDS] = { 0 };
 
-		fld[0] = str_of(r, lm[K_PATH], &s[0], &len[0]);
-		fld[1] = str_of(r, lm[K_NAME], &s[1], &len[1]);
+		fld[EXE_PATH] = str_of(r, lm[K_PATH], &s[0], &len[EXE_PATH]);
+		fld[EXE_NAME] = str_of(r, lm[K_NAME], &s[1], &len[EXE_NAME]);
 		if (!o->no_cmdlines && lm[K_CMD] && lm[K_CMD]->type == JSON_ARRAY) {
 			/* the JSON array text: exact, non-UTF-8 bytes escaped */
-			fld[2] = (char *)record_val(r, lm[K_CMD]);
-			len[2] = lm[K_CMD]->val_len;
+			fld[EXE_CMDLINE] = (char *)record_val(r, lm[K_CMD]);
+			len[EXE_CMDLINE] = lm[K_CMD]->val_len;
 		}
-		fld[3] = str_of(r, lm[K_SHA], &s[2], &len[3]);
-		if (fld[3] && len[3] != 64)
-			fld[3] = NULL;
-		if (l == 0 && fld[3] && f->nsha && sha_ignored(f, fld[3], len[3]))
+		fld[EXE_SHA256] = str_of(r, lm[K_SHA], &s[2], &len[EXE_SHA256]);
+		if (fld[EXE_SHA256] && len[EXE_SHA256] != 64)
+			fld[EXE_SHA256] = NULL;
+		if (l == 0 && fld[EXE_SHA256] && f->nsha &&
+		    sha_ignored(f, fld[EXE_SHA256], len[EXE_SHA256]))
 			return 0;
+		/* what runs inside it: "" (none) is stored as NULL */
+		if (l == 0) {
+			fld[EXE_APP_KIND] = str_of(r, m[K_APP_KIND], &s[3], &len[EXE_APP_KIND]);
+			fld[EXE_APP] = str_of(r, m[K_APP], &s[4], &len[EXE_APP]);
+			if (!fld[EXE_APP] || !len[EXE_APP])
+				fld[EXE_APP] = fld[EXE_APP_KIND] = NULL;
+		}
+		fld[EXE_SCRIPT] = str_of(r, lm[K_SCRIPT], &s[5], &len[EXE_SCRIPT]);
+		if (fld[EXE_SCRIPT] && !len[EXE_SCRIPT])
+			fld[EXE_SCRIPT] = NULL;
+		fld[EXE_SCRIPT_SHA256] = str_of(r, lm[K_SCRIPT_SHA], &s[6], &len[EXE_SCRIPT_SHA256]);
+		if (!fld[EXE_SCRIPT] || (fld[EXE_SCRIPT_SHA256] && len[EXE_SCRIPT_SHA256] != 64))
+			fld[EXE_SCRIPT_SHA256] = NULL;
 		key.exe[l] = intern_exe(b, fld, len);
 	}
 	key.uid = int_of(r, m[K_UID]);
@@ -701,10 +714,10 @@ int csv_write_batch(int fd, const struct batch *bt)
 		for (int l = 0; l < NLEVELS; l++) {
 			const struct exe_ref *e = r->exe[l];
 
-			csv_put(&b, e ? e->path : NULL, e && e->path ? e->path_len : 0);
-			csv_put(&b, e ? e->name : NULL, e && e->name ? e->name_len : 0);
-			csv_cmdline(&b, e ? e->cmdline : NULL, e && e->cmdline ? e->cmdline_len : 0);
-			csv_put(&b, e ? e->sha256 : NULL, e && e->sha256 ? 64 : 0);
+			csv_put(&b, e ? e->f[EXE_PATH] : NULL, e ? e->len[EXE_PATH] : 0);
+			csv_put(&b, e ? e->f[EXE_NAME] : NULL, e ? e->len[EXE_NAME] : 0);
+			csv_cmdline(&b, e ? e->f[EXE_CMDLINE] : NULL, e ? e->len[EXE_CMDLINE] : 0);
+			csv_put(&b, e ? e->f[EXE_SHA256] : NULL, e ? e->len[EXE_SHA256] : 0);
 		}
 		csv_int(&b, r->uid);
 		csv_put(&b, r->family, r->family ? strlen(r->family) : 0);
@@ -769,15 +782,15 @@ void batch_emit_rows(const struct batch *bt, uint64_t ts_ns, struct buf *b)
 			const struct exe_ref *e = c->exe[l];
 #define LEVEL_KEY(i) row_keys[l * ROW_LEVEL_KEYS + (i)]
 			row_int(b, LEVEL_KEY(0), e ? e->id : INT_NULL);
-			row_str(b, LEVEL_KEY(1), e ? e->path : NULL, e ? e->path_len : 0);
-			row_str(b, LEVEL_KEY(2), e ? e->name : NULL, e ? e->name_len : 0);
+			row_str(b, LEVEL_KEY(1), e ? e->f[EXE_PATH] : NULL, e ? e->len[EXE_PATH] : 0);
+			row_str(b, LEVEL_KEY(2), e ? e->f[EXE_NAME] : NULL, e ? e->len[EXE_NAME] : 0);
 			/* the JSON array text it was stored as, as is */
 			emit_key(b, LEVEL_KEY(3));
-			if (e && e->cmdline)
-				buf_append(b, e->cmdline, e->cmdline_len);
+			if (e && e->f[EXE_CMDLINE])
+				buf_append(b, e->f[EXE_CMDLINE], e->len[EXE_CMDLINE]);
 			else
 				buf_puts(b, "null");
-			row_str(b, LEVEL_KEY(4), e ? e->sha256 : NULL, e && e->sha256 ? 64 : 0);
+			row_str(b, LEVEL_KEY(4), e ? e->f[EXE_SHA256] : NULL, e ? e->len[EXE_SHA256] : 0);
 #undef LEVEL_KEY
 		}
 		row_int(b, "uid", c->uid);

@@ -18,7 +18,7 @@
 #include "rollup.h"
 #include "store.h"
 
-#define SCHEMA_VERSION 8
+#define SCHEMA_VERSION 9
 #define SEEN_IDS 65536		/* reference ids known to be in the database */
 
 
@@ -154,6 +154,16 @@ static const char *const sqlite_schema[] = {
 	ROLLUP_DIM_COARSE_BUILD("rollup_dim_week", ROLLUP_WEEK_NS_STR)
 	ROLLUP_DIM_COARSE_BUILD("rollup_dim_4week", ROLLUP_4WEEK_NS_STR)
 	"INSERT INTO rollup_state VALUES ('week', 0), ('4week', 0);",
+	/*
+	 * version 9: what runs inside an executable - the sandboxed app
+	 * (Flatpak, Snap) of the process, the script an interpreter runs -
+	 * part of the row's identity, so a python running two scripts is two
+	 * rows (docs/schema.md). Rows without them keep their ids.
+	 */
+	"ALTER TABLE executables ADD COLUMN app_kind TEXT;"
+	"ALTER TABLE executables ADD COLUMN app TEXT;"
+	"ALTER TABLE executables ADD COLUMN script_path TEXT;"
+	"ALTER TABLE executables ADD COLUMN script_sha256 TEXT;",
 };
 _Static_assert(sizeof(sqlite_schema) / sizeof(sqlite_schema[0]) == SCHEMA_VERSION,
 	       "one entry of sqlite_schema per version");
@@ -383,7 +393,8 @@ static int prepare(struct db *d, char *err, size_t errsize)
 	static const char conn[] =
 		"INSERT INTO connections VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
 	int r = sqlite3_prepare_v2(d->h,
-		"INSERT OR IGNORE INTO executables (id, path, name, cmdline, sha256) VALUES (?,?,?,?,?)",
+		"INSERT OR IGNORE INTO executables (id, path, name, cmdline, sha256,"
+		" app_kind, app, script_path, script_sha256) VALUES (?,?,?,?,?,?,?,?,?)",
 		-1, &d->ins_exe, NULL);
 
 	for (int i = 0; r == SQLITE_OK && i < 3; i++)
@@ -674,10 +685,8 @@ static int write_refs(struct db *d, const struct batch *b)
 		sqlite3_stmt *st = d->ins_exe;
 
 		sqlite3_bind_int64(st, 1, e->id);
-		bind_text(st, 2, e->path, e->path_len);
-		bind_text(st, 3, e->name, e->name_len);
-		bind_text(st, 4, e->cmdline, e->cmdline_len);
-		bind_text(st, 5, e->sha256, e->sha256 ? 64 : 0);
+		for (int i = 0; i < EXE_FIELDS; i++)
+			bind_text(st, 2 + i, e->f[i], e->len[i]);
 		r = step_once(d, st, e->id);
 	}
 	for (const struct str_ref *s = b->strs; s && r == SQLITE_DONE; s = s->hh.next) {

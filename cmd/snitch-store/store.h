@@ -40,10 +40,22 @@ struct store_opts {
  * key, which holds each one's length (SIZE_MAX: SQL NULL) and bytes and a
  * NUL: the table's key, and the one allocation of their bytes.
  */
+/*
+ * The fields of an executables row, in its key's order: the four that name
+ * the program, then what runs inside it (version 9): the sandboxed app it
+ * belongs to and the script an interpreter runs. A row with none of the
+ * last four has the id it had before they existed.
+ */
+enum {
+	EXE_PATH, EXE_NAME, EXE_CMDLINE, EXE_SHA256,
+	EXE_APP_KIND, EXE_APP, EXE_SCRIPT, EXE_SCRIPT_SHA256, EXE_FIELDS
+};
+#define EXE_FIELDS_V1 4		/* those the id was made of before version 9 */
+
 struct exe_ref {
 	int64_t id;		/* content hash; 0: none */
-	char *path, *name, *cmdline, *sha256;	/* NULL: SQL NULL */
-	size_t path_len, name_len, cmdline_len;
+	char *f[EXE_FIELDS];	/* NULL: SQL NULL */
+	size_t len[EXE_FIELDS];
 	char *key;
 	UT_hash_handle hh;
 };

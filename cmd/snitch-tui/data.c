@@ -46,6 +46,8 @@ const struct grouping tui_groupings[] = {
 	{ "Domain", "Domain", QF_DOMAIN },
 	{ "Country", "Country", QF_COUNTRY },
 	{ "Container", "Container", QF_CONTAINER },
+	{ "App (Flatpak, Snap)", "App", QF_APP },
+	{ "Script of an interpreter", "Script", QF_SCRIPT },
 	{ "Time", "Time", QF_NONE },
 };
 const size_t tui_ngroupings = sizeof(tui_groupings) / sizeof(tui_groupings[0]);

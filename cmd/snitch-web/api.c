@@ -285,9 +285,12 @@ static void api_meta(struct web_api *a, struct web_reply *r)
 	buf_put_u64(b, a->max_raw_rows);
 	buf_puts(b, ",\"max_query_ms\":");
 	buf_put_u64(b, a->max_query_ms);
+	/* those this database has: an older one lacks app and script */
 	buf_puts(b, ",\"fields\":[");
 	for (f = 0; f < QF_COUNT; f++) {
-		if (f)
+		if (q_field_version((enum q_field)f) > m.schema_version)
+			continue;
+		if (b->len && b->p[b->len - 1] != '[')
 			buf_putc(b, ',');
 		json_put_cstr(b, q_field_name((enum q_field)f));
 	}

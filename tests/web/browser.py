@@ -174,6 +174,18 @@ class Run:
         check(nsha == 2, 'the drill-down lists %s sha256 values, expected 2' % nsha)
         check('VT 3/70' in body, 'the drill-down shows the verdict of firefox\'s sha256')
         self.shot('explore-drill')
+        # a sandboxed app and an interpreter's script: fields to group by, like the executable
+        for field, col, name in (('app', 'app', 'org.example.Sync'), ('script', 'script_path', '/app/share/sync.py')):
+            self.open('/explore?range=all&units=bytes&group=' + field)
+            rows = self.table_rows('ex-table')
+            want = self.db.execute('''select coalesce(e.%s, '(none)'), sum(c.send_bytes) from connections c
+                left join executables e on e.id = c.exe_id group by e.%s''' % (col, col)).fetchall()
+            check(sorted((r[0], int(r[1])) for r in rows) == sorted(want),
+                  '%s groups %s, SQL says %s' % (field, rows, want))
+            check(any(r[0] == name for r in rows), '%s is a row of %s: %s' % (name, field, rows))
+            check(self.b.eval("document.getElementById('ex-group').selectedOptions[0].textContent")
+                  == {'app': 'app (Flatpak, Snap)', 'script': 'script'}[field], 'the %s option is named' % field)
+        self.shot('explore-app')
         # countries (from the GeoIP database snitch-store used): a group, and a badge in a drill-down
         self.open('/explore?range=all&units=bytes&group=country')
         rows = self.table_rows('ex-table')
