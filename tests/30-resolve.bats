@@ -369,6 +369,39 @@ container_run() {
 	BG=
 }
 
+@test "apps: an AppImage's process is named by the AppImage its runtime mounted, checked against the mount's name" {
+	d=$BATS_TEST_TMPDIR
+	# the runtime's mount: ".mount_", the first six letters of the file's name, six random
+	mkdir -p "$d/.mount_MyToolq1W2e3/usr/bin"
+	cp /bin/sleep "$d/.mount_MyToolq1W2e3/usr/bin/mytool"
+	: > "$d/MyTool-1.0-x86_64.AppImage"
+	APPIMAGE=$d/MyTool-1.0-x86_64.AppImage "$d/.mount_MyToolq1W2e3/usr/bin/mytool" 30 &
+	A=$!
+	# no APPIMAGE, and one that names another file than the mount's
+	env -u APPIMAGE "$d/.mount_MyToolq1W2e3/usr/bin/mytool" 30 &
+	B=$!
+	APPIMAGE=/usr/bin/other.AppImage "$d/.mount_MyToolq1W2e3/usr/bin/mytool" 30 &
+	C=$!
+	# an ordinary program with APPIMAGE set is no AppImage
+	APPIMAGE=$d/MyTool-1.0-x86_64.AppImage sleep 30 &
+	D=$!
+	BG="$A $B $C $D"
+	for p in $A $B $C $D; do
+		for _ in $(seq 50); do [[ "$(readlink /proc/$p/exe)" == */mytool || "$(readlink /proc/$p/exe)" == */sleep ]] && break; sleep 0.05; done
+	done
+	in=
+	for p in $A $B $C $D; do
+		in+="{\"v\":1,\"type\":\"exec\",\"pid\":$p,$(stat -L -c '"exe_dev":%d,"exe_ino":%i' /proc/$p/exe)}"$'\n'
+	done
+	run --separate-stderr "$RESOLVE" <<< "$in"
+	[ "$status" -eq 0 ]
+	app() { echo "$output" | jq -c --argjson p "$1" 'select(.pid == $p) | [.app_kind, .app]'; }
+	[ "$(app $A)" = "[\"appimage\",\"$d/MyTool-1.0-x86_64.AppImage\"]" ]
+	[ "$(app $B)" = '["appimage","MyTool"]' ]
+	[ "$(app $C)" = '["appimage","MyTool"]' ]
+	[ "$(app $D)" = '["",""]' ]
+}
+
 @test "container names are read on first sight and cached; a container whose files come later is named later" {
 	need_root
 	root=$(cgroup_root)

@@ -403,7 +403,7 @@ int main(int argc, char **argv)
 			"Fields: exe, name, cmdline, sha256, parent_exe, parent_name, parent_cmdline,\n"
 			"parent_sha256, gparent_exe, gparent_name, gparent_cmdline, gparent_sha256,\n"
 			"user (uid), lport, rport, laddr, raddr, country, domain, netns, container,\n"
-			"proto, app (a Flatpak app id or snap name), script (the script an\n"
+			"proto, app (a Flatpak app id, snap name or AppImage), script (the script an\n"
 			"interpreter runs). lport is not in the rollups: grouping or filtering by it\n"
 			"reads the raw rows of the range.",
 		.examples =

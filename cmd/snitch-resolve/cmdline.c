@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* A command line from /proc as a JSON array (cmdline.h). */
+/* A command line from /proc as a JSON array; a variable of its environment (cmdline.h). */
 #include <string.h>
 
 #include "cmdline.h"
@@ -30,4 +30,23 @@ void cmdline_json(struct buf *b, const char *cmdline, size_t len, bool cut)
 		i += n + 1;
 	}
 	buf_putc(b, ']');
+}
+
+const char *environ_value(const char *env, size_t len, const char *name, size_t *vlen)
+{
+	size_t n = strlen(name);
+
+	for (size_t at = 0; at < len;) {
+		const char *e = env + at;
+		const char *nul = memchr(e, '\0', len - at);
+
+		if (!nul)
+			return NULL;	/* cut: not a whole entry */
+		if ((size_t)(nul - e) > n && !memcmp(e, name, n) && e[n] == '=') {
+			*vlen = (size_t)(nul - e) - n - 1;
+			return e + n + 1;
+		}
+		at += (size_t)(nul - e) + 1;
+	}
+	return NULL;
 }

@@ -16,4 +16,13 @@
  */
 void cmdline_json(struct buf *b, const char *cmdline, size_t len, bool cut);
 
+/*
+ * The value of the variable name in a process's /proc/PID/environ (len
+ * bytes of "NAME=VALUE" entries, each ended by a NUL, the last one maybe
+ * cut): where it starts in env and, in *vlen, its length (no NUL in it);
+ * NULL when no whole entry names it. The first entry of that name wins,
+ * as getenv() finds it.
+ */
+const char *environ_value(const char *env, size_t len, const char *name, size_t *vlen);
+
 #endif

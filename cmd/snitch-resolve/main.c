@@ -63,6 +63,8 @@ struct resolver {
 	uint64_t my_mntns;		/* our own mount namespace's inode */
 	struct buf tmp;
 	struct buf name;		/* an exec record's filename */
+	const char *appimage;		/* the record's process's AppImage, or NULL */
+	struct buf block;		/* a container block with that app */
 	struct buf dns_bytes;		/* a dns record's message, decoded from base64 */
 	struct dns_msg dns;
 	struct asked *asked;		/* names clients asked for, by socket */
@@ -231,6 +233,8 @@ static void resolve_level(struct resolver *r, struct record *rec, int l,
 		buf_puts(b, fileless);
 		buf_putc(b, ',');
 	}
+	if (l == 0)
+		r->appimage = f ? f->appimage : NULL;
 	if (f) {
 		r->stats.processes_resolved++;
 		buf_append(b, f->block[l].p, f->block[l].len);
@@ -562,6 +566,7 @@ static void on_record(void *ctx, struct stage *st, const char *line,
 	 * The ancestors first: a child that forked without exec and is gone
 	 * by now runs its parent's executable, whose path is then known.
 	 */
+	r->appimage = NULL;
 	for (int l = NLEVELS - 1; l >= 0; l--)
 		resolve_level(r, rec, l, m, uid, have_uid,
 			      record_member_is(rec, m[K_TYPE], "exec"));
@@ -571,7 +576,20 @@ static void on_record(void *ctx, struct stage *st, const char *line,
 				(m[K_PID] && pid))) {
 		size_t n;
 		const char *blk = container_block(r->containers, cg, (uint32_t)pid, &n);
+		static const char no_app[] = ",\"app_kind\":\"\",\"app\":\"\"";
 
+		/* no Flatpak or Snap scope: an AppImage is named by its process */
+		if (r->appimage && n >= sizeof(no_app) - 1 &&
+		    !memcmp(blk + n - (sizeof(no_app) - 1), no_app, sizeof(no_app) - 1)) {
+			buf_reset(&r->block);
+			buf_append(&r->block, blk, n - (sizeof(no_app) - 1));
+			buf_puts(&r->block, ",\"app_kind\":\"appimage\",\"app\":");
+			json_put_cstr(&r->block, r->appimage);
+			if (!r->block.oom) {
+				blk = r->block.p;
+				n = r->block.len;
+			}
+		}
 		(void)record_add_members(rec, blk, n);
 	}
 	if (!m[K_DOMAIN] && record_member_is(rec, m[K_TYPE], "flow") &&
@@ -709,8 +727,8 @@ int main(int argc, char **argv)
 			"script_dev, script_ino, with parent_ and gparent_ prefixes); the container\n"
 			"(container_runtime, container_id, pod_uid, and container_name,\n"
 			"container_image, pod_namespace, pod_name from the files of Docker, Podman,\n"
-			"containerd, CRI-O and the kubelet) and the sandboxed app (app_kind, app:\n"
-			"Flatpak or Snap); and for flows the domain: the name the\n"
+			"containerd, CRI-O and the kubelet) and the desktop app (app_kind, app:\n"
+			"Flatpak, Snap or AppImage); and for flows the domain: the name the\n"
 			"client asked for (TLS SNI or HTTP Host, from the hello record of its first\n"
 			"bytes), else the name of the remote address from the dns records seen\n"
 			"earlier, with domain_source saying which. Each dns record's message and each\n"
@@ -779,6 +797,7 @@ int main(int argc, char **argv)
 	users_free();
 	buf_release(&r.tmp);
 	buf_release(&r.name);
+	buf_release(&r.block);
 	buf_release(&r.dns_bytes);
 	dns_msg_release(&r.dns);
 	return ret;

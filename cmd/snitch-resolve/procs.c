@@ -78,6 +78,7 @@ static void facts_free(struct proc_facts *f)
 	free(f->fileless_path);
 	free(f->name_exe);
 	free(f->script_path);
+	free(f->appimage);
 	free(f->name);
 	free(f->cmdline);
 	for (int l = 0; l < NLEVELS; l++)
@@ -509,6 +510,42 @@ static void read_script(struct proc_facts *f, const char *dir)
 	}
 }
 
+/* How much of /proc/PID/environ is read for APPIMAGE: the runtime's own
+ * variables come early, a desktop session's whole environment rarely
+ * passes 16 KiB */
+#define ENVIRON_MAX (64 * 1024)
+#define MOUNT_RANDOM 6		/* the random letters ending the mount's name */
+
+static void read_appimage(struct proc_facts *f, const char *dir)
+{
+	const char *m, *v, *slash, *name, *b;
+	size_t vlen, prefix;
+	char path[64], *env;
+	ssize_t n;
+
+	if (!f->exe_path || !(m = strstr(f->exe_path, "/.mount_")))
+		return;
+	name = m + 8;
+	slash = strchr(name, '/');
+	if (!slash || (size_t)(slash - name) <= MOUNT_RANDOM)
+		return;		/* not the runtime's mount */
+	prefix = (size_t)(slash - name) - MOUNT_RANDOM;
+	if (!(env = malloc(ENVIRON_MAX)))
+		return;
+	snprintf(path, sizeof(path), "%s/environ", dir);
+	n = read_file(path, env, ENVIRON_MAX);
+	if (n > 0 && (v = environ_value(env, (size_t)n, "APPIMAGE", &vlen)) &&
+	    vlen > 1 && vlen < PATH_MAX && v[0] == '/' && !memchr(v, '\0', vlen)) {
+		/* the variable names the file whose name the mount begins with */
+		b = memrchr(v, '/', vlen) + 1;
+		if ((size_t)(v + vlen - b) >= prefix && !memcmp(b, name, prefix))
+			f->appimage = strndup(v, vlen);
+	}
+	free(env);
+	if (!f->appimage)
+		f->appimage = strndup(name, prefix);
+}
+
 /* '"PREFIXname":', after a comma when comma */
 static void put_member(struct buf *b, const char *prefix, const char *name, bool comma)
 {
@@ -695,6 +732,7 @@ struct proc_facts *procs_get(struct procs *p, uint32_t pid, uint64_t start_ns,
 		f->name = full_name(f, comm, comm_len);
 	read_name_exe(f, dir);
 	read_script(f, dir);
+	read_appimage(f, dir);
 	if (f->have_exe && f->exe_path)
 		remember_path(p, f->exe_dev, f->exe_ino, f->exe_path);
 	render(f);

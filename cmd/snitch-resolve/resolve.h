@@ -69,6 +69,14 @@ struct proc_facts {
 	 * its identity (stat in the process's root) */
 	char *script_path;
 	uint64_t script_dev, script_ino;
+	/*
+	 * An AppImage's process (its executable inside the runtime's mount,
+	 * ".mount_" and the first six letters of the file's name, then six
+	 * random): the AppImage's path, from the APPIMAGE variable the
+	 * runtime sets, if its name agrees with the mount's; else those six
+	 * letters. NULL for any other process.
+	 */
+	char *appimage;
 	char *name;
 	char *cmdline;			/* argv joined by NUL bytes */
 	size_t cmdline_len;

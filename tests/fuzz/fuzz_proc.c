@@ -10,7 +10,9 @@
  * arguments, decoded and joined by NULs, are the bytes read (the last
  * one with the "…" of a cut). The same bytes as a cgroup path name a
  * known runtime, or none, with an id and pod UID that fit and, for the
- * runtimes that name containers by hash, 64 hex digits.
+ * runtimes that name containers by hash, 64 hex digits. As an
+ * environment (/proc/PID/environ), the APPIMAGE variable snitch-resolve
+ * looks for is found exactly where a plain scan finds it.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -97,6 +99,35 @@ static void check_cgroup(const char *data, size_t size)
 	free(path);
 }
 
+/*
+ * The same bytes as /proc/PID/environ: a value environ_value finds is
+ * that of the first whole entry of the name, inside the bytes, ended by
+ * its NUL; none is found only when no whole entry has the name.
+ */
+static void check_environ(const char *env, size_t size)
+{
+	static const char name[] = "APPIMAGE";
+	const size_t n = sizeof(name) - 1;
+	const char *first = NULL;
+	const char *v;
+	size_t vlen = 0;
+
+	for (size_t at = 0; at < size && !first;) {
+		const char *nul = memchr(env + at, '\0', size - at);
+
+		if (!nul)
+			break;
+		if ((size_t)(nul - (env + at)) > n && !memcmp(env + at, name, n) && env[at + n] == '=')
+			first = env + at + n + 1;
+		at = (size_t)(nul - env) + 1;
+	}
+	v = environ_value(env, size, name, &vlen);
+	if (v != first)
+		abort();
+	if (v && (v + vlen >= env + size || v[vlen] != '\0' || memchr(v, '\0', vlen)))
+		abort();
+}
+
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 {
 	const char *cmd = (const char *)data + 1;
@@ -110,5 +141,6 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 		len--;
 	check_cmdline(cmd, len, data[0] & 1);
 	check_cgroup(cmd, size - 1);
+	check_environ(cmd, size - 1);
 	return 0;
 }
