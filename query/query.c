@@ -107,11 +107,28 @@ static const struct fdef fields[QF_COUNT] = {
 	[QF_PROTO] = { "proto", "proto", "proto", NULL, NULL, false, 4 },
 	[QF_APP] = { "app", "exe_id", "exe_id", "executables", "app", false, 0 },
 	[QF_SCRIPT] = { "script", "exe_id", "exe_id", "executables", "script_path", false, 0 },
+	[QF_CONTAINER_NAME] = { "container_name", "container_id", "container_id", "containers", "container_name", false, 10 },
+	[QF_IMAGE] = { "image", "container_id", "container_id", "containers", "image", false, 10 },
+	[QF_POD_NAMESPACE] = { "pod_namespace", "container_id", "container_id", "containers", "pod_namespace", false, 10 },
+	[QF_POD_NAME] = { "pod_name", "container_id", "container_id", "containers", "pod_name", false, 10 },
 };
 
 int q_field_version(enum q_field f)
 {
-	return f == QF_COUNTRY ? 3 : f == QF_APP || f == QF_SCRIPT ? 9 : 1;
+	switch (f) {
+	case QF_COUNTRY:
+		return 3;
+	case QF_CONTAINER_NAME:
+	case QF_IMAGE:
+	case QF_POD_NAMESPACE:
+	case QF_POD_NAME:
+		return 4;
+	case QF_APP:
+	case QF_SCRIPT:
+		return 9;
+	default:
+		return 1;
+	}
 }
 
 const char *q_field_name(enum q_field f)

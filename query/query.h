@@ -57,6 +57,10 @@ enum q_field {
 	QF_PROTO,		/* "proto": tcp, udp, ... */
 	QF_APP,			/* "app": the Flatpak app id or snap name (version 9) */
 	QF_SCRIPT,		/* "script": the script an interpreter runs (version 9) */
+	QF_CONTAINER_NAME,	/* "container_name", "image", "pod_namespace", */
+	QF_IMAGE,		/* "pod_name": of the container (version 4) */
+	QF_POD_NAMESPACE,
+	QF_POD_NAME,
 	QF_COUNT
 };
 
@@ -66,7 +70,8 @@ const char *q_field_name(enum q_field f);
 enum q_field q_field_parse(const char *name);
 /* Whether a field's values are numbers (user, ports, netns). */
 bool q_field_numeric(enum q_field f);
-/* The schema version whose database has the field (country: 3; app, script: 9). */
+/* The schema version whose database has the field (country: 3; the containers'
+ * names: 4; app, script: 9). */
 int q_field_version(enum q_field f);
 
 /* ---- the database ---- */

@@ -33,7 +33,14 @@ make_log() {
 			| .lport = $(( 40000 + i )) | .uid = (if $i % 11 == 0 then null else $(( 1000 + i % 2 )) end)
 			| .app_kind = (if $i % 4 == 1 then \"flatpak\" else \"\" end)
 			| .app = (if $i % 4 == 1 then \"org.example.Tool$(( i % 3 ))\" else \"\" end)
-			| .script_path = (if $i % 4 == 2 then \"/opt/s$(( i % 2 )).py\" else null end)"
+			| .script_path = (if $i % 4 == 2 then \"/opt/s$(( i % 2 )).py\" else null end)
+			| if $i % 5 == 1 then .container_runtime = \"containerd\" | .container_id = (\"c1\" * 32)
+				| .container_name = \"web\" | .container_image = \"nginx:1.25\"
+				| .pod_namespace = \"shop\" | .pod_name = \"web-7d9f\" | .pod_uid = \"0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d\"
+			  elif $i % 5 == 2 then .container_runtime = \"docker\" | .container_id = (\"d2\" * 32)
+				| .container_name = \"db-1\" | .container_image = \"postgres:16\"
+				| .pod_namespace = \"\" | .pod_name = \"\" | .pod_uid = \"\"
+			  else . end"
 	done > "$BATS_TEST_TMPDIR/in"
 	"$STORE" --db "$DB" < "$BATS_TEST_TMPDIR/in"
 }
@@ -49,7 +56,9 @@ query_sums() {
 		[exe]="e.path" [name]="e.name" [sha256]="e.sha256" [parent_exe]="p.path"
 		[user]="c.uid" [lport]="c.lport" [rport]="c.rport" [laddr]="la.addr" [raddr]="ra.addr"
 		[domain]="d.name" [netns]="c.netns" [proto]="c.proto" [country]="ra.country"
-		[app]="e.app" [script]="e.script_path"
+		[app]="e.app" [script]="e.script_path" [container]="ct.name"
+		[container_name]="ct.container_name" [image]="ct.image"
+		[pod_namespace]="ct.pod_namespace" [pod_name]="ct.pod_name"
 	)
 	for F in "${!expr[@]}"; do
 		got=$(query_sums --since all --group-by "$F")
@@ -57,6 +66,7 @@ query_sums() {
 			FROM connections c LEFT JOIN executables e ON e.id = c.exe_id
 			LEFT JOIN executables p ON p.id = c.parent_exe_id LEFT JOIN domains d ON d.id = c.domain_id
 			LEFT JOIN addresses la ON la.id = c.laddr_id LEFT JOIN addresses ra ON ra.id = c.raddr_id
+			LEFT JOIN containers ct ON ct.id = c.container_id
 			GROUP BY ${expr[$F]}" | sort)
 		[ -n "$got" ] && [ "$got" = "$want" ] || { echo "$F: got $got, want $want"; false; }
 	done

@@ -12,7 +12,9 @@
     user: 'user (uid)', lport: 'local port', rport: 'remote port', laddr: 'local address',
     raddr: 'remote address', country: 'country', domain: 'domain',
     netns: 'network namespace', container: 'container', proto: 'protocol',
-    app: 'app (Flatpak, Snap)', script: 'script',
+    app: 'app (Flatpak, Snap, AppImage)', script: 'script',
+    container_name: 'container name', image: 'container image',
+    pod_namespace: 'pod namespace', pod_name: 'pod name',
   };
   const PAGES = { '/': 'overview', '/explore': 'explore', '/executables': 'executables' };
   const PATHS = { overview: '/', explore: '/explore', executables: '/executables' };

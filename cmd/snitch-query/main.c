@@ -402,14 +402,16 @@ int main(int argc, char **argv)
 			"\n"
 			"Fields: exe, name, cmdline, sha256, parent_exe, parent_name, parent_cmdline,\n"
 			"parent_sha256, gparent_exe, gparent_name, gparent_cmdline, gparent_sha256,\n"
-			"user (uid), lport, rport, laddr, raddr, country, domain, netns, container,\n"
-			"proto, app (a Flatpak app id, snap name or AppImage), script (the script an\n"
-			"interpreter runs). lport is not in the rollups: grouping or filtering by it\n"
-			"reads the raw rows of the range.",
+			"user (uid), lport, rport, laddr, raddr, country, domain, netns, container\n"
+			"(runtime:id), container_name, image, pod_namespace, pod_name, proto, app (a\n"
+			"Flatpak app id, snap name or AppImage), script (the script an interpreter\n"
+			"runs). lport is not in the rollups: grouping or filtering by it reads the raw\n"
+			"rows of the range.",
 		.examples =
 			"  snitch-query --since 1h --group-by exe\n"
 			"  snitch-query --since 30d --group-by domain --where exe=/usr/bin/curl --top 20\n"
 			"  snitch-query --since 7d --group-by script --where name=python3\n"
+			"  snitch-query --since 1d --group-by pod_name --where pod_namespace=default\n"
 			"  snitch-query --from 2026-11-01 --until 2026-12-01 --group-by country --exclude country=private\n"
 			"  snitch-query --since 1d --series 1h --group-by exe --top 5 --json | jq -c .\n"
 			"  snitch-query --since all --executables\n"

@@ -46,7 +46,11 @@ const struct grouping tui_groupings[] = {
 	{ "Domain", "Domain", QF_DOMAIN },
 	{ "Country", "Country", QF_COUNTRY },
 	{ "Container", "Container", QF_CONTAINER },
-	{ "App (Flatpak, Snap)", "App", QF_APP },
+	{ "Container name", "Container name", QF_CONTAINER_NAME },
+	{ "Container image", "Image", QF_IMAGE },
+	{ "Pod namespace", "Pod namespace", QF_POD_NAMESPACE },
+	{ "Pod name", "Pod name", QF_POD_NAME },
+	{ "App (Flatpak, Snap, AppImage)", "App", QF_APP },
 	{ "Script of an interpreter", "Script", QF_SCRIPT },
 	{ "Time", "Time", QF_NONE },
 };

@@ -184,7 +184,7 @@ class Run:
                   '%s groups %s, SQL says %s' % (field, rows, want))
             check(any(r[0] == name for r in rows), '%s is a row of %s: %s' % (name, field, rows))
             check(self.b.eval("document.getElementById('ex-group').selectedOptions[0].textContent")
-                  == {'app': 'app (Flatpak, Snap)', 'script': 'script'}[field], 'the %s option is named' % field)
+                  == {'app': 'app (Flatpak, Snap, AppImage)', 'script': 'script'}[field], 'the %s option is named' % field)
         self.shot('explore-app')
         # countries (from the GeoIP database snitch-store used): a group, and a badge in a drill-down
         self.open('/explore?range=all&units=bytes&group=country')

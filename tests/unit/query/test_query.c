@@ -262,10 +262,23 @@ static const int64_t ranges[][2] = {
 };
 #define NRANGES (sizeof(ranges) / sizeof(ranges[0]))
 
+/* The fixture's schema version (3): fields of later versions are refused
+ * (compare_groups checks it) and left out of the other comparisons; the
+ * bats tests (70-query) compare them over a log snitch-store wrote. */
+static int fixture_version;
+
+static bool fixture_has(int f)
+{
+	return q_field_version((enum q_field)f) <= fixture_version;
+}
+
 static void compare_groups(struct q_db *db)
 {
 	char err[256], what[128];
+	struct q_meta m;
 
+	CHECK(q_meta(db, &m, err, sizeof(err)) == 0);
+	fixture_version = m.schema_version;
 	for (size_t r = 0; r < NRANGES; r++) {
 		for (int f = 0; f < QF_COUNT; f++) {
 			struct q_spec s;
@@ -276,6 +289,12 @@ static void compare_groups(struct q_db *db)
 			s.until_ns = ranges[r][1];
 			s.group_by = (enum q_field)f;
 			s.top = r % 2 ? 3 : 0;
+			if (!fixture_has(f)) {
+				/* a field this log's version lacks: said, not an SQL error */
+				CHECK(q_group(db, &s, &a, err, sizeof(err)) == -EINVAL);
+				CHECK(strstr(err, "needs a database of schema version") != NULL);
+				continue;
+			}
 			CHECK(q_group(db, &s, &a, err, sizeof(err)) == 0);
 			s.raw_only = true;
 			CHECK(q_group(db, &s, &b, err, sizeof(err)) == 0);
@@ -297,6 +316,8 @@ static void compare_filters(struct q_db *db)
 		struct q_spec s;
 		struct q_rows vals;
 
+		if (!fixture_has(f))
+			continue;
 		q_spec_init(&s);
 		s.group_by = (enum q_field)f;
 		CHECK(q_group(db, &s, &vals, err, sizeof(err)) == 0);
@@ -344,6 +365,8 @@ static void compare_same_dim(struct q_db *db)
 		struct q_spec s;
 		struct q_rows vals;
 
+		if (!fixture_has(f))
+			continue;
 		q_spec_init(&s);
 		s.group_by = (enum q_field)f;
 		CHECK(q_group(db, &s, &vals, err, sizeof(err)) == 0);
