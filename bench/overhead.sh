@@ -51,10 +51,11 @@ sockperf_udp_mbs() {
 }
 
 # The in-kernel time of the per-packet programs (kernel.bpf_stats_enabled):
-# "NAME ns-per-run runs" for each of snitch-trace's cgroup_skb programs
+# "NAME ns-per-run runs" for snitch-trace's cgroup_skb programs, the newest
+# of each name (bpftool here does not say which process holds a program)
 prog_stats() {
-	bpftool -j prog show 2>/dev/null | jq -r --argjson pid "$1" '.[] |
-		select(.type == "cgroup_skb" and ((.pids // []) | map(.pid) | index($pid))) |
+	bpftool -j prog show 2>/dev/null | jq -r '[.[] | select(.type == "cgroup_skb" and
+		(.name == "on_egress" or .name == "on_ingress"))] | group_by(.name)[] | max_by(.id) |
 		"\(.name) \(if (.run_cnt // 0) > 0 then (.run_time_ns / .run_cnt) else 0 end) \(.run_cnt // 0)"'
 }
 
@@ -100,7 +101,7 @@ done
 # statistics on (they cost a clock read per run, so not in the ratios)
 sysctl -qw kernel.bpf_stats_enabled=1
 sockperf_udp_mbs > /dev/null
-prog_stats "$tp" | while read -r prog ns runs; do
+prog_stats | while read -r prog ns runs; do
 	printf 'sockperf_udp: %s %.0f ns of BPF per datagram (%d runs)\n' "$prog" "$ns" "$runs"
 done
 sysctl -qw kernel.bpf_stats_enabled="$stats_was"

@@ -641,6 +641,30 @@ static __always_inline void emit_dns(struct __sk_buff *skb, __u32 off,
 }
 
 /* Offset of the transport header after an IPv6 header and its extensions. */
+/*
+ * len bytes at off of a packet into to, as bpf_skb_load_bytes(): read in
+ * place when they are in its linear part (the headers nearly always are),
+ * else copied by the helper. In place spares a helper call per header:
+ * about 40 of the 150 ns a datagram cost each program here (measured with
+ * kernel.bpf_stats_enabled, docs/performance.md). off must be at most 255
+ * for the verifier to bound it.
+ */
+static __always_inline long pkt_load(struct __sk_buff *skb, __u32 off, void *to, __u32 len)
+{
+	void *data = (void *)(long)skb->data;
+	void *end = (void *)(long)skb->data_end;
+
+	if (off < 256) {
+		void *p = data + (off & 0xff);
+
+		if (p + len <= end) {
+			__builtin_memcpy(to, p, len);
+			return 0;
+		}
+	}
+	return bpf_skb_load_bytes(skb, off, to, len);
+}
+
 static __always_inline int ipv6_l4(struct __sk_buff *skb, __u8 *proto)
 {
 	struct ipv6hdr ip6;
@@ -888,7 +912,7 @@ static __always_inline int account_skb(struct __sk_buff *skb, bool egress)
 	if (addr.family == AF_INET) {
 		struct iphdr ip;
 
-		if (bpf_skb_load_bytes(skb, 0, &ip, sizeof(ip)) < 0)
+		if (pkt_load(skb, 0, &ip, sizeof(ip)) < 0)
 			return 1;
 		l4off = ip.ihl * 4;
 		l4proto = ip.protocol;
@@ -918,8 +942,7 @@ static __always_inline int account_skb(struct __sk_buff *skb, bool egress)
 	} else if (l4proto == IPPROTO_UDP || l4proto == IPPROTO_UDPLITE) {
 		struct udphdr uh;
 
-		if (len < l4off + sizeof(uh) ||
-		    bpf_skb_load_bytes(skb, l4off, &uh, sizeof(uh)) < 0)
+		if (len < l4off + sizeof(uh) || pkt_load(skb, l4off, &uh, sizeof(uh)) < 0)
 			return 1;
 		bytes = len - l4off - sizeof(uh);
 		addr.lport = bpf_ntohs(egress ? uh.source : uh.dest);
