@@ -162,6 +162,8 @@ void q_json_drill(struct buf *b, const struct q_drill *d)
 	rows(b, &first, "parents", &d->parents);
 	rows(b, &first, "users", &d->users);
 	rows(b, &first, "sha256", &d->sha256);
+	rows(b, &first, "scripts", &d->scripts);
+	rows(b, &first, "apps", &d->apps);
 	buf_putc(b, '}');
 }
 

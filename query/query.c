@@ -1527,6 +1527,7 @@ static int do_drill(struct q_db *db, const struct q_spec *s, enum q_field field,
 		{ &out->domains, QF_DOMAIN }, { &out->addresses, QF_RADDR },
 		{ &out->ports, QF_RPORT }, { &out->parents, QF_PARENT_EXE },
 		{ &out->users, QF_USER }, { &out->sha256, QF_SHA256 },
+		{ &out->scripts, QF_SCRIPT }, { &out->apps, QF_APP },
 	};
 	int r;
 
@@ -1554,7 +1555,9 @@ static int do_drill(struct q_db *db, const struct q_spec *s, enum q_field field,
 	if ((r = do_totals(db, &d, &out->totals, err, errsize)) < 0)
 		goto fail;
 	for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++)
-		if ((r = group(db, &d, lists[i].f, s->top, lists[i].rows, err, errsize)) < 0 ||
+		if (q_field_version(lists[i].f) > db->version)
+			continue;	/* an older log: the list stays empty */
+		else if ((r = group(db, &d, lists[i].f, s->top, lists[i].rows, err, errsize)) < 0 ||
 		    (r = rows_vt(db, lists[i].rows, err, errsize)) < 0)
 			goto fail;
 	r = 0;
@@ -1711,6 +1714,8 @@ void q_drill_free(struct q_drill *d)
 	q_rows_free(&d->parents);
 	q_rows_free(&d->users);
 	q_rows_free(&d->sha256);
+	q_rows_free(&d->scripts);
+	q_rows_free(&d->apps);
 }
 
 void q_exes_free(struct q_exes *e)

@@ -223,6 +223,8 @@ struct q_drill {
 	struct q_totals totals;
 	struct q_rows domains, addresses /* extra: country */, ports /* rport */,
 		      parents /* parent_exe */, users, sha256;
+	/* what ran inside its executables (version 9; none before) */
+	struct q_rows scripts, apps;
 };
 
 /* One executable path with the sha256 values it had, over time. */

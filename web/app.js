@@ -551,6 +551,10 @@
       drillList('Parents', 'parent_exe', d.parents),
       drillList('Users (uid)', 'user', d.users),
       drillList('sha256 values', 'sha256', d.sha256));
+    // an interpreter's scripts, a sandboxed app: shown when there are any
+    for (const [title, field, rows] of [['Scripts', 'script', d.scripts], ['Apps', 'app', d.apps]])
+      if ((rows || []).some((r) => r.other || rowKey(r, field) !== null))
+        grid.append(drillList(title, field, rows));
     $('drill-body').replaceChildren(kv, grid);
   }
 

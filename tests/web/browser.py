@@ -185,7 +185,17 @@ class Run:
             check(any(r[0] == name for r in rows), '%s is a row of %s: %s' % (name, field, rows))
             check(self.b.eval("document.getElementById('ex-group').selectedOptions[0].textContent")
                   == {'app': 'app (Flatpak, Snap, AppImage)', 'script': 'script'}[field], 'the %s option is named' % field)
+        # the drill-down of the interpreter lists its script and its app; curl's has neither section
+        self.open('/explore?range=all&units=bytes&drill=%2Fusr%2Fbin%2Fpython3.11')
+        heads = self.b.eval("[...document.querySelectorAll('#drill-body h3')].map(h => h.textContent).join(',')")
+        body = self.text('#drill-body')
+        check('Scripts' in heads and 'Apps' in heads and '/app/share/sync.py' in body
+              and 'org.example.Sync' in body, 'the drill-down of python3.11 shows %s: %s' % (heads, body))
         self.shot('explore-app')
+        self.open('/explore?range=all&units=bytes&drill=%2Fusr%2Fbin%2Fcurl')
+        heads = self.b.eval("[...document.querySelectorAll('#drill-body h3')].map(h => h.textContent).join(',')")
+        check('Domains' in heads and 'Scripts' not in heads and 'Apps' not in heads,
+              'the drill-down of curl has no script or app section: %s' % heads)
         # countries (from the GeoIP database snitch-store used): a group, and a badge in a drill-down
         self.open('/explore?range=all&units=bytes&group=country')
         rows = self.table_rows('ex-table')
