@@ -131,6 +131,23 @@ notify() {
 	[[ "${lines[2]}" == "New executable: plain"$'\t'* ]]
 }
 
+@test "a new executable's notification names its app and its script" {
+	need_desktop
+	desktop_mark
+	{
+		flow /usr/bin/python3.11 python3 "$SHA1" '. + {app_kind:"flatpak", app:"org.example.Sync", script_path:"/app/share/sync.py"}'
+		flow "/tmp/.mount_MyToolq1W2e3/usr/bin/mytool" mytool "$SHA2" '. + {app_kind:"appimage", app:"/home/u/MyTool-1.0-x86_64.AppImage", script_path:null}'
+		flow /opt/plain plain "$SHA3" '. + {app_kind:"", app:"", script_path:null}'
+	} > "$D/in"
+	run notify < "$D/in"
+	[ "$status" -eq 0 ]
+	run desktop_since_mark
+	[ "${#lines[@]}" -eq 3 ]
+	[[ "${lines[0]}" == "New executable: python3"$'\t'"/usr/bin/python3.11 connected to example.org (198.51.100.7) port 443 tcp In the Flatpak app org.example.Sync Running the script /app/share/sync.py sha256 58824afa640f512e…" ]]
+	[[ "${lines[1]}" == "New executable: mytool"$'\t'"/tmp/.mount_MyToolq1W2e3/usr/bin/mytool connected to example.org (198.51.100.7) port 443 tcp From the AppImage /home/u/MyTool-1.0-x86_64.AppImage sha256 0fe1d2c3b4a59687…" ]]
+	[[ "${lines[2]}" == "New executable: plain"$'\t'"/opt/plain connected to example.org (198.51.100.7) port 443 tcp sha256 25c34e130c601c56…" ]]
+}
+
 @test "a new name, a new hash and a modified record are logged and notified" {
 	need_desktop
 	printf '%s\n' "$(flow /usr/local/bin/tool tool "$SHA1")" | notify 2>/dev/null

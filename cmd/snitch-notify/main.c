@@ -428,6 +428,34 @@ static bool attempt_failed(struct notify *n, const struct record *r, char out[24
 	return true;
 }
 
+/*
+ * What runs inside the process's executable, for a person: its desktop
+ * app (an AppImage's path changes with every mount of it, so its name is
+ * what a person knows it by) and an interpreter's script.
+ */
+static void put_inside(struct notify *n, const struct record *r, struct buf *b)
+{
+	static const struct { const char *kind, *words; } kinds[] = {
+		{ "flatpak", "\nIn the Flatpak app " }, { "snap", "\nIn the snap " },
+		{ "appimage", "\nFrom the AppImage " },
+	};
+
+	const char *words = "\nIn the app ";
+
+	if (get_str(r, "app_kind", &n->tmp))
+		for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+			if (!strcmp(n->tmp.p, kinds[i].kind))
+				words = kinds[i].words;
+	if (get_str(r, "app", &n->tmp) && *n->tmp.p) {
+		buf_puts(b, words);
+		put_shown(b, n->tmp.p);
+	}
+	if (get_str(r, "script_path", &n->tmp) && *n->tmp.p) {
+		buf_puts(b, "\nRunning the script ");
+		put_shown(b, n->tmp.p);
+	}
+}
+
 static void level_event(struct notify *n, const struct record *r, struct level *lv,
 			const struct level *proc, enum event_kind kind, const char *sha_old)
 {
@@ -475,6 +503,8 @@ static void level_event(struct notify *n, const struct record *r, struct level *
 		buf_puts(&n->body, " connected to ");
 		put_dest(n, r, &n->body);
 	}
+	if (!*lv->prefix)
+		put_inside(n, r, &n->body);
 	if (kind == EV_FILELESS)
 		buf_puts(&n->body, !strncmp(lv->path.p, "/memfd:", 7) ?
 			 "\nIt runs from memory (a memfd): no file on disk holds it, as malware that hides often does" :
