@@ -131,21 +131,31 @@ notify() {
 	[[ "${lines[2]}" == "New executable: plain"$'\t'* ]]
 }
 
-@test "a new executable's notification names its app and its script" {
+@test "a new executable's notification names its app and its script; an AppImage is known by its file, whatever its mount" {
 	need_desktop
 	desktop_mark
 	{
 		flow /usr/bin/python3.11 python3 "$SHA1" '. + {app_kind:"flatpak", app:"org.example.Sync", script_path:"/app/share/sync.py"}'
-		flow "/tmp/.mount_MyToolq1W2e3/usr/bin/mytool" mytool "$SHA2" '. + {app_kind:"appimage", app:"/home/u/MyTool-1.0-x86_64.AppImage", script_path:null}'
+		flow "/tmp/.mount_MyToolq1W2e3/usr/bin/mytool" mytool "$SHA2" '. + {app_kind:"appimage", app:"/home/u/MyTool-1.0-x86_64.AppImage", script_path:null,
+			parent_exe_path:"/tmp/.mount_MyToolq1W2e3/AppRun", parent_name:"AppRun"}'
+		# the next start of the same AppImage: another mount, nothing new
+		flow "/tmp/.mount_MyToolZ9x8Y7/usr/bin/mytool" mytool "$SHA2" '. + {app_kind:"appimage", app:"/home/u/MyTool-1.0-x86_64.AppImage", script_path:null,
+			parent_exe_path:"/tmp/.mount_MyToolZ9x8Y7/AppRun", parent_name:"AppRun"}'
 		flow /opt/plain plain "$SHA3" '. + {app_kind:"", app:"", script_path:null}'
 	} > "$D/in"
 	run notify < "$D/in"
 	[ "$status" -eq 0 ]
+	# known by the AppImage and the path inside it, the parent as well
+	run cat "$D/log/exe.log"
+	[ "${#lines[@]}" -eq 4 ]
+	[[ "${lines[1]}" == *" new_executable /home/u/MyTool-1.0-x86_64.AppImage!/usr/bin/mytool name=mytool sha256=$SHA2" ]]
+	[[ "${lines[2]}" == *" new_executable /home/u/MyTool-1.0-x86_64.AppImage!/AppRun name=AppRun sha256=unknown as=parent" ]]
 	run desktop_since_mark
-	[ "${#lines[@]}" -eq 3 ]
+	[ "${#lines[@]}" -eq 4 ]
 	[[ "${lines[0]}" == "New executable: python3"$'\t'"/usr/bin/python3.11 connected to example.org (198.51.100.7) port 443 tcp In the Flatpak app org.example.Sync Running the script /app/share/sync.py sha256 58824afa640f512e…" ]]
-	[[ "${lines[1]}" == "New executable: mytool"$'\t'"/tmp/.mount_MyToolq1W2e3/usr/bin/mytool connected to example.org (198.51.100.7) port 443 tcp From the AppImage /home/u/MyTool-1.0-x86_64.AppImage sha256 0fe1d2c3b4a59687…" ]]
-	[[ "${lines[2]}" == "New executable: plain"$'\t'"/opt/plain connected to example.org (198.51.100.7) port 443 tcp sha256 25c34e130c601c56…" ]]
+	[[ "${lines[1]}" == "New executable: mytool"$'\t'"/home/u/MyTool-1.0-x86_64.AppImage!/usr/bin/mytool connected to example.org (198.51.100.7) port 443 tcp From the AppImage /home/u/MyTool-1.0-x86_64.AppImage sha256 0fe1d2c3b4a59687…" ]]
+	[[ "${lines[2]}" == "New executable: AppRun (parent)"$'\t'* ]]
+	[[ "${lines[3]}" == "New executable: plain"$'\t'"/opt/plain connected to example.org (198.51.100.7) port 443 tcp sha256 25c34e130c601c56…" ]]
 }
 
 @test "a new name, a new hash and a modified record are logged and notified" {

@@ -578,6 +578,44 @@ static void check_level(struct notify *n, const struct record *r, struct level *
 	}
 }
 
+/*
+ * An AppImage's executables run from a mount whose name is new at every
+ * start (".mount_" and six random letters): known by that path, each start
+ * would be a new executable. They are known instead by the AppImage and
+ * the path inside it, "/home/alice/MyTool.AppImage!/usr/bin/mytool" (as a
+ * path inside an archive is written), for every level under the same mount
+ * as the process's.
+ */
+static void appimage_paths(struct notify *n, const struct record *r, struct level *lv)
+{
+	const char *m, *rest;
+	size_t mlen;
+
+	if (!lv[0].have_path || !get_str(r, "app_kind", &n->tmp) || strcmp(n->tmp.p, "appimage") ||
+	    !get_str(r, "app", &n->tmp) || !*n->tmp.p ||
+	    !(m = strstr(lv[0].path.p, "/.mount_")) || !(rest = strchr(m + 1, '/')))
+		return;
+	mlen = (size_t)(rest - lv[0].path.p);
+	for (int i = NLEVELS - 1; i >= 0; i--) {
+		struct buf *p = &lv[i].path;
+		struct buf inside = BUF_INIT;
+
+		/* the process's own last: the others compare with its path */
+		if (!lv[i].have_path || strlen(p->p) <= mlen || p->p[mlen] != '/' ||
+		    memcmp(p->p, lv[0].path.p, mlen))
+			continue;
+		buf_puts(&inside, n->tmp.p);
+		buf_putc(&inside, '!');
+		buf_puts(&inside, p->p + mlen);
+		buf_putc(&inside, '\0');
+		if (!inside.oom) {
+			buf_reset(p);
+			buf_append(p, inside.p, inside.len);
+		}
+		buf_release(&inside);
+	}
+}
+
 static void handle_flow(struct notify *n, const struct record *r)
 {
 	struct level lv[NLEVELS];
@@ -604,6 +642,7 @@ static void handle_flow(struct notify *n, const struct record *r)
 		l->fileless = record_find(r, key) &&
 			      record_find(r, key)->type == JSON_TRUE;
 	}
+	appimage_paths(n, r, lv);
 	for (int i = 0; i < NLEVELS; i++)
 		if (lv[i].have_path)	/* an executable is known by its path */
 			check_level(n, r, &lv[i], &lv[0]);
