@@ -45,6 +45,8 @@
 
 /* A deadline that never comes. */
 #define STAGE_NEVER UINT64_MAX
+/* How often a stage gives its heap's free pages back (malloc_trim) */
+#define STAGE_TRIM_NS (60ULL * 1000 * 1000 * 1000)
 /* Descriptors a stage may add to the wait, beside its input and mailbox. */
 #define STAGE_FDS_MAX 16
 
@@ -55,6 +57,7 @@ struct stage {
 	struct output out;
 	uint64_t batch;			/* counts reads: "once per input batch" work */
 	uint64_t wake_at;		/* monotonic ns: when on_timer is due */
+	uint64_t trimmed_at;		/* monotonic ns: the heap last given back */
 	bool pause_input;		/* the stage holds too much: read no more for now */
 	bool out_closed;		/* downstream went away (EPIPE) */
 	uint64_t drain_until;		/* monotonic ns; 0 until SIGINT */
