@@ -82,6 +82,16 @@ teardown() {
 		.[1].exe_sha256 == $w and (.[0].exe_sha256 == null or .[0].exe_sha256 == $w)'
 }
 
+@test "an executable that cannot be hashed is tried again while its records come, and said once" {
+	id=$(stat -c '"exe_dev":%d,"exe_ino":%i' /bin/sleep)
+	rec="{\"v\":1,\"type\":\"flow\",\"pid\":999999999,$id,\"exe_path\":null}"
+	# three records over 2.5 s: tried again after a second, failing the same way
+	run --separate-stderr bash -c "{ echo '$rec'; sleep 1.2; echo '$rec'; sleep 1.2; echo '$rec'; } | '$HASH' --stream"
+	[ "$status" -eq 0 ]
+	[ "$(echo "$output" | jq -s 'map(select(.type == "flow")) | length')" -eq 3 ]
+	[ "$(echo "$output" | jq -s 'map(select(.type == "error" and .code == "hash_failed")) | length')" -eq 1 ]
+}
+
 @test "a pid now running another executable is not trusted" {
 	sleep 30 &
 	BG=$!

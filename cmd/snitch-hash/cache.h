@@ -35,6 +35,7 @@ struct exe_entry {
 	uint64_t failed_mono;
 	uint32_t failed_pid;
 	bool failed_nopath;	/* it failed with no path to fall back on */
+	int failed_err;		/* the errno of its last failure, 0: none */
 	uint32_t held_refs;	/* held records that wait on it */
 	uint64_t block_epoch;
 };

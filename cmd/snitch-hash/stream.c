@@ -476,11 +476,18 @@ static void job_done(struct stream *s, struct hash_job *job)
 	if (job->err) {
 		char msg[1024];
 		struct buf *b = &s->st.out.b;
+		/* the same failure again (retried each second while records
+		 * of it come): said once, not every second */
+		bool said = e->failed_err == job->err && e->failed_pid == job->pid &&
+			     e->failed_nopath == !job->path;
 
 		e->state = ENTRY_FAILED;
 		e->failed_mono = clock_mono_ns();
 		e->failed_pid = job->pid;
 		e->failed_nopath = !job->path;
+		e->failed_err = job->err;
+		if (said && !e->report_change)
+			return;
 		snprintf(msg, sizeof(msg),
 			 "cannot hash executable (device %llu, inode %llu): %s",
 			 (unsigned long long)e->key.dev,
@@ -502,6 +509,7 @@ static void job_done(struct stream *s, struct hash_job *job)
 	memcpy(e->hex, job->hex, sizeof(e->hex));
 	e->sig = job->sig;
 	e->state = ENTRY_VALID;
+	e->failed_err = 0;
 	/* a change that came while a job ran past its last round */
 	e->dirty = e->stale || job->changed;
 	e->stale = false;
