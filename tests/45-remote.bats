@@ -291,7 +291,7 @@ refused_row_test() {
 		ln -s "$SNITCH_BIN/$t" "$d/bin/$t"
 	done
 	for i in $(seq 1 5); do store_flow "$NOW" "$((i * 100))" 7 ".lport = $i"; done > "$d/flows"
-	printf '#!/bin/sh\ncat %s\nexec sleep 600\n' "$d/flows" > "$d/bin/snitch-trace"
+	printf '#!/bin/sh\nprintf R >&3 && exec 3>&-\ncat %s\nexec sleep 600\n' "$d/flows" > "$d/bin/snitch-trace"
 	chmod 755 "$d/bin/snitch-trace"
 	: > "$d/etc/snitch.conf"
 	SNITCH_CONF=$d/etc/snitch.conf SNITCH_RUN_DIR=$d/run SNITCH_DB=$d/lib/snitch.db \

@@ -385,6 +385,68 @@ gen_bytes() {
 	grep -q "snitch: stopped: every stage" "$SNITCH_LOG_DIR/snitch.log"
 }
 
+@test "snitch start returns once snitch-trace traces: a program that talks at once is counted; the feed waits for it too" {
+	need_bpf
+	need_cmd sqlite3
+	mkdir -p "$D/bin" "$D/etc"
+	: > "$SNITCH_CONF"
+	for t in snitch-resolve snitch-hash snitch-store snitch-notify; do
+		ln -s "$SNITCH_BIN/$t" "$D/bin/$t"
+	done
+	# a snitch-trace that takes 4 s more to attach (a busy machine's verifier)
+	printf '#!/bin/sh\nsleep 4\nexec %s/snitch-trace "$@"\n' "$SNITCH_BIN" > "$D/bin/snitch-trace"
+	chmod 755 "$D/bin/snitch-trace"
+	# a reader while it starts: told so, not fed a feed that misses traffic
+	( for _ in $(seq 1 100); do
+		[ -e "$SNITCH_RUN_DIR/snitch.pid" ] && [ -S "$SNITCH_RUN_DIR/events.sock" ] && break
+		sleep 0.05
+	  done
+	  st=0
+	  timeout 15 "$SNITCH" tail > /dev/null 2> "$D/early.err" || st=$?
+	  echo "status $st" >> "$D/early.err" ) &
+	early=$!
+	t0=$(date +%s%N)
+	"$SNITCH" start --bin-dir "$D/bin"
+	took=$(( ($(date +%s%N) - t0) / 1000000 ))
+	wait "$early"
+	cat "$D/early.err"
+	grep -q 'status 4' "$D/early.err"
+	grep -q 'snitch is starting' "$D/early.err"
+	echo "snitch start took $took ms"
+	[ "$took" -ge 4000 ]
+	# the moment it returns: a program that talks and exits is seen
+	new_gen startgen
+	"$exe" tcp4 > "$D/gen.out"
+	want=$(gen_bytes "$D/gen.out")
+	timeout 5 "$SNITCH" tail > "$D/tail.out" || true
+	run "$SNITCH" stop
+	[ "$status" -eq 0 ]
+	[ "$want" != "0 0" ]
+	[ "$(db_bytes "$exe" "$sha")" = "$want" ]
+	! grep -q 'has not said' "$SNITCH_LOG_DIR/snitch.log"
+}
+
+@test "a snitch-trace that never says it traces: snitch start goes on after 15 s, and says why" {
+	need_bpf
+	mkdir -p "$D/bin" "$D/etc"
+	: > "$SNITCH_CONF"
+	for t in snitch-resolve snitch-hash snitch-store snitch-notify; do
+		ln -s "$SNITCH_BIN/$t" "$D/bin/$t"
+	done
+	# closes the pipe it is to say it on
+	printf '#!/bin/sh\nexec 3>&-\nexec %s/snitch-trace "$@"\n' "$SNITCH_BIN" > "$D/bin/snitch-trace"
+	chmod 755 "$D/bin/snitch-trace"
+	t0=$(date +%s%N)
+	"$SNITCH" start --bin-dir "$D/bin"
+	took=$(( ($(date +%s%N) - t0) / 1000000 ))
+	echo "snitch start took $took ms"
+	[ "$took" -ge 15000 ]
+	grep -q 'snitch-trace has not said within 15 s that it traces; going on without its word' "$SNITCH_LOG_DIR/snitch.log"
+	timeout 3 "$SNITCH" tail > /dev/null || [ $? -eq 124 ]
+	run "$SNITCH" stop
+	[ "$status" -eq 0 ]
+}
+
 @test "a stage that keeps dying is restarted with a growing delay, and status shows it down" {
 	need_bpf
 	mkdir -p "$D/bin" "$D/etc"
@@ -485,7 +547,7 @@ gen_bytes() {
 			printf "{\"seq\":%d,\"v\":1,\"type\":\"%s\",\"pad\":\"%s\"}\n", i, t, substr(pad, 1, 1300 + (i * 37) % 200)
 		} }' > "$D/expected"
 	[ "$(wc -c < "$D/expected")" -gt $((7 << 20)) ]
-	printf '#!/bin/sh\ncat %s\nexec sleep 600\n' "$D/expected" > "$D/bin/snitch-trace"
+	printf '#!/bin/sh\nprintf R >&3 && exec 3>&-\ncat %s\nexec sleep 600\n' "$D/expected" > "$D/bin/snitch-trace"
 	for t in snitch-resolve snitch-hash snitch-store; do
 		printf '#!/bin/sh\nexec cat\n' > "$D/bin/$t"
 	done

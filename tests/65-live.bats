@@ -23,7 +23,7 @@ setup_file() {
 	"$SNITCH" run > "$LD/run.out" 2> "$LD/run.err" 3>&- &
 	echo $! > "$LD/run.pid"
 	for _ in $(seq 1 200); do
-		if grep -q 'counting TCP' "$LD/run.err" 2>/dev/null && [ -S "$LD/run/events.sock" ]; then
+		if grep -q 'snitch: started: ' "$LD/run.err" 2>/dev/null; then
 			return 0
 		fi
 		sleep 0.1

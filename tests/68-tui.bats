@@ -465,10 +465,10 @@ time.sleep(20)
 	"$SNITCH_BIN/snitch" run > "$L/run.out" 2> "$L/run.err" 3>&- &
 	RUN_PID=$!
 	for i in $(seq 200); do
-		grep -q 'counting TCP' "$L/run.err" 2>/dev/null && [ -S "$L/run/events.sock" ] && break
+		grep -q 'snitch: started: ' "$L/run.err" 2>/dev/null && break
 		sleep 0.1
 	done
-	[ -S "$L/run/events.sock" ] || { cat "$L/run.err"; false; }
+	grep -q "snitch: started: " "$L/run.err" || { cat "$L/run.err"; false; }
 	exe=$L/tuigen
 	cp "$SNITCH_TEST_BIN/trafficgen" "$exe"
 	# snitch tui, as run by snitch: its configuration, its run directory

@@ -219,10 +219,10 @@ wait_tscreen() {
 	"$SNITCH_BIN/snitch" run > "$LD/run.out" 2> "$LD/run.err" 3>&- &
 	PIPE_PID=$!
 	for i in $(seq 200); do
-		grep -q 'counting TCP' "$LD/run.err" 2>/dev/null && [ -S "$LD/run/events.sock" ] && break
+		grep -q 'snitch: started: ' "$LD/run.err" 2>/dev/null && break
 		sleep 0.1
 	done
-	[ -S "$LD/run/events.sock" ] || { cat "$LD/run.err" >&2; false; }
+	grep -q "snitch: started: " "$LD/run.err" || { cat "$LD/run.err" >&2; false; }
 	TM="tmux -L snitch-hostile-$$-$BATS_TEST_NUMBER -f /dev/null"
 	$TM new-session -d -x 200 -y 40 \
 		"env LANG=C.UTF-8 TERM=xterm-256color SNITCH_RUN_DIR=$LD/run $SNITCH_BIN/snitch top; echo top-exited-\$?; sleep 60" 3>&-

@@ -27,6 +27,7 @@
 #include "exitcode.h"
 #include "log.h"
 #include "privs.h"
+#include "ready.h"
 #include "sig.h"
 #include "trace.h"
 
@@ -1003,6 +1004,9 @@ static int run(struct tracer *t)
 	/* sockets that are older than us: their owners and TCP baselines */
 	if ((e = run_scan(t)) < 0)
 		log_msg("the first fd scan failed: %s", strerror(-e));
+	/* every hook is attached and the older sockets are known: snitch
+	 * start returns, and the live feed opens, from here on */
+	ready_say();
 	while (!sig_stop) {
 		uint64_t now = clock_mono_ns(), due = t->next_drain;
 		struct pollfd p[2];

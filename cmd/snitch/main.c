@@ -61,7 +61,7 @@ static void pid_path(const struct opts *o, char *out, size_t size)
  * locked for as long as its snitch lives, so a stale file (after a crash
  * or a reboot) is told apart from a live one without guessing from pids.
  */
-static pid_t running_pid(const struct opts *o)
+pid_t running_pid(const struct opts *o)
 {
 	char path[4200], text[32] = "";
 	uint64_t pid = 0;
@@ -462,7 +462,11 @@ static int cmd_status(const struct opts *o)
 	(void)record_get_u64(&r, "started_ns", &started);
 	(void)record_get_u64(&r, "restarts", &restarts);
 	(void)record_get_u64(&r, "errors", &errors);
-	printf("snitch is running: pid %d, up ", (int)pid);
+	buf_reset(&name);
+	(void)record_get_str(&r, "state", &name);
+	printf("snitch is %s: pid %d, up ",
+	       name.len == 8 && !memcmp(name.p, "starting", 8) ? "starting (traffic is counted once snitch-trace has attached)" :
+	       name.len == 8 && !memcmp(name.p, "stopping", 8) ? "stopping" : "running", (int)pid);
 	print_age(now > started ? now - started : 0);
 	printf(", %" PRIu64 " restarts of stages, %" PRIu64 " errors\n", restarts, errors);
 	if (now > ts + 5000000000ULL) {

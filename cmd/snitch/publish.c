@@ -81,16 +81,25 @@ int feed_open(struct feed *f, const char *path, const char *group, size_t max_by
 			return -1;
 		}
 	}
-	if (listen(fd, 64) < 0) {
-		snprintf(err, errsize, "cannot listen on '%s': %s", path, strerror(errno));
-		close(fd);
-		(void)unlink(path);
-		return -1;
-	}
 	f->lfd = fd;
 	if (!gr)
 		log_msg("no group '%s': the live feed '%s' is for root only (make install creates the group)",
 			group ? group : "", path);
+	return 0;
+}
+
+int feed_listen(struct feed *f, char *err, size_t errsize)
+{
+	if (f->lfd < 0 || f->listening)
+		return 0;
+	if (listen(f->lfd, 64) < 0) {
+		snprintf(err, errsize, "cannot listen on '%s': %s", f->path, strerror(errno));
+		close(f->lfd);
+		f->lfd = -1;
+		(void)unlink(f->path);
+		return -1;
+	}
+	f->listening = true;
 	return 0;
 }
 
@@ -250,7 +259,7 @@ int feed_poll_fds(struct feed *f, struct pollfd *p, int max)
 {
 	int np = 0;
 
-	if (f->lfd < 0 || max < 1)
+	if (!f->listening || max < 1)
 		return 0;
 	p[np++] = (struct pollfd){ .fd = f->lfd, .events = POLLIN };
 	for (int i = 0; i < f->n && np < max; i++)

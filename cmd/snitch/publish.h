@@ -33,6 +33,7 @@ struct feed_reader {
 
 struct feed {
 	int lfd;			/* -1: no feed */
+	bool listening;			/* readers are let in (feed_listen) */
 	char path[4200];
 	size_t max_bytes;		/* per reader */
 	gid_t gid;
@@ -44,12 +45,20 @@ struct feed {
 };
 
 /*
- * Listen on path: mode 0660, group 'group' (0600 when there is no such
- * group). Returns 0 or -1 with why in err; a feed that cannot open leaves
- * f->lfd at -1 and every other call a no-op.
+ * The socket at path: mode 0660, group 'group' (0600 when there is no such
+ * group), made while the supervisor can still give it to the group.
+ * Returns 0 or -1 with why in err; a feed that cannot open leaves f->lfd
+ * at -1 and every other call a no-op.
  */
 int feed_open(struct feed *f, const char *path, const char *group, size_t max_bytes,
 	      char *err, size_t errsize);
+
+/*
+ * Let readers in, once snitch has started: until then a reader's connect
+ * is refused, as when no snitch runs, and snitch top --start and snitch
+ * tail wait. Returns 0, or -1 with why in err (and the feed closed).
+ */
+int feed_listen(struct feed *f, char *err, size_t errsize);
 void feed_close(struct feed *f);
 
 /* One whole line, with its newline, to every reader. */

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #define PROG "snitch"
 
@@ -66,6 +67,9 @@ enum { ST_TRACE, ST_RESOLVE, ST_HASH, ST_STORE };
  * the exit status when it cannot start; it is then closed.
  */
 int supervise(const struct opts *o, int ready_fd);
+
+/* The pid in the pid file a running snitch holds: 0 none, -1 starting. */
+pid_t running_pid(const struct opts *o);
 
 /* ---- snitch tail (tail.c) ---- */
 

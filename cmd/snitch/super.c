@@ -69,6 +69,7 @@
 #include "privs.h"
 #include "perms.h"
 #include "publish.h"
+#include "ready.h"
 #include "record.h"
 #include "sig.h"
 #include "snitch.h"
@@ -78,6 +79,8 @@
 #define HIGH_WATER (8u << 20)		/* stop reading a stage whose next is this far behind */
 #define LONG_LINE ((size_t)RECORD_LINE_MAX + 2)	/* past this a line is passed on as it comes */
 #define PIPE_BYTES (1 << 20)
+#define READY_CHILD_FD 3		/* SNITCH_READY_FD in the first stage */
+#define READY_MAX_NS (15 * NS)		/* snitch-trace not tracing by then: started all the same */
 #define QUEUE_KEEP (256u << 10)		/* an empty queue keeps at most this */
 #define RATE_SLOTS 10			/* records per second: over the last 10 s */
 #define RESTART_MIN_NS (100 * MS)
@@ -105,6 +108,7 @@ struct stage {
 	int pidfd;
 	int in_r, in_w;			/* its standard input; both ends kept */
 	int out_r;			/* its standard output; -1 for the last */
+	int ready_r;			/* the first stage's SNITCH_READY_FD pipe, or -1 */
 	bool out_open;
 	struct queue q;			/* lines waiting to go into in_w */
 	struct buf partial;		/* the line it is writing, not yet whole */
@@ -147,7 +151,10 @@ struct super {
 	uint64_t started_real_ns, next_status, rate_tick;
 	unsigned rate_slot;
 	int ready_fd;
-	uint64_t ready_at;
+	uint64_t ready_at;		/* up this long, and ... */
+	bool source_ready;		/* ... snitch-trace said it traces: started */
+	uint64_t ready_cap;		/* started without its word from here on */
+	bool started;
 	/* counted from the records that reach snitch-notify */
 	struct lost { char key[96]; uint64_t count; } lost[64];
 	size_t nlost;
@@ -685,7 +692,7 @@ static int start_stage(struct super *s, int i)
 {
 	struct stage *st = &s->st[i];
 	char *argv[4] = { (char *)st->name, (char *)st->args[0], (char *)st->args[1], NULL };
-	int out[2] = { -1, -1 };
+	int out[2] = { -1, -1 }, rdy[2] = { -1, -1 };
 	pid_t pid;
 
 	/* the last stage writes only its acks */
@@ -694,12 +701,22 @@ static int start_stage(struct super *s, int i)
 			return -errno;
 		(void)fcntl(out[1], F_SETPIPE_SZ, PIPE_BYTES);
 	}
+	/* the source says when it traces (lib/ready.h) */
+	if (i == 0 && !s->started && pipe2(rdy, O_CLOEXEC) < 0) {
+		int e = errno;
+
+		if (out[0] >= 0)
+			close(out[0]), close(out[1]);
+		return -e;
+	}
 	pid = fork();
 	if (pid < 0) {
 		int e = errno;
 
 		if (out[0] >= 0)
 			close(out[0]), close(out[1]);
+		if (rdy[0] >= 0)
+			close(rdy[0]), close(rdy[1]);
 		return -e;
 	}
 	if (pid == 0) {
@@ -716,7 +733,17 @@ static int start_stage(struct super *s, int i)
 		if (dup2(st->in_r, STDIN_FILENO) < 0 ||
 		    dup2(out[1] >= 0 ? out[1] : s->devnull, STDOUT_FILENO) < 0)
 			_exit(SNITCH_EXIT_SOFTWARE);
-		close_range(3, ~0U, 0);
+		(void)unsetenv(READY_FD_ENV);
+		if (rdy[1] >= 0) {
+			/* as descriptor 3, open across the exec */
+			if (rdy[1] == READY_CHILD_FD ? fcntl(rdy[1], F_SETFD, 0) < 0 :
+			    dup2(rdy[1], READY_CHILD_FD) < 0)
+				_exit(SNITCH_EXIT_SOFTWARE);
+			(void)setenv(READY_FD_ENV, "3", 1);
+			close_range(READY_CHILD_FD + 1, ~0U, 0);
+		} else {
+			close_range(3, ~0U, 0);
+		}
 		/* the VirusTotal key is snitch-vt's alone */
 		if (strcmp(st->name, "snitch-vt"))
 			(void)unsetenv("SNITCH_VT_API_KEY");
@@ -733,6 +760,13 @@ static int start_stage(struct super *s, int i)
 	if (out[1] >= 0) {
 		close(out[1]);
 		(void)fcntl(out[0], F_SETFL, O_NONBLOCK);
+	}
+	if (rdy[1] >= 0) {
+		close(rdy[1]);
+		(void)fcntl(rdy[0], F_SETFL, O_NONBLOCK);
+		if (st->ready_r >= 0)
+			close(st->ready_r);
+		st->ready_r = rdy[0];
 	}
 	st->out_r = out[0];
 	st->out_open = out[0] >= 0;
@@ -864,7 +898,7 @@ static void write_status(struct super *s)
 	emit_begin(&b, "status", now_real);
 	emit_u64(&b, "pid", (uint64_t)getpid());
 	emit_u64(&b, "started_ns", s->started_real_ns);
-	emit_cstr(&b, "state", s->stopping ? "stopping" : "running");
+	emit_cstr(&b, "state", s->stopping ? "stopping" : s->started ? "running" : "starting");
 	emit_u64(&b, "restarts", s->restarts);
 	emit_u64(&b, "errors", s->errors);
 	emit_key(&b, "stages");
@@ -976,11 +1010,46 @@ static void begin_stop(struct super *s, const char *why)
 			s->st[i + 1].close_in = true;
 }
 
+/* The first stage's word that it traces (lib/ready.h), or its end. */
+static void read_ready(struct super *s, struct stage *st)
+{
+	char c;
+	ssize_t n = read(st->ready_r, &c, 1);
+
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n == 1)
+		s->source_ready = true;
+	close(st->ready_r);
+	st->ready_r = -1;
+}
+
+/*
+ * Up READY_NS without a stage that cannot run, and snitch-trace traces:
+ * from here on traffic is seen. snitch start returns, and the live feed
+ * lets readers in.
+ */
+static void start_done(struct super *s)
+{
+	char err[4400];
+
+	s->started = true;
+	if (!s->source_ready)
+		log_msg("%s has not said within %llu s that it traces; going on without its word",
+			s->st[0].name, READY_MAX_NS / NS);
+	if (feed_listen(&s->feed, err, sizeof(err)) < 0)
+		log_msg("no live feed: %s", err);
+	log_msg("started: traffic is counted from here on%s%s",
+		s->feed.listening ? "; the live feed is open on " : "",
+		s->feed.listening ? s->feed.path : "");
+	signal_ready(s, 0);
+}
+
 static int loop(struct super *s)
 {
 	while (!all_gone(s) || !s->stopping) {
-		struct pollfd p[3 * STAGES_MAX + 1 + FEED_READERS_MAX];
-		int who[3 * STAGES_MAX], kind[3 * STAGES_MAX], np = 0, feed_at, nfeed;
+		struct pollfd p[4 * STAGES_MAX + 1 + FEED_READERS_MAX];
+		int who[4 * STAGES_MAX], kind[4 * STAGES_MAX], np = 0, feed_at, nfeed;
 		uint64_t now = clock_mono_ns(), next = now + 250 * MS;
 		struct timespec ts;
 		int r;
@@ -1023,11 +1092,16 @@ static int loop(struct super *s)
 				p[np] = (struct pollfd){ .fd = st->pidfd, .events = POLLIN };
 				who[np] = i, kind[np++] = 2;
 			}
+			if (st->ready_r >= 0) {
+				p[np] = (struct pollfd){ .fd = st->ready_r, .events = POLLIN };
+				who[np] = i, kind[np++] = 3;
+			}
 		}
 		feed_at = np;
 		nfeed = feed_poll_fds(&s->feed, p + np, 1 + FEED_READERS_MAX);
-		if (s->ready_fd >= 0 && !s->stopping && now >= s->ready_at)
-			signal_ready(s, 0);
+		if (!s->started && !s->stopping && now >= s->ready_at &&
+		    (s->source_ready || now >= s->ready_cap))
+			start_done(s);
 		if (now >= s->next_status) {
 			if (now >= s->rate_tick + NS) {
 				s->rate_slot = (s->rate_slot + 1) % RATE_SLOTS;
@@ -1063,6 +1137,8 @@ static int loop(struct super *s)
 			}
 			if (kind[k] == 1)
 				write_input(s, who[k]);
+			if (kind[k] == 3)
+				read_ready(s, st);
 		}
 		reap(s);
 		deliver_own(s);
@@ -1183,7 +1259,7 @@ int supervise(const struct opts *o, int ready_fd)
 		struct stat sb;
 		int e;
 
-		st->pidfd = st->out_r = -1;
+		st->pidfd = st->out_r = st->ready_r = -1;
 		snprintf(st->path, sizeof(st->path), "%s/%s", o->bin_dir, st->name);
 		if (stat(st->path, &sb) < 0 || !(sb.st_mode & S_IXUSR)) {
 			log_msg("cannot find the stage '%s': %s (set SNITCH_BIN_DIR or --bin-dir)",
@@ -1235,6 +1311,7 @@ int supervise(const struct opts *o, int ready_fd)
 		}
 	}
 	s->ready_at = clock_mono_ns() + READY_NS;
+	s->ready_cap = clock_mono_ns() + READY_MAX_NS;
 	describe_pipeline(s, &s->tmp);
 	log_msg("pid %d: running %.*s", (int)getpid(), (int)s->tmp.len, s->tmp.p);
 
@@ -1247,6 +1324,8 @@ int supervise(const struct opts *o, int ready_fd)
 	signal_ready(s, ret ? ret : SNITCH_EXIT_SOFTWARE);
 	for (int i = 0; i < s->n; i++) {
 		close_input(&s->st[i]);
+		if (s->st[i].ready_r >= 0)
+			close(s->st[i].ready_r);
 		buf_release(&s->st[i].q.b);
 		buf_release(&s->st[i].partial);
 		buf_release(&s->st[i].ret);

@@ -183,6 +183,11 @@ int cmd_tail(const struct opts *o, int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	feed_sock_path(path, sizeof(path), o->run_dir);
 	fd = feed_connect(path);
+	if (fd == -ECONNREFUSED && running_pid(o)) {
+		log_msg("snitch is starting: its live feed '%s' lets readers in once snitch-trace traces; try again in a moment",
+			path);
+		return SNITCH_EXIT_UNAVAILABLE;
+	}
 	if (fd == -ENOENT || fd == -ECONNREFUSED) {
 		log_msg("no snitch is running: there is no live feed at '%s'; start one with 'sudo snitch start' (or 'sudo snitch run')",
 			path);
