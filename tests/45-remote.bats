@@ -48,11 +48,12 @@ setup() {
 	SPOOL=$BATS_TEST_TMPDIR/db/remote-spool
 }
 
+# remote_sums KIND TABLE [DATABASE]: "rows|sent|received"
 remote_sums() {
 	if [ "$1" = pg ]; then
-		$PG_ADMIN -c "select count(*) || '|' || coalesce(sum(send_bytes), 0) || '|' || coalesce(sum(recv_bytes), 0) from $2" snitch
+		$PG_ADMIN -c "select count(*) || '|' || coalesce(sum(send_bytes), 0) || '|' || coalesce(sum(recv_bytes), 0) from $2" "${3:-snitch}"
 	else
-		$MY_ADMIN -e "select concat(count(*), '|', coalesce(sum(send_bytes), 0), '|', coalesce(sum(recv_bytes), 0)) from $2" snitch
+		$MY_ADMIN -e "select concat(count(*), '|', coalesce(sum(send_bytes), 0), '|', coalesce(sum(recv_bytes), 0)) from $2" "${3:-snitch}"
 	fi
 }
 
@@ -227,6 +228,122 @@ refused_row_test() {
 	need_servers
 	$MY_ADMIN -e "CREATE TABLE conn_refused LIKE connections; GRANT INSERT ON snitch.conn_refused TO writer@localhost" snitch
 	refused_row_test my "$MY_URL_WRITER" conn_refused
+}
+
+# Rows whose executables have an app or a script, and whose container
+# has names: a file of row records in $BATS_TEST_TMPDIR/rows.
+app_rows() {
+	local dk='.container_runtime = "docker" | .container_id = "d548c5b83fa61d8e3bd86ad42a7ffea9b7c86e3f9d8095c1577d3e1270bb9420"'
+	{
+		store_flow "$NOW" 3 4 ".app_kind = \"flatpak\" | .app = \"org.example.$1\" | $dk
+			| .container_name = \"web-1\" | .container_image = \"nginx:1.25\" | .pod_namespace = \"\" | .pod_name = \"\" | .pod_uid = \"\""
+		store_flow "$NOW" 5 6 ".exe_path = \"/usr/bin/python3\" | .name = \"python3\" | .cmdline = [\"python3\", \"$1.py\"]
+			| .script_path = \"/home/u/$1.py\" | .script_sha256 = (\"ab\" * 32) | .parent_script_path = \"/home/u/run.sh\""
+	} | "$STORE" --db "$DB" --emit-rows > "$BATS_TEST_TMPDIR/rows"
+}
+
+# The executables and containers rows of the local log with an app, a
+# script or a container name, as "id|path|app_kind|app|script_path|
+# script_sha256" and "id|name|container_name|image|pod_namespace|pod_name|pod_uid".
+APP_SQL="id, '|', path, '|', coalesce(app_kind, ''), '|', coalesce(app, ''), '|', "
+APP_SQL+="coalesce(script_path, ''), '|', coalesce(script_sha256, '')"
+CONTAINER_SQL="id, '|', name, '|', coalesce(container_name, ''), '|', coalesce(image, ''), '|', "
+CONTAINER_SQL+="coalesce(pod_namespace, ''), '|', coalesce(pod_name, ''), '|', coalesce(pod_uid, '')"
+local_apps() {
+	local cat="s/, '[|]', / || '|' || /g"
+	q "select $(sed "$cat" <<< "$APP_SQL") from executables where app is not null or script_path is not null order by id"
+	q "select $(sed "$cat" <<< "$CONTAINER_SQL") from containers where container_name is not null order by id"
+}
+
+# remote_apps KIND DB IDS: the same from a server, for the ids the local log has
+remote_apps() {
+	local sql ids
+	ids=$(q "select group_concat(id) from executables where app is not null or script_path is not null")
+	sql="select concat($APP_SQL) from executables where id in ($ids) order by id;
+		select concat($CONTAINER_SQL) from containers where container_name is not null order by id"
+	if [ "$1" = pg ]; then
+		$PG_ADMIN -c "${sql%%;*}" "$2"
+		$PG_ADMIN -c "${sql#*;}" "$2"
+	else
+		$MY_ADMIN -e "$sql" "$2"
+	fi
+}
+
+# remote_apps_test KIND URL_OF(DB): rows reach current tables whole; tables
+# made before the columns take rows without them, say so, and --schema
+# (run by an administrator) upgrades them
+remote_apps_test() {
+	local kind=$1 old=snitch_old_$1 url
+	app_rows one
+	if [ "$kind" = pg ]; then
+		url="postgresql://writer@/snitch?host=$PG_DIR&port=55432"
+	else
+		url="mysql://writer:wpw@localhost/snitch?socket=$MY_DIR/sock"
+	fi
+	run --separate-stderr "$REMOTE" --remote "$url" --remote-table conn_apps --spool "$SPOOL" < "$BATS_TEST_TMPDIR/rows"
+	[ "$status" -eq 0 ]
+	[ "$(remote_sums "$kind" conn_apps)" = "2|8|10" ]
+	local_apps
+	[ "$(local_apps | wc -l)" -eq 4 ]	# the app, two scripts, a container
+	[ "$(remote_apps "$kind" snitch)" = "$(local_apps)" ]
+	# tables as the first remote schema made them (no ALTER), an INSERT-only role
+	if [ "$kind" = pg ]; then
+		$PG_ADMIN -c "CREATE DATABASE $old" postgres
+		"$REMOTE" --remote "postgresql://x/$old" --schema | grep -v '^ALTER' | $PG_ADMIN "$old"
+		$PG_ADMIN -c "GRANT INSERT ON ALL TABLES IN SCHEMA public TO writer" "$old"
+		url="postgresql://writer@/$old?host=$PG_DIR&port=55432"
+	else
+		$MY_ADMIN -e "CREATE DATABASE $old"
+		"$REMOTE" --remote "mysql://x/$old" --schema | grep -v '^ALTER' | $MY_ADMIN "$old"
+		$MY_ADMIN -e "GRANT INSERT ON $old.* TO writer@localhost"
+		url="mysql://writer:wpw@localhost/$old?socket=$MY_DIR/sock"
+	fi
+	run --separate-stderr "$REMOTE" --remote "$url" --spool "$SPOOL.old" < "$BATS_TEST_TMPDIR/rows"
+	[ "$status" -eq 0 ]
+	[ "$(remote_sums "$kind" connections "$old")" = "2|8|10" ]
+	[ "$(jq -r 'select(.type == "error") | .code' <<< "$output")" = remote_schema_old ]
+	[[ "$stderr" == *"runs the SQL of 'snitch-remote --schema' again"* ]]
+	[ ! -s "$SPOOL.old" ]
+	# the administrator runs --schema again: new executables arrive whole
+	if [ "$kind" = pg ]; then
+		"$REMOTE" --remote "postgresql://x/$old" --schema | $PG_ADMIN "$old"
+	else
+		"$REMOTE" --remote "mysql://x/$old" --schema | $MY_ADMIN "$old"
+	fi
+	rm -f "$DB"
+	app_rows two
+	run --separate-stderr "$REMOTE" --remote "$url" --spool "$SPOOL.old" < "$BATS_TEST_TMPDIR/rows"
+	[ "$status" -eq 0 ]
+	[ -z "$(jq -r 'select(.type == "error") | .code' <<< "$output")" ]
+	[ "$(remote_sums "$kind" connections "$old")" = "4|16|20" ]
+	# the new app and script whole; the parent with run.sh, and the
+	# container, came before the upgrade: those rows keep what they had
+	remote_apps "$kind" "$old"
+	[ "$(remote_apps "$kind" "$old" | head -2)" = "$(local_apps | head -2)" ]
+	[ "$(remote_apps "$kind" "$old" | sed -n 3p)" = "$(local_apps | sed -n 3p | sed 's|/home/u/run.sh||')" ]
+	[ "$(remote_apps "$kind" "$old" | wc -l)" -eq 3 ]
+}
+
+@test "PostgreSQL: apps, scripts and container names arrive; older tables take rows without them until --schema adds them" {
+	need_servers
+	$PG_ADMIN -c "CREATE TABLE conn_apps (LIKE connections INCLUDING ALL); GRANT INSERT ON conn_apps TO writer" snitch
+	remote_apps_test pg
+	# a role that may alter the tables (their owner) adds the columns itself
+	$PG_ADMIN -c "CREATE DATABASE snitch_own" postgres
+	"$REMOTE" --remote "postgresql://x/snitch_own" --schema | grep -v '^ALTER' | $PG_ADMIN snitch_own
+	[ "$($PG_ADMIN -c "select count(*) from information_schema.columns where column_name in ('app', 'pod_name')" snitch_own)" -eq 0 ]
+	run --separate-stderr "$REMOTE" --remote "postgresql://postgres@/snitch_own?host=$PG_DIR&port=55432" \
+		--spool "$SPOOL.own" < "$BATS_TEST_TMPDIR/rows"
+	[ "$status" -eq 0 ]
+	[ -z "$(jq -r 'select(.type == "error") | .code' <<< "$output")" ]
+	[ "$($PG_ADMIN -c "select count(*) from information_schema.columns where column_name in ('app', 'pod_name')" snitch_own)" -eq 2 ]
+	[ "$(remote_apps pg snitch_own | head -2)" = "$(local_apps | head -2)" ]
+}
+
+@test "MariaDB: apps, scripts and container names arrive; older tables take rows without them until --schema adds them" {
+	need_servers
+	$MY_ADMIN -e "CREATE TABLE conn_apps LIKE connections; GRANT INSERT ON snitch.conn_apps TO writer@localhost" snitch
+	remote_apps_test my
 }
 
 @test "a role without INSERT gives a clear error, and rows wait in the spool" {

@@ -43,16 +43,29 @@
 /* ---- the statements ---- */
 
 static const char *const pg_sql[NSTMTS - 1] = {
-	"INSERT INTO executables (id, path, name, cmdline, sha256) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+	"INSERT INTO executables (id, path, name, cmdline, sha256, app_kind, app, script_path, script_sha256)"
+	" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING",
 	"INSERT INTO addresses (id, addr) VALUES ($1, $2) ON CONFLICT DO NOTHING",
 	"INSERT INTO domains (id, name) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-	"INSERT INTO containers (id, name) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+	"INSERT INTO containers (id, name, container_name, image, pod_namespace, pod_name, pod_uid)"
+	" VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
 };
 static const char *const my_sql[NSTMTS - 1] = {
-	"INSERT IGNORE INTO executables (id, path, name, cmdline, sha256) VALUES (?, ?, ?, ?, ?)",
+	"INSERT IGNORE INTO executables (id, path, name, cmdline, sha256, app_kind, app, script_path, script_sha256)"
+	" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
 	"INSERT IGNORE INTO addresses (id, addr) VALUES (?, ?)",
 	"INSERT IGNORE INTO domains (id, name) VALUES (?, ?)",
-	"INSERT IGNORE INTO containers (id, name) VALUES (?, ?)",
+	"INSERT IGNORE INTO containers (id, name, container_name, image, pod_namespace, pod_name, pod_uid)"
+	" VALUES (?, ?, ?, ?, ?, ?, ?)",
+};
+/* For tables made before the apps, scripts and container names (schema.c). */
+static const char *const pg_old[] = {
+	[S_EXE] = "INSERT INTO executables (id, path, name, cmdline, sha256) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+	[S_CONTAINER] = "INSERT INTO containers (id, name) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+};
+static const char *const my_old[] = {
+	[S_EXE] = "INSERT IGNORE INTO executables (id, path, name, cmdline, sha256) VALUES (?, ?, ?, ?, ?)",
+	[S_CONTAINER] = "INSERT IGNORE INTO containers (id, name) VALUES (?, ?)",
 };
 static const char conn_columns[] =
 	" (host, row_uid, window_start_ns, window_end_ns, first_ns, last_ns,"
@@ -78,12 +91,14 @@ struct remote {
 	bool stop;
 	bool down;			/* an outage is being reported */
 	bool noted_create;
+	bool noted_old;
 	uint64_t skip_at;		/* offset + 1 of a line the server refused */
 	pthread_t thread;
 	/* the connection (sender thread) */
 	PGconn *pg;
 	MYSQL *my;
 	MYSQL_STMT *my_stmt[NSTMTS];
+	bool old[NSTMTS];		/* its table lacks the newer columns: the older statement */
 	int64_t seen_ids[SEEN_REFS];
 	struct id_cache seen;		/* reference ids this connection inserted */
 };
@@ -312,43 +327,101 @@ static bool table_exists(struct remote *r)
 	return yes;
 }
 
+static const char *stmt_sql(const struct remote *r, enum stmt i, const char *conn)
+{
+	if (i == S_CONN)
+		return conn;
+	if (r->old[i])
+		return r->kind == REMOTE_PG ? pg_old[i] : my_old[i];
+	return r->kind == REMOTE_PG ? pg_sql[i] : my_sql[i];
+}
+
+static int stmt_params(const struct remote *r, enum stmt i)
+{
+	if (r->old[i] && i == S_EXE)
+		return EXE_PARAMS_OLD;
+	if (r->old[i] && i == S_CONTAINER)
+		return CONTAINER_PARAMS_OLD;
+	return stmt_nparams[i];
+}
+
+/* Prepare statement i. 0; -1 failed; -3 a column it names is not there. */
+static int prepare_one(struct remote *r, enum stmt i, const char *conn, char *err, size_t errsize)
+{
+	const char *sql = stmt_sql(r, i, conn);
+
+	if (r->kind == REMOTE_PG) {
+		char name[16];
+		PGresult *res;
+		int ret = 0;
+
+		snprintf(name, sizeof(name), "snitch%d", i);
+		res = PQprepare(r->pg, name, sql, stmt_params(r, i), NULL);
+		if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+			const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+
+			snprintf(err, errsize, "%s", PQerrorMessage(r->pg));
+			ret = state && !strcmp(state, "42703") ? -3 : -1;	/* undefined_column */
+		}
+		PQclear(res);
+		return ret;
+	}
+	if (r->my_stmt[i])
+		mysql_stmt_close(r->my_stmt[i]);
+	r->my_stmt[i] = mysql_stmt_init(r->my);
+	if (!r->my_stmt[i]) {
+		snprintf(err, errsize, "out of memory");
+		return -1;
+	}
+	if (mysql_stmt_prepare(r->my_stmt[i], sql, strlen(sql)) != 0) {
+		snprintf(err, errsize, "%s", mysql_stmt_error(r->my_stmt[i]));
+		return mysql_stmt_errno(r->my_stmt[i]) == 1054 ? -3 : -1;	/* ER_BAD_FIELD_ERROR */
+	}
+	return 0;
+}
+
+/*
+ * The statements. Tables an older snitch-remote made lack the newer
+ * columns: they are added if this role may, else rows go without them,
+ * and an administrator is told how to add them.
+ */
 static int prepare(struct remote *r, char *err, size_t errsize)
 {
-	char conn[1024];
+	char conn[1024], uerr[512];
+	bool upgraded = false;
 
 	/* the table: an identifier checked at start (remote_table_valid) */
-	if (r->kind == REMOTE_PG) {
+	if (r->kind == REMOTE_PG)
 		snprintf(conn, sizeof(conn), "INSERT INTO %s%s VALUES ($1, $2, $3, $4, $5, $6, $7,"
 			 " $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)"
 			 " ON CONFLICT DO NOTHING", r->table, conn_columns);
-		for (int i = 0; i < NSTMTS; i++) {
-			char name[16];
-			PGresult *res;
-			bool ok;
-
-			snprintf(name, sizeof(name), "snitch%d", i);
-			res = PQprepare(r->pg, name, i == S_CONN ? conn : pg_sql[i],
-					stmt_nparams[i], NULL);
-			ok = PQresultStatus(res) == PGRES_COMMAND_OK;
-			if (!ok)
-				snprintf(err, errsize, "%s", PQerrorMessage(r->pg));
-			PQclear(res);
-			if (!ok)
-				return -1;
-		}
-		return 0;
-	}
-	snprintf(conn, sizeof(conn), "INSERT IGNORE INTO %s%s VALUES (?, ?, ?, ?, ?, ?, ?,"
-		 " ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", r->table, conn_columns);
+	else
+		snprintf(conn, sizeof(conn), "INSERT IGNORE INTO %s%s VALUES (?, ?, ?, ?, ?, ?, ?,"
+			 " ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", r->table, conn_columns);
+	memset(r->old, 0, sizeof(r->old));
 	for (int i = 0; i < NSTMTS; i++) {
-		const char *sql = i == S_CONN ? conn : my_sql[i];
+		int e = prepare_one(r, i, conn, err, errsize);
+		bool has_old = i == S_EXE || i == S_CONTAINER;
 
-		r->my_stmt[i] = mysql_stmt_init(r->my);
-		if (!r->my_stmt[i] || mysql_stmt_prepare(r->my_stmt[i], sql, strlen(sql)) != 0) {
-			snprintf(err, errsize, "%s", r->my_stmt[i] ? mysql_stmt_error(r->my_stmt[i])
-								   : "out of memory");
-			return -1;
+		if (e == -3 && has_old && !r->old[i] && !upgraded) {
+			upgraded = true;
+			if (run_sql(r, remote_upgrade(r->kind), uerr, sizeof(uerr)) == 0) {
+				i--;	/* the columns are there now */
+				continue;
+			}
 		}
+		if (e == -3 && has_old && !r->old[i]) {
+			r->old[i] = true;
+			if (!r->noted_old) {
+				r->noted_old = true;
+				stage_post_error(r->st, "remote_schema_old",
+						 "remote log: its executables and containers tables lack the columns of apps, scripts and container names, and this role cannot add them; rows go without them until an administrator runs the SQL of 'snitch-remote --schema' again");
+			}
+			i--;	/* again, the older way */
+			continue;
+		}
+		if (e < 0)
+			return -1;
 	}
 	return 0;
 }
@@ -436,7 +509,7 @@ static int my_refused(struct remote *r, char *err, size_t errsize)
 /* Run statement i with params p. -1: failed; -2: the server refused the values. */
 static int exec_stmt(struct remote *r, enum stmt i, struct param *p, char *err, size_t errsize)
 {
-	int n = stmt_nparams[i];
+	int n = stmt_params(r, i);
 
 	if (r->kind == REMOTE_PG) {
 		const char *v[CONN_COLS];

@@ -36,6 +36,8 @@ bool remote_table_valid(const char *name);
 
 /* The statements that make the tables, ";\n"-separated (schema.c). */
 const char *remote_schema(enum remote_kind kind, const char *table);
+/* The part of it that adds the newer columns to older tables. */
+const char *remote_upgrade(enum remote_kind kind);
 
 struct remote;
 

@@ -34,10 +34,33 @@ bool remote_table_valid(const char *name)
 	return true;
 }
 
+/*
+ * The columns added since the first remote schema (local version 9): an
+ * executable's app and script, a container's names. ADD COLUMN IF NOT
+ * EXISTS (PostgreSQL 9.6, MariaDB 10.0.2) makes the statements safe to run
+ * on tables of any age: --schema upgrades what an older one made.
+ */
+const char *remote_upgrade(enum remote_kind kind)
+{
+	if (kind == REMOTE_PG)
+		return "ALTER TABLE executables ADD COLUMN IF NOT EXISTS app_kind TEXT,"
+		       " ADD COLUMN IF NOT EXISTS app TEXT, ADD COLUMN IF NOT EXISTS script_path TEXT,"
+		       " ADD COLUMN IF NOT EXISTS script_sha256 TEXT;\n"
+		       "ALTER TABLE containers ADD COLUMN IF NOT EXISTS container_name TEXT,"
+		       " ADD COLUMN IF NOT EXISTS image TEXT, ADD COLUMN IF NOT EXISTS pod_namespace TEXT,"
+		       " ADD COLUMN IF NOT EXISTS pod_name TEXT, ADD COLUMN IF NOT EXISTS pod_uid TEXT;\n";
+	return "ALTER TABLE executables ADD COLUMN IF NOT EXISTS app_kind VARCHAR(16),"
+	       " ADD COLUMN IF NOT EXISTS app TEXT, ADD COLUMN IF NOT EXISTS script_path TEXT,"
+	       " ADD COLUMN IF NOT EXISTS script_sha256 CHAR(64);\n"
+	       "ALTER TABLE containers ADD COLUMN IF NOT EXISTS container_name TEXT,"
+	       " ADD COLUMN IF NOT EXISTS image TEXT, ADD COLUMN IF NOT EXISTS pod_namespace TEXT,"
+	       " ADD COLUMN IF NOT EXISTS pod_name TEXT, ADD COLUMN IF NOT EXISTS pod_uid VARCHAR(64);\n";
+}
+
 /* table is an identifier checked by remote_table_valid(), not a value */
 const char *remote_schema(enum remote_kind kind, const char *table)
 {
-	static char sql[4096];
+	static char sql[8192];
 
 	if (kind == REMOTE_PG) {
 		snprintf(sql, sizeof(sql),
@@ -45,6 +68,7 @@ const char *remote_schema(enum remote_kind kind, const char *table)
 			 "CREATE TABLE IF NOT EXISTS domains (id BIGINT PRIMARY KEY, name TEXT NOT NULL);\n"
 			 "CREATE TABLE IF NOT EXISTS addresses (id BIGINT PRIMARY KEY, addr TEXT NOT NULL);\n"
 			 "CREATE TABLE IF NOT EXISTS containers (id BIGINT PRIMARY KEY, name TEXT NOT NULL);\n"
+			 "%s"
 			 "CREATE TABLE IF NOT EXISTS %s (\n"
 			 " row_uid TEXT NOT NULL UNIQUE, host TEXT NOT NULL,\n"
 			 " window_start_ns BIGINT NOT NULL, window_end_ns BIGINT NOT NULL,\n"
@@ -56,7 +80,7 @@ const char *remote_schema(enum remote_kind kind, const char *table)
 			 " container_id BIGINT);\n"
 			 "CREATE INDEX IF NOT EXISTS %s_time ON %s (window_start_ns);\n"
 			 "CREATE INDEX IF NOT EXISTS %s_exe ON %s (exe_id, window_start_ns);\n",
-			 table, table, table, table, table);
+			 remote_upgrade(kind), table, table, table, table, table);
 		return sql;
 	}
 	snprintf(sql, sizeof(sql),
@@ -64,6 +88,7 @@ const char *remote_schema(enum remote_kind kind, const char *table)
 		 "CREATE TABLE IF NOT EXISTS domains (id BIGINT PRIMARY KEY, name TEXT NOT NULL) CHARACTER SET utf8mb4;\n"
 		 "CREATE TABLE IF NOT EXISTS addresses (id BIGINT PRIMARY KEY, addr VARCHAR(64) NOT NULL) CHARACTER SET utf8mb4;\n"
 		 "CREATE TABLE IF NOT EXISTS containers (id BIGINT PRIMARY KEY, name TEXT NOT NULL) CHARACTER SET utf8mb4;\n"
+		 "%s"
 		 "CREATE TABLE IF NOT EXISTS %s (\n"
 		 " row_uid VARCHAR(191) NOT NULL UNIQUE, host VARCHAR(191) NOT NULL,\n"
 		 " window_start_ns BIGINT NOT NULL, window_end_ns BIGINT NOT NULL,\n"
@@ -74,6 +99,6 @@ const char *remote_schema(enum remote_kind kind, const char *table)
 		 " laddr_id BIGINT, raddr_id BIGINT, domain_id BIGINT, netns BIGINT,\n"
 		 " container_id BIGINT,\n"
 		 " INDEX (window_start_ns), INDEX (exe_id, window_start_ns)) CHARACTER SET utf8mb4;\n",
-		 table);
+		 remote_upgrade(kind), table);
 	return sql;
 }

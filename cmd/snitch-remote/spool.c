@@ -17,12 +17,14 @@ const char *const conn_cols[CONN_COLS] = {
 	"netns", "container_id",
 };
 
-const int stmt_nparams[NSTMTS] = { 5, 2, 2, 2, CONN_COLS };
+const int stmt_nparams[NSTMTS] = { EXE_PARAMS, 2, 2, CONTAINER_PARAMS, CONN_COLS };
 
 /* The members of the spool line, in one table: the columns, then the references. */
 enum {
-	M_EXE = CONN_COLS,		/* 3 levels of 5: id, path, name, cmdline, sha256 */
-	M_LADDR = M_EXE + 15, M_RADDR, M_DOMAIN, M_CONTAINER, NMEMBERS,
+	M_EXE = CONN_COLS,		/* 3 levels of EXE_PARAMS: the executables columns */
+	M_LADDR = M_EXE + 3 * EXE_PARAMS, M_RADDR, M_DOMAIN, M_CONTAINER,
+	M_CONTAINER_FACTS,		/* CONTAINER_PARAMS - 2 of them */
+	NMEMBERS = M_CONTAINER_FACTS + CONTAINER_PARAMS - 2,
 };
 static const char *const member_names[NMEMBERS] = {
 	"host", "row_uid", "window_start_ns", "window_end_ns", "first_ns", "last_ns",
@@ -30,9 +32,13 @@ static const char *const member_names[NMEMBERS] = {
 	"uid", "family", "proto", "lport", "rport", "laddr_id", "raddr_id", "domain_id",
 	"netns", "container_id",
 	"exe_id", "exe_path", "name", "cmdline", "exe_sha256",
+	"app_kind", "app", "script_path", "script_sha256",
 	"parent_exe_id", "parent_exe_path", "parent_name", "parent_cmdline", "parent_exe_sha256",
+	"parent_app_kind", "parent_app", "parent_script_path", "parent_script_sha256",
 	"gparent_exe_id", "gparent_exe_path", "gparent_name", "gparent_cmdline", "gparent_exe_sha256",
+	"gparent_app_kind", "gparent_app", "gparent_script_path", "gparent_script_sha256",
 	"laddr", "raddr", "domain", "container",
+	"container_name", "container_image", "pod_namespace", "pod_name", "pod_uid",
 };
 enum { C_LADDR_ID = 17, C_RADDR_ID, C_DOMAIN_ID, C_CONTAINER_ID = 21 };
 
@@ -99,11 +105,11 @@ int spool_line_stmts(const struct record *rec, struct id_cache *seen, struct par
 
 	record_find_many(rec, member_names, NMEMBERS, m);
 	for (int l = 0; l < 3; l++) {
-		const struct record_member **e = m + M_EXE + l * 5;
+		const struct record_member **e = m + M_EXE + l * EXE_PARAMS;
 
 		if (!e[0] || e[0]->type != JSON_NUMBER || !ref_new(seen, rec, e[0]))
 			continue;
-		for (int k = 0; k < 5; k++)
+		for (int k = 0; k < EXE_PARAMS; k++)
 			param_set(&p[k], rec, e[k]);
 		if ((ret = run(ctx, S_EXE, p)) < 0)
 			return ret;
@@ -116,6 +122,9 @@ int spool_line_stmts(const struct record *rec, struct id_cache *seen, struct par
 			continue;
 		param_set(&p[0], rec, id);
 		param_set(&p[1], rec, text);
+		/* a container's names, as the row that first named it had them */
+		for (int k = 2; refs[i].stmt == S_CONTAINER && k < CONTAINER_PARAMS; k++)
+			param_set(&p[k], rec, m[M_CONTAINER_FACTS + k - 2]);
 		if ((ret = run(ctx, refs[i].stmt, p)) < 0)
 			return ret;
 	}

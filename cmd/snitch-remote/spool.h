@@ -17,6 +17,16 @@
 enum stmt { S_EXE, S_ADDR, S_DOMAIN, S_CONTAINER, S_CONN, NSTMTS };
 
 #define CONN_COLS 22
+/*
+ * executables: id, path, name, cmdline, sha256, app_kind, app, script_path,
+ * script_sha256; containers: id, name, container_name, image,
+ * pod_namespace, pod_name, pod_uid. A server whose tables predate the
+ * last four and five columns (schema.c) is given the first five and two.
+ */
+#define EXE_PARAMS 9
+#define EXE_PARAMS_OLD 5
+#define CONTAINER_PARAMS 7
+#define CONTAINER_PARAMS_OLD 2
 /* The connections columns: each is also the spool member of that name. */
 extern const char *const conn_cols[CONN_COLS];
 /* How many parameters each statement takes. */

@@ -456,9 +456,14 @@ static char key_text[K_TYPE][ANCESTRY_KEY_MAX];
 static pthread_once_t keys_once = PTHREAD_ONCE_INIT;
 
 /* The members of one level in a row record (batch_emit_rows). */
-#define ROW_LEVEL_KEYS 5
+#define ROW_LEVEL_KEYS 9
 static const char *const row_level_keys[ROW_LEVEL_KEYS] = {
 	"exe_id", "exe_path", "name", "cmdline", "exe_sha256",
+	"app_kind", "app", "script_path", "script_sha256",
+};
+/* A container's facts in a row record: the containers table's columns. */
+static const char *const row_container_keys[CONTAINER_FACTS] = {
+	"container_name", "container_image", "pod_namespace", "pod_name", "pod_uid",
 };
 static const char *row_keys[NLEVELS * ROW_LEVEL_KEYS];
 static char row_key_text[NLEVELS * ROW_LEVEL_KEYS][ANCESTRY_KEY_MAX];
@@ -791,6 +796,9 @@ void batch_emit_rows(const struct batch *bt, uint64_t ts_ns, struct buf *b)
 			else
 				buf_puts(b, "null");
 			row_str(b, LEVEL_KEY(4), e ? e->f[EXE_SHA256] : NULL, e ? e->len[EXE_SHA256] : 0);
+			for (int k = EXE_APP_KIND; k < EXE_FIELDS; k++)
+				row_str(b, LEVEL_KEY(5 + k - EXE_APP_KIND), e ? e->f[k] : NULL,
+					e ? e->len[k] : 0);
 #undef LEVEL_KEY
 		}
 		row_int(b, "uid", c->uid);
@@ -803,6 +811,11 @@ void batch_emit_rows(const struct batch *bt, uint64_t ts_ns, struct buf *b)
 		row_ref(b, "domain_id", "domain", c->domain);
 		row_int(b, "netns", c->netns);
 		row_ref(b, "container_id", "container", c->container);
+		for (int k = 0; k < CONTAINER_FACTS; k++) {
+			const struct container_facts *f = c->container ? c->container->facts : NULL;
+
+			row_str(b, row_container_keys[k], f ? f->v[k] : NULL, f ? f->len[k] : 0);
+		}
 		row_str(b, "outcome", c->outcome, c->outcome ? strlen(c->outcome) : 0);
 		emit_end(b);
 	}
