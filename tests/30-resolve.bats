@@ -622,6 +622,44 @@ dns_malformed snitch-resolve 78 the dns answer on socket 78 cannot be decoded: i
 	jq -e -s 'map(select(.type == "stats")) | (map(.domains_reverse) | add) == 1' "$STREAM_OUT"
 }
 
+# the last stats record of $STREAM_OUT has processes_cached $1 and addresses_cached $2
+cached_is() {
+	jq -e -s --argjson p "$1" --argjson a "$2" \
+		'map(select(.type == "stats")) | last | .processes_cached == $p and .addresses_cached == $a' "$STREAM_OUT" > /dev/null
+}
+
+@test "an exited process unnamed for --forget-after-s is forgotten, a living one kept; an address once its names expire" {
+	sleep 60 &
+	LIVE=$!
+	sleep 1 &
+	BG=$!
+	flow() { echo "{\"v\":1,\"type\":\"flow\",\"pid\":$1,\"comm\":\"sleep\",\"uid\":0,\"raddr\":\"192.0.2.9\",\"seq\":$2}"; }
+	stream_start "$RESOLVE" --forget-after-s 2 --stats-s 1 --dns-keep-s 2
+	stream_send '{"v":1,"type":"dns","pid":1,"netns":1,"qname":"gone.test","qtype":"A","rcode":0,"answers":[{"addr":"192.0.2.9","ttl_s":1}]}' \
+		"$(flow "$LIVE" 1)" "$(flow "$BG" 2)"
+	# a record a second, for a stats record a second
+	for _ in $(seq 1 30); do
+		stream_send '{"v":1,"type":"tick"}'
+		cached_is 2 1 && break
+		sleep 0.2
+	done
+	cached_is 2 1
+	wait "$BG" 2> /dev/null || true
+	BG=
+	for _ in $(seq 1 100); do
+		stream_send '{"v":1,"type":"tick"}'
+		cached_is 1 0 && break
+		sleep 0.2
+	done
+	cached_is 1 0
+	# the living one is still known; the address is named no more
+	stream_send "$(flow "$LIVE" 3)"
+	stream_stop
+	[ "$STREAM_STATUS" -eq 0 ]
+	jq -e -s 'map(select(.seq == 3))[0] | .name == "sleep" and .cmdline == ["sleep", "60"] and .domain == null' "$STREAM_OUT"
+	jq -e -s 'map(select(.seq == 1))[0] | .domain == "gone.test"' "$STREAM_OUT"
+}
+
 @test "records without a process, and unknown types and fields, pass through unchanged" {
 	in='{"v":1,"type":"other","keep":[1,{"a":null}]}
 {"v":1,"type":"lost","stage":"snitch-trace","reason":"x","count":1,"total":1,"message":"m"}'

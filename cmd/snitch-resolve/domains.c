@@ -49,6 +49,15 @@ struct domains {
 	unsigned pending;
 };
 
+static void addr_drop(struct domains *d, struct addr_ent *e)
+{
+	HASH_DEL(d->tab, e);
+	for (int k = 0; k < ANSWERS; k++)
+		free(e->ans[k].qname);
+	free(e->rev);
+	free(e);
+}
+
 struct domains *domains_new(const struct resolve_opts *o, int *err)
 {
 	struct domains *d = calloc(1, sizeof(*d));
@@ -86,13 +95,8 @@ void domains_free(struct domains *d)
 		ares_destroy(d->chan);	/* calls pending callbacks: cancelled */
 		ares_library_cleanup();
 	}
-	HASH_ITER(hh, d->tab, e, n) {
-		HASH_DEL(d->tab, e);
-		for (int k = 0; k < ANSWERS; k++)
-			free(e->ans[k].qname);
-		free(e->rev);
-		free(e);
-	}
+	HASH_ITER(hh, d->tab, e, n)
+		addr_drop(d, e);
 	free(d);
 }
 
@@ -205,6 +209,29 @@ static void start_reverse(struct domains *d, struct addr_ent *e)
 	e->rev_pending = true;
 	d->pending++;
 	ares_gethostbyaddr(d->chan, raw, fam == AF_INET ? 4 : 16, fam, on_reverse, l);
+}
+
+size_t domains_expire(struct domains *d, uint64_t now_ns)
+{
+	struct addr_ent *e, *tmp;
+	size_t gone = 0;
+
+	HASH_ITER(hh, d->tab, e, tmp) {
+		bool live = e->rev_pending || (e->rev_until && e->rev_until >= now_ns);
+
+		for (int k = 0; k < ANSWERS && !live; k++)
+			live = e->ans[k].qname && e->ans[k].expires >= now_ns;
+		if (live)
+			continue;
+		addr_drop(d, e);
+		gone++;
+	}
+	return gone;
+}
+
+size_t domains_count(const struct domains *d)
+{
+	return HASH_COUNT(d->tab);
 }
 
 const char *domains_lookup(struct domains *d, const char *addr, uint32_t pid,

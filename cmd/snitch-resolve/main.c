@@ -28,6 +28,12 @@
 #include "stage.h"
 /* dns_malformed error records an interval (--stats-s); the rest are counted */
 #define DNS_ERRORS_MAX 10
+/* Once a minute (or every --forget-after-s, if shorter), what no longer
+ * serves is forgotten: the processes that exited and were not named for
+ * --forget-after-s, the addresses whose names expired (procs_expire,
+ * domains_expire). */
+#define EXPIRE_EVERY_NS (60ULL * 1000000000ULL)
+#define EXPIRE_PROCS_MAX 4096
 
 
 enum {
@@ -60,6 +66,7 @@ struct resolver {
 	struct resolve_stats stats;
 	uint64_t dns_errors_said;	/* dns_malformed error records this interval */
 	uint64_t next_stats;		/* monotonic */
+	uint64_t next_expire;		/* monotonic */
 	uint64_t my_mntns;		/* our own mount namespace's inode */
 	struct buf tmp;
 	struct buf name;		/* an exec record's filename */
@@ -618,6 +625,8 @@ static void write_stats(struct resolver *r)
 	emit_u64(b, "domains_unknown", r->stats.domains_unknown);
 	emit_u64(b, "dns_not_answers", r->stats.dns_not_answers);
 	emit_u64(b, "dns_malformed", r->stats.dns_malformed);
+	emit_u64(b, "processes_cached", procs_count(r->procs));
+	emit_u64(b, "addresses_cached", domains_count(r->domains));
 	emit_end(b);
 	memset(&r->stats, 0, sizeof(r->stats));
 }
@@ -632,9 +641,16 @@ static uint64_t on_timer(void *ctx, struct stage *st, uint64_t now)
 		r->dns_errors_said = 0;
 		r->next_stats = now + r->opt->stats_s * 1000000000ULL;
 	}
+	if (now >= r->next_expire) {
+		uint64_t idle = r->opt->forget_s * 1000000000ULL;
+
+		(void)procs_expire(r->procs, now, idle, EXPIRE_PROCS_MAX);
+		(void)domains_expire(r->domains, now);
+		r->next_expire = now + (idle < EXPIRE_EVERY_NS ? idle : EXPIRE_EVERY_NS);
+	}
 	/* c-ares's own timeouts are handled by domains_process() */
 	domains_process(r->domains, NULL, 0);
-	return r->next_stats;
+	return r->next_stats < r->next_expire ? r->next_stats : r->next_expire;
 }
 
 static int poll_fds(void *ctx, struct stage *st, struct pollfd *fds, int max)
@@ -667,6 +683,9 @@ static int run(struct resolver *r)
 	int ret;
 
 	r->next_stats = clock_mono_ns() + r->opt->stats_s * 1000000000ULL;
+	r->next_expire = clock_mono_ns() + EXPIRE_EVERY_NS;
+	if (r->opt->forget_s * 1000000000ULL < EXPIRE_EVERY_NS)
+		r->next_expire = clock_mono_ns() + r->opt->forget_s * 1000000000ULL;
 	stage_wake_at(&r->st, r->next_stats);
 	ret = stage_run(&r->st, &resolve_ops, r);
 	write_stats(r);
@@ -681,6 +700,7 @@ int main(int argc, char **argv)
 {
 	struct resolve_opts o = {
 		.cache_size = 16384,
+		.forget_s = 600,
 		.cmdline_max = 8192,
 		.dns_keep_s = 3600,
 		.stats_s = 60,
@@ -701,6 +721,9 @@ int main(int argc, char **argv)
 		{ .name = "cache-size", .type = CLI_UINT, .value = &o.cache_size,
 		  .metavar = "N", .env = "SNITCH_RESOLVE_CACHE_SIZE", .min = 64, .max = 10000000,
 		  .help = "remember N processes" },
+		{ .name = "forget-after-s", .type = CLI_UINT, .value = &o.forget_s,
+		  .metavar = "S", .env = "SNITCH_RESOLVE_FORGET_AFTER_S", .min = 1, .max = 30 * 86400,
+		  .help = "forget a process that has exited once no record has named it for S seconds (a living one is kept)" },
 		{ .name = "cmdline-max", .type = CLI_UINT, .value = &o.cmdline_max,
 		  .metavar = "BYTES", .env = "SNITCH_RESOLVE_CMDLINE_MAX", .min = 64, .max = 131072,
 		  .help = "cut command lines longer than BYTES (the cut argument ends with \"\xe2\x80\xa6\")" },

@@ -700,6 +700,7 @@ struct proc_facts *procs_get(struct procs *p, uint32_t pid, uint64_t start_ns,
 	if (f) {
 		if (!reread || !proc_start(p, dir)) {
 			lru_touch(&p->lru, &f->lru);
+			f->used_ns = now_ns(CLOCK_MONOTONIC);
 			return f;
 		}
 		drop(p, f);	/* it lives: read it anew */
@@ -742,6 +743,41 @@ struct proc_facts *procs_get(struct procs *p, uint32_t pid, uint64_t start_ns,
 		return NULL;
 	}
 	lru_push(&p->lru, &f->lru);
+	f->used_ns = now_ns(CLOCK_MONOTONIC);
 	evict(p);
 	return f;
+}
+
+/*
+ * The cache is ordered by use, so the idle are at its old end. One that
+ * lives is kept (its next record finds it) and goes to the new end, to be
+ * looked at again after idle_ns; one that has exited is forgotten: a
+ * record can still name it (a socket it left to a child), but the fd scan
+ * gives such a socket to its living holder, and the cache would otherwise
+ * grow with every short-lived process until it is full (cache_size).
+ */
+size_t procs_expire(struct procs *p, uint64_t now_ns, uint64_t idle_ns, size_t max)
+{
+	struct lru_node *n;
+	size_t gone = 0;
+
+	while (max-- && (n = lru_oldest(&p->lru))) {
+		struct proc_facts *f = lru_entry(n, struct proc_facts, lru);
+
+		if (f->used_ns + idle_ns > now_ns)
+			break;
+		if (procs_alive(p, f->pid, f->start_ns)) {
+			lru_touch(&p->lru, &f->lru);
+			f->used_ns = now_ns;
+		} else {
+			drop(p, f);
+			gone++;
+		}
+	}
+	return gone;
+}
+
+size_t procs_count(const struct procs *p)
+{
+	return HASH_COUNT(p->tab);
 }

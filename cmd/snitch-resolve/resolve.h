@@ -16,6 +16,7 @@
 
 struct resolve_opts {
 	uint64_t cache_size;
+	uint64_t forget_s;		/* an exited process unnamed this long is forgotten */
 	uint64_t cmdline_max;
 	uint64_t dns_keep_s;
 	uint64_t stats_s;
@@ -89,6 +90,7 @@ struct proc_facts {
 	uint32_t block_dev_ok;		/* bit l: block[l] rendered with exe_path */
 	UT_hash_handle hh;
 	struct lru_node lru;
+	uint64_t used_ns;		/* monotonic: last named by a record, or found alive */
 };
 
 struct procs;
@@ -110,6 +112,13 @@ struct proc_facts *procs_get(struct procs *p, uint32_t pid, uint64_t start_ns,
 void procs_name(struct proc_facts *f, const char *comm, size_t comm_len);
 /* Does process pid, started at start_ns (0: any start), live now? */
 bool procs_alive(struct procs *p, uint32_t pid, uint64_t start_ns);
+/*
+ * Forget the processes that have exited and that no record has named for
+ * idle_ns, at most max of them looked at; returns how many it forgot.
+ */
+size_t procs_expire(struct procs *p, uint64_t now_ns, uint64_t idle_ns, size_t max);
+/* Processes remembered now. */
+size_t procs_count(const struct procs *p);
 
 /* The path last seen for an executable, by identity; NULL if never seen. */
 const char *procs_path_of(struct procs *p, uint64_t dev, uint64_t ino);
@@ -168,5 +177,10 @@ const char *domains_lookup(struct domains *d, const char *addr, uint32_t pid,
 int domains_pollfds(struct domains *d, struct pollfd *fds, int max,
 		    int *timeout_ms);
 void domains_process(struct domains *d, struct pollfd *fds, int n);
+/* Forget the addresses that have nothing left to say: every answer past
+ * its keep time, no reverse name kept, none under way. Returns how many. */
+size_t domains_expire(struct domains *d, uint64_t now_ns);
+/* Addresses remembered now. */
+size_t domains_count(const struct domains *d);
 
 #endif
