@@ -426,6 +426,41 @@ gen_bytes() {
 	! grep -q 'has not said' "$SNITCH_LOG_DIR/snitch.log"
 }
 
+@test "under systemd (Type=notify): READY=1 once snitch-trace traces, STOPPING=1 at the stop, nothing from the stages" {
+	need_bpf
+	need_cmd python3
+	# systemd's side: a datagram socket, each message with its arrival
+	python3 -c '
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+s.settimeout(60)
+out = open(sys.argv[2], "a")
+while True:
+    try:
+        m = s.recv(4096)
+    except socket.timeout:
+        break
+    out.write("%d %s\n" % (time.monotonic_ns(), m.decode()))
+    out.flush()
+    if m == b"STOPPING=1":
+        s.settimeout(2)
+' "$D/notify.sock" "$D/notify.out" 3>&- &
+	LISTENER=$!
+	for _ in $(seq 50); do [ -S "$D/notify.sock" ] && break; sleep 0.1; done
+	NOTIFY_SOCKET=$D/notify.sock run_start
+	for _ in $(seq 100); do grep -q READY=1 "$D/notify.out" 2>/dev/null && break; sleep 0.1; done
+	grep -q 'snitch: started: ' "$D/run.err"
+	run_stop
+	[ "$RUN_STATUS" -eq 0 ]
+	wait "$LISTENER" || true
+	cat "$D/notify.out"
+	# exactly these two, in this order: the stages never had the socket
+	[ "$(cut -d' ' -f2 "$D/notify.out" | tr '\n' ' ')" = "READY=1 STOPPING=1 " ]
+	# the unit asks for it
+	"$SNITCH" systemd --unit - | grep -qx 'Type=notify'
+}
+
 @test "a snitch-trace that never says it traces: snitch start goes on after 15 s, and says why" {
 	need_bpf
 	mkdir -p "$D/bin" "$D/etc"

@@ -627,6 +627,7 @@ static void write_stats(struct resolver *r)
 	emit_u64(b, "dns_malformed", r->stats.dns_malformed);
 	emit_u64(b, "processes_cached", procs_count(r->procs));
 	emit_u64(b, "addresses_cached", domains_count(r->domains));
+	emit_u64(b, "names_asked_cached", r->nasked);
 	emit_end(b);
 	memset(&r->stats, 0, sizeof(r->stats));
 }

@@ -47,13 +47,16 @@
 #include <inttypes.h>
 #include <poll.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/random.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -734,6 +737,7 @@ static int start_stage(struct super *s, int i)
 		    dup2(out[1] >= 0 ? out[1] : s->devnull, STDOUT_FILENO) < 0)
 			_exit(SNITCH_EXIT_SOFTWARE);
 		(void)unsetenv(READY_FD_ENV);
+		(void)unsetenv("NOTIFY_SOCKET");	/* the supervisor is the service */
 		if (rdy[1] >= 0) {
 			/* as descriptor 3, open across the exec */
 			if (rdy[1] == READY_CHILD_FD ? fcntl(rdy[1], F_SETFD, 0) < 0 :
@@ -987,6 +991,32 @@ static bool all_gone(const struct super *s)
 	return true;
 }
 
+/*
+ * systemd's readiness protocol (sd_notify(3)): one datagram to the
+ * socket $NOTIFY_SOCKET names ('@': an abstract one), under a unit of
+ * Type=notify. Without the variable, nothing.
+ */
+static void notify_systemd(const char *msg)
+{
+	const char *path = getenv("NOTIFY_SOCKET");
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	size_t n = path ? strlen(path) : 0;
+	int fd;
+
+	if (n < 2 || n >= sizeof(a.sun_path) || (path[0] != '/' && path[0] != '@'))
+		return;
+	memcpy(a.sun_path, path, n);
+	if (path[0] == '@')
+		a.sun_path[0] = '\0';
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return;
+	if (sendto(fd, msg, strlen(msg), MSG_NOSIGNAL, (struct sockaddr *)&a,
+		   (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n)) < 0)
+		log_msg("cannot tell systemd '%s' on '%s': %s", msg, path, strerror(errno));
+	close(fd);
+}
+
 static void begin_stop(struct super *s, const char *why)
 {
 	uint64_t now = clock_mono_ns(), t = s->o->stop_timeout_s * NS;
@@ -995,6 +1025,7 @@ static void begin_stop(struct super *s, const char *why)
 		return;
 	s->stopping = true;
 	log_msg("stopping (%s): each stage flushes and exits in turn", why);
+	notify_systemd("STOPPING=1");
 	for (int i = 0; i < s->n; i++) {
 		s->st[i].restart_at = 0;
 		s->st[i].kill_at = now + t;
@@ -1043,6 +1074,7 @@ static void start_done(struct super *s)
 		s->feed.listening ? "; the live feed is open on " : "",
 		s->feed.listening ? s->feed.path : "");
 	signal_ready(s, 0);
+	notify_systemd("READY=1");
 }
 
 static int loop(struct super *s)
