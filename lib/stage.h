@@ -47,6 +47,8 @@
 #define STAGE_NEVER UINT64_MAX
 /* How often a stage gives its heap's free pages back (malloc_trim) */
 #define STAGE_TRIM_NS (60ULL * 1000 * 1000 * 1000)
+/* Past this, an output buffer written out is freed (flush in stage.c). */
+#define STAGE_OUT_KEEP (256u << 10)
 /* Descriptors a stage may add to the wait, beside its input and mailbox. */
 #define STAGE_FDS_MAX 16
 
@@ -55,6 +57,7 @@ struct stage {
 	struct linereader lr;
 	struct record rec;		/* the record being handled, parsed */
 	struct output out;
+	size_t out_peak;		/* the most written out at once */
 	uint64_t batch;			/* counts reads: "once per input batch" work */
 	uint64_t wake_at;		/* monotonic ns: when on_timer is due */
 	uint64_t trimmed_at;		/* monotonic ns: the heap last given back */

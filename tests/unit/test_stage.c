@@ -380,6 +380,32 @@ static void test_ancestry_keys(void)
 	CHECK(!strcmp(ancestry[LEVEL_GPARENT].role, "grandparent"));
 }
 
+/* A backlog read at once: all of it goes on, and the buffer it filled goes back. */
+static void test_burst_buffer_freed(void)
+{
+	static char in[900 * 1024], out[1 << 20];
+	struct stage st;
+	struct probe p = { 0 };
+	size_t n = 0, lines = 0;
+	int in_w, out_r, ret;
+
+	while (n + 64 < sizeof(in))
+		n += (size_t)snprintf(in + n, sizeof(in) - n, "{\"v\":1,\"type\":\"flow\",\"n\":%zu}\n", lines++);
+	plumb(in, false, &in_w, &out_r);
+	CHECK(stage_init(&st, "test-stage") == 0);
+	p.done = true;
+	ret = stage_finish(&st, stage_run(&st, &ops, &p));
+	unplumb();
+	CHECK_EQ_INT(ret, SNITCH_EXIT_OK);
+	CHECK_EQ_INT(p.records, lines);
+	CHECK(slurp(out_r, out, sizeof(out)) == n && !memcmp(in, out, n));
+	/* the input came in pieces larger than the buffer may keep */
+	CHECK(st.out_peak > STAGE_OUT_KEEP);
+	CHECK(st.out.b.cap <= STAGE_OUT_KEEP);
+	close(out_r);
+	stage_release(&st);
+}
+
 int main(void)
 {
 	log_init("test_stage");
@@ -390,5 +416,6 @@ int main(void)
 	test_epipe_quiet();
 	test_acks();
 	test_ancestry_keys();
+	test_burst_buffer_freed();
 	TEST_MAIN_END("test_stage");
 }
