@@ -41,6 +41,25 @@ fail:
 	return -ENOMEM;
 }
 
+void buf_shrink(struct buf *b, size_t cap)
+{
+	char *p;
+
+	if (cap < b->len)
+		cap = b->len;
+	if (cap >= b->cap || b->oom)
+		return;
+	if (!cap) {
+		buf_release(b);
+		return;
+	}
+	p = realloc(b->p, cap);
+	if (p) {		/* else it keeps what it has */
+		b->p = p;
+		b->cap = cap;
+	}
+}
+
 void buf_append_slow(struct buf *b, const void *data, size_t n)
 {
 	if (buf_reserve(b, n) < 0)

@@ -23,6 +23,8 @@ struct buf {
 
 void buf_release(struct buf *b);
 int buf_reserve(struct buf *b, size_t extra);
+/* Give back what lies past max(len, cap): a buffer a burst made large. */
+void buf_shrink(struct buf *b, size_t cap);
 void buf_append_slow(struct buf *b, const void *data, size_t n);
 void buf_printf(struct buf *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

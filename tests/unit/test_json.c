@@ -175,6 +175,29 @@ static void test_array_next(void)
 	CHECK(!strcmp(elements("[true,false]"), "true|false"));
 }
 
+/* buf_shrink: gives back what lies past its length, never its bytes */
+static void test_buf_shrink(void)
+{
+	struct buf b = BUF_INIT;
+
+	CHECK(buf_reserve(&b, 1 << 20) == 0);
+	buf_puts(&b, "kept");
+	buf_shrink(&b, 4096);
+	CHECK_EQ_INT(b.cap, 4096);
+	CHECK_MEM(b.p, b.len, "kept");
+	buf_shrink(&b, 1);		/* not below its length */
+	CHECK_EQ_INT(b.cap, 4);
+	CHECK_MEM(b.p, b.len, "kept");
+	buf_shrink(&b, 8192);		/* never grows */
+	CHECK_EQ_INT(b.cap, 4);
+	buf_reset(&b);
+	buf_shrink(&b, 0);		/* empty: all of it */
+	CHECK(b.p == NULL && b.cap == 0);
+	buf_puts(&b, "again");
+	CHECK_MEM(b.p, b.len, "again");
+	buf_release(&b);
+}
+
 int main(void)
 {
 	test_valid_and_invalid();
@@ -184,5 +207,6 @@ int main(void)
 	test_numbers();
 	test_utf8();
 	test_array_next();
+	test_buf_shrink();
 	TEST_MAIN_END("test_json");
 }
