@@ -2,6 +2,7 @@
 #ifndef SNITCH_SIG_H
 #define SNITCH_SIG_H
 
+#include <errno.h>
 #include <signal.h>
 
 /*
@@ -18,5 +19,16 @@ extern sigset_t sig_waitmask;
 
 /* Install the handlers and block the signals; call before any thread. */
 int sig_setup(void);
+
+/*
+ * Whether a wait (ppoll) that failed with err is to be made again: a
+ * signal (EINTR), or the kernel's own restart codes (ERESTARTSYS to
+ * ERESTART_RESTARTBLOCK, 512 to 516), which a debugger attached with
+ * gdb -p can leave in errno; a soak saw a stage exit on 514.
+ */
+static inline int sig_wait_again(int err)
+{
+	return err == EINTR || (err >= 512 && err <= 516);
+}
 
 #endif

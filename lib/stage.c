@@ -491,7 +491,7 @@ int stage_run(struct stage *st, const struct stage_ops *ops, void *ctx)
 		}
 		rc = ppoll(fds, (nfds_t)n, tp, &sig_waitmask);
 		if (rc < 0) {
-			if (errno == EINTR)
+			if (sig_wait_again(errno))
 				continue;
 			log_msg("poll: %s", strerror(errno));
 			return SNITCH_EXIT_SOFTWARE;

@@ -29,10 +29,11 @@ RUN="ca-certificates sqlite3"
 # plot of memory over time, capsh (libcap2-bin) to name capabilities, aha
 # (terminal colours to HTML) for the screenshots of snitch top and tui,
 # libfaketime (faketime) to step snitch-store's wall clock without the machine's.
+# gdb: a debugger attached to a stage must not end it (tests/27-ctrl-c.bats).
 TEST="bats jq libclang-rt-dev coreutils util-linux procps iproute2 btrfs-progs e2fsprogs
 openssl iperf3 sockperf postgresql mariadb-server xvfb dbus-daemon dbus-bin dbus-x11 dunst
 systemd man-db mmdb-bin tmux prometheus curl podman runc mmdebstrap kubernetes-client python3
-time chromium gnuplot-nox libcap2-bin aha faketime"
+time chromium gnuplot-nox libcap2-bin aha faketime gdb"
 
 usage() {
 	echo "usage: scripts/deps.sh [--list] run|test" >&2

@@ -149,3 +149,29 @@ db_sum() {
 	# snitch-trace's last records, written at the signal, are there
 	grep -q '"reason":"ringbuf_full_flow".*summary at exit\|"type":"stats","ts_ns":[0-9]*,"stage":"snitch-trace"' "$d/trace.out"
 }
+
+# gdb -p, and a function it asks the stage to call (getpid; on this
+# virtual machine gdb cannot restore the registers' extended state, "Bad
+# address"), leave ppoll's restart code (ERESTARTNOHAND, 514) in errno: a
+# stage exited on "poll: Unknown error 514" in a soak (2026-12-03). A
+# debugger must not end a stage: it waits again.
+@test "a debugger attached to a waiting stage does not end it" {
+	d=$(mktemp -d "$BATS_TEST_TMPDIR/gdb.XXXXXX")
+	mkfifo "$d/in"
+	"$RESOLVE" < "$d/in" > "$d/out" 2> "$d/err" &
+	pid=$!
+	exec 5> "$d/in"
+	sleep 0.5
+	timeout 60 gdb -p "$pid" -batch -ex 'print ((int(*)(void))getpid)()' > "$d/gdb.out" 2>&1 || true
+	sleep 0.5
+	cat "$d/gdb.out" "$d/err"
+	# gdb did attach to it, and detach
+	grep -q "process $pid) detached" "$d/gdb.out"
+	kill -0 "$pid"
+	# and it still works: a record in, the record out
+	echo '{"v":1,"type":"lost","ts_ns":1,"stage":"snitch-trace","count":1,"reason":"test"}' >&5
+	exec 5>&-
+	wait "$pid"
+	grep -q '"type":"lost"' "$d/out"
+	! grep -q 'poll' "$d/err"
+}

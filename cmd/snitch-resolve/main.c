@@ -5,6 +5,7 @@
  * grandparent; the container; and the domain of the remote address.
  */
 #include <errno.h>
+#include <malloc.h>
 #include <linux/capability.h>
 #include <poll.h>
 #include <stdio.h>
@@ -610,6 +611,7 @@ static void on_record(void *ctx, struct stage *st, const char *line,
 static void write_stats(struct resolver *r)
 {
 	struct buf *b = &r->st.out.b;
+	struct mallinfo2 mi;
 
 	if (!r->stats.records)
 		return;
@@ -628,6 +630,11 @@ static void write_stats(struct resolver *r)
 	emit_u64(b, "processes_cached", procs_count(r->procs));
 	emit_u64(b, "addresses_cached", domains_count(r->domains));
 	emit_u64(b, "names_asked_cached", r->nasked);
+	emit_u64(b, "paths_cached", procs_paths_count(r->procs));
+	/* the heap: what malloc holds from the system, and what of it is in use */
+	mi = mallinfo2();
+	emit_u64(b, "heap_bytes", (uint64_t)mi.arena);
+	emit_u64(b, "heap_used_bytes", (uint64_t)mi.uordblks);
 	emit_end(b);
 	memset(&r->stats, 0, sizeof(r->stats));
 }

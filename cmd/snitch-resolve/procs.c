@@ -777,6 +777,11 @@ size_t procs_expire(struct procs *p, uint64_t now_ns, uint64_t idle_ns, size_t m
 	return gone;
 }
 
+size_t procs_paths_count(const struct procs *p)
+{
+	return HASH_COUNT(p->paths);
+}
+
 size_t procs_count(const struct procs *p)
 {
 	return HASH_COUNT(p->tab);

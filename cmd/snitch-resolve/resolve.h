@@ -119,6 +119,8 @@ bool procs_alive(struct procs *p, uint32_t pid, uint64_t start_ns);
 size_t procs_expire(struct procs *p, uint64_t now_ns, uint64_t idle_ns, size_t max);
 /* Processes remembered now. */
 size_t procs_count(const struct procs *p);
+/* Executables whose path is remembered now (by device and inode). */
+size_t procs_paths_count(const struct procs *p);
 
 /* The path last seen for an executable, by identity; NULL if never seen. */
 const char *procs_path_of(struct procs *p, uint64_t dev, uint64_t ino);

@@ -1024,7 +1024,7 @@ static int run(struct tracer *t)
 		ts.tv_sec = due > now ? (time_t)((due - now) / 1000000000ULL) : 0;
 		ts.tv_nsec = due > now ? (long)((due - now) % 1000000000ULL) : 0;
 		r = ppoll(p, 2, &ts, &sig_waitmask);
-		if (r < 0 && errno != EINTR) {
+		if (r < 0 && !sig_wait_again(errno)) {
 			log_msg("poll: %s", strerror(errno));
 			ret = SNITCH_EXIT_SOFTWARE;
 			break;

@@ -1154,7 +1154,7 @@ static int loop(struct super *s)
 		ts.tv_sec = next > now ? (time_t)((next - now) / NS) : 0;
 		ts.tv_nsec = next > now ? (long)((next - now) % NS) : 0;
 		r = ppoll(p, (nfds_t)(np + nfeed), &ts, &sig_waitmask);
-		if (r < 0 && errno != EINTR) {
+		if (r < 0 && !sig_wait_again(errno)) {
 			log_msg("poll: %s", strerror(errno));
 			return SNITCH_EXIT_SOFTWARE;
 		}
