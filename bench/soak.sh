@@ -12,8 +12,10 @@
 # RSS, open descriptors and CPU into SOAK_OUT/soak.csv (default
 # build/soak/). After the warm-up (SOAK_WARMUP_S, default 600, or a fifth
 # of a shorter run) it checks that no stage's RSS grew more than 10% past
-# its value at the end of the warm-up, that no descriptor count grew (the
-# fewest of the last three samples against the warm-up's), and
+# its value at the end of the warm-up (the median of the last three
+# samples against the median of the first three after the warm-up: a
+# backlog's peak given back is no growth), that no descriptor count grew
+# (the fewest of the last three samples against the warm-up's), and
 # that no stage was restarted; and plots RSS over time
 # (SOAK_OUT/soak-rss.png, gnuplot). Exit 0 when all holds, 1 otherwise.
 # SOAK_BIN: the tools to run (default bin/; build/san/bin for the
