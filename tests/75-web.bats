@@ -334,7 +334,8 @@ q() { sqlite3 "$FIXTURE" "$@"; }
 	mkdir -p "$(dirname "$db")"
 	"$SNITCH_TEST_BIN/querygen" 150000 30 | "$STORE" --db "$db" --write-limit-s 1 --retention-days 60
 	[ "$(sqlite3 "$db" "select count(*) from rollup_dim_day where dim = 7")" -gt 60000 ]
-	web_start --db "$db"
+	# (the default limit of 2,000 ms, times SAN_SLOW)
+	web_start --db "$db" --max-query-ms $(( 2000 * SAN_SLOW ))
 	[ "$(apiq 'group?range=all&group=raddr&top=5' '[.rows[].sent] | add')" -eq \
 	  "$(sqlite3 "$db" 'select sum(send_bytes) from connections')" ]
 	[ "$(apiq 'group?range=30d&group=domain&top=5' '.rows | length')" -eq 6 ]

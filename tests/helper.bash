@@ -14,6 +14,16 @@ RECORD_TOOL=$SNITCH_TEST_BIN/record-tool
 # user snitch, the way snitch run does by default.
 export SNITCH_USER=root
 
+# Under make test SANITIZE=1 (scripts/test.sh sets SNITCH_SAN_REPORTS) the
+# tools run two to five times slower: a test that asks for a load to pass
+# within a time scales the load down by SAN_SLOW (1 otherwise), so that it
+# still tests the behaviour, not the sanitizers' speed.
+if [ -n "${SNITCH_SAN_REPORTS:-}" ]; then
+	SAN_SLOW=5
+else
+	SAN_SLOW=1
+fi
+
 # A test that cannot run says why; under CI=true that is a failure.
 cannot_run() {
 	if [ "${CI:-}" = true ]; then

@@ -243,12 +243,13 @@ static void resolve_level(struct resolver *r, struct record *rec, int l,
 	}
 	if (l == 0)
 		r->appimage = f ? f->appimage : NULL;
-	if (f) {
+	if (f && f->blocks) {
 		r->stats.processes_resolved++;
-		buf_append(b, f->block[l].p, f->block[l].len);
+		buf_append(b, f->blocks + f->block_at[l], f->block_at[l + 1] - f->block_at[l]);
 	} else {
-		/* gone before it could be seen: what the record itself says */
-		if (pid)
+		/* gone before it could be seen (or no memory to render what
+		 * was): what the record itself says */
+		if (pid && !f)
 			r->stats.processes_unknown++;
 		put_key(b, l, "name");
 		if (comm)

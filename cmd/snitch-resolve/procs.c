@@ -25,6 +25,9 @@
 #define START_SLACK_NS (30ULL * 1000 * 1000)
 /* executables' paths remembered; beyond, the ones known are kept */
 #define PATHS_MAX 65536
+
+/* Where render() writes, before the blocks get an allocation of their size. */
+static struct buf render_tmp;
 /* the bytes of a proc_facts that are its key: start_ns, then pid */
 #define PROC_KEY_LEN (offsetof(struct proc_facts, pid) + sizeof(uint32_t) - \
 		      offsetof(struct proc_facts, start_ns))
@@ -81,8 +84,7 @@ static void facts_free(struct proc_facts *f)
 	free(f->appimage);
 	free(f->name);
 	free(f->cmdline);
-	for (int l = 0; l < NLEVELS; l++)
-		buf_release(&f->block[l]);
+	free(f->blocks);
 	free(f);
 }
 
@@ -102,6 +104,7 @@ void procs_free(struct procs *p)
 		free(e->path);
 		free(e);
 	}
+	buf_release(&render_tmp);
 	free(p);
 }
 
@@ -567,11 +570,13 @@ static void put_str_or_null(struct buf *b, const char *s)
 
 static void render(struct proc_facts *f)
 {
+	struct buf *b = &render_tmp;
+
+	buf_reset(b);
 	for (int l = 0; l < NLEVELS; l++) {
-		struct buf *b = &f->block[l];
 		const char *pre = ancestry[l].prefix;
 
-		buf_reset(b);
+		f->block_at[l] = (uint32_t)b->len;
 		put_member(b, pre, "name", false);
 		put_str_or_null(b, f->name);
 		put_member(b, pre, "cmdline", true);
@@ -596,6 +601,16 @@ static void render(struct proc_facts *f)
 		else
 			buf_puts(b, "null");
 	}
+	f->block_at[NLEVELS] = (uint32_t)b->len;
+	free(f->blocks);
+	f->blocks = NULL;
+	/* without memory, or past 4 GiB: the levels are left out, as for a
+	 * process gone before it was seen */
+	if (b->oom || b->len > UINT32_MAX || !(f->blocks = malloc(b->len)))
+		return;
+	memcpy(f->blocks, b->p, b->len);
+	/* a burst of huge command lines leaves no huge buffer behind */
+	buf_shrink(b, 64 << 10);
 }
 
 /*
