@@ -47,6 +47,8 @@
 #define STAGE_NEVER UINT64_MAX
 /* How often a stage gives its heap's free pages back (malloc_trim) */
 #define STAGE_TRIM_NS (60ULL * 1000 * 1000 * 1000)
+/* Blocks this large or larger are mapped on their own (stage_init). */
+#define STAGE_MMAP_THRESHOLD (64 * 1024)
 /* Past this, an output buffer written out is freed (flush in stage.c). */
 #define STAGE_OUT_KEEP (256u << 10)
 /* Descriptors a stage may add to the wait, beside its input and mailbox. */

@@ -9,7 +9,6 @@
 #include <errno.h>
 #include <linux/capability.h>
 #include <grp.h>
-#include <malloc.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -171,13 +170,8 @@ int main(int argc, char **argv)
 	o.max_series = (size_t)max_series;
 	o.ttl_ns = ttl_s * 1000000000ULL;
 	o.status_file = *status ? status : NULL;
-	/*
-	 * A scrape's answer is one large buffer, freed once it is sent. glibc
-	 * would raise its mmap threshold to that size after the first free
-	 * and keep the next answers in the heap, resident for good; a fixed
-	 * threshold gives each one back.
-	 */
-	(void)mallopt(M_MMAP_THRESHOLD, 256 * 1024);
+	/* (a scrape's answer, one large buffer, is mapped on its own and
+	 * given back once sent: stage_init() fixes the mmap threshold) */
 	memset(&m, 0, sizeof(m));
 	m.tee = tee;
 	if ((ret = stage_start(&m.st, &cli, "snitch-store --tee")) >= 0) {
