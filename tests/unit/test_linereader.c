@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
 #include <fcntl.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "linereader.h"
@@ -61,9 +62,44 @@ static struct seen feed(const char *data, size_t n, size_t chunk, size_t max)
 	return s;
 }
 
+/*
+ * A backlog waiting in the pipe is read a chunk at a time: the pages of
+ * the buffer past one chunk are never touched unless a line is that long
+ * (one read of all the room there was put a megabyte in RSS for good).
+ */
+static void test_backlog_in_chunks(void)
+{
+	static char line[100];
+	struct linereader lr;
+	const char *l;
+	size_t len, lines = 0, k;
+	int fds[2];
+	ssize_t n;
+
+	memset(line, 'x', sizeof(line) - 1);
+	line[sizeof(line) - 1] = '\n';
+	CHECK(pipe(fds) == 0);
+	CHECK(fcntl(fds[1], F_SETPIPE_SZ, 1 << 20) >= 1 << 20);
+	for (k = 0; k < 5000; k++)	/* 500 KB waiting */
+		CHECK(write(fds[1], line, sizeof(line)) == (ssize_t)sizeof(line));
+	close(fds[1]);
+	CHECK(linereader_init(&lr, fds[0], 1 << 20) == 0);
+	while ((n = linereader_fill(&lr)) > 0) {
+		CHECK(n <= 64 * 1024);
+		CHECK(lr.end <= 64 * 1024 + sizeof(line));
+		while (linereader_next(&lr, &l, &len) == LINE_OK)
+			lines++;
+	}
+	CHECK_EQ_INT(lines, 5000);
+	linereader_release(&lr);
+	close(fds[0]);
+}
+
 int main(void)
 {
 	struct seen s;
+
+	test_backlog_in_chunks();
 
 	s = feed("a\nbb\n\nccc", 9, 1, 16);
 	CHECK_EQ_INT(s.ok, 4);			/* the empty line counts */
