@@ -197,8 +197,8 @@ END {
 	for (i = 1; i <= n; i++) {
 		s = order[i]
 		# growth: what the stage holds at the end against the end of the
-		# warm-up, each the median of three samples; a backlog's peak that
-		# was given back (rss_max) is no growth
+		# warm-up, each the median of three samples; the peak of a backlog
+		# that was given back (rss_max) is no growth
 		base_rss[s] = med3(s, 0)
 		end_rss[s] = med3(s, nr[s] >= 3 ? nr[s] - 3 : 0)
 		g = base_rss[s] ? 100 * (end_rss[s] - base_rss[s]) / base_rss[s] : 0

@@ -29,6 +29,7 @@
 #include "privs.h"
 #include "ready.h"
 #include "sig.h"
+#include "stage.h"
 #include "trace.h"
 
 /* A flow without a known owner is announced without one after this. */
@@ -1221,6 +1222,9 @@ int main(int argc, char **argv)
 		log_msg("cannot set up signal handling");
 		return SNITCH_EXIT_SOFTWARE;
 	}
+	/* the output queue, grown by a stall, is mapped on its own and given
+	 * back when it empties, as in every stage (lib/stage.c) */
+	(void)mallopt(M_MMAP_THRESHOLD, STAGE_MMAP_THRESHOLD);
 	r = setup(&t, &o);
 	/* libbpf's reading of the kernel's BTF (twice, where the one-pass
 	 * scan is refused) is freed by now: the heap gives it back */
