@@ -25,12 +25,12 @@
 #define START_SLACK_NS (30ULL * 1000 * 1000)
 /* executables' paths remembered; beyond, the ones known are kept */
 #define PATHS_MAX 65536
-
-/* Where render() writes, before the blocks get an allocation of their size. */
-static struct buf render_tmp;
 /* the bytes of a proc_facts that are its key: start_ns, then pid */
 #define PROC_KEY_LEN (offsetof(struct proc_facts, pid) + sizeof(uint32_t) - \
 		      offsetof(struct proc_facts, start_ns))
+
+/* Where render() writes, before the blocks get an allocation of their size. */
+static struct buf render_tmp;
 
 /* An executable's identity, the key of the path cache. */
 struct path_key {
@@ -605,9 +605,12 @@ static void render(struct proc_facts *f)
 	free(f->blocks);
 	f->blocks = NULL;
 	/* without memory, or past 4 GiB: the levels are left out, as for a
-	 * process gone before it was seen */
-	if (b->oom || b->len > UINT32_MAX || !(f->blocks = malloc(b->len)))
+	 * process gone before it was seen; the scratch buffer starts afresh
+	 * (its oom would otherwise stay, and no process would render again) */
+	if (b->oom || b->len > UINT32_MAX || !(f->blocks = malloc(b->len))) {
+		buf_release(b);
 		return;
+	}
 	memcpy(f->blocks, b->p, b->len);
 	/* a burst of huge command lines leaves no huge buffer behind */
 	buf_shrink(b, 64 << 10);

@@ -16,6 +16,7 @@
 
 struct probe {
 	int records, own_errors, bad_records, eofs, timers;
+	int copies;		/* each record written this many times (0: once) */
 	char last_code[64];
 	bool done;
 	uint64_t timer_at;
@@ -28,7 +29,8 @@ static void on_record(void *ctx, struct stage *st, const char *line, size_t len)
 	(void)line;
 	(void)len;
 	p->records++;
-	record_write(&st->rec, &st->out.b);
+	for (int i = 0; i < (p->copies ? p->copies : 1); i++)
+		record_write(&st->rec, &st->out.b);
 }
 
 static void on_own_error(void *ctx, struct stage *st, const char *code, const char *msg,
@@ -407,6 +409,35 @@ static void test_burst_buffer_freed(void)
 	stage_release(&st);
 }
 
+/*
+ * A stage that writes far more than it reads (snitch-store's rows, a
+ * batch): the output buffer that grew past STAGE_OUT_KEEP for one read's
+ * worth goes back once written.
+ */
+static void test_large_output_freed(void)
+{
+	static char in[8192], out[1 << 20];
+	struct stage st;
+	struct probe p = { .copies = 100, .done = true };
+	size_t n = 0, lines = 0, line_len;
+	int in_w, out_r, ret;
+
+	while (n + 64 < sizeof(in))
+		n += (size_t)snprintf(in + n, sizeof(in) - n, "{\"v\":1,\"type\":\"flow\",\"n\":%zu}\n", 100 + lines++);
+	/* (every line as long: n has three digits) */
+	line_len = n / lines;
+	plumb(in, false, &in_w, &out_r);
+	CHECK(stage_init(&st, "test-stage") == 0);
+	ret = stage_finish(&st, stage_run(&st, &ops, &p));
+	unplumb();
+	CHECK_EQ_INT(ret, SNITCH_EXIT_OK);
+	CHECK(slurp(out_r, out, sizeof(out)) == lines * 100 * line_len);
+	CHECK(st.out_peak > STAGE_OUT_KEEP);
+	CHECK(st.out.b.cap <= STAGE_OUT_KEEP);
+	close(out_r);
+	stage_release(&st);
+}
+
 int main(void)
 {
 	log_init("test_stage");
@@ -418,5 +449,6 @@ int main(void)
 	test_acks();
 	test_ancestry_keys();
 	test_burst_buffer_freed();
+	test_large_output_freed();
 	TEST_MAIN_END("test_stage");
 }
