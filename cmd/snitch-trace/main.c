@@ -336,6 +336,8 @@ static void on_flow_event(struct tracer *t, const struct ev_flow *e)
 	}
 }
 
+static void ringbuf_note_level(struct tracer *t);
+
 /* A sample_cb return that stops ring_buffer__consume(): the queue is full. */
 #define QUEUE_FULL (-ENOBUFS)
 
@@ -345,6 +347,9 @@ static int on_event(void *ctx, void *data, size_t size)
 	const struct ev_hdr *h = data;
 	size_t at = t->out.b.len;
 
+	/* the fill as each event is read: a slow reader that keeps up
+	 * within one wake-up still shows how near full the ring came */
+	ringbuf_note_level(t);
 	if (size < sizeof(*h))
 		return 0;
 	switch (h->type) {
@@ -591,6 +596,14 @@ static uint64_t ringbuf_used(const struct tracer *t)
 	cons = __atomic_load_n(t->rb_cons, __ATOMIC_ACQUIRE);
 	prod = __atomic_load_n(t->rb_prod, __ATOMIC_ACQUIRE);
 	return prod >= cons ? prod - cons : 0;
+}
+
+static void ringbuf_note_level(struct tracer *t)
+{
+	uint64_t used = ringbuf_used(t);
+
+	if (used > t->rb_peak)
+		t->rb_peak = used;
 }
 
 /*
@@ -1031,10 +1044,7 @@ static int run(struct tracer *t)
 			break;
 		}
 		if (r > 0 && p[0].revents) {
-			uint64_t used = ringbuf_used(t);
-
-			if (used > t->rb_peak)
-				t->rb_peak = used;
+			ringbuf_note_level(t);
 			e = ring_buffer__consume(t->rb);
 			if (e < 0 && e != QUEUE_FULL)
 				log_limited("reading the ring buffer: %s", strerror(-e));
