@@ -50,6 +50,7 @@ struct procs {
 	uint64_t boot_to_real;
 	uint64_t ns_per_tick;
 	struct path_ent *paths;		/* by (dev, ino) */
+	char *scratch;			/* --cmdline-max + 1 bytes, for read_cmdline() */
 };
 
 static uint64_t now_ns(clockid_t c)
@@ -105,6 +106,7 @@ void procs_free(struct procs *p)
 		free(e);
 	}
 	buf_release(&render_tmp);
+	free(p->scratch);
 	free(p);
 }
 
@@ -319,35 +321,42 @@ static void read_exe(struct proc_facts *f, const char *dir)
 	close(fd);
 }
 
-static void read_cmdline(struct proc_facts *f, const char *dir, size_t max)
+/*
+ * Read into the cache's scratch buffer, kept from one process to the next,
+ * then copied to an allocation of its own size: the cache keeps command
+ * lines for up to --cache-size processes, and a buffer of --cmdline-max
+ * bytes each grew snitch-resolve by 13.2 MB per 1,000 processes
+ * (docs/performance.md, memory footprint). Cutting such a buffer down to
+ * fit instead (realloc) left a free remainder after every command line,
+ * which the next long-lived allocations were scattered into: the heap
+ * grew past twice what it held as processes came and went (bench/soak.sh,
+ * docs/reliability.md).
+ */
+static void read_cmdline(struct procs *p, struct proc_facts *f, const char *dir)
 {
+	size_t max = p->o->cmdline_max;
 	char path[64];
-	char *buf = malloc(max + 1), *fit;
 	ssize_t n;
 
-	if (!buf)
+	if (!p->scratch && !(p->scratch = malloc(max + 1)))
 		return;
 	snprintf(path, sizeof(path), "%s/cmdline", dir);
-	n = read_file(path, buf, max + 1);
-	if (n < 0) {
-		free(buf);
+	n = read_file(path, p->scratch, max + 1);
+	if (n < 0)
 		return;
-	}
-	f->have_cmdline = true;		/* empty for kernel threads and zombies */
 	if ((size_t)n > max) {
 		n = (ssize_t)max;
 		f->cmdline_cut = true;
 	}
-	while (n > 0 && buf[n - 1] == '\0')
+	while (n > 0 && p->scratch[n - 1] == '\0')
 		n--;			/* the terminator of the last argument */
-	/* the cache keeps it for up to --cache-size processes: a buffer of
-	 * --cmdline-max bytes each grew snitch-resolve by 13.2 MB per 1,000
-	 * processes seen, 2.3 MB cut to fit (docs/performance.md, memory
-	 * footprint) */
-	fit = realloc(buf, (size_t)n + 1);
-	if (fit)
-		buf = fit;
-	f->cmdline = buf;
+	if (!(f->cmdline = malloc((size_t)n + 1))) {
+		f->cmdline_cut = false;
+		return;
+	}
+	memcpy(f->cmdline, p->scratch, (size_t)n);
+	f->cmdline[n] = '\0';
+	f->have_cmdline = true;		/* empty for kernel threads and zombies */
 	f->cmdline_len = (size_t)n;
 }
 
@@ -736,7 +745,7 @@ struct proc_facts *procs_get(struct procs *p, uint32_t pid, uint64_t start_ns,
 	f->pid = pid;
 	f->start_ns = start_ns;
 	read_exe(f, dir);
-	read_cmdline(f, dir, p->o->cmdline_max);
+	read_cmdline(p, f, dir);
 	f->have_uid = read_uid(dir, &f->uid);
 	if (!comm || !comm_len) {
 		char path[64];
