@@ -89,6 +89,27 @@ static const int exit_codes[] = {
 	SNITCH_EXIT_IO, SNITCH_EXIT_SOFTWARE, -1,
 };
 
+/*
+ * The user to serve as when --user is not given: SNITCH_USER, or nobody
+ * (it never needs root, so SNITCH_USER=root, where the stages keep root's
+ * uid, still gives nobody). Not asked for by name: where there is no such
+ * user, or no CAP_SETUID to become one (a container given only the
+ * stages' capabilities), it stays who it is, with no capability ("").
+ */
+static const char *default_user(void)
+{
+	const char *u = getenv("SNITCH_USER");
+	const char *user = u && *u && strcmp(u, "root") ? u : "nobody";
+
+	if (geteuid() == 0 && (!getpwnam(user) || !privs_have(CAP_SETUID) ||
+			       !privs_have(CAP_SETGID))) {
+		log_msg("cannot become user '%s' here: serving as root's uid, with no capability",
+			user);
+		return "";
+	}
+	return user;
+}
+
 int main(int argc, char **argv)
 {
 	const char *listen_at = "127.0.0.1:9464";
@@ -191,29 +212,9 @@ int main(int argc, char **argv)
 		ret = SNITCH_EXIT_UNAVAILABLE;
 		goto out;
 	}
-	/*
-	 * listening: as the user, no capability, nothing written, no process;
-	 * it never needs root, so SNITCH_USER=root (the stages keep root's
-	 * uid) still gives nobody
-	 */
-	if (!user) {
-		const char *u = getenv("SNITCH_USER");
-
-		user = u && *u && strcmp(u, "root") ? u : "nobody";
-		/*
-		 * not asked for by name: where there is no such user, or no
-		 * CAP_SETUID to become one (a container given only the stages'
-		 * capabilities), it stays who it is, with no capability
-		 */
-		if (geteuid() == 0 && (!getpwnam(user) || !privs_have(CAP_SETUID) ||
-				       !privs_have(CAP_SETGID))) {
-			log_msg("cannot become user '%s' here: serving as root's uid, with no capability",
-				user);
-			user = "";
-		}
-	}
+	/* listening: as the user, no capability, nothing written, no process */
 	if (privs_drop(&(const struct privs){
-		    .user = user, .allow = PRIVS_OPEN_READ | PRIVS_LISTEN | PRIVS_THREADS }) < 0) {
+		    .user = user ? user : default_user(), .allow = PRIVS_OPEN_READ | PRIVS_LISTEN | PRIVS_THREADS }) < 0) {
 		close(fd);
 		ret = SNITCH_EXIT_NOPERM;
 		goto out;

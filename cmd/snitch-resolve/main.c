@@ -141,6 +141,86 @@ static void learn_exec_filename(struct resolver *r, struct record *rec,
 	procs_learn_path(r->procs, dev, ino, r->name.p);
 }
 
+/*
+ * The process at one level, as read (or read again: it exec'd since), or
+ * NULL when what is known of it would name another program.
+ */
+static struct proc_facts *level_proc(struct resolver *r, uint64_t pid, uint64_t start,
+				     const char *comm, size_t comm_len, bool have_id,
+				     uint64_t ino, bool exec_here)
+{
+	struct proc_facts *f;
+
+	if (pid == 0 || pid > UINT32_MAX)
+		return NULL;
+	/* an exec record: the process runs something new */
+	f = procs_get(r->procs, (uint32_t)pid, start, comm, comm_len, exec_here);
+	/* another executable than we saw: it exec'd since; look again */
+	if (f && have_id && f->have_exe && f->exe_ino != ino)
+		f = procs_get(r->procs, (uint32_t)pid, start, comm, comm_len, true);
+	/*
+	 * Still another executable, and the process is gone: what is known
+	 * of it is the program before its exec (a shell's child that ran
+	 * this one, read before the exec). Its name and command line would
+	 * name the wrong program: the record's own.
+	 */
+	if (f && have_id && f->have_exe && f->exe_ino != ino &&
+	    !procs_alive(r->procs, (uint32_t)pid, start))
+		return NULL;
+	/* the same program as read, under another comm: that comm */
+	if (f && have_id && f->have_exe && f->exe_ino == ino)
+		procs_name(f, comm, comm_len);
+	return f;
+}
+
+/* A level's exe_path and exe_fileless members, each followed by a comma. */
+static void put_exe_path(struct resolver *r, struct buf *b, int l, struct proc_facts *f,
+			 bool have_id, uint64_t dev, uint64_t ino)
+{
+	const char *fileless = "null";	/* unknown */
+	const char *path;
+	bool known_exe = f && f->exe_path;
+
+	put_key(b, l, "exe_path");
+	if (f && f->fileless_path && have_id && f->have_run &&
+	    f->run_ino == ino && f->run_dev == dev) {
+		/* no file at its path (a memfd, or deleted or replaced since
+		 * it started): named by the kernel's link */
+		json_put_cstr(b, f->fileless_path);
+		fileless = "true";
+	} else if (known_exe && have_id && f->have_exe && f->exe_ino == ino &&
+		   (f->exe_dev == dev || f->exe_btrfs)) {
+		json_put_cstr(b, f->exe_path);
+		fileless = "false";
+	} else if (known_exe && have_id) {
+		/*
+		 * Either the file at the path was replaced (deleted, or gone) -
+		 * worth an error - or the process has simply exec'd again
+		 * since (a "#!/usr/bin/env" script: env, then the
+		 * interpreter), which is no error. Either way the path is that
+		 * of the executable if it was seen.
+		 */
+		if (f->exe_deleted)
+			report_mismatch(r, f, dev, ino);
+		r->stats.paths_mismatched++;
+		if ((path = procs_path_of(r->procs, dev, ino))) {
+			json_put_cstr(b, path);
+			fileless = "false";
+		} else {
+			buf_puts(b, "null");
+		}
+	} else if (!f && have_id && (path = procs_path_of(r->procs, dev, ino))) {
+		json_put_cstr(b, path);	/* gone, but its executable is known */
+		fileless = "false";
+	} else {
+		buf_puts(b, "null");
+	}
+	buf_putc(b, ',');
+	put_key(b, l, "exe_fileless");
+	buf_puts(b, fileless);
+	buf_putc(b, ',');
+}
+
 /* The members of one level: exe_path, then name, cmdline and user. */
 static void resolve_level(struct resolver *r, struct record *rec, int l,
 			  const struct record_member **m, uint64_t uid,
@@ -149,11 +229,10 @@ static void resolve_level(struct resolver *r, struct record *rec, int l,
 	const struct record_member **lm = m + l * KEYS_PER_LEVEL;
 	struct buf *b = &r->tmp;
 	uint64_t pid = 0, start = 0, dev = 0, ino = 0;
-	bool have_id, known_exe;
-	struct proc_facts *f = NULL;
-	const char *path = NULL;
-	size_t comm_len = 0;
+	struct proc_facts *f;
 	const char *comm = NULL;
+	size_t comm_len = 0;
+	bool have_id;
 
 	if (!lm[K_PID] || lm[K_NAME])
 		return;		/* no process at this level, or resolved already */
@@ -165,26 +244,7 @@ static void resolve_level(struct resolver *r, struct record *rec, int l,
 		comm = record_val(rec, lm[K_COMM]) + 1;
 		comm_len = lm[K_COMM]->val_len - 2;
 	}
-	if (pid > 0 && pid <= UINT32_MAX) {
-		/* an exec record: the process runs something new */
-		f = procs_get(r->procs, (uint32_t)pid, start, comm, comm_len,
-			      is_exec && l == 0);
-		/* another executable than we saw: it exec'd since; look again */
-		if (f && have_id && f->have_exe && f->exe_ino != ino)
-			f = procs_get(r->procs, (uint32_t)pid, start, comm, comm_len, true);
-		/*
-		 * Still another executable, and the process is gone: what is
-		 * known of it is the program before its exec (a shell's child
-		 * that ran this one, read before the exec). Its name and
-		 * command line would name the wrong program: the record's own.
-		 */
-		if (f && have_id && f->have_exe && f->exe_ino != ino &&
-		    !procs_alive(r->procs, (uint32_t)pid, start))
-			f = NULL;
-		/* the same program as read, under another comm: that comm */
-		if (f && have_id && f->have_exe && f->exe_ino == ino)
-			procs_name(f, comm, comm_len);
-	}
+	f = level_proc(r, pid, start, comm, comm_len, have_id, ino, is_exec && l == 0);
 
 	/*
 	 * Not read in time - gone, or a zombie without its exe link: the path
@@ -198,49 +258,8 @@ static void resolve_level(struct resolver *r, struct record *rec, int l,
 	}
 
 	buf_reset(b);
-	if (!lm[K_PATH]) {
-		const char *fileless = "null";	/* unknown */
-
-		put_key(b, l, "exe_path");
-		known_exe = f && f->exe_path;
-		if (f && f->fileless_path && have_id && f->have_run &&
-		    f->run_ino == ino && f->run_dev == dev) {
-			/* no file at its path (a memfd, or deleted or replaced
-			 * since it started): named by the kernel's link */
-			json_put_cstr(b, f->fileless_path);
-			fileless = "true";
-		} else if (known_exe && have_id && f->have_exe && f->exe_ino == ino &&
-			   (f->exe_dev == dev || f->exe_btrfs)) {
-			json_put_cstr(b, f->exe_path);
-			fileless = "false";
-		} else if (known_exe && have_id) {
-			/*
-			 * Either the file at the path was replaced (deleted, or
-			 * gone) - worth an error - or the process has simply
-			 * exec'd again since (a "#!/usr/bin/env" script: env,
-			 * then the interpreter), which is no error. Either way
-			 * the path is that of the executable if it was seen.
-			 */
-			if (f->exe_deleted)
-				report_mismatch(r, f, dev, ino);
-			r->stats.paths_mismatched++;
-			if ((path = procs_path_of(r->procs, dev, ino))) {
-				json_put_cstr(b, path);
-				fileless = "false";
-			} else {
-				buf_puts(b, "null");
-			}
-		} else if (!f && have_id && (path = procs_path_of(r->procs, dev, ino))) {
-			json_put_cstr(b, path);	/* gone, but its executable is known */
-			fileless = "false";
-		} else {
-			buf_puts(b, "null");
-		}
-		buf_putc(b, ',');
-		put_key(b, l, "exe_fileless");
-		buf_puts(b, fileless);
-		buf_putc(b, ',');
-	}
+	if (!lm[K_PATH])
+		put_exe_path(r, b, l, f, have_id, dev, ino);
 	if (l == 0)
 		r->appimage = f ? f->appimage : NULL;
 	if (f && f->blocks) {
@@ -705,6 +724,46 @@ static const int exit_codes[] = {
 	SNITCH_EXIT_OK, SNITCH_EXIT_USAGE, SNITCH_EXIT_IO, SNITCH_EXIT_SOFTWARE, -1,
 };
 
+/* What a resolver holds besides its stage: 0, or an exit status. */
+static int resolver_open(struct resolver *r, const struct resolve_opts *o)
+{
+	struct stat sb;
+	int err;
+
+	r->opt = o;
+	if (stat("/proc/self/ns/mnt", &sb) == 0)
+		r->my_mntns = (uint64_t)sb.st_ino;
+	r->procs = procs_new(o);
+	r->containers = containers_new(o->container_root, o->container_recheck_s, o->cgroup);
+	r->domains = domains_new(o, &err);
+	if (!r->domains && err) {
+		log_msg("cannot start the reverse DNS resolver (c-ares error %d)", err);
+		return SNITCH_EXIT_SOFTWARE;
+	}
+	ancestry_keys(r->keys, r->key_text, level_keys, KEYS_PER_LEVEL);
+	memcpy(r->keys + K_TYPE, record_keys, sizeof(record_keys));
+	if (!r->procs || !r->containers || !r->domains) {
+		log_msg("out of memory");
+		return SNITCH_EXIT_SOFTWARE;
+	}
+	return 0;
+}
+
+static void resolver_close(struct resolver *r)
+{
+	stage_release(&r->st);
+	domains_free(r->domains);
+	asked_free_all(r);
+	containers_free(r->containers);
+	procs_free(r->procs);
+	users_free();
+	buf_release(&r->tmp);
+	buf_release(&r->name);
+	buf_release(&r->block);
+	buf_release(&r->dns_bytes);
+	dns_msg_release(&r->dns);
+}
+
 int main(int argc, char **argv)
 {
 	struct resolve_opts o = {
@@ -783,31 +842,15 @@ int main(int argc, char **argv)
 		.exit_codes = exit_codes,
 	};
 	struct resolver r;
-	int ret, err;
+	int ret;
 
 	memset(&r, 0, sizeof(r));
 	if ((ret = stage_parse_cli(&cli, argc, argv)) >= 0 ||
 	    (ret = stage_start(&r.st, &cli, "snitch-trace")) >= 0)
 		return ret;
-	r.opt = &o;
-	{
-		struct stat sb;
-
-		if (stat("/proc/self/ns/mnt", &sb) == 0)
-			r.my_mntns = (uint64_t)sb.st_ino;
-	}
-	r.procs = procs_new(&o);
-	r.containers = containers_new(o.container_root, o.container_recheck_s, o.cgroup);
-	r.domains = domains_new(&o, &err);
-	if (!r.domains && err) {
-		log_msg("cannot start the reverse DNS resolver (c-ares error %d)", err);
-		return SNITCH_EXIT_SOFTWARE;
-	}
-	ancestry_keys(r.keys, r.key_text, level_keys, KEYS_PER_LEVEL);
-	memcpy(r.keys + K_TYPE, record_keys, sizeof(record_keys));
-	if (!r.procs || !r.containers || !r.domains) {
-		log_msg("out of memory");
-		return SNITCH_EXIT_SOFTWARE;
+	if ((ret = resolver_open(&r, &o)) != 0) {
+		resolver_close(&r);
+		return ret;
 	}
 	/*
 	 * The stranger's bytes (dns messages, hellos, names) are read as the
@@ -821,16 +864,6 @@ int main(int argc, char **argv)
 		ret = SNITCH_EXIT_NOPERM;
 	else
 		ret = run(&r);
-	stage_release(&r.st);
-	domains_free(r.domains);
-	asked_free_all(&r);
-	containers_free(r.containers);
-	procs_free(r.procs);
-	users_free();
-	buf_release(&r.tmp);
-	buf_release(&r.name);
-	buf_release(&r.block);
-	buf_release(&r.dns_bytes);
-	dns_msg_release(&r.dns);
+	resolver_close(&r);
 	return ret;
 }

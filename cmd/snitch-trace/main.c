@@ -1101,6 +1101,50 @@ static const int exit_codes[] = {
 	SNITCH_EXIT_UNAVAILABLE, SNITCH_EXIT_IO, SNITCH_EXIT_SOFTWARE, -1,
 };
 
+/* The options no table checks: -1 when all is well, else an exit status. */
+static int check_opts(const struct cli *cli, struct trace_opts *o, struct tracer *t)
+{
+	char err[256];
+
+	if (outq_parse_size(o->queue_size, &o->queue_bytes) < 0 ||
+	    o->queue_bytes < 64 * 1024 || o->queue_bytes > (64ULL << 30))
+		return cli_usage_error(cli, "--queue-size must be a size from 64K to 64G, such as 256M, not '%s'",
+				       o->queue_size);
+	if (o->ringbuf_kb & (o->ringbuf_kb - 1))
+		return cli_usage_error(cli, "--ringbuf-kb must be a power of two, not %llu",
+				       (unsigned long long)o->ringbuf_kb);
+	if (syscalls_parse(o->syscalls, &t->sys, err, sizeof(err)) < 0)
+		return cli_usage_error(cli, "--syscalls: %s", err);
+	return -1;
+}
+
+/* Everything but BPF: -1 when all is well, else an exit status. */
+static int tracer_init(struct tracer *t, const struct trace_opts *o)
+{
+	trace_verbose = o->verbose;
+	libbpf_set_print(print_libbpf);
+	t->opt = o;
+	t->interval_ns = o->interval_ms * 1000000ULL;
+	t->clk.boot_to_real = clock_real_ns() - boot_ns();
+	t->ncpus = libbpf_num_possible_cpus();
+	output_init(&t->out, STDOUT_FILENO);
+	outq_init(&t->q, &t->out, o->queue_bytes);
+	flows_init(&t->flows);
+	if (t->sys.n && !(t->sysprocs = syscall_procs_new())) {
+		log_msg("out of memory");
+		return SNITCH_EXIT_SOFTWARE;
+	}
+	if (t->ncpus <= 0) {
+		log_msg("cannot count the possible CPUs: %s", strerror(t->ncpus ? -t->ncpus : EINVAL));
+		return SNITCH_EXIT_SOFTWARE;
+	}
+	if (sig_setup() < 0) {
+		log_msg("cannot set up signal handling");
+		return SNITCH_EXIT_SOFTWARE;
+	}
+	return -1;
+}
+
 int main(int argc, char **argv)
 {
 	struct trace_opts o = {
@@ -1196,42 +1240,9 @@ int main(int argc, char **argv)
 		return r;
 	if (first < argc)
 		return cli_usage_error(&cli, "unexpected argument '%s'", argv[first]);
-	if (outq_parse_size(o.queue_size, &o.queue_bytes) < 0 ||
-	    o.queue_bytes < 64 * 1024 || o.queue_bytes > (64ULL << 30))
-		return cli_usage_error(&cli, "--queue-size must be a size from 64K to 64G, such as 256M, not '%s'",
-				       o.queue_size);
-	if (o.ringbuf_kb & (o.ringbuf_kb - 1))
-		return cli_usage_error(&cli, "--ringbuf-kb must be a power of two, not %llu",
-				       (unsigned long long)o.ringbuf_kb);
-	trace_verbose = o.verbose;
-	libbpf_set_print(print_libbpf);
-
 	memset(&t, 0, sizeof(t));
-	{
-		char err[256];
-
-		if (syscalls_parse(o.syscalls, &t.sys, err, sizeof(err)) < 0)
-			return cli_usage_error(&cli, "--syscalls: %s", err);
-	}
-	t.opt = &o;
-	t.interval_ns = o.interval_ms * 1000000ULL;
-	t.clk.boot_to_real = clock_real_ns() - boot_ns();
-	t.ncpus = libbpf_num_possible_cpus();
-	output_init(&t.out, STDOUT_FILENO);
-	outq_init(&t.q, &t.out, o.queue_bytes);
-	flows_init(&t.flows);
-	if (t.sys.n && !(t.sysprocs = syscall_procs_new())) {
-		log_msg("out of memory");
-		return SNITCH_EXIT_SOFTWARE;
-	}
-	if (t.ncpus <= 0) {
-		log_msg("cannot count the possible CPUs: %s", strerror(t.ncpus ? -t.ncpus : EINVAL));
-		return SNITCH_EXIT_SOFTWARE;
-	}
-	if (sig_setup() < 0) {
-		log_msg("cannot set up signal handling");
-		return SNITCH_EXIT_SOFTWARE;
-	}
+	if ((r = check_opts(&cli, &o, &t)) >= 0 || (r = tracer_init(&t, &o)) >= 0)
+		return r;
 	/* the output queue, grown by a stall, is mapped on its own and given
 	 * back when it empties, as in every stage (lib/stage.c) */
 	(void)mallopt(M_MMAP_THRESHOLD, STAGE_MMAP_THRESHOLD);

@@ -1247,6 +1247,89 @@ static void describe_pipeline(const struct super *s, struct buf *b)
 	}
 }
 
+/* A random id for this run (status.json, the live feed's hello). */
+static void make_run_id(char *id, size_t size)
+{
+	unsigned char rnd[16];
+
+	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
+		snprintf(id, size, "%016llx%08x",
+			 (unsigned long long)clock_real_ns(), (unsigned)getpid());
+	else
+		for (size_t k = 0; k < sizeof(rnd) && 2 * k + 3 <= size; k++)
+			snprintf(id + 2 * k, 3, "%02x", rnd[k]);
+}
+
+/* Each stage's program, and the pipe to its input: 0, or an exit status. */
+static int prepare_stages(struct super *s)
+{
+	for (int i = 0; i < s->n; i++)
+		s->st[i].pidfd = s->st[i].out_r = s->st[i].ready_r =
+			s->st[i].in_r = s->st[i].in_w = -1;
+	for (int i = 0; i < s->n; i++) {
+		struct stage *st = &s->st[i];
+		struct stat sb;
+		int e;
+
+		snprintf(st->path, sizeof(st->path), "%s/%s", s->o->bin_dir, st->name);
+		if (stat(st->path, &sb) < 0 || !(sb.st_mode & S_IXUSR)) {
+			log_msg("cannot find the stage '%s': %s (set SNITCH_BIN_DIR or --bin-dir)",
+				st->path, strerror(errno ? errno : EACCES));
+			signal_ready(s, SNITCH_EXIT_UNAVAILABLE);
+			return SNITCH_EXIT_UNAVAILABLE;
+		}
+		if ((e = make_input(s, i)) < 0) {
+			log_msg("cannot make a pipe: %s", strerror(-e));
+			return SNITCH_EXIT_SOFTWARE;
+		}
+	}
+	return 0;
+}
+
+/*
+ * From here on the supervisor only starts stages, and its bounding set
+ * is theirs: what snitch-trace needs to load (CAP_BPF, CAP_PERFMON,
+ * CAP_SYS_ADMIN, CAP_NET_ADMIN, CAP_SYS_RESOURCE), what snitch-resolve,
+ * snitch-hash and snitch-vt keep (CAP_DAC_READ_SEARCH, CAP_SYS_PTRACE),
+ * what each stage needs to become its user (CAP_SETUID, CAP_SETGID,
+ * CAP_SETPCAP), and CAP_KILL to stop stages that are another user.
+ * Gone: CAP_CHOWN (unless SNITCH_OWNER or SNITCH_GROUP give the files to
+ * another owner), CAP_DAC_OVERRIDE, CAP_FOWNER and the other 30.
+ */
+static int keep_starting_caps(void)
+{
+	bool give = env_set("SNITCH_OWNER") || env_set("SNITCH_GROUP");
+
+	if (geteuid() != 0)
+		return 0;
+	return privs_caps(PRIVS_CAP(CAP_BPF) | PRIVS_CAP(CAP_PERFMON) | PRIVS_CAP(CAP_SYS_ADMIN) |
+			  PRIVS_CAP(CAP_NET_ADMIN) | PRIVS_CAP(CAP_SYS_RESOURCE) |
+			  PRIVS_CAP(CAP_DAC_READ_SEARCH) | PRIVS_CAP(CAP_SYS_PTRACE) |
+			  PRIVS_CAP(CAP_SETUID) | PRIVS_CAP(CAP_SETGID) | PRIVS_CAP(CAP_SETPCAP) |
+			  PRIVS_CAP(CAP_KILL) | (give ? PRIVS_OWNER_CAPS : 0));
+}
+
+static void super_free(struct super *s)
+{
+	for (int i = 0; i < s->n; i++) {
+		close_input(&s->st[i]);
+		if (s->st[i].ready_r >= 0)
+			close(s->st[i].ready_r);
+		buf_release(&s->st[i].q.b);
+		buf_release(&s->st[i].partial);
+		buf_release(&s->st[i].ret);
+		buf_release(&s->st[i].hold);
+		free(s->st[i].held);
+	}
+	feed_close(&s->feed);
+	if (s->devnull >= 0)
+		close(s->devnull);
+	record_release(&s->rec);
+	buf_release(&s->tmp);
+	buf_release(&s->own);
+	free(s);
+}
+
 int supervise(const struct opts *o, int ready_fd)
 {
 	struct super *s = calloc(1, sizeof(*s));
@@ -1273,16 +1356,7 @@ int supervise(const struct opts *o, int ready_fd)
 	record_init(&s->rec);
 	s->feed.lfd = -1;
 	snprintf(s->status_path, sizeof(s->status_path), "%s/status.json", o->run_dir);
-	{
-		unsigned char rnd[16];
-
-		if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
-			snprintf(s->run_id, sizeof(s->run_id), "%016llx%08x",
-				 (unsigned long long)clock_real_ns(), (unsigned)getpid());
-		else
-			for (size_t k = 0; k < sizeof(rnd); k++)
-				snprintf(s->run_id + 2 * k, 3, "%02x", rnd[k]);
-	}
+	make_run_id(s->run_id, sizeof(s->run_id));
 	s->devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
 	if (s->devnull < 0) {
 		log_msg("cannot open /dev/null: %s", strerror(errno));
@@ -1290,23 +1364,9 @@ int supervise(const struct opts *o, int ready_fd)
 		return SNITCH_EXIT_SOFTWARE;
 	}
 	plan_pipeline(s);
-	for (int i = 0; i < s->n; i++) {
-		struct stage *st = &s->st[i];
-		struct stat sb;
-		int e;
-
-		st->pidfd = st->out_r = st->ready_r = -1;
-		snprintf(st->path, sizeof(st->path), "%s/%s", o->bin_dir, st->name);
-		if (stat(st->path, &sb) < 0 || !(sb.st_mode & S_IXUSR)) {
-			log_msg("cannot find the stage '%s': %s (set SNITCH_BIN_DIR or --bin-dir)",
-				st->path, strerror(errno ? errno : EACCES));
-			signal_ready(s, SNITCH_EXIT_UNAVAILABLE);
-			return SNITCH_EXIT_UNAVAILABLE;
-		}
-		if ((e = make_input(s, i)) < 0) {
-			log_msg("cannot make a pipe: %s", strerror(-e));
-			return SNITCH_EXIT_SOFTWARE;
-		}
+	if ((ret = prepare_stages(s)) != 0) {
+		super_free(s);
+		return ret;
 	}
 	if (o->events_sock && *o->events_sock) {
 		char err[4400];
@@ -1315,25 +1375,9 @@ int supervise(const struct opts *o, int ready_fd)
 			      err, sizeof(err)) < 0)
 			log_msg("no live feed: %s", err);
 	}
-	/*
-	 * From here on the supervisor only starts stages, and its bounding set
-	 * is theirs: what snitch-trace needs to load (CAP_BPF, CAP_PERFMON,
-	 * CAP_SYS_ADMIN, CAP_NET_ADMIN, CAP_SYS_RESOURCE), what snitch-resolve,
-	 * snitch-hash and snitch-vt keep (CAP_DAC_READ_SEARCH, CAP_SYS_PTRACE),
-	 * what each stage needs to become its user (CAP_SETUID, CAP_SETGID,
-	 * CAP_SETPCAP), and CAP_KILL to stop stages that are another user.
-	 * Gone: CAP_CHOWN (unless SNITCH_OWNER or SNITCH_GROUP give the files
-	 * to another owner), CAP_DAC_OVERRIDE, CAP_FOWNER and the other 30.
-	 */
-	bool give = (getenv("SNITCH_OWNER") && *getenv("SNITCH_OWNER")) ||
-		    (getenv("SNITCH_GROUP") && *getenv("SNITCH_GROUP"));
-	if (geteuid() == 0 &&
-	    privs_caps(PRIVS_CAP(CAP_BPF) | PRIVS_CAP(CAP_PERFMON) | PRIVS_CAP(CAP_SYS_ADMIN) |
-		       PRIVS_CAP(CAP_NET_ADMIN) | PRIVS_CAP(CAP_SYS_RESOURCE) |
-		       PRIVS_CAP(CAP_DAC_READ_SEARCH) | PRIVS_CAP(CAP_SYS_PTRACE) |
-		       PRIVS_CAP(CAP_SETUID) | PRIVS_CAP(CAP_SETGID) | PRIVS_CAP(CAP_SETPCAP) |
-		       PRIVS_CAP(CAP_KILL) | (give ? PRIVS_OWNER_CAPS : 0)) < 0) {
+	if (keep_starting_caps() < 0) {
 		signal_ready(s, SNITCH_EXIT_NOPERM);
+		super_free(s);
 		return SNITCH_EXIT_NOPERM;
 	}
 	/* the last stage first: each is reading before anything reaches it */
@@ -1358,21 +1402,6 @@ int supervise(const struct opts *o, int ready_fd)
 		log_msg("stopped with exit status %d", ret);
 
 	signal_ready(s, ret ? ret : SNITCH_EXIT_SOFTWARE);
-	for (int i = 0; i < s->n; i++) {
-		close_input(&s->st[i]);
-		if (s->st[i].ready_r >= 0)
-			close(s->st[i].ready_r);
-		buf_release(&s->st[i].q.b);
-		buf_release(&s->st[i].partial);
-		buf_release(&s->st[i].ret);
-		buf_release(&s->st[i].hold);
-		free(s->st[i].held);
-	}
-	feed_close(&s->feed);
-	close(s->devnull);
-	record_release(&s->rec);
-	buf_release(&s->tmp);
-	buf_release(&s->own);
-	free(s);
+	super_free(s);
 	return ret;
 }
