@@ -28,40 +28,9 @@ iperf_mbs() {
 	wait
 }
 
-sockperf_mbs() {
-	sockperf sr --tcp -i 127.0.0.1 -p 11111 > /dev/null 2>&1 &
-	local s=$!
-	sleep 0.3
-	sockperf tp --tcp -i 127.0.0.1 -p 11111 -m 64 -t "$secs" 2>&1 |
-		awk '/Summary: BandWidth/ { print $5 }'
-	kill "$s"
-	wait "$s" 2>/dev/null || true
-}
-
-# UDP: every datagram is counted in the kernel on its way out and again on
-# its way in (the flow table), unlike TCP (its sequence numbers)
-sockperf_udp_mbs() {
-	sockperf sr -i 127.0.0.1 -p 11112 > /dev/null 2>&1 &
-	local s=$!
-	sleep 0.3
-	sockperf tp -i 127.0.0.1 -p 11112 -m 64 -t "$secs" 2>&1 |
-		awk '/Summary: BandWidth/ { print $5 }'
-	kill "$s"
-	wait "$s" 2>/dev/null || true
-}
-
-# The in-kernel time of the per-packet programs (kernel.bpf_stats_enabled):
-# "NAME ns-per-run runs" for snitch-trace's cgroup_skb programs, the newest
-# of each name (bpftool here does not say which process holds a program)
-prog_stats() {
-	bpftool -j prog show 2>/dev/null | jq -r '[.[] | select(.type == "cgroup_skb" and
-		(.name == "on_egress" or .name == "on_ingress"))] | group_by(.name)[] | max_by(.id) |
-		"\(.name) \(if (.run_cnt // 0) > 0 then (.run_time_ns / .run_cnt) else 0 end) \(.run_cnt // 0)"'
-}
+. "$(dirname "$0")/loopback.bash"
 
 ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
-
-median() { sort -g | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 
 "$TRACE" > /dev/null 2> "$work/err" &
 tp=$!
@@ -101,7 +70,7 @@ done
 # statistics on (they cost a clock read per run, so not in the ratios)
 sysctl -qw kernel.bpf_stats_enabled=1
 sockperf_udp_mbs > /dev/null
-prog_stats | while read -r prog ns runs; do
+prog_stats on_egress on_ingress | while read -r prog ns runs; do
 	printf 'sockperf_udp: %s %.0f ns of BPF per datagram (%d runs)\n' "$prog" "$ns" "$runs"
 done
 sysctl -qw kernel.bpf_stats_enabled="$stats_was"
