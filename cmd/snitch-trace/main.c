@@ -336,7 +336,25 @@ static void on_flow_event(struct tracer *t, const struct ev_flow *e)
 	}
 }
 
-static void ringbuf_note_level(struct tracer *t);
+/* Bytes in the ring buffer not yet consumed (0 when its positions are not mapped). */
+static uint64_t ringbuf_used(const struct tracer *t)
+{
+	unsigned long cons, prod;
+
+	if (!t->rb_cons)
+		return 0;
+	cons = __atomic_load_n(t->rb_cons, __ATOMIC_ACQUIRE);
+	prod = __atomic_load_n(t->rb_prod, __ATOMIC_ACQUIRE);
+	return prod >= cons ? prod - cons : 0;
+}
+
+static void ringbuf_note_level(struct tracer *t)
+{
+	uint64_t used = ringbuf_used(t);
+
+	if (used > t->rb_peak)
+		t->rb_peak = used;
+}
 
 /* A sample_cb return that stops ring_buffer__consume(): the queue is full. */
 #define QUEUE_FULL (-ENOBUFS)
@@ -584,26 +602,6 @@ static void check_lost(struct tracer *t, bool at_exit)
 			 at_exit ? " (summary at exit)" : "");
 		lost_record(t, "queue_full", count, t->q.dropped, msg);
 	}
-}
-
-/* Bytes in the ring buffer not yet consumed (0 when its positions are not mapped). */
-static uint64_t ringbuf_used(const struct tracer *t)
-{
-	unsigned long cons, prod;
-
-	if (!t->rb_cons)
-		return 0;
-	cons = __atomic_load_n(t->rb_cons, __ATOMIC_ACQUIRE);
-	prod = __atomic_load_n(t->rb_prod, __ATOMIC_ACQUIRE);
-	return prod >= cons ? prod - cons : 0;
-}
-
-static void ringbuf_note_level(struct tracer *t)
-{
-	uint64_t used = ringbuf_used(t);
-
-	if (used > t->rb_peak)
-		t->rb_peak = used;
 }
 
 /*
