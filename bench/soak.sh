@@ -10,7 +10,8 @@
 #     server there (build/tests/dnsd, dnsq).
 # Every 10 s (SOAK_EVERY_S) it samples each stage's (and the supervisor's)
 # RSS, open descriptors and CPU into SOAK_OUT/soak.csv (default
-# build/soak/). After the warm-up (SOAK_WARMUP_S, default 600, or a fifth
+# build/soak/), and where the supervisor's memory is (its status.json's
+# memory) into SOAK_OUT/soak-memory.csv. After the warm-up (SOAK_WARMUP_S, default 600, or a fifth
 # of a shorter run) it checks that no stage's RSS grew more than 10% past
 # its value at the end of the warm-up (the median of the last three
 # samples against the median of the first three after the warm-up: a
@@ -68,7 +69,7 @@ export SNITCH_CONF=$work/etc/snitch.conf SNITCH_RUN_DIR=$work/run \
 	SNITCH_LOG_DIR=$work/log SNITCH_NO_DESKTOP=1 \
 	SNITCH_RESOLVE_CACHE_SIZE=${SOAK_RESOLVE_CACHE:-512}
 mkdir -p "$out"
-rm -f "$out/soak.csv" "$out/soak-rss.png" "$out/summary.txt"
+rm -f "$out/soak.csv" "$out/soak-memory.csv" "$out/soak-rss.png" "$out/summary.txt"
 
 "$SNITCH" run > "$work/run.out" 2> "$work/run.err" 3>&- &
 run_pid=$!
@@ -121,6 +122,7 @@ loads+=($!)
 # the samples: t_s,stage,pid,rss_kb,fds,cpu_pct (of one core, since the last)
 hz=$(getconf CLK_TCK)
 echo "t_s,stage,pid,rss_kb,fds,cpu_pct" > "$out/soak.csv"
+echo "t_s,buffer_bytes,heap_bytes,heap_used_bytes,mapped_bytes" > "$out/soak-memory.csv"
 declare -A last_ticks last_pid
 start=$(date +%s)
 sample() {
@@ -139,6 +141,9 @@ sample() {
 		echo "$t,$name,$pid,$rss,$fds,$cpu"
 		echo "$name $pid $ticks" >> "$work/ticks"
 	done >> "$out/soak.csv"
+	# where the supervisor's memory is (docs/operations.md, status.json)
+	jq -r --arg t "$t" '.memory | select(.) | "\($t),\(.buffer_bytes),\(.heap_bytes),\(.heap_used_bytes),\(.mapped_bytes)"' \
+		"$work/run/status.json" >> "$out/soak-memory.csv" 2>/dev/null || true
 	if [ -f "$work/ticks" ]; then
 		while read -r name pid ticks; do last_pid[$name]=$pid; last_ticks[$name]=$ticks; done < "$work/ticks"
 		rm -f "$work/ticks"

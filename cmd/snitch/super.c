@@ -897,6 +897,36 @@ static void reap(struct super *s)
 
 /* ---- status ---- */
 
+/* Memory the supervisor's buffers for stage st hold, used or not. */
+static size_t stage_buffers(const struct stage *st)
+{
+	return st->q.b.cap + st->partial.cap + st->hold.cap + st->ret.cap +
+	       st->held_cap * sizeof(*st->held);
+}
+
+/*
+ * Where the supervisor's memory is: its buffers (the stages', the live
+ * feed's readers', its own) and what malloc holds, in its heap and in
+ * mappings of their own (every block over M_MMAP_THRESHOLD).
+ */
+static void put_memory(const struct super *s, struct buf *b)
+{
+	struct mallinfo2 mi = mallinfo2();
+	size_t bufs = s->tmp.cap + s->own.cap + s->feed.tmp.cap;
+
+	for (int i = 0; i < s->n; i++)
+		bufs += stage_buffers(&s->st[i]);
+	for (int i = 0; i < s->feed.n; i++)
+		bufs += s->feed.r[i]->q.cap;
+	emit_key(b, "memory");
+	buf_puts(b, "{\"buffer_bytes\":");
+	buf_put_u64(b, bufs);
+	emit_u64(b, "heap_bytes", mi.arena);
+	emit_u64(b, "heap_used_bytes", mi.uordblks);
+	emit_u64(b, "mapped_bytes", mi.hblkhd);
+	buf_putc(b, '}');
+}
+
 static void write_status(struct super *s)
 {
 	static const struct file_perms status_perms = { .mode = 0644 };
@@ -933,12 +963,14 @@ static void write_status(struct super *s)
 		emit_u64(&b, "cut_records", st->cut);
 		emit_u64(&b, "unconfirmed_bytes", retained(st));
 		emit_u64(&b, "replayed_bytes", st->replayed);
+		emit_u64(&b, "buffer_bytes", stage_buffers(st));
 		emit_cstr(&b, "last_exit", st->last_exit);
 		emit_u64(&b, "restart_in_ms",
 			 st->restart_at > now ? (st->restart_at - now) / MS : 0);
 		buf_putc(&b, '}');
 	}
 	buf_putc(&b, ']');
+	put_memory(s, &b);
 	emit_key(&b, "lost");
 	buf_putc(&b, '{');
 	for (size_t i = 0; i < s->nlost; i++) {
