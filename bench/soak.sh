@@ -122,7 +122,7 @@ loads+=($!)
 # the samples: t_s,stage,pid,rss_kb,fds,cpu_pct (of one core, since the last)
 hz=$(getconf CLK_TCK)
 echo "t_s,stage,pid,rss_kb,fds,cpu_pct" > "$out/soak.csv"
-echo "t_s,buffer_bytes,heap_bytes,heap_used_bytes,mapped_bytes" > "$out/soak-memory.csv"
+echo "t_s,buffer_bytes,heap_bytes,heap_used_bytes,mapped_bytes,stage_buffer_bytes" > "$out/soak-memory.csv"
 declare -A last_ticks last_pid
 start=$(date +%s)
 sample() {
@@ -142,7 +142,7 @@ sample() {
 		echo "$name $pid $ticks" >> "$work/ticks"
 	done >> "$out/soak.csv"
 	# where the supervisor's memory is (docs/operations.md, status.json)
-	jq -r --arg t "$t" '.memory | select(.) | "\($t),\(.buffer_bytes),\(.heap_bytes),\(.heap_used_bytes),\(.mapped_bytes)"' \
+	jq -r --arg t "$t" 'select(.memory) | "\($t),\(.memory | "\(.buffer_bytes),\(.heap_bytes),\(.heap_used_bytes),\(.mapped_bytes)"),\([.stages[].buffer_bytes] | join(" "))"' \
 		"$work/run/status.json" >> "$out/soak-memory.csv" 2>/dev/null || true
 	if [ -f "$work/ticks" ]; then
 		while read -r name pid ticks; do last_pid[$name]=$pid; last_ticks[$name]=$ticks; done < "$work/ticks"

@@ -74,6 +74,7 @@
 #include "publish.h"
 #include "ready.h"
 #include "record.h"
+#include "ring.h"
 #include "sig.h"
 #include "snitch.h"
 
@@ -92,7 +93,8 @@
 #define READY_NS (2 * NS)		/* up this long: started */
 #define RETAIN_MAX (64u << 20)		/* input kept for a replay, per stage */
 #define HOLD_MAX (64u << 20)		/* output held until its ack, per stage */
-#define ACK_KEEP (2u << 20)		/* hold and ret keep this much memory when empty */
+#define ACK_KEEP (2u << 20)		/* hold keeps this much memory when empty */
+#define TRIM_NS (60 * NS)		/* ret's memory follows its most kept in this long */
 
 /* Where the supervisor's own records enter the stream. */
 #define INJECT_AT ST_STORE
@@ -131,9 +133,7 @@ struct stage {
 	bool ack;
 	bool confirms;			/* this instance's first line was an ack */
 	bool kit;			/* an instance of it confirmed: replays go to it */
-	struct buf ret;
-	size_t ret_head;		/* ret.p + ret_head is input offset ret_base */
-	uint64_t ret_base;
+	struct ring ret;		/* its input from offset ret.base on */
 	size_t q_replay;		/* bytes at q's head that are a replay (in ret already) */
 	struct buf hold;
 	bool unsafe;			/* hold went on before its ack (over HOLD_MAX) */
@@ -151,7 +151,7 @@ struct super {
 	int devnull;
 	bool stopping;
 	int fatal;			/* an exit status that ends it all, or -1 */
-	uint64_t started_real_ns, next_status, rate_tick;
+	uint64_t started_real_ns, next_status, rate_tick, next_trim;
 	unsigned rate_slot;
 	int ready_fd;
 	uint64_t ready_at;		/* up this long, and ... */
@@ -326,57 +326,41 @@ static void release_hold(struct super *s, int i)
 
 static size_t retained(const struct stage *st)
 {
-	return st->ret.len - st->ret_head;
+	return st->ret.len;
 }
 
 /* Input below off is done with: no replay needs it. */
 static void retain_from(struct stage *st, uint64_t off)
 {
-	uint64_t end = st->ret_base + retained(st);
-
-	if (off > end)
-		off = end;
-	if (off <= st->ret_base)
-		return;
-	st->ret_head += (size_t)(off - st->ret_base);
-	st->ret_base = off;
-	if (st->ret_head == st->ret.len) {
-		st->ret.len = st->ret_head = 0;
-		if (st->ret.cap > ACK_KEEP)
-			buf_release(&st->ret);
-	} else if (st->ret_head > (1u << 20) && st->ret_head > 4 * retained(st)) {
-		/* what a stage has not confirmed is about what its pipe holds:
-		 * moved once per four times as many bytes confirmed (measured:
-		 * at half, the moves took 8% of the supervisor's time) */
-		memmove(st->ret.p, st->ret.p + st->ret_head, retained(st));
-		st->ret.len -= st->ret_head;
-		st->ret_head = 0;
-		/* a backlog made it large, and a stage under load never
-		 * confirms all: the rest goes back (the soak saw 15 MB kept) */
-		if (st->ret.cap > ACK_KEEP && st->ret.len < st->ret.cap / 8)
-			buf_shrink(&st->ret, st->ret.len * 2 > ACK_KEEP ? st->ret.len * 2 : ACK_KEEP);
-	}
+	ring_drop_to(&st->ret, off);
 }
 
 /* n bytes written to stage i's input: kept until confirmed, within RETAIN_MAX. */
 static void retain(struct stage *st, const char *p, size_t n)
 {
-	const char *from, *cut, *nl;
-	uint64_t lines = 0;
+	uint64_t cut, lines = 0;
 
-	buf_append(&st->ret, p, n);
+	if (ring_append(&st->ret, p, n) < 0) {
+		/* no memory to keep them: a replay cannot have them */
+		for (const char *l = p, *nl; (nl = memchr(l, '\n', (size_t)(p + n - l))); l = nl + 1)
+			lines++;
+		ring_free(&st->ret);
+		st->ret.base += n;	/* the stream goes on past them */
+		st->unprot += lines;
+		st->unprot_end = st->ret.base;
+		return;
+	}
 	if (retained(st) <= RETAIN_MAX)
 		return;
 	/* the oldest go, in whole lines, down to RETAIN_MAX - 1 MiB */
-	from = st->ret.p + st->ret_head;
-	cut = from + (retained(st) - (RETAIN_MAX - (1u << 20)));
-	nl = memchr(cut, '\n', (size_t)(st->ret.p + st->ret.len - cut));
-	cut = nl ? nl + 1 : st->ret.p + st->ret.len;
-	for (const char *l = from; l < cut && (nl = memchr(l, '\n', (size_t)(cut - l))); l = nl + 1)
+	cut = ring_find(&st->ret, ring_end(&st->ret) - (RETAIN_MAX - (1u << 20)), '\n');
+	if (cut < ring_end(&st->ret))
+		cut++;
+	for (uint64_t l = st->ret.base; l < cut; l = ring_find(&st->ret, l, '\n') + 1)
 		lines++;
-	retain_from(st, st->ret_base + (uint64_t)(cut - from));
+	retain_from(st, cut);
 	st->unprot += lines;
-	st->unprot_end = st->ret_base;
+	st->unprot_end = st->ret.base;
 }
 
 static bool parse_num(const char **p, const char *end, uint64_t *v)
@@ -465,8 +449,7 @@ static void take_line(struct super *s, int i, const char *p, size_t len)
 	if (from->ack && !from->confirms && !is_ack) {
 		/* not a stage of the kit (a stand-in): relayed as it writes */
 		from->ack = false;
-		buf_release(&from->ret);
-		from->ret_head = 0;
+		ring_free(&from->ret);
 	}
 	if (!from->ack) {
 		forward(s, i, p, len, !from->long_line);
@@ -650,31 +633,28 @@ static int replay_input(struct super *s, int i)
 {
 	struct stage *st = &s->st[i];
 	struct queue *q = &st->q;
-	uint64_t end = st->ret_base + retained(st), from = st->ack_kept;
-	const char *base = st->ret.p + st->ret_head;
+	uint64_t end = ring_end(&st->ret), from = st->ack_kept;
 	size_t fresh = q->head + st->q_replay, nheld = 0;
 	struct buf r = BUF_INIT;
 	int e;
 
 	for (size_t k = 0; k < st->nheld; k++) {
-		uint64_t h = st->held[k];
-		const char *nl;
+		uint64_t h = st->held[k], nl;
 
-		if (h < st->ret_base || h >= from || h >= end)
+		if (h < st->ret.base || h >= from || h >= end)
 			continue;
-		nl = memchr(base + (h - st->ret_base), '\n', (size_t)(end - h));
-		if (!nl)
+		if ((nl = ring_find(&st->ret, h, '\n')) == end)
 			continue;
 		put_seek(&r, h, 0);
-		buf_append(&r, base + (h - st->ret_base), (size_t)(nl - base - (h - st->ret_base)) + 1);
+		ring_copy(&st->ret, h, (size_t)(nl + 1 - h), &r);
 		nheld++;
 	}
-	if (from < st->ret_base)
-		from = st->ret_base;	/* older ones were dropped: counted */
+	if (from < st->ret.base)
+		from = st->ret.base;	/* older ones were dropped: counted */
 	if (from > end)
 		from = end;
 	put_seek(&r, from, st->ack_in);
-	buf_append(&r, base + (from - st->ret_base), (size_t)(end - from));
+	ring_copy(&st->ret, from, (size_t)(end - from), &r);
 	st->replayed += r.len;
 	log_msg("%s: replaying %zu held records and %" PRIu64 " bytes from offset %" PRIu64
 		" (%" PRIu64 " of them passed on already) to its next instance",
@@ -1008,6 +988,24 @@ out:
 
 /* ---- the loop ---- */
 
+/* Once a second: the rates, the kept input's memory, status.json. */
+static void tick(struct super *s, uint64_t now)
+{
+	if (now >= s->rate_tick + NS) {
+		s->rate_slot = (s->rate_slot + 1) % RATE_SLOTS;
+		for (int i = 0; i < s->n; i++)
+			s->st[i].rate_mark[s->rate_slot] = s->st[i].records;
+		s->rate_tick = now;
+	}
+	if (now >= s->next_trim) {
+		for (int i = 0; i < s->n; i++)
+			ring_trim(&s->st[i].ret);
+		s->next_trim = now + TRIM_NS;
+	}
+	write_status(s);
+	s->next_status = now + NS;
+}
+
 static void signal_ready(struct super *s, int code)
 {
 	unsigned char c = (unsigned char)code;
@@ -1170,16 +1168,8 @@ static int loop(struct super *s)
 		if (!s->started && !s->stopping && now >= s->ready_at &&
 		    (s->source_ready || now >= s->ready_cap))
 			start_done(s);
-		if (now >= s->next_status) {
-			if (now >= s->rate_tick + NS) {
-				s->rate_slot = (s->rate_slot + 1) % RATE_SLOTS;
-				for (int i = 0; i < s->n; i++)
-					s->st[i].rate_mark[s->rate_slot] = s->st[i].records;
-				s->rate_tick = now;
-			}
-			write_status(s);
-			s->next_status = now + NS;
-		}
+		if (now >= s->next_status)
+			tick(s, now);
 		if (s->next_status < next)
 			next = s->next_status;
 		now = clock_mono_ns();
@@ -1349,7 +1339,7 @@ static void super_free(struct super *s)
 			close(s->st[i].ready_r);
 		buf_release(&s->st[i].q.b);
 		buf_release(&s->st[i].partial);
-		buf_release(&s->st[i].ret);
+		ring_free(&s->st[i].ret);
 		buf_release(&s->st[i].hold);
 		free(s->st[i].held);
 	}
