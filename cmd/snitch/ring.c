@@ -5,17 +5,18 @@
 
 #include "ring.h"
 
-/* The smallest power of two at least n and RING_MIN; 0 past SIZE_MAX / 2. */
+/*
+ * Room for n bytes and a quarter more (so that a window a little larger
+ * than the last does not move it again), in whole RING_MIN blocks; 0 when
+ * that does not fit in a size_t.
+ */
 static size_t ring_size(size_t n)
 {
-	size_t cap = RING_MIN;
+	size_t want = n + n / 4;
 
-	while (cap < n) {
-		if (cap > SIZE_MAX / 2)
-			return 0;
-		cap *= 2;
-	}
-	return cap;
+	if (want < n || want > SIZE_MAX - RING_MIN)
+		return 0;
+	return want <= RING_MIN ? RING_MIN : (want + RING_MIN - 1) / RING_MIN * RING_MIN;
 }
 
 /* r's bytes moved to a new block of cap bytes, from its start. */
@@ -51,7 +52,7 @@ int ring_append(struct ring *r, const void *src, size_t n)
 		if (!cap || ring_move(r, cap) < 0)
 			return -ENOMEM;
 	}
-	at = (r->start + r->len) & (r->cap - 1);
+	at = (r->start + r->len) % r->cap;
 	first = r->cap - at < n ? r->cap - at : n;
 	memcpy(r->p + at, src, first);
 	memcpy(r->p, (const char *)src + first, n - first);
@@ -70,7 +71,7 @@ void ring_drop_to(struct ring *r, uint64_t off)
 	n = off - r->base < r->len ? (size_t)(off - r->base) : r->len;
 	r->base += n;
 	r->len -= n;
-	r->start = r->len ? (r->start + n) & (r->cap - 1) : 0;
+	r->start = r->len ? (r->start + n) % r->cap : 0;
 }
 
 void ring_copy(const struct ring *r, uint64_t off, size_t n, struct buf *b)
@@ -81,7 +82,7 @@ void ring_copy(const struct ring *r, uint64_t off, size_t n, struct buf *b)
 		return;		/* not all held: nothing */
 	if (!n)
 		return;
-	at = (r->start + (size_t)(off - r->base)) & (r->cap - 1);
+	at = (r->start + (size_t)(off - r->base)) % r->cap;
 	first = r->cap - at < n ? r->cap - at : n;
 	buf_append(b, r->p + at, first);
 	buf_append(b, r->p, n - first);
@@ -97,7 +98,7 @@ uint64_t ring_find(const struct ring *r, uint64_t off, char c)
 	if (off >= ring_end(r))
 		return ring_end(r);
 	rel = (size_t)(off - r->base);
-	at = (r->start + rel) & (r->cap - 1);
+	at = (r->start + rel) % r->cap;
 	first = r->cap - at < r->len - rel ? r->cap - at : r->len - rel;
 	if ((hit = memchr(r->p + at, c, first)))
 		return off + (uint64_t)(hit - (r->p + at));
@@ -119,8 +120,8 @@ void ring_trim(struct ring *r)
 		r->cap = r->start = 0;
 		return;
 	}
-	if (most <= r->cap / 4 && r->cap > RING_MIN)
-		(void)ring_move(r, ring_size(2 * most));	/* else it keeps what it has */
+	if (most <= r->cap / 2 && ring_size(most) < r->cap)
+		(void)ring_move(r, ring_size(most));	/* else it keeps what it has */
 }
 
 void ring_free(struct ring *r)

@@ -20,14 +20,14 @@
  */
 struct ring {
 	char *p;
-	size_t cap;		/* 0, or a power of two */
+	size_t cap;		/* 0, or whole RING_MIN blocks */
 	size_t start;		/* where in p the first byte kept is */
 	size_t len;		/* bytes kept */
 	uint64_t base;		/* the stream offset of the first byte kept */
 	size_t peak;		/* the most kept since the last ring_trim() */
 };
 
-#define RING_MIN (64u << 10)	/* the least memory a ring that has any keeps */
+#define RING_MIN (64u << 10)	/* its memory is whole blocks of this */
 
 static inline uint64_t ring_end(const struct ring *r)
 {
@@ -48,8 +48,8 @@ uint64_t ring_find(const struct ring *r, uint64_t off, char c);
 
 /*
  * Once a period: a ring whose most kept in the period fills no more than
- * a quarter of it goes down to twice that (at least RING_MIN; empty and
- * nothing kept in the period: no memory at all).
+ * half of it goes down to that and a quarter more (at least RING_MIN;
+ * empty and nothing kept in the period: no memory at all).
  */
 void ring_trim(struct ring *r);
 

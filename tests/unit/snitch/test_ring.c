@@ -7,7 +7,7 @@
 #include "test.h"
 
 /* The model: every byte of the stream, and where the ring starts in it. */
-static char stream[1 << 25];
+static char stream[1 << 26];
 static uint64_t written, kept_from;
 
 static void append(struct ring *r, size_t n)
@@ -48,7 +48,8 @@ int main(void)
 {
 	struct ring r = { 0 };
 	struct buf b = BUF_INIT;
-	char *steady;
+	char *steady = NULL;
+	size_t cap = 0;
 
 	srand(7);
 	/* empty: nothing held, nothing found, no memory */
@@ -59,25 +60,32 @@ int main(void)
 	CHECK(r.p == NULL && r.cap == 0);
 
 	/*
-	 * Wrapped: the last 100 bytes of the block hold no newline, the
-	 * first of the stream's after the wrap is 50 bytes on; then it grows
-	 * with its bytes still wrapped.
+	 * Wrapped: the bytes from the first kept to the end of the block
+	 * hold no newline, the first after the wrap is 50 bytes on; then it
+	 * grows with its bytes still wrapped.
 	 */
 	{
-		char x[RING_MIN];
+		static char x[2 * RING_MIN];
+		uint64_t nl;
 
 		memset(x, 'x', sizeof(x));
-		CHECK_EQ_INT(ring_append(&r, x, RING_MIN - 100), 0);
-		ring_drop_to(&r, RING_MIN - 200);
-		CHECK_EQ_INT(ring_append(&r, x, 150), 0);
+		CHECK_EQ_INT(ring_append(&r, x, 40000), 0);
+		CHECK_EQ_INT(r.cap, RING_MIN);
+		ring_drop_to(&r, 39900);
+		CHECK_EQ_INT(ring_append(&r, x, 25000), 0);
+		ring_drop_to(&r, 64800);		/* 100 kept, at 64800 in the block */
+		CHECK_EQ_INT(ring_append(&r, x, RING_MIN - 64900 + 50), 0);
+		nl = ring_end(&r);
 		CHECK_EQ_INT(ring_append(&r, "\n", 1), 0);
-		CHECK_EQ_INT(r.start + r.len > r.cap, 1);
-		CHECK_EQ_INT(ring_find(&r, RING_MIN - 150, '\n'), RING_MIN + 50);
+		CHECK_EQ_INT(r.cap, RING_MIN);
+		CHECK(r.start + r.len > r.cap);
+		CHECK_EQ_INT(ring_find(&r, r.base, '\n'), nl);
 		CHECK_EQ_INT(ring_append(&r, x, RING_MIN), 0);	/* grows, wrapped */
-		CHECK_EQ_INT(r.cap, 2 * RING_MIN);
-		CHECK_EQ_INT(ring_find(&r, RING_MIN - 150, '\n'), RING_MIN + 50);
+		CHECK(r.cap > RING_MIN);
+		CHECK_EQ_INT(ring_find(&r, r.base, '\n'), nl);
+		CHECK_EQ_INT(ring_find(&r, nl + 1, '\n'), ring_end(&r));
 		b.len = 0;
-		ring_copy(&r, RING_MIN + 40, 20, &b);
+		ring_copy(&r, nl - 10, 20, &b);
 		CHECK_MEM(b.p, b.len, "xxxxxxxxxx\nxxxxxxxxx");
 		ring_free(&r);
 		r = (struct ring){ 0 };
@@ -93,7 +101,7 @@ int main(void)
 		}
 		check_model(&r);
 	}
-	CHECK(r.cap >= RING_MIN && (r.cap & (r.cap - 1)) == 0);
+	CHECK(r.cap >= RING_MIN && r.cap % RING_MIN == 0);
 
 	/* dropping below what it holds, or past its end, changes nothing past it */
 	ring_drop_to(&r, kept_from - 1);
@@ -124,29 +132,38 @@ int main(void)
 	ring_trim(&r);		/* a period with nothing kept: no memory */
 	CHECK(r.p == NULL && r.cap == 0);
 	CHECK_EQ_INT(r.base, written);
-	append(&r, 50000);
-	append(&r, 60000);	/* the first round grows it to 128 KiB */
-	kept_from = written - 1000;
-	ring_drop_to(&r, kept_from);
-	steady = r.p;
-	for (int i = 0; i < 200; i++) {
+	for (int i = 0; i < 400; i++) {
+		if (i == 200) {
+			/* settled: from here on it neither moves nor grows */
+			steady = r.p;
+			cap = r.cap;
+		}
 		append(&r, 40000 + (size_t)rand() % 20000);
 		kept_from = written - (uint64_t)rand() % 1000;
 		ring_drop_to(&r, kept_from);
 		if (i % 20 == 19)
 			ring_trim(&r);
+		if (i >= 200 && (r.p != steady || r.cap != cap)) {
+			CHECK(!"moved");
+			break;
+		}
 	}
-	CHECK(r.p == steady);
-	CHECK_EQ_INT(r.cap, 128u << 10);
+	CHECK(cap >= 61000 && cap <= 61000 + 61000 / 4 + RING_MIN);
 	check_model(&r);
 
-	/* a burst's memory goes once a whole period kept no more than a quarter */
+	/* a burst's memory goes once a whole period kept no more than half */
 	append(&r, 1u << 21);
-	CHECK_EQ_INT(r.cap, 4u << 20);
+	cap = r.cap;
+	CHECK(cap >= (1u << 21) && cap <= (1u << 21) + 1000 + (1u << 19) + 250 + RING_MIN);
 	kept_from = written - 100;
 	ring_drop_to(&r, kept_from);
 	ring_trim(&r);		/* the burst was in this period: kept */
-	CHECK_EQ_INT(r.cap, 4u << 20);
+	CHECK_EQ_INT(r.cap, cap);
+	append(&r, cap * 7 / 10);
+	kept_from = written - 100;
+	ring_drop_to(&r, kept_from);
+	ring_trim(&r);		/* 70% of it at most in this one: kept */
+	CHECK_EQ_INT(r.cap, cap);
 	append(&r, 30000);
 	ring_trim(&r);		/* this one kept 30100 at most */
 	CHECK_EQ_INT(r.cap, RING_MIN);
