@@ -52,6 +52,16 @@ const volatile __u8 syscall_slot[SYSCALL_NR_MAX] = {};
 const volatile bool want_hello = true;
 
 /*
+ * Set by userspace once the UDP socket iterator (scan_udp) runs at each
+ * drain: only then are datagrams counted in a socket's storage, and only
+ * for sockets in the network namespace the iterator sees (its cookie).
+ * The iterator is what moves the counts to the flow table every interval;
+ * on this kernel an iterator over the socket storage itself is refused.
+ */
+bool dg_cache_on;
+__u64 dg_netns_cookie;
+
+/*
  * Client sockets established whose first data is not copied yet. While
  * there are none, a TCP packet leaves the egress hook after this one load.
  */
@@ -79,7 +89,22 @@ struct sock_state {
 	 * (low 16 bits) and received (high 16 bits) */
 	__u32 dns_rem;
 	__u32 shared;		/* fd scan: another process holding it, 0: none */
+	/*
+	 * A UDP socket's datagrams to and from its first peer (dg_addr) are
+	 * counted here rather than in the flow table, whose lookup per
+	 * datagram cost more than the rest of the program (bench/udp-floor.sh):
+	 * moved to the flow table by the pass over the storage at each drain
+	 * (scan_udp) and at release. Other peers take the flow table.
+	 */
+	__u32 dg_state;		/* DG_* */
+	__u64 netns_cookie;	/* the socket's network namespace, from its creation */
+	struct flow_addr dg_addr;
+	struct flow_counts dg;
 };
+
+#define DG_NONE		0
+#define DG_CLAIMED	1	/* dg_addr being written */
+#define DG_COUNTING	2
 
 struct {
 	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
@@ -271,6 +296,7 @@ int on_sock_create(struct bpf_sock *sk)
 	}
 	fill_ident(&s->id, bpf_get_current_task_btf());
 	s->cookie = bpf_get_socket_cookie(sk);
+	s->netns_cookie = bpf_get_netns_cookie(sk);
 	s->flags = S_IDENT;
 	return 1;
 }
@@ -548,6 +574,8 @@ int BPF_PROG(on_tcp_destroy, struct sock *sk)
 	return 0;
 }
 
+static __always_inline void dg_flush(struct sock_state *s);
+
 SEC("cgroup/sock_release")
 int on_sock_release(struct bpf_sock *bsk)
 {
@@ -565,6 +593,8 @@ int on_sock_release(struct bpf_sock *bsk)
 			fill_ident(&s->id, t);
 		s->flags = (s->flags | S_IDENT) & ~S_INHERITED;
 	}
+	/* what the socket counted itself, before its flows are closed */
+	dg_flush(s);
 	key.cookie = s->cookie;
 	addr.family = bsk->family;
 	addr.sock_type = bsk->type;
@@ -576,10 +606,10 @@ int on_sock_release(struct bpf_sock *bsk)
 
 /* ---- datagrams: UDP, ICMP, raw IP (per packet) ---- */
 
-static __always_inline void flow_add(struct flow_key *key,
-				     struct flow_addr *addr,
-				     struct sock_state *s, __u64 bytes,
-				     bool egress)
+/* The flow's counters, its entry made (and announced) if it is new. */
+static __always_inline struct flow_counts *flow_entry(struct flow_key *key,
+						      struct flow_addr *addr,
+						      struct sock_state *s)
 {
 	struct flow_counts *c = bpf_map_lookup_elem(&flows, key);
 
@@ -591,12 +621,22 @@ static __always_inline void flow_add(struct flow_key *key,
 			emit_flow(EV_FLOW_NEW, s, key, addr, NULL, 0);
 		else if (r != -17 /* EEXIST: another CPU was first */) {
 			count_lost(LOST_FLOW_TABLE);
-			return;
+			return NULL;
 		}
 		c = bpf_map_lookup_elem(&flows, key);
-		if (!c)
-			return;
 	}
+	return c;
+}
+
+static __always_inline void flow_add(struct flow_key *key,
+				     struct flow_addr *addr,
+				     struct sock_state *s, __u64 bytes,
+				     bool egress)
+{
+	struct flow_counts *c = flow_entry(key, addr, s);
+
+	if (!c)
+		return;
 	if (egress) {
 		__sync_fetch_and_add(&c->send_bytes, bytes);
 		__sync_fetch_and_add(&c->send_calls, 1);
@@ -604,6 +644,56 @@ static __always_inline void flow_add(struct flow_key *key,
 		__sync_fetch_and_add(&c->recv_bytes, bytes);
 		__sync_fetch_and_add(&c->recv_calls, 1);
 	}
+}
+
+static __always_inline bool flow_add_counts(struct flow_key *key,
+					    struct flow_addr *addr,
+					    struct sock_state *s,
+					    const struct flow_counts *d)
+{
+	struct flow_counts *c = flow_entry(key, addr, s);
+
+	if (!c)
+		return false;
+	__sync_fetch_and_add(&c->send_bytes, d->send_bytes);
+	__sync_fetch_and_add(&c->send_calls, d->send_calls);
+	__sync_fetch_and_add(&c->recv_bytes, d->recv_bytes);
+	__sync_fetch_and_add(&c->recv_calls, d->recv_calls);
+	return true;
+}
+
+/* The socket's counts for its first peer into the flow table. */
+static __always_inline void dg_flush(struct sock_state *s)
+{
+	struct flow_key key = {};
+	struct flow_addr addr;
+	struct flow_counts d;
+
+	if (s->dg_state != DG_COUNTING)
+		return;
+	/* each taken whole: a datagram added meanwhile on another CPU may
+	 * have its bytes in this flush and its call in the next, never lost */
+	d.send_calls = __sync_lock_test_and_set(&s->dg.send_calls, 0);
+	d.recv_calls = __sync_lock_test_and_set(&s->dg.recv_calls, 0);
+	d.send_bytes = __sync_lock_test_and_set(&s->dg.send_bytes, 0);
+	d.recv_bytes = __sync_lock_test_and_set(&s->dg.recv_bytes, 0);
+	if (!(d.send_calls | d.recv_calls | d.send_bytes | d.recv_bytes))
+		return;
+	addr = s->dg_addr;
+	key.cookie = s->cookie;
+	__builtin_memcpy(key.peer, addr.raddr, 16);
+	key.peer_port = addr.rport;
+	key.family = addr.family;
+	key.sock_type = addr.sock_type;
+	key.proto = addr.proto;
+	if (flow_add_counts(&key, &addr, s, &d))
+		return;
+	/* the flow table full: kept for the next flush (lost, if the socket
+	 * is being released; counted as flow_table either way) */
+	__sync_fetch_and_add(&s->dg.send_calls, d.send_calls);
+	__sync_fetch_and_add(&s->dg.recv_calls, d.recv_calls);
+	__sync_fetch_and_add(&s->dg.send_bytes, d.send_bytes);
+	__sync_fetch_and_add(&s->dg.recv_bytes, d.recv_bytes);
 }
 
 static __always_inline void emit_dns(struct __sk_buff *skb, __u32 off,
@@ -881,6 +971,65 @@ static __always_inline void tcp_dns(struct __sk_buff *skb, struct bpf_sock *bsk,
 	s->dns_rem = (s->dns_rem & ~(0xffffU << shift)) | ((rem & 0xffff) << shift);
 }
 
+/*
+ * A UDP datagram of a socket that counts its first peer in place
+ * (dg_state), to or from that peer: its bytes added there, and nothing
+ * else done. Everything else, and a header this does not read in place
+ * (IP options, IPv6 extension headers, an IPv4 packet of an IPv6 socket),
+ * goes on to the whole of account_skb().
+ */
+static __always_inline bool dg_fast(struct __sk_buff *skb, struct bpf_sock *bsk, bool egress)
+{
+	void *data = (void *)(long)skb->data, *end = (void *)(long)skb->data_end;
+	const __u32 *peer;
+	struct sock_state *s;
+	struct udphdr *uh;
+	__u32 hdrs;
+
+	s = bpf_sk_storage_get(&socks, bsk, 0, 0);
+	if (!s || s->dg_state != DG_COUNTING)
+		return false;
+	peer = (const __u32 *)s->dg_addr.raddr;
+	if (bsk->family == AF_INET) {
+		struct iphdr *ip = data;
+
+		if ((void *)(ip + 1) + sizeof(*uh) > end || ip->version != 4 || ip->ihl != 5 ||
+		    ip->protocol != IPPROTO_UDP || peer[0] != (egress ? ip->daddr : ip->saddr))
+			return false;
+		uh = (void *)(ip + 1);
+		hdrs = sizeof(*ip) + sizeof(*uh);
+	} else if (bsk->family == AF_INET6) {
+		struct ipv6hdr *ip6 = data;
+		const __u32 *a;
+
+		if ((void *)(ip6 + 1) + sizeof(*uh) > end || ip6->version != 6 ||
+		    ip6->nexthdr != IPPROTO_UDP)
+			return false;
+		a = egress ? (const __u32 *)&ip6->daddr : (const __u32 *)&ip6->saddr;
+		if (peer[0] != a[0] || peer[1] != a[1] || peer[2] != a[2] || peer[3] != a[3])
+			return false;
+		uh = (void *)(ip6 + 1);
+		hdrs = sizeof(*ip6) + sizeof(*uh);
+	} else {
+		return false;
+	}
+	if (s->dg_addr.rport != bpf_ntohs(egress ? uh->dest : uh->source) || skb->len < hdrs)
+		return false;
+	/* messages to copy: a DNS message; a QUIC Initial not yet seen */
+	if (want_dns && s->dg_addr.rport == 53)
+		return false;
+	if (egress && want_hello && skb->len - hdrs >= 1200 && !(s->flags & S_QUIC_SEEN))
+		return false;
+	if (egress) {
+		__sync_fetch_and_add(&s->dg.send_bytes, skb->len - hdrs);
+		__sync_fetch_and_add(&s->dg.send_calls, 1);
+	} else {
+		__sync_fetch_and_add(&s->dg.recv_bytes, skb->len - hdrs);
+		__sync_fetch_and_add(&s->dg.recv_calls, 1);
+	}
+	return true;
+}
+
 static __always_inline int account_skb(struct __sk_buff *skb, bool egress)
 {
 	struct bpf_sock *bsk = skb->sk;
@@ -905,6 +1054,8 @@ static __always_inline int account_skb(struct __sk_buff *skb, bool egress)
 		}
 		return egress ? tcp_first_data(skb, bsk) : 1;
 	}
+	if (bsk->protocol == IPPROTO_UDP && dg_cache_on && dg_fast(skb, bsk, egress))
+		return 1;
 
 	addr.family = bsk->family;
 	addr.sock_type = bsk->type;
@@ -968,6 +1119,20 @@ static __always_inline int account_skb(struct __sk_buff *skb, bool egress)
 	key.sock_type = addr.sock_type;
 	key.proto = addr.proto;
 	flow_add(&key, &addr, s, bytes, egress);
+	/*
+	 * A UDP socket a process made (a kernel's own socket has no release
+	 * hook to flush it) where the iterator sees it: its first peer is
+	 * counted in place from now on. The address is written before the
+	 * state says so.
+	 */
+	if (s && dg_cache_on && s->dg_state == DG_NONE && (s->flags & S_IDENT) &&
+	    s->netns_cookie && s->netns_cookie == dg_netns_cookie &&
+	    addr.sock_type == SOCK_DGRAM &&
+	    (addr.proto == IPPROTO_UDP || addr.proto == IPPROTO_UDPLITE) &&
+	    __sync_val_compare_and_swap(&s->dg_state, DG_NONE, DG_CLAIMED) == DG_NONE) {
+		s->dg_addr = addr;
+		__sync_fetch_and_add(&s->dg_state, 1);	/* DG_COUNTING */
+	}
 	if (dns && want_dns)
 		emit_dns(skb, l4off + sizeof(struct udphdr), bytes, s, &addr, egress, false);
 	else if (quic)
@@ -1520,6 +1685,7 @@ int scan_udp(struct bpf_iter__udp *ctx)
 	}
 	if (!s->cookie)
 		s->cookie = bpf_get_socket_cookie(us);
+	dg_flush(s);	/* before the flow table is read */
 	holder = scan_holder(s, sk, &handover, held_by);
 	owner = holder && scan_adopt(s, holder);
 	if (!(s->flags & S_IDENT))
@@ -1538,3 +1704,4 @@ int scan_udp(struct bpf_iter__udp *ctx)
 	bpf_seq_write(seq, e, sizeof(*e));
 	return 0;
 }
+

@@ -6,7 +6,7 @@
 
 load helper
 
-SCENARIOS="tcp4 tcp6 calls udp4 udp6 mmsg ping4 ping6 rawicmp rawip4 rawip6 packet sendfile splice uring short exit drip"
+SCENARIOS="tcp4 tcp6 calls udp4 udp6 udppeers4 udppeers6 mmsg ping4 ping6 rawicmp rawip4 rawip6 packet sendfile splice uring short exit drip"
 
 setup_file() {
 	[ "$(id -u)" -eq 0 ] || return 0	# the tests say why they cannot run
@@ -81,6 +81,8 @@ check_scenario() {
 @test "send, sendto, sendmsg, write, writev and every receive call: exact bytes" { check_scenario calls; }
 @test "UDP over IPv4, unconnected sendto: exact bytes" { check_scenario udp4; }
 @test "UDP over IPv6, unconnected sendto: exact bytes" { check_scenario udp6; }
+@test "UDP, one socket to two peers in turn, across an interval: exact bytes (IPv4)" { check_scenario udppeers4; }
+@test "UDP, one socket to two peers in turn, across an interval: exact bytes (IPv6)" { check_scenario udppeers6; }
 @test "sendmmsg and recvmmsg: exact bytes" { check_scenario mmsg; }
 @test "ICMP echo over a ping socket (IPv4): exact bytes" { check_scenario ping4; }
 @test "ICMPv6 echo over a ping socket: exact bytes" { check_scenario ping6; }

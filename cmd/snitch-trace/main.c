@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -851,6 +852,27 @@ static int load_bpf(struct tracer *t, const struct trace_opts *o, struct btf *vm
 	return SNITCH_EXIT_UNAVAILABLE;
 }
 
+/*
+ * UDP sockets count their first peer's datagrams in their own storage
+ * (bpf/trace.bpf.c, dg_flush) once the UDP iterator, which moves those
+ * counts to the flow table at each drain, runs: for the sockets of the
+ * network namespace it sees, this one (its cookie, SO_NETNS_COOKIE).
+ */
+static void dgram_cache_on(struct tracer *t)
+{
+	uint64_t cookie = 0;
+	socklen_t len = sizeof(cookie);
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return;
+	if (getsockopt(fd, SOL_SOCKET, SO_NETNS_COOKIE, &cookie, &len) == 0 && cookie) {
+		t->skel->bss->dg_netns_cookie = cookie;
+		t->skel->bss->dg_cache_on = true;
+	}
+	close(fd);
+}
+
 static int setup(struct tracer *t, const struct trace_opts *o)
 {
 	char cgpath[4096] = "", msg[512];
@@ -929,6 +951,7 @@ static int setup(struct tracer *t, const struct trace_opts *o)
 		log_msg("%s", msg);
 		error_record(t, "iterator_unavailable", msg);
 	} else if (scan == SCAN_THREE) {
+		dgram_cache_on(t);
 		log_msg("this kernel's verifier refuses the one-pass fd scan: TCP connections in other network namespaces than snitch-trace's are counted when they end, not every interval, and sockets there older than snitch-trace get no owner");
 	}
 	t->rb = ring_buffer__new(bpf_map__fd(t->skel->maps.events), on_event, t, NULL);

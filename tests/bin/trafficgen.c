@@ -627,6 +627,45 @@ static int udp_basic(int family)
 	return finish(srv);
 }
 
+/*
+ * One socket, two peers, a datagram to each in turn, and a pause past the
+ * tracer's interval halfway: snitch-trace counts a UDP socket's first
+ * peer in the socket's own storage, moved to its flow table at each
+ * drain, and the other peer in the flow table at once.
+ */
+static int udp_peers(int family)
+{
+	struct sockaddr_storage a, b;
+	int pa, pb, fd = socket(family, SOCK_DGRAM, 0);
+	pid_t sa = start_server(family, SOCK_DGRAM, udp_server, &pa);
+	pid_t sb = start_server(family, SOCK_DGRAM, udp_server, &pb);
+	socklen_t la = loopback(family, &a, pa), lb = loopback(family, &b, pb);
+
+	if (fd < 0)
+		die("socket");
+	fill(sizeof(buf));
+	for (int i = 0; i < 2 * DGRAMS; i++) {
+		const struct sockaddr *to = (const struct sockaddr *)(i % 2 ? &b : &a);
+		ssize_t w, r;
+
+		if (i == DGRAMS)
+			usleep(1500 * 1000);
+		w = sendto(fd, buf, dgram_size(i / 2), 0, to, i % 2 ? lb : la);
+		if (w < 0)
+			die("sendto");
+		sent += (uint64_t)w;
+		if (wait_readable(fd, 10000) <= 0)
+			die("timed out");
+		r = recv(fd, buf + 4096, sizeof(buf) - 4096, 0);
+		if (r < 0)
+			die("recv");
+		rcvd += (uint64_t)r;
+	}
+	close(fd);
+	report("client");
+	return finish(sa) | finish(sb);
+}
+
 static void mmsg_server(int fd)
 {
 	struct mmsghdr msgs[8];
@@ -876,6 +915,7 @@ int main(int argc, char **argv)
 	} table[] = {
 		{ "tcp4", tcp_basic, AF_INET }, { "tcp6", tcp_basic, AF_INET6 },
 		{ "udp4", udp_basic, AF_INET }, { "udp6", udp_basic, AF_INET6 },
+		{ "udppeers4", udp_peers, AF_INET }, { "udppeers6", udp_peers, AF_INET6 },
 		{ "ping4", ping, AF_INET }, { "ping6", ping, AF_INET6 },
 		{ "rawip4", raw_ip, AF_INET }, { "rawip6", raw_ip, AF_INET6 },
 	};
