@@ -598,6 +598,22 @@ static void udp_server(int fd)
 	}
 }
 
+/* One datagram of size bytes to the server at to, and its echo back. */
+static void udp_exchange(int fd, const struct sockaddr *to, socklen_t tolen, size_t size)
+{
+	ssize_t w = sendto(fd, buf, size, 0, to, tolen), r;
+
+	if (w < 0)
+		die("sendto");
+	sent += (uint64_t)w;
+	if (wait_readable(fd, 10000) <= 0)
+		die("timed out");
+	r = recv(fd, buf + 4096, sizeof(buf) - 4096, 0);
+	if (r < 0)
+		die("recv");
+	rcvd += (uint64_t)r;
+}
+
 static int udp_basic(int family)
 {
 	struct sockaddr_storage ss;
@@ -608,20 +624,8 @@ static int udp_basic(int family)
 	if (fd < 0)
 		die("socket");
 	fill(sizeof(buf));
-	for (int i = 0; i < DGRAMS; i++) {
-		ssize_t w = sendto(fd, buf, dgram_size(i), 0, (struct sockaddr *)&ss, len);
-		ssize_t r;
-
-		if (w < 0)
-			die("sendto");
-		sent += (uint64_t)w;
-		if (wait_readable(fd, 10000) <= 0)
-			die("timed out");
-		r = recv(fd, buf + 4096, sizeof(buf) - 4096, 0);
-		if (r < 0)
-			die("recv");
-		rcvd += (uint64_t)r;
-	}
+	for (int i = 0; i < DGRAMS; i++)
+		udp_exchange(fd, (struct sockaddr *)&ss, len, dgram_size(i));
 	close(fd);
 	report("client");
 	return finish(srv);
@@ -645,21 +649,10 @@ static int udp_peers(int family)
 		die("socket");
 	fill(sizeof(buf));
 	for (int i = 0; i < 2 * DGRAMS; i++) {
-		const struct sockaddr *to = (const struct sockaddr *)(i % 2 ? &b : &a);
-		ssize_t w, r;
-
 		if (i == DGRAMS)
 			usleep(1500 * 1000);
-		w = sendto(fd, buf, dgram_size(i / 2), 0, to, i % 2 ? lb : la);
-		if (w < 0)
-			die("sendto");
-		sent += (uint64_t)w;
-		if (wait_readable(fd, 10000) <= 0)
-			die("timed out");
-		r = recv(fd, buf + 4096, sizeof(buf) - 4096, 0);
-		if (r < 0)
-			die("recv");
-		rcvd += (uint64_t)r;
+		udp_exchange(fd, (const struct sockaddr *)(i % 2 ? &b : &a), i % 2 ? lb : la,
+			     dgram_size(i / 2));
 	}
 	close(fd);
 	report("client");
