@@ -341,7 +341,10 @@ static void retain(struct stage *st, const char *p, size_t n)
 	uint64_t cut, lines = 0;
 
 	if (ring_append(&st->ret, p, n) < 0) {
-		/* no memory to keep them: a replay cannot have them */
+		/* no memory to keep them: a replay can have neither them nor
+		 * what was kept before them */
+		for (uint64_t l = st->ret.base; l < ring_end(&st->ret); l = ring_find(&st->ret, l, '\n') + 1)
+			lines++;
 		for (const char *l = p, *nl; (nl = memchr(l, '\n', (size_t)(p + n - l))); l = nl + 1)
 			lines++;
 		ring_free(&st->ret);
