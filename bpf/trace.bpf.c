@@ -1030,15 +1030,93 @@ static __always_inline bool dg_fast(struct __sk_buff *skb, struct bpf_sock *bsk,
 	return true;
 }
 
+/* The addresses of a packet of an IP socket, and where its layer 4 is. */
+static __always_inline int ip_addrs(struct __sk_buff *skb, bool egress, struct flow_addr *addr,
+				    __u32 *l4off, __u8 *l4proto)
+{
+	if (addr->family == AF_INET) {
+		struct iphdr ip;
+
+		if (pkt_load(skb, 0, &ip, sizeof(ip)) < 0)
+			return -1;
+		*l4off = ip.ihl * 4;
+		*l4proto = ip.protocol;
+		__builtin_memcpy(addr->laddr, egress ? &ip.saddr : &ip.daddr, 4);
+		__builtin_memcpy(addr->raddr, egress ? &ip.daddr : &ip.saddr, 4);
+	} else if (addr->family == AF_INET6) {
+		struct ipv6hdr ip6;
+		int off = ipv6_l4(skb, l4proto);
+
+		if (off < 0 || bpf_skb_load_bytes(skb, 0, &ip6, sizeof(ip6)) < 0)
+			return -1;
+		*l4off = off;
+		__builtin_memcpy(addr->laddr, egress ? &ip6.saddr : &ip6.daddr, 16);
+		__builtin_memcpy(addr->raddr, egress ? &ip6.daddr : &ip6.saddr, 16);
+	} else {
+		return -1;
+	}
+	return *l4off > skb->len ? -1 : 0;
+}
+
+/*
+ * The bytes the application passed or will be given, and the ports: 1 for
+ * a UDP datagram, 0 for anything else, -1 for a packet too short.
+ */
+static __always_inline int l4_bytes(struct __sk_buff *skb, struct bpf_sock *bsk, bool egress,
+				    struct flow_addr *addr, __u32 l4off, __u8 l4proto, __u32 *bytes)
+{
+	__u32 len = skb->len;
+
+	if (addr->sock_type == SOCK_RAW) {
+		if (addr->family == AF_INET && (!egress || addr->proto == IPPROTO_RAW))
+			*bytes = len;	/* IPv4 raw sockets see the IP header */
+		else
+			*bytes = len - l4off;
+		return 0;
+	}
+	if (l4proto == IPPROTO_UDP || l4proto == IPPROTO_UDPLITE) {
+		struct udphdr uh;
+
+		if (len < l4off + sizeof(uh) || pkt_load(skb, l4off, &uh, sizeof(uh)) < 0)
+			return -1;
+		*bytes = len - l4off - sizeof(uh);
+		addr->lport = bpf_ntohs(egress ? uh.source : uh.dest);
+		addr->rport = bpf_ntohs(egress ? uh.dest : uh.source);
+		return 1;
+	}
+	/* ping sockets: ICMP header and data; the port is the echo id */
+	*bytes = len - l4off;
+	addr->lport = bsk->src_port;
+	return 0;
+}
+
+/*
+ * A UDP socket a process made (a kernel's own socket has no release hook
+ * to flush it) where the iterator sees it: its first peer is counted in
+ * place from now on (dg_fast). The address is written before the state
+ * says so.
+ */
+static __always_inline void dg_claim(struct sock_state *s, const struct flow_addr *addr)
+{
+	if (dg_cache_on && s->dg_state == DG_NONE && (s->flags & S_IDENT) &&
+	    s->netns_cookie && s->netns_cookie == dg_netns_cookie &&
+	    addr->sock_type == SOCK_DGRAM &&
+	    (addr->proto == IPPROTO_UDP || addr->proto == IPPROTO_UDPLITE) &&
+	    __sync_val_compare_and_swap(&s->dg_state, DG_NONE, DG_CLAIMED) == DG_NONE) {
+		s->dg_addr = *addr;
+		__sync_fetch_and_add(&s->dg_state, 1);	/* DG_COUNTING */
+	}
+}
+
 static __always_inline int account_skb(struct __sk_buff *skb, bool egress)
 {
 	struct bpf_sock *bsk = skb->sk;
 	struct flow_key key = {};
 	struct flow_addr addr = {};
 	struct sock_state *s;
-	__u32 len = skb->len, l4off, bytes;
-	__u8 l4proto;
-	bool dns = false, quic = false;
+	__u32 l4off = 0, bytes = 0;
+	__u8 l4proto = 0;
+	int udp;
 
 	if (!bsk)
 		return 1;
@@ -1060,52 +1138,11 @@ static __always_inline int account_skb(struct __sk_buff *skb, bool egress)
 	addr.family = bsk->family;
 	addr.sock_type = bsk->type;
 	addr.proto = bsk->protocol;
-	if (addr.family == AF_INET) {
-		struct iphdr ip;
-
-		if (pkt_load(skb, 0, &ip, sizeof(ip)) < 0)
-			return 1;
-		l4off = ip.ihl * 4;
-		l4proto = ip.protocol;
-		__builtin_memcpy(addr.laddr, egress ? &ip.saddr : &ip.daddr, 4);
-		__builtin_memcpy(addr.raddr, egress ? &ip.daddr : &ip.saddr, 4);
-	} else if (addr.family == AF_INET6) {
-		struct ipv6hdr ip6;
-		int off = ipv6_l4(skb, &l4proto);
-
-		if (off < 0 || bpf_skb_load_bytes(skb, 0, &ip6, sizeof(ip6)) < 0)
-			return 1;
-		l4off = off;
-		__builtin_memcpy(addr.laddr, egress ? &ip6.saddr : &ip6.daddr, 16);
-		__builtin_memcpy(addr.raddr, egress ? &ip6.daddr : &ip6.saddr, 16);
-	} else {
+	if (ip_addrs(skb, egress, &addr, &l4off, &l4proto) < 0)
 		return 1;
-	}
-	if (l4off > len)
+	udp = l4_bytes(skb, bsk, egress, &addr, l4off, l4proto, &bytes);
+	if (udp < 0)
 		return 1;
-
-	/* the bytes the application passed or will be given */
-	if (addr.sock_type == SOCK_RAW) {
-		if (addr.family == AF_INET && (!egress || addr.proto == IPPROTO_RAW))
-			bytes = len;	/* IPv4 raw sockets see the IP header */
-		else
-			bytes = len - l4off;
-	} else if (l4proto == IPPROTO_UDP || l4proto == IPPROTO_UDPLITE) {
-		struct udphdr uh;
-
-		if (len < l4off + sizeof(uh) || pkt_load(skb, l4off, &uh, sizeof(uh)) < 0)
-			return 1;
-		bytes = len - l4off - sizeof(uh);
-		addr.lport = bpf_ntohs(egress ? uh.source : uh.dest);
-		addr.rport = bpf_ntohs(egress ? uh.dest : uh.source);
-		/* answers from port 53, and queries to it (one event per DNS message) */
-		dns = addr.rport == 53;
-		quic = egress && l4proto == IPPROTO_UDP;
-	} else {
-		/* ping sockets: ICMP header and data; the port is the echo id */
-		bytes = len - l4off;
-		addr.lport = bsk->src_port;
-	}
 
 	s = bpf_sk_storage_get(&socks, bsk, 0, BPF_SK_STORAGE_GET_F_CREATE);
 	if (!s)
@@ -1119,23 +1156,12 @@ static __always_inline int account_skb(struct __sk_buff *skb, bool egress)
 	key.sock_type = addr.sock_type;
 	key.proto = addr.proto;
 	flow_add(&key, &addr, s, bytes, egress);
-	/*
-	 * A UDP socket a process made (a kernel's own socket has no release
-	 * hook to flush it) where the iterator sees it: its first peer is
-	 * counted in place from now on. The address is written before the
-	 * state says so.
-	 */
-	if (s && dg_cache_on && s->dg_state == DG_NONE && (s->flags & S_IDENT) &&
-	    s->netns_cookie && s->netns_cookie == dg_netns_cookie &&
-	    addr.sock_type == SOCK_DGRAM &&
-	    (addr.proto == IPPROTO_UDP || addr.proto == IPPROTO_UDPLITE) &&
-	    __sync_val_compare_and_swap(&s->dg_state, DG_NONE, DG_CLAIMED) == DG_NONE) {
-		s->dg_addr = addr;
-		__sync_fetch_and_add(&s->dg_state, 1);	/* DG_COUNTING */
-	}
-	if (dns && want_dns)
+	if (s)
+		dg_claim(s, &addr);
+	/* answers from port 53, and queries to it (one event per DNS message) */
+	if (udp && addr.rport == 53 && want_dns)
 		emit_dns(skb, l4off + sizeof(struct udphdr), bytes, s, &addr, egress, false);
-	else if (quic)
+	else if (udp && egress && l4proto == IPPROTO_UDP)
 		quic_first_initial(skb, l4off + sizeof(struct udphdr), bytes, s, key.cookie, &addr);
 	return 1;
 }

@@ -225,114 +225,135 @@ static const char *outcome_of(const struct ev_flow *e)
 	}
 }
 
+/* A new flow: announced at once, under its owner or its listener's. */
+static void flow_new(struct tracer *t, struct flow *f, const struct ev_flow *e, uint64_t now)
+{
+	f->addr = e->addr;
+	set_ident(f, e);
+	if (f->tcp)
+		f->outcome = e->flags & FLOW_ACTIVE ? "connected" : "accepted";
+	/*
+	 * An accepted connection is announced under its listener's owner,
+	 * which is the process that accepts it unless a worker of another
+	 * executable does: the fd scan of the interval, or the close, then
+	 * names that one for the bytes. Scanning for every accepted
+	 * connection cost a core at 200 a second (the socket iterator visits
+	 * every TCP socket, TIME_WAIT ones too).
+	 */
+	if (f->have_id)
+		announce(t, f, now);
+	else	/* which process holds it: soon, or OWNER_WAIT_NS */
+		schedule_scan(t);
+}
+
+/* A TCP connect that never got established: first sight and end at once,
+ * with the identity from socket creation. */
+static void flow_attempt(struct tracer *t, struct flow *f, const struct ev_flow *e, uint64_t now)
+{
+	f->addr = e->addr;
+	set_ident(f, e);
+	f->outcome = outcome_of(e);
+	announce(t, f, now);
+	write_flow(&t->out, &t->clk, f, "end", now);
+	flow_remove(&t->flows, f);
+}
+
+/* An ICMP error for what a connected datagram socket sent: the counts so
+ * far, and the outcome, at once. */
+static void flow_dgram_error(struct tracer *t, struct flow *f, const struct ev_flow *e, uint64_t now)
+{
+	if (!f->have_id || f->inherited)
+		set_ident(f, e);
+	f->outcome = outcome_of(e);
+	announce(t, f, now);
+	write_flow(&t->out, &t->clk, f, "update", now);
+}
+
+/* The fd scan: bytes since the last report, with the owner (or, not
+ * accepted yet, its listener's). */
+static void flow_tcp_delta(struct tracer *t, struct flow *f, const struct ev_flow *e, uint64_t now)
+{
+	set_ident(f, e);
+	f->shared = e->err;
+	announce(t, f, now);
+	f->pending.send_bytes += e->counts.send_bytes;
+	f->pending.recv_bytes += e->counts.recv_bytes;
+	f->changed_mono = clock_mono_ns();
+}
+
+/* The fd scan found who holds a socket (a TCP connection older than
+ * snitch-trace is first seen here). */
+static void flow_owner(struct tracer *t, struct flow *f, const struct ev_flow *e, uint64_t now)
+{
+	hand_over(t, f, e, now);
+	set_ident(f, e);
+	f->shared = e->err;
+	announce(t, f, now);
+}
+
+static void flow_end(struct tracer *t, struct flow *f, const struct ev_flow *e, uint64_t now)
+{
+	if (!f->have_id || f->inherited)
+		set_ident(f, e);
+	/* keep the addresses from first sight: at destroy the socket is
+	 * unhashed and its local port reads 0 */
+	announce(t, f, now);
+	f->pending.send_bytes += e->counts.send_bytes;
+	f->pending.recv_bytes += e->counts.recv_bytes;
+	if (e->flags & FLOW_RESET)
+		f->outcome = "reset";
+	write_flow(&t->out, &t->clk, f, "end", now);
+	flow_remove(&t->flows, f);
+}
+
+static void flow_sock_closed(struct flow *f, const struct ev_flow *e)
+{
+	if (!f->have_id || f->inherited)
+		set_ident(f, e);
+	if (!f->tcp)
+		f->closing = true;
+}
+
+/* IT_TICK, and any other event that names no flow, is passed over. */
 static void on_flow_event(struct tracer *t, const struct ev_flow *e)
 {
 	uint64_t now = to_real(e->hdr.ts_boot_ns);
-	struct flow *f;
+	struct flow *f = NULL;
 
 	switch (e->hdr.type) {
 	case EV_FLOW_NEW:
-		f = flow_of_event(t, e, now);
-		if (!f)
-			return;
-		f->addr = e->addr;
-		set_ident(f, e);
-		if (f->tcp)
-			f->outcome = e->flags & FLOW_ACTIVE ? "connected" : "accepted";
-		/*
-		 * An accepted connection is announced under its listener's
-		 * owner, which is the process that accepts it unless a worker
-		 * of another executable does: the fd scan of the interval, or
-		 * the close, then names that one for the bytes. Scanning for
-		 * every accepted connection cost a core at 200 a second (the
-		 * socket iterator visits every TCP socket, TIME_WAIT ones too).
-		 */
-		if (f->have_id)
-			announce(t, f, now);
-		else	/* which process holds it: soon, or OWNER_WAIT_NS */
-			schedule_scan(t);
+		if ((f = flow_of_event(t, e, now)))
+			flow_new(t, f, e, now);
 		break;
 	case EV_FLOW_ATTEMPT:
-		/* a TCP connect that never got established: first sight and
-		 * end at once, with the identity from socket creation */
-		f = flow_of_event(t, e, now);
-		if (!f)
-			return;
-		f->addr = e->addr;
-		set_ident(f, e);
-		f->outcome = outcome_of(e);
-		announce(t, f, now);
-		write_flow(&t->out, &t->clk, f, "end", now);
-		flow_remove(&t->flows, f);
+		if ((f = flow_of_event(t, e, now)))
+			flow_attempt(t, f, e, now);
 		break;
 	case EV_DGRAM_ERROR:
-		/* an ICMP error for what a connected datagram socket sent:
-		 * the counts so far, and the outcome, at once */
-		f = flow_of_event(t, e, now);
-		if (!f)
-			return;
-		if (!f->have_id || f->inherited)
-			set_ident(f, e);
-		f->outcome = outcome_of(e);
-		announce(t, f, now);
-		write_flow(&t->out, &t->clk, f, "update", now);
+		if ((f = flow_of_event(t, e, now)))
+			flow_dgram_error(t, f, e, now);
 		break;
 	case IT_TCP_DELTA:
-		/* the fd scan: bytes since the last report, with the owner (or,
-		 * not accepted yet, its listener's) */
-		f = flow_of_event(t, e, now);
-		if (!f)
-			return;
-		set_ident(f, e);
-		f->shared = e->err;
-		announce(t, f, now);
-		f->pending.send_bytes += e->counts.send_bytes;
-		f->pending.recv_bytes += e->counts.recv_bytes;
-		f->changed_mono = clock_mono_ns();
+		if ((f = flow_of_event(t, e, now)))
+			flow_tcp_delta(t, f, e, now);
 		break;
 	case IT_OWNER:
-		/* the fd scan found who holds a socket; a TCP connection older
-		 * than snitch-trace is first seen here */
 		if (e->flags & FLOW_TCP) {
-			f = flow_of_event(t, e, now);
-			if (!f)
-				return;
-			hand_over(t, f, e, now);
-			set_ident(f, e);
-			f->shared = e->err;
-			announce(t, f, now);
+			if ((f = flow_of_event(t, e, now)))
+				flow_owner(t, f, e, now);
 			break;
 		}
-		for (f = flow_first_of(&t->flows, e->key.cookie); f; f = flow_next_of(f)) {
-			hand_over(t, f, e, now);
-			set_ident(f, e);
-			f->shared = e->err;
-			announce(t, f, now);
-		}
+		/* a datagram socket: every flow it has */
+		for (f = flow_first_of(&t->flows, e->key.cookie); f; f = flow_next_of(f))
+			flow_owner(t, f, e, now);
 		break;
 	case EV_FLOW_END:
-		f = flow_of_event(t, e, now);
-		if (!f)
-			return;
-		if (!f->have_id || f->inherited)
-			set_ident(f, e);
-		/* keep the addresses from first sight: at destroy the socket
-		 * is unhashed and its local port reads 0 */
-		announce(t, f, now);
-		f->pending.send_bytes += e->counts.send_bytes;
-		f->pending.recv_bytes += e->counts.recv_bytes;
-		if (e->flags & FLOW_RESET)
-			f->outcome = "reset";
-		write_flow(&t->out, &t->clk, f, "end", now);
-		flow_remove(&t->flows, f);
+		if ((f = flow_of_event(t, e, now)))
+			flow_end(t, f, e, now);
 		break;
 	case EV_SOCK_CLOSED:
-		for (f = flow_first_of(&t->flows, e->key.cookie); f; f = flow_next_of(f)) {
-			if (!f->have_id || f->inherited)
-				set_ident(f, e);
-			if (!f->tcp)
-				f->closing = true;
-		}
+		for (f = flow_first_of(&t->flows, e->key.cookie); f; f = flow_next_of(f))
+			flow_sock_closed(f, e);
 		break;
 	}
 }
@@ -873,43 +894,30 @@ static void dgram_cache_on(struct tracer *t)
 	close(fd);
 }
 
-static int setup(struct tracer *t, const struct trace_opts *o)
+/*
+ * The cgroup whose sockets are watched: --cgroup, or the cgroup2 mount. A
+ * descriptor, or -1 with none (an error only when --cgroup named it).
+ */
+static int open_cgroup(const struct trace_opts *o, char *path, size_t size, int *fd)
 {
-	char cgpath[4096] = "", msg[512];
-	struct btf *vmlinux = btf__load_vmlinux_btf();
-	struct hook hooks[16];
-	int nh = 0, cgfd = -1, r;
-	bool have_cgroup;
-	enum scan_kind scan;
-	struct buf uncovered = BUF_INIT;
-
-	if (!vmlinux) {
-		log_msg("cannot read the kernel's BTF (/sys/kernel/btf/vmlinux): %s; the kernel needs CONFIG_DEBUG_INFO_BTF=y",
-			strerror(errno));
-		return SNITCH_EXIT_UNAVAILABLE;
-	}
+	*fd = -1;
 	if (o->cgroup)
-		snprintf(cgpath, sizeof(cgpath), "%s", o->cgroup);
-	have_cgroup = o->cgroup || find_cgroup2(cgpath, sizeof(cgpath));
-	if (have_cgroup) {
-		cgfd = open(cgpath, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (cgfd < 0) {
-			log_msg("cannot open cgroup '%s': %s", cgpath, strerror(errno));
-			if (o->cgroup) {
-				btf__free(vmlinux);
-				return SNITCH_EXIT_UNAVAILABLE;
-			}
-			have_cgroup = false;
-		}
-	}
-	r = load_bpf(t, o, vmlinux, have_cgroup, hooks, &nh, &uncovered, &scan);
-	btf__free(vmlinux);
-	if (r >= 0) {
-		if (cgfd >= 0)
-			close(cgfd);
-		buf_release(&uncovered);
-		return r;
-	}
+		snprintf(path, size, "%s", o->cgroup);
+	else if (!find_cgroup2(path, size))
+		return 0;
+	*fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (*fd >= 0)
+		return 0;
+	log_msg("cannot open cgroup '%s': %s", path, strerror(errno));
+	return o->cgroup ? SNITCH_EXIT_UNAVAILABLE : 0;
+}
+
+/* What does not attach is said, and named in uncovered. */
+static void attach_hooks(struct tracer *t, struct hook *hooks, int nh, int cgfd,
+			 struct buf *uncovered)
+{
+	char msg[512];
+
 	for (int i = 0; i < nh; i++) {
 		struct hook *h = &hooks[i];
 		struct bpf_link *l;
@@ -922,13 +930,16 @@ static int setup(struct tracer *t, const struct trace_opts *o)
 			snprintf(msg, sizeof(msg), "cannot attach %s: %s", h->what, strerror(errno));
 			log_msg("%s", msg);
 			error_record(t, "attach_failed", msg);
-			buf_printf(&uncovered, "%s%s", uncovered.len ? "; " : "", h->what);
+			buf_printf(uncovered, "%s%s", uncovered->len ? "; " : "", h->what);
 			continue;
 		}
 		t->links[t->nlinks++] = l;
 	}
-	if (cgfd >= 0)
-		close(cgfd);
+}
+
+/* The fd scan's iterators, all or none: the scan that is left. */
+static enum scan_kind attach_scan(struct tracer *t, enum scan_kind scan)
+{
 	if (scan == SCAN_ONE) {
 		t->scan_links[t->nscan++] = bpf_program__attach_iter(t->skel->progs.scan_fds, NULL);
 	} else if (scan == SCAN_THREE) {
@@ -941,29 +952,30 @@ static int setup(struct tracer *t, const struct trace_opts *o)
 			for (int j = 0; j < t->nscan; j++)
 				bpf_link__destroy(t->scan_links[j]);
 			t->nscan = 0;
-			scan = SCAN_NONE;
-			break;
+			return SCAN_NONE;
 		}
 	}
+	return scan;
+}
+
+/* What is counted, how, and what is not seen: on standard error at start,
+ * and what is missing as error records too. */
+static void tell_coverage(struct tracer *t, const struct trace_opts *o, enum scan_kind scan,
+			  const char *cgpath, const struct buf *uncovered)
+{
+	char msg[512];
+
 	if (scan == SCAN_NONE) {
 		snprintf(msg, sizeof(msg),
 			 "the task_file iterator is not available: TCP bytes are counted only when a connection ends, and sockets older than snitch-trace are not seen");
 		log_msg("%s", msg);
 		error_record(t, "iterator_unavailable", msg);
 	} else if (scan == SCAN_THREE) {
-		dgram_cache_on(t);
 		log_msg("this kernel's verifier refuses the one-pass fd scan: TCP connections in other network namespaces than snitch-trace's are counted when they end, not every interval, and sockets there older than snitch-trace get no owner");
 	}
-	t->rb = ring_buffer__new(bpf_map__fd(t->skel->maps.events), on_event, t, NULL);
-	if (!t->rb) {
-		log_msg("cannot set up the ring buffer: %s", strerror(errno));
-		return SNITCH_EXIT_SOFTWARE;
-	}
-	map_ringbuf_positions(t);
-
 	log_msg("counting TCP from the kernel's byte counters: fd scan every %llu ms, and when a connection ends",
 		(unsigned long long)o->interval_ms);
-	if (have_cgroup)
+	if (cgpath)
 		log_msg("counting UDP, ICMP and raw IP per packet, and DNS answers, on cgroup %s", cgpath);
 	if (t->sys.n) {
 		struct buf names = BUF_INIT;
@@ -974,13 +986,57 @@ static int setup(struct tracer *t, const struct trace_opts *o)
 			(int)names.len, names.p);
 		buf_release(&names);
 	}
-	if (uncovered.len) {
+	if (uncovered->len) {
 		snprintf(msg, sizeof(msg), "not attached, so not seen: %.*s",
-			 (int)uncovered.len, uncovered.p);
+			 (int)uncovered->len, uncovered->p);
 		log_msg("%s", msg);
 		error_record(t, "hooks_missing", msg);
 	}
 	log_msg("not counted: TCP send and receive calls (a hook on every call costs too much); DNS over TLS or HTTPS; names inside TLS other than the ClientHello's; AF_PACKET mmap receive rings");
+}
+
+/* Loaded, attached and the ring buffer set up: -1, else an exit status. */
+static int setup(struct tracer *t, const struct trace_opts *o)
+{
+	char cgpath[4096] = "";
+	struct btf *vmlinux = btf__load_vmlinux_btf();
+	struct hook hooks[16];
+	int nh = 0, cgfd, r;
+	bool have_cgroup;
+	enum scan_kind scan;
+	struct buf uncovered = BUF_INIT;
+
+	if (!vmlinux) {
+		log_msg("cannot read the kernel's BTF (/sys/kernel/btf/vmlinux): %s; the kernel needs CONFIG_DEBUG_INFO_BTF=y",
+			strerror(errno));
+		return SNITCH_EXIT_UNAVAILABLE;
+	}
+	if ((r = open_cgroup(o, cgpath, sizeof(cgpath), &cgfd)) > 0) {
+		btf__free(vmlinux);
+		return r;
+	}
+	have_cgroup = cgfd >= 0;
+	r = load_bpf(t, o, vmlinux, have_cgroup, hooks, &nh, &uncovered, &scan);
+	btf__free(vmlinux);
+	if (r < 0)
+		attach_hooks(t, hooks, nh, cgfd, &uncovered);
+	if (have_cgroup)
+		close(cgfd);
+	if (r >= 0) {
+		buf_release(&uncovered);
+		return r;
+	}
+	scan = attach_scan(t, scan);
+	if (scan == SCAN_THREE)
+		dgram_cache_on(t);
+	t->rb = ring_buffer__new(bpf_map__fd(t->skel->maps.events), on_event, t, NULL);
+	if (!t->rb) {
+		log_msg("cannot set up the ring buffer: %s", strerror(errno));
+		buf_release(&uncovered);
+		return SNITCH_EXIT_SOFTWARE;
+	}
+	map_ringbuf_positions(t);
+	tell_coverage(t, o, scan, have_cgroup ? cgpath : NULL, &uncovered);
 	buf_release(&uncovered);
 	return -1;
 }
