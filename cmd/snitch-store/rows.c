@@ -502,14 +502,142 @@ static const char *interned(struct batch *b, char kind, const char *s, size_t n)
 	return r ? r->s : NULL;
 }
 
+/* the decoded strings of the record batch_add is reading */
+static struct buf scratch[8];
+
+/* One level of the process tree into key->exe[l]: false to leave the
+ * record out (an ignored sha256). */
+static bool key_level(struct batch *b, const struct store_opts *o, const struct filters *f,
+		      const struct record *r, const struct record_member **m, int l,
+		      struct conn_row *key)
+{
+	const struct record_member **lm = m + l * KEYS_PER_LEVEL;
+	char *fld[EXE_FIELDS] = { NULL };
+	size_t len[EXE_FIELDS] = { 0 };
+	struct buf *s = scratch;
+
+	fld[EXE_PATH] = str_of(r, lm[K_PATH], &s[0], &len[EXE_PATH]);
+	fld[EXE_NAME] = str_of(r, lm[K_NAME], &s[1], &len[EXE_NAME]);
+	if (!o->no_cmdlines && lm[K_CMD] && lm[K_CMD]->type == JSON_ARRAY) {
+		/* the JSON array text: exact, non-UTF-8 bytes escaped */
+		fld[EXE_CMDLINE] = (char *)record_val(r, lm[K_CMD]);
+		len[EXE_CMDLINE] = lm[K_CMD]->val_len;
+	}
+	fld[EXE_SHA256] = str_of(r, lm[K_SHA], &s[2], &len[EXE_SHA256]);
+	if (fld[EXE_SHA256] && len[EXE_SHA256] != 64)
+		fld[EXE_SHA256] = NULL;
+	if (l == 0 && fld[EXE_SHA256] && f->nsha &&
+	    sha_ignored(f, fld[EXE_SHA256], len[EXE_SHA256]))
+		return false;
+	/* what runs inside it: "" (none) is stored as NULL */
+	if (l == 0) {
+		fld[EXE_APP_KIND] = str_of(r, m[K_APP_KIND], &s[3], &len[EXE_APP_KIND]);
+		fld[EXE_APP] = str_of(r, m[K_APP], &s[4], &len[EXE_APP]);
+		if (!fld[EXE_APP] || !len[EXE_APP])
+			fld[EXE_APP] = fld[EXE_APP_KIND] = NULL;
+	}
+	fld[EXE_SCRIPT] = str_of(r, lm[K_SCRIPT], &s[5], &len[EXE_SCRIPT]);
+	if (fld[EXE_SCRIPT] && !len[EXE_SCRIPT])
+		fld[EXE_SCRIPT] = NULL;
+	fld[EXE_SCRIPT_SHA256] = str_of(r, lm[K_SCRIPT_SHA], &s[6], &len[EXE_SCRIPT_SHA256]);
+	if (!fld[EXE_SCRIPT] || (fld[EXE_SCRIPT_SHA256] && len[EXE_SCRIPT_SHA256] != 64))
+		fld[EXE_SCRIPT_SHA256] = NULL;
+	key->exe[l] = intern_exe(b, fld, len);
+	return true;
+}
+
+/* Ports, addresses and domain into the key: false to leave the record out
+ * (an ignored port, address or domain). */
+static bool key_peer(struct batch *b, const struct store_opts *o, const struct filters *f,
+		     const struct record *r, const struct record_member **m, bool exec,
+		     struct conn_row *key)
+{
+	struct buf *s = scratch;
+	size_t n;
+	char *v;
+
+	if (exec) {
+		key->lport = key->rport = -1;	/* an exec: a "connection" of no port */
+	} else if (o->no_ports) {
+		key->lport = key->rport = INT_NULL;
+	} else {
+		key->lport = int_of(r, m[K_LPORT]);
+		key->rport = int_of(r, m[K_RPORT]);
+	}
+	if (port_ignored(f, key->lport) || port_ignored(f, key->rport))
+		return false;
+	v = str_of(r, m[K_RADDR], &s[4], &n);
+	if (v && ip_ignored(f, v))
+		return false;
+	if (!o->no_addresses && v && n)
+		key->raddr = intern_str(b, 'a', v, n);
+	v = str_of(r, m[K_LADDR], &s[4], &n);
+	if (!o->no_addresses && v && n)
+		key->laddr = intern_str(b, 'a', v, n);
+	v = str_of(r, m[K_DOMAIN], &s[5], &n);
+	if (v && f->ndomains && domain_ignored(f, v, n))
+		return false;
+	if (v)
+		key->domain = intern_str(b, 'd', v, n);
+	return true;
+}
+
+/* The container as "runtime:id" (the id alone does not say where to look),
+ * with its facts. */
+static void key_container(struct batch *b, const struct record *r,
+			  const struct record_member **m, struct conn_row *key)
+{
+	struct buf *s = scratch;
+	size_t n, rn;
+	char *v = str_of(r, m[K_CID], &s[6], &n), *rt;
+
+	if (!v || !n)
+		return;
+	rt = str_of(r, m[K_CRUNTIME], &s[7], &rn);
+	buf_reset(&s[3]);
+	if (rt && rn) {
+		buf_append(&s[3], rt, rn);
+		buf_putc(&s[3], ':');
+	}
+	buf_append(&s[3], v, n);
+	key->container = intern_str(b, 'c', s[3].p, s[3].len);
+	if (key->container)
+		container_facts_take(key->container, r, m + K_CNAME);
+}
+
+/* The key's row of the window, made if new: NULL (counted lost) without memory. */
+static struct conn_row *row_of(struct batch *b, const struct conn_row *key,
+			       uint64_t from, uint64_t to)
+{
+	struct conn_row *row;
+
+	HASH_FIND(hh, b->rows, key, CONN_KEY_LEN, row);
+	if (row)
+		return row;
+	row = malloc(sizeof(*row));
+	if (!row) {
+		b->lost_rows++;
+		return NULL;
+	}
+	memcpy(row, key, sizeof(*row));
+	row->first_ns = from;
+	row->last_ns = to;
+	HASH_ADD(hh, b->rows, window_start_ns, CONN_KEY_LEN, row);
+	if (!table_added(row, hh)) {
+		free(row);
+		b->lost_rows++;
+		return NULL;
+	}
+	return row;
+}
+
 int batch_add(struct batch *b, const struct store_opts *o,
 	      const struct filters *f, struct record *r, uint64_t window_ns)
 {
 	const struct record_member *m[NKEYS];
-	static struct buf s[8];
 	struct conn_row key, *row;
 	bool exec;
-	uint64_t t, from, to;
+	uint64_t t, from, to, x;
 	size_t n;
 	char *v;
 
@@ -529,116 +657,31 @@ int batch_add(struct batch *b, const struct store_opts *o,
 	key.window_start_ns = t - t % window_ns;
 	key.window_end_ns = key.window_start_ns + window_ns;
 
-	for (int l = 0; l < NLEVELS; l++) {
-		const struct record_member **lm = m + l * KEYS_PER_LEVEL;
-		char *fld[EXE_FIELDS] = { NULL };
-		size_t len[EXE_FIELDS] = { 0 };
-
-		fld[EXE_PATH] = str_of(r, lm[K_PATH], &s[0], &len[EXE_PATH]);
-		fld[EXE_NAME] = str_of(r, lm[K_NAME], &s[1], &len[EXE_NAME]);
-		if (!o->no_cmdlines && lm[K_CMD] && lm[K_CMD]->type == JSON_ARRAY) {
-			/* the JSON array text: exact, non-UTF-8 bytes escaped */
-			fld[EXE_CMDLINE] = (char *)record_val(r, lm[K_CMD]);
-			len[EXE_CMDLINE] = lm[K_CMD]->val_len;
-		}
-		fld[EXE_SHA256] = str_of(r, lm[K_SHA], &s[2], &len[EXE_SHA256]);
-		if (fld[EXE_SHA256] && len[EXE_SHA256] != 64)
-			fld[EXE_SHA256] = NULL;
-		if (l == 0 && fld[EXE_SHA256] && f->nsha &&
-		    sha_ignored(f, fld[EXE_SHA256], len[EXE_SHA256]))
+	for (int l = 0; l < NLEVELS; l++)
+		if (!key_level(b, o, f, r, m, l, &key))
 			return 0;
-		/* what runs inside it: "" (none) is stored as NULL */
-		if (l == 0) {
-			fld[EXE_APP_KIND] = str_of(r, m[K_APP_KIND], &s[3], &len[EXE_APP_KIND]);
-			fld[EXE_APP] = str_of(r, m[K_APP], &s[4], &len[EXE_APP]);
-			if (!fld[EXE_APP] || !len[EXE_APP])
-				fld[EXE_APP] = fld[EXE_APP_KIND] = NULL;
-		}
-		fld[EXE_SCRIPT] = str_of(r, lm[K_SCRIPT], &s[5], &len[EXE_SCRIPT]);
-		if (fld[EXE_SCRIPT] && !len[EXE_SCRIPT])
-			fld[EXE_SCRIPT] = NULL;
-		fld[EXE_SCRIPT_SHA256] = str_of(r, lm[K_SCRIPT_SHA], &s[6], &len[EXE_SCRIPT_SHA256]);
-		if (!fld[EXE_SCRIPT] || (fld[EXE_SCRIPT_SHA256] && len[EXE_SCRIPT_SHA256] != 64))
-			fld[EXE_SCRIPT_SHA256] = NULL;
-		key.exe[l] = intern_exe(b, fld, len);
-	}
 	key.uid = int_of(r, m[K_UID]);
-	v = str_of(r, m[K_FAMILY], &s[3], &n);
+	v = str_of(r, m[K_FAMILY], &scratch[3], &n);
 	key.family = interned(b, 'f', v, n);
-	v = str_of(r, m[K_PROTO], &s[3], &n);
+	v = str_of(r, m[K_PROTO], &scratch[3], &n);
 	key.proto = interned(b, 'p', v, n);
-	if (exec) {
-		key.lport = key.rport = -1;	/* an exec: a "connection" of no port */
-	} else if (o->no_ports) {
-		key.lport = key.rport = INT_NULL;
-	} else {
-		key.lport = int_of(r, m[K_LPORT]);
-		key.rport = int_of(r, m[K_RPORT]);
-	}
-	if (port_ignored(f, key.lport) || port_ignored(f, key.rport))
+	if (!key_peer(b, o, f, r, m, exec, &key))
 		return 0;
-	v = str_of(r, m[K_RADDR], &s[4], &n);
-	if (v && ip_ignored(f, v))
-		return 0;
-	if (!o->no_addresses && v && n)
-		key.raddr = intern_str(b, 'a', v, n);
-	v = str_of(r, m[K_LADDR], &s[4], &n);
-	if (!o->no_addresses && v && n)
-		key.laddr = intern_str(b, 'a', v, n);
-	v = str_of(r, m[K_DOMAIN], &s[5], &n);
-	if (v && f->ndomains && domain_ignored(f, v, n))
-		return 0;
-	if (v)
-		key.domain = intern_str(b, 'd', v, n);
 	key.netns = int_of(r, m[K_NETNS]);
-	v = str_of(r, m[K_OUTCOME], &s[3], &n);
+	v = str_of(r, m[K_OUTCOME], &scratch[3], &n);
 	key.outcome = interned(b, 'o', v, n);
-	v = str_of(r, m[K_CID], &s[6], &n);
-	if (v && n) {
-		/* "runtime:id": the id alone does not say where to look */
-		size_t rn;
-		char *rt = str_of(r, m[K_CRUNTIME], &s[7], &rn);
+	key_container(b, r, m, &key);
 
-		buf_reset(&s[3]);
-		if (rt && rn) {
-			buf_append(&s[3], rt, rn);
-			buf_putc(&s[3], ':');
-		}
-		buf_append(&s[3], v, n);
-		key.container = intern_str(b, 'c', s[3].p, s[3].len);
-		if (key.container)
-			container_facts_take(key.container, r, m + K_CNAME);
-	}
-
-	HASH_FIND(hh, b->rows, &key, CONN_KEY_LEN, row);
-	if (!row) {
-		row = malloc(sizeof(*row));
-		if (!row) {
-			b->lost_rows++;
-			return 0;
-		}
-		memcpy(row, &key, sizeof(*row));
-		row->first_ns = from;
-		row->last_ns = to;
-		HASH_ADD(hh, b->rows, window_start_ns, CONN_KEY_LEN, row);
-		if (!table_added(row, hh)) {
-			free(row);
-			b->lost_rows++;
-			return 0;
-		}
-	}
+	if (!(row = row_of(b, &key, from, to)))
+		return 0;
 	if (from < row->first_ns)
 		row->first_ns = from;
 	if (to > row->last_ns)
 		row->last_ns = to;
-	{
-		uint64_t x;
-
-		if (record_member_u64(r, m[K_SEND], &x) == 0)
-			row->send_bytes += x;
-		if (record_member_u64(r, m[K_RECV], &x) == 0)
-			row->recv_bytes += x;
-	}
+	if (record_member_u64(r, m[K_SEND], &x) == 0)
+		row->send_bytes += x;
+	if (record_member_u64(r, m[K_RECV], &x) == 0)
+		row->recv_bytes += x;
 	row->events++;
 	return 1;
 }
