@@ -1105,17 +1105,24 @@ int db_write(struct db *d, const struct batch *b, char *err, size_t errsize)
 }
 
 /* One statement with one number bound: 0 or an SQLite error. */
-static int exec_i64(struct db *d, const char *sql, int64_t v)
+/* A statement of n integer parameters that returns no rows, run once. */
+static int exec_i64s(struct db *d, const char *sql, const int64_t *v, int n)
 {
 	sqlite3_stmt *st;
 	int r = sqlite3_prepare_v2(d->h, sql, -1, &st, NULL);
 
 	if (r != SQLITE_OK)
 		return r;
-	sqlite3_bind_int64(st, 1, v);
+	for (int i = 0; i < n; i++)
+		sqlite3_bind_int64(st, i + 1, v[i]);
 	r = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK : sqlite3_errcode(d->h);
 	sqlite3_finalize(st);
 	return r;
+}
+
+static int exec_i64(struct db *d, const char *sql, int64_t v)
+{
+	return exec_i64s(d, sql, &v, 1);
 }
 
 /*
@@ -1177,6 +1184,77 @@ static int retain_rollups(struct db *d, int64_t cutoff_ns, const int64_t *cut, c
 	return r;
 }
 
+/*
+ * Where each rollup level is cut: cut[] the minute and hour levels (by
+ * their own retention), coarse_cut[] the first week and four weeks wholly
+ * after the cutoff. A level only ever gets shorter: what was skipped stays
+ * missing.
+ */
+static void retain_cuts(const struct db *d, int64_t cutoff_ns, int64_t *cut, int64_t *coarse_cut)
+{
+	int64_t now_s = (int64_t)time(NULL);
+
+	for (int c = 0; c < ROLLUP_COARSE; c++) {
+		int64_t ns = rollup_coarse_ns[c];
+
+		coarse_cut[c] = cutoff_ns - cutoff_ns % ns;
+		if (coarse_cut[c] < cutoff_ns)
+			coarse_cut[c] += ns;
+		if (coarse_cut[c] < d->coarse_from[c])
+			coarse_cut[c] = d->coarse_from[c];
+	}
+	for (int l = 0; l < ROLLUP_LEVELS; l++) {
+		int64_t ns = l == 0 ? 60 : 3600;
+
+		cut[l] = (now_s - level_keep_s[l]) / ns * ns * 1000000000;
+		if (cut[l] < d->level_from[l])
+			cut[l] = d->level_from[l];
+	}
+}
+
+/*
+ * The connections before the cutoff. Rows are appended in time order, so
+ * the expired ones come first in rowid order: the scan stops at the first
+ * row to keep, and reads no more than it deletes. (No index on time alone:
+ * it would cost every insert; the time-range indexes lead with executable
+ * and domain.)
+ *
+ * Rows written after later ones (the wall clock stepped back): the expired
+ * ones up to the last such row, a scan of the rows kept up to there, once
+ * a day (whole days expire). Once retention is past it, the log is in
+ * order again.
+ */
+static int delete_expired(struct db *d, int64_t cutoff_ns, uint64_t *deleted)
+{
+	int64_t v[2] = { d->disorder_rowid, cutoff_ns }, first = 0;
+	sqlite3_stmt *st;
+	int r;
+
+	r = exec_i64(d, "DELETE FROM connections WHERE rowid < coalesce("
+		     " (SELECT rowid FROM connections WHERE window_start_ns >= ?1 ORDER BY rowid LIMIT 1),"
+		     " (SELECT max(rowid) + 1 FROM connections))", cutoff_ns);
+	if (r != SQLITE_OK)
+		return r;
+	*deleted = (uint64_t)sqlite3_changes64(d->h);
+	if (!d->disorder_rowid || cutoff_ns <= d->disorder_cut)
+		return SQLITE_OK;
+	r = exec_i64s(d, "DELETE FROM connections WHERE rowid <= ?1 AND window_start_ns < ?2", v, 2);
+	if (r != SQLITE_OK)
+		return r;
+	*deleted += (uint64_t)sqlite3_changes64(d->h);
+	r = sqlite3_prepare_v2(d->h, "SELECT coalesce(min(rowid), 0) FROM connections", -1, &st, NULL);
+	if (r != SQLITE_OK)
+		return r;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		first = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	/* every row up to it is of a day kept: in order from here on */
+	if (first == 0 || first > d->disorder_rowid)
+		r = exec_i64(d, "DELETE FROM rollup_state WHERE level = 'disorder' AND from_ns = ?1",
+			     d->disorder_rowid);
+	return r;
+}
+
 int db_retain(struct db *d, uint64_t cutoff_ns, uint64_t *deleted, char *err,
 	      size_t errsize)
 {
@@ -1192,100 +1270,26 @@ int db_retain(struct db *d, uint64_t cutoff_ns, uint64_t *deleted, char *err,
 		" UNION SELECT raddr_id FROM connections WHERE raddr_id IS NOT NULL);"
 		"DELETE FROM containers WHERE id NOT IN ("
 		" SELECT container_id FROM connections WHERE container_id IS NOT NULL);";
-	sqlite3_stmt *st;
+	int64_t cut[ROLLUP_LEVELS], coarse_cut[ROLLUP_COARSE];
 	int r;
-
-	int64_t cut[ROLLUP_LEVELS], coarse_cut[ROLLUP_COARSE], now_s = (int64_t)time(NULL);
 
 	/*
 	 * Whole days go, so that the rollups of the days kept sum exactly the
 	 * rows kept (a day's rollup row cannot be cut in two).
 	 */
 	cutoff_ns -= cutoff_ns % (uint64_t)ROLLUP_DAY_NS;
-	/* the first bucket of a coarse level wholly after it */
-	for (int c = 0; c < ROLLUP_COARSE; c++) {
-		int64_t ns = rollup_coarse_ns[c];
-
-		coarse_cut[c] = (int64_t)cutoff_ns - (int64_t)cutoff_ns % ns;
-		if (coarse_cut[c] < (int64_t)cutoff_ns)
-			coarse_cut[c] += ns;
-		if (coarse_cut[c] < d->coarse_from[c])
-			coarse_cut[c] = d->coarse_from[c];
-	}
-	for (int l = 0; l < ROLLUP_LEVELS; l++) {
-		int64_t ns = l == 0 ? 60 : 3600;
-
-		cut[l] = (now_s - level_keep_s[l]) / ns * ns * 1000000000;
-		/* a level only ever gets shorter: what was skipped stays missing */
-		if (cut[l] < d->level_from[l])
-			cut[l] = d->level_from[l];
-	}
+	retain_cuts(d, (int64_t)cutoff_ns, cut, coarse_cut);
 	*deleted = 0;
 	r = exec_sql(d->h, "BEGIN IMMEDIATE", err, errsize);
 	if (r != SQLITE_OK)
 		return r;
 	r = retain_rollups(d, (int64_t)cutoff_ns, cut, coarse_cut);
-	if (r != SQLITE_OK) {
-		snprintf(err, errsize, "%s", sqlite3_errmsg(d->h));
-		(void)sqlite3_exec(d->h, "ROLLBACK", NULL, NULL, NULL);
-		return r;
-	}
-	/*
-	 * Rows are appended in time order, so the expired ones come first in
-	 * rowid order: the scan stops at the first row to keep, and reads no
-	 * more than it deletes. (No index on time alone: it would cost every
-	 * insert; the time-range indexes lead with executable and domain.)
-	 */
-	r = sqlite3_prepare_v2(d->h,
-		"DELETE FROM connections WHERE rowid < coalesce("
-		" (SELECT rowid FROM connections WHERE window_start_ns >= ?1 ORDER BY rowid LIMIT 1),"
-		" (SELECT max(rowid) + 1 FROM connections))",
-		-1, &st, NULL);
-	if (r == SQLITE_OK) {
-		sqlite3_bind_int64(st, 1, (int64_t)cutoff_ns);
-		r = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK : sqlite3_errcode(d->h);
-		sqlite3_finalize(st);
-		*deleted = (uint64_t)sqlite3_changes64(d->h);
-	}
-	/*
-	 * Rows written after later ones (the wall clock stepped back): the
-	 * expired ones up to the last such row, a scan of the rows kept up to
-	 * there, once a day (whole days expire). Once retention is past it,
-	 * the log is in order again.
-	 */
-	if (r == SQLITE_OK && d->disorder_rowid && (int64_t)cutoff_ns > d->disorder_cut) {
-		int64_t first = 0;
-
-		r = sqlite3_prepare_v2(d->h, "DELETE FROM connections WHERE rowid <= ?1 AND window_start_ns < ?2",
-				       -1, &st, NULL);
-		if (r == SQLITE_OK) {
-			sqlite3_bind_int64(st, 1, d->disorder_rowid);
-			sqlite3_bind_int64(st, 2, (int64_t)cutoff_ns);
-			r = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK : sqlite3_errcode(d->h);
-			sqlite3_finalize(st);
-			*deleted += (uint64_t)sqlite3_changes64(d->h);
-		}
-		if (r == SQLITE_OK)
-			r = sqlite3_prepare_v2(d->h, "SELECT coalesce(min(rowid), 0) FROM connections", -1, &st, NULL);
-		if (r == SQLITE_OK) {
-			if (sqlite3_step(st) == SQLITE_ROW)
-				first = sqlite3_column_int64(st, 0);
-			sqlite3_finalize(st);
-		}
-		/* every row up to it is of a day kept: in order from here on */
-		if (r == SQLITE_OK && (first == 0 || first > d->disorder_rowid))
-			r = exec_i64(d, "DELETE FROM rollup_state WHERE level = 'disorder' AND from_ns = ?1",
-				     d->disorder_rowid);
-	}
+	if (r == SQLITE_OK)
+		r = delete_expired(d, (int64_t)cutoff_ns, deleted);
 	if (r == SQLITE_OK && *deleted)
 		r = exec_sql(d->h, orphans, err, errsize);
 	if (r == SQLITE_OK)
-		r = sqlite3_prepare_v2(d->h, "DELETE FROM events WHERE ts_ns < ?1", -1, &st, NULL);
-	if (r == SQLITE_OK) {
-		sqlite3_bind_int64(st, 1, (int64_t)cutoff_ns);
-		r = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK : sqlite3_errcode(d->h);
-		sqlite3_finalize(st);
-	}
+		r = exec_i64(d, "DELETE FROM events WHERE ts_ns < ?1", (int64_t)cutoff_ns);
 	if (r != SQLITE_OK) {
 		snprintf(err, errsize, "%s", sqlite3_errmsg(d->h));
 		(void)sqlite3_exec(d->h, "ROLLBACK", NULL, NULL, NULL);
