@@ -156,59 +156,89 @@ static void move_sel(struct tui *t, long d)
 		t->sel = (size_t)((long)t->sel + d);
 }
 
-/* Returns false to quit. */
-static bool on_key(struct tui *t, int c)
+/* Keys that work in every view, the live feed too: 1 handled, 0 quit,
+ * -1 not one of them. */
+static int global_key(struct tui *t, int c)
 {
-	long page = view_table_rows();
-
-	if (t->help) {
-		t->help = false;
-		return c != 'q';
-	}
-	if (t->editing) {
-		flush(t);
-		edit_key(t, c);
-		return true;
-	}
-	if (c != ERR && c != KEY_RESIZE)
-		t->msg[0] = '\0', t->msg_error = false;
 	switch (c) {
 	case 'q':
 	case 'Q':
-		return false;
+		return 0;
 	case '?':
 		t->help = true;
-		return true;
+		return 1;
 	case 'u':
 		t->units = (t->units + 1) % UNITS_COUNT;
-		return true;
+		return 1;
 	case 'U':
 		t->units = (t->units + UNITS_COUNT - 1) % UNITS_COUNT;
-		return true;
+		return 1;
 	case '/':
 		t->editing = true;
 		snprintf(t->edit, sizeof(t->edit), "%s", t->search);
-		return true;
+		return 1;
 	case 27:
 		flush(t);
 		if (t->search[0]) {
 			t->search[0] = '\0';
 			tui_resort(t);
 		}
-		return true;
+		return 1;
 	case 'l':
 		t->live = !t->live;
 		if (t->live && t->feed.fd < 0) {
 			live_connect(t);
 			t->next_try_ns = clock_mono_ns() + NS;
 		}
-		return true;
+		return 1;
 	}
-	if (t->live)
-		return true;
-	if (c != KEY_UP && c != 'k' && c != KEY_DOWN && c != 'j' && c != KEY_LEFT && c != KEY_RIGHT &&
-	    c != '\t' && c != 't' && c != 'T' && c != 'h' && c != 'H' && c != 'r')
-		flush(t);
+	return -1;
+}
+
+/* Enter, space, f: filter by the selected row (e: exclude it); from the
+ * side panel, back to the table. */
+static void filter_key(struct tui *t, int c)
+{
+	if (t->focus_side && c != 'e') {
+		t->focus_side = false;
+		return;
+	}
+	if (tui_push_filter(t, c == 'e') < 0) {
+		t->msg_error = true;
+		return;
+	}
+	t->sel = t->scroll = 0;
+	t->search[0] = '\0';
+	requery(t);
+	/* next, pick what to see of what is left */
+	t->focus_side = true;
+}
+
+/* t and T: the next and the previous range; h and H: step it back and
+ * forward in time. */
+static void range_key(struct tui *t, int c)
+{
+	if (c == 't' || c == 'T') {
+		t->range = (t->range + (c == 't' ? 1 : tui_nranges - 1)) % tui_nranges;
+		t->back = 0;
+	} else if (!tui_ranges[t->range].ns) {
+		snprintf(t->msg, sizeof(t->msg), "the range is all time: t picks a range to step through");
+		return;
+	} else if (c == 'H' && !t->back) {
+		snprintf(t->msg, sizeof(t->msg), "already at the newest range (h goes back)");
+		return;
+	} else {
+		t->back = c == 'h' ? t->back + 1 : t->back - 1;
+	}
+	t->sel = t->scroll = 0;
+	requery(t);
+}
+
+/* The keys of the table and its side panel. */
+static void browse_key(struct tui *t, int c)
+{
+	long page = view_table_rows();
+
 	switch (c) {
 	case KEY_UP:
 	case 'k':
@@ -247,19 +277,7 @@ static bool on_key(struct tui *t, int c)
 	case ' ':
 	case 'f':
 	case 'e':
-		if (t->focus_side && c != 'e') {
-			t->focus_side = false;
-			break;
-		}
-		if (tui_push_filter(t, c == 'e') == 0) {
-			t->sel = t->scroll = 0;
-			t->search[0] = '\0';
-			requery(t);
-			/* next, pick what to see of what is left */
-			t->focus_side = true;
-		} else {
-			t->msg_error = true;
-		}
+		filter_key(t, c);
 		break;
 	case KEY_BACKSPACE:
 	case 127:
@@ -274,24 +292,9 @@ static bool on_key(struct tui *t, int c)
 		break;
 	case 't':
 	case 'T':
-		t->range = (t->range + (c == 't' ? 1 : tui_nranges - 1)) % tui_nranges;
-		t->back = 0;
-		t->sel = t->scroll = 0;
-		requery(t);
-		break;
 	case 'h':
 	case 'H':
-		if (!tui_ranges[t->range].ns) {
-			snprintf(t->msg, sizeof(t->msg), "the range is all time: t picks a range to step through");
-			break;
-		}
-		if (c == 'H' && !t->back) {
-			snprintf(t->msg, sizeof(t->msg), "already at the newest range (h goes back)");
-			break;
-		}
-		t->back = c == 'h' ? t->back + 1 : t->back - 1;
-		t->sel = t->scroll = 0;
-		requery(t);
+		range_key(t, c);
 		break;
 	case 's':
 		t->sort = (t->sort + 1) % TS_COUNT;
@@ -302,6 +305,32 @@ static bool on_key(struct tui *t, int c)
 		requery(t);
 		break;
 	}
+}
+
+/* Returns false to quit. */
+static bool on_key(struct tui *t, int c)
+{
+	int g;
+
+	if (t->help) {
+		t->help = false;
+		return c != 'q';
+	}
+	if (t->editing) {
+		flush(t);
+		edit_key(t, c);
+		return true;
+	}
+	if (c != ERR && c != KEY_RESIZE)
+		t->msg[0] = '\0', t->msg_error = false;
+	if ((g = global_key(t, c)) >= 0)
+		return g;
+	if (t->live)
+		return true;
+	if (c != KEY_UP && c != 'k' && c != KEY_DOWN && c != 'j' && c != KEY_LEFT && c != KEY_RIGHT &&
+	    c != '\t' && c != 't' && c != 'T' && c != 'h' && c != 'H' && c != 'r')
+		flush(t);
+	browse_key(t, c);
 	return true;
 }
 
