@@ -570,23 +570,23 @@ static int run_stmt(void *arg, enum stmt i, struct param *p)
 	return exec_stmt(c->r, i, p, c->err, c->errsize);
 }
 
-/* Send one transaction's worth of the spool. 1: sent; 0: nothing to send. */
-static int send_some(struct remote *r, struct buf *chunk, struct param *p,
-		     char *err, size_t errsize)
+/*
+ * The spool from the offset into chunk, at most CHUNK bytes: 1 read (*off
+ * where it starts), 0 nothing to send, -1 an error.
+ */
+static int read_chunk(struct remote *r, struct buf *chunk, uint64_t *off,
+		      char *err, size_t errsize)
 {
-	struct run_ctx ctx = { r, err, errsize };
-	struct record rec;
-	uint64_t off, size, here = 0;
-	const char *q, *end;
-	size_t lines = 0;
+	uint64_t size;
+	struct stat sb;
 	ssize_t n;
-	int fd, ret = 0;
+	int fd;
 
 	pthread_mutex_lock(&r->mu);
-	off = r->offset;
+	*off = r->offset;
 	size = r->size;
 	pthread_mutex_unlock(&r->mu);
-	if (off >= size)
+	if (*off >= size)
 		return 0;
 	fd = open(r->spool, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
@@ -599,82 +599,92 @@ static int send_some(struct remote *r, struct buf *chunk, struct param *p,
 		snprintf(err, errsize, "out of memory");
 		return -1;
 	}
-	n = pread(fd, chunk->p, size - off < CHUNK ? (size_t)(size - off) : CHUNK, (off_t)off);
-	if (n <= 0) {
-		struct stat sb;
-
-		if (n < 0) {
-			snprintf(err, errsize, "cannot read the spool '%s': %s", r->spool, strerror(errno));
-			close(fd);
-			return -1;
-		}
-		/* shorter than believed (cut from outside): believe the file,
-		 * or the sender would try again at once, for ever */
-		pthread_mutex_lock(&r->mu);
-		if (fstat(fd, &sb) == 0 && (uint64_t)sb.st_size < r->size) {
-			r->size = (uint64_t)sb.st_size;
-			if (r->offset > r->size)
-				r->offset = r->size;
-		}
-		pthread_mutex_unlock(&r->mu);
+	n = pread(fd, chunk->p, size - *off < CHUNK ? (size_t)(size - *off) : CHUNK, (off_t)*off);
+	if (n > 0) {
 		close(fd);
-		return 0;
+		chunk->len = (size_t)n;
+		return 1;
 	}
+	if (n < 0) {
+		snprintf(err, errsize, "cannot read the spool '%s': %s", r->spool, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	/* shorter than believed (cut from outside): believe the file, or the
+	 * sender would try again at once, for ever */
+	pthread_mutex_lock(&r->mu);
+	if (fstat(fd, &sb) == 0 && (uint64_t)sb.st_size < r->size) {
+		r->size = (uint64_t)sb.st_size;
+		if (r->offset > r->size)
+			r->offset = r->size;
+	}
+	pthread_mutex_unlock(&r->mu);
 	close(fd);
-	chunk->len = (size_t)n;
-	if (connect_remote(r, err, errsize) < 0)
-		return -1;
-	if (run_sql(r, "BEGIN", err, errsize) < 0) {
-		disconnect(r);
-		return -1;
-	}
+	return 0;
+}
+
+/*
+ * The statements of the chunk's whole lines, at most SEND_LINES, in the
+ * open transaction. *end: where the lines sent end; *here: the offset of
+ * the last line tried. 0, or exec_stmt's error (-2: the server refused
+ * that line's values).
+ */
+static int send_lines(struct remote *r, const struct buf *chunk, uint64_t off,
+		      struct param *p, struct run_ctx *ctx, const char **end, uint64_t *here)
+{
+	const char *q = chunk->p, *stop = chunk->p + chunk->len;
+	struct record rec;
+	size_t lines = 0;
+	int ret = 0;
+
 	record_init(&rec);
-	q = chunk->p;
-	end = chunk->p + chunk->len;
-	while (q < end && lines < SEND_LINES) {
-		const char *nl = memchr(q, '\n', (size_t)(end - q));
+	while (q < stop && lines < SEND_LINES) {
+		const char *nl = memchr(q, '\n', (size_t)(stop - q));
 
 		if (!nl)
 			break;
-		here = off + (uint64_t)(q - chunk->p);
+		*here = off + (uint64_t)(q - chunk->p);
 		/* a line cut by a crash, or not a row: skipped; so is one the
 		 * server refused last time */
-		if (here + 1 != r->skip_at &&
+		if (*here + 1 != r->skip_at &&
 		    record_parse(&rec, q, (size_t)(nl - q), NULL) == 0 && spool_line_ok(&rec) &&
-		    (ret = spool_line_stmts(&rec, &r->seen, p, run_stmt, &ctx)) < 0)
+		    (ret = spool_line_stmts(&rec, &r->seen, p, run_stmt, ctx)) < 0)
 			break;
 		q = nl + 1;
 		lines++;
 	}
 	record_release(&rec);
 	if (ret == 0 && !lines)
-		q = end;	/* no line end in what is there: not a spool line, skipped */
-	if (ret < 0 || run_sql(r, "COMMIT", err, errsize) < 0) {
-		char ignore[64];
+		q = stop;	/* no line end in what is there: not a spool line, skipped */
+	*end = q;
+	return ret;
+}
 
-		(void)run_sql(r, "ROLLBACK", ignore, sizeof(ignore));
-		disconnect(r);
-		if (ret == -2) {
-			/*
-			 * The server refused this row's values: the transaction
-			 * is sent again at once without it, and the row is told
-			 * as lost, rather than the spool waiting on it for ever.
-			 */
-			char *nl = strchr(err, '\n');
+/*
+ * The server refused a row's values: the transaction is sent again at once
+ * without it, and the row is told as lost, rather than the spool waiting
+ * on it for ever.
+ */
+static void refused_row(struct remote *r, uint64_t at, char *err)
+{
+	char *nl = strchr(err, '\n');
 
-			if (nl)
-				*nl = '\0';
-			r->skip_at = here + 1;
-			stage_post_error(r->st, "remote_refused_row",
-					 "remote log: the server refused a row (%s); it is not sent", err);
-			stage_post_lost(r->st, "remote_refused", 1,
-					"1 row was not sent: the remote server refused its values");
-			return 1;
-		}
-		return -1;
-	}
+	if (nl)
+		*nl = '\0';
+	r->skip_at = at + 1;
+	stage_post_error(r->st, "remote_refused_row",
+			 "remote log: the server refused a row (%s); it is not sent", err);
+	stage_post_lost(r->st, "remote_refused", 1,
+			"1 row was not sent: the remote server refused its values");
+}
+
+/* Committed up to offset: kept on disk, and the spool emptied when all is sent. */
+static void mark_sent(struct remote *r, uint64_t offset)
+{
+	uint64_t off;
+
 	pthread_mutex_lock(&r->mu);
-	r->offset = off + (uint64_t)(q - chunk->p);
+	r->offset = offset;
 	if (r->offset == r->size) {
 		/*
 		 * All sent: start the spool afresh, so it never grows for ever.
@@ -689,6 +699,38 @@ static int send_some(struct remote *r, struct buf *chunk, struct param *p,
 	off = r->offset;
 	pthread_mutex_unlock(&r->mu);
 	(void)write_offset(r, off);
+}
+
+/* Send one transaction's worth of the spool. 1: sent; 0: nothing to send. */
+static int send_some(struct remote *r, struct buf *chunk, struct param *p,
+		     char *err, size_t errsize)
+{
+	struct run_ctx ctx = { r, err, errsize };
+	uint64_t off, here = 0;
+	const char *end;
+	int ret;
+
+	if ((ret = read_chunk(r, chunk, &off, err, errsize)) <= 0)
+		return ret;
+	if (connect_remote(r, err, errsize) < 0)
+		return -1;
+	if (run_sql(r, "BEGIN", err, errsize) < 0) {
+		disconnect(r);
+		return -1;
+	}
+	ret = send_lines(r, chunk, off, p, &ctx, &end, &here);
+	if (ret < 0 || run_sql(r, "COMMIT", err, errsize) < 0) {
+		char ignore[64];
+
+		(void)run_sql(r, "ROLLBACK", ignore, sizeof(ignore));
+		disconnect(r);
+		if (ret == -2) {
+			refused_row(r, here, err);
+			return 1;
+		}
+		return -1;
+	}
+	mark_sent(r, off + (uint64_t)(end - chunk->p));
 	return 1;
 }
 
