@@ -414,16 +414,114 @@ static void print_age(uint64_t ns)
 		printf("%" PRIu64 " days", s / 86400);
 }
 
+/* The first lines: state, uptime, restarts and errors, and a stale status. */
+static void status_header(struct record *r, pid_t pid, uint64_t now)
+{
+	struct buf state = BUF_INIT;
+	uint64_t ts = 0, started = 0, restarts = 0, errors = 0;
+
+	(void)record_get_u64(r, "ts_ns", &ts);
+	(void)record_get_u64(r, "started_ns", &started);
+	(void)record_get_u64(r, "restarts", &restarts);
+	(void)record_get_u64(r, "errors", &errors);
+	(void)record_get_str(r, "state", &state);
+	printf("snitch is %s: pid %d, up ",
+	       state.len == 8 && !memcmp(state.p, "starting", 8) ? "starting (traffic is counted once snitch-trace has attached)" :
+	       state.len == 8 && !memcmp(state.p, "stopping", 8) ? "stopping" : "running", (int)pid);
+	print_age(now > started ? now - started : 0);
+	printf(", %" PRIu64 " restarts of stages, %" PRIu64 " errors\n", restarts, errors);
+	if (now > ts + 5000000000ULL) {
+		printf("  (this status is ");
+		print_age(now - ts);
+		printf(" old: the supervisor may be stuck)\n");
+	}
+	buf_release(&state);
+}
+
+/* One line per stage; false if one is down. */
+static bool status_stages(struct record *r)
+{
+	const struct record_member *m = record_find(r, "stages");
+	struct buf name = BUF_INIT, last = BUF_INIT;
+	bool all_alive = true;
+	struct record st;
+
+	record_init(&st);
+	printf("\n  %-15s %8s  %-10s %10s %12s\n", "STAGE", "PID", "STATE", "RECORDS/S", "RECORDS");
+	for (size_t pos = 0, a, b; m && m->type == JSON_ARRAY &&
+	     json_array_next(record_val(r, m), m->val_len, &pos, &a, &b);) {
+		uint64_t spid = 0, rate = 0, recs = 0, restart_in = 0;
+		const struct record_member *al;
+		bool alive;
+
+		if (record_parse(&st, record_val(r, m) + a, b - a, NULL) < 0)
+			continue;
+		buf_reset(&name);
+		buf_reset(&last);
+		(void)record_get_str(&st, "name", &name);
+		(void)record_get_str(&st, "last_exit", &last);
+		(void)record_get_u64(&st, "pid", &spid);
+		(void)record_get_u64(&st, "records_per_s", &rate);
+		(void)record_get_u64(&st, "records", &recs);
+		(void)record_get_u64(&st, "restart_in_ms", &restart_in);
+		al = record_find(&st, "alive");
+		alive = al && al->type == JSON_TRUE;
+		all_alive &= alive;
+		printf("  %-15.*s %8" PRIu64 "  %-10s %10" PRIu64 " %12" PRIu64, (int)name.len,
+		       name.p ? name.p : "", spid, alive ? "running" : "down", rate, recs);
+		if (!alive && restart_in)
+			printf("  restarts in %.1f s", (double)restart_in / 1000);
+		if (last.len)
+			printf("  (last: %.*s)", (int)last.len, last.p);
+		putchar('\n');
+	}
+	record_release(&st);
+	buf_release(&name);
+	buf_release(&last);
+	return all_alive;
+}
+
+/* What was lost, by reason, and the live feed's readers. */
+static void status_lost_and_feed(struct record *r)
+{
+	const struct record_member *m = record_find(r, "lost");
+	struct buf name = BUF_INIT;
+	struct record st;
+
+	record_init(&st);
+	if (m && m->type == JSON_OBJECT && record_parse(&st, record_val(r, m), m->val_len, NULL) == 0) {
+		printf("\n  lost records: %s\n", st.n ? "" : "none");
+		for (size_t i = 0; i < st.n; i++) {
+			buf_reset(&name);
+			if (buf_reserve(&name, st.m[i].key_len + 1) < 0)
+				break;
+			name.len = json_unescape(st.line + st.m[i].key_off, st.m[i].key_len, name.p);
+			printf("    %-40.*s %12.*s\n", (int)name.len, name.p, (int)st.m[i].val_len,
+			       record_val(&st, &st.m[i]));
+		}
+	}
+	m = record_find(r, "feed");
+	if (m && m->type == JSON_OBJECT && record_parse(&st, record_val(r, m), m->val_len, NULL) == 0) {
+		uint64_t readers = 0, missed = 0;
+
+		buf_reset(&name);
+		(void)record_get_str(&st, "socket", &name);
+		(void)record_get_u64(&st, "readers", &readers);
+		(void)record_get_u64(&st, "missed", &missed);
+		printf("\n  live feed: %.*s, %" PRIu64 " reader%s now, %" PRIu64
+		       " records missed by slow readers\n", (int)name.len, name.p ? name.p : "",
+		       readers, readers == 1 ? "" : "s", missed);
+	}
+	record_release(&st);
+	buf_release(&name);
+}
+
 static int cmd_status(const struct opts *o)
 {
-	char path[4200];
-	struct buf text = BUF_INIT, name = BUF_INIT, last = BUF_INIT;
-	struct record r, st;
-	const struct record_member *m;
-	uint64_t ts = 0, started = 0, restarts = 0, errors = 0, now = clock_real_ns();
+	char path[4200], chunk[8192];
+	struct buf text = BUF_INIT;
 	pid_t pid = running_pid(o);
-	bool all_alive = true;
-	char chunk[8192];
+	struct record r;
 	ssize_t n;
 	int fd, ret = SNITCH_EXIT_OK;
 
@@ -450,91 +548,19 @@ static int cmd_status(const struct opts *o)
 		return SNITCH_EXIT_OK;
 	}
 	record_init(&r);
-	record_init(&st);
 	while (text.len && text.p[text.len - 1] == '\n')
 		text.len--;
 	if (!text.p || record_parse(&r, text.p, text.len, NULL) < 0) {
 		log_msg("'%s' is not valid JSON", path);
 		ret = SNITCH_EXIT_SOFTWARE;
-		goto out;
+	} else {
+		status_header(&r, pid, clock_real_ns());
+		if (!status_stages(&r))
+			ret = SNITCH_EXIT_PARTIAL;
+		status_lost_and_feed(&r);
 	}
-	(void)record_get_u64(&r, "ts_ns", &ts);
-	(void)record_get_u64(&r, "started_ns", &started);
-	(void)record_get_u64(&r, "restarts", &restarts);
-	(void)record_get_u64(&r, "errors", &errors);
-	buf_reset(&name);
-	(void)record_get_str(&r, "state", &name);
-	printf("snitch is %s: pid %d, up ",
-	       name.len == 8 && !memcmp(name.p, "starting", 8) ? "starting (traffic is counted once snitch-trace has attached)" :
-	       name.len == 8 && !memcmp(name.p, "stopping", 8) ? "stopping" : "running", (int)pid);
-	print_age(now > started ? now - started : 0);
-	printf(", %" PRIu64 " restarts of stages, %" PRIu64 " errors\n", restarts, errors);
-	if (now > ts + 5000000000ULL) {
-		printf("  (this status is ");
-		print_age(now - ts);
-		printf(" old: the supervisor may be stuck)\n");
-	}
-	printf("\n  %-15s %8s  %-10s %10s %12s\n", "STAGE", "PID", "STATE", "RECORDS/S", "RECORDS");
-	m = record_find(&r, "stages");
-	for (size_t pos = 0, a, b; m && m->type == JSON_ARRAY &&
-	     json_array_next(record_val(&r, m), m->val_len, &pos, &a, &b);) {
-		uint64_t spid = 0, rate = 0, recs = 0, restart_in = 0;
-		bool alive;
-		const struct record_member *al;
-
-		if (record_parse(&st, record_val(&r, m) + a, b - a, NULL) < 0)
-			continue;
-		buf_reset(&name);
-		buf_reset(&last);
-		(void)record_get_str(&st, "name", &name);
-		(void)record_get_str(&st, "last_exit", &last);
-		(void)record_get_u64(&st, "pid", &spid);
-		(void)record_get_u64(&st, "records_per_s", &rate);
-		(void)record_get_u64(&st, "records", &recs);
-		(void)record_get_u64(&st, "restart_in_ms", &restart_in);
-		al = record_find(&st, "alive");
-		alive = al && al->type == JSON_TRUE;
-		all_alive &= alive;
-		printf("  %-15.*s %8" PRIu64 "  %-10s %10" PRIu64 " %12" PRIu64, (int)name.len,
-		       name.p ? name.p : "", spid, alive ? "running" : "down", rate, recs);
-		if (!alive && restart_in)
-			printf("  restarts in %.1f s", (double)restart_in / 1000);
-		if (last.len)
-			printf("  (last: %.*s)", (int)last.len, last.p);
-		putchar('\n');
-	}
-	m = record_find(&r, "lost");
-	if (m && m->type == JSON_OBJECT && record_parse(&st, record_val(&r, m), m->val_len, NULL) == 0) {
-		printf("\n  lost records: %s\n", st.n ? "" : "none");
-		for (size_t i = 0; i < st.n; i++) {
-			buf_reset(&name);
-			if (buf_reserve(&name, st.m[i].key_len + 1) < 0)
-				break;
-			name.len = json_unescape(st.line + st.m[i].key_off, st.m[i].key_len, name.p);
-			printf("    %-40.*s %12.*s\n", (int)name.len, name.p, (int)st.m[i].val_len,
-			       record_val(&st, &st.m[i]));
-		}
-	}
-	m = record_find(&r, "feed");
-	if (m && m->type == JSON_OBJECT && record_parse(&st, record_val(&r, m), m->val_len, NULL) == 0) {
-		uint64_t readers = 0, missed = 0;
-
-		buf_reset(&name);
-		(void)record_get_str(&st, "socket", &name);
-		(void)record_get_u64(&st, "readers", &readers);
-		(void)record_get_u64(&st, "missed", &missed);
-		printf("\n  live feed: %.*s, %" PRIu64 " reader%s now, %" PRIu64
-		       " records missed by slow readers\n", (int)name.len, name.p ? name.p : "",
-		       readers, readers == 1 ? "" : "s", missed);
-	}
-	if (!all_alive)
-		ret = SNITCH_EXIT_PARTIAL;
-out:
 	record_release(&r);
-	record_release(&st);
 	buf_release(&text);
-	buf_release(&name);
-	buf_release(&last);
 	return ret;
 }
 
