@@ -125,7 +125,8 @@ static bool wanted(struct tail *t, const char *line, size_t len)
 	return true;
 }
 
-int cmd_tail(const struct opts *o, int argc, char **argv)
+/* The options into t: -1 when all is well, else an exit status. */
+static int tail_options(struct tail *t, int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "type", required_argument, NULL, 't' },
@@ -133,34 +134,29 @@ int cmd_tail(const struct opts *o, int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct tail t = { .ntypes = 0 };
-	struct linereader lr;
-	struct buf out = BUF_INIT;
-	char path[4200], msg[512];
-	bool first = true;
-	int c, fd, e2, ret = SNITCH_EXIT_OK;
+	int c;
 
 	opterr = 0;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "+t:w:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 't':
-			if (t.ntypes == FILTERS_MAX)
+			if (t->ntypes == FILTERS_MAX)
 				return usage_error("more than %s --type options", "32");
 			if (!*optarg)
 				return usage_error("--type needs a record type%s", "");
-			t.types[t.ntypes++] = optarg;
+			t->types[t->ntypes++] = optarg;
 			break;
 		case 'w': {
 			char *eq = strchr(optarg, '=');
 
 			if (!eq || eq == optarg)
 				return usage_error("--where '%s': expected FIELD=VALUE", optarg);
-			if (t.nwhere == FILTERS_MAX)
+			if (t->nwhere == FILTERS_MAX)
 				return usage_error("more than %s --where options", "32");
 			*eq = '\0';
-			t.where[t.nwhere].key = optarg;
-			t.where[t.nwhere++].value = eq + 1;
+			t->where[t->nwhere].key = optarg;
+			t->where[t->nwhere++].value = eq + 1;
 			break;
 		}
 		case 'h':
@@ -179,61 +175,80 @@ int cmd_tail(const struct opts *o, int argc, char **argv)
 	}
 	if (optind < argc)
 		return usage_error("unexpected argument '%s'", argv[optind]);
+	return -1;
+}
 
-	signal(SIGPIPE, SIG_IGN);
+/* The live feed's socket, or -1 with *ret the exit status, each failure
+ * told in words a user can act on. */
+static int tail_connect(const struct opts *o, int *ret)
+{
+	char path[4200];
+	int fd;
+
 	feed_sock_path(path, sizeof(path), o->run_dir);
 	fd = feed_connect(path);
+	if (fd >= 0)
+		return fd;
+	*ret = SNITCH_EXIT_UNAVAILABLE;
 	if (fd == -ECONNREFUSED && running_pid(o)) {
 		log_msg("snitch is starting: its live feed '%s' lets readers in once snitch-trace traces; try again in a moment",
 			path);
-		return SNITCH_EXIT_UNAVAILABLE;
-	}
-	if (fd == -ENOENT || fd == -ECONNREFUSED) {
+	} else if (fd == -ENOENT || fd == -ECONNREFUSED) {
 		log_msg("no snitch is running: there is no live feed at '%s'; start one with 'sudo snitch start' (or 'sudo snitch run')",
 			path);
-		return SNITCH_EXIT_UNAVAILABLE;
-	}
-	if (fd == -EACCES || fd == -EPERM) {
+	} else if (fd == -EACCES || fd == -EPERM) {
 		log_msg("permission denied: '%s' is for root and the group '%s' (sudo usermod -aG %s $USER)",
 			path, FEED_GROUP, FEED_GROUP);
-		return SNITCH_EXIT_NOPERM;
-	}
-	if (fd < 0) {
+		*ret = SNITCH_EXIT_NOPERM;
+	} else {
 		log_msg("cannot connect to the live feed '%s': %s", path, strerror(-fd));
-		return SNITCH_EXIT_UNAVAILABLE;
 	}
-	record_init(&t.rec);
-	if (linereader_init(&lr, fd, RECORD_LINE_MAX) < 0) {
-		log_msg("out of memory");
-		close(fd);
-		return SNITCH_EXIT_SOFTWARE;
+	return -1;
+}
+
+/* What was gathered, out before waiting for more: for jq, and for whoever
+ * waits on a line. -1 and *ret set when it cannot go (a closed pipe ends
+ * quietly). */
+static int tail_flush(struct buf *out, int *ret)
+{
+	int e;
+
+	if (!out->len)
+		return 0;
+	if ((e = write_all(STDOUT_FILENO, out->p, out->len)) < 0) {
+		if (e != -EPIPE) {
+			log_msg("cannot write the output: %s", strerror(-e));
+			*ret = SNITCH_EXIT_IO;
+		}
+		return -1;
 	}
+	buf_reset(out);
+	return 0;
+}
+
+/* The feed's wanted records, made safe for a terminal, to standard output. */
+static int tail_copy(struct tail *t, struct linereader *lr)
+{
+	struct buf out = BUF_INIT;
+	bool first = true;
+	char msg[512];
+	int ret = SNITCH_EXIT_OK;
+
 	for (;;) {
 		const char *line;
 		size_t len;
-		enum line_status st = linereader_next(&lr, &line, &len);
-		int e;
+		enum line_status st = linereader_next(lr, &line, &len);
+		ssize_t n;
 
 		if (st == LINE_EOF)
 			break;
 		if (st == LINE_TOO_LONG)
 			continue;
 		if (st == LINE_AGAIN) {
-			/* what was read goes out before waiting for more: for jq, and
-			 * for whoever waits on a line */
-			if (out.len && (e = write_all(STDOUT_FILENO, out.p, out.len)) < 0) {
-				if (e != -EPIPE) {
-					log_msg("cannot write the output: %s", strerror(-e));
-					ret = SNITCH_EXIT_IO;
-				}
+			if (tail_flush(&out, &ret) < 0)
 				goto out;
-			}
-			buf_reset(&out);
-			ssize_t n = linereader_fill(&lr);
-
-			if (n == -EINTR)
-				continue;
-			if (n < 0) {
+			n = linereader_fill(lr);
+			if (n < 0 && n != -EINTR) {
 				log_msg("reading the live feed: %s", strerror((int)-n));
 				ret = SNITCH_EXIT_IO;
 				break;
@@ -246,19 +261,39 @@ int cmd_tail(const struct opts *o, int argc, char **argv)
 			goto out;
 		}
 		first = false;
-		if (wanted(&t, line, len)) {
+		if (wanted(t, line, len)) {
 			/* the same JSON, with nothing a terminal would obey */
 			termsafe_json(&out, line, len);
 			buf_putc(&out, '\n');
 		}
 	}
-	if (out.len && (e2 = write_all(STDOUT_FILENO, out.p, out.len)) < 0 && e2 != -EPIPE)
-		ret = SNITCH_EXIT_IO;
+	(void)tail_flush(&out, &ret);
 out:
+	buf_release(&out);
+	return ret;
+}
+
+int cmd_tail(const struct opts *o, int argc, char **argv)
+{
+	struct tail t = { .ntypes = 0 };
+	struct linereader lr;
+	int fd, ret;
+
+	if ((ret = tail_options(&t, argc, argv)) >= 0)
+		return ret;
+	signal(SIGPIPE, SIG_IGN);
+	if ((fd = tail_connect(o, &ret)) < 0)
+		return ret;
+	record_init(&t.rec);
+	if (linereader_init(&lr, fd, RECORD_LINE_MAX) < 0) {
+		log_msg("out of memory");
+		close(fd);
+		return SNITCH_EXIT_SOFTWARE;
+	}
+	ret = tail_copy(&t, &lr);
 	linereader_release(&lr);
 	record_release(&t.rec);
 	buf_release(&t.val);
-	buf_release(&out);
 	close(fd);
 	return ret;
 }
