@@ -211,12 +211,76 @@ static int open_uri(struct q_db *db, const char *path, const char *param, int64_
 	return r;
 }
 
+/* The log, read-only, whoever has it open; *v its schema version. */
+static int open_handle(struct q_db *db, const char *path, int busy_ms, int64_t *v)
+{
+	struct buf shm = BUF_INIT;
+	int r;
+
+	/*
+	 * A -shm there (snitch-store has the log open, or had): mapped
+	 * read-only (readonly_shm), never opened for writing, which a
+	 * reader's seccomp filter refuses (snitch-web's PRIVS_OPEN_READ).
+	 */
+	buf_printf(&shm, "%s-shm", path);
+	buf_putc(&shm, '\0');
+	r = !shm.oom && access(shm.p, R_OK) == 0 ?
+		open_uri(db, path, "readonly_shm", NULL) :
+		sqlite3_open_v2(path, &db->h, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
+	buf_release(&shm);
+	if (r == SQLITE_OK) {
+		sqlite3_busy_timeout(db->h, busy_ms > 0 ? busy_ms : 2000);
+		r = one_int(db->h, "PRAGMA user_version", v);
+	}
+	if ((r & 0xff) == SQLITE_READONLY || (r & 0xff) == SQLITE_CANTOPEN) {
+		/*
+		 * A WAL database without its -shm, in a directory this user may
+		 * not write: no snitch-store has it open (it would have made
+		 * the -shm), so it is read as a file nobody changes.
+		 */
+		sqlite3_close(db->h);
+		db->h = NULL;
+		r = open_uri(db, path, "immutable", v);
+	}
+	return r;
+}
+
+/* From when each rollup level is complete (rollup_state). */
+static int read_rollup_state(struct q_db *db)
+{
+	int r = SQLITE_OK;
+
+	for (int c = 0; c < ROLLUP_COARSE; c++)
+		db->coarse_from[c] = INT64_MAX;
+	if (!db->rollups)
+		return SQLITE_OK;
+	if ((r = one_int(db->h, "SELECT from_ns FROM rollup_state WHERE level = 'minute'",
+			 &db->minute_from)) != SQLITE_OK ||
+	    (r = one_int(db->h, "SELECT from_ns FROM rollup_state WHERE level = 'hour'",
+			 &db->hour_from)) != SQLITE_OK)
+		return r;
+	for (int c = 0; c < ROLLUP_COARSE && r == SQLITE_OK; c++) {
+		sqlite3_stmt *st;
+
+		r = sqlite3_prepare_v2(db->h, "SELECT from_ns FROM rollup_state WHERE level = ?", -1, &st, NULL);
+		if (r != SQLITE_OK)
+			break;
+		sqlite3_bind_text(st, 1, rollup_coarse_name[c], -1, SQLITE_STATIC);
+		r = sqlite3_step(st);
+		if (r == SQLITE_ROW)
+			db->coarse_from[c] = sqlite3_column_int64(st, 0);
+		r = r == SQLITE_ROW || r == SQLITE_DONE ? SQLITE_OK : r;
+		sqlite3_finalize(st);
+	}
+	return r;
+}
+
 int q_open(struct q_db **dbp, const char *path, int busy_ms, char *err, size_t errsize)
 {
 	struct q_db *db;
 	struct stat sb;
 	int64_t v = 0;
-	int r;
+	int r, e;
 
 	*dbp = NULL;
 	/* SQLite would say "unable to open database file" for both */
@@ -228,42 +292,12 @@ int q_open(struct q_db **dbp, const char *path, int busy_ms, char *err, size_t e
 		snprintf(err, errsize, "out of memory");
 		return -ENOMEM;
 	}
-	/*
-	 * A -shm there (snitch-store has the log open, or had): mapped
-	 * read-only (readonly_shm), never opened for writing, which a
-	 * reader's seccomp filter refuses (snitch-web's PRIVS_OPEN_READ).
-	 */
-	{
-		struct buf shm = BUF_INIT;
-
-		buf_printf(&shm, "%s-shm", path);
-		buf_putc(&shm, '\0');
-		r = !shm.oom && access(shm.p, R_OK) == 0 ?
-			open_uri(db, path, "readonly_shm", NULL) :
-			sqlite3_open_v2(path, &db->h, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
-		buf_release(&shm);
-	}
-	if (r == SQLITE_OK) {
-		sqlite3_busy_timeout(db->h, busy_ms > 0 ? busy_ms : 2000);
-		r = one_int(db->h, "PRAGMA user_version", &v);
-	}
-	if ((r & 0xff) == SQLITE_READONLY || (r & 0xff) == SQLITE_CANTOPEN) {
-		/*
-		 * A WAL database without its -shm, in a directory this user may
-		 * not write: no snitch-store has it open (it would have made
-		 * the -shm), so it is read as a file nobody changes.
-		 */
-		sqlite3_close(db->h);
-		db->h = NULL;
-		r = open_uri(db, path, "immutable", &v);
-	}
-	if (r != SQLITE_OK) {
+	if ((r = open_handle(db, path, busy_ms, &v)) != SQLITE_OK) {
 		char msg[256];
-		int e = sql_err(db->h, r, msg, sizeof(msg));
 
+		e = sql_err(db->h, r, msg, sizeof(msg));
 		snprintf(err, errsize, "'%s': %s", path, msg);
-		q_close(db);
-		return e;
+		goto fail;
 	}
 	/*
 	 * Sorts that outgrow the page cache (a GROUP BY over a year) spill
@@ -274,10 +308,8 @@ int q_open(struct q_db **dbp, const char *path, int busy_ms, char *err, size_t e
 	/* checked every few thousand steps of a statement: spec->max_ms */
 	sqlite3_progress_handler(db->h, 4000, past_deadline, db);
 	if ((r = sqlite3_exec(db->h, "PRAGMA temp_store = MEMORY", NULL, NULL, NULL)) != SQLITE_OK) {
-		int e = sql_err(db->h, r, err, errsize);
-
-		q_close(db);
-		return e;
+		e = sql_err(db->h, r, err, errsize);
+		goto fail;
 	}
 	db->version = (int)v;
 	if (v > SCHEMA_MAX || v < 1) {
@@ -286,44 +318,19 @@ int q_open(struct q_db **dbp, const char *path, int busy_ms, char *err, size_t e
 				 path, (long long)v, SCHEMA_MAX);
 		else
 			snprintf(err, errsize, "'%s' is not a snitch log (no schema version)", path);
-		q_close(db);
-		return -EPROTO;
+		e = -EPROTO;
+		goto fail;
 	}
 	db->rollups = db->country = v >= 3;
-	if (db->rollups &&
-	    ((r = one_int(db->h, "SELECT from_ns FROM rollup_state WHERE level = 'minute'",
-			  &db->minute_from)) != SQLITE_OK ||
-	     (r = one_int(db->h, "SELECT from_ns FROM rollup_state WHERE level = 'hour'",
-			  &db->hour_from)) != SQLITE_OK)) {
-		int e = sql_err(db->h, r, err, errsize);
-
-		q_close(db);
-		return e;
-	}
-	for (int c = 0; c < ROLLUP_COARSE; c++) {
-		sqlite3_stmt *st;
-
-		db->coarse_from[c] = INT64_MAX;
-		if (!db->rollups)
-			continue;
-		r = sqlite3_prepare_v2(db->h, "SELECT from_ns FROM rollup_state WHERE level = ?", -1, &st, NULL);
-		if (r == SQLITE_OK) {
-			sqlite3_bind_text(st, 1, rollup_coarse_name[c], -1, SQLITE_STATIC);
-			r = sqlite3_step(st);
-			if (r == SQLITE_ROW)
-				db->coarse_from[c] = sqlite3_column_int64(st, 0);
-			r = r == SQLITE_ROW || r == SQLITE_DONE ? SQLITE_OK : r;
-			sqlite3_finalize(st);
-		}
-		if (r != SQLITE_OK) {
-			int e = sql_err(db->h, r, err, errsize);
-
-			q_close(db);
-			return e;
-		}
+	if ((r = read_rollup_state(db)) != SQLITE_OK) {
+		e = sql_err(db->h, r, err, errsize);
+		goto fail;
 	}
 	*dbp = db;
 	return 0;
+fail:
+	q_close(db);
+	return e;
 }
 
 void q_close(struct q_db *db)
