@@ -274,23 +274,11 @@ void cli_config_template(const struct cli *c)
 	}
 }
 
-int cli_parse(const struct cli *c, int argc, char **argv, int *first_arg)
+/* The options' environment variables, before the command line. */
+static int cli_from_env(const struct cli *c)
 {
-	/* before the environment: the template shows the built-in defaults */
-	for (int i = 1; i < argc && strcmp(argv[i], "--"); i++) {
-		if (!strcmp(argv[i], "--config-template")) {
-			cli_config_template(c);
-			return SNITCH_EXIT_OK;
-		}
-	}
-
-	struct option lopts[64];
-	char sopts[160], from[96];
-	size_t ns = 0, nl = 0;
+	char from[96];
 	int r;
-
-	if (c->nopts + 4 > sizeof(lopts) / sizeof(lopts[0]))
-		abort();	/* a table this large is a programming error */
 
 	for (size_t i = 0; i < c->nopts; i++) {
 		const struct cli_opt *o = &c->opts[i];
@@ -298,13 +286,22 @@ int cli_parse(const struct cli *c, int argc, char **argv, int *first_arg)
 
 		if (v && *v) {
 			snprintf(from, sizeof(from), "$%s", o->env);
-			r = set_value(c, o, v, from);
-			if (r >= 0)
+			if ((r = set_value(c, o, v, from)) >= 0)
 				return r;
 		}
 	}
+	return -1;
+}
 
-	/* GNU order: options may follow operands; "--" ends them */
+/*
+ * getopt_long's tables for the options and help, config-template and
+ * version. An option without a short name is 256 + its index. GNU order:
+ * options may follow operands; "--" ends them.
+ */
+static void cli_getopt_tables(const struct cli *c, struct option *lopts, char *sopts)
+{
+	size_t ns = 0, nl = 0;
+
 	sopts[ns++] = ':';	/* report a missing argument as ':' */
 	for (size_t i = 0; i < c->nopts; i++) {
 		const struct cli_opt *o = &c->opts[i];
@@ -324,13 +321,42 @@ int cli_parse(const struct cli *c, int argc, char **argv, int *first_arg)
 	lopts[nl++] = (struct option){ "version", no_argument, NULL, 'V' };
 	lopts[nl] = (struct option){ 0, 0, 0, 0 };
 	memcpy(sopts + ns, "hV", 3);
+}
 
+/* The option getopt_long returned: NULL if none of the table's. */
+static const struct cli_opt *cli_opt_of(const struct cli *c, int ch)
+{
+	if (ch >= 256)
+		return &c->opts[ch - 256];
+	for (size_t i = 0; i < c->nopts; i++)
+		if (c->opts[i].short_name == ch)
+			return &c->opts[i];
+	return NULL;
+}
+
+int cli_parse(const struct cli *c, int argc, char **argv, int *first_arg)
+{
+	struct option lopts[64];
+	char sopts[160], from[96];
+	int r;
+
+	/* before the environment: the template shows the built-in defaults */
+	for (int i = 1; i < argc && strcmp(argv[i], "--"); i++) {
+		if (!strcmp(argv[i], "--config-template")) {
+			cli_config_template(c);
+			return SNITCH_EXIT_OK;
+		}
+	}
+	if (c->nopts + 4 > sizeof(lopts) / sizeof(lopts[0]))
+		abort();	/* a table this large is a programming error */
+	if ((r = cli_from_env(c)) >= 0)
+		return r;
+	cli_getopt_tables(c, lopts, sopts);
 	opterr = 0;
 	optind = 1;
 	for (;;) {
-		int longidx = -1;
-		int ch = getopt_long(argc, argv, sopts, lopts, &longidx);
-		const struct cli_opt *o = NULL;
+		int ch = getopt_long(argc, argv, sopts, lopts, NULL);
+		const struct cli_opt *o;
 
 		if (ch == -1)
 			break;
@@ -352,22 +378,14 @@ int cli_parse(const struct cli *c, int argc, char **argv, int *first_arg)
 			return cli_usage_error(c, ch == ':' ? "option '%s' needs an argument"
 							   : "unknown option '%s'", arg);
 		}
-		if (ch >= 256) {
-			o = &c->opts[ch - 256];
-		} else {
-			for (size_t i = 0; i < c->nopts; i++)
-				if (c->opts[i].short_name == ch)
-					o = &c->opts[i];
-		}
-		if (!o)
+		if (!(o = cli_opt_of(c, ch)))
 			return cli_usage_error(c, "unknown option");
 		if (o->type == CLI_FLAG) {
 			*(bool *)o->value = true;
 			continue;
 		}
 		snprintf(from, sizeof(from), "--%s", o->name);
-		r = set_value(c, o, optarg, from);
-		if (r >= 0)
+		if ((r = set_value(c, o, optarg, from)) >= 0)
 			return r;
 	}
 	*first_arg = optind;
