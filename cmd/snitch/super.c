@@ -678,10 +678,55 @@ static int replay_input(struct super *s, int i)
 	return 0;
 }
 
+/*
+ * In the child: its own process group, plain signals, its input and output
+ * pipes (its output /dev/null when it has none), descriptor 3 the ready
+ * pipe of the source, the environment that is its own; then the stage.
+ */
+static _Noreturn void exec_stage(struct super *s, struct stage *st, int out_w, int rdy_w)
+{
+	char *argv[4] = { (char *)st->name, (char *)st->args[0], (char *)st->args[1], NULL };
+	sigset_t none;
+
+	(void)setpgid(0, 0);
+	(void)prctl(PR_SET_PDEATHSIG, SIGTERM);
+	sigemptyset(&none);
+	signal(SIGPIPE, SIG_DFL);
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	if (dup2(st->in_r, STDIN_FILENO) < 0 ||
+	    dup2(out_w >= 0 ? out_w : s->devnull, STDOUT_FILENO) < 0)
+		_exit(SNITCH_EXIT_SOFTWARE);
+	(void)unsetenv(READY_FD_ENV);
+	(void)unsetenv("NOTIFY_SOCKET");	/* the supervisor is the service */
+	if (rdy_w >= 0) {
+		/* as descriptor 3, open across the exec */
+		if (rdy_w == READY_CHILD_FD ? fcntl(rdy_w, F_SETFD, 0) < 0 :
+		    dup2(rdy_w, READY_CHILD_FD) < 0)
+			_exit(SNITCH_EXIT_SOFTWARE);
+		(void)setenv(READY_FD_ENV, "3", 1);
+		close_range(READY_CHILD_FD + 1, ~0U, 0);
+	} else {
+		close_range(3, ~0U, 0);
+	}
+	/* the VirusTotal key is snitch-vt's alone */
+	if (strcmp(st->name, "snitch-vt"))
+		(void)unsetenv("SNITCH_VT_API_KEY");
+	if (st->ack) {
+		(void)setenv("SNITCH_ACK", "1", 1);
+		(void)setenv("SNITCH_RUN_ID", s->run_id, 1);
+	} else {
+		(void)unsetenv("SNITCH_ACK");
+	}
+	execv(st->path, argv);
+	fprintf(stderr, "%s: cannot run '%s': %s\n", PROG, st->path, strerror(errno));
+	_exit(errno == ENOENT ? SNITCH_EXIT_UNAVAILABLE : SNITCH_EXIT_NOPERM);
+}
+
 static int start_stage(struct super *s, int i)
 {
 	struct stage *st = &s->st[i];
-	char *argv[4] = { (char *)st->name, (char *)st->args[0], (char *)st->args[1], NULL };
 	int out[2] = { -1, -1 }, rdy[2] = { -1, -1 };
 	pid_t pid;
 
@@ -709,45 +754,8 @@ static int start_stage(struct super *s, int i)
 			close(rdy[0]), close(rdy[1]);
 		return -e;
 	}
-	if (pid == 0) {
-		sigset_t none;
-
-		/* the child: its own process group, plain signals, two pipes */
-		(void)setpgid(0, 0);
-		(void)prctl(PR_SET_PDEATHSIG, SIGTERM);
-		sigemptyset(&none);
-		signal(SIGPIPE, SIG_DFL);
-		signal(SIGINT, SIG_DFL);
-		signal(SIGTERM, SIG_DFL);
-		sigprocmask(SIG_SETMASK, &none, NULL);
-		if (dup2(st->in_r, STDIN_FILENO) < 0 ||
-		    dup2(out[1] >= 0 ? out[1] : s->devnull, STDOUT_FILENO) < 0)
-			_exit(SNITCH_EXIT_SOFTWARE);
-		(void)unsetenv(READY_FD_ENV);
-		(void)unsetenv("NOTIFY_SOCKET");	/* the supervisor is the service */
-		if (rdy[1] >= 0) {
-			/* as descriptor 3, open across the exec */
-			if (rdy[1] == READY_CHILD_FD ? fcntl(rdy[1], F_SETFD, 0) < 0 :
-			    dup2(rdy[1], READY_CHILD_FD) < 0)
-				_exit(SNITCH_EXIT_SOFTWARE);
-			(void)setenv(READY_FD_ENV, "3", 1);
-			close_range(READY_CHILD_FD + 1, ~0U, 0);
-		} else {
-			close_range(3, ~0U, 0);
-		}
-		/* the VirusTotal key is snitch-vt's alone */
-		if (strcmp(st->name, "snitch-vt"))
-			(void)unsetenv("SNITCH_VT_API_KEY");
-		if (st->ack) {
-			(void)setenv("SNITCH_ACK", "1", 1);
-			(void)setenv("SNITCH_RUN_ID", s->run_id, 1);
-		} else {
-			(void)unsetenv("SNITCH_ACK");
-		}
-		execv(st->path, argv);
-		fprintf(stderr, "%s: cannot run '%s': %s\n", PROG, st->path, strerror(errno));
-		_exit(errno == ENOENT ? SNITCH_EXIT_UNAVAILABLE : SNITCH_EXIT_NOPERM);
-	}
+	if (pid == 0)
+		exec_stage(s, st, out[1], rdy[1]);
 	if (out[1] >= 0) {
 		close(out[1]);
 		(void)fcntl(out[0], F_SETFL, O_NONBLOCK);
@@ -1114,60 +1122,107 @@ static void start_done(struct super *s)
 	notify_systemd("READY=1");
 }
 
+/* What a descriptor polled for a stage is. */
+enum stage_fd { FD_OUTPUT, FD_INPUT, FD_PIDFD, FD_READY };
+
+struct polled {
+	struct pollfd p[4 * STAGES_MAX + 1 + FEED_READERS_MAX];
+	int who[4 * STAGES_MAX];
+	enum stage_fd kind[4 * STAGES_MAX];
+	int n;
+};
+
+static void poll_add(struct polled *pl, int fd, short events, int who, enum stage_fd kind)
+{
+	pl->p[pl->n] = (struct pollfd){ .fd = fd, .events = events };
+	pl->who[pl->n] = who;
+	pl->kind[pl->n++] = kind;
+}
+
+/*
+ * A stage's timers: its restart when due, closing its input once drained
+ * and killing it when it outlives the stop timeout. *next: the earliest
+ * restart to come.
+ */
+static void stage_timers(struct super *s, int i, uint64_t now, uint64_t *next)
+{
+	struct stage *st = &s->st[i];
+
+	if (!s->stopping && !st->pid && st->restart_at && now >= st->restart_at) {
+		int e = start_stage(s, i);
+
+		if (e < 0) {
+			inject_error(s, "stage_start", st, "cannot start %s: %s", st->name,
+				     strerror(-e));
+			st->restart_at = now + RESTART_MAX_NS;
+		}
+	}
+	if (!s->stopping && st->restart_at && st->restart_at < *next)
+		*next = st->restart_at;
+	if (s->stopping && st->close_in && !queued(&st->q) && st->in_r >= 0)
+		close_input(st);
+	if (s->stopping && st->pid > 0 && now >= st->kill_at) {
+		log_msg("%s did not stop in %" PRIu64 " s: killing it", st->name,
+			s->o->stop_timeout_s);
+		kill(st->pid, SIGKILL);
+		st->kill_at = UINT64_MAX;
+	}
+}
+
+/* A stage's descriptors to wait on. Its output is read only while the next
+ * stage's queue is under HIGH_WATER: back-pressure. */
+static void stage_poll(struct super *s, int i, struct polled *pl)
+{
+	struct stage *st = &s->st[i];
+
+	if (st->out_open && (i + 1 >= s->n || queued(&s->st[i + 1].q) < HIGH_WATER))
+		poll_add(pl, st->out_r, POLLIN, i, FD_OUTPUT);
+	if (queued(&st->q) && st->in_w >= 0)
+		poll_add(pl, st->in_w, POLLOUT, i, FD_INPUT);
+	if (st->pid > 0 && st->pidfd >= 0)
+		poll_add(pl, st->pidfd, POLLIN, i, FD_PIDFD);
+	if (st->ready_r >= 0)
+		poll_add(pl, st->ready_r, POLLIN, i, FD_READY);
+}
+
+/* What the stages' descriptors said (a pidfd is for reap()). */
+static void stage_events(struct super *s, const struct polled *pl)
+{
+	for (int k = 0; k < pl->n; k++) {
+		struct stage *st = &s->st[pl->who[k]];
+
+		if (!pl->p[k].revents)
+			continue;
+		if (pl->kind[k] == FD_OUTPUT && !read_output(s, pl->who[k], 1u << 20)) {
+			/* its output closed: it is gone, or going */
+			close(st->out_r);
+			st->out_r = -1;
+			st->out_open = false;
+		}
+		if (pl->kind[k] == FD_INPUT)
+			write_input(s, pl->who[k]);
+		if (pl->kind[k] == FD_READY)
+			read_ready(s, st);
+	}
+}
+
 static int loop(struct super *s)
 {
 	while (!all_gone(s) || !s->stopping) {
-		struct pollfd p[4 * STAGES_MAX + 1 + FEED_READERS_MAX];
-		int who[4 * STAGES_MAX], kind[4 * STAGES_MAX], np = 0, feed_at, nfeed;
+		struct polled pl = { .n = 0 };
 		uint64_t now = clock_mono_ns(), next = now + 250 * MS;
 		struct timespec ts;
-		int r;
+		int r, nfeed;
 
 		if (sig_stop && !s->stopping)
 			begin_stop(s, "signal");
 		if (s->fatal >= 0 && !s->stopping)
 			begin_stop(s, "a stage cannot run");
 		for (int i = 0; i < s->n; i++) {
-			struct stage *st = &s->st[i];
-
-			if (!s->stopping && !st->pid && st->restart_at && now >= st->restart_at) {
-				int e = start_stage(s, i);
-
-				if (e < 0) {
-					inject_error(s, "stage_start", st, "cannot start %s: %s", st->name,
-						     strerror(-e));
-					st->restart_at = now + RESTART_MAX_NS;
-				}
-			}
-			if (!s->stopping && st->restart_at && st->restart_at < next)
-				next = st->restart_at;
-			if (s->stopping && st->close_in && !queued(&st->q) && st->in_r >= 0)
-				close_input(st);
-			if (s->stopping && st->pid > 0 && now >= st->kill_at) {
-				log_msg("%s did not stop in %" PRIu64 " s: killing it", st->name,
-					s->o->stop_timeout_s);
-				kill(st->pid, SIGKILL);
-				st->kill_at = UINT64_MAX;
-			}
-			if (st->out_open && (i + 1 >= s->n || queued(&s->st[i + 1].q) < HIGH_WATER)) {
-				p[np] = (struct pollfd){ .fd = st->out_r, .events = POLLIN };
-				who[np] = i, kind[np++] = 0;
-			}
-			if (queued(&st->q) && st->in_w >= 0) {
-				p[np] = (struct pollfd){ .fd = st->in_w, .events = POLLOUT };
-				who[np] = i, kind[np++] = 1;
-			}
-			if (st->pid > 0 && st->pidfd >= 0) {
-				p[np] = (struct pollfd){ .fd = st->pidfd, .events = POLLIN };
-				who[np] = i, kind[np++] = 2;
-			}
-			if (st->ready_r >= 0) {
-				p[np] = (struct pollfd){ .fd = st->ready_r, .events = POLLIN };
-				who[np] = i, kind[np++] = 3;
-			}
+			stage_timers(s, i, now, &next);
+			stage_poll(s, i, &pl);
 		}
-		feed_at = np;
-		nfeed = feed_poll_fds(&s->feed, p + np, 1 + FEED_READERS_MAX);
+		nfeed = feed_poll_fds(&s->feed, pl.p + pl.n, 1 + FEED_READERS_MAX);
 		if (!s->started && !s->stopping && now >= s->ready_at &&
 		    (s->source_ready || now >= s->ready_cap))
 			start_done(s);
@@ -1178,28 +1233,14 @@ static int loop(struct super *s)
 		now = clock_mono_ns();
 		ts.tv_sec = next > now ? (time_t)((next - now) / NS) : 0;
 		ts.tv_nsec = next > now ? (long)((next - now) % NS) : 0;
-		r = ppoll(p, (nfds_t)(np + nfeed), &ts, &sig_waitmask);
+		r = ppoll(pl.p, (nfds_t)(pl.n + nfeed), &ts, &sig_waitmask);
 		if (r < 0 && !sig_wait_again(errno)) {
 			log_msg("poll: %s", strerror(errno));
 			return SNITCH_EXIT_SOFTWARE;
 		}
-		if (r > 0)
-			feed_on_poll(&s->feed, p + feed_at, nfeed);
-		for (int k = 0; r > 0 && k < np; k++) {
-			struct stage *st = &s->st[who[k]];
-
-			if (!p[k].revents)
-				continue;
-			if (kind[k] == 0 && !read_output(s, who[k], 1u << 20)) {
-				/* its output closed: it is gone, or going */
-				close(st->out_r);
-				st->out_r = -1;
-				st->out_open = false;
-			}
-			if (kind[k] == 1)
-				write_input(s, who[k]);
-			if (kind[k] == 3)
-				read_ready(s, st);
+		if (r > 0) {
+			feed_on_poll(&s->feed, pl.p + pl.n, nfeed);
+			stage_events(s, &pl);
 		}
 		reap(s);
 		deliver_own(s);
