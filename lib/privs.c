@@ -285,6 +285,62 @@ static int allow_all(scmp_filter_ctx f, const int *calls, size_t n)
 
 #define ALLOW(f, a) allow_all((f), (a), sizeof(a) / sizeof((a)[0]))
 
+/* Opening read-only: no O_WRONLY, O_RDWR, O_CREAT or O_TRUNC. */
+static int filter_open_read(scmp_filter_ctx f)
+{
+	static const scmp_datum_t wbits[] = { O_WRONLY, O_RDWR, O_CREAT, O_TRUNC };
+	scmp_datum_t m = O_ACCMODE | O_CREAT | O_TRUNC;
+	int r;
+
+	if ((r = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(openat), 1,
+				  SCMP_A2(SCMP_CMP_MASKED_EQ, m, 0))) < 0 ||
+	    (r = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(open), 1,
+				  SCMP_A1(SCMP_CMP_MASKED_EQ, m, 0))) < 0)
+		return r;
+	/*
+	 * An open for writing fails with EACCES, as on a file this user may
+	 * not write, and is not said: SQLite opens a database's -wal for
+	 * reading and writing first, even on a read-only connection, then
+	 * for reading (snitch-web and the other readers of a log that
+	 * snitch-store writes).
+	 */
+	/* as root (snitch-web --allow-root), SQLite also fchown()s the -wal
+	 * it opened to the database's owner: refused, not said */
+	if ((r = seccomp_rule_add(f, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(fchown), 0)) < 0)
+		return r;
+	for (size_t i = 0; i < sizeof(wbits) / sizeof(wbits[0]); i++)
+		if ((r = seccomp_rule_add(f, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(openat), 1,
+					  SCMP_A2(SCMP_CMP_MASKED_EQ, wbits[i], wbits[i]))) < 0 ||
+		    (r = seccomp_rule_add(f, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(open), 1,
+					  SCMP_A1(SCMP_CMP_MASKED_EQ, wbits[i], wbits[i]))) < 0)
+			return r;
+	return 0;
+}
+
+/*
+ * New processes and threads. clone3's flags sit in memory a filter cannot
+ * read: glibc falls back to clone. A refused clone fails plainly, not
+ * through the trap: glibc calls it with every signal blocked, and a
+ * blocked SIGSYS kills.
+ */
+static int filter_clone(scmp_filter_ctx f, unsigned int allow)
+{
+	int r;
+
+	if ((r = seccomp_rule_add(f, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0)) < 0)
+		return r;
+	if (allow & PRIVS_FORK)
+		return ALLOW(f, fork_calls);
+	if (allow & PRIVS_THREADS) {
+		if ((r = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(clone), 1,
+					  SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD, CLONE_THREAD))) < 0)
+			return r;
+		return seccomp_rule_add(f, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(clone), 1,
+					SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD, 0));
+	}
+	return seccomp_rule_add(f, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(clone), 0);
+}
+
 static int build_filter(scmp_filter_ctx f, unsigned int allow)
 {
 	int r, pid = getpid();
@@ -306,33 +362,8 @@ static int build_filter(scmp_filter_ctx f, unsigned int allow)
 	if (allow & PRIVS_OPEN_WRITE) {
 		if ((r = ALLOW(f, write_calls)) < 0)
 			return r;
-	} else if (allow & PRIVS_OPEN_READ) {
-		/* read-only: no O_WRONLY, O_RDWR, O_CREAT or O_TRUNC */
-		scmp_datum_t m = O_ACCMODE | O_CREAT | O_TRUNC;
-
-		if ((r = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(openat), 1,
-					  SCMP_A2(SCMP_CMP_MASKED_EQ, m, 0))) < 0 ||
-		    (r = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(open), 1,
-					  SCMP_A1(SCMP_CMP_MASKED_EQ, m, 0))) < 0)
-			return r;
-		/*
-		 * An open for writing fails with EACCES, as on a file this
-		 * user may not write, and is not said: SQLite opens a
-		 * database's -wal for reading and writing first, even on a
-		 * read-only connection, then for reading (snitch-web and the
-		 * other readers of a log that snitch-store writes).
-		 */
-		/* as root (snitch-web --allow-root), SQLite also fchown()s the
-		 * -wal it opened to the database's owner: refused, not said */
-		if ((r = seccomp_rule_add(f, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(fchown), 0)) < 0)
-			return r;
-		static const scmp_datum_t wbits[] = { O_WRONLY, O_RDWR, O_CREAT, O_TRUNC };
-		for (size_t i = 0; i < sizeof(wbits) / sizeof(wbits[0]); i++)
-			if ((r = seccomp_rule_add(f, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(openat), 1,
-						  SCMP_A2(SCMP_CMP_MASKED_EQ, wbits[i], wbits[i]))) < 0 ||
-			    (r = seccomp_rule_add(f, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(open), 1,
-						  SCMP_A1(SCMP_CMP_MASKED_EQ, wbits[i], wbits[i]))) < 0)
-				return r;
+	} else if (allow & PRIVS_OPEN_READ && (r = filter_open_read(f)) < 0) {
+		return r;
 	}
 	if (allow & (PRIVS_NET | PRIVS_LISTEN)) {
 		static const int families[] = { AF_UNIX, AF_INET, AF_INET6, AF_NETLINK };
@@ -346,25 +377,8 @@ static int build_filter(scmp_filter_ctx f, unsigned int allow)
 	}
 	if (allow & PRIVS_LISTEN && (r = ALLOW(f, listen_calls)) < 0)
 		return r;
-	/*
-	 * clone3's flags sit in memory a filter cannot read: glibc falls back
-	 * to clone. A refused clone fails plainly, not through the trap: glibc
-	 * calls it with every signal blocked, and a blocked SIGSYS kills.
-	 */
-	if ((r = seccomp_rule_add(f, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0)) < 0)
+	if ((r = filter_clone(f, allow)) < 0)
 		return r;
-	if (allow & PRIVS_FORK) {
-		if ((r = ALLOW(f, fork_calls)) < 0)
-			return r;
-	} else if (allow & PRIVS_THREADS) {
-		if ((r = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(clone), 1,
-					  SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD, CLONE_THREAD))) < 0 ||
-		    (r = seccomp_rule_add(f, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(clone), 1,
-					  SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD, 0))) < 0)
-			return r;
-	} else if ((r = seccomp_rule_add(f, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(clone), 0)) < 0) {
-		return r;
-	}
 	if (allow & PRIVS_SETUID && (r = ALLOW(f, setuid_calls)) < 0)
 		return r;
 	if (allow & PRIVS_BPF && (r = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(bpf), 0)) < 0)
