@@ -442,33 +442,106 @@ static int flush(struct stage *st)
 	return -1;
 }
 
+/*
+ * The start of a turn: the timer when due, the mail, the ack, and what is
+ * buffered written. -1 to go on, else the exit status: downstream closed,
+ * a signal (but while draining), or the end of input.
+ */
+static int turn_begin(struct stage *st, uint64_t now)
+{
+	const struct stage_ops *ops = st->ops;
+	uint64_t kept;
+
+	if (ops->on_timer && now >= st->wake_at) {
+		st->wake_at = STAGE_NEVER;
+		stage_wake_at(st, ops->on_timer(st->ctx, st, now));
+	}
+	/* read before the mail: what was posted before it is taken */
+	kept = __atomic_load_n(&st->kept, __ATOMIC_ACQUIRE);
+	take_mail(st);
+	stage_put_ack(st, &st->out.b, kept, st->out.b.len != 0);
+	if (flush(st) < 0) {
+		log_msg("cannot write standard output: %s", strerror(-st->out.err));
+		return SNITCH_EXIT_IO;
+	}
+	if (st->out_closed || (sig_stop && !draining(st, now)))
+		return SNITCH_EXIT_OK;
+	if (st->lr.eof && (!ops->on_eof || ops->on_eof(st->ctx, st, now)))
+		return SNITCH_EXIT_OK;
+	return -1;
+}
+
+/* How long to wait: until the timer or the end of a drain; NULL, no limit. */
+static struct timespec *wait_for(const struct stage *st, uint64_t now, struct timespec *ts)
+{
+	uint64_t at = st->wake_at, wait;
+
+	if (st->wake_at == STAGE_NEVER && !st->drain_until)
+		return NULL;
+	if (st->drain_until && st->drain_until < at)
+		at = st->drain_until;
+	wait = at > now ? at - now : 0;
+	ts->tv_sec = (time_t)(wait / 1000000000ULL);
+	ts->tv_nsec = (long)(wait % 1000000000ULL);
+	return ts;
+}
+
+/*
+ * Once a minute, before a wait, the heap's free pages go back to the
+ * system: a stage that runs for months then holds what it uses, not the
+ * most it ever held (bench/soak.sh found snitch-resolve's heap three
+ * quarters free: 2.4 of 3.3 MB, docs/reliability.md). A walk of the free
+ * chunks: well under a millisecond for these heaps.
+ */
+static void trim_heap(struct stage *st, uint64_t now)
+{
+	if (now - st->trimmed_at >= STAGE_TRIM_NS) {
+		st->trimmed_at = now;
+		(void)malloc_trim(0);
+	}
+}
+
+/* What the wait woke for: the mail's eventfd (fds[0]), the stage's own
+ * descriptors (extra after it), the input (at in, or -1). */
+static int turn_polled(struct stage *st, struct pollfd *fds, int extra, int in)
+{
+	if (fds[0].revents) {
+		uint64_t posts;
+
+		/* reset the eventfd; the mail itself is taken at the top */
+		(void)!read(st->mail_fd, &posts, sizeof(posts));
+	}
+	if (extra && st->ops->on_fds) {
+		bool any = false;
+
+		for (int i = 1; i <= extra; i++)
+			any |= fds[i].revents != 0;
+		if (any)
+			st->ops->on_fds(st->ctx, st, fds + 1, extra);
+	}
+	if (in >= 0 && fds[in].revents) {
+		int e = read_input(st);
+
+		if (e < 0) {
+			log_msg("cannot read standard input: %s", strerror(-e));
+			return SNITCH_EXIT_IO;
+		}
+	}
+	return -1;
+}
+
 int stage_run(struct stage *st, const struct stage_ops *ops, void *ctx)
 {
 	st->ops = ops;
 	st->ctx = ctx;
 	for (;;) {
 		struct pollfd fds[2 + STAGE_FDS_MAX];
-		uint64_t now = clock_mono_ns(), kept;
+		uint64_t now = clock_mono_ns();
 		int n = 0, extra = 0, in = -1, rc;
-		struct timespec ts, *tp = NULL;
+		struct timespec ts;
 
-		if (ops->on_timer && now >= st->wake_at) {
-			st->wake_at = STAGE_NEVER;
-			stage_wake_at(st, ops->on_timer(ctx, st, now));
-		}
-		/* read before the mail: what was posted before it is taken */
-		kept = __atomic_load_n(&st->kept, __ATOMIC_ACQUIRE);
-		take_mail(st);
-		stage_put_ack(st, &st->out.b, kept, st->out.b.len != 0);
-		if (flush(st) < 0) {
-			log_msg("cannot write standard output: %s", strerror(-st->out.err));
-			return SNITCH_EXIT_IO;
-		}
-		if (st->out_closed || (sig_stop && !draining(st, now)))
-			return SNITCH_EXIT_OK;
-		if (st->lr.eof && (!ops->on_eof || ops->on_eof(ctx, st, now)))
-			return SNITCH_EXIT_OK;
-
+		if ((rc = turn_begin(st, now)) >= 0)
+			return rc;
 		fds[n++] = (struct pollfd){ .fd = st->mail_fd, .events = POLLIN };
 		if (ops->poll_fds)
 			extra = ops->poll_fds(ctx, st, fds + n, STAGE_FDS_MAX);
@@ -477,60 +550,16 @@ int stage_run(struct stage *st, const struct stage_ops *ops, void *ctx)
 			in = n;
 			fds[n++] = (struct pollfd){ .fd = st->lr.fd, .events = POLLIN };
 		}
-		if (st->wake_at != STAGE_NEVER || st->drain_until) {
-			uint64_t at = st->wake_at, wait;
-
-			if (st->drain_until && st->drain_until < at)
-				at = st->drain_until;
-			wait = at > now ? at - now : 0;
-
-			ts.tv_sec = (time_t)(wait / 1000000000ULL);
-			ts.tv_nsec = (long)(wait % 1000000000ULL);
-			tp = &ts;
-		}
-		/*
-		 * Once a minute, before a wait, the heap's free pages go back
-		 * to the system: a stage that runs for months then holds what
-		 * it uses, not the most it ever held (bench/soak.sh found
-		 * snitch-resolve's heap three quarters free: 2.4 of 3.3 MB,
-		 * docs/reliability.md). A walk of the free chunks: well under
-		 * a millisecond for these heaps.
-		 */
-		if (now - st->trimmed_at >= STAGE_TRIM_NS) {
-			st->trimmed_at = now;
-			(void)malloc_trim(0);
-		}
-		rc = ppoll(fds, (nfds_t)n, tp, &sig_waitmask);
+		trim_heap(st, now);
+		rc = ppoll(fds, (nfds_t)n, wait_for(st, now, &ts), &sig_waitmask);
 		if (rc < 0) {
 			if (sig_wait_again(errno))
 				continue;
 			log_msg("poll: %s", strerror(errno));
 			return SNITCH_EXIT_SOFTWARE;
 		}
-		if (rc == 0)
-			continue;
-		if (fds[0].revents) {
-			uint64_t posts;
-
-			/* reset the eventfd; the mail itself is taken at the top */
-			(void)!read(st->mail_fd, &posts, sizeof(posts));
-		}
-		if (extra && ops->on_fds) {
-			bool any = false;
-
-			for (int i = 1; i <= extra; i++)
-				any |= fds[i].revents != 0;
-			if (any)
-				ops->on_fds(ctx, st, fds + 1, extra);
-		}
-		if (in >= 0 && fds[in].revents) {
-			int e = read_input(st);
-
-			if (e < 0) {
-				log_msg("cannot read standard input: %s", strerror(-e));
-				return SNITCH_EXIT_IO;
-			}
-		}
+		if (rc > 0 && (rc = turn_polled(st, fds, extra, in)) >= 0)
+			return rc;
 	}
 }
 
