@@ -781,78 +781,71 @@ static int start_stage(struct super *s, int i)
 	return 0;
 }
 
-static void lost_stage(struct super *s, int i, int status)
+/*
+ * A confirming stage died while running: what it had not confirmed is
+ * replayed to the next one it starts, and what cannot be is told.
+ */
+static void replay_after_death(struct super *s, int i, int status)
 {
 	struct stage *st = &s->st[i];
-	uint64_t now = clock_mono_ns(), ran = now - st->started_ns;
-	char how[96];
-	bool fatal_code;
 	int e;
 
-	/* what it wrote before it died still goes on */
-	if (st->out_open) {
-		while (read_output(s, i, SIZE_MAX))
-			;
-		close(st->out_r);
-		st->out_r = -1;
-		st->out_open = false;
-	}
-	if (st->ack && st->kit && !s->stopping) {
-		if (!(WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
-			/* what it wrote after its last ack is written again by the next */
-			buf_reset(&st->hold);
-			st->partial.len = 0;
-			st->long_line = false;
-		}
-		if (st->unsafe)
-			inject_error(s, "replay_repeats", st,
-				     "%s wrote %u MiB without a confirmation, passed on before it died: its replay repeats records",
-				     st->name, HOLD_MAX >> 20);
-		st->unsafe = false;
-		if (st->unprot) {
-			char msg[200];
-
-			snprintf(msg, sizeof(msg),
-				 "%s died with more than %u MiB of input not confirmed: the oldest %" PRIu64 " records cannot be replayed",
-				 st->name, RETAIN_MAX >> 20, st->unprot);
-			inject_lost(s, "replay_overflow", st->unprot, msg);
-			st->unprot = 0;
-		}
-		if ((e = replay_input(s, i)) < 0)
-			inject_error(s, "replay_failed", st, "cannot replay the input of %s: %s",
-				     st->name, strerror(-e));
-	}
-	release_hold(s, i);
-	if (st->partial.len || st->long_line) {
-		if (st->long_line && i + 1 < s->n)
-			buf_putc(&s->st[i + 1].q.b, '\n');	/* end what went on */
+	if (!(WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
+		/* what it wrote after its last ack is written again by the next */
+		buf_reset(&st->hold);
 		st->partial.len = 0;
 		st->long_line = false;
-		st->cut++;
-		if (!s->stopping) {
-			char msg[160];
-
-			snprintf(msg, sizeof(msg), "a record %s was writing when it stopped was cut off and dropped",
-				 st->name);
-			inject_lost(s, "stage_died", 1, msg);
-		}
 	}
-	if (st->pidfd >= 0)
-		close(st->pidfd);
-	st->pidfd = -1;
-	describe_exit(status, how, sizeof(how));
-	snprintf(st->last_exit, sizeof(st->last_exit), "%s", how);
-	st->pid = 0;
-	s->next_status = 0;	/* snitch status shows it at once */
+	if (st->unsafe)
+		inject_error(s, "replay_repeats", st,
+			     "%s wrote %u MiB without a confirmation, passed on before it died: its replay repeats records",
+			     st->name, HOLD_MAX >> 20);
+	st->unsafe = false;
+	if (st->unprot) {
+		char msg[200];
 
-	if (s->stopping) {
-		if (!(WIFEXITED(status) && WEXITSTATUS(status) == 0))
-			log_msg("%s %s while stopping", st->name, how);
-		if (i + 1 < s->n)
-			s->st[i + 1].close_in = true;
+		snprintf(msg, sizeof(msg),
+			 "%s died with more than %u MiB of input not confirmed: the oldest %" PRIu64 " records cannot be replayed",
+			 st->name, RETAIN_MAX >> 20, st->unprot);
+		inject_lost(s, "replay_overflow", st->unprot, msg);
+		st->unprot = 0;
+	}
+	if ((e = replay_input(s, i)) < 0)
+		inject_error(s, "replay_failed", st, "cannot replay the input of %s: %s",
+			     st->name, strerror(-e));
+}
+
+/* A record it was writing when it stopped: cut off, and told as lost. */
+static void drop_cut_record(struct super *s, int i)
+{
+	struct stage *st = &s->st[i];
+	char msg[160];
+
+	if (!st->partial.len && !st->long_line)
 		return;
-	}
-	/* a stage that cannot run as configured will not on a second try */
+	if (st->long_line && i + 1 < s->n)
+		buf_putc(&s->st[i + 1].q.b, '\n');	/* end what went on */
+	st->partial.len = 0;
+	st->long_line = false;
+	st->cut++;
+	if (s->stopping)
+		return;
+	snprintf(msg, sizeof(msg), "a record %s was writing when it stopped was cut off and dropped",
+		 st->name);
+	inject_lost(s, "stage_died", 1, msg);
+}
+
+/*
+ * Not while stopping: restart it after a delay that doubles while it
+ * keeps dying soon after a start, or stop all when it cannot run as
+ * configured (it will not on a second try).
+ */
+static void after_death(struct super *s, int i, int status, const char *how, uint64_t now)
+{
+	struct stage *st = &s->st[i];
+	uint64_t ran = now - st->started_ns;
+	bool fatal_code;
+
 	fatal_code = WIFEXITED(status) &&
 		     (WEXITSTATUS(status) == SNITCH_EXIT_USAGE ||
 		      WEXITSTATUS(status) == SNITCH_EXIT_NOPERM ||
@@ -873,6 +866,40 @@ static void lost_stage(struct super *s, int i, int status)
 	st->restart_at = now + st->backoff_ns;
 	inject_error(s, "stage_died", st, "%s %s after %.1f s; restarting it in %.1f s",
 		     st->name, how, (double)ran / NS, (double)st->backoff_ns / NS);
+}
+
+static void lost_stage(struct super *s, int i, int status)
+{
+	struct stage *st = &s->st[i];
+	char how[96];
+
+	/* what it wrote before it died still goes on */
+	if (st->out_open) {
+		while (read_output(s, i, SIZE_MAX))
+			;
+		close(st->out_r);
+		st->out_r = -1;
+		st->out_open = false;
+	}
+	if (st->ack && st->kit && !s->stopping)
+		replay_after_death(s, i, status);
+	release_hold(s, i);
+	drop_cut_record(s, i);
+	if (st->pidfd >= 0)
+		close(st->pidfd);
+	st->pidfd = -1;
+	describe_exit(status, how, sizeof(how));
+	snprintf(st->last_exit, sizeof(st->last_exit), "%s", how);
+	st->pid = 0;
+	s->next_status = 0;	/* snitch status shows it at once */
+	if (!s->stopping) {
+		after_death(s, i, status, how, clock_mono_ns());
+		return;
+	}
+	if (!(WIFEXITED(status) && WEXITSTATUS(status) == 0))
+		log_msg("%s %s while stopping", st->name, how);
+	if (i + 1 < s->n)
+		s->st[i + 1].close_in = true;
 }
 
 static void reap(struct super *s)
