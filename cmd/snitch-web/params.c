@@ -119,6 +119,27 @@ static bool field_name_ok(const char *s)
 	return -EINVAL; \
 } while (0)
 
+/* f=FIELD:VALUE, a filter; x=FIELD:VALUE, an exclusion. */
+static int take_filter(struct web_params *p, const char *key, const char *val,
+		       char *bad, size_t badlen, char *err, size_t errlen)
+{
+	char *colon = strchr(val, ':');
+	struct web_filter *f;
+
+	if (p->nfilters >= WEB_MAX_FILTERS)
+		FAIL(key, "at most %d filters and exclusions", WEB_MAX_FILTERS);
+	if (!colon)
+		FAIL(key, "expected FIELD:VALUE");
+	*colon = '\0';
+	if (!field_name_ok(val))
+		FAIL(key, "'%.32s' is not a field name", val);
+	f = &p->filters[p->nfilters++];
+	f->field = val;
+	f->value = colon + 1;
+	f->exclude = key[0] == 'x';
+	return 0;
+}
+
 static int take_one(struct web_params *p, const char *key, const char *val,
 		    char *bad, size_t badlen, char *err, size_t errlen)
 {
@@ -135,23 +156,8 @@ static int take_one(struct web_params *p, const char *key, const char *val,
 	int64_t n;
 	size_t i;
 
-	if (!strcmp(key, "f") || !strcmp(key, "x")) {
-		char *colon = strchr(val, ':');
-		struct web_filter *f;
-
-		if (p->nfilters >= WEB_MAX_FILTERS)
-			FAIL(key, "at most %d filters and exclusions", WEB_MAX_FILTERS);
-		if (!colon)
-			FAIL(key, "expected FIELD:VALUE");
-		*colon = '\0';
-		if (!field_name_ok(val))
-			FAIL(key, "'%.32s' is not a field name", val);
-		f = &p->filters[p->nfilters++];
-		f->field = val;
-		f->value = colon + 1;
-		f->exclude = key[0] == 'x';
-		return 0;
-	}
+	if (!strcmp(key, "f") || !strcmp(key, "x"))
+		return take_filter(p, key, val, bad, badlen, err, errlen);
 	for (i = 0; i < sizeof(single) / sizeof(single[0]); i++)
 		if (!strcmp(key, single[i].name))
 			bit = single[i].bit;
