@@ -13,7 +13,7 @@
 # sent), the new_executable lines of exe.log, the records every stage
 # counted lost, and the desktop notifications. Passes when every copy is
 # in the log or the log counts at least as many records lost as are
-# missing (nothing lost silently), every logged one is in exe.log, and the
+# missing (nothing lost silently), each logged one has its 100 bytes, every logged one is in exe.log, and the
 # notifications stay within snitch-notify's limit (10 a minute, then one
 # summary). Needs root (BPF). The figures go to docs/reliability.md.
 set -euo pipefail
@@ -41,7 +41,7 @@ cleanup() {
 	[ -z "$run_pid" ] || { kill "$run_pid" 2>/dev/null; wait "$run_pid" 2>/dev/null; } || true
 	desktop_unwatch 2>/dev/null || true
 	desktop_stop
-	rm -rf "$work"
+	if [ -n "${EXEBURST_KEEP:-}" ]; then echo "exeburst: kept $work" >&2; else rm -rf "$work"; fi
 }
 trap cleanup EXIT
 desktop_start "$work/desktop" || { echo "exeburst: the test desktop did not start" >&2; exit 1; }
@@ -118,6 +118,9 @@ echo "CPU during the burst and until settled: $cpu"
 ok=1
 if [ "$missing" -gt "$lost" ]; then
 	echo "FAIL: $missing executables are not in the log, and only $lost records were counted lost"; ok=0
+fi
+if [ "$sent" -ne $((in_log * 100)) ] && [ "$lost" -eq 0 ]; then
+	echo "FAIL: the logged executables sent $sent bytes, not $((in_log * 100)): bytes logged under no executable or another"; ok=0
 fi
 if [ "$exelog" -lt "$in_log" ]; then
 	echo "FAIL: exe.log has $exelog of the $in_log logged executables"; ok=0

@@ -505,12 +505,11 @@ static void absorb_counts(struct flow *f, const struct flow_counts *c)
 }
 
 /* Datagram and AF_PACKET counters: read the whole map, write the deltas. */
-static void drain_map(struct tracer *t, uint64_t now_real)
+static void drain_map(struct tracer *t, uint64_t now_real, uint64_t mono)
 {
 	int fd = bpf_map__fd(t->skel->maps.flows);
 	struct flow_key key, next;
 	struct flow_counts c;
-	uint64_t mono = clock_mono_ns();
 	bool first = true;
 	struct flow_key *dead = NULL;
 	size_t ndead = 0, cap = 0;
@@ -694,7 +693,14 @@ static void drain(struct tracer *t, bool at_exit)
 	 * moved bytes was forgotten as if idle for an hour */
 	mono = clock_mono_ns();
 	at = t->out.b.len;
-	drain_map(t, now_real);
+	/*
+	 * The same mono for the flows the map walk finds first: with a later
+	 * one, "mono - f->seen_mono" below wrapped, and a flow whose "new"
+	 * event was still in the ring buffer (its first datagram sent while
+	 * the walk ran) was announced at once without its owner, its bytes
+	 * with it; the event then named an owner for none of them.
+	 */
+	drain_map(t, now_real, mono);
 	(void)outq_trim(&t->q, at);
 	if (t->sys.n) {
 		at = t->out.b.len;
