@@ -23,44 +23,14 @@ rate=${1:-1000}
 secs=${2:-10}
 n=$((rate * secs))
 port=5397
-SNITCH=$top/bin/snitch
 BURST=$top/build/tests/exeburst
-make -s --no-print-directory all build/tests/exeburst >&2 ||
-	{ echo "exeburst: the build failed" >&2; exit 1; }
-[ "$(id -u)" -eq 0 ] || { echo "exeburst: needs root (BPF)" >&2; exit 1; }
-for c in Xvfb dbus-launch dunst dbus-monitor sqlite3 jq; do
-	command -v "$c" > /dev/null || { echo "exeburst: $c is missing: sudo make deps" >&2; exit 1; }
-done
-# shellcheck source=tests/desktop.bash
-source tests/desktop.bash
-
-work=$(mktemp -d /tmp/snitch-bench.XXXXXX)
-chmod 755 "$work"	# the stages run as the user snitch (docs/security.md)
-run_pid=
-cleanup() {
-	[ -z "$run_pid" ] || { kill "$run_pid" 2>/dev/null; wait "$run_pid" 2>/dev/null; } || true
-	desktop_unwatch 2>/dev/null || true
-	desktop_stop
-	if [ -n "${EXEBURST_KEEP:-}" ]; then echo "exeburst: kept $work" >&2; else rm -rf "$work"; fi
-}
-trap cleanup EXIT
-desktop_start "$work/desktop" || { echo "exeburst: the test desktop did not start" >&2; exit 1; }
-
-export SNITCH_CONF=$work/snitch.conf SNITCH_RUN_DIR=$work/run SNITCH_DB=$work/lib/snitch.db \
-	SNITCH_STATE=$work/lib/state.json SNITCH_LOG_DIR=$work/log SNITCH_WRITE_LIMIT_S=1 \
-	SNITCH_DESKTOP_USER=nobody SNITCH_DESKTOP_BUS=$DESKTOP_BUS
-: > "$SNITCH_CONF"
+BENCH=exeburst BENCH_KEEP=${EXEBURST_KEEP:-}
+source bench/desktop-run.bash
+desktop_run_setup build/tests/exeburst
 "$BURST" make "$work/bin" "$n"
 desktop_watch "$work/monitor" || exit 1
 
-"$SNITCH" run > /dev/null 2> "$work/run.err" &
-run_pid=$!
-for _ in $(seq 1 150); do
-	grep -q 'counting TCP' "$work/run.err" && break
-	sleep 0.1
-done
-grep -q 'counting TCP' "$work/run.err" || { cat "$work/run.err" >&2; exit 1; }
-sleep 3		# the first wave: everything already running is new too
+desktop_run_start
 notes_before=$(notify_calls "$work/monitor")
 
 ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
@@ -87,9 +57,7 @@ settled_s=$((waited - same))
 cpu=$(for p in $(pgrep -P "$run_pid") "$run_pid"; do
 	printf '%s %s\n' "$(basename "$(readlink "/proc/$p/exe")")" $(($(ticks "$p") - ${cpu0[$p]:-0}))
 done | awk '{ printf "%s%s %.1f s", (NR > 1 ? ", " : ""), $1, $2 / 100 }')
-kill -TERM "$run_pid"
-wait "$run_pid" || { echo "exeburst: snitch run failed:" >&2; cat "$work/run.err" >&2; exit 1; }
-run_pid=
+desktop_run_stop
 sleep 0.5
 desktop_unwatch
 

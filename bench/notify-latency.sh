@@ -15,47 +15,16 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 top=$(pwd)
 n=${1:-20}
-SNITCH=$top/bin/snitch
 GEN=$top/build/tests/trafficgen
-# what it runs is built first (nothing to do when it is up to date)
-make -s --no-print-directory all build/tests/trafficgen >&2 ||
-	{ echo "notify-latency: the build failed" >&2; exit 1; }
-[ "$(id -u)" -eq 0 ] || { echo "notify-latency: needs root (BPF)" >&2; exit 1; }
-for c in Xvfb dbus-launch dunst dbus-monitor sqlite3 jq; do
-	command -v "$c" > /dev/null || { echo "notify-latency: $c is missing: sudo make deps" >&2; exit 1; }
-done
-# shellcheck source=../tests/desktop.bash
-source tests/desktop.bash
-
-work=$(mktemp -d /tmp/snitch-bench.XXXXXX)
-chmod 755 "$work"	# the stages run as the user snitch (docs/security.md)
-chmod 755 "$work"
-run_pid=
-cleanup() {
-	[ -z "$run_pid" ] || { kill "$run_pid" 2>/dev/null; wait "$run_pid" 2>/dev/null; } || true
-	desktop_unwatch 2>/dev/null || true
-	desktop_stop
-	rm -rf "$work"
-}
-trap cleanup EXIT
-desktop_start "$work/desktop" || { echo "notify-latency: the test desktop did not start" >&2; exit 1; }
-
-export SNITCH_CONF=$work/snitch.conf SNITCH_RUN_DIR=$work/run SNITCH_DB=$work/lib/snitch.db \
-	SNITCH_STATE=$work/lib/state.json SNITCH_LOG_DIR=$work/log SNITCH_WRITE_LIMIT_S=1 \
-	SNITCH_NOTIFY_MAX_PER_MIN=1000 SNITCH_DESKTOP_USER=nobody SNITCH_DESKTOP_BUS=$DESKTOP_BUS
-: > "$SNITCH_CONF"
+BENCH=notify-latency
+source bench/desktop-run.bash
+desktop_run_setup build/tests/trafficgen
+export SNITCH_NOTIFY_MAX_PER_MIN=1000
 
 # every Notify call on the bus, with its time and arguments
 desktop_watch "$work/monitor" --monitor || exit 1
 
-"$SNITCH" run > /dev/null 2> "$work/run.err" &
-run_pid=$!
-for i in $(seq 1 150); do
-	grep -q 'counting TCP' "$work/run.err" && break
-	sleep 0.1
-done
-grep -q 'counting TCP' "$work/run.err" || { cat "$work/run.err" >&2; exit 1; }
-sleep 3		# the first wave: everything already running is new too
+desktop_run_start
 
 mkdir "$work/bin"
 for i in $(seq 1 "$n"); do
@@ -65,9 +34,7 @@ for i in $(seq 1 "$n"); do
 	sleep 0.5
 done
 sleep 2
-kill -TERM "$run_pid"
-wait "$run_pid" || { echo "notify-latency: snitch run failed:" >&2; cat "$work/run.err" >&2; exit 1; }
-run_pid=
+desktop_run_stop
 desktop_unwatch
 
 # "NAME TIME" for each first notification of a latency-* program
