@@ -20,6 +20,7 @@
 #include <ucontext.h>
 #include <unistd.h>
 
+#include "heap.h"
 #include "log.h"
 #include "privs.h"
 
@@ -396,28 +397,14 @@ static int build_filter(scmp_filter_ctx f, unsigned int allow)
 	return 0;
 }
 
-static bool sanitized(void)
-{
-#if defined(__SANITIZE_ADDRESS__)
-	return true;	/* ASan and LSan trace and read /proc on their own: no filter */
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-	return true;
-#else
-	return false;
-#endif
-#else
-	return false;
-#endif
-}
-
 static int confine(unsigned int allow)
 {
 	const char *env = getenv("SNITCH_SECCOMP");
 	scmp_filter_ctx f;
 	int r;
 
-	if (sanitized() || (env && !strcmp(env, "off")))
+	/* ASan and LSan trace and read /proc on their own: no filter */
+	if (heap_sanitized() || (env && !strcmp(env, "off")))
 		return 0;
 #if defined(__x86_64__)
 	{

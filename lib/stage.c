@@ -12,6 +12,7 @@
 #include "clock.h"
 #include "emit.h"
 #include "exitcode.h"
+#include "heap.h"
 #include "log.h"
 #include "sig.h"
 #include "stage.h"
@@ -497,7 +498,7 @@ static void trim_heap(struct stage *st, uint64_t now)
 {
 	if (now - st->trimmed_at >= STAGE_TRIM_NS) {
 		st->trimmed_at = now;
-		(void)malloc_trim(0);
+		heap_trim();
 	}
 }
 

@@ -11,7 +11,6 @@
  */
 #include <errno.h>
 #include <linux/capability.h>
-#include <malloc.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +24,7 @@
 #include "emit.h"
 #include "exitcode.h"
 #include "hash.h"
+#include "heap.h"
 #include "log.h"
 #include "privs.h"
 #include "record.h"
@@ -376,7 +376,7 @@ static void release_ready(struct stream *s, bool force)
 	 * queue is empty after holding more than HELD_TRIM_BYTES.
 	 */
 	if (!s->head && s->held_peak > HELD_TRIM_BYTES) {
-		(void)malloc_trim(0);
+		heap_trim();
 		s->held_peak = 0;
 	}
 }

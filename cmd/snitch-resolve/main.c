@@ -5,7 +5,6 @@
  * grandparent; the container; and the domain of the remote address.
  */
 #include <errno.h>
-#include <malloc.h>
 #include <linux/capability.h>
 #include <poll.h>
 #include <stdio.h>
@@ -22,6 +21,7 @@
 #include "hello.h"
 #include "emit.h"
 #include "exitcode.h"
+#include "heap.h"
 #include "log.h"
 #include "privs.h"
 #include "resolve.h"
@@ -631,7 +631,7 @@ static void on_record(void *ctx, struct stage *st, const char *line,
 static void write_stats(struct resolver *r)
 {
 	struct buf *b = &r->st.out.b;
-	struct mallinfo2 mi;
+	struct heap_use h;
 
 	if (!r->stats.records)
 		return;
@@ -652,9 +652,9 @@ static void write_stats(struct resolver *r)
 	emit_u64(b, "names_asked_cached", r->nasked);
 	emit_u64(b, "paths_cached", procs_paths_count(r->procs));
 	/* the heap: what malloc holds from the system, and what of it is in use */
-	mi = mallinfo2();
-	emit_u64(b, "heap_bytes", (uint64_t)mi.arena);
-	emit_u64(b, "heap_used_bytes", (uint64_t)mi.uordblks);
+	h = heap_use();
+	emit_u64(b, "heap_bytes", h.held);
+	emit_u64(b, "heap_used_bytes", h.used);
 	emit_end(b);
 	memset(&r->stats, 0, sizeof(r->stats));
 }

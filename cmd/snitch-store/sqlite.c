@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* The local log: SQLite, in WAL mode, with a versioned schema (docs/schema.md). */
 #include <errno.h>
-#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +13,7 @@
 #include "atomicfile.h"
 #include "clock.h"
 #include "geoip.h"
+#include "heap.h"
 #include "idcache.h"
 #include "rollup.h"
 #include "store.h"
@@ -1035,13 +1035,14 @@ static int write_verdicts(struct db *d, const struct batch *b)
  * loss beyond its noise); kept, they stay held up to cache_size for good:
  * a retention pass on a 44 MB database (100,000 of 200,000 rows expired)
  * left snitch-store at 39.4 MB of PSS, 5.4 MB with this
- * (docs/performance.md, memory footprint). malloc_trim hands the freed
- * pages, scattered in the writer thread's arena, back to the system.
+ * (docs/performance.md, memory footprint). heap_trim (malloc_trim) hands
+ * the freed pages, scattered in the writer thread's arena, back to the
+ * system.
  */
 static void release_cache(struct db *d)
 {
 	(void)sqlite3_db_release_memory(d->h);
-	(void)malloc_trim(0);
+	heap_trim();
 }
 
 int db_write(struct db *d, const struct batch *b, char *err, size_t errsize)

@@ -26,6 +26,7 @@
 #include "clock.h"
 #include "emit.h"
 #include "exitcode.h"
+#include "heap.h"
 #include "log.h"
 #include "privs.h"
 #include "ready.h"
@@ -1332,7 +1333,7 @@ int main(int argc, char **argv)
 	r = setup(&t, &o);
 	/* libbpf's reading of the kernel's BTF (twice, where the one-pass
 	 * scan is refused) is freed by now: the heap gives it back */
-	(void)malloc_trim(0);
+	heap_trim();
 	if (r < 0 && drop_privileges(&t) < 0)
 		r = SNITCH_EXIT_NOPERM;
 	if (r < 0)

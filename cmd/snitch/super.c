@@ -68,6 +68,7 @@
 #include "emit.h"
 #include "exitcode.h"
 #include "feed.h"
+#include "heap.h"
 #include "log.h"
 #include "privs.h"
 #include "perms.h"
@@ -929,7 +930,7 @@ static size_t stage_buffers(const struct stage *st)
  */
 static void put_memory(const struct super *s, struct buf *b)
 {
-	struct mallinfo2 mi = mallinfo2();
+	struct heap_use h = heap_use();
 	size_t bufs = s->tmp.cap + s->own.cap + s->feed.tmp.cap;
 
 	for (int i = 0; i < s->n; i++)
@@ -939,9 +940,9 @@ static void put_memory(const struct super *s, struct buf *b)
 	emit_key(b, "memory");
 	buf_puts(b, "{\"buffer_bytes\":");
 	buf_put_u64(b, bufs);
-	emit_u64(b, "heap_bytes", mi.arena);
-	emit_u64(b, "heap_used_bytes", mi.uordblks);
-	emit_u64(b, "mapped_bytes", mi.hblkhd);
+	emit_u64(b, "heap_bytes", h.held);
+	emit_u64(b, "heap_used_bytes", h.used);
+	emit_u64(b, "mapped_bytes", h.mapped);
 	buf_putc(b, '}');
 }
 
