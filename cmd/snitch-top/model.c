@@ -2,9 +2,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "model.h"
 #include "termsafe.h"
+#include "units.h"
 
 void model_init(struct top_model *m)
 {
@@ -317,4 +319,23 @@ size_t model_events(const struct top_model *m, const char *filter, const struct 
 			out[n++] = e;
 	}
 	return n;
+}
+
+void model_cells(const struct top_event *e, int units, struct top_cells *c)
+{
+	time_t sec = (time_t)(e->first_ns / 1000000000ULL);
+	struct tm lt;
+
+	localtime_r(&sec, &lt);
+	strftime(c->time, sizeof(c->time), "%H:%M:%S", &lt);
+	if (e->lport)
+		snprintf(c->lport, sizeof(c->lport), "%u", (unsigned)e->lport);
+	else
+		strcpy(c->lport, "-");
+	units_bytes(e->send, units, c->sent, sizeof(c->sent));
+	units_bytes(e->recv, units, c->recv, sizeof(c->recv));
+	if (e->country[0])
+		snprintf(c->remote, sizeof(c->remote), "%s (%s)", e->remote, e->country);
+	else
+		snprintf(c->remote, sizeof(c->remote), "%s", e->remote);
 }

@@ -90,4 +90,15 @@ size_t model_exes(const struct top_model *m, enum top_sort sort, const char *fil
 size_t model_events(const struct top_model *m, const char *filter, const struct top_event **out,
 		    size_t max);
 
+/* A flow's cells as snitch top and snitch tui show them. */
+struct top_cells {
+	char time[16];		/* the local time of its first record, HH:MM:SS */
+	char lport[8];		/* "-" for none */
+	char sent[24], recv[24];	/* in the view's units (lib/units.h) */
+	/* the remote and " (" country ")" */
+	char remote[sizeof(((struct top_event *)0)->remote) + sizeof(((struct top_event *)0)->country) + 3];
+};
+
+void model_cells(const struct top_event *e, int units, struct top_cells *c);
+
 #endif

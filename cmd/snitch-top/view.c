@@ -195,36 +195,25 @@ static void draw_events(struct top *t, const struct top_model *m, int y, int row
 	attrset(A_NORMAL);
 	for (int r = 0; r < rows; r++) {
 		const struct top_event *e;
-		char tm[16], lp[8], s1[24], s2[24], remote[200];
-		time_t sec;
-		struct tm lt;
+		struct top_cells c;
 
 		move(y + 1 + r, 0);
 		clrtoeol();
 		if ((size_t)r >= n)
 			continue;
 		e = ev[r];
-		sec = (time_t)(e->first_ns / 1000000000ULL);
-		localtime_r(&sec, &lt);
-		strftime(tm, sizeof(tm), "%H:%M:%S", &lt);
-		snprintf(lp, sizeof(lp), "%u", (unsigned)e->lport);
-		units_bytes(e->send, t->units, s1, sizeof(s1));
-		units_bytes(e->recv, t->units, s2, sizeof(s2));
-		if (e->country[0])
-			snprintf(remote, sizeof(remote), "%s (%s)", e->remote, e->country);
-		else
-			snprintf(remote, sizeof(remote), "%s", e->remote);
+		model_cells(e, t->units, &c);
 		if (e->ended)
 			attron(A_DIM);
 		x = 0;
-		put(t, y + 1 + r, x, tw, tm, LEFT), x += tw + 1;
+		put(t, y + 1 + r, x, tw, c.time, LEFT), x += tw + 1;
 		put(t, y + 1 + r, x, nw, e->name, LEFT), x += nw + 1;
 		put(t, y + 1 + r, x, pw, e->parent, LEFT), x += pw + 1;
 		put(t, y + 1 + r, x, pw, e->gparent, LEFT), x += pw + 1;
-		put(t, y + 1 + r, x, lw, e->lport ? lp : "-", RIGHT), x += lw + 1;
-		put(t, y + 1 + r, x, rw, remote, LEFT), x += rw + 1;
-		put(t, y + 1 + r, x, bw, s1, RIGHT), x += bw + 1;
-		put(t, y + 1 + r, x, bw, s2, RIGHT), x += bw + 1;
+		put(t, y + 1 + r, x, lw, c.lport, RIGHT), x += lw + 1;
+		put(t, y + 1 + r, x, rw, c.remote, LEFT), x += rw + 1;
+		put(t, y + 1 + r, x, bw, c.sent, RIGHT), x += bw + 1;
+		put(t, y + 1 + r, x, bw, c.recv, RIGHT), x += bw + 1;
 		if (cw > 0)
 			put(t, y + 1 + r, x, w - x, e->cmdline, LEFT);
 		attrset(A_NORMAL);

@@ -411,28 +411,21 @@ static void draw_live(struct tui *t, int y, int rows, int w)
 	n = model_events(&t->model, t->search, ev, rows > 1 ? (size_t)rows - 1 : 0);
 	for (int r = 0; r < rows - 1; r++) {
 		const struct top_event *e;
-		char tm[16], s1[32], s2[32], remote[200];
-		time_t sec;
-		struct tm lt;
+		struct top_cells c;
 
 		move(y + 1 + r, 0);
 		clrtoeol();
 		if ((size_t)r >= n)
 			continue;
 		e = ev[r];
-		sec = (time_t)(e->first_ns / 1000000000ULL);
-		localtime_r(&sec, &lt);
-		strftime(tm, sizeof(tm), "%H:%M:%S", &lt);
-		units_bytes(e->send, t->units, s1, sizeof(s1));
-		units_bytes(e->recv, t->units, s2, sizeof(s2));
-		snprintf(remote, sizeof(remote), e->country[0] ? "%s (%s)" : "%s", e->remote, e->country);
+		model_cells(e, t->units, &c);
 		x = 0;
-		put(y + 1 + r, x, tw, tm, LEFT), x += tw + 1;
+		put(y + 1 + r, x, tw, c.time, LEFT), x += tw + 1;
 		put(y + 1 + r, x, nw, e->name, LEFT), x += nw + 1;
 		put(y + 1 + r, x, pw, e->parent, LEFT), x += pw + 1;
-		put(y + 1 + r, x, rw, remote, LEFT), x += rw + 1;
-		put(y + 1 + r, x, bw, s1, RIGHT), x += bw + 1;
-		put(y + 1 + r, x, bw, s2, RIGHT), x += bw + 1;
+		put(y + 1 + r, x, rw, c.remote, LEFT), x += rw + 1;
+		put(y + 1 + r, x, bw, c.sent, RIGHT), x += bw + 1;
+		put(y + 1 + r, x, bw, c.recv, RIGHT), x += bw + 1;
 		if (cmw > 0)
 			put(y + 1 + r, x, cmw, e->cmdline, LEFT);
 	}

@@ -1,9 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /* snitch top's model: sums, rates, connections, listening ports, sorting, filters, safety. */
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
 
 #include "model.h"
 #include "test.h"
+#include "units.h"
 
 static struct top_model m;
 
@@ -158,6 +162,29 @@ static void test_country_lookup(void)
 	m.country_of = NULL;
 }
 
+/* The cells both live views draw (snitch top, snitch tui): one formatter. */
+static void test_cells(void)
+{
+	struct top_event e = { .first_ns = 3723000000000ULL, .lport = 5353, .send = 1536,
+			       .recv = 3, .remote = "example.org:443", .country = "DE" };
+	struct top_cells c;
+
+	setenv("TZ", "UTC", 1);
+	tzset();
+	model_cells(&e, UNITS_BINARY, &c);
+	CHECK_MEM(c.time, strlen(c.time), "01:02:03");
+	CHECK_MEM(c.lport, strlen(c.lport), "5353");
+	CHECK_MEM(c.sent, strlen(c.sent), "1.5 KiB");
+	CHECK_MEM(c.recv, strlen(c.recv), "3 B");
+	CHECK_MEM(c.remote, strlen(c.remote), "example.org:443 (DE)");
+	e.lport = 0;
+	e.country[0] = '\0';
+	model_cells(&e, UNITS_BYTES, &c);
+	CHECK_MEM(c.lport, strlen(c.lport), "-");
+	CHECK_MEM(c.sent, strlen(c.sent), "1536");
+	CHECK_MEM(c.remote, strlen(c.remote), "example.org:443");
+}
+
 int main(void)
 {
 	model_init(&m);
@@ -167,6 +194,7 @@ int main(void)
 	test_escapes_stored_inert();
 	test_country();
 	test_country_lookup();
+	test_cells();
 	model_release(&m);
 	TEST_MAIN_END("snitch-top model");
 }
