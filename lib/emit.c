@@ -54,6 +54,14 @@ void emit_u64(struct buf *b, const char *key, uint64_t v)
 	buf_put_u64(b, v);
 }
 
+void emit_u64_if(struct buf *b, const char *key, bool known, uint64_t v)
+{
+	if (known)
+		emit_u64(b, key, v);
+	else
+		emit_null(b, key);
+}
+
 void emit_i64(struct buf *b, const char *key, int64_t v)
 {
 	emit_key(b, key);

@@ -24,6 +24,8 @@ void emit_u64(struct buf *b, const char *key, uint64_t v);
 void emit_i64(struct buf *b, const char *key, int64_t v);
 void emit_bool(struct buf *b, const char *key, bool v);
 void emit_null(struct buf *b, const char *key);
+/* A number, or null when it is not known. */
+void emit_u64_if(struct buf *b, const char *key, bool known, uint64_t v);
 /* A string, or null when s is NULL. */
 void emit_cstr_or_null(struct buf *b, const char *key, const char *s);
 

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* The records snitch-trace writes: flow, exec, dns (docs/records.md). */
+/* The records snitch-trace writes: flow, exec, dns, hello, syscalls (docs/records.md). */
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <string.h>
@@ -20,12 +20,11 @@ static uint64_t user_dev(uint32_t kdev)
 /* the kernel side's levels are the ancestry table's */
 _Static_assert(LEVELS == NLEVELS, "bpf/trace.h LEVELS and lib/ancestry.h NLEVELS differ");
 
-static void emit_pkey(struct buf *b, int level, const char *name)
+/* A level's member name: "pid", "parent_pid", "gparent_pid", ... */
+static const char *pkey(char key[32], int level, const char *name)
 {
-	char key[32];
-
-	snprintf(key, sizeof(key), "%s%s", ancestry[level].prefix, name);
-	emit_key(b, key);
+	snprintf(key, 32, "%s%s", ancestry[level].prefix, name);
+	return key;
 }
 
 static void put_ident(struct buf *b, const struct clocks *c,
@@ -35,32 +34,42 @@ static void put_ident(struct buf *b, const struct clocks *c,
 		const struct proc_ident *p = &id->proc[l];
 		/* a level that does not exist (the parent of init) or is not
 		 * known gets nulls: the stage ran and could not tell */
-		bool ok = valid && p->pid > 0;
+		bool ok = valid && p->pid > 0, file = ok && p->exe_ino;
+		char k[32];
 
-		emit_pkey(b, l, "pid");
-		if (ok) buf_put_u64(b, p->pid); else buf_puts(b, "null");
-		emit_pkey(b, l, "start_ns");
-		if (ok) buf_put_u64(b, p->start_boot_ns + c->boot_to_real); else buf_puts(b, "null");
-		emit_pkey(b, l, "comm");
-		if (ok) json_put_str(b, p->comm, strnlen(p->comm, COMM_LEN)); else buf_puts(b, "null");
-		emit_pkey(b, l, "exe_dev");
-		if (ok && p->exe_ino) buf_put_u64(b, user_dev(p->exe_dev)); else buf_puts(b, "null");
-		emit_pkey(b, l, "exe_ino");
-		if (ok && p->exe_ino) buf_put_u64(b, p->exe_ino); else buf_puts(b, "null");
+		emit_u64_if(b, pkey(k, l, "pid"), ok, p->pid);
+		emit_u64_if(b, pkey(k, l, "start_ns"), ok, p->start_boot_ns + c->boot_to_real);
+		if (ok)
+			emit_str(b, pkey(k, l, "comm"), p->comm, strnlen(p->comm, COMM_LEN));
+		else
+			emit_null(b, pkey(k, l, "comm"));
+		emit_u64_if(b, pkey(k, l, "exe_dev"), file, user_dev(p->exe_dev));
+		emit_u64_if(b, pkey(k, l, "exe_ino"), file, p->exe_ino);
 	}
-	if (valid) {
-		emit_u64(b, "uid", id->uid);
-		emit_u64(b, "gid", id->gid);
-		emit_u64(b, "cgroup_id", id->cgroup_id);
-		emit_u64(b, "netns", id->netns);
-		emit_u64(b, "mntns", id->mntns);
-	} else {
-		emit_null(b, "uid");
-		emit_null(b, "gid");
-		emit_null(b, "cgroup_id");
-		emit_null(b, "netns");
-		emit_null(b, "mntns");
-	}
+	emit_u64_if(b, "uid", valid, id->uid);
+	emit_u64_if(b, "gid", valid, id->gid);
+	emit_u64_if(b, "cgroup_id", valid, id->cgroup_id);
+	emit_u64_if(b, "netns", valid, id->netns);
+	emit_u64_if(b, "mntns", valid, id->mntns);
+}
+
+/* The socket whose bytes a dns or hello record carries: pid and netns 0, not known. */
+static void put_sock(struct buf *b, uint64_t cookie, uint32_t pid, uint32_t netns)
+{
+	emit_u64(b, "sock_cookie", cookie);
+	emit_u64_if(b, "pid", pid != 0, pid);
+	emit_u64_if(b, "netns", netns != 0, netns);
+}
+
+/* Bytes as the kernel copied them: base64, their number, and whether there were more. */
+static void put_payload(struct buf *b, const void *data, size_t len, bool truncated)
+{
+	emit_key(b, "payload_b64");
+	buf_putc(b, '"');
+	base64_put(b, data, len);
+	buf_putc(b, '"');
+	emit_u64(b, "payload_bytes", len);
+	emit_bool(b, "payload_truncated", truncated);
 }
 
 static const char *family_name(unsigned f)
@@ -197,19 +206,10 @@ void write_dns(struct output *o, const struct ev_dns *e, uint64_t ts_real)
 	size_t len = e->len < DNS_MAX ? e->len : DNS_MAX;
 
 	emit_begin(b, "dns", ts_real);
-	emit_u64(b, "sock_cookie", e->cookie);
-	emit_key(b, "pid");
-	if (e->pid) buf_put_u64(b, e->pid); else buf_puts(b, "null");
-	emit_key(b, "netns");
-	if (e->netns) buf_put_u64(b, e->netns); else buf_puts(b, "null");
+	put_sock(b, e->cookie, e->pid, e->netns);
 	put_addr(b, "server", e->family, e->server);
 	emit_cstr(b, "direction", e->sent ? "sent" : "received");
-	emit_key(b, "payload_b64");
-	buf_putc(b, '"');
-	base64_put(b, e->data, len);
-	buf_putc(b, '"');
-	emit_u64(b, "payload_bytes", len);
-	emit_bool(b, "payload_truncated", e->truncated);
+	put_payload(b, e->data, len, e->truncated);
 	emit_end(b);
 }
 
@@ -250,19 +250,10 @@ void write_hello(struct output *o, const struct ev_hello *e, uint64_t ts_real)
 	size_t len = e->len < HELLO_MAX ? e->len : HELLO_MAX;
 
 	emit_begin(b, "hello", ts_real);
-	emit_u64(b, "sock_cookie", e->cookie);
-	emit_key(b, "pid");
-	if (e->pid) buf_put_u64(b, e->pid); else buf_puts(b, "null");
-	emit_key(b, "netns");
-	if (e->netns) buf_put_u64(b, e->netns); else buf_puts(b, "null");
+	put_sock(b, e->cookie, e->pid, e->netns);
 	emit_cstr(b, "proto", e->proto == IPPROTO_UDP ? "udp" : "tcp");
 	put_addr(b, "raddr", e->family, e->raddr);
 	emit_u64(b, "rport", e->rport);
-	emit_key(b, "payload_b64");
-	buf_putc(b, '"');
-	base64_put(b, e->data, len);
-	buf_putc(b, '"');
-	emit_u64(b, "payload_bytes", len);
-	emit_bool(b, "payload_truncated", e->truncated);
+	put_payload(b, e->data, len, e->truncated);
 	emit_end(b);
 }
