@@ -381,10 +381,10 @@ $(O)/fuzz/fuzz_vt: tests/fuzz/fuzz_vt.c cmd/snitch-vt/vtjson.c cmd/snitch-vt/vt.
 		-o $@ tests/fuzz/fuzz_vt.c cmd/snitch-vt/vtjson.c $(FUZZ_LIB_SRCS) -lpthread
 
 # snitch-web's query-string parser: what anyone reaching its socket sends.
-$(O)/fuzz/fuzz_webparams: tests/fuzz/fuzz_webparams.c cmd/snitch-web/params.c cmd/snitch-web/params.h
+$(O)/fuzz/fuzz_webparams: tests/fuzz/fuzz_webparams.c cmd/snitch-web/params.c cmd/snitch-web/params.h lib/hex.h
 	$(call msg,FUZZ,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CLANG) -std=gnu11 $(DEFINES) -Icmd/snitch-web -g -O1 \
+	$(Q)$(CLANG) -std=gnu11 $(DEFINES) -Ilib -Icmd/snitch-web -g -O1 \
 		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 		-o $@ tests/fuzz/fuzz_webparams.c cmd/snitch-web/params.c
 

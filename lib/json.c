@@ -2,6 +2,7 @@
 #include <errno.h>
 
 #include "json.h"
+#include "hex.h"
 
 /*
  * Eight bytes at a time: does this word hold a byte that ends a run of
@@ -64,17 +65,6 @@ size_t utf8_seq_len(const unsigned char *p, size_t avail)
 	return 0;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static int fail(struct json_error *err, size_t off, const char *what)
 {
 	if (err) {
@@ -126,7 +116,7 @@ int json_scan_string(const char *s, size_t len, size_t *pos,
 				if (i + 6 > len)
 					return fail(err, i, "truncated \\u escape");
 				for (int k = 2; k < 6; k++)
-					if (hexval(s[i + k]) < 0)
+					if (hex_digit(s[i + k]) < 0)
 						return fail(err, i, "invalid \\u escape");
 				i += 6;
 				continue;
@@ -390,8 +380,8 @@ void json_put_str(struct buf *b, const void *data, size_t len)
 
 static unsigned hex4(const char *s)
 {
-	return (unsigned)(hexval(s[0]) << 12 | hexval(s[1]) << 8 |
-			  hexval(s[2]) << 4 | hexval(s[3]));
+	return (unsigned)(hex_digit(s[0]) << 12 | hex_digit(s[1]) << 8 |
+			  hex_digit(s[2]) << 4 | hex_digit(s[3]));
 }
 
 static size_t put_utf8(char *out, unsigned cp)

@@ -341,19 +341,6 @@ static int take_filters(int *argc, char **argv, struct q_spec *s, const struct c
 	return -1;
 }
 
-static int open_error(int r)
-{
-	switch (r) {
-	case -EACCES:
-	case -EPERM:
-		return SNITCH_EXIT_NOPERM;
-	case -ENOMEM:
-		return SNITCH_EXIT_SOFTWARE;
-	default:
-		return SNITCH_EXIT_IO;
-	}
-}
-
 int main(int argc, char **argv)
 {
 	struct opts o = { .db = DEFAULT_DB, .since = NULL };
@@ -465,7 +452,7 @@ int main(int argc, char **argv)
 
 	if ((r = q_open(&db, o.db, 0, err, sizeof(err))) < 0) {
 		log_msg("%s", err);
-		return open_error(r);
+		return q_exit_code(r);
 	}
 	ret = SNITCH_EXIT_OK;
 	if (o.drill) {
@@ -521,7 +508,7 @@ int main(int argc, char **argv)
 	q_close(db);
 	if (r < 0) {
 		log_msg("cannot query '%s': %s", o.db, err);
-		ret = r == -EINVAL ? SNITCH_EXIT_USAGE : open_error(r);
+		ret = q_exit_code(r);
 	}
 	free(cells);
 	if (fflush(stdout) != 0 || ferror(stdout)) {

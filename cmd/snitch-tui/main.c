@@ -334,21 +334,6 @@ static bool on_key(struct tui *t, int c)
 	return true;
 }
 
-static int open_error(int r)
-{
-	switch (r) {
-	case -EACCES:
-	case -EPERM:
-		return SNITCH_EXIT_NOPERM;
-	case -ENOMEM:
-		return SNITCH_EXIT_SOFTWARE;
-	case -EINVAL:
-		return SNITCH_EXIT_USAGE;
-	default:
-		return SNITCH_EXIT_IO;
-	}
-}
-
 int main(int argc, char **argv)
 {
 	static struct tui tui;
@@ -434,7 +419,7 @@ int main(int argc, char **argv)
 	    (r = q_meta(t->db, &meta, err, sizeof(err))) < 0) {
 		log_msg("cannot read '%s': %s", db, err);
 		q_close(t->db);
-		return open_error(r);
+		return q_exit_code(r);
 	}
 	model_init(&t->model);
 	feed_client_countries(&t->model, &t->geo);

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hex.h"
 #include "params.h"
 
 enum {
@@ -39,17 +40,6 @@ int web_range_seconds(const char *s, uint64_t *out, bool *all)
 	return -EINVAL;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Decode [s, s+n) into out (room for n+1); -EINVAL on a bad escape or NUL. */
 static int url_decode(const char *s, size_t n, char *out, size_t *outlen)
 {
@@ -62,7 +52,7 @@ static int url_decode(const char *s, size_t n, char *out, size_t *outlen)
 		if (c == '+') {
 			c = ' ';
 		} else if (c == '%') {
-			if (n - i < 3 || (hi = hexval(s[i + 1])) < 0 || (lo = hexval(s[i + 2])) < 0)
+			if (n - i < 3 || (hi = hex_digit(s[i + 1])) < 0 || (lo = hex_digit(s[i + 2])) < 0)
 				return -EINVAL;
 			c = (char)(hi << 4 | lo);
 			i += 2;
