@@ -1,7 +1,5 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
-#include <poll.h>
-#include <unistd.h>
 
 #include "output.h"
 
@@ -16,31 +14,6 @@ void output_release(struct output *o)
 {
 	if (o)
 		buf_release(&o->b);
-}
-
-int write_all(int fd, const void *p, size_t n)
-{
-	const char *c = p;
-
-	while (n) {
-		ssize_t w = write(fd, c, n);
-
-		if (w >= 0) {
-			c += w;
-			n -= (size_t)w;
-			continue;
-		}
-		if (errno == EINTR)
-			continue;
-		if (errno == EAGAIN) {
-			struct pollfd pf = { .fd = fd, .events = POLLOUT };
-
-			(void)poll(&pf, 1, -1);
-			continue;
-		}
-		return -errno;
-	}
-	return 0;
 }
 
 int output_flush(struct output *o)

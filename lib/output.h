@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "buf.h"
+#include "fdio.h"
 
 /*
  * Buffered record output to a file descriptor. Stages append records to
@@ -23,12 +24,6 @@ struct output {
 
 void output_init(struct output *o, int fd);
 void output_release(struct output *o);
-
-/*
- * Write all n bytes: again after a short write or EINTR, waiting for a
- * non-blocking descriptor that is full. 0, or a negative errno.
- */
-int write_all(int fd, const void *p, size_t n);
 
 /* Write everything buffered. Returns 0 or the sticky negative errno. */
 int output_flush(struct output *o);

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "container.h"
+#include "fdio.h"
 #include "names.h"
 #include "resolve.h"
 
@@ -31,7 +32,7 @@ static char *slurp(const char *path, size_t *len)
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	struct stat st;
 	char *p = NULL;
-	size_t off = 0;
+	ssize_t n;
 
 	if (fd < 0)
 		return NULL;
@@ -39,18 +40,10 @@ static char *slurp(const char *path, size_t *len)
 	    (uint64_t)st.st_size > NAMES_FILE_MAX ||
 	    !(p = malloc((size_t)st.st_size + 1)))
 		goto fail;
-	while (off < (size_t)st.st_size) {
-		ssize_t n = read(fd, p + off, (size_t)st.st_size - off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		off += (size_t)n;
-	}
+	n = read_full(fd, p, (size_t)st.st_size);
 	close(fd);
-	p[off] = '\0';
-	*len = off;
+	*len = n > 0 ? (size_t)n : 0;
+	p[*len] = '\0';
 	return p;
 fail:
 	free(p);

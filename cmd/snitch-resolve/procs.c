@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "cmdline.h"
+#include "fdio.h"
 #include "fileid.h"
 #include "json.h"
 #include "resolve.h"
@@ -179,20 +180,13 @@ void procs_learn_path(struct procs *p, uint64_t dev, uint64_t ino, const char *p
 static ssize_t read_file(const char *path, char *buf, size_t size)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	size_t off = 0;
+	ssize_t n;
 
 	if (fd < 0)
 		return -errno;
-	while (off < size) {
-		ssize_t n = read(fd, buf + off, size - off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		off += (size_t)n;
-	}
+	n = read_full(fd, buf, size);
 	close(fd);
-	return (ssize_t)off;
+	return n < 0 ? 0 : n;	/* opened, then nothing to read: empty */
 }
 
 /* Field 22 of /proc/PID/stat, as realtime ns; 0 if it cannot be read. */

@@ -21,6 +21,7 @@
 #include "cli.h"
 #include "clock.h"
 #include "exitcode.h"
+#include "fdio.h"
 #include "log.h"
 #include "privs.h"
 #include "perms.h"
@@ -226,9 +227,7 @@ static int load_state(struct vt_stage *s)
 {
 	const char *path = s->vt.o->state;
 	struct buf text = BUF_INIT;
-	char chunk[65536];
 	size_t bad = 0;
-	ssize_t n;
 	int fd = open(path, O_RDONLY | O_CLOEXEC), r;
 
 	if (fd < 0) {
@@ -237,12 +236,10 @@ static int load_state(struct vt_stage *s)
 		log_msg("cannot read the state '%s': %s", path, strerror(errno));
 		return -1;
 	}
-	while ((n = read(fd, chunk, sizeof(chunk))) > 0 || (n < 0 && errno == EINTR))
-		if (n > 0)
-			buf_append(&text, chunk, (size_t)n);
+	r = read_to_buf(fd, &text);
 	close(fd);
-	if (n < 0 || text.oom) {
-		log_msg("cannot read the state '%s': %s", path, n < 0 ? strerror(errno) : "out of memory");
+	if (r < 0) {
+		log_msg("cannot read the state '%s': %s", path, strerror(-r));
 		buf_release(&text);
 		return -1;
 	}

@@ -17,6 +17,7 @@
 
 #include "atomicfile.h"
 #include "buf.h"
+#include "fdio.h"
 #include "perms.h"
 #include "snitch.h"
 
@@ -163,8 +164,6 @@ int config_load(const char *path, char *err, size_t errsize)
 static int template_of(const char *tool, struct buf *b, char *err, size_t errsize)
 {
 	int p[2], status;
-	char chunk[4096];
-	ssize_t n;
 	pid_t pid;
 
 	if (pipe2(p, O_CLOEXEC) < 0)
@@ -184,9 +183,7 @@ static int template_of(const char *tool, struct buf *b, char *err, size_t errsiz
 		_exit(127);
 	}
 	close(p[1]);
-	while ((n = read(p[0], chunk, sizeof(chunk))) > 0 || (n < 0 && errno == EINTR))
-		if (n > 0)
-			buf_append(b, chunk, (size_t)n);
+	(void)read_to_buf(p[0], b);	/* what it wrote: the template is checked below */
 	close(p[0]);
 	if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status)) {
 		snprintf(err, errsize, "'%s --config-template' failed", tool);
