@@ -157,12 +157,14 @@ static int read_question(struct dns_msg *m, const unsigned char *msg, size_t len
 	return 0;
 }
 
-int dns_msg_decode_query(struct dns_msg *m, const unsigned char *msg, size_t len,
-			 const char **why)
+/*
+ * What both decoders read first: the header of a message of the kind
+ * asked for (a response, or a query) with one question, and that
+ * question; qend past it. m is emptied first.
+ */
+static int read_head(struct dns_msg *m, const unsigned char *msg, size_t len, bool response,
+		     size_t *qend, const char **why)
 {
-	size_t qend;
-	int st;
-
 	m->valid = m->query = false;
 	m->nanswers = 0;
 	buf_reset(&m->qname);
@@ -175,15 +177,25 @@ int dns_msg_decode_query(struct dns_msg *m, const unsigned char *msg, size_t len
 		*why = "shorter than a DNS header";
 		return -EBADMSG;
 	}
-	if (get16(msg + 2) & FLAG_QR) {
-		*why = "not a query";
+	if (!!(get16(msg + 2) & FLAG_QR) != response) {
+		*why = response ? "not a response" : "not a query";
 		return -ENOMSG;
 	}
+	/* a query, or an answer, of several questions: not read */
 	if (get16(msg + 4) != 1) {
-		*why = "not a query of one question";
+		*why = response ? "not the answer to one question" : "not a query of one question";
 		return -ENOMSG;
 	}
-	if ((st = read_question(m, msg, len, &qend, why)) < 0)
+	return read_question(m, msg, len, qend, why);
+}
+
+int dns_msg_decode_query(struct dns_msg *m, const unsigned char *msg, size_t len,
+			 const char **why)
+{
+	size_t qend;
+	int st;
+
+	if ((st = read_head(m, msg, len, false, &qend, why)) < 0)
 		return st;
 	m->valid = m->query = true;
 	return 0;
@@ -195,28 +207,7 @@ int dns_msg_decode(struct dns_msg *m, const unsigned char *msg, size_t len,
 	size_t qend, ancount, fit, good, bad;
 	int st;
 
-	m->valid = m->query = false;
-	m->nanswers = 0;
-	buf_reset(&m->qname);
-	*why = NULL;
-	if (len > DNS_MSG_MAX) {
-		*why = "longer than a DNS message can be";
-		return -EBADMSG;
-	}
-	if (len < HEADER_BYTES) {
-		*why = "shorter than a DNS header";
-		return -EBADMSG;
-	}
-	/* a query, or an answer to several questions: no answer to decode */
-	if (!(get16(msg + 2) & FLAG_QR)) {
-		*why = "not a response";
-		return -ENOMSG;
-	}
-	if (get16(msg + 4) != 1) {
-		*why = "not the answer to one question";
-		return -ENOMSG;
-	}
-	if ((st = read_question(m, msg, len, &qend, why)) < 0)
+	if ((st = read_head(m, msg, len, true, &qend, why)) < 0)
 		return st;
 	m->rcode = get16(msg + 2) & 0xf;
 	m->valid = true;

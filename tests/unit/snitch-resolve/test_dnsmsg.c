@@ -260,8 +260,26 @@ static void test_malformed(struct dns_msg *d)
 	question(&m, "b.test", 1);
 	CHECK_EQ_INT(dns_msg_decode(d, m.p, m.len, false, &why), -ENOMSG);
 	CHECK(!d->valid);
+	CHECK(why && !strcmp(why, "not the answer to one question"));
 	CHECK_EQ_INT(dns_msg_decode(d, m.p, 11, true, &why), -EBADMSG);
+	CHECK(why && !strcmp(why, "shorter than a DNS header"));
 	CHECK_EQ_INT(dns_msg_decode(d, m.p, 0, false, &why), -EBADMSG);
+
+	/* the query decoder: a response, and a query of two questions, are refused */
+	header(&m, 0x8180, 1, 0);
+	question(&m, "a.test", 1);
+	CHECK_EQ_INT(dns_msg_decode_query(d, m.p, m.len, &why), -ENOMSG);
+	CHECK(why && !strcmp(why, "not a query"));
+	CHECK(!d->valid && !d->query);
+	header(&m, 0x0100, 2, 0);
+	question(&m, "a.test", 1);
+	question(&m, "b.test", 1);
+	CHECK_EQ_INT(dns_msg_decode_query(d, m.p, m.len, &why), -ENOMSG);
+	CHECK(why && !strcmp(why, "not a query of one question"));
+	header(&m, 0x0100, 1, 0);
+	question(&m, "a.test", 28);
+	CHECK_EQ_INT(dns_msg_decode_query(d, m.p, m.len, &why), 0);
+	CHECK(d->valid && d->query && d->qtype == 28);
 }
 
 /* RFC 2181 section 8: a TTL with the top bit set counts as 0 */
