@@ -16,15 +16,23 @@ desktop_start() {
 	chown 65534:65534 "$dir"
 	chmod 755 "$dir"
 	printf '[global]\nnotification_limit = 0\nhistory_length = 5000\nidle_threshold = 0\n' > "$dir/dunstrc"
-	for disp in $(seq 77 140); do
-		[ -e "/tmp/.X$disp-lock" ] || [ -e "/tmp/.X11-unix/X$disp" ] || break
-	done
-	Xvfb ":$disp" -ac -nolisten tcp > "$dir/xvfb.log" 2>&1 3>&- &
+	# Xvfb takes the first display it can listen on and writes its number
+	# to fd 4 once it does: a display number chosen here from /tmp could
+	# be taken by an X server of another root sharing the network
+	# namespace (its abstract socket), as a run beside CI's once was
+	: > "$dir/display"
+	Xvfb -displayfd 4 -ac -nolisten tcp > "$dir/xvfb.log" 2>&1 3>&- 4> "$dir/display" &
 	DESKTOP_XVFB_PID=$!
 	for i in $(seq 1 100); do
-		[ -e "/tmp/.X11-unix/X$disp" ] && break
+		disp=$(head -n 1 "$dir/display")
+		[ -n "$disp" ] && break
 		sleep 0.1
 	done
+	if [ -z "$disp" ]; then
+		echo "Xvfb did not start:" >&2
+		cat "$dir/xvfb.log" >&2
+		return 1
+	fi
 	DESKTOP_DIR=$dir
 	DESKTOP_BUS=
 	eval "$(as_desktop dbus-launch --sh-syntax 3>&-)"
