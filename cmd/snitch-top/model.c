@@ -124,63 +124,54 @@ static struct top_event *find_event(struct top_model *m, uint64_t cookie, uint64
 	return e;
 }
 
-static void add_flow(struct top_model *m)
+/* A flow record's bytes and connection in its executable's row. */
+static void count_exe(struct top_model *m, struct top_exe *x, const char *phase, uint64_t send,
+		      uint64_t recv, uint64_t lport)
 {
-	char exe[256], name[64], phase[8], domain[128], raddr[64], country[8];
-	uint64_t send = get_u64(m, "send_bytes"), recv = get_u64(m, "recv_bytes");
-	uint64_t lport = get_u64(m, "lport"), rport = get_u64(m, "rport");
-	struct top_exe *x;
-	struct top_event *e;
-	bool fresh;
+	char proto[8];
 
-	get_str(m, "exe_path", exe, sizeof(exe));
-	get_str(m, "name", name, sizeof(name));
-	if (!name[0])
-		get_str(m, "comm", name, sizeof(name));
-	if (!name[0] && !exe[0])
-		snprintf(name, sizeof(name), "(kernel)");
-	get_str(m, "phase", phase, sizeof(phase));
-	m->flows++;
-	m->send += send, m->recv += recv;
-	m->tick_send += send, m->tick_recv += recv;
+	/* opened since top started: a socket seen before has no "new" */
+	if (!strcmp(phase, "new"))
+		x->conns++;
+	x->send += send, x->recv += recv;
+	x->tick_send += send, x->tick_recv += recv;
+	get_str(m, "proto", proto, sizeof(proto));
+	if (lport && lport < 65536 && x->nlisten < TOP_LISTEN_MAX &&
+	    ((!strcmp(proto, "tcp") && bit(m->listen_tcp, (uint16_t)lport)) ||
+	     (!strcmp(proto, "udp") && bit(m->listen_udp, (uint16_t)lport)))) {
+		bool have = false;
 
-	e = find_event(m, get_u64(m, "sock_cookie"), get_u64(m, "pid"), &fresh);
-	x = find_exe(m, exe, name);
-	if (x) {
-		char proto[8];
-
-		/* opened since top started: a socket seen before has no "new" */
-		if (!strcmp(phase, "new"))
-			x->conns++;
-		x->send += send, x->recv += recv;
-		x->tick_send += send, x->tick_recv += recv;
-		get_str(m, "proto", proto, sizeof(proto));
-		if (lport && lport < 65536 && x->nlisten < TOP_LISTEN_MAX &&
-		    ((!strcmp(proto, "tcp") && bit(m->listen_tcp, (uint16_t)lport)) ||
-		     (!strcmp(proto, "udp") && bit(m->listen_udp, (uint16_t)lport)))) {
-			bool have = false;
-
-			for (int i = 0; i < x->nlisten; i++)
-				have |= x->listen[i] == lport;
-			if (!have)
-				x->listen[x->nlisten++] = (uint16_t)lport;
-		}
+		for (int i = 0; i < x->nlisten; i++)
+			have |= x->listen[i] == lport;
+		if (!have)
+			x->listen[x->nlisten++] = (uint16_t)lport;
 	}
-	if (fresh) {
-		e->cookie = get_u64(m, "sock_cookie");
-		e->pid = get_u64(m, "pid");
-		e->first_ns = get_u64(m, "ts_ns");
-		snprintf(e->name, sizeof(e->name), "%s", name);
-		get_str(m, "parent_name", e->parent, sizeof(e->parent));
-		if (!e->parent[0])
-			get_str(m, "parent_comm", e->parent, sizeof(e->parent));
-		get_str(m, "gparent_name", e->gparent, sizeof(e->gparent));
-		if (!e->gparent[0])
-			get_str(m, "gparent_comm", e->gparent, sizeof(e->gparent));
-		get_str(m, "proto", e->proto, sizeof(e->proto));
-		get_cmdline(m, e->cmdline, sizeof(e->cmdline));
-		e->lport = (uint16_t)lport;
-	}
+}
+
+/* A new connection's row: who, from the flow's first record. */
+static void event_start(struct top_model *m, struct top_event *e, const char *name, uint64_t lport)
+{
+	e->cookie = get_u64(m, "sock_cookie");
+	e->pid = get_u64(m, "pid");
+	e->first_ns = get_u64(m, "ts_ns");
+	snprintf(e->name, sizeof(e->name), "%s", name);
+	get_str(m, "parent_name", e->parent, sizeof(e->parent));
+	if (!e->parent[0])
+		get_str(m, "parent_comm", e->parent, sizeof(e->parent));
+	get_str(m, "gparent_name", e->gparent, sizeof(e->gparent));
+	if (!e->gparent[0])
+		get_str(m, "gparent_comm", e->gparent, sizeof(e->gparent));
+	get_str(m, "proto", e->proto, sizeof(e->proto));
+	get_cmdline(m, e->cmdline, sizeof(e->cmdline));
+	e->lport = (uint16_t)lport;
+}
+
+/* A connection's remote: its domain once known, else its address; and its country. */
+static void event_remote(struct top_model *m, struct top_event *e, bool fresh)
+{
+	char domain[128], raddr[64], country[8];
+	uint64_t rport = get_u64(m, "rport");
+
 	/* the domain may come later than the flow's first record */
 	get_str(m, "domain", domain, sizeof(domain));
 	get_str(m, "raddr", raddr, sizeof(raddr));
@@ -206,6 +197,34 @@ static void add_flow(struct top_model *m)
 		if (c && c[0] >= 'A' && c[0] <= 'Z' && c[1] >= 'A' && c[1] <= 'Z' && !c[2])
 			snprintf(e->country, sizeof(e->country), "%s", c);
 	}
+}
+
+static void add_flow(struct top_model *m)
+{
+	char exe[256], name[64], phase[8];
+	uint64_t send = get_u64(m, "send_bytes"), recv = get_u64(m, "recv_bytes");
+	uint64_t lport = get_u64(m, "lport");
+	struct top_exe *x;
+	struct top_event *e;
+	bool fresh;
+
+	get_str(m, "exe_path", exe, sizeof(exe));
+	get_str(m, "name", name, sizeof(name));
+	if (!name[0])
+		get_str(m, "comm", name, sizeof(name));
+	if (!name[0] && !exe[0])
+		snprintf(name, sizeof(name), "(kernel)");
+	get_str(m, "phase", phase, sizeof(phase));
+	m->flows++;
+	m->send += send, m->recv += recv;
+	m->tick_send += send, m->tick_recv += recv;
+
+	e = find_event(m, get_u64(m, "sock_cookie"), get_u64(m, "pid"), &fresh);
+	if ((x = find_exe(m, exe, name)))
+		count_exe(m, x, phase, send, recv, lport);
+	if (fresh)
+		event_start(m, e, name, lport);
+	event_remote(m, e, fresh);
 	e->last_ns = get_u64(m, "ts_ns");
 	e->send += send, e->recv += recv;
 	if (!strcmp(phase, "end"))
