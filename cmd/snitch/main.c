@@ -661,10 +661,61 @@ static void unit_fill(struct buf *out, const struct unit_var *vars, size_t nvars
 	}
 }
 
+/*
+ * The unit's Documentation=: in a build tree (bin/, or build/san/bin/ for
+ * make test SANITIZE=1) its README (no manual page to verify); installed,
+ * as make install writes it.
+ */
+static void unit_doc(char *doc, size_t size)
+{
+	snprintf(doc, size, "%s/../README.md", self_dir);
+	if (access(doc, R_OK) == 0)
+		snprintf(doc, size, "file://%s/../README.md", self_dir);
+	else if (snprintf(doc, size, "%s/../../../README.md", self_dir) > 0 && access(doc, R_OK) == 0)
+		snprintf(doc, size, "file://%s/../../../README.md", self_dir);
+	else
+		snprintf(doc, size, "man:snitch(1) file://%s/../share/doc/snitch/README.md", self_dir);
+}
+
+/* The unit to path, or to standard output for "-": 0, or -1 with errno set. */
+static int unit_write(const char *path, const struct buf *unit)
+{
+	bool out = !strcmp(path, "-");
+	FILE *f = out ? stdout : fopen(path, "we");
+	int e;
+
+	if (!f)
+		return -1;
+	if (fwrite(unit->p, 1, unit->len, f) != unit->len) {
+		e = errno;
+		if (!out)
+			fclose(f);
+		errno = e;
+		return -1;
+	}
+	return (out ? fflush(f) : fclose(f)) != 0 ? -1 : 0;
+}
+
+/*
+ * ReadWritePaths= needs the data directories to exist when the service
+ * starts; and the service, the user snitch, cannot write the
+ * configuration: both made now, as root.
+ */
+static void unit_prepare(const struct opts *o)
+{
+	const struct passwd *pw;
+	char err[4400];
+
+	(void)make_dirs(o);
+	/* the unit's supervisor is the user too: a run directory of its own */
+	if (strcmp(o->run_dir, "/run/snitch") && (pw = stage_user(o)))
+		give_dir(o->run_dir, pw);
+	if (config_write_default(o->config, o->bin_dir, err, sizeof(err)) < 0)
+		log_msg("cannot write the default configuration: %s", err);
+}
+
 static int cmd_systemd(const struct opts *o)
 {
-	FILE *f = NULL;
-	bool out = !strcmp(o->unit, "-");
 	char option[PATH_MAX + 16] = "", doc[PATH_MAX + 64], timeout[24], writer[PATH_MAX + 16];
 	struct buf rw = BUF_INIT, unit = BUF_INIT;
 	struct unit_var vars[] = {
@@ -676,7 +727,7 @@ static int cmd_systemd(const struct opts *o)
 		{ "TIMEOUT_STOP_SEC", timeout },
 		{ "READ_WRITE_PATHS", NULL },
 	};
-	int ret = SNITCH_EXIT_IO;
+	int ret = SNITCH_EXIT_OK;
 
 	add_rw_path(&rw, "SNITCH_DB", false);
 	add_rw_path(&rw, "SNITCH_STATE", false);
@@ -689,62 +740,21 @@ static int cmd_systemd(const struct opts *o)
 		vars[sizeof(vars) / sizeof(vars[0]) - 1].value = rw.p;
 	if (strcmp(o->config, DEFAULT_CONFIG))
 		snprintf(option, sizeof(option), " --config %s", o->config);
-	/* in a build tree (bin/, or build/san/bin/ for make test SANITIZE=1):
-	 * its README (no manual page to verify); installed: as make install
-	 * writes it */
-	snprintf(doc, sizeof(doc), "%s/../README.md", self_dir);
-	if (access(doc, R_OK) == 0)
-		snprintf(doc, sizeof(doc), "file://%s/../README.md", self_dir);
-	else if (snprintf(doc, sizeof(doc), "%s/../../../README.md", self_dir) > 0 &&
-		 access(doc, R_OK) == 0)
-		snprintf(doc, sizeof(doc), "file://%s/../../../README.md", self_dir);
-	else
-		snprintf(doc, sizeof(doc), "man:snitch(1) file://%s/../share/doc/snitch/README.md",
-			 self_dir);
+	unit_doc(doc, sizeof(doc));
 	snprintf(timeout, sizeof(timeout), "%" PRIu64, o->stop_timeout_s + 10);
 	snprintf(writer, sizeof(writer), "'%s systemd'", self_path);
 	unit_fill(&unit, vars, sizeof(vars) / sizeof(vars[0]));
-	if (rw.oom || unit.oom) {
+	if (rw.oom || unit.oom)
 		errno = ENOMEM;
-		goto fail;
+	if (rw.oom || unit.oom || unit_write(o->unit, &unit) < 0) {
+		log_msg("cannot write '%s': %s", o->unit, strerror(errno));
+		ret = SNITCH_EXIT_IO;
+	} else if (strcmp(o->unit, "-")) {
+		if (geteuid() == 0)
+			unit_prepare(o);
+		fprintf(stderr, "snitch: wrote '%s'; enable it with:\n"
+			"  systemctl daemon-reload && systemctl enable --now snitch\n", o->unit);
 	}
-	f = out ? stdout : fopen(o->unit, "we");
-	if (!f)
-		goto fail;
-	if (fwrite(unit.p, 1, unit.len, f) != unit.len)
-		goto fail;
-	if (out ? fflush(f) != 0 : fclose(f) != 0) {
-		f = NULL;
-		goto fail;
-	}
-	f = NULL;
-	ret = SNITCH_EXIT_OK;
-	if (out)
-		goto out;
-	/*
-	 * ReadWritePaths= needs them to exist when the service starts; and the
-	 * service, the user snitch, cannot write the configuration: now, then
-	 */
-	if (geteuid() == 0) {
-		char err[4400];
-
-		const struct passwd *pw;
-
-		(void)make_dirs(o);
-		/* the unit's supervisor is the user too: a run directory of its own */
-		if (strcmp(o->run_dir, "/run/snitch") && (pw = stage_user(o)))
-			give_dir(o->run_dir, pw);
-		if (config_write_default(o->config, o->bin_dir, err, sizeof(err)) < 0)
-			log_msg("cannot write the default configuration: %s", err);
-	}
-	fprintf(stderr, "snitch: wrote '%s'; enable it with:\n"
-		"  systemctl daemon-reload && systemctl enable --now snitch\n", o->unit);
-	goto out;
-fail:
-	log_msg("cannot write '%s': %s", o->unit, strerror(errno));
-out:
-	if (f && f != stdout)
-		fclose(f);
 	buf_release(&rw);
 	buf_release(&unit);
 	return ret;
