@@ -28,6 +28,8 @@ struct opts {
 	const char *since, *from, *until;
 	const char *group_by, *series;
 	const char *where_help, *exclude_help, *drill;
+	enum q_field drill_field;	/* --drill's field and value, as parsed */
+	const char *drill_value;
 	uint64_t top;
 	bool json, bytes, executables, raw;
 };
@@ -341,6 +343,97 @@ static int take_filters(int *argc, char **argv, struct q_spec *s, const struct c
 	return -1;
 }
 
+/*
+ * The query the options ask for, into s (its filters are in already):
+ * -1, or the exit status of a usage error, said.
+ */
+static int spec_from_opts(const struct cli *cli, struct opts *o, struct q_spec *s)
+{
+	int64_t now = (int64_t)clock_real_ns();
+
+	if (o->since && (o->from || o->until))
+		return cli_usage_error(cli, "--since and --from/--until: give one or the other");
+	if (o->from || o->until) {
+		if (o->from && q_parse_time(o->from, &s->from_ns) < 0)
+			return cli_usage_error(cli, "--from: '%s' is not a time (ISO 8601 or seconds since the epoch)", o->from);
+		if (o->until && q_parse_time(o->until, &s->until_ns) < 0)
+			return cli_usage_error(cli, "--until: '%s' is not a time (ISO 8601 or seconds since the epoch)", o->until);
+		if (!o->until)
+			s->until_ns = now + 1;
+		if (s->until_ns <= s->from_ns)
+			return cli_usage_error(cli, "--until is not after --from");
+	} else if (q_parse_since(o->since ? o->since : "1h", now, &s->from_ns) < 0) {
+		return cli_usage_error(cli, "--since: '%s' is not a duration (1m, 5m, 15m, 1h, 6h, 1d, 7d, 30d, 1y or all)",
+				       o->since);
+	}
+	if (o->group_by && (s->group_by = q_field_parse(o->group_by)) == QF_NONE)
+		return cli_usage_error(cli, "--group-by: unknown field '%s'", o->group_by);
+	if (o->series && q_parse_duration(o->series, &s->bucket_ns) < 0)
+		return cli_usage_error(cli, "--series: '%s' is not a bucket size (1m, 5m, 1h, 1d...)", o->series);
+	if (o->series && s->bucket_ns < 1000000000)
+		return cli_usage_error(cli, "--series: '%s' is shorter than a second", o->series);
+	if (o->drill) {
+		const char *eq = strchr(o->drill, '=');
+		char name[32] = "";
+
+		if (eq && (size_t)(eq - o->drill) < sizeof(name))
+			memcpy(name, o->drill, (size_t)(eq - o->drill));
+		if (!eq || (o->drill_field = q_field_parse(name)) == QF_NONE)
+			return cli_usage_error(cli, "--drill: '%s' is not FIELD=VALUE of a known field", o->drill);
+		o->drill_value = eq[1] ? eq + 1 : NULL;
+	}
+	s->top = (size_t)o->top;
+	s->raw_only = o->raw;
+	return -1;
+}
+
+/* Ask the log and print the answer: 0, or a negative errno with err set. */
+static int answer(struct q_db *db, const struct opts *o, struct q_spec *s, char *err, size_t errsize)
+{
+	int r;
+
+	if (o->drill) {
+		struct q_drill d;
+		struct buf b = BUF_INIT;
+
+		if ((r = q_drill(db, s, o->drill_field, o->drill_value, &d, err, errsize)) == 0) {
+			q_json_drill(&b, &d);
+			write_json(&b);
+			buf_release(&b);
+			q_drill_free(&d);
+		}
+	} else if (o->executables) {
+		struct q_exes e;
+
+		if ((r = q_executables(db, s, &e, err, errsize)) == 0) {
+			print_exes(&e, o->json, o->bytes);
+			q_exes_free(&e);
+		}
+	} else if (o->series) {
+		struct q_series se;
+
+		if (s->group_by != QF_NONE && !s->top)
+			s->top = 10;
+		if ((r = q_series(db, s, &se, err, errsize)) == 0) {
+			print_series(&se, o->json, o->bytes);
+			q_series_free(&se);
+		}
+	} else if (s->group_by != QF_NONE) {
+		struct q_rows rows;
+
+		if ((r = q_group(db, s, &rows, err, errsize)) == 0) {
+			print_rows(&rows, o->json, o->bytes);
+			q_rows_free(&rows);
+		}
+	} else {
+		struct q_totals t;
+
+		if ((r = q_totals(db, s, &t, err, errsize)) == 0)
+			print_totals(&t, o->json, o->bytes);
+	}
+	return r;
+}
+
 int main(int argc, char **argv)
 {
 	struct opts o = { .db = DEFAULT_DB, .since = NULL };
@@ -410,7 +503,6 @@ int main(int argc, char **argv)
 	};
 	struct q_spec s;
 	struct q_db *db = NULL;
-	int64_t now = (int64_t)clock_real_ns();
 	char err[512];
 	int ret, r, first;
 
@@ -424,88 +516,17 @@ int main(int argc, char **argv)
 		return ret;
 	if (first < argc)
 		return cli_usage_error(&cli, "unexpected argument '%s'", argv[first]);
-	if (o.since && (o.from || o.until))
-		return cli_usage_error(&cli, "--since and --from/--until: give one or the other");
-	if (o.from || o.until) {
-		if (o.from && q_parse_time(o.from, &s.from_ns) < 0)
-			return cli_usage_error(&cli, "--from: '%s' is not a time (ISO 8601 or seconds since the epoch)", o.from);
-		if (o.until && q_parse_time(o.until, &s.until_ns) < 0)
-			return cli_usage_error(&cli, "--until: '%s' is not a time (ISO 8601 or seconds since the epoch)", o.until);
-		if (!o.until)
-			s.until_ns = now + 1;
-		if (s.until_ns <= s.from_ns)
-			return cli_usage_error(&cli, "--until is not after --from");
-	} else if (q_parse_since(o.since ? o.since : "1h", now, &s.from_ns) < 0) {
-		return cli_usage_error(&cli, "--since: '%s' is not a duration (1m, 5m, 15m, 1h, 6h, 1d, 7d, 30d, 1y or all)",
-				       o.since);
-	}
-	if (o.group_by && (s.group_by = q_field_parse(o.group_by)) == QF_NONE)
-		return cli_usage_error(&cli, "--group-by: unknown field '%s'", o.group_by);
-	if (o.series && q_parse_duration(o.series, &s.bucket_ns) < 0)
-		return cli_usage_error(&cli, "--series: '%s' is not a bucket size (1m, 5m, 1h, 1d...)", o.series);
-	if (o.series && s.bucket_ns < 1000000000)
-		return cli_usage_error(&cli, "--series: '%s' is shorter than a second", o.series);
-	s.top = (size_t)o.top;
-	s.raw_only = o.raw;
+	if ((ret = spec_from_opts(&cli, &o, &s)) >= 0)
+		return ret;
 	if (!o.json)
 		o.json = !isatty(STDOUT_FILENO);
-
 	if ((r = q_open(&db, o.db, 0, err, sizeof(err))) < 0) {
 		log_msg("%s", err);
 		return q_exit_code(r);
 	}
-	ret = SNITCH_EXIT_OK;
-	if (o.drill) {
-		char *eq = strchr(o.drill, '=');
-		enum q_field f = QF_NONE;
-		struct q_drill d;
-		struct buf b = BUF_INIT;
-
-		if (eq) {
-			*eq = '\0';
-			f = q_field_parse(o.drill);
-			*eq = '=';
-		}
-		if (f == QF_NONE) {
-			q_close(db);
-			return cli_usage_error(&cli, "--drill: '%s' is not FIELD=VALUE of a known field", o.drill);
-		}
-		if ((r = q_drill(db, &s, f, eq[1] ? eq + 1 : NULL, &d, err, sizeof(err))) == 0) {
-			q_json_drill(&b, &d);
-			write_json(&b);
-			buf_release(&b);
-			q_drill_free(&d);
-		}
-	} else if (o.executables) {
-		struct q_exes e;
-
-		if ((r = q_executables(db, &s, &e, err, sizeof(err))) == 0) {
-			print_exes(&e, o.json, o.bytes);
-			q_exes_free(&e);
-		}
-	} else if (o.series) {
-		struct q_series se;
-
-		if (s.group_by != QF_NONE && !s.top)
-			s.top = 10;
-		if ((r = q_series(db, &s, &se, err, sizeof(err))) == 0) {
-			print_series(&se, o.json, o.bytes);
-			q_series_free(&se);
-		}
-	} else if (s.group_by != QF_NONE) {
-		struct q_rows rows;
-
-		if ((r = q_group(db, &s, &rows, err, sizeof(err))) == 0) {
-			print_rows(&rows, o.json, o.bytes);
-			q_rows_free(&rows);
-		}
-	} else {
-		struct q_totals t;
-
-		if ((r = q_totals(db, &s, &t, err, sizeof(err))) == 0)
-			print_totals(&t, o.json, o.bytes);
-	}
+	r = answer(db, &o, &s, err, sizeof(err));
 	q_close(db);
+	ret = SNITCH_EXIT_OK;
 	if (r < 0) {
 		log_msg("cannot query '%s': %s", o.db, err);
 		ret = q_exit_code(r);
