@@ -150,6 +150,27 @@ query_sums() {
 	[[ "${lines[0]}" == exe*sha256*virustotal* ]] && [[ "$output" == *" 3/70 "* ]]
 }
 
+@test "--drill: one executable in depth, each list equal to the SQL over its rows" {
+	make_log
+	run --separate-stderr "$QUERY" --db "$DB" --since all --drill exe=/usr/bin/tool1
+	[ "$status" -eq 0 ]
+	echo "$output" | jq -e '.field == "exe" and .value == "/usr/bin/tool1" and (.domains | length) > 1 and (.ports | length) > 1'
+	exe="(SELECT id FROM executables WHERE path = '/usr/bin/tool1')"
+	[ "$(echo "$output" | jq -r '[.totals.sent, .totals.received] | join("|")')" = \
+		"$(q "SELECT sum(send_bytes), sum(recv_bytes) FROM connections WHERE exe_id IN $exe")" ]
+	[ "$(echo "$output" | jq -r '.domains[] | [(.domain // "NULL"), .sent] | join("|")' | sort)" = \
+		"$(q "SELECT coalesce(d.name, 'NULL'), sum(send_bytes) FROM connections c
+			LEFT JOIN domains d ON d.id = c.domain_id WHERE exe_id IN $exe GROUP BY d.name" | sort)" ]
+	[ "$(echo "$output" | jq -r '.ports[] | [.rport, .sent] | join("|")' | sort)" = \
+		"$(q "SELECT rport, sum(send_bytes) FROM connections WHERE exe_id IN $exe GROUP BY rport" | sort)" ]
+	# a field that is not one, or no value: a usage error before the log is read
+	for args in "exe" "nosuch=1" "=x"; do
+		run --separate-stderr "$QUERY" --db "$BATS_TEST_TMPDIR/none.db" --drill "$args"
+		[ "$status" -eq 2 ]
+		[[ "$stderr" == *"--drill: '$args' is not FIELD=VALUE of a known field"* ]]
+	done
+}
+
 @test "a bad field, value or time: one line naming it, exit 2" {
 	make_log
 	for args in "--group-by nosuch:nosuch" "--where nosuch=1:nosuch" "--where user=abc:abc" \
