@@ -884,6 +884,59 @@ static const int exit_codes[] = {
 	SNITCH_EXIT_UNAVAILABLE, SNITCH_EXIT_IO, SNITCH_EXIT_SOFTWARE, -1,
 };
 
+/* self_path and self_dir: this executable, and where it is. */
+static int find_self(void)
+{
+	ssize_t n = readlink("/proc/self/exe", self_path, sizeof(self_path) - 1);
+
+	if (n <= 0) {
+		log_msg("cannot find my own executable: %s", strerror(errno));
+		return -1;
+	}
+	self_path[n] = '\0';
+	snprintf(self_dir, sizeof(self_dir), "%s", self_path);
+	*strrchr(self_dir, '/') = '\0';
+	return 0;
+}
+
+/* snitch config: the default configuration, every setting commented. */
+static int cmd_config(const struct opts *o)
+{
+	struct buf text = BUF_INIT;
+	char err[512];
+	int ret;
+
+	if (config_default_text(o->bin_dir, &text, err, sizeof(err)) < 0) {
+		log_msg("%s", err);
+		return SNITCH_EXIT_SOFTWARE;
+	}
+	ret = fwrite(text.p, 1, text.len, stdout) == text.len && fflush(stdout) == 0 ?
+	      SNITCH_EXIT_OK : SNITCH_EXIT_IO;
+	buf_release(&text);
+	return ret;
+}
+
+/*
+ * The configuration file's settings, then the options again (they may
+ * name the file's keys); for a command that runs snitch, its directories
+ * made. -1, or an exit status.
+ */
+static int settings(const struct cli *cli, struct opts *o, const char *cmd, int argc, char **argv)
+{
+	bool runs = !strcmp(cmd, "run") || !strcmp(cmd, "start") || !strcmp(cmd, "restart");
+	int ret, first;
+
+	set_events_sock(o);
+	if ((ret = load_config(o, runs)) != 0)
+		return ret;
+	if ((ret = cli_parse(cli, argc, argv, &first)) >= 0)
+		return ret;
+	if (!runs)
+		return -1;
+	set_events_sock(o);
+	return (ret = make_dirs(o)) != 0 ? ret : -1;
+}
+
 int main(int argc, char **argv)
 {
 	struct opts o = {
@@ -970,7 +1023,6 @@ int main(int argc, char **argv)
 		.exit_codes = exit_codes,
 	};
 	const char *cmd;
-	ssize_t n;
 	int first, ret, sub;
 
 	log_init(PROG);
@@ -998,48 +1050,14 @@ int main(int argc, char **argv)
 	    strcmp(cmd, "config"))
 		return cli_usage_error(&cli, "unknown command '%s'", cmd);
 
-	n = readlink("/proc/self/exe", self_path, sizeof(self_path) - 1);
-	if (n <= 0) {
-		log_msg("cannot find my own executable: %s", strerror(errno));
+	if (find_self() < 0)
 		return SNITCH_EXIT_SOFTWARE;
-	}
-	self_path[n] = '\0';
-	snprintf(self_dir, sizeof(self_dir), "%s", self_path);
-	*strrchr(self_dir, '/') = '\0';
 	if (!o.bin_dir)
 		o.bin_dir = self_dir;
-
-	if (!strcmp(cmd, "config")) {
-		struct buf text = BUF_INIT;
-		char err[512];
-
-		if (config_default_text(o.bin_dir, &text, err, sizeof(err)) < 0) {
-			log_msg("%s", err);
-			return SNITCH_EXIT_SOFTWARE;
-		}
-		ret = fwrite(text.p, 1, text.len, stdout) == text.len && fflush(stdout) == 0 ?
-		      SNITCH_EXIT_OK : SNITCH_EXIT_IO;
-		buf_release(&text);
+	if (!strcmp(cmd, "config"))
+		return cmd_config(&o);
+	if ((ret = settings(&cli, &o, cmd, argc, argv)) >= 0)
 		return ret;
-	}
-	set_events_sock(&o);
-	if (!strcmp(cmd, "run") || !strcmp(cmd, "start") || !strcmp(cmd, "restart")) {
-		/* the file's settings, then the options again: they may name the file's keys */
-		if ((ret = load_config(&o, true)) != 0)
-			return ret;
-		ret = cli_parse(&cli, argc, argv, &first);
-		if (ret >= 0)
-			return ret;
-		set_events_sock(&o);
-		if ((ret = make_dirs(&o)) != 0)
-			return ret;
-	} else {
-		if ((ret = load_config(&o, false)) != 0)
-			return ret;
-		ret = cli_parse(&cli, argc, argv, &first);
-		if (ret >= 0)
-			return ret;
-	}
 	if (!strcmp(cmd, "systemd"))
 		return cmd_systemd(&o);
 	if (!strcmp(cmd, "status"))
