@@ -32,6 +32,7 @@
 #include "geoip.h"
 #include "log.h"
 #include "model.h"
+#include "self.h"
 #include "top.h"
 #include "tty.h"
 
@@ -255,6 +256,68 @@ static bool on_key(struct top *t, int c)
 	return true;
 }
 
+/*
+ * Until q, a signal or the terminal goes: the feed read as it comes, a
+ * key as it is pressed, the rates once a second, the screen drawn when any
+ * of them changed it; no snitch yet, or it went: connect again every
+ * second.
+ */
+static void loop(struct top *t)
+{
+	uint64_t next_tick = clock_mono_ns() + NS, next_try = 0;
+
+	refresh_listening(&t->live);
+	view_draw(t);
+	while (!quit_signal) {
+		struct pollfd p[2] = { { .fd = STDIN_FILENO, .events = POLLIN },
+				       { .fd = t->feed.fd, .events = POLLIN } };
+		uint64_t now = clock_mono_ns();
+		bool redraw = false;
+		int c;
+
+		if (t->child > 0 && waitpid(t->child, &c, WNOHANG) == t->child) {
+			t->child = 0;
+			t->child_died = true;
+			redraw = true;
+		}
+		if (t->feed.fd < 0 && now >= next_try) {
+			/* no snitch yet, or it went: look again every second */
+			if (try_connect(t) == 0)
+				redraw = true;
+			if (t->state == TOP_DENIED)
+				break;
+			next_try = now + NS;
+		}
+		(void)poll(p, t->feed.fd >= 0 ? 2 : 1, (int)((next_tick > now ? next_tick - now : 0) / MS) + 1);
+		if (p[1].revents && t->feed.fd >= 0)
+			read_feed(t);
+		if (t->state == TOP_DENIED)
+			break;
+		if (p[0].revents & (POLLHUP | POLLERR))
+			break;
+		while ((c = getch()) != ERR) {
+			if (c == KEY_RESIZE) {
+				redraw = true;
+				continue;
+			}
+			if (!on_key(t, c))
+				return;
+			redraw = true;
+		}
+		now = clock_mono_ns();
+		if (now >= next_tick) {
+			model_tick(&t->live);
+			refresh_listening(&t->live);
+			next_tick += NS;
+			if (next_tick < now)
+				next_tick = now + NS;
+			redraw = true;
+		}
+		if (redraw)
+			view_draw(t);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	static struct top top;
@@ -301,9 +364,7 @@ int main(int argc, char **argv)
 		.exit_codes = exit_codes,
 	};
 	char path[4200];
-	uint64_t next_tick, next_try = 0;
 	int first, ret, e;
-	ssize_t n;
 
 	log_init(PROG);
 	ret = cli_parse(&cli, argc, argv, &first);
@@ -311,14 +372,8 @@ int main(int argc, char **argv)
 		return ret;
 	if (first < argc)
 		return cli_usage_error(&cli, "unexpected argument '%s'", argv[first]);
-	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	if (n <= 0) {
-		log_msg("cannot find my own executable: %s", strerror(errno));
+	if (self_exe(self, dir) < 0)
 		return SNITCH_EXIT_SOFTWARE;
-	}
-	self[n] = '\0';
-	snprintf(dir, sizeof(dir), "%s", self);
-	*strrchr(dir, '/') = '\0';
 	if (!bin_dir || !*bin_dir)
 		bin_dir = dir;
 	if (sock && *sock)
@@ -358,58 +413,7 @@ int main(int argc, char **argv)
 		stop_snitch(t);
 		return SNITCH_EXIT_UNAVAILABLE;
 	}
-	refresh_listening(&t->live);
-	next_tick = clock_mono_ns() + NS;
-	view_draw(t);
-	while (!quit_signal) {
-		struct pollfd p[2] = { { .fd = STDIN_FILENO, .events = POLLIN },
-				       { .fd = t->feed.fd, .events = POLLIN } };
-		uint64_t now = clock_mono_ns();
-		bool redraw = false;
-		int c;
-
-		if (t->child > 0 && waitpid(t->child, &c, WNOHANG) == t->child) {
-			t->child = 0;
-			t->child_died = true;
-			redraw = true;
-		}
-		if (t->feed.fd < 0 && now >= next_try) {
-			/* no snitch yet, or it went: look again every second */
-			if (try_connect(t) == 0)
-				redraw = true;
-			if (t->state == TOP_DENIED)
-				break;
-			next_try = now + NS;
-		}
-		(void)poll(p, t->feed.fd >= 0 ? 2 : 1, (int)((next_tick > now ? next_tick - now : 0) / MS) + 1);
-		if (p[1].revents && t->feed.fd >= 0)
-			read_feed(t);
-		if (t->state == TOP_DENIED)
-			break;
-		if (p[0].revents & (POLLHUP | POLLERR))
-			break;
-		while ((c = getch()) != ERR) {
-			if (c == KEY_RESIZE) {
-				redraw = true;
-				continue;
-			}
-			if (!on_key(t, c))
-				goto out;
-			redraw = true;
-		}
-		now = clock_mono_ns();
-		if (now >= next_tick) {
-			model_tick(&t->live);
-			refresh_listening(&t->live);
-			next_tick += NS;
-			if (next_tick < now)
-				next_tick = now + NS;
-			redraw = true;
-		}
-		if (redraw)
-			view_draw(t);
-	}
-out:
+	loop(t);
 	view_end(t);
 	feed_client_close(&t->feed);
 	stop_snitch(t);

@@ -33,6 +33,7 @@
 #include "perms.h"
 #include "privs.h"
 #include "record.h"
+#include "self.h"
 #include "sig.h"
 #include "snitch.h"
 
@@ -805,9 +806,8 @@ static int find_command(int argc, char **argv)
  */
 static int run_viewer(const struct cli *cli, struct opts *o, int sub, int argc, char **argv)
 {
-	char path[PATH_MAX + 16], dir[PATH_MAX];
+	char path[PATH_MAX + 16];
 	int first, ret;
-	ssize_t n;
 
 	ret = cli_parse(cli, sub, argv, &first);
 	if (ret >= 0)
@@ -825,14 +825,9 @@ static int run_viewer(const struct cli *cli, struct opts *o, int sub, int argc, 
 		setenv("SNITCH_EVENTS_SOCK", o->events_sock, 1);
 	if (!strcmp(argv[sub], "tail"))
 		return cmd_tail(o, argc - sub, argv + sub);
-	n = readlink("/proc/self/exe", dir, sizeof(dir) - 1);
-	if (n <= 0) {
-		log_msg("cannot find my own executable: %s", strerror(errno));
+	if (self_exe(self_path, self_dir) < 0)
 		return SNITCH_EXIT_SOFTWARE;
-	}
-	dir[n] = '\0';
-	*strrchr(dir, '/') = '\0';
-	snprintf(path, sizeof(path), "%s/snitch-%s", o->bin_dir ? o->bin_dir : dir,
+	snprintf(path, sizeof(path), "%s/snitch-%s", o->bin_dir ? o->bin_dir : self_dir,
 		 !strcmp(argv[sub], "tui") ? "tui" : "top");
 	setenv("SNITCH_RUN_DIR", o->run_dir, 1);
 	if (o->config)
@@ -854,21 +849,14 @@ static int cmd_web(int argc, char **argv)
 {
 	const char *dir = getenv("SNITCH_BIN_DIR"), *conf = getenv("SNITCH_CONF");
 	char path[PATH_MAX + 16], err[512];
-	ssize_t n;
 
 	/* a file this user may not read is no reason not to serve: say so, go on */
 	if (config_load(conf && *conf ? conf : DEFAULT_CONFIG, err, sizeof(err)) < 0)
 		log_msg("%s (going on without it)", err);
 
 	if (!dir || !*dir) {
-		n = readlink("/proc/self/exe", self_path, sizeof(self_path) - 1);
-		if (n <= 0) {
-			log_msg("cannot find my own executable: %s", strerror(errno));
+		if (self_exe(self_path, self_dir) < 0)
 			return SNITCH_EXIT_SOFTWARE;
-		}
-		self_path[n] = '\0';
-		snprintf(self_dir, sizeof(self_dir), "%s", self_path);
-		*strrchr(self_dir, '/') = '\0';
 		dir = self_dir;
 	}
 	snprintf(path, sizeof(path), "%s/snitch-web", dir);
@@ -883,21 +871,6 @@ static const int exit_codes[] = {
 	SNITCH_EXIT_OK, SNITCH_EXIT_PARTIAL, SNITCH_EXIT_USAGE, SNITCH_EXIT_NOPERM,
 	SNITCH_EXIT_UNAVAILABLE, SNITCH_EXIT_IO, SNITCH_EXIT_SOFTWARE, -1,
 };
-
-/* self_path and self_dir: this executable, and where it is. */
-static int find_self(void)
-{
-	ssize_t n = readlink("/proc/self/exe", self_path, sizeof(self_path) - 1);
-
-	if (n <= 0) {
-		log_msg("cannot find my own executable: %s", strerror(errno));
-		return -1;
-	}
-	self_path[n] = '\0';
-	snprintf(self_dir, sizeof(self_dir), "%s", self_path);
-	*strrchr(self_dir, '/') = '\0';
-	return 0;
-}
 
 /* snitch config: the default configuration, every setting commented. */
 static int cmd_config(const struct opts *o)
@@ -1050,7 +1023,7 @@ int main(int argc, char **argv)
 	    strcmp(cmd, "config"))
 		return cli_usage_error(&cli, "unknown command '%s'", cmd);
 
-	if (find_self() < 0)
+	if (self_exe(self_path, self_dir) < 0)
 		return SNITCH_EXIT_SOFTWARE;
 	if (!o.bin_dir)
 		o.bin_dir = self_dir;
