@@ -334,6 +334,59 @@ static bool on_key(struct tui *t, int c)
 	return true;
 }
 
+/*
+ * Until q, a signal or the terminal goes: keys as they are pressed, the
+ * live feed as it comes (the live tab drawn at most four times a second),
+ * a connection to it tried again every second while it is missing.
+ */
+static void loop(struct tui *t)
+{
+	uint64_t last_draw;
+	bool live_changed = false;
+
+	(void)tui_query(t);
+	view_draw(t);
+	last_draw = clock_mono_ns();
+	while (!quit_signal) {
+		struct pollfd p[2] = { { .fd = STDIN_FILENO, .events = POLLIN },
+				       { .fd = t->feed.fd, .events = POLLIN } };
+		uint64_t now = clock_mono_ns();
+		bool redraw = false;
+		int c;
+
+		if (t->live && t->feed.fd < 0 && t->live_state != LIVE_DENIED && now >= t->next_try_ns) {
+			live_connect(t);
+			t->next_try_ns = now + NS;
+			live_changed = true;
+		}
+		(void)poll(p, t->feed.fd >= 0 ? 2 : 1, t->live ? 250 : 5000);
+		if (p[1].revents && t->feed.fd >= 0) {
+			live_read(t);
+			live_changed = true;
+		}
+		if (p[0].revents & (POLLHUP | POLLERR))
+			break;
+		while ((c = getch()) != ERR) {
+			redraw = true;
+			if (c == KEY_RESIZE)
+				continue;
+			if (!on_key(t, c))
+				return;
+		}
+		flush(t);
+		/* the live tab: at most four times a second, however fast the feed */
+		now = clock_mono_ns();
+		if (t->live && live_changed && now - last_draw >= LIVE_DRAW_NS)
+			redraw = true;
+		if (redraw) {
+			view_draw(t);
+			last_draw = now;
+			if (t->live)
+				live_changed = false;
+		}
+	}
+}
+
 int main(int argc, char **argv)
 {
 	static struct tui tui;
@@ -387,8 +440,6 @@ int main(int argc, char **argv)
 	};
 	char path[4200], err[512];
 	struct q_meta meta;
-	uint64_t last_draw;
-	bool live_changed = false;
 	int first, ret, r;
 
 	log_init(PROG);
@@ -435,48 +486,7 @@ int main(int argc, char **argv)
 		log_msg("cannot use the terminal (TERM=%s)", getenv("TERM") ? getenv("TERM") : "");
 		return SNITCH_EXIT_UNAVAILABLE;
 	}
-	(void)tui_query(t);
-	view_draw(t);
-	last_draw = clock_mono_ns();
-	while (!quit_signal) {
-		struct pollfd p[2] = { { .fd = STDIN_FILENO, .events = POLLIN },
-				       { .fd = t->feed.fd, .events = POLLIN } };
-		uint64_t now = clock_mono_ns();
-		bool redraw = false;
-		int c;
-
-		if (t->live && t->feed.fd < 0 && t->live_state != LIVE_DENIED && now >= t->next_try_ns) {
-			live_connect(t);
-			t->next_try_ns = now + NS;
-			live_changed = true;
-		}
-		(void)poll(p, t->feed.fd >= 0 ? 2 : 1, t->live ? 250 : 5000);
-		if (p[1].revents && t->feed.fd >= 0) {
-			live_read(t);
-			live_changed = true;
-		}
-		if (p[0].revents & (POLLHUP | POLLERR))
-			break;
-		while ((c = getch()) != ERR) {
-			redraw = true;
-			if (c == KEY_RESIZE)
-				continue;
-			if (!on_key(t, c))
-				goto out;
-		}
-		flush(t);
-		/* the live tab: at most four times a second, however fast the feed */
-		now = clock_mono_ns();
-		if (t->live && live_changed && now - last_draw >= LIVE_DRAW_NS)
-			redraw = true;
-		if (redraw) {
-			view_draw(t);
-			last_draw = now;
-			if (t->live)
-				live_changed = false;
-		}
-	}
-out:
+	loop(t);
 	view_end();
 	live_disconnect(t);
 	tui_free_rows(t);
