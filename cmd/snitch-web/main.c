@@ -430,6 +430,29 @@ static const int exit_codes[] = {
 	SNITCH_EXIT_SOFTWARE, -1,
 };
 
+/*
+ * The server, listening: a thread a connection (small stacks, at most
+ * 64), so the files and the checks never wait for a slow query; the API
+ * takes turns on its one read-only database connection. NULL, errno set.
+ */
+static struct MHD_Daemon *serve(struct web *w, const struct sockaddr_storage *ss)
+{
+	return MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
+				MHD_USE_POLL |
+				MHD_USE_ERROR_LOG | (ss->ss_family == AF_INET6 ? MHD_USE_IPv6 : 0),
+				listen_port(ss), NULL, NULL, on_request, w,
+				MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+				MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)ss,
+				MHD_OPTION_URI_LOG_CALLBACK, uri_seen, NULL,
+				MHD_OPTION_NOTIFY_COMPLETED, request_done, NULL,
+				MHD_OPTION_CONNECTION_LIMIT, (unsigned)64,
+				MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)32,
+				MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
+				MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(32 * 1024),
+				MHD_OPTION_THREAD_STACK_SIZE, (size_t)(512 * 1024),
+				MHD_OPTION_END);
+}
+
 int main(int argc, char **argv)
 {
 	const char *listen_s = DEFAULT_LISTEN, *db = DEFAULT_DB, *token = NULL;
@@ -535,25 +558,7 @@ int main(int argc, char **argv)
 		    .allow = PRIVS_OPEN_READ | PRIVS_LISTEN | PRIVS_THREADS }) < 0)
 		return SNITCH_EXIT_NOPERM;
 
-	/*
-	 * A thread a connection (small stacks, at most 64): the files and the
-	 * checks never wait for a slow query; the API takes turns on its one
-	 * read-only database connection.
-	 */
-	d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
-			     MHD_USE_POLL |
-			     MHD_USE_ERROR_LOG | (ss.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0),
-			     listen_port(&ss), NULL, NULL, on_request, &w,
-			     MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
-			     MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-			     MHD_OPTION_URI_LOG_CALLBACK, uri_seen, NULL,
-			     MHD_OPTION_NOTIFY_COMPLETED, request_done, NULL,
-			     MHD_OPTION_CONNECTION_LIMIT, (unsigned)64,
-			     MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)32,
-			     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
-			     MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(32 * 1024),
-			     MHD_OPTION_THREAD_STACK_SIZE, (size_t)(512 * 1024),
-			     MHD_OPTION_END);
+	d = serve(&w, &ss);
 	(void)sslen;
 	if (!d) {
 		log_msg("cannot listen on %s: %s", listen_s, strerror(errno ? errno : EADDRINUSE));
