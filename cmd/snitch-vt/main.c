@@ -261,6 +261,62 @@ static const int exit_codes[] = {
 	SNITCH_EXIT_OK, SNITCH_EXIT_USAGE, SNITCH_EXIT_IO, SNITCH_EXIT_SOFTWARE, -1,
 };
 
+/*
+ * The API key, from --key-file (SNITCH_VT_API_KEY_FILE) or else
+ * $SNITCH_VT_API_KEY, which no child of ours then inherits: -1, or the
+ * exit status of a missing or bad key, said.
+ */
+static int take_key(const struct cli *cli, const struct vt_opts *o, char key[KEY_MAX + 1])
+{
+	const char *env = getenv("SNITCH_VT_API_KEY");
+	char why[512];
+
+	if (o->key_file && *o->key_file) {
+		if (read_key_file(o->key_file, key, KEY_MAX + 1, why, sizeof(why)) < 0) {
+			log_msg("%s", why);
+			return SNITCH_EXIT_USAGE;
+		}
+	} else {
+		if (!env || !*env)
+			return cli_usage_error(cli, "no API key: set SNITCH_VT_API_KEY_FILE to a file only root can read, or SNITCH_VT_API_KEY");
+		if (!key_valid(env))
+			return cli_usage_error(cli, "$SNITCH_VT_API_KEY is not a key (printable characters, no spaces, at most %d)",
+					       KEY_MAX);
+		snprintf(key, KEY_MAX + 1, "%s", env);
+	}
+	(void)unsetenv("SNITCH_VT_API_KEY");
+	return -1;
+}
+
+/*
+ * The capabilities kept, started as root: answers from the network are
+ * parsed as the user snitch, without capabilities but those --upload
+ * needs (read any executable, through any process's /proc/PID/exe), and
+ * CAP_DAC_OVERRIDE when it stays root's uid and the state's directory is
+ * another user's.
+ */
+static uint64_t caps_kept(const struct vt_opts *o)
+{
+	const char *user = getenv("SNITCH_USER");
+	char dir[4096], *slash;
+	struct stat ds;
+	uint64_t keep = 0;
+
+	if (geteuid() != 0)
+		return 0;
+	snprintf(dir, sizeof(dir), "%s", o->state);
+	slash = strrchr(dir, '/');
+	if (slash)
+		*(slash == dir ? slash + 1 : slash) = '\0';
+	else
+		snprintf(dir, sizeof(dir), ".");
+	if (o->upload)
+		keep |= PRIVS_CAP(CAP_DAC_READ_SEARCH) | PRIVS_CAP(CAP_SYS_PTRACE);
+	if (stat(dir, &ds) == 0 && ds.st_uid != 0 && (!user || !*user || !strcmp(user, "root")))
+		keep |= PRIVS_CAP(CAP_DAC_OVERRIDE);
+	return keep;
+}
+
 int main(int argc, char **argv)
 {
 	struct vt_opts o = {
@@ -325,8 +381,7 @@ int main(int argc, char **argv)
 		.exit_codes = exit_codes,
 	};
 	static struct vt_stage s;
-	char key[KEY_MAX + 1], why[512];
-	uint64_t keep = 0;
+	char key[KEY_MAX + 1];
 	int ret;
 
 	if ((ret = stage_parse_cli(&cli, argc, argv)) >= 0)
@@ -334,23 +389,8 @@ int main(int argc, char **argv)
 	if (strncmp(o.api_url, "https://", 8))
 		return cli_usage_error(&cli, "--api-url '%s' is not an https:// URL: the key goes nowhere in clear",
 				       o.api_url);
-	if (o.key_file && *o.key_file) {
-		if (read_key_file(o.key_file, key, sizeof(key), why, sizeof(why)) < 0) {
-			log_msg("%s", why);
-			return SNITCH_EXIT_USAGE;
-		}
-	} else {
-		const char *env = getenv("SNITCH_VT_API_KEY");
-
-		if (!env || !*env)
-			return cli_usage_error(&cli, "no API key: set SNITCH_VT_API_KEY_FILE to a file only root can read, or SNITCH_VT_API_KEY");
-		if (!key_valid(env))
-			return cli_usage_error(&cli, "$SNITCH_VT_API_KEY is not a key (printable characters, no spaces, at most %d)",
-					       KEY_MAX);
-		snprintf(key, sizeof(key), "%s", env);
-	}
-	/* no child of ours inherits it */
-	(void)unsetenv("SNITCH_VT_API_KEY");
+	if ((ret = take_key(&cli, &o, key)) >= 0)
+		return ret;
 
 	memset(&s, 0, sizeof(s));
 	s.vt.o = &o;
@@ -372,31 +412,8 @@ int main(int argc, char **argv)
 	}
 	if (load_state(&s) < 0)
 		return SNITCH_EXIT_IO;
-	/*
-	 * Answers from the network are parsed as the user snitch, without
-	 * capabilities but those --upload needs (read any executable, through
-	 * any process's /proc/PID/exe), and CAP_DAC_OVERRIDE when it stays
-	 * root's uid and the state's directory is another user's.
-	 */
-	if (geteuid() == 0) {
-		const char *user = getenv("SNITCH_USER");
-		char dir[4096], *slash;
-		struct stat ds;
-
-		snprintf(dir, sizeof(dir), "%s", o.state);
-		slash = strrchr(dir, '/');
-		if (slash)
-			*(slash == dir ? slash + 1 : slash) = '\0';
-		else
-			snprintf(dir, sizeof(dir), ".");
-		if (o.upload)
-			keep |= PRIVS_CAP(CAP_DAC_READ_SEARCH) | PRIVS_CAP(CAP_SYS_PTRACE);
-		if (stat(dir, &ds) == 0 && ds.st_uid != 0 &&
-		    (!user || !*user || !strcmp(user, "root")))
-			keep |= PRIVS_CAP(CAP_DAC_OVERRIDE);
-	}
 	if (privs_drop(&(const struct privs){
-		    .caps = keep, .allow = PRIVS_OPEN_WRITE | PRIVS_NET | PRIVS_THREADS }) < 0)
+		    .caps = caps_kept(&o), .allow = PRIVS_OPEN_WRITE | PRIVS_NET | PRIVS_THREADS }) < 0)
 		return SNITCH_EXIT_NOPERM;
 	s.vt.key = key;
 	if ((ret = vt_start(&s.vt)) < 0) {
