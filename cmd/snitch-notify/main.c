@@ -784,6 +784,61 @@ static const int exit_codes[] = {
 	SNITCH_EXIT_OK, SNITCH_EXIT_USAGE, SNITCH_EXIT_IO, SNITCH_EXIT_SOFTWARE, -1,
 };
 
+/* Look for the desktop now, to say at once if there is none. */
+static void greet_desktop(struct notify *n)
+{
+	if (desktop_connect(n->desk) == 0) {
+		n->had_desktop = true;
+		log_msg("notifying %s", desktop_who(n->desk));
+	} else {
+		n->warned_no_desktop = true;
+		log_msg("no desktop notifications: %s; events are still logged in '%s' and '%s'",
+			desktop_why(n->desk), n->exe_log_path, n->err_log_path);
+	}
+}
+
+/*
+ * The logs and the state, in directories made for them; the desktop
+ * looked for; the state reloaded (a corrupt one moved aside and said).
+ * -1, or an exit status.
+ */
+static int open_files(struct notify *n, const struct notify_opts *o)
+{
+	char err[512], moved[4200];
+	int ret;
+
+	if ((ret = perms_mkdirs(o->log_dir, &n->perms)) < 0 ||
+	    (ret = perms_mkdirs_for(o->state, &n->perms)) < 0) {
+		log_msg("cannot make the directories of '%s' and '%s': %s", o->log_dir, o->state,
+			strerror(-ret));
+		return SNITCH_EXIT_IO;
+	}
+	n->exe_log = open_log(n, "exe.log", n->exe_log_path, sizeof(n->exe_log_path));
+	n->err_log = open_log(n, "error.log", n->err_log_path, sizeof(n->err_log_path));
+	if (n->exe_log < 0 || n->err_log < 0) {
+		log_msg("cannot open the logs in '%s': %s", o->log_dir, strerror(errno));
+		return SNITCH_EXIT_IO;
+	}
+	n->burst = burst_new(o->max_per_min);
+	n->desk = desktop_new(o);
+	err[0] = '\0';
+	n->state = state_load(o->state, moved, sizeof(moved), err, sizeof(err));
+	if (!n->burst || !n->desk || !n->state) {
+		log_msg("out of memory");
+		return SNITCH_EXIT_SOFTWARE;
+	}
+	greet_desktop(n);
+	if (moved[0]) {
+		own_error(n, "state_corrupt", "the state file '%s' is not valid (%s): moved to '%s', a fresh state started",
+			  o->state, err, moved);
+		changed_state(n);
+	} else if (err[0]) {
+		own_error(n, "state_corrupt", "the state file '%s' is not valid (%s), a fresh state started",
+			  o->state, err);
+	}
+	return -1;
+}
+
 int main(int argc, char **argv)
 {
 	struct notify_opts o = {
@@ -835,7 +890,7 @@ int main(int argc, char **argv)
 		.exit_codes = exit_codes,
 	};
 	struct notify n;
-	char err[512], moved[4200];
+	char err[512];
 	int ret;
 
 	if ((ret = stage_parse_cli(&cli, argc, argv)) >= 0)
@@ -859,44 +914,8 @@ int main(int argc, char **argv)
 			    (n.perms.set_owner ? PRIVS_OWNER_CAPS : 0),
 		    .allow = PRIVS_OPEN_WRITE | PRIVS_NET | PRIVS_FORK | PRIVS_SETUID }) < 0)
 		return SNITCH_EXIT_NOPERM;
-	if ((ret = perms_mkdirs(o.log_dir, &n.perms)) < 0 ||
-	    (ret = perms_mkdirs_for(o.state, &n.perms)) < 0) {
-		log_msg("cannot make the directories of '%s' and '%s': %s", o.log_dir, o.state,
-			strerror(-ret));
-		return SNITCH_EXIT_IO;
-	}
-	n.exe_log = open_log(&n, "exe.log", n.exe_log_path, sizeof(n.exe_log_path));
-	n.err_log = open_log(&n, "error.log", n.err_log_path, sizeof(n.err_log_path));
-	if (n.exe_log < 0 || n.err_log < 0) {
-		log_msg("cannot open the logs in '%s': %s", o.log_dir, strerror(errno));
-		return SNITCH_EXIT_IO;
-	}
-	n.burst = burst_new(o.max_per_min);
-	n.desk = desktop_new(&o);
-	err[0] = '\0';
-	n.state = state_load(o.state, moved, sizeof(moved), err, sizeof(err));
-	if (!n.burst || !n.desk || !n.state) {
-		log_msg("out of memory");
-		return SNITCH_EXIT_SOFTWARE;
-	}
-	/* look for the desktop now, to say at once if there is none */
-	if (desktop_connect(n.desk) == 0) {
-		n.had_desktop = true;
-		log_msg("notifying %s", desktop_who(n.desk));
-	} else {
-		n.warned_no_desktop = true;
-		log_msg("no desktop notifications: %s; events are still logged in '%s' and '%s'",
-			desktop_why(n.desk), n.exe_log_path, n.err_log_path);
-	}
-	if (moved[0]) {
-		own_error(&n, "state_corrupt", "the state file '%s' is not valid (%s): moved to '%s', a fresh state started",
-			  o.state, err, moved);
-		changed_state(&n);
-	} else if (err[0]) {
-		own_error(&n, "state_corrupt", "the state file '%s' is not valid (%s), a fresh state started",
-			  o.state, err);
-	}
-
+	if ((ret = open_files(&n, &o)) >= 0)
+		return ret;
 	stage_wake_at(&n.st, 0);
 	ret = stage_run(&n.st, &notify_ops, &n);
 
