@@ -18,7 +18,6 @@
 
 #include <sqlite3.h>
 
-#include "exitcode.h"
 #include "query.h"
 #include "rollup.h"
 #include "table.h"
@@ -332,21 +331,6 @@ int q_open(struct q_db **dbp, const char *path, int busy_ms, char *err, size_t e
 fail:
 	q_close(db);
 	return e;
-}
-
-int q_exit_code(int err)
-{
-	switch (err) {
-	case -EACCES:
-	case -EPERM:
-		return SNITCH_EXIT_NOPERM;
-	case -ENOMEM:
-		return SNITCH_EXIT_SOFTWARE;
-	case -EINVAL:
-		return SNITCH_EXIT_USAGE;
-	default:
-		return SNITCH_EXIT_IO;
-	}
 }
 
 void q_close(struct q_db *db)

@@ -87,12 +87,6 @@ struct q_db;
 int q_open(struct q_db **db, const char *path, int busy_ms, char *err, size_t errsize);
 /* Close; NULL is fine. */
 void q_close(struct q_db *db);
-/*
- * The exit status (lib/exitcode.h) of a command whose q_*() call failed
- * with err: not allowed to read, a request the core refused (-EINVAL),
- * out of memory, or the log itself (anything else).
- */
-int q_exit_code(int err);
 
 /* What the database holds (for a UI's header and for "all"). */
 struct q_meta {

@@ -522,14 +522,14 @@ int main(int argc, char **argv)
 		o.json = !isatty(STDOUT_FILENO);
 	if ((r = q_open(&db, o.db, 0, err, sizeof(err))) < 0) {
 		log_msg("%s", err);
-		return q_exit_code(r);
+		return exit_status_of(r);
 	}
 	r = answer(db, &o, &s, err, sizeof(err));
 	q_close(db);
 	ret = SNITCH_EXIT_OK;
 	if (r < 0) {
 		log_msg("cannot query '%s': %s", o.db, err);
-		ret = q_exit_code(r);
+		ret = exit_status_of(r);
 	}
 	free(cells);
 	if (fflush(stdout) != 0 || ferror(stdout)) {

@@ -470,7 +470,7 @@ int main(int argc, char **argv)
 	    (r = q_meta(t->db, &meta, err, sizeof(err))) < 0) {
 		log_msg("cannot read '%s': %s", db, err);
 		q_close(t->db);
-		return q_exit_code(r);
+		return exit_status_of(r);
 	}
 	model_init(&t->model);
 	feed_client_countries(&t->model, &t->geo);
