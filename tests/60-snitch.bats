@@ -41,32 +41,6 @@ teardown() {
 	rm -rf "$D"
 }
 
-# snitch run in the background, stderr in $D/run.err; returns once
-# snitch-trace has attached its hooks and status.json shows every stage.
-run_start() {
-	"$SNITCH" run "$@" > "$D/run.out" 2> "$D/run.err" 3>&- &
-	RUN_PID=$!
-	for i in $(seq 1 150); do
-		if grep -q 'counting TCP' "$D/run.err" 2>/dev/null; then
-			st=0
-			"$SNITCH" status > /dev/null 2>&1 || st=$?
-			[ "$st" -eq 4 ] || return 0
-		fi
-		kill -0 "$RUN_PID" 2>/dev/null || break
-		sleep 0.1
-	done
-	echo "snitch run did not start:" >&2
-	cat "$D/run.err" >&2
-	return 1
-}
-
-run_stop() {
-	kill -TERM "$RUN_PID"
-	RUN_STATUS=0
-	wait "$RUN_PID" || RUN_STATUS=$?
-	RUN_PID=
-}
-
 # gone PID: the process has ended (within 5 s), a zombie counting as ended
 # (snitch stop returns when the pid file's lock is free, which the kernel
 # frees a moment before the process is reaped, by a parent that may be slow)

@@ -86,9 +86,9 @@ check_process() {
 	[ "$(status_of "$pid" Seccomp)" = "$sec" ]
 }
 
-# run_start [PREFIX...]: snitch run (under PREFIX, e.g. setpriv), with every
+# run_all_stages [PREFIX...]: snitch run (under PREFIX, e.g. setpriv), with every
 # optional stage but snitch-remote; returns once all stages run
-run_start() {
+run_all_stages() {
 	printf 'not-a-real-key\n' > "$D/vt.key"
 	chmod 600 "$D/vt.key"
 	# snitch-vt reads it as the user snitch run runs as
@@ -147,7 +147,7 @@ traffic_lands() {
 @test "snitch run as root: the supervisor and every stage hold what docs/security.md says, and flows still land" {
 	need_bpf
 	need_cmd jq sqlite3 curl python3 ss capsh
-	run_start
+	run_all_stages
 	check_process snitch "$RUN_PID"
 	check_all_stages
 	traffic_lands
@@ -162,7 +162,7 @@ traffic_lands() {
 	[ -n "$caps" ]
 	# the directories systemd makes for it (StateDirectory= and so on), the user's
 	install -d -o snitch -g snitch "$D/lib" "$D/log" "$D/run" "$D/etc"
-	run_start setpriv --reuid=snitch --regid=snitch --clear-groups \
+	run_all_stages setpriv --reuid=snitch --regid=snitch --clear-groups \
 		--inh-caps="$caps" --ambient-caps="$caps" --no-new-privs
 	# the supervisor: the user snitch, the unit's capabilities, nothing more
 	[ "$(status_of "$RUN_PID" Uid)" = "$(id -u snitch)" ]

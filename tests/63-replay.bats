@@ -32,32 +32,6 @@ teardown() {
 	rm -rf "$D"
 }
 
-# snitch run in the background; returns once snitch-trace counts and
-# status.json shows every stage.
-run_start() {
-	"$SNITCH" run > "$D/run.out" 2> "$D/run.err" 3>&- &
-	RUN_PID=$!
-	for _ in $(seq 1 150); do
-		if grep -q 'counting TCP' "$D/run.err" 2>/dev/null; then
-			st=0
-			"$SNITCH" status > /dev/null 2>&1 || st=$?
-			[ "$st" -eq 4 ] || return 0
-		fi
-		kill -0 "$RUN_PID" 2>/dev/null || break
-		sleep 0.1
-	done
-	echo "snitch run did not start:" >&2
-	cat "$D/run.err" >&2
-	return 1
-}
-
-run_stop() {
-	kill -TERM "$RUN_PID"
-	RUN_STATUS=0
-	wait "$RUN_PID" || RUN_STATUS=$?
-	RUN_PID=
-}
-
 stage_pid() {
 	"$SNITCH" status --json | jq -r --arg n "$1" '.stages[] | select(.name == $n) | .pid'
 }

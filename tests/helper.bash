@@ -272,6 +272,36 @@ row_cols() {
 	echo "$1" | sed -E "s/([a-z_0-9]+)/json_extract(j, '\$.\1')/g"
 }
 
+# ---- snitch run in the background ----
+
+# run_start [OPTION...]: snitch run in the background (its output in
+# $D/run.out and $D/run.err, its pid in RUN_PID); returns once snitch-trace
+# counts and status.json shows every stage, or fails saying why.
+run_start() {
+	"$SNITCH" run "$@" > "$D/run.out" 2> "$D/run.err" 3>&- &
+	RUN_PID=$!
+	for _ in $(seq 1 150); do
+		if grep -q 'counting TCP' "$D/run.err" 2>/dev/null; then
+			st=0
+			"$SNITCH" status > /dev/null 2>&1 || st=$?
+			[ "$st" -eq 4 ] || return 0
+		fi
+		kill -0 "$RUN_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	echo "snitch run did not start:" >&2
+	cat "$D/run.err" >&2
+	return 1
+}
+
+# run_stop: SIGTERM to it; its exit status in RUN_STATUS.
+run_stop() {
+	kill -TERM "$RUN_PID"
+	RUN_STATUS=0
+	wait "$RUN_PID" || RUN_STATUS=$?
+	RUN_PID=
+}
+
 # ---- real database servers, on unix sockets in a test directory ----
 
 # pg_start DIR: PostgreSQL with a database "snitch", the tables made by
