@@ -358,7 +358,7 @@ $(O)/fuzz/fuzz_metrics: tests/fuzz/fuzz_metrics.c $(METRICS_FUZZ_SRCS) cmd/snitc
 		-o $@ tests/fuzz/fuzz_metrics.c $(METRICS_FUZZ_SRCS) $(FUZZ_LIB_SRCS) -lpthread
 
 # What snitch top and tail show of names, command lines and domains.
-$(O)/fuzz/fuzz_termsafe: tests/fuzz/fuzz_termsafe.c $(LIB_SRCS) $(wildcard lib/*.h)
+$(O)/fuzz/fuzz_termsafe: tests/fuzz/fuzz_termsafe.c tests/fuzz/inert.h $(LIB_SRCS) $(wildcard lib/*.h)
 	$(call msg,FUZZ,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CLANG) -std=gnu11 $(DEFINES) -Ilib -g -O1 \
@@ -366,7 +366,7 @@ $(O)/fuzz/fuzz_termsafe: tests/fuzz/fuzz_termsafe.c $(LIB_SRCS) $(wildcard lib/*
 		-o $@ tests/fuzz/fuzz_termsafe.c $(FUZZ_LIB_SRCS) -lpthread
 
 # snitch top's model, fed any lines as the live feed.
-$(O)/fuzz/fuzz_top_model: tests/fuzz/fuzz_top_model.c cmd/snitch-top/model.c cmd/snitch-top/model.h $(LIB_SRCS) $(wildcard lib/*.h)
+$(O)/fuzz/fuzz_top_model: tests/fuzz/fuzz_top_model.c tests/fuzz/inert.h cmd/snitch-top/model.c cmd/snitch-top/model.h $(LIB_SRCS) $(wildcard lib/*.h)
 	$(call msg,FUZZ,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CLANG) -std=gnu11 $(DEFINES) -Ilib -Icmd/snitch-top -g -O1 \
@@ -398,7 +398,7 @@ $(O)/fuzz/fuzz_geoip: tests/fuzz/fuzz_geoip.c lib/geoip.c lib/geoip.h
 		-o $@ tests/fuzz/fuzz_geoip.c lib/geoip.c $(call pkg,--libs,$(PKGS_lib_geoip))
 
 # What snitch tui shows of the log's keys (command lines, names, paths).
-$(O)/fuzz/fuzz_tui_show: tests/fuzz/fuzz_tui_show.c cmd/snitch-tui/show.c cmd/snitch-tui/tui.h $(LIB_SRCS) $(wildcard lib/*.h)
+$(O)/fuzz/fuzz_tui_show: tests/fuzz/fuzz_tui_show.c tests/fuzz/inert.h cmd/snitch-tui/show.c cmd/snitch-tui/tui.h $(LIB_SRCS) $(wildcard lib/*.h)
 	$(call msg,FUZZ,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CLANG) -std=gnu11 $(DEFINES) -Ilib -I. -Icmd/snitch-tui -g -O1 \

@@ -8,25 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "inert.h"
 #include "json.h"
 #include "termsafe.h"
 
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size);
-
-static void check_inert(const char *p, size_t n)
-{
-	const unsigned char *u = (const unsigned char *)p;
-
-	for (size_t i = 0; i < n;) {
-		size_t l = utf8_seq_len(u + i, n - i);
-
-		if (!l || u[i] < 0x20 || u[i] == 0x7f)
-			abort();
-		if (l == 2 && u[i] == 0xc2 && u[i + 1] < 0xa0)
-			abort();
-		i += l;
-	}
-}
 
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 {
