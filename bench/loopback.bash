@@ -22,14 +22,14 @@ sockperf_udp_mbs() { sockperf_mbs udp; }
 # the median of the numbers on standard input, one a line
 median() { sort -g | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 
-# The in-kernel time of cgroup_skb programs (kernel.bpf_stats_enabled on):
-# "NAME ns-per-run runs" for each NAME given, the newest program of each
-# name (bpftool here does not say which process holds a program)
+# The in-kernel time of BPF programs (kernel.bpf_stats_enabled on): "NAME
+# ns-per-run runs" for each NAME given, the newest program of each name
+# (bpftool here does not say which process holds a program)
 prog_stats() {
 	local names
 	names=$(printf '"%s",' "$@")
 	bpftool -j prog show 2>/dev/null | jq -r --argjson n "[${names%,}]" '
-		[.[] | select(.type == "cgroup_skb" and (.name as $x | $n | index($x) != null))] |
+		[.[] | select(.name as $x | $n | index($x) != null)] |
 		group_by(.name)[] | max_by(.id) |
 		"\(.name) \(if (.run_cnt // 0) > 0 then (.run_time_ns / .run_cnt) else 0 end) \(.run_cnt // 0)"'
 }

@@ -70,7 +70,7 @@ done
 # statistics on (they cost a clock read per run, so not in the ratios)
 sysctl -qw kernel.bpf_stats_enabled=1
 sockperf_udp_mbs > /dev/null
-prog_stats on_egress on_ingress | while read -r prog ns runs; do
+prog_stats on_egress on_ingress on_dev_queue on_data_ready | while read -r prog ns runs; do
 	printf 'sockperf_udp: %s %.0f ns of BPF per datagram (%d runs)\n' "$prog" "$ns" "$runs"
 done
 sysctl -qw kernel.bpf_stats_enabled="$stats_was"

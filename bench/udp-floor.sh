@@ -11,6 +11,8 @@
 #             packet in place and compared with the socket's (what an
 #             unconnected socket's count would need to tell peers apart)
 #   trace     bin/snitch-trace as it is
+#   nopacket  bin/snitch-trace --no-packet (no AF_PACKET hooks, which run
+#             on every packet sent and every socket woken)
 # and prints the median ratio of each against the rounds without (the
 # target of issue 14 is 0.95 for snitch-trace), then, in one more run of
 # each with kernel.bpf_stats_enabled, the programs' time per datagram. The two floor programs are
@@ -124,13 +126,13 @@ detach() {
 . "$top/bench/loopback.bash"
 
 echo "# $(date -u +%F) $(uname -sr), $(nproc) cpus; $rounds rounds of $secs s; 64-byte UDP datagrams over loopback"
-for v in empty socket peer trace; do : > "$work/$v.ratios"; done
+for v in empty socket peer trace nopacket; do : > "$work/$v.ratios"; done
 for r in $(seq "$rounds"); do
 	base=$(sockperf_udp_mbs)
 	line="round $r: without $base MB/s"
-	for v in empty socket peer trace; do
-		if [ "$v" = trace ]; then
-			"$TRACE" > /dev/null 2> "$work/err" &
+	for v in empty socket peer trace nopacket; do
+		if [ "$v" = trace ] || [ "$v" = nopacket ]; then
+			"$TRACE" $([ "$v" = nopacket ] && echo --no-packet) > /dev/null 2> "$work/err" &
 			tp=$!
 			for i in $(seq 100); do grep -q 'counting TCP' "$work/err" && break; sleep 0.1; done
 			with=$(sockperf_udp_mbs)
@@ -145,7 +147,7 @@ for r in $(seq "$rounds"); do
 	done
 	echo "$line"
 done
-for v in empty socket peer trace; do
+for v in empty socket peer trace nopacket; do
 	echo "$v: median ratio $(median < "$work/$v.ratios") ($(sort -g "$work/$v.ratios" | tr '\n' ' '))"
 done
 
@@ -153,13 +155,15 @@ done
 # run-time statistics on (a clock read per run, so not in the ratios)
 stats_was=$(sysctl -n kernel.bpf_stats_enabled)
 sysctl -qw kernel.bpf_stats_enabled=1
-for v in empty socket peer trace; do
-	if [ "$v" = trace ]; then
-		"$TRACE" > /dev/null 2> "$work/err" &
+for v in empty socket peer trace nopacket; do
+	if [ "$v" = trace ] || [ "$v" = nopacket ]; then
+		"$TRACE" $([ "$v" = nopacket ] && echo --no-packet) > /dev/null 2> "$work/err" &
 		tp=$!
 		for i in $(seq 100); do grep -q 'counting TCP' "$work/err" && break; sleep 0.1; done
 		sockperf_udp_mbs > /dev/null
-		prog_stats on_egress on_ingress > "$work/stats"
+		# every program that runs per datagram: the two cgroup_skb ones,
+		# and the AF_PACKET hooks (on every packet sent, every socket woken)
+		prog_stats on_egress on_ingress $([ "$v" = trace ] && echo on_dev_queue on_data_ready) > "$work/stats"
 		kill -INT "$tp"; wait "$tp" || true
 	else
 		attach "$v"

@@ -282,6 +282,36 @@ check_scenario() {
 	jq -s -e 'map(select(.send_bytes > 0 and (.pid == null or (.comm | test("^e[0-9]{5}$") | not)))) | length == 0' "$d/flows"
 }
 
+@test "--no-packet: AF_PACKET frames are not counted, their hooks not attached, and UDP is as exact" {
+	need_bpf
+	local d=$BATS_TEST_TMPDIR s line pid
+	trace_start "$d/t.out" --no-packet
+	grep -q 'not counted, by --no-packet: AF_PACKET frames' "$d/t.out.err"
+	# the programs this tracer holds (by their descriptors): the hooks
+	# that count them are not among them
+	progs=$(for f in /proc/"$TRACE_PID"/fdinfo/*; do awk '/^prog_id:/ { print $2 }' "$f"; done |
+		while read -r id; do bpftool -j prog show id "$id" | jq -r .name; done | sort -u)
+	echo "$progs"
+	grep -qx on_egress <<< "$progs"
+	[ -z "$(grep -x 'on_dev_queue\|on_data_ready' <<< "$progs")" ]
+	for s in packet udp4; do
+		cp "$GEN" "$d/gen-$s"
+		"$d/gen-$s" "$s" > "$d/report-$s" 2> "$d/report-$s.err"
+	done
+	sleep 0.3
+	trace_stop
+	[ "$TRACE_STATUS" -eq 0 ]
+	[ -s "$d/report-packet" ]	# frames were sent and received
+	jq -e -s 'all(.[]; .type != "flow" or .family != "packet")' "$d/t.out"
+	# the datagrams around them: exact as ever
+	[ -s "$d/report-udp4" ]
+	while read -r line; do
+		pid=$(jq .pid <<< "$line")
+		[ "$(traced_bytes "$d/t.out" "$pid" "$(stat -c %i "$d/gen-udp4")")" = \
+			"$(jq -r '"\(.send_bytes) \(.recv_bytes)"' <<< "$line")" ]
+	done < "$d/report-udp4"
+}
+
 @test "SIGINT writes the bytes counted so far and exits 0" {
 	need_bpf
 	cp "$GEN" "$BATS_TEST_TMPDIR/gen-drip"

@@ -189,7 +189,7 @@ burst_sockets() {
 		sleep 0.1
 	done
 	ms=$(( ($(date +%s%N) - start) / 1000000 ))
-	! running "$TRACE_PID"
+	! running "$TRACE_PID" || false
 	echo "snitch-trace ended $ms ms after SIGINT"
 	grep 'bytes of records were not written: the reader did not take them within 3 s of the stop' "$d/trace.err"
 	[ "$ms" -ge 2900 ]
@@ -199,6 +199,6 @@ burst_sockets() {
 		running "$READER_PID" || break
 		sleep 0.1
 	done
-	! running "$READER_PID"
+	! running "$READER_PID" || false
 	READER_PID= TRACE_PID=
 }

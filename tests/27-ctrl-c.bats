@@ -101,7 +101,7 @@ db_sum() {
 			pgrep -g "$PGID" > /dev/null || break
 			sleep 0.1
 		done
-		! pgrep -g "$PGID" > /dev/null
+		! pgrep -g "$PGID" > /dev/null || false
 		PGID=
 		events=$(db_sum "$d/s.db" events)
 		echo "SIG$sig: $events of $n records stored"

@@ -819,7 +819,9 @@ static int open_bpf(struct tracer *t, const struct trace_opts *o, struct btf *vm
 		struct hook *h = &hooks[i];
 
 		bool off = (h->prog == t->skel->progs.on_exec && o->no_exec) ||
-			   (h->prog == t->skel->progs.on_sys_enter && !t->sys.n);
+			   (h->prog == t->skel->progs.on_sys_enter && !t->sys.n) ||
+			   ((h->prog == t->skel->progs.on_dev_queue ||
+			     h->prog == t->skel->progs.on_data_ready) && o->no_packet);
 
 		if (off || (h->cgroup && !have_cgroup) ||
 		    (h->tracepoint && !btf_has(vmlinux, h->tracepoint, BTF_KIND_TYPEDEF))) {
@@ -993,6 +995,8 @@ static void tell_coverage(struct tracer *t, const struct trace_opts *o, enum sca
 			(int)names.len, names.p);
 		buf_release(&names);
 	}
+	if (o->no_packet)
+		log_msg("not counted, by --no-packet: AF_PACKET frames (the two hooks on every packet sent and every socket woken that count them are not attached)");
 	if (uncovered->len) {
 		snprintf(msg, sizeof(msg), "not attached, so not seen: %.*s",
 			 (int)uncovered->len, uncovered->p);
@@ -1271,6 +1275,9 @@ int main(int argc, char **argv)
 		{ .name = "no-hello", .type = CLI_FLAG, .value = &o.no_hello,
 		  .env = "SNITCH_TRACE_NO_HELLO",
 		  .help = "write no hello records (a TCP client's first bytes: its TLS ClientHello, or its HTTP request with its headers; a UDP socket's first QUIC Initial packet)" },
+		{ .name = "no-packet", .type = CLI_FLAG, .value = &o.no_packet,
+		  .env = "SNITCH_TRACE_NO_PACKET",
+		  .help = "count no AF_PACKET frames (raw packet sockets: DHCP clients, tcpdump): their two hooks run on every packet sent and every socket woken, and cost small datagrams a few per cent (docs/performance.md)" },
 		{ .name = "verbose", .short_name = 'v', .type = CLI_FLAG, .value = &o.verbose,
 		  .help = "show libbpf's messages, and the verifier's log on failure" },
 	};

@@ -26,6 +26,7 @@ struct trace_opts {
 	bool no_exec;
 	bool no_dns;
 	bool no_hello;
+	bool no_packet;
 	bool verbose;
 };
 
