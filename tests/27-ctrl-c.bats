@@ -12,7 +12,7 @@ teardown() {
 		sleep 0.5
 		kill -KILL -- "-$PGID" 2>/dev/null || true
 	fi
-	stop_started ${LOAD_PID:-}
+	stop_started ${LOAD_PID:-} ${FEED_PID:-}
 }
 
 # pg_start DIR 'PIPELINE': the pipeline in a session and process group of
@@ -43,6 +43,12 @@ pg_interrupt() {
 	! pgrep -g "$PGID" > /dev/null || { echo "still running:"; pgrep -a -g "$PGID"; return 1; }
 	PGID=
 	ELAPSED_MS=$(( (end - start) / 1000000 ))
+}
+
+# Whether a process of group $1 still runs (an ended one, not yet reaped
+# by whoever inherited it, does not).
+running_in_group() {
+	ps -e -o pgid=,stat= | awk -v g="$1" '$1 == g && $2 !~ /^Z/ { n++ } END { exit !n }'
 }
 
 db_sum() {
@@ -80,14 +86,19 @@ db_sum() {
 	n=200000
 	t=$(( $(date +%s) * 1000000000 ))
 	store_flow "$t" 7 11 > "$d/one"
-	awk -v n="$n" '{ for (i = 1; i <= n; i++) print }' "$d/one" > "$d/in"
+	awk '{ for (i = 1; i <= 1000; i++) print }' "$d/one" > "$d/chunk"
+	mkfifo "$d/in"
 	for sig in TERM INT2; do
 		rm -f "$d/s.db"
+		# the input comes for longer than a stage drains (n records over
+		# at least 10 s, from outside the group: no signal ends it), so a
+		# stage that read on after the signal would store them all, on a
+		# machine however fast (a file of them was read to its end within
+		# the 0.3 s between two SIGINTs once)
+		for _ in $(seq $(( n / 1000 ))); do cat "$d/chunk"; sleep 0.05; done > "$d/in" &
+		FEED_PID=$!
 		pg_start "$d" "'$RESOLVE' < '$d/in' | '$STORE' --db '$d/s.db' > /dev/null"
-		for i in $(seq 100); do
-			[ -s "$d/s.db" ] && break
-			sleep 0.05
-		done
+		sleep 0.5	# some records went through
 		if [ "$sig" = TERM ]; then
 			kill -TERM -- "-$PGID"
 		else
@@ -97,12 +108,25 @@ db_sum() {
 			sleep 0.3
 			kill -INT -- "-$PGID"
 		fi
+		start=$(date +%s%N)
+		for i in $(seq 200); do
+			running_in_group "$PGID" || break
+			sleep 0.05
+		done
+		# at once: a stage that drained instead would read the feed for
+		# its 5 s (STAGE_DRAIN_NS)
+		ms=$(( ($(date +%s%N) - start) / 1000000 ))
+		echo "SIG$sig: every stage ended $ms ms after the last signal"
+		[ "$ms" -lt 3000 ]
 		for i in $(seq 100); do
 			pgrep -g "$PGID" > /dev/null || break
 			sleep 0.1
 		done
 		! pgrep -g "$PGID" > /dev/null || false
 		PGID=
+		kill "$FEED_PID" 2>/dev/null || true
+		wait "$FEED_PID" 2>/dev/null || true
+		FEED_PID=
 		events=$(db_sum "$d/s.db" events)
 		echo "SIG$sig: $events of $n records stored"
 		# what was read is stored (the open window), the rest was not read
