@@ -373,28 +373,41 @@ void q_spec_init(struct q_spec *s)
 	s->group_by = QF_NONE;
 }
 
+int q_field_value(const char *expr, enum q_field *f, const char **value)
+{
+	const char *eq = strchr(expr, '=');
+	char name[32] = "";
+
+	if (!eq)
+		return -EINVAL;
+	/* longer than any field's name: none */
+	if ((size_t)(eq - expr) < sizeof(name))
+		memcpy(name, expr, (size_t)(eq - expr));
+	if ((*f = q_field_parse(name)) == QF_NONE)
+		return -ENOENT;
+	*value = eq[1] ? eq + 1 : NULL;
+	return 0;
+}
+
 int q_spec_add_filter(struct q_spec *s, char *expr, bool exclude, char *err, size_t errsize)
 {
-	char *eq = strchr(expr, '=');
+	const char *value;
 	enum q_field f;
+	int r = q_field_value(expr, &f, &value);
 
-	if (!eq) {
+	if (r == -EINVAL) {
 		snprintf(err, errsize, "'%s' is not FIELD=VALUE", expr);
-		return -EINVAL;
+		return r;
 	}
-	*eq = '\0';
-	f = q_field_parse(expr);
-	if (f == QF_NONE) {
-		snprintf(err, errsize, "unknown field '%s'", expr);
-		*eq = '=';
+	if (r < 0) {
+		snprintf(err, errsize, "unknown field '%.*s'", (int)(strchr(expr, '=') - expr), expr);
 		return -EINVAL;
 	}
 	if (s->nfilters >= Q_MAX_FILTERS) {
 		snprintf(err, errsize, "more than %d filters", Q_MAX_FILTERS);
-		*eq = '=';
 		return -EINVAL;
 	}
-	s->filters[s->nfilters++] = (struct q_filter){ f, exclude, eq[1] ? eq + 1 : NULL };
+	s->filters[s->nfilters++] = (struct q_filter){ f, exclude, value };
 	return q_spec_check(s, err, errsize);
 }
 

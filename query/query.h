@@ -68,6 +68,12 @@ enum q_field {
 const char *q_field_name(enum q_field f);
 /* The field of a name; QF_NONE when there is none of that name. */
 enum q_field q_field_parse(const char *name);
+/*
+ * "F=V", split at the first '=': the field, and the value (a pointer into
+ * expr; NULL for "F=", the field being NULL). 0; -EINVAL without '=';
+ * -ENOENT for a field of no known name.
+ */
+int q_field_value(const char *expr, enum q_field *f, const char **value);
 /* Whether a field's values are numbers (user, ports, netns). */
 bool q_field_numeric(enum q_field f);
 /* The schema version whose database has the field (country: 3; the containers'

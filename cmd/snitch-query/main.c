@@ -372,16 +372,8 @@ static int spec_from_opts(const struct cli *cli, struct opts *o, struct q_spec *
 		return cli_usage_error(cli, "--series: '%s' is not a bucket size (1m, 5m, 1h, 1d...)", o->series);
 	if (o->series && s->bucket_ns < 1000000000)
 		return cli_usage_error(cli, "--series: '%s' is shorter than a second", o->series);
-	if (o->drill) {
-		const char *eq = strchr(o->drill, '=');
-		char name[32] = "";
-
-		if (eq && (size_t)(eq - o->drill) < sizeof(name))
-			memcpy(name, o->drill, (size_t)(eq - o->drill));
-		if (!eq || (o->drill_field = q_field_parse(name)) == QF_NONE)
-			return cli_usage_error(cli, "--drill: '%s' is not FIELD=VALUE of a known field", o->drill);
-		o->drill_value = eq[1] ? eq + 1 : NULL;
-	}
+	if (o->drill && q_field_value(o->drill, &o->drill_field, &o->drill_value) < 0)
+		return cli_usage_error(cli, "--drill: '%s' is not FIELD=VALUE of a known field", o->drill);
 	s->top = (size_t)o->top;
 	s->raw_only = o->raw;
 	return -1;

@@ -765,6 +765,7 @@ struct hook {
 	const char *tracepoint;		/* BTF name of a tp_btf target, or NULL */
 	const char *what;
 	bool cgroup;
+	bool off;			/* not wanted: an option turned it off */
 	bool on;
 };
 
@@ -801,33 +802,28 @@ static int open_bpf(struct tracer *t, const struct trace_opts *o, struct btf *vm
 	bpf_map__set_max_entries(t->skel->maps.flows, (uint32_t)o->max_flows);
 	bpf_map__set_max_entries(t->skel->maps.events, (uint32_t)o->ringbuf_kb * 1024);
 
-#define HOOK(p, tp, w, cg) hooks[nh++] = (struct hook){ t->skel->progs.p, tp, w, cg, true }
-	HOOK(on_sock_create, NULL, "socket owners (cgroup/sock_create)", true);
-	HOOK(on_sock_release, NULL, "socket release (cgroup/sock_release)", true);
-	HOOK(on_egress, NULL, "UDP, ICMP and raw IP sent (cgroup_skb/egress)", true);
-	HOOK(on_ingress, NULL, "UDP, ICMP and raw IP received, DNS answers (cgroup_skb/ingress)", true);
-	HOOK(on_state, "btf_trace_inet_sock_set_state", "TCP connections (inet_sock_set_state)", false);
-	HOOK(on_tcp_destroy, "btf_trace_tcp_destroy_sock", "TCP last counts (tcp_destroy_sock)", false);
-	HOOK(on_sk_error, "btf_trace_inet_sk_error_report", "ICMP errors for connected UDP sockets (inet_sk_error_report)", false);
-	HOOK(on_exec, "btf_trace_sched_process_exec", "exec (sched_process_exec)", false);
-	HOOK(on_dev_queue, "btf_trace_net_dev_queue", "AF_PACKET frames sent (net_dev_queue)", false);
-	HOOK(on_data_ready, "btf_trace_sk_data_ready", "AF_PACKET frames received (sk_data_ready)", false);
-	HOOK(on_sys_enter, "btf_trace_sys_enter", "system calls (sys_enter)", false);
+#define HOOK(p, tp, w, cg, no) hooks[nh++] = (struct hook){ t->skel->progs.p, tp, w, cg, no, true }
+	HOOK(on_sock_create, NULL, "socket owners (cgroup/sock_create)", true, false);
+	HOOK(on_sock_release, NULL, "socket release (cgroup/sock_release)", true, false);
+	HOOK(on_egress, NULL, "UDP, ICMP and raw IP sent (cgroup_skb/egress)", true, false);
+	HOOK(on_ingress, NULL, "UDP, ICMP and raw IP received, DNS answers (cgroup_skb/ingress)", true, false);
+	HOOK(on_state, "btf_trace_inet_sock_set_state", "TCP connections (inet_sock_set_state)", false, false);
+	HOOK(on_tcp_destroy, "btf_trace_tcp_destroy_sock", "TCP last counts (tcp_destroy_sock)", false, false);
+	HOOK(on_sk_error, "btf_trace_inet_sk_error_report", "ICMP errors for connected UDP sockets (inet_sk_error_report)", false, false);
+	HOOK(on_exec, "btf_trace_sched_process_exec", "exec (sched_process_exec)", false, o->no_exec);
+	HOOK(on_dev_queue, "btf_trace_net_dev_queue", "AF_PACKET frames sent (net_dev_queue)", false, o->no_packet);
+	HOOK(on_data_ready, "btf_trace_sk_data_ready", "AF_PACKET frames received (sk_data_ready)", false, o->no_packet);
+	HOOK(on_sys_enter, "btf_trace_sys_enter", "system calls (sys_enter)", false, !t->sys.n);
 #undef HOOK
 	buf_reset(uncovered);
 	for (int i = 0; i < nh; i++) {
 		struct hook *h = &hooks[i];
 
-		bool off = (h->prog == t->skel->progs.on_exec && o->no_exec) ||
-			   (h->prog == t->skel->progs.on_sys_enter && !t->sys.n) ||
-			   ((h->prog == t->skel->progs.on_dev_queue ||
-			     h->prog == t->skel->progs.on_data_ready) && o->no_packet);
-
-		if (off || (h->cgroup && !have_cgroup) ||
+		if (h->off || (h->cgroup && !have_cgroup) ||
 		    (h->tracepoint && !btf_has(vmlinux, h->tracepoint, BTF_KIND_TYPEDEF))) {
 			h->on = false;
 			bpf_program__set_autoload(h->prog, false);
-			if (!off)
+			if (!h->off)
 				buf_printf(uncovered, "%s%s", uncovered->len ? "; " : "", h->what);
 		}
 	}

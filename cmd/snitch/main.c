@@ -825,8 +825,6 @@ static int run_viewer(const struct cli *cli, struct opts *o, int sub, int argc, 
 		setenv("SNITCH_EVENTS_SOCK", o->events_sock, 1);
 	if (!strcmp(argv[sub], "tail"))
 		return cmd_tail(o, argc - sub, argv + sub);
-	if (self_exe(self_path, self_dir) < 0)
-		return SNITCH_EXIT_SOFTWARE;
 	snprintf(path, sizeof(path), "%s/snitch-%s", o->bin_dir ? o->bin_dir : self_dir,
 		 !strcmp(argv[sub], "tui") ? "tui" : "top");
 	setenv("SNITCH_RUN_DIR", o->run_dir, 1);
@@ -854,11 +852,8 @@ static int cmd_web(int argc, char **argv)
 	if (config_load(conf && *conf ? conf : DEFAULT_CONFIG, err, sizeof(err)) < 0)
 		log_msg("%s (going on without it)", err);
 
-	if (!dir || !*dir) {
-		if (self_exe(self_path, self_dir) < 0)
-			return SNITCH_EXIT_SOFTWARE;
+	if (!dir || !*dir)
 		dir = self_dir;
-	}
 	snprintf(path, sizeof(path), "%s/snitch-web", dir);
 	argv[0] = path;
 	(void)argc;
@@ -907,7 +902,8 @@ static int settings(const struct cli *cli, struct opts *o, const char *cmd, int 
 	if (!runs)
 		return -1;
 	set_events_sock(o);
-	return (ret = make_dirs(o)) != 0 ? ret : -1;
+	ret = make_dirs(o);
+	return ret ? ret : -1;
 }
 
 int main(int argc, char **argv)
@@ -999,6 +995,9 @@ int main(int argc, char **argv)
 	int first, ret, sub;
 
 	log_init(PROG);
+	/* where the other tools are: beside this one */
+	if (self_exe(self_path, self_dir) < 0)
+		return SNITCH_EXIT_SOFTWARE;
 	/* tail and top have options of their own, after the command */
 	sub = find_command(argc, argv);
 	if (sub < argc && (!strcmp(argv[sub], "tail") || !strcmp(argv[sub], "top") ||
@@ -1023,8 +1022,6 @@ int main(int argc, char **argv)
 	    strcmp(cmd, "config"))
 		return cli_usage_error(&cli, "unknown command '%s'", cmd);
 
-	if (self_exe(self_path, self_dir) < 0)
-		return SNITCH_EXIT_SOFTWARE;
 	if (!o.bin_dir)
 		o.bin_dir = self_dir;
 	if (!strcmp(cmd, "config"))
