@@ -66,7 +66,7 @@ views=(
 )
 for f in exe name cmdline sha256 parent_exe parent_name parent_cmdline parent_sha256 \
 	gparent_exe gparent_name gparent_cmdline gparent_sha256 user lport rport laddr raddr \
-	country domain netns container proto; do
+	country domain netns container proto outcome; do
 	views+=("group-by $f 30d|--since 30d --group-by $f --top 20")
 done
 views+=(

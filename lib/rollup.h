@@ -9,11 +9,13 @@
  * A rollup row sums the connections rows of one bucket (minute, hour,
  * day: of window_start_ns, UTC) that share every column but lport and
  * family: ephemeral local ports would make one rollup row per connection.
- * A query by lport goes to the raw table.
+ * A query by lport goes to the raw table. The outcome is in the key from
+ * schema version 10 on (before, every outcome summed into one row).
  *
  * The key is the table's primary key (WITHOUT ROWID), so its columns are
  * NOT NULL: a NULL reference id is 0 (ids are content hashes, never 0), a
- * NULL number (uid, rport, netns) is ROLLUP_NONE, a NULL proto is ''.
+ * NULL number (uid, rport, netns) is ROLLUP_NONE, a NULL proto or outcome
+ * is ''.
  */
 
 #include <stdint.h>
@@ -52,7 +54,7 @@
 
 #define ROLLUP_KEY_COLS \
 	"bucket_ns, exe_id, parent_exe_id, gparent_exe_id, uid, proto, rport," \
-	" laddr_id, raddr_id, domain_id, netns, container_id"
+	" laddr_id, raddr_id, domain_id, netns, container_id, outcome"
 
 #define ROLLUP_TABLE(name) \
 	"CREATE TABLE " name " (" \
@@ -60,6 +62,7 @@
 	" gparent_exe_id INTEGER NOT NULL, uid INTEGER NOT NULL, proto TEXT NOT NULL," \
 	" rport INTEGER NOT NULL, laddr_id INTEGER NOT NULL, raddr_id INTEGER NOT NULL," \
 	" domain_id INTEGER NOT NULL, netns INTEGER NOT NULL, container_id INTEGER NOT NULL," \
+	" outcome TEXT NOT NULL," \
 	" send_bytes INTEGER NOT NULL, recv_bytes INTEGER NOT NULL, conns INTEGER NOT NULL," \
 	" events INTEGER NOT NULL, first_ns INTEGER NOT NULL, last_ns INTEGER NOT NULL," \
 	" PRIMARY KEY (" ROLLUP_KEY_COLS ")) WITHOUT ROWID;"
@@ -72,19 +75,27 @@
 	"CREATE INDEX rollup_day_exe ON rollup_day (exe_id, bucket_ns);" \
 	"CREATE INDEX rollup_day_domain ON rollup_day (domain_id, bucket_ns);"
 
-/* Fill a rollup from the connections rows (the migration). */
-#define ROLLUP_BUILD(name, bucket, where) \
+/*
+ * Fill a rollup from the connections rows (the migrations), outcome the
+ * expression of that column: version 3's connections have none yet.
+ */
+#define ROLLUP_BUILD_OF(name, bucket, where, outcome) \
 	"INSERT INTO " name " SELECT window_start_ns - window_start_ns % " bucket "," \
 	" coalesce(exe_id, 0), coalesce(parent_exe_id, 0), coalesce(gparent_exe_id, 0)," \
 	" coalesce(uid, " ROLLUP_NONE_STR "), coalesce(proto, ''), coalesce(rport, " ROLLUP_NONE_STR ")," \
 	" coalesce(laddr_id, 0), coalesce(raddr_id, 0), coalesce(domain_id, 0)," \
-	" coalesce(netns, " ROLLUP_NONE_STR "), coalesce(container_id, 0)," \
+	" coalesce(netns, " ROLLUP_NONE_STR "), coalesce(container_id, 0), " outcome "," \
 	" sum(send_bytes), sum(recv_bytes), count(*), sum(events), min(first_ns), max(last_ns)" \
-	" FROM connections" where " GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12;"
+	" FROM connections" where " GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13;"
+#define ROLLUP_BUILD(name, bucket, where) \
+	ROLLUP_BUILD_OF(name, bucket, where, "coalesce(outcome, '')")
+/* The rows a level keeps: from rollup_state's start of it on. */
+#define ROLLUP_FROM_STATE(level) \
+	" WHERE window_start_ns >= (SELECT from_ns FROM rollup_state WHERE level = '" level "')"
 
 /* Add one pre-summed row (key, then sums) to a rollup. */
 #define ROLLUP_UPSERT(name) \
-	"INSERT INTO " name " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)" \
+	"INSERT INTO " name " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)" \
 	" ON CONFLICT DO UPDATE SET send_bytes = send_bytes + excluded.send_bytes," \
 	" recv_bytes = recv_bytes + excluded.recv_bytes, conns = conns + excluded.conns," \
 	" events = events + excluded.events, first_ns = min(first_ns, excluded.first_ns)," \
@@ -99,7 +110,7 @@
 enum rollup_dim {
 	ROLLUP_DIM_EXE, ROLLUP_DIM_PARENT, ROLLUP_DIM_GPARENT, ROLLUP_DIM_UID, ROLLUP_DIM_PROTO,
 	ROLLUP_DIM_RPORT, ROLLUP_DIM_LADDR, ROLLUP_DIM_RADDR, ROLLUP_DIM_DOMAIN, ROLLUP_DIM_NETNS,
-	ROLLUP_DIM_CONTAINER, ROLLUP_DIMS
+	ROLLUP_DIM_CONTAINER, ROLLUP_DIM_OUTCOME /* version 10 */, ROLLUP_DIMS
 };
 
 #define ROLLUP_DIM_TABLE(name) \
@@ -119,7 +130,7 @@ enum rollup_dim {
 	ROLLUP_DIM_BUILD1(name, from, 4, "proto") ROLLUP_DIM_BUILD1(name, from, 5, "rport") \
 	ROLLUP_DIM_BUILD1(name, from, 6, "laddr_id") ROLLUP_DIM_BUILD1(name, from, 7, "raddr_id") \
 	ROLLUP_DIM_BUILD1(name, from, 8, "domain_id") ROLLUP_DIM_BUILD1(name, from, 9, "netns") \
-	ROLLUP_DIM_BUILD1(name, from, 10, "container_id")
+	ROLLUP_DIM_BUILD1(name, from, 10, "container_id") ROLLUP_DIM_BUILD1(name, from, 11, "outcome")
 
 /*
  * The coarse dimension levels (schema 8), per week and per four weeks,
@@ -139,6 +150,12 @@ static const char *const rollup_coarse_name[ROLLUP_COARSE] = { "week", "4week" }
 	"INSERT INTO " name " SELECT dim, bucket_ns - bucket_ns % " ns ", val," \
 	" sum(send_bytes), sum(recv_bytes), sum(conns), sum(events), min(first_ns), max(last_ns)" \
 	" FROM rollup_dim_day GROUP BY 1, 2, 3;"
+/* The same of one dimension, for the buckets rollup_state says the level has. */
+#define ROLLUP_DIM_COARSE_BUILD_OF(name, ns, level, n) \
+	"INSERT INTO " name " SELECT dim, bucket_ns - bucket_ns % " ns ", val," \
+	" sum(send_bytes), sum(recv_bytes), sum(conns), sum(events), min(first_ns), max(last_ns)" \
+	" FROM rollup_dim_day WHERE dim = " #n " AND bucket_ns - bucket_ns % " ns \
+	" >= (SELECT from_ns FROM rollup_state WHERE level = '" level "') GROUP BY 1, 2, 3;"
 
 #define ROLLUP_DIM_UPSERT(name) \
 	"INSERT INTO " name " VALUES (?,?,?,?,?,?,?,?,?)" \

@@ -23,7 +23,7 @@
 #include "table.h"
 
 /* the newest schema it reads: 4 to 7 add columns and tables it does not use */
-#define SCHEMA_MAX 9
+#define SCHEMA_MAX 10
 /* a raw edge reads the rowids of its range widened by this much, and
  * filters on the time itself (lib/rollup.h) */
 #define RAW_SLACK_NS ROLLUP_RAW_SLACK_NS
@@ -111,6 +111,7 @@ static const struct fdef fields[QF_COUNT] = {
 	[QF_IMAGE] = { "image", "container_id", "container_id", "containers", "image", false, 10 },
 	[QF_POD_NAMESPACE] = { "pod_namespace", "container_id", "container_id", "containers", "pod_namespace", false, 10 },
 	[QF_POD_NAME] = { "pod_name", "container_id", "container_id", "containers", "pod_name", false, 10 },
+	[QF_OUTCOME] = { "outcome", "outcome", "outcome", NULL, NULL, false, ROLLUP_DIM_OUTCOME },
 };
 
 int q_field_version(enum q_field f)
@@ -126,6 +127,8 @@ int q_field_version(enum q_field f)
 	case QF_APP:
 	case QF_SCRIPT:
 		return 9;
+	case QF_OUTCOME:
+		return 10;
 	default:
 		return 1;
 	}

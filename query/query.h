@@ -61,6 +61,7 @@ enum q_field {
 	QF_IMAGE,		/* "pod_name": of the container (version 4) */
 	QF_POD_NAMESPACE,
 	QF_POD_NAME,
+	QF_OUTCOME,		/* "outcome": connected, refused, ... (version 10) */
 	QF_COUNT
 };
 
@@ -77,7 +78,7 @@ int q_field_value(const char *expr, enum q_field *f, const char **value);
 /* Whether a field's values are numbers (user, ports, netns). */
 bool q_field_numeric(enum q_field f);
 /* The schema version whose database has the field (country: 3; the containers'
- * names: 4; app, script: 9). */
+ * names: 4; app, script: 9; outcome: 10, whose rollups keep it). */
 int q_field_version(enum q_field f);
 
 /* ---- the database ---- */

@@ -41,7 +41,7 @@ teardown() {
 	[ "$(q "select cmdline from executables where name = 'curl' limit 1")" = '["curl","-s","https://example.org/"]' ]
 	# WAL, and a schema version
 	[ "$(q 'pragma journal_mode')" = wal ]
-	[ "$(q 'pragma user_version')" -eq 9 ]
+	[ "$(q 'pragma user_version')" -eq 10 ]
 }
 
 @test "app and script: an executables row each, groupable; a row without them keeps the id it had before version 9" {
@@ -147,7 +147,7 @@ teardown() {
 	done
 }
 
-@test "rollups: rows that differ only by outcome are rows of their own, summed into one rollup row (outcome is no rollup dimension)" {
+@test "rollups: rows that differ only by outcome are rows of their own, and rollup rows of their own (version 10)" {
 	{
 		store_flow "$NOW" 100 10 '. + {outcome: "connected"}'
 		store_flow "$NOW" 0 0 '. + {outcome: "refused"}'
@@ -158,10 +158,14 @@ teardown() {
 	[ "$(q "select group_concat(quote(outcome) || ':' || send_bytes || ':' || events, ' ') from (select * from connections order by outcome)")" = \
 	  "NULL:7:1 'connected':100:1 'refused':0:2 'reset':5:1" ]
 	for t in rollup_minute rollup_hour rollup_day; do
-		[ "$(q "select count(*), sum(send_bytes), sum(recv_bytes), sum(conns), sum(events) from $t")" = "1|112|14|4|5" ]
+		[ "$(q "select count(*), sum(send_bytes), sum(recv_bytes), sum(conns), sum(events) from $t")" = "4|112|14|4|5" ]
+		[ "$(q "select group_concat(quote(outcome) || ':' || send_bytes || ':' || conns || ':' || events, ' ')
+			from (select * from $t order by outcome)")" = "'':7:1:1 'connected':100:1:1 'refused':0:1:2 'reset':5:1:1" ]
 	done
-	for t in rollup_dim_hour rollup_dim_day; do
+	for t in rollup_dim_hour rollup_dim_day rollup_dim_week rollup_dim_4week; do
 		[ "$(q "select count(*), sum(send_bytes), sum(conns) from $t where dim = 0")" = "1|112|4" ]
+		[ "$(q "select group_concat(quote(val) || ':' || send_bytes || ':' || conns, ' ')
+			from (select * from $t where dim = 11 order by val)")" = "'':7:1 'connected':100:1 'refused':0:1 'reset':5:1" ]
 	done
 }
 
@@ -394,7 +398,7 @@ new" ]
 	[ "$(q 'select message from events')" = new ]
 }
 
-@test "a version-1 database migrates to the current version (8 here: the dimension rollups per week and four weeks) one step at a time, keeping its rows, rollups built" {
+@test "a version-1 database migrates to the current version (10) one step at a time, keeping its rows, rollups built" {
 	mkdir -p "$(dirname "$DB")"
 	# the version-1 schema, as snitch-store 0.1.0 made it, with a row
 	sqlite3 "$DB" <<-'EOF'
@@ -413,7 +417,10 @@ new" ]
 	q "update connections set window_start_ns = $NOW, window_end_ns = $NOW, first_ns = $NOW, last_ns = $NOW"
 	jq -cn --argjson t "$NOW" '{v:1, type:"error", ts_ns:$t, stage:"snitch-hash", code:"hash_failed", message:"m"}' |
 		"$STORE" --db "$DB"
-	[ "$(q 'pragma user_version')" -eq 9 ]
+	[ "$(q 'pragma user_version')" -eq 10 ]
+	# version 10: the outcome in the rollups' key and a dimension of its own
+	[ "$(q "select outcome from rollup_day")" = "" ]
+	[ "$(q "select count(*) from rollup_dim_day where dim = 11 and val = ''")" -eq 1 ]
 	# version 9: what runs inside an executable
 	[ "$(q "select group_concat(name, ',') from pragma_table_info('executables') where name in ('app_kind', 'app', 'script_path', 'script_sha256')")" = \
 	  "app_kind,app,script_path,script_sha256" ]
@@ -432,7 +439,7 @@ new" ]
 		[ "$(q "select sum(send_bytes), sum(recv_bytes), sum(conns), sum(events) from $t")" = "7|8|1|1" ]
 	done
 	for t in rollup_dim_hour rollup_dim_day rollup_dim_week rollup_dim_4week; do
-		[ "$(q "select count(distinct dim), sum(send_bytes) / 11 from $t")" = "11|7" ]
+		[ "$(q "select count(distinct dim), sum(send_bytes) / 12 from $t")" = "12|7" ]
 	done
 	[ "$(q "select count(*) from pragma_table_info('addresses') where name = 'country'")" -eq 1 ]
 	# version 7: the replay marks of snitch run, none outside it
@@ -445,10 +452,68 @@ new" ]
 	[ "$(q "select bucket_ns from rollup_dim_4week where dim = 0")" = $(( NOW - NOW % 2419200000000000 )) ]
 	[ "$(q "select count(*) from rollup_state where level in ('week', '4week') and from_ns <= $NOW")" = 2 ]
 	# a database of a newer version is refused, not changed
-	q 'pragma user_version = 10'
+	q 'pragma user_version = 11'
 	run --separate-stderr "$STORE" --db "$DB" < /dev/null
 	[ "$status" -eq 5 ]
-	[[ "$stderr" == *"its schema is version 10, newer than this snitch-store's 9"* ]]
+	[[ "$stderr" == *"its schema is version 11, newer than this snitch-store's 10"* ]]
+}
+
+# The rollups of version 9, which summed every outcome into one row, made
+# from a log of the current version.
+to_version_9() {
+	local t cols="bucket_ns, exe_id, parent_exe_id, gparent_exe_id, uid, proto, rport, laddr_id, raddr_id, domain_id, netns, container_id"
+	for t in rollup_minute rollup_hour rollup_day; do
+		q "CREATE TABLE old AS SELECT $cols, sum(send_bytes) send_bytes, sum(recv_bytes) recv_bytes,
+			sum(conns) conns, sum(events) events, min(first_ns) first_ns, max(last_ns) last_ns
+			FROM $t GROUP BY $cols; DROP TABLE $t;
+			CREATE TABLE $t (bucket_ns INTEGER NOT NULL, exe_id INTEGER NOT NULL, parent_exe_id INTEGER NOT NULL,
+			gparent_exe_id INTEGER NOT NULL, uid INTEGER NOT NULL, proto TEXT NOT NULL,
+			rport INTEGER NOT NULL, laddr_id INTEGER NOT NULL, raddr_id INTEGER NOT NULL,
+			domain_id INTEGER NOT NULL, netns INTEGER NOT NULL, container_id INTEGER NOT NULL,
+			send_bytes INTEGER NOT NULL, recv_bytes INTEGER NOT NULL, conns INTEGER NOT NULL,
+			events INTEGER NOT NULL, first_ns INTEGER NOT NULL, last_ns INTEGER NOT NULL,
+			PRIMARY KEY ($cols)) WITHOUT ROWID;
+			INSERT INTO $t SELECT * FROM old; DROP TABLE old"
+	done
+	q "CREATE INDEX rollup_day_exe ON rollup_day (exe_id, bucket_ns);
+		CREATE INDEX rollup_day_domain ON rollup_day (domain_id, bucket_ns);
+		DELETE FROM rollup_dim_hour WHERE dim = 11; DELETE FROM rollup_dim_day WHERE dim = 11;
+		DELETE FROM rollup_dim_week WHERE dim = 11; DELETE FROM rollup_dim_4week WHERE dim = 11;
+		PRAGMA user_version = 9"
+}
+
+@test "version 10: the rollups of a version-9 log are made again with the outcome in their key, equal to the rows" {
+	local i
+	for i in $(seq 0 29); do
+		store_flow $(( NOW - (i % 3) * 86400000000000 - i * 60000000000 )) $(( 10 + i )) $(( 100 + i )) \
+			".outcome = (if $i % 4 == 0 then \"refused\" elif $i % 4 == 1 then null else \"connected\" end)
+			| .lport = $(( 40000 + i ))"
+	done | "$STORE" --db "$DB" --write-limit-s 1
+	to_version_9
+	[ "$(q "select count(*) from pragma_table_info('rollup_day') where name = 'outcome'")" -eq 0 ]
+	"$STORE" --db "$DB" < /dev/null
+	[ "$(q 'pragma user_version')" -eq 10 ]
+	want=$(q "select coalesce(outcome, ''), sum(send_bytes), sum(recv_bytes), count(*) from connections group by 1")
+	[ "$(echo "$want" | wc -l)" -eq 3 ]
+	# the days hold every row; the hours and minutes those of the time they cover
+	[ "$(q "select outcome, sum(send_bytes), sum(recv_bytes), sum(conns) from rollup_day group by 1")" = "$want" ]
+	for l in minute hour; do
+		[ "$(q "select outcome, sum(send_bytes), sum(recv_bytes), sum(conns) from rollup_$l group by 1")" = \
+		  "$(q "select coalesce(outcome, ''), sum(send_bytes), sum(recv_bytes), count(*) from connections
+			where window_start_ns >= (select from_ns from rollup_state where level = '$l') group by 1")" ]
+	done
+	for t in rollup_dim_day rollup_dim_week rollup_dim_4week; do
+		[ "$(q "select val, sum(send_bytes), sum(recv_bytes), sum(conns) from $t where dim = 11
+			and bucket_ns >= coalesce((select from_ns from rollup_state where level = replace('$t', 'rollup_dim_', '')), 0)
+			group by 1")" = \
+		  "$(q "select coalesce(outcome, ''), sum(send_bytes), sum(recv_bytes), count(*) from connections
+			where window_start_ns >= coalesce((select from_ns from rollup_state where level = replace('$t', 'rollup_dim_', '')), 0)
+			group by 1")" ] || { echo "$t"; false; }
+	done
+	# what snitch-store adds after the migration goes to the right rows
+	store_flow "$NOW" 5 6 '.outcome = "refused"' | "$STORE" --db "$DB"
+	[ "$(q "select sum(send_bytes) from rollup_day where outcome = 'refused'")" = \
+	  "$(q "select sum(send_bytes) from connections where outcome = 'refused'")" ]
 }
 
 @test "containers: name, image and pod as snitch-resolve named them; names that come later fill the row" {

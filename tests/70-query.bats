@@ -34,6 +34,8 @@ make_log() {
 			| .app_kind = (if $i % 4 == 1 then \"flatpak\" else \"\" end)
 			| .app = (if $i % 4 == 1 then \"org.example.Tool$(( i % 3 ))\" else \"\" end)
 			| .script_path = (if $i % 4 == 2 then \"/opt/s$(( i % 2 )).py\" else null end)
+			| .outcome = (if $i % 6 == 0 then \"refused\" elif $i % 6 == 1 then null
+				elif $i % 6 == 2 then \"timeout\" else \"connected\" end)
 			| if $i % 5 == 1 then .container_runtime = \"containerd\" | .container_id = (\"c1\" * 32)
 				| .container_name = \"web\" | .container_image = \"nginx:1.25\"
 				| .pod_namespace = \"shop\" | .pod_name = \"web-7d9f\" | .pod_uid = \"0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d\"
@@ -58,7 +60,7 @@ query_sums() {
 		[domain]="d.name" [netns]="c.netns" [proto]="c.proto" [country]="ra.country"
 		[app]="e.app" [script]="e.script_path" [container]="ct.name"
 		[container_name]="ct.container_name" [image]="ct.image"
-		[pod_namespace]="ct.pod_namespace" [pod_name]="ct.pod_name"
+		[pod_namespace]="ct.pod_namespace" [pod_name]="ct.pod_name" [outcome]="c.outcome"
 	)
 	for F in "${!expr[@]}"; do
 		got=$(query_sums --since all --group-by "$F")
@@ -89,6 +91,21 @@ query_sums() {
 	iso_until=$(date -u -d "@$(( until / 1000000000 ))" +%Y-%m-%dT%H:%M:%S+00:00)
 	[ "$(query_sums --from "$iso_from" --until "$iso_until" --group-by exe --where proto=tcp \
 		--exclude domain=host1.example)" = "$got" ]
+	# the attempts that carried nothing, by executable: from the rollups
+	# (schema 10 keeps the outcome there), equal to the raw rows'
+	got=$(query_sums --since all --group-by exe --exclude outcome=connected --exclude outcome=)
+	want=$(q "SELECT e.path, sum(send_bytes), sum(recv_bytes), count(*) FROM connections c
+		JOIN executables e ON e.id = c.exe_id
+		WHERE outcome IS NOT 'connected' AND outcome IS NOT NULL GROUP BY e.path" | sort)
+	[ -n "$got" ] && [ "$got" = "$want" ] || { echo "got $got, want $want"; false; }
+	F=outcome
+	got=$(query_sums --from "$(( from / 1000000000 ))" --until "$(( until / 1000000000 ))" \
+		--group-by outcome --where exe=/usr/bin/tool1)
+	want=$(q "SELECT coalesce(outcome, 'NULL'), sum(send_bytes), sum(recv_bytes), count(*)
+		FROM connections c JOIN executables e ON e.id = c.exe_id
+		WHERE window_start_ns >= $(( from / 1000000000 * 1000000000 )) AND window_start_ns < $(( until / 1000000000 * 1000000000 ))
+		AND e.path = '/usr/bin/tool1' GROUP BY outcome" | sort)
+	[ -n "$got" ] && [ "$got" = "$want" ] || { echo "got $got, want $want"; false; }
 	# "domain=" is no domain; the top 2 and "other" sum to the whole
 	F=domain
 	[ "$(query_sums --since all --group-by domain --where domain=)" = \
@@ -198,6 +215,11 @@ query_sums() {
 		[ "$status" -eq 2 ]
 		[[ "$stderr" == *"needs a database of schema version 9 (this one is 8)"* ]]
 	done
+	# nor one of version 9 outcomes in its rollups
+	sqlite3 "$BATS_TEST_TMPDIR/v8.db" 'pragma user_version = 9'
+	run --separate-stderr "$QUERY" --db "$BATS_TEST_TMPDIR/v8.db" --since all --group-by outcome
+	[ "$status" -eq 2 ]
+	[[ "$stderr" == *"needs a database of schema version 10 (this one is 9)"* ]]
 }
 
 @test "an empty log: zeros and no rows, not an error" {

@@ -15,6 +15,7 @@
     app: 'app (Flatpak, Snap, AppImage)', script: 'script',
     container_name: 'container name', image: 'container image',
     pod_namespace: 'pod namespace', pod_name: 'pod name',
+    outcome: 'outcome (connected, refused, ...)',
   };
   const PAGES = { '/': 'overview', '/explore': 'explore', '/executables': 'executables' };
   const PATHS = { overview: '/', explore: '/explore', executables: '/executables' };

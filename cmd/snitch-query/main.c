@@ -477,8 +477,9 @@ int main(int argc, char **argv)
 			"user (uid), lport, rport, laddr, raddr, country, domain, netns, container\n"
 			"(runtime:id), container_name, image, pod_namespace, pod_name, proto, app (a\n"
 			"Flatpak app id, snap name or AppImage), script (the script an interpreter\n"
-			"runs). lport is not in the rollups: grouping or filtering by it reads the raw\n"
-			"rows of the range.",
+			"runs), outcome (connected, accepted, refused, timeout, unreachable, reset,\n"
+			"...; none for most datagrams: \"outcome=\"). lport is not in the rollups:\n"
+			"grouping or filtering by it reads the raw rows of the range.",
 		.examples =
 			"  snitch-query --since 1h --group-by exe\n"
 			"  snitch-query --since 30d --group-by domain --where exe=/usr/bin/curl --top 20\n"
@@ -488,6 +489,7 @@ int main(int argc, char **argv)
 			"  snitch-query --since 1d --series 1h --group-by exe --top 5 --json | jq -c .\n"
 			"  snitch-query --since all --executables\n"
 			"  snitch-query --since 30d --drill exe=/usr/bin/curl --top 10 | jq .domains\n"
+			"  snitch-query --since 7d --group-by exe --where outcome=refused\n"
 			"  snitch-query --since 7d --group-by raddr --where domain=example.org | jq -r .raddr\n",
 		.opts = opts,
 		.nopts = sizeof(opts) / sizeof(opts[0]),

@@ -18,7 +18,7 @@
 #include "rollup.h"
 #include "store.h"
 
-#define SCHEMA_VERSION 9
+#define SCHEMA_VERSION 10
 #define SEEN_IDS 65536		/* reference ids known to be in the database */
 
 
@@ -130,11 +130,9 @@ static const char *const sqlite_schema[] = {
 	" (CAST(strftime('%s', 'now') AS INTEGER) - " ROLLUP_MINUTE_KEEP_S_STR ") / 60 * 60 * 1000000000);"
 	"INSERT INTO rollup_state VALUES ('hour',"
 	" (CAST(strftime('%s', 'now') AS INTEGER) - " ROLLUP_HOUR_KEEP_S_STR ") / 3600 * 3600 * 1000000000);"
-	ROLLUP_BUILD("rollup_minute", "60000000000",
-		     " WHERE window_start_ns >= (SELECT from_ns FROM rollup_state WHERE level = 'minute')")
-	ROLLUP_BUILD("rollup_hour", "3600000000000",
-		     " WHERE window_start_ns >= (SELECT from_ns FROM rollup_state WHERE level = 'hour')")
-	ROLLUP_BUILD("rollup_day", "86400000000000", "")
+	ROLLUP_BUILD_OF("rollup_minute", "60000000000", ROLLUP_FROM_STATE("minute"), "''")
+	ROLLUP_BUILD_OF("rollup_hour", "3600000000000", ROLLUP_FROM_STATE("hour"), "''")
+	ROLLUP_BUILD_OF("rollup_day", "86400000000000", "", "''")
 	ROLLUP_DIM_BUILD("rollup_dim_hour", "rollup_hour")
 	ROLLUP_DIM_BUILD("rollup_dim_day", "rollup_day"),
 	/* version 4: migrate_4_container_names() */
@@ -164,6 +162,26 @@ static const char *const sqlite_schema[] = {
 	"ALTER TABLE executables ADD COLUMN app TEXT;"
 	"ALTER TABLE executables ADD COLUMN script_path TEXT;"
 	"ALTER TABLE executables ADD COLUMN script_sha256 TEXT;",
+	/*
+	 * version 10: the outcome in the rollups' key and a dimension of its
+	 * own (rollup.h), so that the views group and filter by it (failed
+	 * attempts over months) without the raw rows. The full rollups are
+	 * made again from the rows (the minutes and hours for the time
+	 * rollup_state says they cover), the outcome's dimension rows from
+	 * them (a fresh database's version 3 step made some: of no outcome).
+	 */
+	"DROP TABLE rollup_minute; DROP TABLE rollup_hour; DROP TABLE rollup_day;"
+	ROLLUP_TABLE("rollup_minute") ROLLUP_TABLE("rollup_hour") ROLLUP_TABLE("rollup_day")
+	ROLLUP_DAY_INDEXES
+	ROLLUP_BUILD("rollup_minute", "60000000000", ROLLUP_FROM_STATE("minute"))
+	ROLLUP_BUILD("rollup_hour", "3600000000000", ROLLUP_FROM_STATE("hour"))
+	ROLLUP_BUILD("rollup_day", "86400000000000", "")
+	"DELETE FROM rollup_dim_hour WHERE dim = 11; DELETE FROM rollup_dim_day WHERE dim = 11;"
+	"DELETE FROM rollup_dim_week WHERE dim = 11; DELETE FROM rollup_dim_4week WHERE dim = 11;"
+	ROLLUP_DIM_BUILD1("rollup_dim_hour", "rollup_hour", 11, "outcome")
+	ROLLUP_DIM_BUILD1("rollup_dim_day", "rollup_day", 11, "outcome")
+	ROLLUP_DIM_COARSE_BUILD_OF("rollup_dim_week", ROLLUP_WEEK_NS_STR, "week", 11)
+	ROLLUP_DIM_COARSE_BUILD_OF("rollup_dim_4week", ROLLUP_4WEEK_NS_STR, "4week", 11),
 };
 _Static_assert(sizeof(sqlite_schema) / sizeof(sqlite_schema[0]) == SCHEMA_VERSION,
 	       "one entry of sqlite_schema per version");
@@ -752,16 +770,19 @@ static int bind_row(sqlite3_stmt *st, int i, const struct conn_row *c)
 
 /* ---- rollups (lib/rollup.h): a window's rows summed per bucket, then added ---- */
 
-/* A rollup key: all 8 bytes wide, compared as bytes (proto is interned in the batch). */
+/*
+ * A rollup key: all 8 bytes wide, compared as bytes (proto and outcome
+ * are interned in the batch).
+ */
 struct ru_row {
 	int64_t bucket, exe[NLEVELS], uid, rport, laddr, raddr, domain, netns, container;
-	const char *proto;
+	const char *proto, *outcome;
 	/* not the key */
 	uint64_t send, recv, conns, events, first, last;
 	UT_hash_handle hh;
 };
 
-#define RU_KEY_LEN (offsetof(struct ru_row, proto) + sizeof(const char *))
+#define RU_KEY_LEN (offsetof(struct ru_row, outcome) + sizeof(const char *))
 
 static const int64_t rollup_ns[ROLLUP_LEVELS] = {
 	ROLLUP_MINUTE_NS, ROLLUP_HOUR_NS, ROLLUP_DAY_NS,
@@ -790,7 +811,7 @@ static void ru_free(struct ru_row **t)
 /* A dimension rollup's key (rollup.h): all 8 bytes wide, compared as bytes. */
 struct dim_row {
 	int64_t bucket, dim, ival;
-	const char *sval;	/* the proto, interned in the batch; else NULL */
+	const char *sval;	/* the proto or outcome, interned in the batch; else NULL */
 	uint64_t send, recv, conns, events, first, last;
 	UT_hash_handle hh;
 };
@@ -889,6 +910,8 @@ static int write_dims(struct db *d, const struct ru_row *t, int level)
 			key.dim = dim;
 			if (dim == ROLLUP_DIM_PROTO)
 				key.sval = x->proto ? x->proto : "";
+			else if (dim == ROLLUP_DIM_OUTCOME)
+				key.sval = x->outcome ? x->outcome : "";
 			else
 				key.ival = vals[dim];
 			r = dim_add(&dt, &key, &sums);
@@ -935,6 +958,7 @@ static int write_rollup(struct db *d, const struct batch *b, int level)
 		key.netns = num_or_none(c->netns);
 		key.container = ref_id(c->container);
 		key.proto = c->proto;
+		key.outcome = c->outcome;
 		HASH_FIND(hh, t, &key, RU_KEY_LEN, e);
 		if (!e) {
 			if (!(e = malloc(sizeof(*e)))) {
@@ -974,6 +998,7 @@ static int write_rollup(struct db *d, const struct batch *b, int level)
 		sqlite3_bind_int64(st, i++, e->domain);
 		sqlite3_bind_int64(st, i++, e->netns);
 		sqlite3_bind_int64(st, i++, e->container);
+		bind_text(st, i++, e->outcome ? e->outcome : "", e->outcome ? strlen(e->outcome) : 0);
 		sqlite3_bind_int64(st, i++, (int64_t)e->send);
 		sqlite3_bind_int64(st, i++, (int64_t)e->recv);
 		sqlite3_bind_int64(st, i++, (int64_t)e->conns);

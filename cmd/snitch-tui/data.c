@@ -52,6 +52,8 @@ const struct grouping tui_groupings[] = {
 	{ "Pod name", "Pod name", QF_POD_NAME },
 	{ "App (Flatpak, Snap, AppImage)", "App", QF_APP },
 	{ "Script of an interpreter", "Script", QF_SCRIPT },
+	{ "Protocol", "Protocol", QF_PROTO },
+	{ "Outcome (connected, refused, ...)", "Outcome", QF_OUTCOME },
 	{ "Time", "Time", QF_NONE },
 };
 const size_t tui_ngroupings = sizeof(tui_groupings) / sizeof(tui_groupings[0]);

@@ -183,11 +183,10 @@ static void make_fixture(const char *path)
 			 (long long)(D0 + DAY + 5 * HOUR), (long long)(D0 + 6 * DAY));
 		exec(h, sql);
 	}
-	exec(h, ROLLUP_BUILD("rollup_minute", "60000000000",
-			     " WHERE window_start_ns >= (SELECT from_ns FROM rollup_state WHERE level = 'minute')")
-		ROLLUP_BUILD("rollup_hour", "3600000000000",
-			     " WHERE window_start_ns >= (SELECT from_ns FROM rollup_state WHERE level = 'hour')")
-		ROLLUP_BUILD("rollup_day", "86400000000000", "")
+	/* as snitch-store's version 3 step makes them: no outcome yet */
+	exec(h, ROLLUP_BUILD_OF("rollup_minute", "60000000000", ROLLUP_FROM_STATE("minute"), "''")
+		ROLLUP_BUILD_OF("rollup_hour", "3600000000000", ROLLUP_FROM_STATE("hour"), "''")
+		ROLLUP_BUILD_OF("rollup_day", "86400000000000", "", "''")
 		ROLLUP_DIM_BUILD("rollup_dim_hour", "rollup_hour")
 		ROLLUP_DIM_BUILD("rollup_dim_day", "rollup_day")
 		ROLLUP_DIM_COARSE_BUILD("rollup_dim_week", ROLLUP_WEEK_NS_STR)
