@@ -10,12 +10,13 @@
  * day: of window_start_ns, UTC) that share every column but lport and
  * family: ephemeral local ports would make one rollup row per connection.
  * A query by lport goes to the raw table. The outcome is in the key from
- * schema version 10 on (before, every outcome summed into one row).
+ * schema version 10 on (before, every outcome summed into one row), as a
+ * number (ROLLUP_OUTCOMES).
  *
  * The key is the table's primary key (WITHOUT ROWID), so its columns are
  * NOT NULL: a NULL reference id is 0 (ids are content hashes, never 0), a
- * NULL number (uid, rport, netns) is ROLLUP_NONE, a NULL proto or outcome
- * is ''.
+ * NULL number (uid, rport, netns) is ROLLUP_NONE, a NULL proto is '', a
+ * NULL outcome 0.
  */
 
 #include <stdint.h>
@@ -52,6 +53,26 @@
  */
 #define ROLLUP_RAW_SLACK_NS INT64_C(3600000000000)
 
+/*
+ * The outcome in the rollups (version 10): each value snitch-trace writes
+ * (docs/records.md) as a small number, which SQLite keeps in one byte or
+ * none where the text takes up to eleven, in the table and in both of
+ * rollup_day's indexes; 0 for none; any other text as itself (the column
+ * has no type, so a text is never taken for a number, nor the reverse).
+ */
+#define ROLLUP_OUTCOMES(X) \
+	X(1, "connected") X(2, "accepted") X(3, "refused") X(4, "timeout") \
+	X(5, "unreachable") X(6, "reset") X(7, "error")
+#define ROLLUP_OUTCOME_NAME1(n, s) [n] = s,
+#define ROLLUP_OUTCOME_ENC1(n, s) " WHEN '" s "' THEN " #n
+#define ROLLUP_OUTCOME_DEC1(n, s) " WHEN " #n " THEN '" s "'"
+/* SQL: the rollups' value of the connections column col */
+#define ROLLUP_OUTCOME_ENCODE(col) \
+	"coalesce(CASE " col ROLLUP_OUTCOMES(ROLLUP_OUTCOME_ENC1) " ELSE " col " END, 0)"
+/* SQL: the text of a rollup's value col, NULL for none */
+#define ROLLUP_OUTCOME_DECODE(col) \
+	"CASE " col " WHEN 0 THEN NULL" ROLLUP_OUTCOMES(ROLLUP_OUTCOME_DEC1) " ELSE " col " END"
+
 #define ROLLUP_KEY_COLS \
 	"bucket_ns, exe_id, parent_exe_id, gparent_exe_id, uid, proto, rport," \
 	" laddr_id, raddr_id, domain_id, netns, container_id, outcome"
@@ -62,7 +83,7 @@
 	" gparent_exe_id INTEGER NOT NULL, uid INTEGER NOT NULL, proto TEXT NOT NULL," \
 	" rport INTEGER NOT NULL, laddr_id INTEGER NOT NULL, raddr_id INTEGER NOT NULL," \
 	" domain_id INTEGER NOT NULL, netns INTEGER NOT NULL, container_id INTEGER NOT NULL," \
-	" outcome TEXT NOT NULL," \
+	" outcome NOT NULL," \
 	" send_bytes INTEGER NOT NULL, recv_bytes INTEGER NOT NULL, conns INTEGER NOT NULL," \
 	" events INTEGER NOT NULL, first_ns INTEGER NOT NULL, last_ns INTEGER NOT NULL," \
 	" PRIMARY KEY (" ROLLUP_KEY_COLS ")) WITHOUT ROWID;"
@@ -88,7 +109,7 @@
 	" sum(send_bytes), sum(recv_bytes), count(*), sum(events), min(first_ns), max(last_ns)" \
 	" FROM connections" where " GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13;"
 #define ROLLUP_BUILD(name, bucket, where) \
-	ROLLUP_BUILD_OF(name, bucket, where, "coalesce(outcome, '')")
+	ROLLUP_BUILD_OF(name, bucket, where, ROLLUP_OUTCOME_ENCODE("outcome"))
 /* The rows a level keeps: from rollup_state's start of it on. */
 #define ROLLUP_FROM_STATE(level) \
 	" WHERE window_start_ns >= (SELECT from_ns FROM rollup_state WHERE level = '" level "')"

@@ -546,6 +546,8 @@ static void put_col(struct buf *b, enum q_field f, enum src src)
 			buf_puts(b, ru);
 	} else if (src == SRC_RAW) {
 		buf_puts(b, d->col);
+	} else if (f == QF_OUTCOME) {
+		buf_printf(b, ROLLUP_OUTCOME_DECODE("%1$s"), ru);
 	} else if (d->numeric) {
 		buf_printf(b, "nullif(%s, %s)", ru, ROLLUP_NONE_STR);
 	} else {

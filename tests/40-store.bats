@@ -154,19 +154,25 @@ teardown() {
 		store_flow "$NOW" 0 0 '. + {outcome: "refused"}'
 		store_flow "$NOW" 5 1 '. + {outcome: "reset"}'
 		store_flow "$NOW" 7 3
+		store_flow "$NOW" 3 1 '. + {outcome: "3"}'
 	} | "$STORE" --db "$DB"
 	[ "$(q "select group_concat(quote(outcome) || ':' || send_bytes || ':' || events, ' ') from (select * from connections order by outcome)")" = \
-	  "NULL:7:1 'connected':100:1 'refused':0:2 'reset':5:1" ]
+	  "NULL:7:1 '3':3:1 'connected':100:1 'refused':0:2 'reset':5:1" ]
+	# as numbers (lib/rollup.h): none 0, connected 1, refused 3, reset 6;
+	# any other text as itself
 	for t in rollup_minute rollup_hour rollup_day; do
-		[ "$(q "select count(*), sum(send_bytes), sum(recv_bytes), sum(conns), sum(events) from $t")" = "4|112|14|4|5" ]
+		[ "$(q "select count(*), sum(send_bytes), sum(recv_bytes), sum(conns), sum(events) from $t")" = "5|115|15|5|6" ]
 		[ "$(q "select group_concat(quote(outcome) || ':' || send_bytes || ':' || conns || ':' || events, ' ')
-			from (select * from $t order by outcome)")" = "'':7:1:1 'connected':100:1:1 'refused':0:1:2 'reset':5:1:1" ]
+			from (select * from $t order by outcome)")" = "0:7:1:1 1:100:1:1 3:0:1:2 6:5:1:1 '3':3:1:1" ]
 	done
 	for t in rollup_dim_hour rollup_dim_day rollup_dim_week rollup_dim_4week; do
-		[ "$(q "select count(*), sum(send_bytes), sum(conns) from $t where dim = 0")" = "1|112|4" ]
+		[ "$(q "select count(*), sum(send_bytes), sum(conns) from $t where dim = 0")" = "1|115|5" ]
 		[ "$(q "select group_concat(quote(val) || ':' || send_bytes || ':' || conns, ' ')
-			from (select * from $t where dim = 11 order by val)")" = "'':7:1 'connected':100:1 'refused':0:1 'reset':5:1" ]
+			from (select * from $t where dim = 11 order by val)")" = "0:7:1 1:100:1 3:0:1 6:5:1 '3':3:1" ]
 	done
+	# and read back as the rows' text
+	run "$SNITCH_BIN/snitch-query" --db "$DB" --since all --group-by outcome
+	[ "$(echo "$output" | jq -r '"\(.outcome):\(.sent)"' | sort | tr '\n' ' ')" = "3:3 connected:100 null:7 refused:0 reset:5 " ]
 }
 
 @test "rollups: each level sums the rows of its buckets exactly, without lport, in the rows' transaction" {
@@ -419,8 +425,8 @@ new" ]
 		"$STORE" --db "$DB"
 	[ "$(q 'pragma user_version')" -eq 10 ]
 	# version 10: the outcome in the rollups' key and a dimension of its own
-	[ "$(q "select outcome from rollup_day")" = "" ]
-	[ "$(q "select count(*) from rollup_dim_day where dim = 11 and val = ''")" -eq 1 ]
+	[ "$(q "select quote(outcome) from rollup_day")" = 0 ]
+	[ "$(q "select count(*) from rollup_dim_day where dim = 11 and val = 0")" -eq 1 ]
 	# version 9: what runs inside an executable
 	[ "$(q "select group_concat(name, ',') from pragma_table_info('executables') where name in ('app_kind', 'app', 'script_path', 'script_sha256')")" = \
 	  "app_kind,app,script_path,script_sha256" ]
@@ -486,33 +492,37 @@ to_version_9() {
 	local i
 	for i in $(seq 0 29); do
 		store_flow $(( NOW - (i % 3) * 86400000000000 - i * 60000000000 )) $(( 10 + i )) $(( 100 + i )) \
-			".outcome = (if $i % 4 == 0 then \"refused\" elif $i % 4 == 1 then null else \"connected\" end)
+			".outcome = (if $i % 5 == 0 then \"refused\" elif $i % 5 == 1 then null
+				elif $i % 5 == 2 then \"half-open\" else \"connected\" end)
 			| .lport = $(( 40000 + i ))"
 	done | "$STORE" --db "$DB" --write-limit-s 1
 	to_version_9
 	[ "$(q "select count(*) from pragma_table_info('rollup_day') where name = 'outcome'")" -eq 0 ]
 	"$STORE" --db "$DB" < /dev/null
 	[ "$(q 'pragma user_version')" -eq 10 ]
-	want=$(q "select coalesce(outcome, ''), sum(send_bytes), sum(recv_bytes), count(*) from connections group by 1")
-	[ "$(echo "$want" | wc -l)" -eq 3 ]
+	# the rollups' numbers (lib/rollup.h): none 0, connected 1, refused 3;
+	# a text of no number as itself
+	code="case outcome when 'connected' then 1 when 'refused' then 3 when 'half-open' then outcome else 0 end"
+	want=$(q "select $code, sum(send_bytes), sum(recv_bytes), count(*) from connections group by 1")
+	[ "$(echo "$want" | wc -l)" -eq 4 ]
 	# the days hold every row; the hours and minutes those of the time they cover
 	[ "$(q "select outcome, sum(send_bytes), sum(recv_bytes), sum(conns) from rollup_day group by 1")" = "$want" ]
 	for l in minute hour; do
 		[ "$(q "select outcome, sum(send_bytes), sum(recv_bytes), sum(conns) from rollup_$l group by 1")" = \
-		  "$(q "select coalesce(outcome, ''), sum(send_bytes), sum(recv_bytes), count(*) from connections
+		  "$(q "select $code, sum(send_bytes), sum(recv_bytes), count(*) from connections
 			where window_start_ns >= (select from_ns from rollup_state where level = '$l') group by 1")" ]
 	done
 	for t in rollup_dim_day rollup_dim_week rollup_dim_4week; do
 		[ "$(q "select val, sum(send_bytes), sum(recv_bytes), sum(conns) from $t where dim = 11
 			and bucket_ns >= coalesce((select from_ns from rollup_state where level = replace('$t', 'rollup_dim_', '')), 0)
 			group by 1")" = \
-		  "$(q "select coalesce(outcome, ''), sum(send_bytes), sum(recv_bytes), count(*) from connections
+		  "$(q "select $code, sum(send_bytes), sum(recv_bytes), count(*) from connections
 			where window_start_ns >= coalesce((select from_ns from rollup_state where level = replace('$t', 'rollup_dim_', '')), 0)
 			group by 1")" ] || { echo "$t"; false; }
 	done
 	# what snitch-store adds after the migration goes to the right rows
 	store_flow "$NOW" 5 6 '.outcome = "refused"' | "$STORE" --db "$DB"
-	[ "$(q "select sum(send_bytes) from rollup_day where outcome = 'refused'")" = \
+	[ "$(q "select sum(send_bytes) from rollup_day where outcome = 3")" = \
 	  "$(q "select sum(send_bytes) from connections where outcome = 'refused'")" ]
 }
 

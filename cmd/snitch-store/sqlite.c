@@ -130,9 +130,9 @@ static const char *const sqlite_schema[] = {
 	" (CAST(strftime('%s', 'now') AS INTEGER) - " ROLLUP_MINUTE_KEEP_S_STR ") / 60 * 60 * 1000000000);"
 	"INSERT INTO rollup_state VALUES ('hour',"
 	" (CAST(strftime('%s', 'now') AS INTEGER) - " ROLLUP_HOUR_KEEP_S_STR ") / 3600 * 3600 * 1000000000);"
-	ROLLUP_BUILD_OF("rollup_minute", "60000000000", ROLLUP_FROM_STATE("minute"), "''")
-	ROLLUP_BUILD_OF("rollup_hour", "3600000000000", ROLLUP_FROM_STATE("hour"), "''")
-	ROLLUP_BUILD_OF("rollup_day", "86400000000000", "", "''")
+	ROLLUP_BUILD_OF("rollup_minute", "60000000000", ROLLUP_FROM_STATE("minute"), "0")
+	ROLLUP_BUILD_OF("rollup_hour", "3600000000000", ROLLUP_FROM_STATE("hour"), "0")
+	ROLLUP_BUILD_OF("rollup_day", "86400000000000", "", "0")
 	ROLLUP_DIM_BUILD("rollup_dim_hour", "rollup_hour")
 	ROLLUP_DIM_BUILD("rollup_dim_day", "rollup_day"),
 	/* version 4: migrate_4_container_names() */
@@ -812,6 +812,7 @@ static void ru_free(struct ru_row **t)
 struct dim_row {
 	int64_t bucket, dim, ival;
 	const char *sval;	/* the proto or outcome, interned in the batch; else NULL */
+	/* not the key */
 	uint64_t send, recv, conns, events, first, last;
 	UT_hash_handle hh;
 };
@@ -858,6 +859,23 @@ static void dim_free(struct dim_row **dt)
 	}
 }
 
+static const char *const outcome_name[] = { ROLLUP_OUTCOMES(ROLLUP_OUTCOME_NAME1) };
+
+/* An outcome as the rollups keep it (rollup.h): its number, or its text. */
+static void bind_outcome(sqlite3_stmt *st, int i, const char *outcome)
+{
+	if (!outcome) {
+		sqlite3_bind_int64(st, i, 0);
+		return;
+	}
+	for (size_t n = 1; n < sizeof(outcome_name) / sizeof(outcome_name[0]); n++)
+		if (!strcmp(outcome, outcome_name[n])) {
+			sqlite3_bind_int64(st, i, (int64_t)n);
+			return;
+		}
+	bind_text(st, i, outcome, strlen(outcome));
+}
+
 static int dim_insert(sqlite3_stmt *st, const struct dim_row *dt)
 {
 	int r = SQLITE_DONE;
@@ -865,7 +883,9 @@ static int dim_insert(sqlite3_stmt *st, const struct dim_row *dt)
 	for (const struct dim_row *e = dt; e && r == SQLITE_DONE; e = e->hh.next) {
 		sqlite3_bind_int64(st, 1, e->dim);
 		sqlite3_bind_int64(st, 2, e->bucket);
-		if (e->sval)
+		if (e->dim == ROLLUP_DIM_OUTCOME)
+			bind_outcome(st, 3, e->sval);
+		else if (e->sval)
 			bind_text(st, 3, e->sval, strlen(e->sval));
 		else
 			sqlite3_bind_int64(st, 3, e->ival);
@@ -911,7 +931,7 @@ static int write_dims(struct db *d, const struct ru_row *t, int level)
 			if (dim == ROLLUP_DIM_PROTO)
 				key.sval = x->proto ? x->proto : "";
 			else if (dim == ROLLUP_DIM_OUTCOME)
-				key.sval = x->outcome ? x->outcome : "";
+				key.sval = x->outcome;
 			else
 				key.ival = vals[dim];
 			r = dim_add(&dt, &key, &sums);
@@ -998,7 +1018,7 @@ static int write_rollup(struct db *d, const struct batch *b, int level)
 		sqlite3_bind_int64(st, i++, e->domain);
 		sqlite3_bind_int64(st, i++, e->netns);
 		sqlite3_bind_int64(st, i++, e->container);
-		bind_text(st, i++, e->outcome ? e->outcome : "", e->outcome ? strlen(e->outcome) : 0);
+		bind_outcome(st, i++, e->outcome);
 		sqlite3_bind_int64(st, i++, (int64_t)e->send);
 		sqlite3_bind_int64(st, i++, (int64_t)e->recv);
 		sqlite3_bind_int64(st, i++, (int64_t)e->conns);
