@@ -164,6 +164,7 @@ void q_json_drill(struct buf *b, const struct q_drill *d)
 	rows(b, &first, "sha256", &d->sha256);
 	rows(b, &first, "scripts", &d->scripts);
 	rows(b, &first, "apps", &d->apps);
+	rows(b, &first, "outcomes", &d->outcomes);
 	buf_putc(b, '}');
 }
 

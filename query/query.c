@@ -1398,14 +1398,56 @@ static const enum q_field drill_cols[] = {
 };
 
 #define DRILL_COLS (sizeof(drill_cols) / sizeof(drill_cols[0]))
+/* the column of the first sum: after drill_cols and the outcome */
+#define DRILL_SUMS (DRILL_COLS + 1)
 
-/* A row of temp.q_drill: the values of drill_cols (NULL: none), the sums. */
+/*
+ * A row of temp.q_drill: the values of drill_cols (NULL: none), the
+ * outcome's text (schema 10; as the rows have it, one copy of each text in
+ * the drill's strings, so the key compares it as a pointer), the sums.
+ */
 struct drill_row {
 	int64_t v[DRILL_COLS];
 	int64_t null;		/* bit c: v[c] is NULL */
+	const char *outcome;	/* NULL: none */
 	int64_t s, r, c, e, f, l;
 	UT_hash_handle hh;
 };
+
+/* The few texts of a drill-down's outcomes, each once. */
+struct drill_strs {
+	char **v;
+	size_t n;
+};
+
+static void drill_strs_free(struct drill_strs *ds)
+{
+	for (size_t i = 0; i < ds->n; i++)
+		free(ds->v[i]);
+	free(ds->v);
+	ds->v = NULL;
+	ds->n = 0;
+}
+
+/* The copy of s in ds (made when new); NULL for NULL, and on ENOMEM (*oom). */
+static const char *drill_str(struct drill_strs *ds, const char *s, bool *oom)
+{
+	char **nv;
+
+	if (!s)
+		return NULL;
+	for (size_t i = 0; i < ds->n; i++)
+		if (!strcmp(ds->v[i], s))
+			return ds->v[i];
+	if (!(nv = realloc(ds->v, (ds->n + 1) * sizeof(*nv))) || !(nv[ds->n] = strdup(s))) {
+		if (nv)
+			ds->v = nv;
+		*oom = true;
+		return NULL;
+	}
+	ds->v = nv;
+	return ds->v[ds->n++];
+}
 
 #define DRILL_KEY_LEN offsetof(struct drill_row, s)
 
@@ -1419,10 +1461,11 @@ static void drill_free(struct drill_row **t)
 	}
 }
 
-/* Add the row st is at (columns: drill_cols, then the six sums) to *t. */
-static int drill_add(struct drill_row **t, sqlite3_stmt *st)
+/* Add the row st is at (columns: drill_cols, the outcome, then the six sums) to *t. */
+static int drill_add(struct drill_row **t, struct drill_strs *ds, sqlite3_stmt *st)
 {
 	struct drill_row key, *e;
+	bool oom = false;
 
 	memset(&key, 0, sizeof(key));
 	for (size_t c = 0; c < DRILL_COLS; c++) {
@@ -1431,6 +1474,9 @@ static int drill_add(struct drill_row **t, sqlite3_stmt *st)
 		else
 			key.v[c] = sqlite3_column_int64(st, (int)c);
 	}
+	key.outcome = drill_str(ds, (const char *)sqlite3_column_text(st, DRILL_COLS), &oom);
+	if (oom)
+		return -ENOMEM;
 	HASH_FIND(hh, *t, &key, DRILL_KEY_LEN, e);
 	if (!e) {
 		if (!(e = malloc(sizeof(*e))))
@@ -1444,14 +1490,14 @@ static int drill_add(struct drill_row **t, sqlite3_stmt *st)
 			return -ENOMEM;
 		}
 	}
-	e->s += sqlite3_column_int64(st, DRILL_COLS);
-	e->r += sqlite3_column_int64(st, DRILL_COLS + 1);
-	e->c += sqlite3_column_int64(st, DRILL_COLS + 2);
-	e->e += sqlite3_column_int64(st, DRILL_COLS + 3);
-	if (sqlite3_column_int64(st, DRILL_COLS + 4) < e->f)
-		e->f = sqlite3_column_int64(st, DRILL_COLS + 4);
-	if (sqlite3_column_int64(st, DRILL_COLS + 5) > e->l)
-		e->l = sqlite3_column_int64(st, DRILL_COLS + 5);
+	e->s += sqlite3_column_int64(st, DRILL_SUMS);
+	e->r += sqlite3_column_int64(st, DRILL_SUMS + 1);
+	e->c += sqlite3_column_int64(st, DRILL_SUMS + 2);
+	e->e += sqlite3_column_int64(st, DRILL_SUMS + 3);
+	if (sqlite3_column_int64(st, DRILL_SUMS + 4) < e->f)
+		e->f = sqlite3_column_int64(st, DRILL_SUMS + 4);
+	if (sqlite3_column_int64(st, DRILL_SUMS + 5) > e->l)
+		e->l = sqlite3_column_int64(st, DRILL_SUMS + 5);
 	return 0;
 }
 
@@ -1465,7 +1511,7 @@ static int drill_write(struct q_db *db, const struct drill_row *t, char *err, si
 	buf_puts(&b, "CREATE TEMP TABLE q_drill (");
 	for (size_t c = 0; c < DRILL_COLS; c++)
 		buf_printf(&b, "%s, ", fields[drill_cols[c]].rucol);
-	buf_puts(&b, "send_bytes, recv_bytes, conns, events, first_ns, last_ns)");
+	buf_puts(&b, "outcome, send_bytes, recv_bytes, conns, events, first_ns, last_ns)");
 	buf_putc(&b, '\0');
 	if (b.oom) {
 		buf_release(&b);
@@ -1475,7 +1521,7 @@ static int drill_write(struct q_db *db, const struct drill_row *t, char *err, si
 	r = sqlite3_exec(db->h, b.p, NULL, NULL, NULL);
 	buf_release(&b);
 	if (r == SQLITE_OK)
-		r = sqlite3_prepare_v2(db->h, "INSERT INTO temp.q_drill VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+		r = sqlite3_prepare_v2(db->h, "INSERT INTO temp.q_drill VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
 				       -1, &st, NULL);
 	for (const struct drill_row *e = t; r == SQLITE_OK && e; e = e->hh.next) {
 		const int64_t sums[] = { e->s, e->r, e->c, e->e, e->f, e->l };
@@ -1486,8 +1532,12 @@ static int drill_write(struct q_db *db, const struct drill_row *t, char *err, si
 			else
 				sqlite3_bind_int64(st, (int)c + 1, e->v[c]);
 		}
+		if (e->outcome)
+			sqlite3_bind_text(st, DRILL_COLS + 1, e->outcome, -1, SQLITE_STATIC);
+		else
+			sqlite3_bind_null(st, DRILL_COLS + 1);
 		for (size_t k = 0; k < sizeof(sums) / sizeof(sums[0]); k++)
-			sqlite3_bind_int64(st, (int)(DRILL_COLS + k + 1), sums[k]);
+			sqlite3_bind_int64(st, (int)(DRILL_SUMS + k + 1), sums[k]);
 		r = sqlite3_step(st);
 		r = r == SQLITE_DONE ? sqlite3_reset(st) : r;
 	}
@@ -1499,7 +1549,7 @@ static int drill_write(struct q_db *db, const struct drill_row *t, char *err, si
  * The rows of a drill-down's range and filters, read once (from the
  * rollups and raw edges the plan picks), summed per value of the columns
  * its lists group by (in C: a hash, not SQLite's sort), into
- * temp.q_drill: its eight queries then read that (SRC_DRILL), a few
+ * temp.q_drill: its queries then read that (SRC_DRILL), a few
  * thousand rows, instead of the range eight times. temp_store is memory
  * (q_open).
  */
@@ -1507,6 +1557,7 @@ static int drill_rows(struct q_db *db, const struct q_spec *s, char *err, size_t
 {
 	const struct shape sh = { QF_NONE, 0, MODE_ROWS };
 	struct drill_row *t = NULL;
+	struct drill_strs ds = { 0 };
 	struct sql q = { 0 };
 	struct plan p;
 	sqlite3_stmt *st;
@@ -1522,7 +1573,12 @@ static int drill_rows(struct q_db *db, const struct q_spec *s, char *err, size_t
 			put_col(&q.b, drill_cols[c], pc->src);
 			buf_puts(&q.b, ", ");
 		}
-		buf_printf(&q.b, "send_bytes, recv_bytes, %s, events, first_ns, last_ns FROM %s",
+		/* the outcome: in the rollups from schema 10 on (the list is empty before) */
+		if (q_field_version(QF_OUTCOME) <= db->version)
+			put_col(&q.b, QF_OUTCOME, pc->src);
+		else
+			buf_puts(&q.b, "NULL");
+		buf_printf(&q.b, ", send_bytes, recv_bytes, %s, events, first_ns, last_ns FROM %s",
 			   pc->src == SRC_RAW ? "1" : "conns", src_table[pc->src]);
 		put_where(&q, s, pc, p.dim);
 	}
@@ -1533,15 +1589,17 @@ static int drill_rows(struct q_db *db, const struct q_spec *s, char *err, size_t
 	if ((r = prepare_sql(db, &q, &st, err, errsize)) < 0)
 		return r;
 	while ((r = sqlite3_step(st)) == SQLITE_ROW)
-		if (drill_add(&t, st) < 0) {
+		if (drill_add(&t, &ds, st) < 0) {
 			sqlite3_finalize(st);
 			drill_free(&t);
+			drill_strs_free(&ds);
 			snprintf(err, errsize, "out of memory");
 			return -ENOMEM;
 		}
 	sqlite3_finalize(st);
 	r = r == SQLITE_DONE ? drill_write(db, t, err, errsize) : sql_err(db->h, r, err, errsize);
 	drill_free(&t);
+	drill_strs_free(&ds);
 	return r;
 }
 
@@ -1553,6 +1611,7 @@ static int do_drill(struct q_db *db, const struct q_spec *s, enum q_field field,
 		{ &out->ports, QF_RPORT }, { &out->parents, QF_PARENT_EXE },
 		{ &out->users, QF_USER }, { &out->sha256, QF_SHA256 },
 		{ &out->scripts, QF_SCRIPT }, { &out->apps, QF_APP },
+		{ &out->outcomes, QF_OUTCOME },
 	};
 	int r;
 
@@ -1741,6 +1800,7 @@ void q_drill_free(struct q_drill *d)
 	q_rows_free(&d->sha256);
 	q_rows_free(&d->scripts);
 	q_rows_free(&d->apps);
+	q_rows_free(&d->outcomes);
 }
 
 void q_exes_free(struct q_exes *e)

@@ -232,6 +232,8 @@ struct q_drill {
 		      parents /* parent_exe */, users, sha256;
 	/* what ran inside its executables (version 9; none before) */
 	struct q_rows scripts, apps;
+	/* what became of its connections (version 10; none before) */
+	struct q_rows outcomes;
 };
 
 /* One executable path with the sha256 values it had, over time. */

@@ -180,6 +180,11 @@ query_sums() {
 			LEFT JOIN domains d ON d.id = c.domain_id WHERE exe_id IN $exe GROUP BY d.name" | sort)" ]
 	[ "$(echo "$output" | jq -r '.ports[] | [.rport, .sent] | join("|")' | sort)" = \
 		"$(q "SELECT rport, sum(send_bytes) FROM connections WHERE exe_id IN $exe GROUP BY rport" | sort)" ]
+	[ "$(echo "$output" | jq -r '.outcomes[] | [(.outcome // "NULL"), .sent, .connections] | join("|")' | sort)" = \
+		"$(q "SELECT coalesce(outcome, 'NULL'), sum(send_bytes), count(*) FROM connections WHERE exe_id IN $exe GROUP BY outcome" | sort)" ]
+	[ "$(echo "$output" | jq '.outcomes | length')" -eq 2 ]	# none, connected
+	# the same from the raw rows alone
+	[ "$("$QUERY" --db "$DB" --since all --drill exe=/usr/bin/tool1 --raw | jq -c .outcomes)" = "$(echo "$output" | jq -c .outcomes)" ]
 	# a field that is not one, or no value: a usage error before the log is read
 	for args in "exe" "nosuch=1" "=x"; do
 		run --separate-stderr "$QUERY" --db "$BATS_TEST_TMPDIR/none.db" --drill "$args"

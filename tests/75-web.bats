@@ -229,7 +229,7 @@ q() { sqlite3 "$FIXTURE" "$@"; }
 		left join addresses a on a.id = c.raddr_id group by a.country" | sort)
 	[ "$got" = "$want" ]
 	# numeric fields are numbers; a NULL key is null
-	[ "$(apiq 'group?group=rport&range=all' '[.rows[].rport] | sort | join(",")')" = 22,123,443 ]
+	[ "$(apiq 'group?group=rport&range=all' '[.rows[].rport] | sort | join(",")')" = 22,123,443,8443 ]
 	[ "$(apiq 'group?group=domain&range=all' '[.rows[] | select(.domain == null)] | length')" -eq 1 ]
 }
 

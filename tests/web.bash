@@ -14,8 +14,10 @@ web_fixture() {
 	local firefox_new=bb22bb22bb22bb22bb22bb22bb22bb22bb22bb22bb22bb22bb22bb22bb22bb22
 	mkdir -p "$(dirname "$db")"
 	{
-		store_flow $((now - 300 * s)) 1000 5000
-		store_flow $((now - 120 * s)) 2000 3000
+		store_flow $((now - 300 * s)) 1000 5000 '.outcome = "connected"'
+		store_flow $((now - 120 * s)) 2000 3000 '.outcome = "connected"'
+		# an attempt that got nowhere: curl refused on another port
+		store_flow $((now - 100 * s)) 0 0 '.outcome = "refused" | .rport = 8443 | .lport = 0'
 		store_flow $((now - 200 * s)) 700 90000 '.exe_path = "/usr/bin/wget" | .name = "wget" |
 			.cmdline = ["wget", "https://deb.debian.org/"] | .domain = "deb.debian.org" |
 			.raddr = "151.101.2.132" | .uid = 1001 | .exe_sha256 = ("c3" * 32)'

@@ -517,8 +517,12 @@
       if (field === 'sha256' && !r.other && r.sha256) kc.textContent = r.sha256.slice(0, 16) + '…';
       if (r.country) kc.append(' ', el('span', { class: 'badge', title: keyText('country', r.country) }, r.country));
       if (r.vt) kc.append(' ', vtBadge(r.vt));
+      // an outcome is told by its count: most attempts that got nowhere carried 0 B
+      const amount = field === 'outcome'
+        ? fmtCount(r.connections) + (r.connections === 1 ? ' connection, ' : ' connections, ') + fmtBytes(total(r))
+        : fmtBytes(total(r));
       body.append(el('tr', { class: r.other ? 'other' : '' }, kc,
-        el('td', { class: 'num', 'data-value': total(r) }, fmtBytes(total(r)))));
+        el('td', { class: 'num', 'data-value': total(r) }, amount)));
     }
     t.append(body);
     box.append(t);
@@ -552,8 +556,10 @@
       drillList('Parents', 'parent_exe', d.parents),
       drillList('Users (uid)', 'user', d.users),
       drillList('sha256 values', 'sha256', d.sha256));
-    // an interpreter's scripts, a sandboxed app: shown when there are any
-    for (const [title, field, rows] of [['Scripts', 'script', d.scripts], ['Apps', 'app', d.apps]])
+    // an interpreter's scripts, a sandboxed app, what became of its
+    // connections (none for datagrams): shown when there are any
+    for (const [title, field, rows] of [['Scripts', 'script', d.scripts], ['Apps', 'app', d.apps],
+      ['Outcomes', 'outcome', d.outcomes]])
       if ((rows || []).some((r) => r.other || rowKey(r, field) !== null))
         grid.append(drillList(title, field, rows));
     $('drill-body').replaceChildren(kv, grid);

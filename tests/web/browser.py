@@ -196,6 +196,22 @@ class Run:
         heads = self.b.eval("[...document.querySelectorAll('#drill-body h3')].map(h => h.textContent).join(',')")
         check('Domains' in heads and 'Scripts' not in heads and 'Apps' not in heads,
               'the drill-down of curl has no script or app section: %s' % heads)
+        # what became of curl's connections: each outcome with its count, as the log has them
+        outcomes = self.b.eval('''[...document.querySelectorAll('#drill-body h3')]
+            .filter(h => h.textContent === 'Outcomes')
+            .map(h => [...h.parentElement.querySelectorAll('tr')].map(tr => tr.innerText.replace(/\\s+/g, ' ').trim()))
+            .flat().sort().join('|')''')
+        want = '|'.join(sorted('%s %d connection%s, %s B' % (o, n, '' if n == 1 else 's', '{:,}'.format(b))
+                               for o, n, b in self.db.execute(
+            "SELECT outcome, count(*), sum(send_bytes + recv_bytes) FROM connections c JOIN executables e"
+            " ON e.id = c.exe_id WHERE e.path = '/usr/bin/curl' GROUP BY outcome")))
+        check(outcomes == want and 'refused 1 connection, 0 B' in outcomes,
+              "the drill-down of curl lists its outcomes %r, the log's %r" % (outcomes, want))
+        self.shot('explore-outcomes')
+        # a program of datagrams only has none: no section
+        self.open('/explore?range=all&units=bytes&drill=%2Fusr%2Fsbin%2Fchronyd')
+        heads = self.b.eval("[...document.querySelectorAll('#drill-body h3')].map(h => h.textContent).join(',')")
+        check('Domains' in heads and 'Outcomes' not in heads, 'the drill-down of chronyd has no outcomes: %s' % heads)
         # countries (from the GeoIP database snitch-store used): a group, and a badge in a drill-down
         self.open('/explore?range=all&units=bytes&group=country')
         rows = self.table_rows('ex-table')
