@@ -476,11 +476,17 @@
     table.replaceChildren(el('thead', {}, head), body);
   }
 
+  // the outcomes of an attempt that got nowhere (docs/records.md)
+  const FAILED = ['refused', 'timeout', 'unreachable', 'error'];
+
   async function loadOverview(gen) {
-    const [sum, series, group] = await Promise.all([
+    // a log older than schema 10 has no outcome field: no card
+    const outcomes = meta && meta.fields.includes('outcome');
+    const [sum, series, group, byOutcome] = await Promise.all([
       api('summary'),
       api('series', { group: state.group, top: state.top }),
       api('group', { group: state.group, top: state.top }),
+      outcomes ? api('group', { group: 'outcome', top: '50' }) : null,
     ]);
     if (gen !== generation) return;
     const t = sum.totals;
@@ -489,6 +495,18 @@
     setCard('card-connections', t.connections, fmtCount(t.connections));
     setCard('card-executables', t.executables, fmtCount(t.executables));
     setCard('card-new', t.new_executables, fmtCount(t.new_executables));
+    $('card-failed-box').hidden = !byOutcome;
+    if (byOutcome) {
+      const failed = byOutcome.rows.filter((r) => !r.other && FAILED.includes(r.outcome))
+        .reduce((n, r) => n + r.connections, 0);
+      setCard('card-failed', failed, fmtCount(failed));
+      // to Explore by outcome, the range and filters kept (the link of a
+      // new tab; a click goes there in this one, wire())
+      const saved = state;
+      state = Object.assign({}, state, { page: 'explore', group: 'outcome', drill: null });
+      $('card-failed').href = stateURL();
+      state = saved;
+    }
     const colors = drawChart(series);
     $('ov-table-field').textContent = label(state.group);
     groupTable($('ov-table'), state.group, group.rows, { colors });
@@ -685,6 +703,12 @@
         state.page = a.dataset.page;
         commit(true);
       });
+    $('card-failed').addEventListener('click', (e) => {
+      if (e.ctrlKey || e.metaKey || e.shiftKey || e.button !== 0) return;
+      e.preventDefault();
+      Object.assign(state, { page: 'explore', group: 'outcome', drill: null });
+      commit(true);
+    });
     window.addEventListener('popstate', () => { readState(); render(); });
   }
 

@@ -93,6 +93,10 @@ class Run:
             check(digits(shown) == want, '%s shows %r, SQL says %d' % (card, shown, want))
         exes = self.q('select count(distinct e.path) from connections c join executables e on e.id = c.exe_id')
         check(digits(self.text('#card-executables')) == exes, 'executables card')
+        # the attempts that got nowhere, as the log has them; a click shows them by outcome
+        failed = self.q("select count(*) from connections where outcome in ('refused', 'timeout', 'unreachable', 'error')")
+        shown = self.text('#card-failed')
+        check(failed > 0 and digits(shown) == failed, 'failed attempts card shows %r, SQL says %d' % (shown, failed))
         # the chart: Chart.js drew it, its bars sum to the total
         bars = self.b.eval('''(() => { const c = Chart.getChart('chart'); return c ?
             c.data.datasets.reduce((s, d) => s + d.data.reduce((a, b) => a + b, 0), 0) : -1; })()''')
@@ -107,6 +111,13 @@ class Run:
         check(rows[0][0].endswith(top[0]) and int(rows[0][1]) == top[1] and int(rows[0][2]) == top[2],
               'first totals row %s, SQL says %s' % (rows[0], top))
         self.shot('overview-light')
+        self.after("document.getElementById('card-failed').click()", 'failed attempts card')
+        check(self.b.eval('location.pathname') == '/explore' and self.search().get('group') == ['outcome']
+              and self.search().get('range') == ['all'], 'the card opens Explore by outcome: %s'
+              % self.b.eval('location.href'))
+        rows = self.table_rows('ex-table')
+        check(any(r[0] == 'refused' for r in rows), 'Explore by outcome lists refused: %s' % rows)
+        self.open('/?range=all&units=bytes&top=3')
         # sent only: the chart follows the switch
         self.after("document.querySelector('#metric [data-metric=sent]').click()", 'metric switch')
         bars = self.b.eval('''Chart.getChart('chart').data.datasets.reduce((s, d) =>

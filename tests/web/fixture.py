@@ -5,8 +5,9 @@
 
 A dozen programs over the 24 hours before NOW_S, each with its own
 domains, ports and rhythm (a browser busy in the day, a sync client
-steady, an update in the morning that changes firefox's sha256). The
-numbers are drawn from a fixed seed: the same NOW_S gives the same file.
+steady, an update in the morning that changes firefox's sha256, a health
+check that is sometimes refused). The numbers are drawn from a fixed seed:
+the same NOW_S gives the same file.
 Addresses are public ones of large networks (for the countries), assigned
 to the made-up names at random.
 """
@@ -75,6 +76,7 @@ def sha(text):
 def main():
     now = int(sys.argv[1])
     rnd = random.Random(42)
+    refused = random.Random(7)  # its own seed: the traffic stays as it was
     start = now - 86400
     update_at = start + 9 * 3600  # firefox updated in the morning
     addr = {}
@@ -110,7 +112,14 @@ def main():
                 'send_bytes': int(rate[0] / 12 * f), 'recv_bytes': int(rate[1] / 12 * f),
                 'send_calls': None, 'recv_calls': None,
             }
+            if proto == 'tcp':
+                rec['outcome'] = 'connected'
             out.write(json.dumps(rec, separators=(',', ':')) + '\n')
+            # the health check's server is down now and then: refused, 0 bytes
+            if path == '/usr/bin/curl' and refused.random() < 0.15:
+                att = dict(rec, ts_ns=ts + 10**9, from_ns=ts + 10**9 - 10**6, to_ns=ts + 10**9,
+                           phase='end', lport=0, send_bytes=0, recv_bytes=0, outcome='refused')
+                out.write(json.dumps(att, separators=(',', ':')) + '\n')
 
 
 if __name__ == '__main__':
