@@ -199,6 +199,20 @@ static void event_remote(struct top_model *m, struct top_event *e, bool fresh)
 	}
 }
 
+/*
+ * A flow's outcome (docs/records.md) when it says more than that the
+ * connection was made: refused, timeout, unreachable, error, reset. Kept
+ * once set: a later record of the flow without one does not clear it.
+ */
+static void event_outcome(struct top_model *m, struct top_event *e)
+{
+	char o[sizeof(e->outcome)];
+
+	get_str(m, "outcome", o, sizeof(o));
+	if (o[0] && strcmp(o, "connected") && strcmp(o, "accepted"))
+		memcpy(e->outcome, o, sizeof(o));
+}
+
 static void add_flow(struct top_model *m)
 {
 	char exe[256], name[64], phase[8];
@@ -225,6 +239,7 @@ static void add_flow(struct top_model *m)
 	if (fresh)
 		event_start(m, e, name, lport);
 	event_remote(m, e, fresh);
+	event_outcome(m, e);
 	e->last_ns = get_u64(m, "ts_ns");
 	e->send += send, e->recv += recv;
 	if (!strcmp(phase, "end"))
@@ -332,9 +347,10 @@ size_t model_events(const struct top_model *m, const char *filter, const struct 
 
 	for (size_t k = 0; k < m->nev && n < max; k++) {
 		const struct top_event *e = &m->ev[(m->ev_next + TOP_EVENTS_MAX - 1 - k) % TOP_EVENTS_MAX];
-		const char *t[] = { e->name, e->parent, e->gparent, e->remote, e->cmdline, e->country };
+		const char *t[] = { e->name, e->parent, e->gparent, e->remote, e->cmdline, e->country,
+				    e->outcome };
 
-		if (matches(filter, t, 6))
+		if (matches(filter, t, 7))
 			out[n++] = e;
 	}
 	return n;
@@ -344,6 +360,7 @@ void model_cells(const struct top_event *e, int units, struct top_cells *c)
 {
 	time_t sec = (time_t)(e->first_ns / 1000000000ULL);
 	struct tm lt;
+	size_t n;
 
 	localtime_r(&sec, &lt);
 	strftime(c->time, sizeof(c->time), "%H:%M:%S", &lt);
@@ -353,8 +370,10 @@ void model_cells(const struct top_event *e, int units, struct top_cells *c)
 		strcpy(c->lport, "-");
 	units_bytes(e->send, units, c->sent, sizeof(c->sent));
 	units_bytes(e->recv, units, c->recv, sizeof(c->recv));
+	/* room for all three (model.h): n stays within the buffer */
+	n = (size_t)snprintf(c->remote, sizeof(c->remote), "%s", e->remote);
 	if (e->country[0])
-		snprintf(c->remote, sizeof(c->remote), "%s (%s)", e->remote, e->country);
-	else
-		snprintf(c->remote, sizeof(c->remote), "%s", e->remote);
+		n += (size_t)snprintf(c->remote + n, sizeof(c->remote) - n, " (%s)", e->country);
+	if (e->outcome[0])
+		snprintf(c->remote + n, sizeof(c->remote) - n, " [%s]", e->outcome);
 }

@@ -42,6 +42,8 @@ struct top_event {
 	char remote[160];		/* the domain, else the address, and the port */
 	char country[8];
 	char cmdline[512];
+	/* what became of it when that is news: refused, timeout, reset, ... ("" for connected, accepted, none) */
+	char outcome[16];
 	uint64_t send, recv;
 	bool ended;
 };
@@ -95,8 +97,9 @@ struct top_cells {
 	char time[16];		/* the local time of its first record, HH:MM:SS */
 	char lport[8];		/* "-" for none */
 	char sent[24], recv[24];	/* in the view's units (lib/units.h) */
-	/* the remote and " (" country ")" */
-	char remote[sizeof(((struct top_event *)0)->remote) + sizeof(((struct top_event *)0)->country) + 3];
+	/* the remote, " (" country ")" and " [" outcome "]" */
+	char remote[sizeof(((struct top_event *)0)->remote) + sizeof(((struct top_event *)0)->country) +
+		    sizeof(((struct top_event *)0)->outcome) + 6];
 };
 
 void model_cells(const struct top_event *e, int units, struct top_cells *c);

@@ -25,10 +25,12 @@ static void add(const char *fmt, ...)
 	model_add_line(&m, line, (size_t)n);
 }
 
-#define FLOW "{\"v\":1,\"type\":\"flow\",\"ts_ns\":1763822400000000000,\"phase\":\"%s\",\"sock_cookie\":%d,\"pid\":%d," \
+#define FLOW_FIELDS "{\"v\":1,\"type\":\"flow\",\"ts_ns\":1763822400000000000,\"phase\":\"%s\",\"sock_cookie\":%d,\"pid\":%d," \
 	"\"proto\":\"tcp\",\"lport\":%d,\"raddr\":\"%s\",\"rport\":%d,\"send_bytes\":%d,\"recv_bytes\":%d," \
 	"\"exe_path\":\"%s\",\"name\":\"%s\",\"parent_name\":\"bash\",\"gparent_name\":\"sshd\"," \
-	"\"cmdline\":[\"%s\",\"-x\"],\"domain\":%s}"
+	"\"cmdline\":[\"%s\",\"-x\"],\"domain\":%s"
+#define FLOW FLOW_FIELDS "}"
+#define FLOW_OUTCOME(o) FLOW_FIELDS ",\"outcome\":\"" o "\"}"
 
 static const struct top_exe *exe_named(const char *name)
 {
@@ -183,6 +185,30 @@ static void test_cells(void)
 	CHECK_MEM(c.lport, strlen(c.lport), "-");
 	CHECK_MEM(c.sent, strlen(c.sent), "1536");
 	CHECK_MEM(c.remote, strlen(c.remote), "example.org:443");
+	/* an attempt that got nowhere says so */
+	snprintf(e.outcome, sizeof(e.outcome), "refused");
+	model_cells(&e, UNITS_BYTES, &c);
+	CHECK_MEM(c.remote, strlen(c.remote), "example.org:443 [refused]");
+	snprintf(e.country, sizeof(e.country), "NL");
+	model_cells(&e, UNITS_BYTES, &c);
+	CHECK_MEM(c.remote, strlen(c.remote), "example.org:443 (NL) [refused]");
+}
+
+/* The outcome of a flow, when it is news: kept, searchable; connected is not shown. */
+static void test_outcome(void)
+{
+	const struct top_event *ev[4];
+
+	add(FLOW_OUTCOME("connected"), "end", 40, 50, 40010, "192.0.2.9", 443, 1, 1, "/usr/bin/x", "x", "x", "null");
+	CHECK_EQ_INT(model_events(&m, NULL, ev, 1), 1);
+	CHECK_MEM(ev[0]->outcome, strlen(ev[0]->outcome), "");
+	add(FLOW_OUTCOME("refused"), "end", 41, 50, 0, "192.0.2.9", 8443, 0, 0, "/usr/bin/x", "x", "x", "null");
+	CHECK_EQ_INT(model_events(&m, NULL, ev, 1), 1);
+	CHECK_MEM(ev[0]->outcome, strlen(ev[0]->outcome), "refused");
+	CHECK_EQ_INT(model_events(&m, "refused", ev, 4), 1);
+	/* a later record of it without one keeps it */
+	add(FLOW, "end", 41, 50, 0, "192.0.2.9", 8443, 0, 0, "/usr/bin/x", "x", "x", "null");
+	CHECK_EQ_INT(model_events(&m, "refused", ev, 4), 1);
 }
 
 int main(void)
@@ -195,6 +221,7 @@ int main(void)
 	test_country();
 	test_country_lookup();
 	test_cells();
+	test_outcome();
 	model_release(&m);
 	TEST_MAIN_END("snitch-top model");
 }
