@@ -133,6 +133,8 @@ enum rollup_dim {
 	ROLLUP_DIM_RPORT, ROLLUP_DIM_LADDR, ROLLUP_DIM_RADDR, ROLLUP_DIM_DOMAIN, ROLLUP_DIM_NETNS,
 	ROLLUP_DIM_CONTAINER, ROLLUP_DIM_OUTCOME /* version 10 */, ROLLUP_DIMS
 };
+/* the migrations' SQL names the dimensions by these numbers */
+_Static_assert(ROLLUP_DIM_CONTAINER == 10 && ROLLUP_DIM_OUTCOME == 11, "dimension numbers are on disk");
 
 #define ROLLUP_DIM_TABLE(name) \
 	"CREATE TABLE " name " (dim INTEGER NOT NULL, bucket_ns INTEGER NOT NULL, val NOT NULL," \
@@ -167,16 +169,15 @@ enum rollup_dim {
 static const int64_t rollup_coarse_ns[ROLLUP_COARSE] = { ROLLUP_WEEK_NS, ROLLUP_4WEEK_NS };
 static const char *const rollup_coarse_name[ROLLUP_COARSE] = { "week", "4week" };
 
-#define ROLLUP_DIM_COARSE_BUILD(name, ns) \
+#define ROLLUP_DIM_COARSE_SUM(name, ns, where) \
 	"INSERT INTO " name " SELECT dim, bucket_ns - bucket_ns % " ns ", val," \
 	" sum(send_bytes), sum(recv_bytes), sum(conns), sum(events), min(first_ns), max(last_ns)" \
-	" FROM rollup_dim_day GROUP BY 1, 2, 3;"
+	" FROM rollup_dim_day" where " GROUP BY 1, 2, 3;"
+#define ROLLUP_DIM_COARSE_BUILD(name, ns) ROLLUP_DIM_COARSE_SUM(name, ns, "")
 /* The same of one dimension, for the buckets rollup_state says the level has. */
 #define ROLLUP_DIM_COARSE_BUILD_OF(name, ns, level, n) \
-	"INSERT INTO " name " SELECT dim, bucket_ns - bucket_ns % " ns ", val," \
-	" sum(send_bytes), sum(recv_bytes), sum(conns), sum(events), min(first_ns), max(last_ns)" \
-	" FROM rollup_dim_day WHERE dim = " #n " AND bucket_ns - bucket_ns % " ns \
-	" >= (SELECT from_ns FROM rollup_state WHERE level = '" level "') GROUP BY 1, 2, 3;"
+	ROLLUP_DIM_COARSE_SUM(name, ns, " WHERE dim = " #n " AND bucket_ns - bucket_ns % " ns \
+			      " >= (SELECT from_ns FROM rollup_state WHERE level = '" level "')")
 
 #define ROLLUP_DIM_UPSERT(name) \
 	"INSERT INTO " name " VALUES (?,?,?,?,?,?,?,?,?)" \

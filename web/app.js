@@ -57,25 +57,27 @@
     };
   }
 
-  function stateURL(page) {
+  // the URL of a view: this one, or s (state with some members changed)
+  function stateURL(page, s) {
+    s = s || state;
     const p = new URLSearchParams();
-    if (state.range === 'custom') {
-      if (state.from) p.set('from', state.from);
-      if (state.until) p.set('until', state.until);
-    } else if (state.range !== '1h') {
-      p.set('range', state.range);
+    if (s.range === 'custom') {
+      if (s.from) p.set('from', s.from);
+      if (s.until) p.set('until', s.until);
+    } else if (s.range !== '1h') {
+      p.set('range', s.range);
     }
-    if (state.group !== 'exe') p.set('group', state.group);
-    if (state.top !== '5') p.set('top', state.top);
-    if (state.metric !== 'total') p.set('metric', state.metric);
-    for (const v of state.f) p.append('f', v);
-    for (const v of state.x) p.append('x', v);
-    if (state.drill !== null && (page || state.page) === 'explore') p.set('drill', state.drill);
-    if (state.refresh !== '0') p.set('refresh', state.refresh);
-    if (state.units !== 'iec') p.set('units', state.units);
-    if (state.theme) p.set('theme', state.theme);
+    if (s.group !== 'exe') p.set('group', s.group);
+    if (s.top !== '5') p.set('top', s.top);
+    if (s.metric !== 'total') p.set('metric', s.metric);
+    for (const v of s.f) p.append('f', v);
+    for (const v of s.x) p.append('x', v);
+    if (s.drill !== null && (page || s.page) === 'explore') p.set('drill', s.drill);
+    if (s.refresh !== '0') p.set('refresh', s.refresh);
+    if (s.units !== 'iec') p.set('units', s.units);
+    if (s.theme) p.set('theme', s.theme);
     const qs = p.toString();
-    return PATHS[page || state.page] + (qs ? '?' + qs : '');
+    return PATHS[page || s.page] + (qs ? '?' + qs : '');
   }
 
   function commit(push) {
@@ -478,6 +480,8 @@
 
   // the outcomes of an attempt that got nowhere (docs/records.md)
   const FAILED = ['refused', 'timeout', 'unreachable', 'error'];
+  // where the card leads: Explore by outcome, the range and filters kept
+  const FAILED_VIEW = { page: 'explore', group: 'outcome', drill: null };
 
   async function loadOverview(gen) {
     // a log older than schema 10 has no outcome field: no card
@@ -500,12 +504,8 @@
       const failed = byOutcome.rows.filter((r) => !r.other && FAILED.includes(r.outcome))
         .reduce((n, r) => n + r.connections, 0);
       setCard('card-failed', failed, fmtCount(failed));
-      // to Explore by outcome, the range and filters kept (the link of a
-      // new tab; a click goes there in this one, wire())
-      const saved = state;
-      state = Object.assign({}, state, { page: 'explore', group: 'outcome', drill: null });
-      $('card-failed').href = stateURL();
-      state = saved;
+      // the link of a new tab; a click goes there in this one (wire())
+      $('card-failed').href = stateURL(null, Object.assign({}, state, FAILED_VIEW));
     }
     const colors = drawChart(series);
     $('ov-table-field').textContent = label(state.group);
@@ -706,7 +706,7 @@
     $('card-failed').addEventListener('click', (e) => {
       if (e.ctrlKey || e.metaKey || e.shiftKey || e.button !== 0) return;
       e.preventDefault();
-      Object.assign(state, { page: 'explore', group: 'outcome', drill: null });
+      Object.assign(state, FAILED_VIEW);
       commit(true);
     });
     window.addEventListener('popstate', () => { readState(); render(); });

@@ -47,6 +47,127 @@ static void exec(sqlite3 *h, const char *sql)
 /* Known sums of the fixture, computed as it is made. */
 static uint64_t all_sent, all_recv, day2_sent;
 
+/*
+ * A row's identity, from column c (exe_id) on: executables, user,
+ * protocol, ports, addresses, domain, namespace and container, some NULL.
+ */
+static void bind_identity(sqlite3_stmt *st, int c)
+{
+	static const int64_t rports[] = { 443, 53, 80, -1 };
+	static const char *const protos[] = { "tcp", "udp", NULL };
+
+	sqlite3_bind_int64(st, c++, 11 + rnd(6));
+	if (rnd(5))
+		sqlite3_bind_int64(st, c++, 11 + rnd(6));
+	else
+		sqlite3_bind_null(st, c++);
+	if (rnd(3))
+		sqlite3_bind_int64(st, c++, 14 + rnd(2));
+	else
+		sqlite3_bind_null(st, c++);
+	if (rnd(6))
+		sqlite3_bind_int64(st, c++, rnd(2) ? 1000 : 0);
+	else
+		sqlite3_bind_null(st, c++);
+	sqlite3_bind_text(st, c++, "inet", -1, SQLITE_STATIC);
+	{
+		const char *p = protos[rnd(3)];
+
+		if (p)
+			sqlite3_bind_text(st, c++, p, -1, SQLITE_STATIC);
+		else
+			sqlite3_bind_null(st, c++);
+	}
+	sqlite3_bind_int64(st, c++, 32768 + rnd(28000));
+	{
+		int64_t rp = rports[rnd(4)];
+
+		if (rp >= 0)
+			sqlite3_bind_int64(st, c++, rp);
+		else
+			sqlite3_bind_null(st, c++);
+	}
+	sqlite3_bind_int64(st, c++, 37 + rnd(2));
+	if (rnd(8))
+		sqlite3_bind_int64(st, c++, 31 + rnd(6));
+	else
+		sqlite3_bind_null(st, c++);
+	if (rnd(6))
+		sqlite3_bind_int64(st, c++, 21 + rnd(5));
+	else
+		sqlite3_bind_null(st, c++);
+	sqlite3_bind_int64(st, c++, rnd(4) ? 4026531840LL : 4026532001LL);
+	if (rnd(3))
+		sqlite3_bind_null(st, c++);
+	else
+		sqlite3_bind_int64(st, c++, 41 + rnd(2));
+}
+
+/* The rows, in time order, their known sums added up as they are made. */
+static void insert_rows(sqlite3 *h)
+{
+	sqlite3_stmt *st;
+	int64_t t = D0;
+
+	if (sqlite3_prepare_v2(h, "INSERT INTO connections VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+			       -1, &st, NULL) != SQLITE_OK)
+		exit(1);
+	for (int i = 0; i < NROWS; i++) {
+		int64_t ws, snd = rnd(100000), rcv = rnd(1000000);
+		int c = 1;
+
+		/* time order, with gaps of up to ~3 h: every bucket kind has edges */
+		t += (int64_t)rnd(170) * 10 * 1000000000LL / 2;
+		if (t >= D0 + NDAYS * DAY)
+			t = D0 + NDAYS * DAY - 10000000000LL;
+		ws = t - t % 10000000000LL;
+		sqlite3_bind_int64(st, c++, ws);
+		sqlite3_bind_int64(st, c++, ws + 10000000000LL);
+		sqlite3_bind_int64(st, c++, ws + rnd(5) * 1000000000LL);
+		sqlite3_bind_int64(st, c++, ws + 5000000000LL + rnd(5) * 1000000000LL);
+		sqlite3_bind_int64(st, c++, snd);
+		sqlite3_bind_int64(st, c++, rcv);
+		sqlite3_bind_int64(st, c++, 1 + rnd(4));
+		bind_identity(st, c);
+		for (int k = 0; k < (i % 8 ? 1 : 2); k++) {
+			/* the second: another local port, one rollup row of both */
+			if (k)
+				sqlite3_bind_int64(st, 14, 61000 + i);
+			if (sqlite3_step(st) != SQLITE_DONE)
+				exit(1);
+			sqlite3_reset(st);
+			all_sent += (uint64_t)snd;
+			all_recv += (uint64_t)rcv;
+			if (ws >= D0 + 2 * DAY && ws < D0 + 3 * DAY)
+				day2_sent += (uint64_t)snd;
+		}
+	}
+	sqlite3_finalize(st);
+}
+
+/* The rollups, as snitch-store's version 3 step makes them: no outcome yet. */
+static void build_rollups(sqlite3 *h)
+{
+	char sql[256];
+
+	/* minutes from the middle of the third day on, hours from the second:
+	 * every kind of edge; weeks from the second (the first from days, as
+	 * after a retention pass) */
+	snprintf(sql, sizeof(sql), "INSERT INTO rollup_state VALUES ('minute', %lld), ('hour', %lld),"
+		 " ('week', %lld), ('4week', 0)", (long long)(D0 + 2 * DAY + 13 * HOUR + 7 * MIN),
+		 (long long)(D0 + DAY + 5 * HOUR), (long long)(D0 + 6 * DAY));
+	exec(h, sql);
+	exec(h, ROLLUP_BUILD_OF("rollup_minute", "60000000000", ROLLUP_FROM_STATE("minute"), "0")
+		ROLLUP_BUILD_OF("rollup_hour", "3600000000000", ROLLUP_FROM_STATE("hour"), "0")
+		ROLLUP_BUILD_OF("rollup_day", "86400000000000", "", "0")
+		ROLLUP_DIM_BUILD("rollup_dim_hour", "rollup_hour")
+		ROLLUP_DIM_BUILD("rollup_dim_day", "rollup_day")
+		ROLLUP_DIM_COARSE_BUILD("rollup_dim_week", ROLLUP_WEEK_NS_STR)
+		ROLLUP_DIM_COARSE_BUILD("rollup_dim_4week", ROLLUP_4WEEK_NS_STR)
+		"DELETE FROM rollup_dim_week WHERE bucket_ns < (SELECT from_ns FROM rollup_state"
+		" WHERE level = 'week');");
+}
+
 static void make_fixture(const char *path)
 {
 	static const char *const schema =
@@ -83,8 +204,6 @@ static void make_fixture(const char *path)
 		" (37, '192.168.1.2', 'private'), (38, '10.0.0.2', 'private');"
 		"INSERT INTO containers VALUES (41, 'docker:abc'), (42, 'podman:def');";
 	sqlite3 *h;
-	sqlite3_stmt *st;
-	int64_t t = D0;
 
 	unlink(path);
 	if (sqlite3_open(path, &h) != SQLITE_OK)
@@ -92,107 +211,8 @@ static void make_fixture(const char *path)
 	exec(h, "PRAGMA journal_mode = WAL");
 	exec(h, schema);
 	exec(h, "BEGIN");
-	if (sqlite3_prepare_v2(h, "INSERT INTO connections VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-			       -1, &st, NULL) != SQLITE_OK)
-		exit(1);
-	for (int i = 0; i < NROWS; i++) {
-		static const int64_t rports[] = { 443, 53, 80, -1 };
-		static const char *const protos[] = { "tcp", "udp", NULL };
-		int64_t ws, snd = rnd(100000), rcv = rnd(1000000);
-		int c = 1;
-
-		/* time order, with gaps of up to ~3 h: every bucket kind has edges */
-		t += (int64_t)rnd(170) * 10 * 1000000000LL / 2;
-		if (t >= D0 + NDAYS * DAY)
-			t = D0 + NDAYS * DAY - 10000000000LL;
-		ws = t - t % 10000000000LL;
-		sqlite3_bind_int64(st, c++, ws);
-		sqlite3_bind_int64(st, c++, ws + 10000000000LL);
-		sqlite3_bind_int64(st, c++, ws + rnd(5) * 1000000000LL);
-		sqlite3_bind_int64(st, c++, ws + 5000000000LL + rnd(5) * 1000000000LL);
-		sqlite3_bind_int64(st, c++, snd);
-		sqlite3_bind_int64(st, c++, rcv);
-		sqlite3_bind_int64(st, c++, 1 + rnd(4));
-		sqlite3_bind_int64(st, c++, 11 + rnd(6));
-		if (rnd(5))
-			sqlite3_bind_int64(st, c++, 11 + rnd(6));
-		else
-			sqlite3_bind_null(st, c++);
-		if (rnd(3))
-			sqlite3_bind_int64(st, c++, 14 + rnd(2));
-		else
-			sqlite3_bind_null(st, c++);
-		if (rnd(6))
-			sqlite3_bind_int64(st, c++, rnd(2) ? 1000 : 0);
-		else
-			sqlite3_bind_null(st, c++);
-		sqlite3_bind_text(st, c++, "inet", -1, SQLITE_STATIC);
-		{
-			const char *p = protos[rnd(3)];
-
-			if (p)
-				sqlite3_bind_text(st, c++, p, -1, SQLITE_STATIC);
-			else
-				sqlite3_bind_null(st, c++);
-		}
-		sqlite3_bind_int64(st, c++, 32768 + rnd(28000));
-		{
-			int64_t rp = rports[rnd(4)];
-
-			if (rp >= 0)
-				sqlite3_bind_int64(st, c++, rp);
-			else
-				sqlite3_bind_null(st, c++);
-		}
-		sqlite3_bind_int64(st, c++, 37 + rnd(2));
-		if (rnd(8))
-			sqlite3_bind_int64(st, c++, 31 + rnd(6));
-		else
-			sqlite3_bind_null(st, c++);
-		if (rnd(6))
-			sqlite3_bind_int64(st, c++, 21 + rnd(5));
-		else
-			sqlite3_bind_null(st, c++);
-		sqlite3_bind_int64(st, c++, rnd(4) ? 4026531840LL : 4026532001LL);
-		if (rnd(3))
-			sqlite3_bind_null(st, c++);
-		else
-			sqlite3_bind_int64(st, c++, 41 + rnd(2));
-		for (int k = 0; k < (i % 8 ? 1 : 2); k++) {
-			/* the second: another local port, one rollup row of both */
-			if (k)
-				sqlite3_bind_int64(st, 14, 61000 + i);
-			if (sqlite3_step(st) != SQLITE_DONE)
-				exit(1);
-			sqlite3_reset(st);
-			all_sent += (uint64_t)snd;
-			all_recv += (uint64_t)rcv;
-			if (ws >= D0 + 2 * DAY && ws < D0 + 3 * DAY)
-				day2_sent += (uint64_t)snd;
-		}
-	}
-	sqlite3_finalize(st);
-	/* minutes from the middle of the third day on, hours from the second:
-	 * every kind of edge */
-	{
-		char sql[256];
-
-		/* weeks from the second (the first from days, as after a retention pass) */
-		snprintf(sql, sizeof(sql), "INSERT INTO rollup_state VALUES ('minute', %lld), ('hour', %lld),"
-			 " ('week', %lld), ('4week', 0)", (long long)(D0 + 2 * DAY + 13 * HOUR + 7 * MIN),
-			 (long long)(D0 + DAY + 5 * HOUR), (long long)(D0 + 6 * DAY));
-		exec(h, sql);
-	}
-	/* as snitch-store's version 3 step makes them: no outcome yet */
-	exec(h, ROLLUP_BUILD_OF("rollup_minute", "60000000000", ROLLUP_FROM_STATE("minute"), "''")
-		ROLLUP_BUILD_OF("rollup_hour", "3600000000000", ROLLUP_FROM_STATE("hour"), "''")
-		ROLLUP_BUILD_OF("rollup_day", "86400000000000", "", "''")
-		ROLLUP_DIM_BUILD("rollup_dim_hour", "rollup_hour")
-		ROLLUP_DIM_BUILD("rollup_dim_day", "rollup_day")
-		ROLLUP_DIM_COARSE_BUILD("rollup_dim_week", ROLLUP_WEEK_NS_STR)
-		ROLLUP_DIM_COARSE_BUILD("rollup_dim_4week", ROLLUP_4WEEK_NS_STR)
-		"DELETE FROM rollup_dim_week WHERE bucket_ns < (SELECT from_ns FROM rollup_state"
-		" WHERE level = 'week');");
+	insert_rows(h);
+	build_rollups(h);
 	/* 3: what else 8 adds to it is not read here */
 	exec(h, "COMMIT; PRAGMA user_version = 3");
 	sqlite3_close(h);
