@@ -13,12 +13,16 @@
  * schema version 10 on (before, every outcome summed into one row), as a
  * number (ROLLUP_OUTCOMES).
  *
- * The key is the table's primary key (WITHOUT ROWID), so its columns are
- * NOT NULL: a NULL reference id is 0 (ids are content hashes, never 0), a
- * NULL number (uid, rport, netns) is ROLLUP_NONE, a NULL proto is '', a
- * NULL outcome 0.
+ * The key's columns are NOT NULL: a NULL reference id is 0 (ids are
+ * content hashes, never 0), a NULL number (uid, rport, netns) is
+ * ROLLUP_NONE, a NULL proto is '', a NULL outcome 0. From schema version
+ * 11 on, the primary key (WITHOUT ROWID) is (bucket_ns, combo), combo a
+ * hash of the other key columns (rollup_combo()): rollup_day's indexes
+ * then carry two integers of the key instead of all thirteen columns,
+ * which made them as large as the table (docs/performance.md).
  */
 
+#include <stddef.h>
 #include <stdint.h>
 
 #define ROLLUP_LEVELS 3
@@ -73,20 +77,59 @@
 #define ROLLUP_OUTCOME_DECODE(col) \
 	"CASE " col " WHEN 0 THEN NULL" ROLLUP_OUTCOMES(ROLLUP_OUTCOME_DEC1) " ELSE " col " END"
 
-#define ROLLUP_KEY_COLS \
-	"bucket_ns, exe_id, parent_exe_id, gparent_exe_id, uid, proto, rport," \
+/* The key's columns but the bucket, and the sums, in the tables' order. */
+#define ROLLUP_COMBO_COLS \
+	"exe_id, parent_exe_id, gparent_exe_id, uid, proto, rport," \
 	" laddr_id, raddr_id, domain_id, netns, container_id, outcome"
+#define ROLLUP_SUM_COLS "send_bytes, recv_bytes, conns, events, first_ns, last_ns"
 
-#define ROLLUP_TABLE(name) \
-	"CREATE TABLE " name " (" \
-	" bucket_ns INTEGER NOT NULL, exe_id INTEGER NOT NULL, parent_exe_id INTEGER NOT NULL," \
+#define ROLLUP_COLUMNS \
+	" exe_id INTEGER NOT NULL, parent_exe_id INTEGER NOT NULL," \
 	" gparent_exe_id INTEGER NOT NULL, uid INTEGER NOT NULL, proto TEXT NOT NULL," \
 	" rport INTEGER NOT NULL, laddr_id INTEGER NOT NULL, raddr_id INTEGER NOT NULL," \
 	" domain_id INTEGER NOT NULL, netns INTEGER NOT NULL, container_id INTEGER NOT NULL," \
 	" outcome NOT NULL," \
 	" send_bytes INTEGER NOT NULL, recv_bytes INTEGER NOT NULL, conns INTEGER NOT NULL," \
-	" events INTEGER NOT NULL, first_ns INTEGER NOT NULL, last_ns INTEGER NOT NULL," \
-	" PRIMARY KEY (" ROLLUP_KEY_COLS ")) WITHOUT ROWID;"
+	" events INTEGER NOT NULL, first_ns INTEGER NOT NULL, last_ns INTEGER NOT NULL,"
+
+/* Version 11's full rollup: one row per bucket and combination. */
+#define ROLLUP_TABLE(name) \
+	"CREATE TABLE " name " (bucket_ns INTEGER NOT NULL, combo INTEGER NOT NULL," \
+	ROLLUP_COLUMNS " PRIMARY KEY (bucket_ns, combo)) WITHOUT ROWID;"
+
+/*
+ * Versions 3 to 10 keyed the table by every column; their migration steps
+ * make it so (version 11's step converts it).
+ */
+#define ROLLUP_V10_TABLE(name) \
+	"CREATE TABLE " name " (bucket_ns INTEGER NOT NULL," ROLLUP_COLUMNS \
+	" PRIMARY KEY (bucket_ns, " ROLLUP_COMBO_COLS ")) WITHOUT ROWID;"
+
+/*
+ * A full rollup row's key columns but the bucket, as stored: the numbers
+ * in the order of ROLLUP_COMBO_COLS (exe_id to container_id, proto and
+ * outcome left out), the proto's text, the outcome's number or its text.
+ */
+enum { ROLLUP_COMBO_NUMS = 10 };
+struct rollup_key {
+	int64_t num[ROLLUP_COMBO_NUMS];
+	const char *proto;
+	size_t proto_len;
+	const char *outcome_text;	/* NULL: the outcome is outcome_num */
+	size_t outcome_len;
+	int64_t outcome_num;
+};
+
+/*
+ * The combo of a key: a 64-bit hash of it, the same in every version of
+ * snitch-store (it is on disk). Two combinations of one bucket may hash
+ * alike (n rows: about n^2 / 2^65, one chance in 4 billion for a day of
+ * 100,000 rows): the writer
+ * takes the next free value after it (ROLLUP_UPSERT changes only the row
+ * of its own combination), so combo is where a row's search starts, not
+ * its identity. The queries never read it.
+ */
+uint64_t rollup_combo(const struct rollup_key *k);
 
 /*
  * A drill-down into one executable or domain, or a series filtered by one,
@@ -97,10 +140,11 @@
 	"CREATE INDEX rollup_day_domain ON rollup_day (domain_id, bucket_ns);"
 
 /*
- * Fill a rollup from the connections rows (the migrations), outcome the
- * expression of that column: version 3's connections have none yet.
+ * Fill a version-10 rollup (ROLLUP_V10_TABLE) from the connections rows
+ * (the migrations up to 10), outcome the expression of that column:
+ * version 3's connections have none yet.
  */
-#define ROLLUP_BUILD_OF(name, bucket, where, outcome) \
+#define ROLLUP_V10_BUILD_OF(name, bucket, where, outcome) \
 	"INSERT INTO " name " SELECT window_start_ns - window_start_ns % " bucket "," \
 	" coalesce(exe_id, 0), coalesce(parent_exe_id, 0), coalesce(gparent_exe_id, 0)," \
 	" coalesce(uid, " ROLLUP_NONE_STR "), coalesce(proto, ''), coalesce(rport, " ROLLUP_NONE_STR ")," \
@@ -108,19 +152,32 @@
 	" coalesce(netns, " ROLLUP_NONE_STR "), coalesce(container_id, 0), " outcome "," \
 	" sum(send_bytes), sum(recv_bytes), count(*), sum(events), min(first_ns), max(last_ns)" \
 	" FROM connections" where " GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13;"
-#define ROLLUP_BUILD(name, bucket, where) \
-	ROLLUP_BUILD_OF(name, bucket, where, ROLLUP_OUTCOME_ENCODE("outcome"))
+#define ROLLUP_V10_BUILD(name, bucket, where) \
+	ROLLUP_V10_BUILD_OF(name, bucket, where, ROLLUP_OUTCOME_ENCODE("outcome"))
 /* The rows a level keeps: from rollup_state's start of it on. */
 #define ROLLUP_FROM_STATE(level) \
 	" WHERE window_start_ns >= (SELECT from_ns FROM rollup_state WHERE level = '" level "')"
 
-/* Add one pre-summed row (key, then sums) to a rollup. */
+/*
+ * Add one pre-summed row (bucket, combo, the key's columns, the sums) to a
+ * rollup: to the row of its bucket and combo if that is of the same
+ * combination; if it is another's, nothing changes (sqlite3_changes() is
+ * 0) and the writer tries the next combo.
+ */
 #define ROLLUP_UPSERT(name) \
-	"INSERT INTO " name " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)" \
-	" ON CONFLICT DO UPDATE SET send_bytes = send_bytes + excluded.send_bytes," \
+	"INSERT INTO " name " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)" \
+	" ON CONFLICT (bucket_ns, combo) DO UPDATE SET send_bytes = send_bytes + excluded.send_bytes," \
 	" recv_bytes = recv_bytes + excluded.recv_bytes, conns = conns + excluded.conns," \
 	" events = events + excluded.events, first_ns = min(first_ns, excluded.first_ns)," \
-	" last_ns = max(last_ns, excluded.last_ns)"
+	" last_ns = max(last_ns, excluded.last_ns)" \
+	" WHERE exe_id = excluded.exe_id AND parent_exe_id = excluded.parent_exe_id" \
+	" AND gparent_exe_id = excluded.gparent_exe_id AND uid = excluded.uid" \
+	" AND proto = excluded.proto AND rport = excluded.rport AND laddr_id = excluded.laddr_id" \
+	" AND raddr_id = excluded.raddr_id AND domain_id = excluded.domain_id" \
+	" AND netns = excluded.netns AND container_id = excluded.container_id" \
+	" AND outcome IS excluded.outcome"
+/* the combos one row may try before its write fails */
+#define ROLLUP_COMBO_PROBES 4096
 
 /*
  * Dimension rollups, per hour and per day: the sums of one column's each

@@ -22,8 +22,11 @@
 #include "rollup.h"
 #include "table.h"
 
-/* the newest schema it reads: 4 to 7 add columns and tables it does not use */
-#define SCHEMA_MAX 10
+/*
+ * the newest schema it reads: 4 to 7 add columns and tables it does not
+ * use, 11 changes the full rollups' primary key, which it does not read
+ */
+#define SCHEMA_MAX 11
 /* a raw edge reads the rowids of its range widened by this much, and
  * filters on the time itself (lib/rollup.h) */
 #define RAW_SLACK_NS ROLLUP_RAW_SLACK_NS

@@ -41,7 +41,7 @@ teardown() {
 	[ "$(q "select cmdline from executables where name = 'curl' limit 1")" = '["curl","-s","https://example.org/"]' ]
 	# WAL, and a schema version
 	[ "$(q 'pragma journal_mode')" = wal ]
-	[ "$(q 'pragma user_version')" -eq 10 ]
+	[ "$(q 'pragma user_version')" -eq 11 ]
 }
 
 @test "app and script: an executables row each, groupable; a row without them keeps the id it had before version 9" {
@@ -404,7 +404,7 @@ new" ]
 	[ "$(q 'select message from events')" = new ]
 }
 
-@test "a version-1 database migrates to the current version (10) one step at a time, keeping its rows, rollups built" {
+@test "a version-1 database migrates to the current version (11) one step at a time, keeping its rows, rollups built" {
 	mkdir -p "$(dirname "$DB")"
 	# the version-1 schema, as snitch-store 0.1.0 made it, with a row
 	sqlite3 "$DB" <<-'EOF'
@@ -423,7 +423,15 @@ new" ]
 	q "update connections set window_start_ns = $NOW, window_end_ns = $NOW, first_ns = $NOW, last_ns = $NOW"
 	jq -cn --argjson t "$NOW" '{v:1, type:"error", ts_ns:$t, stage:"snitch-hash", code:"hash_failed", message:"m"}' |
 		"$STORE" --db "$DB"
-	[ "$(q 'pragma user_version')" -eq 10 ]
+	[ "$(q 'pragma user_version')" -eq 11 ]
+	# version 11: the full rollups keyed by bucket and combo, the tables
+	# of version 10 gone, rollup_day's indexes made again
+	for t in rollup_minute rollup_hour rollup_day; do
+		[ "$(q "select group_concat(name, ',') from (select name from pragma_table_info('$t') where pk > 0 order by pk)")" = bucket_ns,combo ]
+	done
+	[ "$(q "select count(*) from sqlite_schema where name like '%_v10'")" -eq 0 ]
+	[ "$(q "select group_concat(name, ',') from (select name from pragma_index_list('rollup_day') where origin = 'c' order by name)")" = \
+	  rollup_day_domain,rollup_day_exe ]
 	# version 10: the outcome in the rollups' key and a dimension of its own
 	[ "$(q "select quote(outcome) from rollup_day")" = 0 ]
 	[ "$(q "select count(*) from rollup_dim_day where dim = 11 and val = 0")" -eq 1 ]
@@ -458,10 +466,26 @@ new" ]
 	[ "$(q "select bucket_ns from rollup_dim_4week where dim = 0")" = $(( NOW - NOW % 2419200000000000 )) ]
 	[ "$(q "select count(*) from rollup_state where level in ('week', '4week') and from_ns <= $NOW")" = 2 ]
 	# a database of a newer version is refused, not changed
-	q 'pragma user_version = 11'
+	q 'pragma user_version = 12'
 	run --separate-stderr "$STORE" --db "$DB" < /dev/null
 	[ "$status" -eq 5 ]
-	[[ "$stderr" == *"its schema is version 11, newer than this snitch-store's 10"* ]]
+	[[ "$stderr" == *"its schema is version 12, newer than this snitch-store's 11"* ]]
+}
+
+# SQL: the full rollup $1 of an older version, keyed by every column of
+# $2 (a list that starts with bucket_ns), made from the SELECT $3.
+old_rollup() {
+	local outcome=
+	[[ "$2" == *outcome ]] && outcome=' outcome NOT NULL,'
+	echo "CREATE TABLE old AS $3; DROP TABLE $1;
+		CREATE TABLE $1 (bucket_ns INTEGER NOT NULL, exe_id INTEGER NOT NULL, parent_exe_id INTEGER NOT NULL,
+		gparent_exe_id INTEGER NOT NULL, uid INTEGER NOT NULL, proto TEXT NOT NULL,
+		rport INTEGER NOT NULL, laddr_id INTEGER NOT NULL, raddr_id INTEGER NOT NULL,
+		domain_id INTEGER NOT NULL, netns INTEGER NOT NULL, container_id INTEGER NOT NULL,$outcome
+		send_bytes INTEGER NOT NULL, recv_bytes INTEGER NOT NULL, conns INTEGER NOT NULL,
+		events INTEGER NOT NULL, first_ns INTEGER NOT NULL, last_ns INTEGER NOT NULL,
+		PRIMARY KEY ($2)) WITHOUT ROWID;
+		INSERT INTO $1 SELECT * FROM old; DROP TABLE old"
 }
 
 # The rollups of version 9, which summed every outcome into one row, made
@@ -469,17 +493,9 @@ new" ]
 to_version_9() {
 	local t cols="bucket_ns, exe_id, parent_exe_id, gparent_exe_id, uid, proto, rport, laddr_id, raddr_id, domain_id, netns, container_id"
 	for t in rollup_minute rollup_hour rollup_day; do
-		q "CREATE TABLE old AS SELECT $cols, sum(send_bytes) send_bytes, sum(recv_bytes) recv_bytes,
+		q "$(old_rollup "$t" "$cols" "SELECT $cols, sum(send_bytes) send_bytes, sum(recv_bytes) recv_bytes,
 			sum(conns) conns, sum(events) events, min(first_ns) first_ns, max(last_ns) last_ns
-			FROM $t GROUP BY $cols; DROP TABLE $t;
-			CREATE TABLE $t (bucket_ns INTEGER NOT NULL, exe_id INTEGER NOT NULL, parent_exe_id INTEGER NOT NULL,
-			gparent_exe_id INTEGER NOT NULL, uid INTEGER NOT NULL, proto TEXT NOT NULL,
-			rport INTEGER NOT NULL, laddr_id INTEGER NOT NULL, raddr_id INTEGER NOT NULL,
-			domain_id INTEGER NOT NULL, netns INTEGER NOT NULL, container_id INTEGER NOT NULL,
-			send_bytes INTEGER NOT NULL, recv_bytes INTEGER NOT NULL, conns INTEGER NOT NULL,
-			events INTEGER NOT NULL, first_ns INTEGER NOT NULL, last_ns INTEGER NOT NULL,
-			PRIMARY KEY ($cols)) WITHOUT ROWID;
-			INSERT INTO $t SELECT * FROM old; DROP TABLE old"
+			FROM $t GROUP BY $cols")"
 	done
 	q "CREATE INDEX rollup_day_exe ON rollup_day (exe_id, bucket_ns);
 		CREATE INDEX rollup_day_domain ON rollup_day (domain_id, bucket_ns);
@@ -499,7 +515,7 @@ to_version_9() {
 	to_version_9
 	[ "$(q "select count(*) from pragma_table_info('rollup_day') where name = 'outcome'")" -eq 0 ]
 	"$STORE" --db "$DB" < /dev/null
-	[ "$(q 'pragma user_version')" -eq 10 ]
+	[ "$(q 'pragma user_version')" -eq 11 ]
 	# the rollups' numbers (lib/rollup.h): none 0, connected 1, refused 3;
 	# a text of no number as itself
 	code="case outcome when 'connected' then 1 when 'refused' then 3 when 'half-open' then outcome else 0 end"
@@ -524,6 +540,51 @@ to_version_9() {
 	store_flow "$NOW" 5 6 '.outcome = "refused"' | "$STORE" --db "$DB"
 	[ "$(q "select sum(send_bytes) from rollup_day where outcome = 3")" = \
 	  "$(q "select sum(send_bytes) from connections where outcome = 'refused'")" ]
+}
+
+# The full rollups as versions 3 to 10 keyed them (every column), made
+# from a log of the current version; each table's rows as they were, combo
+# included, kept in <table>_kept.
+to_version_10() {
+	local t cols="bucket_ns, exe_id, parent_exe_id, gparent_exe_id, uid, proto, rport, laddr_id, raddr_id, domain_id, netns, container_id, outcome"
+	for t in rollup_minute rollup_hour rollup_day; do
+		q "CREATE TABLE ${t}_kept AS SELECT * FROM $t;
+			$(old_rollup "$t" "$cols" "SELECT $cols, send_bytes, recv_bytes, conns, events, first_ns, last_ns FROM $t")"
+	done
+	q "CREATE INDEX rollup_day_exe ON rollup_day (exe_id, bucket_ns);
+		CREATE INDEX rollup_day_domain ON rollup_day (domain_id, bucket_ns);
+		PRAGMA user_version = 10"
+}
+
+@test "version 11: a version-10 log's rollup rows move to the combos snitch-store gives them, and later sums find them" {
+	local i t
+	for i in $(seq 0 59); do
+		store_flow $(( NOW - (i % 3) * 86400000000000 - i * 60000000000 )) $(( 10 + i )) $(( 100 + i )) \
+			".outcome = (if $i % 4 == 0 then \"refused\" elif $i % 4 == 1 then null
+				elif $i % 4 == 2 then \"half-open\" else \"connected\" end)
+			| .uid = (if $i % 5 == 0 then null else 1000 + $i % 3 end)
+			| .domain = (if $i % 7 == 0 then null else \"d\\($i % 4).example\" end)
+			| .lport = $(( 40000 + i ))"
+	done | "$STORE" --db "$DB" --write-limit-s 1
+	[ "$(q 'select count(*) from rollup_day')" -gt 10 ]
+	to_version_10
+	[ "$(q "select count(*) from pragma_table_info('rollup_day') where name = 'combo'")" -eq 0 ]
+	"$STORE" --db "$DB" < /dev/null
+	[ "$(q 'pragma user_version')" -eq 11 ]
+	# every row where the writer put it: the same columns, combo and sums
+	for t in rollup_minute rollup_hour rollup_day; do
+		[ "$(q "select count(*) from $t")" -eq "$(q "select count(*) from ${t}_kept")" ]
+		[ "$(q "select count(*) from (select * from $t except select * from ${t}_kept)")" -eq 0 ]
+		[ "$(q "select count(*) from (select * from ${t}_kept except select * from $t)")" -eq 0 ]
+	done
+	# a later record of a combination the log has (that of i = 6, today)
+	# goes to its row, not a new one
+	rows=$(q 'select count(*) from rollup_day')
+	conns=$(q "select sum(conns) from rollup_day where bucket_ns = $NOW - $NOW % 86400000000000 and outcome = 'half-open'")
+	[ "$conns" -ge 1 ]
+	store_flow "$NOW" 5 6 '.outcome = "half-open" | .uid = 1000 | .domain = "d2.example"' | "$STORE" --db "$DB"
+	[ "$(q 'select count(*) from rollup_day')" -eq "$rows" ]
+	[ "$(q "select sum(conns) from rollup_day where bucket_ns = $NOW - $NOW % 86400000000000 and outcome = 'half-open'")" -eq $(( conns + 1 )) ]
 }
 
 @test "containers: name, image and pod as snitch-resolve named them; names that come later fill the row" {

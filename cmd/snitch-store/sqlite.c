@@ -18,7 +18,7 @@
 #include "rollup.h"
 #include "store.h"
 
-#define SCHEMA_VERSION 10
+#define SCHEMA_VERSION 11
 #define SEEN_IDS 65536		/* reference ids known to be in the database */
 
 
@@ -123,16 +123,16 @@ static const char *const sqlite_schema[] = {
 	 */
 	"ALTER TABLE addresses ADD COLUMN country TEXT;"
 	"CREATE TABLE rollup_state (level TEXT PRIMARY KEY, from_ns INTEGER NOT NULL);"
-	ROLLUP_TABLE("rollup_minute") ROLLUP_TABLE("rollup_hour") ROLLUP_TABLE("rollup_day")
+	ROLLUP_V10_TABLE("rollup_minute") ROLLUP_V10_TABLE("rollup_hour") ROLLUP_V10_TABLE("rollup_day")
 	ROLLUP_DIM_TABLE("rollup_dim_hour") ROLLUP_DIM_TABLE("rollup_dim_day")
 	ROLLUP_DAY_INDEXES
 	"INSERT INTO rollup_state VALUES ('minute',"
 	" (CAST(strftime('%s', 'now') AS INTEGER) - " ROLLUP_MINUTE_KEEP_S_STR ") / 60 * 60 * 1000000000);"
 	"INSERT INTO rollup_state VALUES ('hour',"
 	" (CAST(strftime('%s', 'now') AS INTEGER) - " ROLLUP_HOUR_KEEP_S_STR ") / 3600 * 3600 * 1000000000);"
-	ROLLUP_BUILD_OF("rollup_minute", "60000000000", ROLLUP_FROM_STATE("minute"), "0")
-	ROLLUP_BUILD_OF("rollup_hour", "3600000000000", ROLLUP_FROM_STATE("hour"), "0")
-	ROLLUP_BUILD_OF("rollup_day", "86400000000000", "", "0")
+	ROLLUP_V10_BUILD_OF("rollup_minute", "60000000000", ROLLUP_FROM_STATE("minute"), "0")
+	ROLLUP_V10_BUILD_OF("rollup_hour", "3600000000000", ROLLUP_FROM_STATE("hour"), "0")
+	ROLLUP_V10_BUILD_OF("rollup_day", "86400000000000", "", "0")
 	ROLLUP_DIM_BUILD("rollup_dim_hour", "rollup_hour")
 	ROLLUP_DIM_BUILD("rollup_dim_day", "rollup_day"),
 	/* version 4: migrate_4_container_names() */
@@ -171,17 +171,29 @@ static const char *const sqlite_schema[] = {
 	 * them (a fresh database's version 3 step made some: of no outcome).
 	 */
 	"DROP TABLE rollup_minute; DROP TABLE rollup_hour; DROP TABLE rollup_day;"
-	ROLLUP_TABLE("rollup_minute") ROLLUP_TABLE("rollup_hour") ROLLUP_TABLE("rollup_day")
+	ROLLUP_V10_TABLE("rollup_minute") ROLLUP_V10_TABLE("rollup_hour") ROLLUP_V10_TABLE("rollup_day")
 	ROLLUP_DAY_INDEXES
-	ROLLUP_BUILD("rollup_minute", "60000000000", ROLLUP_FROM_STATE("minute"))
-	ROLLUP_BUILD("rollup_hour", "3600000000000", ROLLUP_FROM_STATE("hour"))
-	ROLLUP_BUILD("rollup_day", "86400000000000", "")
+	ROLLUP_V10_BUILD("rollup_minute", "60000000000", ROLLUP_FROM_STATE("minute"))
+	ROLLUP_V10_BUILD("rollup_hour", "3600000000000", ROLLUP_FROM_STATE("hour"))
+	ROLLUP_V10_BUILD("rollup_day", "86400000000000", "")
 	"DELETE FROM rollup_dim_hour WHERE dim = 11; DELETE FROM rollup_dim_day WHERE dim = 11;"
 	"DELETE FROM rollup_dim_week WHERE dim = 11; DELETE FROM rollup_dim_4week WHERE dim = 11;"
 	ROLLUP_DIM_BUILD1("rollup_dim_hour", "rollup_hour", 11, "outcome")
 	ROLLUP_DIM_BUILD1("rollup_dim_day", "rollup_day", 11, "outcome")
 	ROLLUP_DIM_COARSE_BUILD_OF("rollup_dim_week", ROLLUP_WEEK_NS_STR, "week", 11)
 	ROLLUP_DIM_COARSE_BUILD_OF("rollup_dim_4week", ROLLUP_4WEEK_NS_STR, "4week", 11),
+	/*
+	 * version 11: the full rollups keyed by bucket and combo (rollup.h),
+	 * so that rollup_day's two indexes carry two integers of the key, not
+	 * thirteen columns. The tables of version 10 are set aside here,
+	 * their rows moved by migrate_11_combo(), which finds each row's
+	 * combo as the writer does.
+	 */
+	"DROP INDEX rollup_day_exe; DROP INDEX rollup_day_domain;"
+	"ALTER TABLE rollup_minute RENAME TO rollup_minute_v10;"
+	"ALTER TABLE rollup_hour RENAME TO rollup_hour_v10;"
+	"ALTER TABLE rollup_day RENAME TO rollup_day_v10;"
+	ROLLUP_TABLE("rollup_minute") ROLLUP_TABLE("rollup_hour") ROLLUP_TABLE("rollup_day"),
 };
 _Static_assert(sizeof(sqlite_schema) / sizeof(sqlite_schema[0]) == SCHEMA_VERSION,
 	       "one entry of sqlite_schema per version");
@@ -228,11 +240,14 @@ static int migrate_7_replay_marks(sqlite3 *h, char *err, size_t errsize)
 		" input_offset INTEGER NOT NULL, ts_ns INTEGER NOT NULL);", err, errsize);
 }
 
+static int migrate_11_combo(sqlite3 *h, char *err, size_t errsize);
+
 /* Steps written as code, by the version they make; run after its statements. */
 static int (*const migrate_steps[SCHEMA_VERSION + 1])(sqlite3 *, char *, size_t) = {
 	[4] = migrate_4_container_names,
 	[6] = migrate_6_outcome,
 	[7] = migrate_7_replay_marks,
+	[11] = migrate_11_combo,
 };
 
 static const char *const ins_rollup_sql[ROLLUP_LEVELS] = {
@@ -861,19 +876,39 @@ static void dim_free(struct dim_row **dt)
 
 static const char *const outcome_name[] = { ROLLUP_OUTCOMES(ROLLUP_OUTCOME_NAME1) };
 
-/* An outcome as the rollups keep it (rollup.h): its number, or its text. */
+/* An outcome's number in the rollups (rollup.h): 0 for none, -1 for a text kept as itself. */
+static int64_t outcome_num(const char *outcome)
+{
+	if (!outcome)
+		return 0;
+	for (size_t n = 1; n < sizeof(outcome_name) / sizeof(outcome_name[0]); n++)
+		if (!strcmp(outcome, outcome_name[n]))
+			return (int64_t)n;
+	return -1;
+}
+
 static void bind_outcome(sqlite3_stmt *st, int i, const char *outcome)
 {
-	if (!outcome) {
-		sqlite3_bind_int64(st, i, 0);
-		return;
+	int64_t n = outcome_num(outcome);
+
+	if (n >= 0)
+		sqlite3_bind_int64(st, i, n);
+	else
+		bind_text(st, i, outcome, strlen(outcome));
+}
+
+int rollup_put(sqlite3 *h, sqlite3_stmt *st, uint64_t combo)
+{
+	for (int probe = 0; probe < ROLLUP_COMBO_PROBES; probe++, combo++) {
+		int r;
+
+		sqlite3_bind_int64(st, 2, (int64_t)combo);
+		r = sqlite3_step(st);
+		sqlite3_reset(st);
+		if (r != SQLITE_DONE || sqlite3_changes(h) > 0)
+			return r;
 	}
-	for (size_t n = 1; n < sizeof(outcome_name) / sizeof(outcome_name[0]); n++)
-		if (!strcmp(outcome, outcome_name[n])) {
-			sqlite3_bind_int64(st, i, (int64_t)n);
-			return;
-		}
-	bind_text(st, i, outcome, strlen(outcome));
+	return SQLITE_FULL;
 }
 
 static int dim_insert(sqlite3_stmt *st, const struct dim_row *dt)
@@ -1006,8 +1041,20 @@ static int write_rollup(struct db *d, const struct batch *b, int level)
 	}
 	for (e = t; e && r == SQLITE_DONE; e = e->hh.next) {
 		int i = 1;
+		struct rollup_key k = {
+			.num = { e->exe[0], e->exe[1], e->exe[2], e->uid, e->rport, e->laddr, e->raddr,
+				 e->domain, e->netns, e->container },
+			.proto = e->proto ? e->proto : "", .proto_len = e->proto ? strlen(e->proto) : 0,
+			.outcome_num = outcome_num(e->outcome),
+		};
 
+		_Static_assert(NLEVELS == 3, "the three executables of rollup_key");
+		if (k.outcome_num < 0) {
+			k.outcome_text = e->outcome;
+			k.outcome_len = strlen(e->outcome);
+		}
 		sqlite3_bind_int64(st, i++, e->bucket);
+		i++;	/* combo: rollup_put() */
 		for (int l = 0; l < NLEVELS; l++)
 			sqlite3_bind_int64(st, i++, e->exe[l]);
 		sqlite3_bind_int64(st, i++, e->uid);
@@ -1025,12 +1072,73 @@ static int write_rollup(struct db *d, const struct batch *b, int level)
 		sqlite3_bind_int64(st, i++, (int64_t)e->events);
 		sqlite3_bind_int64(st, i++, (int64_t)e->first);
 		sqlite3_bind_int64(st, i++, (int64_t)e->last);
-		r = sqlite3_step(st);
-		sqlite3_reset(st);
+		r = rollup_put(d->h, st, rollup_combo(&k));
 	}
 	if (r == SQLITE_DONE && d->ins_dim[level])
 		r = write_dims(d, t, level);
 	ru_free(&t);
+	return r;
+}
+
+/*
+ * Version 11's step: each row of a version-10 full rollup (set aside as
+ * <table>_v10) into the new table, at the combo the writer gives its
+ * combination, then the old tables dropped and rollup_day's indexes made
+ * (once, after the rows: cheaper than row by row).
+ */
+static int migrate_11_level(sqlite3 *h, int level, char *err, size_t errsize)
+{
+	char sql[384];
+	sqlite3_stmt *sel = NULL, *ins = NULL;
+	int r;
+
+	snprintf(sql, sizeof(sql), "SELECT bucket_ns, " ROLLUP_COMBO_COLS ", " ROLLUP_SUM_COLS
+		 " FROM rollup_%s_v10", level_name[level]);
+	r = sqlite3_prepare_v2(h, sql, -1, &sel, NULL);
+	if (r == SQLITE_OK)
+		r = sqlite3_prepare_v2(h, ins_rollup_sql[level], -1, &ins, NULL);
+	while (r == SQLITE_OK && (r = sqlite3_step(sel)) == SQLITE_ROW) {
+		/* the numbers' columns in ROLLUP_COMBO_COLS, counted from bucket_ns */
+		static const int num_col[ROLLUP_COMBO_NUMS] = { 1, 2, 3, 4, 6, 7, 8, 9, 10, 11 };
+		struct rollup_key k = {
+			.proto = (const char *)sqlite3_column_text(sel, 5),
+			.proto_len = (size_t)sqlite3_column_bytes(sel, 5),
+		};
+
+		for (int i = 0; i < ROLLUP_COMBO_NUMS; i++)
+			k.num[i] = sqlite3_column_int64(sel, num_col[i]);
+		if (sqlite3_column_type(sel, 12) == SQLITE_TEXT) {
+			k.outcome_text = (const char *)sqlite3_column_text(sel, 12);
+			k.outcome_len = (size_t)sqlite3_column_bytes(sel, 12);
+		} else {
+			k.outcome_num = sqlite3_column_int64(sel, 12);
+		}
+		/* parameter 2 is the combo; the select's columns are the others, in order */
+		sqlite3_bind_value(ins, 1, sqlite3_column_value(sel, 0));
+		for (int c = 1; c < 19; c++)
+			sqlite3_bind_value(ins, c + 2, sqlite3_column_value(sel, c));
+		r = rollup_put(h, ins, rollup_combo(&k));
+		r = r == SQLITE_DONE ? SQLITE_OK : r;
+	}
+	if (r == SQLITE_DONE)
+		r = SQLITE_OK;
+	if (r != SQLITE_OK)
+		snprintf(err, errsize, "rollup_%s: %s", level_name[level],
+			 r == SQLITE_FULL ? "no free combo" : sqlite3_errmsg(h));
+	sqlite3_finalize(sel);
+	sqlite3_finalize(ins);
+	return r;
+}
+
+static int migrate_11_combo(sqlite3 *h, char *err, size_t errsize)
+{
+	int r = SQLITE_OK;
+
+	for (int l = 0; l < ROLLUP_LEVELS && r == SQLITE_OK; l++)
+		r = migrate_11_level(h, l, err, errsize);
+	if (r == SQLITE_OK)
+		r = exec_sql(h, "DROP TABLE rollup_minute_v10; DROP TABLE rollup_hour_v10;"
+			     " DROP TABLE rollup_day_v10;" ROLLUP_DAY_INDEXES, err, errsize);
 	return r;
 }
 

@@ -225,6 +225,16 @@ int db_set_run(struct db *d, const char *run_id, uint64_t *mark);
  * error code (errmsg set).
  */
 int db_write(struct db *d, const struct batch *b, char *errmsg, size_t errsize);
+/*
+ * Add a full rollup row to its table (lib/rollup.h): st is that table's
+ * ROLLUP_UPSERT with every parameter but the combo (2) bound; combo the
+ * rollup_combo() of its key. The row goes to the first combo on from
+ * there that is free or its combination's own. SQLITE_DONE, SQLITE_FULL
+ * when ROLLUP_COMBO_PROBES are taken, or the error of the step.
+ */
+struct sqlite3;
+struct sqlite3_stmt;
+int rollup_put(struct sqlite3 *h, struct sqlite3_stmt *st, uint64_t combo);
 /* Delete rows and events older than the cut-off, and references nothing uses. */
 int db_retain(struct db *d, uint64_t cutoff_ns, uint64_t *deleted,
 	      char *errmsg, size_t errsize);

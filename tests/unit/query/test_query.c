@@ -157,9 +157,9 @@ static void build_rollups(sqlite3 *h)
 		 " ('week', %lld), ('4week', 0)", (long long)(D0 + 2 * DAY + 13 * HOUR + 7 * MIN),
 		 (long long)(D0 + DAY + 5 * HOUR), (long long)(D0 + 6 * DAY));
 	exec(h, sql);
-	exec(h, ROLLUP_BUILD_OF("rollup_minute", "60000000000", ROLLUP_FROM_STATE("minute"), "0")
-		ROLLUP_BUILD_OF("rollup_hour", "3600000000000", ROLLUP_FROM_STATE("hour"), "0")
-		ROLLUP_BUILD_OF("rollup_day", "86400000000000", "", "0")
+	exec(h, ROLLUP_V10_BUILD_OF("rollup_minute", "60000000000", ROLLUP_FROM_STATE("minute"), "0")
+		ROLLUP_V10_BUILD_OF("rollup_hour", "3600000000000", ROLLUP_FROM_STATE("hour"), "0")
+		ROLLUP_V10_BUILD_OF("rollup_day", "86400000000000", "", "0")
 		ROLLUP_DIM_BUILD("rollup_dim_hour", "rollup_hour")
 		ROLLUP_DIM_BUILD("rollup_dim_day", "rollup_day")
 		ROLLUP_DIM_COARSE_BUILD("rollup_dim_week", ROLLUP_WEEK_NS_STR)
@@ -186,7 +186,8 @@ static void make_fixture(const char *path)
 		"CREATE TABLE events (ts_ns INTEGER NOT NULL, type TEXT NOT NULL, stage TEXT, code TEXT,"
 		" count INTEGER, message TEXT, record TEXT NOT NULL);"
 		"CREATE TABLE rollup_state (level TEXT PRIMARY KEY, from_ns INTEGER NOT NULL);"
-		ROLLUP_TABLE("rollup_minute") ROLLUP_TABLE("rollup_hour") ROLLUP_TABLE("rollup_day")
+		/* keyed as up to version 10: the query core reads the columns, never the key */
+		ROLLUP_V10_TABLE("rollup_minute") ROLLUP_V10_TABLE("rollup_hour") ROLLUP_V10_TABLE("rollup_day")
 		ROLLUP_DIM_TABLE("rollup_dim_hour") ROLLUP_DIM_TABLE("rollup_dim_day")
 		ROLLUP_DIM_TABLE("rollup_dim_week") ROLLUP_DIM_TABLE("rollup_dim_4week")
 		ROLLUP_DAY_INDEXES
