@@ -176,8 +176,6 @@ uint64_t rollup_combo(const struct rollup_key *k);
 	" AND raddr_id = excluded.raddr_id AND domain_id = excluded.domain_id" \
 	" AND netns = excluded.netns AND container_id = excluded.container_id" \
 	" AND outcome IS excluded.outcome"
-/* the combos one row may try before its write fails */
-#define ROLLUP_COMBO_PROBES 4096
 
 /*
  * Dimension rollups, per hour and per day: the sums of one column's each

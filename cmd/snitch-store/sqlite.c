@@ -899,7 +899,8 @@ static void bind_outcome(sqlite3_stmt *st, int i, const char *outcome)
 
 int rollup_put(sqlite3 *h, sqlite3_stmt *st, uint64_t combo)
 {
-	for (int probe = 0; probe < ROLLUP_COMBO_PROBES; probe++, combo++) {
+	/* each miss is another combination's row of the bucket: it ends */
+	for (;; combo++) {
 		int r;
 
 		sqlite3_bind_int64(st, 2, (int64_t)combo);
@@ -908,7 +909,6 @@ int rollup_put(sqlite3 *h, sqlite3_stmt *st, uint64_t combo)
 		if (r != SQLITE_DONE || sqlite3_changes(h) > 0)
 			return r;
 	}
-	return SQLITE_FULL;
 }
 
 static int dim_insert(sqlite3_stmt *st, const struct dim_row *dt)
@@ -1123,8 +1123,7 @@ static int migrate_11_level(sqlite3 *h, int level, char *err, size_t errsize)
 	if (r == SQLITE_DONE)
 		r = SQLITE_OK;
 	if (r != SQLITE_OK)
-		snprintf(err, errsize, "rollup_%s: %s", level_name[level],
-			 r == SQLITE_FULL ? "no free combo" : sqlite3_errmsg(h));
+		snprintf(err, errsize, "rollup_%s: %s", level_name[level], sqlite3_errmsg(h));
 	sqlite3_finalize(sel);
 	sqlite3_finalize(ins);
 	return r;

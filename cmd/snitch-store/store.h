@@ -229,8 +229,8 @@ int db_write(struct db *d, const struct batch *b, char *errmsg, size_t errsize);
  * Add a full rollup row to its table (lib/rollup.h): st is that table's
  * ROLLUP_UPSERT with every parameter but the combo (2) bound; combo the
  * rollup_combo() of its key. The row goes to the first combo on from
- * there that is free or its combination's own. SQLITE_DONE, SQLITE_FULL
- * when ROLLUP_COMBO_PROBES are taken, or the error of the step.
+ * there that is free or its combination's own (at most as many steps as
+ * the bucket has rows). SQLITE_DONE, or the error of the step.
  */
 struct sqlite3;
 struct sqlite3_stmt;

@@ -99,6 +99,19 @@ static const char *rows(int64_t b)
 	return out;
 }
 
+static long long one_int(const char *sql)
+{
+	sqlite3_stmt *st;
+	long long v = -2;
+
+	if (sqlite3_prepare_v2(h, sql, -1, &st, NULL) != SQLITE_OK)
+		return -3;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
 /* the combo of executable exe's row in bucket b, -1 for none */
 static long long combo_of(int64_t b, int64_t exe)
 {
@@ -138,14 +151,15 @@ static void collisions(void)
 	CHECK_EQ_INT(put(3, 7, 1, UINT64_MAX), SQLITE_DONE);
 	CHECK_EQ_INT(put(3, 8, 1, UINT64_MAX), SQLITE_DONE);
 	CHECK(!strcmp(rows(3), "-1:7:1:1 0:8:1:1"));
-	/* ROLLUP_COMBO_PROBES taken by other combinations: refused, nothing written */
-	for (int i = 0; i < ROLLUP_COMBO_PROBES; i++)
+	/* a run of 1,000 combos of other combinations: past its end, and found there */
+	for (int i = 0; i < 1000; i++)
 		CHECK_EQ_INT(put(4, 1000 + i, 1, 5000 + (uint64_t)i), SQLITE_DONE);
-	CHECK_EQ_INT(put(4, 99, 1, 5000), SQLITE_FULL);
-	CHECK_EQ_INT(combo_of(4, 99), -1);
-	/* the next free combo after them is taken */
-	CHECK_EQ_INT(put(4, 99, 1, 5000 + ROLLUP_COMBO_PROBES - 1), SQLITE_DONE);
-	CHECK_EQ_INT(combo_of(4, 99), 5000 + ROLLUP_COMBO_PROBES);
+	CHECK_EQ_INT(put(4, 99, 1, 5000), SQLITE_DONE);
+	CHECK_EQ_INT(combo_of(4, 99), 6000);
+	CHECK_EQ_INT(put(4, 99, 2, 5500), SQLITE_DONE);
+	CHECK_EQ_INT(combo_of(4, 99), 6000);
+	CHECK_EQ_INT(one_int("SELECT send_bytes FROM t WHERE bucket_ns = 4 AND exe_id = 99"), 3);
+	CHECK_EQ_INT(one_int("SELECT count(*) FROM t WHERE bucket_ns = 4"), 1001);
 
 	sqlite3_finalize(up);
 	sqlite3_close(h);
