@@ -16,10 +16,12 @@
  * The key's columns are NOT NULL: a NULL reference id is 0 (ids are
  * content hashes, never 0), a NULL number (uid, rport, netns) is
  * ROLLUP_NONE, a NULL proto is '', a NULL outcome 0. From schema version
- * 11 on, the primary key (WITHOUT ROWID) is (bucket_ns, combo), combo a
- * hash of the other key columns (rollup_combo()): rollup_day's indexes
- * then carry two integers of the key instead of all thirteen columns,
- * which made them as large as the table (docs/performance.md).
+ * 11 on, the primary key (WITHOUT ROWID) is (bucket_ns, exe_id, combo),
+ * combo a hash of the other key columns (rollup_combo()): rollup_day's
+ * indexes then carry three integers of the key instead of all thirteen
+ * columns, which made them as large as the table (docs/performance.md),
+ * and an executable's rows of a bucket stay next to each other (a
+ * drill-down reads them through rollup_day_exe).
  */
 
 #include <stddef.h>
@@ -95,7 +97,7 @@
 /* Version 11's full rollup: one row per bucket and combination. */
 #define ROLLUP_TABLE(name) \
 	"CREATE TABLE " name " (bucket_ns INTEGER NOT NULL, combo INTEGER NOT NULL," \
-	ROLLUP_COLUMNS " PRIMARY KEY (bucket_ns, combo)) WITHOUT ROWID;"
+	ROLLUP_COLUMNS " PRIMARY KEY (bucket_ns, exe_id, combo)) WITHOUT ROWID;"
 
 /*
  * Versions 3 to 10 keyed the table by every column; their migration steps
@@ -160,17 +162,17 @@ uint64_t rollup_combo(const struct rollup_key *k);
 
 /*
  * Add one pre-summed row (bucket, combo, the key's columns, the sums) to a
- * rollup: to the row of its bucket and combo if that is of the same
- * combination; if it is another's, nothing changes (sqlite3_changes() is
- * 0) and the writer tries the next combo.
+ * rollup: to the row of its bucket, executable and combo if that is of
+ * the same combination; if it is another's, nothing changes
+ * (sqlite3_changes() is 0) and the writer tries the next combo.
  */
 #define ROLLUP_UPSERT(name) \
 	"INSERT INTO " name " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)" \
-	" ON CONFLICT (bucket_ns, combo) DO UPDATE SET send_bytes = send_bytes + excluded.send_bytes," \
+	" ON CONFLICT (bucket_ns, exe_id, combo) DO UPDATE SET send_bytes = send_bytes + excluded.send_bytes," \
 	" recv_bytes = recv_bytes + excluded.recv_bytes, conns = conns + excluded.conns," \
 	" events = events + excluded.events, first_ns = min(first_ns, excluded.first_ns)," \
 	" last_ns = max(last_ns, excluded.last_ns)" \
-	" WHERE exe_id = excluded.exe_id AND parent_exe_id = excluded.parent_exe_id" \
+	" WHERE parent_exe_id = excluded.parent_exe_id" \
 	" AND gparent_exe_id = excluded.gparent_exe_id AND uid = excluded.uid" \
 	" AND proto = excluded.proto AND rport = excluded.rport AND laddr_id = excluded.laddr_id" \
 	" AND raddr_id = excluded.raddr_id AND domain_id = excluded.domain_id" \

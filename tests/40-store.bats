@@ -424,10 +424,10 @@ new" ]
 	jq -cn --argjson t "$NOW" '{v:1, type:"error", ts_ns:$t, stage:"snitch-hash", code:"hash_failed", message:"m"}' |
 		"$STORE" --db "$DB"
 	[ "$(q 'pragma user_version')" -eq 11 ]
-	# version 11: the full rollups keyed by bucket and combo, the tables
+	# version 11: the full rollups keyed by bucket, executable and combo, the tables
 	# of version 10 gone, rollup_day's indexes made again
 	for t in rollup_minute rollup_hour rollup_day; do
-		[ "$(q "select group_concat(name, ',') from (select name from pragma_table_info('$t') where pk > 0 order by pk)")" = bucket_ns,combo ]
+		[ "$(q "select group_concat(name, ',') from (select name from pragma_table_info('$t') where pk > 0 order by pk)")" = bucket_ns,exe_id,combo ]
 	done
 	[ "$(q "select count(*) from sqlite_schema where name like '%_v10'")" -eq 0 ]
 	[ "$(q "select group_concat(name, ',') from (select name from pragma_index_list('rollup_day') where origin = 'c' order by name)")" = \

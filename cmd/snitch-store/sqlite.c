@@ -183,9 +183,9 @@ static const char *const sqlite_schema[] = {
 	ROLLUP_DIM_COARSE_BUILD_OF("rollup_dim_week", ROLLUP_WEEK_NS_STR, "week", 11)
 	ROLLUP_DIM_COARSE_BUILD_OF("rollup_dim_4week", ROLLUP_4WEEK_NS_STR, "4week", 11),
 	/*
-	 * version 11: the full rollups keyed by bucket and combo (rollup.h),
-	 * so that rollup_day's two indexes carry two integers of the key, not
-	 * thirteen columns. The tables of version 10 are set aside here,
+	 * version 11: the full rollups keyed by bucket, executable and combo
+	 * (rollup.h), so that rollup_day's two indexes carry three integers
+	 * of the key, not thirteen columns. The tables of version 10 are set aside here,
 	 * their rows moved by migrate_11_combo(), which finds each row's
 	 * combo as the writer does.
 	 */

@@ -57,8 +57,12 @@ static void combo_values(void)
 static sqlite3 *h;
 static sqlite3_stmt *up;
 
-/* one row of executable exe, send bytes, in bucket b, starting at combo */
-static int put(int64_t b, int64_t exe, int64_t send, uint64_t combo)
+/*
+ * one row of executable exe and domain dom, send bytes, in bucket b,
+ * starting at combo (the executable is in the primary key: a collision
+ * is of two combinations of the same one)
+ */
+static int put(int64_t b, int64_t exe, int64_t dom, int64_t send, uint64_t combo)
 {
 	int i = 1;
 
@@ -68,7 +72,7 @@ static int put(int64_t b, int64_t exe, int64_t send, uint64_t combo)
 		if (n == 4)
 			sqlite3_bind_text(up, i++, "tcp", 3, SQLITE_STATIC);
 		else
-			sqlite3_bind_int64(up, i++, n == 0 ? exe : n);
+			sqlite3_bind_int64(up, i++, n == 0 ? exe : n == 8 ? dom : n);
 	}
 	sqlite3_bind_int64(up, i++, send);
 	sqlite3_bind_int64(up, i++, 2 * send);
@@ -79,7 +83,7 @@ static int put(int64_t b, int64_t exe, int64_t send, uint64_t combo)
 	return rollup_put(h, up, combo);
 }
 
-/* "combo:exe:send:conns" of bucket b's rows, in combo order */
+/* "combo:domain:send:conns" of bucket b's rows, in combo order */
 static const char *rows(int64_t b)
 {
 	static char out[512];
@@ -87,7 +91,7 @@ static const char *rows(int64_t b)
 	size_t n = 0;
 
 	out[0] = '\0';
-	if (sqlite3_prepare_v2(h, "SELECT combo, exe_id, send_bytes, conns FROM t WHERE bucket_ns = ?"
+	if (sqlite3_prepare_v2(h, "SELECT combo, domain_id, send_bytes, conns FROM t WHERE bucket_ns = ?"
 			       " ORDER BY combo", -1, &st, NULL) != SQLITE_OK)
 		return "prepare failed";
 	sqlite3_bind_int64(st, 1, b);
@@ -112,17 +116,17 @@ static long long one_int(const char *sql)
 	return v;
 }
 
-/* the combo of executable exe's row in bucket b, -1 for none */
-static long long combo_of(int64_t b, int64_t exe)
+/* the combo of domain dom's row in bucket b, -1 for none */
+static long long combo_of(int64_t b, int64_t dom)
 {
 	sqlite3_stmt *st;
 	long long c = -1;
 
-	if (sqlite3_prepare_v2(h, "SELECT combo FROM t WHERE bucket_ns = ? AND exe_id = ?", -1, &st,
+	if (sqlite3_prepare_v2(h, "SELECT combo FROM t WHERE bucket_ns = ? AND domain_id = ?", -1, &st,
 			       NULL) != SQLITE_OK)
 		return -2;
 	sqlite3_bind_int64(st, 1, b);
-	sqlite3_bind_int64(st, 2, exe);
+	sqlite3_bind_int64(st, 2, dom);
 	if (sqlite3_step(st) == SQLITE_ROW)
 		c = sqlite3_column_int64(st, 0);
 	sqlite3_finalize(st);
@@ -135,30 +139,34 @@ static void collisions(void)
 	CHECK_EQ_INT(sqlite3_exec(h, ROLLUP_TABLE("t"), NULL, NULL, NULL), SQLITE_OK);
 	CHECK_EQ_INT(sqlite3_prepare_v2(h, ROLLUP_UPSERT("t"), -1, &up, NULL), SQLITE_OK);
 
-	CHECK_EQ_INT(put(1, 7, 10, 42), SQLITE_DONE);
+	CHECK_EQ_INT(put(1, 7, 7, 10, 42), SQLITE_DONE);
 	/* another combination at the same combo: the next one */
-	CHECK_EQ_INT(put(1, 8, 5, 42), SQLITE_DONE);
+	CHECK_EQ_INT(put(1, 7, 8, 5, 42), SQLITE_DONE);
 	CHECK(!strcmp(rows(1), "42:7:10:1 43:8:5:1"));
 	/* each adds to its own row, wherever its search starts */
-	CHECK_EQ_INT(put(1, 7, 1, 42), SQLITE_DONE);
-	CHECK_EQ_INT(put(1, 8, 2, 42), SQLITE_DONE);
-	CHECK_EQ_INT(put(1, 9, 3, 43), SQLITE_DONE);
+	CHECK_EQ_INT(put(1, 7, 7, 1, 42), SQLITE_DONE);
+	CHECK_EQ_INT(put(1, 7, 8, 2, 42), SQLITE_DONE);
+	CHECK_EQ_INT(put(1, 7, 9, 3, 43), SQLITE_DONE);
 	CHECK(!strcmp(rows(1), "42:7:11:2 43:8:7:2 44:9:3:1"));
+	/* another executable's too */
+	CHECK_EQ_INT(put(1, 8, 8, 1, 42), SQLITE_DONE);
+	CHECK_EQ_INT(one_int("SELECT combo FROM t WHERE bucket_ns = 1 AND exe_id = 8"), 42);
+	CHECK_EQ_INT(one_int("SELECT count(*) FROM t WHERE bucket_ns = 1"), 4);
 	/* another bucket's combos are its own */
-	CHECK_EQ_INT(put(2, 8, 4, 42), SQLITE_DONE);
+	CHECK_EQ_INT(put(2, 7, 8, 4, 42), SQLITE_DONE);
 	CHECK(!strcmp(rows(2), "42:8:4:1"));
 	/* past the largest combo: the smallest (as SQLite's signed integers) */
-	CHECK_EQ_INT(put(3, 7, 1, UINT64_MAX), SQLITE_DONE);
-	CHECK_EQ_INT(put(3, 8, 1, UINT64_MAX), SQLITE_DONE);
+	CHECK_EQ_INT(put(3, 7, 7, 1, UINT64_MAX), SQLITE_DONE);
+	CHECK_EQ_INT(put(3, 7, 8, 1, UINT64_MAX), SQLITE_DONE);
 	CHECK(!strcmp(rows(3), "-1:7:1:1 0:8:1:1"));
 	/* a run of 1,000 combos of other combinations: past its end, and found there */
 	for (int i = 0; i < 1000; i++)
-		CHECK_EQ_INT(put(4, 1000 + i, 1, 5000 + (uint64_t)i), SQLITE_DONE);
-	CHECK_EQ_INT(put(4, 99, 1, 5000), SQLITE_DONE);
+		CHECK_EQ_INT(put(4, 7, 1000 + i, 1, 5000 + (uint64_t)i), SQLITE_DONE);
+	CHECK_EQ_INT(put(4, 7, 99, 1, 5000), SQLITE_DONE);
 	CHECK_EQ_INT(combo_of(4, 99), 6000);
-	CHECK_EQ_INT(put(4, 99, 2, 5500), SQLITE_DONE);
+	CHECK_EQ_INT(put(4, 7, 99, 2, 5500), SQLITE_DONE);
 	CHECK_EQ_INT(combo_of(4, 99), 6000);
-	CHECK_EQ_INT(one_int("SELECT send_bytes FROM t WHERE bucket_ns = 4 AND exe_id = 99"), 3);
+	CHECK_EQ_INT(one_int("SELECT send_bytes FROM t WHERE bucket_ns = 4 AND domain_id = 99"), 3);
 	CHECK_EQ_INT(one_int("SELECT count(*) FROM t WHERE bucket_ns = 4"), 1001);
 
 	sqlite3_finalize(up);
