@@ -46,7 +46,8 @@ echo "hash ratio: $ratio1 of openssl speed (target >= 0.90)"
 rm -f "$work/gib"
 
 # --- 2. stream pass-through, warm cache ------------------------------------
-example=$(awk '/^### flow/,0' docs/records.md | awk '/^```json$/ { on = 1; next } /^```$/ { exit } on')
+. bench/example.bash
+example=$(flow_example)
 # the example, naming real executables (with paths, as after snitch-resolve)
 line=$(echo "$example" | jq -c \
 	--argjson a "$(stat -L -c '[%d,%i]' /bin/true)" \

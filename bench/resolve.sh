@@ -26,7 +26,8 @@ p0=$$; p1=$(ppid_of $p0); p2=$(ppid_of "$p1")
 read -r a0 s0 d0 i0 <<< "$(ident $p0)"
 read -r a1 s1 d1 i1 <<< "$(ident "$p1")"
 read -r a2 s2 d2 i2 <<< "$(ident "$p2")"
-example=$(awk '/^### flow/,0' docs/records.md | awk '/^```json$/ { on = 1; next } /^```$/ { exit } on')
+. bench/example.bash
+example=$(flow_example)
 line=$(echo "$example" | jq -c \
 	--argjson a "[$a0,$s0,$d0,$i0,$a1,$s1,$d1,$i1,$a2,$s2,$d2,$i2]" \
 	'.pid = $a[0] | .start_ns = $a[1] | .exe_dev = $a[2] | .exe_ino = $a[3]

@@ -16,7 +16,8 @@ work=$(mktemp -d /tmp/snitch-bench.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 
 now() { date +%s%N; }
-example=$(awk '/^### flow/,0' docs/records.md | awk '/^```json$/ { on = 1; next } /^```$/ { exit } on')
+. bench/example.bash
+example=$(flow_example)
 line=$(echo "$example" | jq -c --argjson t "$(now)" '.ts_ns = $t | .to_ns = $t | .from_ns = ($t - 1000000000)
 	| .exe_path = "@EXE@" | .raddr = "@ADDR@" | .domain = "@DOM@" | .lport = "@PORT@"')
 # fill the placeholders in the order they stand in the line

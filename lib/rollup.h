@@ -124,12 +124,12 @@ struct rollup_key {
 
 /*
  * The combo of a key: a 64-bit hash of it, the same in every version of
- * snitch-store (it is on disk). Two combinations of one bucket may hash
- * alike (n rows: about n^2 / 2^65, one chance in 4 billion for a day of
- * 100,000 rows): the writer
- * takes the next free value after it (ROLLUP_UPSERT changes only the row
- * of its own combination), so combo is where a row's search starts, not
- * its identity. The queries never read it.
+ * snitch-store (it is on disk). Two combinations of one bucket and
+ * executable may hash alike (n rows: about n^2 / 2^65, under one chance
+ * in 4 billion for a day of 100,000 rows): the writer takes the next free
+ * value after it (ROLLUP_UPSERT changes only the row of its own
+ * combination), so combo is where a row's search starts, not its
+ * identity. The queries never read it.
  */
 uint64_t rollup_combo(const struct rollup_key *k);
 
