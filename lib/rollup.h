@@ -21,7 +21,7 @@
  * indexes then carry three integers of the key instead of all thirteen
  * columns, which made them as large as the table (docs/performance.md),
  * and an executable's rows of a bucket stay next to each other (a
- * drill-down reads them through rollup_day_exe).
+ * drill-down seeks them day by day, without an index by exe_id).
  */
 
 #include <stddef.h>
@@ -134,12 +134,15 @@ struct rollup_key {
 uint64_t rollup_combo(const struct rollup_key *k);
 
 /*
- * A drill-down into one executable or domain, or a series filtered by one,
- * over months reads only its days' rows.
+ * A series filtered by a domain over months reads only its days' rows.
+ * An executable's rows of a day are together under the primary key from
+ * version 11 on, which the query core seeks day by day; up to version 10
+ * rollup_day had an index by exe_id too.
  */
 #define ROLLUP_DAY_INDEXES \
-	"CREATE INDEX rollup_day_exe ON rollup_day (exe_id, bucket_ns);" \
 	"CREATE INDEX rollup_day_domain ON rollup_day (domain_id, bucket_ns);"
+#define ROLLUP_V10_DAY_INDEXES \
+	"CREATE INDEX rollup_day_exe ON rollup_day (exe_id, bucket_ns);" ROLLUP_DAY_INDEXES
 
 /*
  * Fill a version-10 rollup (ROLLUP_V10_TABLE) from the connections rows

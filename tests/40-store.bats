@@ -425,13 +425,13 @@ new" ]
 		"$STORE" --db "$DB"
 	[ "$(q 'pragma user_version')" -eq 11 ]
 	# version 11: the full rollups keyed by bucket, executable and combo, the tables
-	# of version 10 gone, rollup_day's indexes made again
+	# of version 10 gone, rollup_day's index by domain made again, none by executable
 	for t in rollup_minute rollup_hour rollup_day; do
 		[ "$(q "select group_concat(name, ',') from (select name from pragma_table_info('$t') where pk > 0 order by pk)")" = bucket_ns,exe_id,combo ]
 	done
 	[ "$(q "select count(*) from sqlite_schema where name like '%_v10'")" -eq 0 ]
 	[ "$(q "select group_concat(name, ',') from (select name from pragma_index_list('rollup_day') where origin = 'c' order by name)")" = \
-	  rollup_day_domain,rollup_day_exe ]
+	  rollup_day_domain ]
 	# version 10: the outcome in the rollups' key and a dimension of its own
 	[ "$(q "select quote(outcome) from rollup_day")" = 0 ]
 	[ "$(q "select count(*) from rollup_dim_day where dim = 11 and val = 0")" -eq 1 ]

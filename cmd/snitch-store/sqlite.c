@@ -125,7 +125,7 @@ static const char *const sqlite_schema[] = {
 	"CREATE TABLE rollup_state (level TEXT PRIMARY KEY, from_ns INTEGER NOT NULL);"
 	ROLLUP_V10_TABLE("rollup_minute") ROLLUP_V10_TABLE("rollup_hour") ROLLUP_V10_TABLE("rollup_day")
 	ROLLUP_DIM_TABLE("rollup_dim_hour") ROLLUP_DIM_TABLE("rollup_dim_day")
-	ROLLUP_DAY_INDEXES
+	ROLLUP_V10_DAY_INDEXES
 	"INSERT INTO rollup_state VALUES ('minute',"
 	" (CAST(strftime('%s', 'now') AS INTEGER) - " ROLLUP_MINUTE_KEEP_S_STR ") / 60 * 60 * 1000000000);"
 	"INSERT INTO rollup_state VALUES ('hour',"
@@ -172,7 +172,7 @@ static const char *const sqlite_schema[] = {
 	 */
 	"DROP TABLE rollup_minute; DROP TABLE rollup_hour; DROP TABLE rollup_day;"
 	ROLLUP_V10_TABLE("rollup_minute") ROLLUP_V10_TABLE("rollup_hour") ROLLUP_V10_TABLE("rollup_day")
-	ROLLUP_DAY_INDEXES
+	ROLLUP_V10_DAY_INDEXES
 	ROLLUP_V10_BUILD("rollup_minute", "60000000000", ROLLUP_FROM_STATE("minute"))
 	ROLLUP_V10_BUILD("rollup_hour", "3600000000000", ROLLUP_FROM_STATE("hour"))
 	ROLLUP_V10_BUILD("rollup_day", "86400000000000", "")
@@ -184,8 +184,10 @@ static const char *const sqlite_schema[] = {
 	ROLLUP_DIM_COARSE_BUILD_OF("rollup_dim_4week", ROLLUP_4WEEK_NS_STR, "4week", 11),
 	/*
 	 * version 11: the full rollups keyed by bucket, executable and combo
-	 * (rollup.h), so that rollup_day's two indexes carry three integers
-	 * of the key, not thirteen columns. The tables of version 10 are set aside here,
+	 * (rollup.h), so that rollup_day's index by domain carries three
+	 * integers of the key, not thirteen columns, and its index by
+	 * executable is not needed (an executable's rows of a day are
+	 * together in the table). The tables of version 10 are set aside here,
 	 * their rows moved by migrate_11_combo(), which finds each row's
 	 * combo as the writer does.
 	 */

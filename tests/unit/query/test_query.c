@@ -190,7 +190,7 @@ static void make_fixture(const char *path)
 		ROLLUP_V10_TABLE("rollup_minute") ROLLUP_V10_TABLE("rollup_hour") ROLLUP_V10_TABLE("rollup_day")
 		ROLLUP_DIM_TABLE("rollup_dim_hour") ROLLUP_DIM_TABLE("rollup_dim_day")
 		ROLLUP_DIM_TABLE("rollup_dim_week") ROLLUP_DIM_TABLE("rollup_dim_4week")
-		ROLLUP_DAY_INDEXES
+		ROLLUP_V10_DAY_INDEXES
 		"CREATE INDEX connections_exe ON connections (exe_id, window_start_ns);"
 		"INSERT INTO executables VALUES (11, '/usr/bin/curl', 'curl', '[\"curl\",\"-s\"]', 'aa');"
 		"INSERT INTO executables VALUES (12, '/usr/bin/curl', 'curl', '[\"curl\",\"-s\"]', 'bb');"
