@@ -569,6 +569,8 @@ to_version_10() {
 	[ "$(q 'select count(*) from rollup_day')" -gt 10 ]
 	to_version_10
 	[ "$(q "select count(*) from pragma_table_info('rollup_day') where name = 'combo'")" -eq 0 ]
+	# an index its owner dropped is not missed
+	q 'DROP INDEX rollup_day_exe'
 	"$STORE" --db "$DB" < /dev/null
 	[ "$(q 'pragma user_version')" -eq 11 ]
 	# every row where the writer put it: the same columns, combo and sums

@@ -191,7 +191,7 @@ static const char *const sqlite_schema[] = {
 	 * their rows moved by migrate_11_combo(), which finds each row's
 	 * combo as the writer does.
 	 */
-	"DROP INDEX rollup_day_exe; DROP INDEX rollup_day_domain;"
+	"DROP INDEX IF EXISTS rollup_day_exe; DROP INDEX IF EXISTS rollup_day_domain;"
 	"ALTER TABLE rollup_minute RENAME TO rollup_minute_v10;"
 	"ALTER TABLE rollup_hour RENAME TO rollup_hour_v10;"
 	"ALTER TABLE rollup_day RENAME TO rollup_day_v10;"
