@@ -899,7 +899,7 @@ static void bind_outcome(sqlite3_stmt *st, int i, const char *outcome)
 		bind_text(st, i, outcome, strlen(outcome));
 }
 
-int rollup_put(sqlite3 *h, sqlite3_stmt *st, uint64_t combo)
+int rollup_put_at(sqlite3 *h, sqlite3_stmt *st, uint64_t combo)
 {
 	/* each miss is another combination's row of the bucket: it ends */
 	for (;; combo++) {
@@ -911,6 +911,28 @@ int rollup_put(sqlite3 *h, sqlite3_stmt *st, uint64_t combo)
 		if (r != SQLITE_DONE || sqlite3_changes(h) > 0)
 			return r;
 	}
+}
+
+/*
+ * Add a full rollup row whose bucket (parameter 1) and sums (15 to 20)
+ * are bound: its key's columns (3 to 14) as k has them, at its combo.
+ * The writer and version 11's step both come here, so the two agree.
+ */
+static int rollup_put(sqlite3 *h, sqlite3_stmt *st, const struct rollup_key *k)
+{
+	int i = 3;
+
+	for (int n = 0; n < ROLLUP_COMBO_NUMS; n++) {
+		/* the proto stands after uid (num[3]) in the table */
+		if (n == 4)
+			bind_text(st, i++, k->proto, k->proto_len);
+		sqlite3_bind_int64(st, i++, k->num[n]);
+	}
+	if (k->outcome_text)
+		bind_text(st, i, k->outcome_text, k->outcome_len);
+	else
+		sqlite3_bind_int64(st, i, k->outcome_num);
+	return rollup_put_at(h, st, rollup_combo(k));
 }
 
 static int dim_insert(sqlite3_stmt *st, const struct dim_row *dt)
@@ -992,12 +1014,11 @@ static int write_dims(struct db *d, const struct ru_row *t, int level)
 	return r;
 }
 
-static int write_rollup(struct db *d, const struct batch *b, int level)
+/* A window's rows summed per bucket of a level and rollup key, into *t. */
+static int ru_sum(const struct db *d, const struct batch *b, int level, struct ru_row **t)
 {
 	int64_t ns = rollup_ns[level];
-	struct ru_row *t = NULL, key, *e;
-	sqlite3_stmt *st = d->ins_rollup[level];
-	int r = SQLITE_DONE;
+	struct ru_row key, *e;
 
 	for (const struct conn_row *c = b->rows; c; c = c->hh.next) {
 		memset(&key, 0, sizeof(key));
@@ -1016,19 +1037,16 @@ static int write_rollup(struct db *d, const struct batch *b, int level)
 		key.container = ref_id(c->container);
 		key.proto = c->proto;
 		key.outcome = c->outcome;
-		HASH_FIND(hh, t, &key, RU_KEY_LEN, e);
+		HASH_FIND(hh, *t, &key, RU_KEY_LEN, e);
 		if (!e) {
-			if (!(e = malloc(sizeof(*e)))) {
-				ru_free(&t);
+			if (!(e = malloc(sizeof(*e))))
 				return SQLITE_NOMEM;
-			}
 			*e = key;
 			e->first = c->first_ns;
 			e->last = c->last_ns;
-			HASH_ADD(hh, t, bucket, RU_KEY_LEN, e);
+			HASH_ADD(hh, *t, bucket, RU_KEY_LEN, e);
 			if (!table_added(e, hh)) {
 				free(e);
-				ru_free(&t);
 				return SQLITE_NOMEM;
 			}
 		}
@@ -1041,40 +1059,38 @@ static int write_rollup(struct db *d, const struct batch *b, int level)
 		if (c->last_ns > e->last)
 			e->last = c->last_ns;
 	}
+	return SQLITE_DONE;
+}
+
+static int write_rollup(struct db *d, const struct batch *b, int level)
+{
+	struct ru_row *t = NULL, *e;
+	sqlite3_stmt *st = d->ins_rollup[level];
+	int r = ru_sum(d, b, level, &t);
+
 	for (e = t; e && r == SQLITE_DONE; e = e->hh.next) {
-		int i = 1;
+		/* the key as the table stores it (rollup.h) */
 		struct rollup_key k = {
 			.num = { e->exe[0], e->exe[1], e->exe[2], e->uid, e->rport, e->laddr, e->raddr,
 				 e->domain, e->netns, e->container },
 			.proto = e->proto ? e->proto : "", .proto_len = e->proto ? strlen(e->proto) : 0,
 			.outcome_num = outcome_num(e->outcome),
 		};
+		int i = 15;
 
 		_Static_assert(NLEVELS == 3, "the three executables of rollup_key");
 		if (k.outcome_num < 0) {
 			k.outcome_text = e->outcome;
 			k.outcome_len = strlen(e->outcome);
 		}
-		sqlite3_bind_int64(st, i++, e->bucket);
-		i++;	/* combo: rollup_put() */
-		for (int l = 0; l < NLEVELS; l++)
-			sqlite3_bind_int64(st, i++, e->exe[l]);
-		sqlite3_bind_int64(st, i++, e->uid);
-		bind_text(st, i++, e->proto ? e->proto : "", e->proto ? strlen(e->proto) : 0);
-		sqlite3_bind_int64(st, i++, e->rport);
-		sqlite3_bind_int64(st, i++, e->laddr);
-		sqlite3_bind_int64(st, i++, e->raddr);
-		sqlite3_bind_int64(st, i++, e->domain);
-		sqlite3_bind_int64(st, i++, e->netns);
-		sqlite3_bind_int64(st, i++, e->container);
-		bind_outcome(st, i++, e->outcome);
+		sqlite3_bind_int64(st, 1, e->bucket);
 		sqlite3_bind_int64(st, i++, (int64_t)e->send);
 		sqlite3_bind_int64(st, i++, (int64_t)e->recv);
 		sqlite3_bind_int64(st, i++, (int64_t)e->conns);
 		sqlite3_bind_int64(st, i++, (int64_t)e->events);
 		sqlite3_bind_int64(st, i++, (int64_t)e->first);
 		sqlite3_bind_int64(st, i++, (int64_t)e->last);
-		r = rollup_put(d->h, st, rollup_combo(&k));
+		r = rollup_put(d->h, st, &k);
 	}
 	if (r == SQLITE_DONE && d->ins_dim[level])
 		r = write_dims(d, t, level);
@@ -1115,11 +1131,11 @@ static int migrate_11_level(sqlite3 *h, int level, char *err, size_t errsize)
 		} else {
 			k.outcome_num = sqlite3_column_int64(sel, 12);
 		}
-		/* parameter 2 is the combo; the select's columns are the others, in order */
+		/* the bucket, the sums (the select's last six columns) */
 		sqlite3_bind_value(ins, 1, sqlite3_column_value(sel, 0));
-		for (int c = 1; c < 19; c++)
+		for (int c = 13; c < 19; c++)
 			sqlite3_bind_value(ins, c + 2, sqlite3_column_value(sel, c));
-		r = rollup_put(h, ins, rollup_combo(&k));
+		r = rollup_put(h, ins, &k);
 		r = r == SQLITE_DONE ? SQLITE_OK : r;
 	}
 	if (r == SQLITE_DONE)

@@ -234,7 +234,7 @@ int db_write(struct db *d, const struct batch *b, char *errmsg, size_t errsize);
  */
 struct sqlite3;
 struct sqlite3_stmt;
-int rollup_put(struct sqlite3 *h, struct sqlite3_stmt *st, uint64_t combo);
+int rollup_put_at(struct sqlite3 *h, struct sqlite3_stmt *st, uint64_t combo);
 /* Delete rows and events older than the cut-off, and references nothing uses. */
 int db_retain(struct db *d, uint64_t cutoff_ns, uint64_t *deleted,
 	      char *errmsg, size_t errsize);
