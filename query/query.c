@@ -31,7 +31,7 @@
  * filters on the time itself (lib/rollup.h) */
 #define RAW_SLACK_NS ROLLUP_RAW_SLACK_NS
 
-struct raw_sums;
+struct sums;
 
 struct q_db {
 	sqlite3 *h;
@@ -41,15 +41,15 @@ struct q_db {
 	/* the coarse dimension levels' (rollup.h): INT64_MAX none (schema < 8) */
 	int64_t coarse_from[ROLLUP_COARSE];
 	bool drill_rows;	/* queries read temp.q_drill (q_drill) */
-	bool raw_summed;	/* temp.q_raw holds the running query's raw sums */
-	struct raw_sums *sums;	/* what snitch_raw_sum adds to (sum_raw) */
+	bool summed;	/* temp.q_sums holds the running query's sums */
+	struct sums *sums;	/* what snitch_sum adds to (sum_pieces) */
 	/* the time limit of the public call running (spec->max_ms): depth of
 	 * calls, the deadline (CLOCK_MONOTONIC ns, 0: none) */
 	int depth;
 	int64_t deadline;
 };
 
-static int raw_sum_register(struct q_db *db);
+static int sum_register(struct q_db *db);
 
 static int64_t mono_ns(void)
 {
@@ -320,7 +320,7 @@ int q_open(struct q_db **dbp, const char *path, int busy_ms, char *err, size_t e
 	/* checked every few thousand steps of a statement: spec->max_ms */
 	sqlite3_progress_handler(db->h, 4000, past_deadline, db);
 	if ((r = sqlite3_exec(db->h, "PRAGMA temp_store = MEMORY", NULL, NULL, NULL)) != SQLITE_OK ||
-	    (r = raw_sum_register(db)) != SQLITE_OK) {
+	    (r = sum_register(db)) != SQLITE_OK) {
 		e = sql_err(db->h, r, err, errsize);
 		goto fail;
 	}
@@ -384,7 +384,6 @@ void q_spec_init(struct q_spec *s)
 	s->from_ns = 0;
 	s->until_ns = INT64_MAX;
 	s->group_by = QF_NONE;
-	s->sum_raw_rows = Q_SUM_RAW_ROWS;
 }
 
 int q_field_value(const char *expr, enum q_field *f, const char **value)
@@ -517,7 +516,7 @@ enum src {
 	SRC_RAW, SRC_MINUTE, SRC_HOUR, SRC_DAY, SRC_WEEK, SRC_4WEEK,
 	SRC_DIM_HOUR, SRC_DIM_DAY, SRC_DIM_WEEK, SRC_DIM_4WEEK,
 	SRC_DRILL,	/* a drill-down's rows, read once into temp.q_drill */
-	SRC_SUMMED,	/* the raw pieces of a query, summed in C into temp.q_raw */
+	SRC_SUMMED,	/* a query's pieces, summed in C into temp.q_sums */
 	NSRC
 };
 #define SRC_TOP SRC_4WEEK
@@ -526,7 +525,7 @@ enum src {
 static const char *const src_table[NSRC] = {
 	"connections", "rollup_minute", "rollup_hour", "rollup_day", NULL, NULL,
 	"rollup_dim_hour", "rollup_dim_day", "rollup_dim_week", "rollup_dim_4week", "temp.q_drill",
-	"temp.q_raw",
+	"temp.q_sums",
 };
 static const int64_t src_ns[NSRC] = {
 	0, ROLLUP_MINUTE_NS, ROLLUP_HOUR_NS, ROLLUP_DAY_NS, ROLLUP_WEEK_NS, ROLLUP_4WEEK_NS,
@@ -874,7 +873,7 @@ static void put_piece(struct sql *q, const struct q_spec *s, const struct shape 
 
 	if (pc->src == SRC_SUMMED) {
 		/* summed already, with the columns' names of the pieces below */
-		buf_printf(b, "SELECT %s%ss, r, c, e, f, l FROM temp.q_raw",
+		buf_printf(b, "SELECT %s%ss, r, c, e, f, l FROM temp.q_sums",
 			   sh->key != QF_NONE ? "k, " : "", sh->bucket_ns ? "bk, " : "");
 		return;
 	}
@@ -1042,51 +1041,52 @@ static int prepare_sql(struct q_db *db, struct sql *q, sqlite3_stmt **st, char *
 	return 0;
 }
 
-/* ---- raw pieces of many rows, summed in C ---- */
+/* ---- the pieces summed in C ---- */
 
 /*
- * SQLite groups by sorting: a raw piece grouped in SQL sorts every row it
- * reads (lport over 30 days on bench/query.sh's log: 820,000 rows, 0.39 s
- * of sorting against 0.09 s of reading them). From spec->sum_raw_rows raw
- * rows on, a query with a key or buckets has SQLite hand each raw row to
- * an aggregate function of its own (snitch_raw_sum), which sums them per
- * key and bucket in a hash, and reads the sums back from temp.q_raw as
- * one piece: 28,000 sums there, about 4 MB, where SQLite's sort held
- * 60 MB. Past RAW_SUM_MAX sums (a series of thousands of ports) or
- * RAW_SUM_TEXTS texts as keys it gives up, and SQLite sorts them.
+ * SQLite groups by sorting: every row a piece reads, then every row of the
+ * union (lport over 30 days on bench/query.sh's log: 820,000 raw rows,
+ * 0.39 s of sorting against 0.09 s of reading them, 60 MB; a filter on
+ * the remote port, grouped by domain over a year: 5.5 million rows of
+ * rollup_day, 10 s, 380 MB). So a query with a key or buckets has SQLite
+ * hand each row of its pieces to an aggregate function of its own
+ * (snitch_sum), which sums them per key and bucket in a hash; SQLite then
+ * names and orders the sums, read back from temp.q_sums as one piece.
+ * Past SUM_MAX sums (a series of thousands of ports) or SUM_TEXTS texts
+ * as keys it gives up, and SQLite sums the pieces as before.
  */
-#define RAW_SUM_MAX 50000
-#define RAW_SUM_TEXTS 64
+#define SUM_MAX 50000
+#define SUM_TEXTS 64
 
-struct raw_sum {
+struct sum {
 	int64_t bk, num;
-	const char *text;	/* in raw_sums' texts: compared as a pointer */
+	const char *text;	/* in sums' texts: compared as a pointer */
 	int64_t type;		/* the key's SQLite type */
 	int64_t s, r, c, e, f, l;
 };
 
-#define RAW_SUM_KEY_LEN offsetof(struct raw_sum, s)
+#define SUM_KEY_LEN offsetof(struct sum, s)
 
 /*
- * What snitch_raw_sum adds to: the sums in the order they came, an index
+ * What snitch_sum adds to: the sums in the order they came, an index
  * of them by hash (open addressing, linear probing, at most half full:
  * slot i holds 1 + the sum's position, its hash in hash[]), their texts,
  * why it stopped. Not uthash: its chains cost a cache miss a link, 110 ms
  * of the 260 that the 820,000 rows of lport over 30 days took; an index
  * of 4-byte slots costs about one.
  */
-struct raw_sums {
-	struct raw_sum *v;
+struct sums {
+	struct sum *v;
 	uint32_t *hash;
 	size_t n, cap;
 	uint32_t *slot;
 	size_t nslots;		/* a power of two, or 0 */
 	struct texts ts;
-	int stop;		/* 0, RAW_SUM_GAVE_UP or -ENOMEM */
+	int stop;		/* 0, SUM_GAVE_UP or -ENOMEM */
 };
-#define RAW_SUM_GAVE_UP 1
+#define SUM_GAVE_UP 1
 
-static void raw_sums_free(struct raw_sums *rs)
+static void sums_free(struct sums *rs)
 {
 	free(rs->v);
 	free(rs->hash);
@@ -1096,25 +1096,25 @@ static void raw_sums_free(struct raw_sums *rs)
 }
 
 /* The free slot of hash h, or the one of the sum equal to k. */
-static size_t raw_slot(const struct raw_sums *rs, uint32_t h, const struct raw_sum *k)
+static size_t sum_slot(const struct sums *rs, uint32_t h, const struct sum *k)
 {
 	size_t mask = rs->nslots - 1, i = h & mask;
 
 	for (; rs->slot[i]; i = (i + 1) & mask) {
 		uint32_t x = rs->slot[i] - 1;
 
-		if (rs->hash[x] == h && k && !memcmp(&rs->v[x], k, RAW_SUM_KEY_LEN))
+		if (rs->hash[x] == h && k && !memcmp(&rs->v[x], k, SUM_KEY_LEN))
 			break;
 	}
 	return i;
 }
 
 /* Room for one more sum, the index at most half full: false on ENOMEM. */
-static bool raw_sums_grow(struct raw_sums *rs)
+static bool sums_grow(struct sums *rs)
 {
 	if (rs->n == rs->cap) {
 		size_t cap = rs->cap ? rs->cap * 2 : 1024;
-		struct raw_sum *v = realloc(rs->v, cap * sizeof(*v));
+		struct sum *v = realloc(rs->v, cap * sizeof(*v));
 		uint32_t *h = v ? realloc(rs->hash, cap * sizeof(*h)) : NULL;
 
 		if (v)
@@ -1133,30 +1133,30 @@ static bool raw_sums_grow(struct raw_sums *rs)
 		rs->slot = slot;
 		rs->nslots = ns;
 		for (size_t x = 0; x < rs->n; x++)
-			rs->slot[raw_slot(rs, rs->hash[x], NULL)] = (uint32_t)x + 1;
+			rs->slot[sum_slot(rs, rs->hash[x], NULL)] = (uint32_t)x + 1;
 		free(old);
 	}
 	return true;
 }
 
 /* The sum of key k, made if new: NULL when it stops (rs->stop says why). */
-static struct raw_sum *raw_sum_of(struct raw_sums *rs, const struct raw_sum *k)
+static struct sum *sum_of(struct sums *rs, const struct sum *k)
 {
-	uint32_t h = table_hash(k, RAW_SUM_KEY_LEN);
-	size_t i = rs->nslots ? raw_slot(rs, h, k) : 0;
-	struct raw_sum *e;
+	uint32_t h = table_hash(k, SUM_KEY_LEN);
+	size_t i = rs->nslots ? sum_slot(rs, h, k) : 0;
+	struct sum *e;
 
 	if (rs->nslots && rs->slot[i])
 		return &rs->v[rs->slot[i] - 1];
-	if (rs->n >= RAW_SUM_MAX) {
-		rs->stop = RAW_SUM_GAVE_UP;
+	if (rs->n >= SUM_MAX) {
+		rs->stop = SUM_GAVE_UP;
 		return NULL;
 	}
-	if (!raw_sums_grow(rs)) {
+	if (!sums_grow(rs)) {
 		rs->stop = -ENOMEM;
 		return NULL;
 	}
-	i = raw_slot(rs, h, k);		/* the index may have grown */
+	i = sum_slot(rs, h, k);		/* the index may have grown */
 	e = &rs->v[rs->n];
 	*e = *k;
 	e->f = INT64_MAX;
@@ -1167,15 +1167,15 @@ static struct raw_sum *raw_sum_of(struct raw_sums *rs, const struct raw_sum *k)
 }
 
 /*
- * snitch_raw_sum(key, bucket, send_bytes, recv_bytes, events, first_ns,
- * last_ns): one raw row into the sums. A key that is not a number, a text
+ * snitch_sum(key, bucket, send_bytes, recv_bytes, connections, events,
+ * first_ns, last_ns): one row of a piece into the sums. A key that is not a number, a text
  * or NULL, too many sums or texts: it gives up, which ends the statement.
  */
-static void raw_sum_step(sqlite3_context *ctx, int argc, sqlite3_value **v)
+static void sum_step(sqlite3_context *ctx, int argc, sqlite3_value **v)
 {
 	struct q_db *db = sqlite3_user_data(ctx);
-	struct raw_sums *rs = db->sums;
-	struct raw_sum key, *e;
+	struct sums *rs = db->sums;
+	struct sum key, *e;
 	bool oom = false;
 
 	(void)argc;
@@ -1186,50 +1186,50 @@ static void raw_sum_step(sqlite3_context *ctx, int argc, sqlite3_value **v)
 	else if (key.type == SQLITE_TEXT)
 		key.text = text_of(&rs->ts, (const char *)sqlite3_value_text(v[0]), &oom);
 	else if (key.type != SQLITE_NULL)
-		rs->stop = RAW_SUM_GAVE_UP;
+		rs->stop = SUM_GAVE_UP;
 	if (oom)
 		rs->stop = -ENOMEM;
-	else if (rs->ts.n > RAW_SUM_TEXTS)
-		rs->stop = RAW_SUM_GAVE_UP;
+	else if (rs->ts.n > SUM_TEXTS)
+		rs->stop = SUM_GAVE_UP;
 	key.bk = sqlite3_value_int64(v[1]);
-	if (rs->stop || !(e = raw_sum_of(rs, &key))) {
-		sqlite3_result_error(ctx, "snitch_raw_sum stopped", -1);
+	if (rs->stop || !(e = sum_of(rs, &key))) {
+		sqlite3_result_error(ctx, "snitch_sum stopped", -1);
 		return;
 	}
 	e->s += sqlite3_value_int64(v[2]);
 	e->r += sqlite3_value_int64(v[3]);
-	e->c++;
-	e->e += sqlite3_value_int64(v[4]);
-	if (sqlite3_value_int64(v[5]) < e->f)
-		e->f = sqlite3_value_int64(v[5]);
-	if (sqlite3_value_int64(v[6]) > e->l)
-		e->l = sqlite3_value_int64(v[6]);
+	e->c += sqlite3_value_int64(v[4]);
+	e->e += sqlite3_value_int64(v[5]);
+	if (sqlite3_value_int64(v[6]) < e->f)
+		e->f = sqlite3_value_int64(v[6]);
+	if (sqlite3_value_int64(v[7]) > e->l)
+		e->l = sqlite3_value_int64(v[7]);
 }
 
-static void raw_sum_final(sqlite3_context *ctx)
+static void sum_final(sqlite3_context *ctx)
 {
 	sqlite3_result_null(ctx);
 }
 
 /* The function, on a new connection (q_open). */
-static int raw_sum_register(struct q_db *db)
+static int sum_register(struct q_db *db)
 {
-	return sqlite3_create_function_v2(db->h, "snitch_raw_sum", 7, SQLITE_UTF8 | SQLITE_DIRECTONLY,
-					  db, NULL, raw_sum_step, raw_sum_final, NULL);
+	return sqlite3_create_function_v2(db->h, "snitch_sum", 8, SQLITE_UTF8 | SQLITE_DIRECTONLY,
+					  db, NULL, sum_step, sum_final, NULL);
 }
 
-/* Write the sums to a new temp.q_raw: SQLITE_OK or an SQLite error. */
-static int raw_sums_write(struct q_db *db, const struct raw_sums *rs)
+/* Write the sums to a new temp.q_sums: SQLITE_OK or an SQLite error. */
+static int sums_write(struct q_db *db, const struct sums *rs)
 {
 	sqlite3_stmt *st = NULL;
-	int r = sqlite3_exec(db->h, "DROP TABLE IF EXISTS temp.q_raw;"
-			     " CREATE TEMP TABLE q_raw (k, bk, s, r, c, e, f, l)", NULL, NULL, NULL);
+	int r = sqlite3_exec(db->h, "DROP TABLE IF EXISTS temp.q_sums;"
+			     " CREATE TEMP TABLE q_sums (k, bk, s, r, c, e, f, l)", NULL, NULL, NULL);
 
 	if (r == SQLITE_OK)
-		r = sqlite3_prepare_v2(db->h, "INSERT INTO temp.q_raw VALUES (?,?,?,?,?,?,?,?)", -1,
+		r = sqlite3_prepare_v2(db->h, "INSERT INTO temp.q_sums VALUES (?,?,?,?,?,?,?,?)", -1,
 				       &st, NULL);
 	for (size_t x = 0; r == SQLITE_OK && x < rs->n; x++) {
-		const struct raw_sum *e = &rs->v[x];
+		const struct sum *e = &rs->v[x];
 		const int64_t v[] = { e->bk, e->s, e->r, e->c, e->e, e->f, e->l };
 
 		if (e->type == SQLITE_INTEGER)
@@ -1247,24 +1247,26 @@ static int raw_sums_write(struct q_db *db, const struct raw_sums *rs)
 	return r;
 }
 
-/* One raw piece into the sums: SQLITE_DONE, or why not. */
-static int raw_sum_piece(struct q_db *db, const struct q_spec *s, const struct shape *sh,
-			 const struct plan *p, const struct piece *pc, char *err, size_t errsize)
+/* One piece into the sums: SQLITE_DONE, or why not. */
+static int sum_piece(struct q_db *db, const struct q_spec *s, const struct shape *sh,
+		     const struct plan *p, const struct piece *pc, char *err, size_t errsize)
 {
+	const char *t = pc->src == SRC_RAW ? "window_start_ns" : "bucket_ns";
 	struct sql q = { 0 };
 	sqlite3_stmt *st;
 	int r;
 
-	buf_puts(&q.b, "SELECT snitch_raw_sum(");
+	buf_puts(&q.b, "SELECT snitch_sum(");
 	if (sh->key != QF_NONE)
-		put_col(&q.b, sh->key, SRC_RAW);
+		put_col(&q.b, sh->key, pc->src);
 	else
 		buf_puts(&q.b, "NULL");
 	if (sh->bucket_ns)
-		buf_printf(&q.b, ", window_start_ns - window_start_ns %% %lld", (long long)sh->bucket_ns);
+		buf_printf(&q.b, ", %s - %s %% %lld", t, t, (long long)sh->bucket_ns);
 	else
 		buf_puts(&q.b, ", 0");
-	buf_puts(&q.b, ", send_bytes, recv_bytes, events, first_ns, last_ns) FROM connections");
+	buf_printf(&q.b, ", send_bytes, recv_bytes, %s, events, first_ns, last_ns) FROM %s",
+		   pc->src == SRC_RAW ? "1" : "conns", src_table[pc->src]);
 	put_where(&q, s, pc, p->dim);
 	if ((r = prepare_sql(db, &q, &st, err, errsize)) < 0)
 		return r;
@@ -1275,44 +1277,39 @@ static int raw_sum_piece(struct q_db *db, const struct q_spec *s, const struct s
 }
 
 /*
- * Sum p's raw pieces into temp.q_raw and put one piece that reads it in
- * their place, when it is worth it (above). 0 also when it gave up (the
- * plan unchanged), or -errno with err.
+ * Sum p's pieces into temp.q_sums and make the plan one piece that reads
+ * it, for a query with a key or buckets (above). 0 also when it gave up
+ * (the plan unchanged), or -errno with err.
  */
-static int sum_raw(struct q_db *db, const struct q_spec *s, const struct shape *sh,
-		   struct plan *p, char *err, size_t errsize)
+static int sum_pieces(struct q_db *db, const struct q_spec *s, const struct shape *sh,
+		      struct plan *p, char *err, size_t errsize)
 {
-	struct raw_sums rs = { 0 };
-	size_t n = 0;
+	struct sums rs = { 0 };
 	int r = SQLITE_DONE;
 
-	if (s->raw_only || !s->sum_raw_rows || p->raw_rows < s->sum_raw_rows ||
-	    (sh->key == QF_NONE && !sh->bucket_ns) || sh->mode == MODE_ROWS)
+	if (s->raw_only || s->sql_sums || (sh->key == QF_NONE && !sh->bucket_ns) ||
+	    sh->mode == MODE_ROWS)
 		return 0;
 	db->sums = &rs;
 	for (size_t i = 0; i < p->n && r == SQLITE_DONE; i++)
-		if (p->p[i].src == SRC_RAW)
-			r = raw_sum_piece(db, s, sh, p, &p->p[i], err, errsize);
+		r = sum_piece(db, s, sh, p, &p->p[i], err, errsize);
 	if (r < 0) {
 		/* prepare_sql said why */
-	} else if (rs.stop == RAW_SUM_GAVE_UP) {
+	} else if (rs.stop == SUM_GAVE_UP) {
 		r = 0;		/* SQLite sums them */
 	} else if (rs.stop) {
 		snprintf(err, errsize, "out of memory");
 		r = -ENOMEM;
-	} else if (r != SQLITE_DONE || (r = raw_sums_write(db, &rs)) != SQLITE_OK) {
+	} else if (r != SQLITE_DONE || (r = sums_write(db, &rs)) != SQLITE_OK) {
 		r = sql_err(db->h, r, err, errsize);
 	} else {
-		for (size_t i = 0; i < p->n; i++)
-			if (p->p[i].src != SRC_RAW)
-				p->p[n++] = p->p[i];
-		p->p[n++] = (struct piece){ SRC_SUMMED, 0, 0, 0, 0 };
-		p->n = n;
-		db->raw_summed = true;
+		p->p[0] = (struct piece){ SRC_SUMMED, 0, 0, 0, 0 };
+		p->n = 1;
+		db->summed = true;
 		r = 0;
 	}
 	db->sums = NULL;
-	raw_sums_free(&rs);
+	sums_free(&rs);
 	return r;
 }
 
@@ -1325,7 +1322,7 @@ static int run(struct q_db *db, const struct q_spec *s, const struct shape *sh,
 	int r = SQLITE_OK, ret;
 
 	if ((ret = plan_checked(db, s, sh, &p, err, errsize)) < 0 ||
-	    (ret = sum_raw(db, s, sh, &p, err, errsize)) < 0)
+	    (ret = sum_pieces(db, s, sh, &p, err, errsize)) < 0)
 		return ret;
 	build(db, &q, s, sh, &p);
 	if ((ret = prepare_sql(db, &q, &st, err, errsize)) < 0)
@@ -1357,9 +1354,9 @@ static int run(struct q_db *db, const struct q_spec *s, const struct shape *sh,
 		ret = sql_err(db->h, r, err, errsize);
 	sqlite3_finalize(st);
 out:
-	if (db->raw_summed) {
-		db->raw_summed = false;
-		(void)sqlite3_exec(db->h, "DROP TABLE IF EXISTS temp.q_raw", NULL, NULL, NULL);
+	if (db->summed) {
+		db->summed = false;
+		(void)sqlite3_exec(db->h, "DROP TABLE IF EXISTS temp.q_sums", NULL, NULL, NULL);
 	}
 	return ret;
 }

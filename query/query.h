@@ -126,12 +126,8 @@ struct q_spec {
 	uint64_t max_raw_rows;		/* 0: no limit; else -E2BIG beyond it */
 	uint32_t max_ms;		/* 0: no limit; else -ETIMEDOUT once the call ran this long */
 	bool raw_only;			/* the raw table only (tests, bench/query.sh) */
-	/* from this many raw rows on, a grouped query or a series sums them
-	 * in C rather than by SQLite's sort (q_spec_init: Q_SUM_RAW_ROWS);
-	 * 0: never */
-	uint64_t sum_raw_rows;
+	bool sql_sums;			/* groups summed by SQLite's GROUP BY, not in C (tests) */
 };
-#define Q_SUM_RAW_ROWS 20000
 
 /* All time, no grouping, no filter, no limit. */
 void q_spec_init(struct q_spec *s);

@@ -88,7 +88,7 @@ query_sums() {
 		WHERE lport IS NOT 32768 GROUP BY proto" | sort)
 	[ "$(wc -l <<< "$got")" -eq 2 ]
 	[ "$got" = "$want" ]
-	# more (port, minute) sums than snitch_raw_sum keeps (50,000): SQLite sums them, the same answer
+	# more (port, minute) sums than snitch_sum keeps (50,000): SQLite sums them, the same answer
 	a=$("$QUERY" --db "$DB" --since all --series 1m --group-by lport --top 3 --json)
 	b=$("$QUERY" --db "$DB" --since all --series 1m --group-by lport --top 3 --json --raw)
 	[ "$(wc -l <<< "$a")" -gt 1000 ]

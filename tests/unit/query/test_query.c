@@ -285,15 +285,15 @@ static bool fixture_has(int f)
 }
 
 /*
- * Q_SUM_RAW_ROWS, then 1: every raw piece of a grouped query or a series
- * summed in C (snitch_raw_sum) rather than by SQLite's GROUP BY.
+ * false, then true: the pieces of a grouped query or a series summed in C
+ * (snitch_sum), then by SQLite's GROUP BY, as when the sums are too many.
  */
-static uint64_t sum_raw_rows = Q_SUM_RAW_ROWS;
+static bool sql_sums;
 
 static void spec_init(struct q_spec *s)
 {
 	q_spec_init(s);
-	s->sum_raw_rows = sum_raw_rows;
+	s->sql_sums = sql_sums;
 }
 
 static void compare_groups(struct q_db *db)
@@ -898,13 +898,13 @@ int main(void)
 	compare_drills(db);
 	compare_same_dim(db);
 	compare_series(db);
-	/* the same answers with the raw rows summed in C */
-	sum_raw_rows = 1;
+	/* the same answers with the pieces summed by SQLite */
+	sql_sums = true;
 	compare_groups(db);
 	compare_filters(db);
 	compare_same_dim(db);
 	compare_series(db);
-	sum_raw_rows = Q_SUM_RAW_ROWS;
+	sql_sums = false;
 	errors(db);
 	known_sums(db);
 	known_lists(db);
