@@ -567,12 +567,12 @@ static void put_col(struct buf *b, enum q_field f, enum src src)
 	}
 }
 
-static void put_filter(struct sql *q, const struct q_filter *f, enum src src)
+/* Whether a row of src passes f: an SQL condition, its value bound. */
+static void put_cond(struct sql *q, const struct q_filter *f, enum src src)
 {
 	const struct fdef *d = &fields[f->field];
 	struct buf *b = &q->b;
 
-	buf_puts(b, " AND ");
 	if (d->table) {
 		/* the ids whose value matches: a small set, looked up once */
 		bool in = f->value ? !f->exclude : f->exclude;
@@ -600,6 +600,12 @@ static void put_filter(struct sql *q, const struct q_filter *f, enum src src)
 	}
 }
 
+static void put_filter(struct sql *q, const struct q_filter *f, enum src src)
+{
+	buf_puts(&q->b, " AND ");
+	put_cond(q, f, src);
+}
+
 /* One piece of the range, answered by one source. */
 struct piece {
 	enum src src;
@@ -622,6 +628,9 @@ struct shape {
 	enum q_field key;		/* QF_NONE: no key */
 	int64_t bucket_ns;		/* series: 0 none */
 	int mode;			/* MODE_* */
+	/* a series of the top groups: the keys it keeps (the rows not
+	 * "other"); snitch_sum sums the rest as one "other" per bucket */
+	const struct q_rows *keep;
 };
 
 /* MODE_ROWS: the rows themselves (drill_rows): never the dimension rollups */
@@ -897,9 +906,15 @@ static void put_piece(struct sql *q, const struct q_spec *s, const struct shape 
 	}
 }
 
+/* Whether the plan reads sums that keep only sh->keep's keys (sum_pieces). */
+static bool kept_sums(const struct shape *sh, const struct plan *p)
+{
+	return sh->keep && sh->key != QF_NONE && p->n == 1 && p->p[0].src == SRC_SUMMED;
+}
+
 /*
- * The whole query. Columns: key, extra, NULL, bucket, s, r, c, e, f, l
- * (MODE_EXES: path, sha256, name, 0, s, r, c, e, f, l).
+ * The whole query. Columns: key, extra, other (or NULL), bucket, s, r, c,
+ * e, f, l (MODE_EXES: path, sha256, name, 0, s, r, c, e, f, l).
  */
 static void build(struct q_db *db, struct sql *q, const struct q_spec *s, const struct shape *sh,
 		  const struct plan *p)
@@ -916,8 +931,11 @@ static void build(struct q_db *db, struct sql *q, const struct q_spec *s, const 
 			   sh->key == QF_RADDR && db->country ? "max(t.country)" : "NULL");
 	else
 		buf_puts(b, "SELECT u.k, NULL, ");
+	/* the third column: whether the row sums the groups not kept (summed
+	 * series of the top groups), else NULL; the name of an executable */
 	if (sh->mode != MODE_EXES)
-		buf_puts(b, sh->bucket_ns ? "NULL, u.bk," : "NULL, 0,");
+		buf_printf(b, "%s, %s,", kept_sums(sh, p) ? "typeof(u.k) = 'blob'" : "NULL",
+			   sh->bucket_ns ? "u.bk" : "0");
 	buf_puts(b, " sum(u.s) AS ts, sum(u.r) AS tr, sum(u.c), sum(u.e), min(u.f), max(u.l) FROM (");
 	for (size_t i = 0; i < p->n; i++) {
 		if (i)
@@ -933,6 +951,8 @@ static void build(struct q_db *db, struct sql *q, const struct q_spec *s, const 
 		buf_puts(b, " GROUP BY ");
 		if (d)
 			buf_puts(b, d->table ? "1" : "u.k");
+		if (d && kept_sums(sh, p))
+			buf_puts(b, ", 3");
 		if (sh->bucket_ns)
 			buf_puts(b, d ? ", u.bk" : "u.bk");
 		buf_puts(b, sh->bucket_ns ? " ORDER BY 4, ts + tr DESC, 1" : " ORDER BY ts + tr DESC, 1");
@@ -977,6 +997,7 @@ static const char *text_of(struct texts *ts, const char *s, bool *oom)
 /* Rows of a run, as the callback sees them. */
 struct qrow {
 	const char *key, *extra, *sha;
+	bool other;		/* the sums of the groups a series does not keep */
 	int64_t bucket;
 	int64_t s, r, c, e, f, l;
 };
@@ -1185,7 +1206,7 @@ static void sum_step(sqlite3_context *ctx, int argc, sqlite3_value **v)
 		key.num = sqlite3_value_int64(v[0]);
 	else if (key.type == SQLITE_TEXT)
 		key.text = text_of(&rs->ts, (const char *)sqlite3_value_text(v[0]), &oom);
-	else if (key.type != SQLITE_NULL)
+	else if (key.type != SQLITE_NULL && key.type != SQLITE_BLOB)	/* a blob: "other" */
 		rs->stop = SUM_GAVE_UP;
 	if (oom)
 		rs->stop = -ENOMEM;
@@ -1236,6 +1257,8 @@ static int sums_write(struct q_db *db, const struct sums *rs)
 			sqlite3_bind_int64(st, 1, e->num);
 		else if (e->type == SQLITE_TEXT)
 			sqlite3_bind_text(st, 1, e->text, -1, SQLITE_STATIC);
+		else if (e->type == SQLITE_BLOB)
+			sqlite3_bind_zeroblob(st, 1, 0);
 		else
 			sqlite3_bind_null(st, 1);
 		for (size_t k = 0; k < sizeof(v) / sizeof(v[0]); k++)
@@ -1257,10 +1280,28 @@ static int sum_piece(struct q_db *db, const struct q_spec *s, const struct shape
 	int r;
 
 	buf_puts(&q.b, "SELECT snitch_sum(");
-	if (sh->key != QF_NONE)
+	if (sh->key != QF_NONE && sh->keep) {
+		/* a key kept as itself, any other as the empty blob, which no key is */
+		size_t n = 0;
+
+		buf_puts(&q.b, "CASE WHEN ");
+		for (size_t i = 0; i < sh->keep->n; i++) {
+			const struct q_filter f = { sh->key, false, sh->keep->v[i].key };
+
+			if (sh->keep->v[i].other)
+				continue;
+			buf_puts(&q.b, n++ ? " OR (" : "(");
+			put_cond(&q, &f, pc->src);
+			buf_putc(&q.b, ')');
+		}
+		buf_puts(&q.b, n ? " THEN " : "0 THEN ");
 		put_col(&q.b, sh->key, pc->src);
-	else
+		buf_puts(&q.b, " ELSE x'' END");
+	} else if (sh->key != QF_NONE) {
+		put_col(&q.b, sh->key, pc->src);
+	} else {
 		buf_puts(&q.b, "NULL");
+	}
 	if (sh->bucket_ns)
 		buf_printf(&q.b, ", %s - %s %% %lld", t, t, (long long)sh->bucket_ns);
 	else
@@ -1340,6 +1381,8 @@ static int run(struct q_db *db, const struct q_spec *s, const struct shape *sh,
 		if (sh->mode == MODE_EXES) {
 			row.sha = row.extra;
 			row.extra = (const char *)sqlite3_column_text(st, 2);
+		} else {
+			row.other = sqlite3_column_int(st, 2) != 0;
 		}
 		r = SQLITE_OK;
 		/* an aggregate over no row at all: no row */
@@ -1426,7 +1469,7 @@ static void fold_other(struct q_rows *rs, size_t top)
 static int group(struct q_db *db, const struct q_spec *s, enum q_field f, size_t top,
 		 struct q_rows *out, char *err, size_t errsize)
 {
-	struct shape sh = { f, 0, MODE_GROUP };
+	struct shape sh = { f, 0, MODE_GROUP, NULL };
 	int r;
 
 	memset(out, 0, sizeof(*out));
@@ -1579,7 +1622,7 @@ static int add_totals(void *ctx, const struct qrow *x)
 
 static int do_totals(struct q_db *db, const struct q_spec *s, struct q_totals *out, char *err,      size_t errsize)
 {
-	struct shape sh = { QF_NONE, 0, MODE_GROUP };
+	struct shape sh = { QF_NONE, 0, MODE_GROUP, NULL };
 	struct q_rows now = { 0 }, before = { 0 };
 	sqlite3_stmt *st;
 	int r;
@@ -1640,9 +1683,9 @@ static int add_point(void *ctx, const struct qrow *x)
 	struct series_ctx *c = ctx;
 	struct q_series *se = c->out;
 	struct q_point *pt;
-	bool kept = !c->grouped || !c->top;
+	bool kept = !x->other && (!c->grouped || !c->top);
 
-	for (size_t i = 0; !kept && i < c->top->n; i++)
+	for (size_t i = 0; !kept && !x->other && i < c->top->n; i++)
 		if (!c->top->v[i].other && !cmp_key(c->top->v[i].key, x->key))
 			kept = true;
 	if (se->n == c->cap) {
@@ -1720,7 +1763,7 @@ static int do_series(struct q_db *db, const struct q_spec *s, struct q_series *o
 {
 	struct q_rows top = { 0 };
 	struct series_ctx c = { out, NULL, s->group_by != QF_NONE, 0 };
-	struct shape sh = { s->group_by, s->bucket_ns, MODE_GROUP };
+	struct shape sh = { s->group_by, s->bucket_ns, MODE_GROUP, NULL };
 	int r;
 
 	memset(out, 0, sizeof(*out));
@@ -1732,6 +1775,7 @@ static int do_series(struct q_db *db, const struct q_spec *s, struct q_series *o
 		if ((r = group(db, s, s->group_by, s->top, &top, err, errsize)) < 0)
 			return r;
 		c.top = &top;
+		sh.keep = &top;
 	}
 	r = run(db, s, &sh, add_point, &c, err, errsize);
 	q_rows_free(&top);
@@ -1872,7 +1916,7 @@ static int drill_write(struct q_db *db, const struct drill_row *t, char *err, si
  */
 static int drill_rows(struct q_db *db, const struct q_spec *s, char *err, size_t errsize)
 {
-	const struct shape sh = { QF_NONE, 0, MODE_ROWS };
+	const struct shape sh = { QF_NONE, 0, MODE_ROWS, NULL };
 	struct drill_row *t = NULL;
 	struct texts ds = { 0 };
 	struct sql q = { 0 };
@@ -2047,7 +2091,7 @@ static int cmp_exe(const void *a, const void *b)
 
 static int do_executables(struct q_db *db, const struct q_spec *s, struct q_exes *out, char *err, 	  size_t errsize)
 {
-	struct shape sh = { QF_EXE, 0, MODE_EXES };
+	struct shape sh = { QF_EXE, 0, MODE_EXES, NULL };
 	struct exes_ctx c = { out, 0 };
 	int r;
 
