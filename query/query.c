@@ -1107,95 +1107,97 @@ struct sums {
 };
 #define SUM_GAVE_UP 1
 
-static void sums_free(struct sums *rs)
+static void sums_free(struct sums *sm)
 {
-	free(rs->v);
-	free(rs->hash);
-	free(rs->slot);
-	texts_free(&rs->ts);
-	memset(rs, 0, sizeof(*rs));
+	free(sm->v);
+	free(sm->hash);
+	free(sm->slot);
+	texts_free(&sm->ts);
+	memset(sm, 0, sizeof(*sm));
 }
 
 /* The free slot of hash h, or the one of the sum equal to k. */
-static size_t sum_slot(const struct sums *rs, uint32_t h, const struct sum *k)
+static size_t sum_slot(const struct sums *sm, uint32_t h, const struct sum *k)
 {
-	size_t mask = rs->nslots - 1, i = h & mask;
+	size_t mask = sm->nslots - 1, i = h & mask;
 
-	for (; rs->slot[i]; i = (i + 1) & mask) {
-		uint32_t x = rs->slot[i] - 1;
+	for (; sm->slot[i]; i = (i + 1) & mask) {
+		uint32_t x = sm->slot[i] - 1;
 
-		if (rs->hash[x] == h && k && !memcmp(&rs->v[x], k, SUM_KEY_LEN))
+		if (sm->hash[x] == h && k && !memcmp(&sm->v[x], k, SUM_KEY_LEN))
 			break;
 	}
 	return i;
 }
 
 /* Room for one more sum, the index at most half full: false on ENOMEM. */
-static bool sums_grow(struct sums *rs)
+static bool sums_grow(struct sums *sm)
 {
-	if (rs->n == rs->cap) {
-		size_t cap = rs->cap ? rs->cap * 2 : 1024;
-		struct sum *v = realloc(rs->v, cap * sizeof(*v));
-		uint32_t *h = v ? realloc(rs->hash, cap * sizeof(*h)) : NULL;
+	if (sm->n == sm->cap) {
+		size_t cap = sm->cap ? sm->cap * 2 : 1024;
+		struct sum *v = realloc(sm->v, cap * sizeof(*v));
+		uint32_t *h = v ? realloc(sm->hash, cap * sizeof(*h)) : NULL;
 
 		if (v)
-			rs->v = v;
+			sm->v = v;
 		if (!h)
 			return false;
-		rs->hash = h;
-		rs->cap = cap;
+		sm->hash = h;
+		sm->cap = cap;
 	}
-	if (2 * (rs->n + 1) > rs->nslots) {
-		size_t ns = rs->nslots ? rs->nslots * 2 : 2048;
-		uint32_t *old = rs->slot, *slot = calloc(ns, sizeof(*slot));
+	if (2 * (sm->n + 1) > sm->nslots) {
+		size_t ns = sm->nslots ? sm->nslots * 2 : 2048;
+		uint32_t *old = sm->slot, *slot = calloc(ns, sizeof(*slot));
 
 		if (!slot)
 			return false;
-		rs->slot = slot;
-		rs->nslots = ns;
-		for (size_t x = 0; x < rs->n; x++)
-			rs->slot[sum_slot(rs, rs->hash[x], NULL)] = (uint32_t)x + 1;
+		sm->slot = slot;
+		sm->nslots = ns;
+		for (size_t x = 0; x < sm->n; x++)
+			sm->slot[sum_slot(sm, sm->hash[x], NULL)] = (uint32_t)x + 1;
 		free(old);
 	}
 	return true;
 }
 
-/* The sum of key k, made if new: NULL when it stops (rs->stop says why). */
-static struct sum *sum_of(struct sums *rs, const struct sum *k)
+/* The sum of key k, made if new: NULL when it stops (sm->stop says why). */
+static struct sum *sum_of(struct sums *sm, const struct sum *k)
 {
 	uint32_t h = table_hash(k, SUM_KEY_LEN);
-	size_t i = rs->nslots ? sum_slot(rs, h, k) : 0;
+	size_t i = sm->nslots ? sum_slot(sm, h, k) : 0;
 	struct sum *e;
 
-	if (rs->nslots && rs->slot[i])
-		return &rs->v[rs->slot[i] - 1];
-	if (rs->n >= SUM_MAX) {
-		rs->stop = SUM_GAVE_UP;
+	if (sm->nslots && sm->slot[i])
+		return &sm->v[sm->slot[i] - 1];
+	if (sm->n >= SUM_MAX) {
+		sm->stop = SUM_GAVE_UP;
 		return NULL;
 	}
-	if (!sums_grow(rs)) {
-		rs->stop = -ENOMEM;
+	if (!sums_grow(sm)) {
+		sm->stop = -ENOMEM;
 		return NULL;
 	}
-	i = sum_slot(rs, h, k);		/* the index may have grown */
-	e = &rs->v[rs->n];
+	i = sum_slot(sm, h, k);		/* the index may have grown */
+	e = &sm->v[sm->n];
 	*e = *k;
 	e->f = INT64_MAX;
 	e->l = INT64_MIN;
-	rs->hash[rs->n] = h;
-	rs->slot[i] = (uint32_t)++rs->n;
+	sm->hash[sm->n] = h;
+	sm->slot[i] = (uint32_t)++sm->n;
 	return e;
 }
 
 /*
  * snitch_sum(key, bucket, send_bytes, recv_bytes, connections, events,
- * first_ns, last_ns): one row of a piece into the sums. A key that is not a number, a text
- * or NULL, too many sums or texts: it gives up, which ends the statement.
+ * first_ns, last_ns): one row of a piece into the sums. The key is a
+ * number, a text, NULL, or the empty blob for the groups a series does
+ * not keep; anything else, or too many sums or texts, and it gives up,
+ * which ends the statement.
  */
 static void sum_step(sqlite3_context *ctx, int argc, sqlite3_value **v)
 {
 	struct q_db *db = sqlite3_user_data(ctx);
-	struct sums *rs = db->sums;
+	struct sums *sm = db->sums;
 	struct sum key, *e;
 	bool oom = false;
 
@@ -1205,15 +1207,15 @@ static void sum_step(sqlite3_context *ctx, int argc, sqlite3_value **v)
 	if (key.type == SQLITE_INTEGER)
 		key.num = sqlite3_value_int64(v[0]);
 	else if (key.type == SQLITE_TEXT)
-		key.text = text_of(&rs->ts, (const char *)sqlite3_value_text(v[0]), &oom);
+		key.text = text_of(&sm->ts, (const char *)sqlite3_value_text(v[0]), &oom);
 	else if (key.type != SQLITE_NULL && key.type != SQLITE_BLOB)	/* a blob: "other" */
-		rs->stop = SUM_GAVE_UP;
+		sm->stop = SUM_GAVE_UP;
 	if (oom)
-		rs->stop = -ENOMEM;
-	else if (rs->ts.n > SUM_TEXTS)
-		rs->stop = SUM_GAVE_UP;
+		sm->stop = -ENOMEM;
+	else if (sm->ts.n > SUM_TEXTS)
+		sm->stop = SUM_GAVE_UP;
 	key.bk = sqlite3_value_int64(v[1]);
-	if (rs->stop || !(e = sum_of(rs, &key))) {
+	if (sm->stop || !(e = sum_of(sm, &key))) {
 		sqlite3_result_error(ctx, "snitch_sum stopped", -1);
 		return;
 	}
@@ -1240,7 +1242,7 @@ static int sum_register(struct q_db *db)
 }
 
 /* Write the sums to a new temp.q_sums: SQLITE_OK or an SQLite error. */
-static int sums_write(struct q_db *db, const struct sums *rs)
+static int sums_write(struct q_db *db, const struct sums *sm)
 {
 	sqlite3_stmt *st = NULL;
 	int r = sqlite3_exec(db->h, "DROP TABLE IF EXISTS temp.q_sums;"
@@ -1249,8 +1251,8 @@ static int sums_write(struct q_db *db, const struct sums *rs)
 	if (r == SQLITE_OK)
 		r = sqlite3_prepare_v2(db->h, "INSERT INTO temp.q_sums VALUES (?,?,?,?,?,?,?,?)", -1,
 				       &st, NULL);
-	for (size_t x = 0; r == SQLITE_OK && x < rs->n; x++) {
-		const struct sum *e = &rs->v[x];
+	for (size_t x = 0; r == SQLITE_OK && x < sm->n; x++) {
+		const struct sum *e = &sm->v[x];
 		const int64_t v[] = { e->bk, e->s, e->r, e->c, e->e, e->f, e->l };
 
 		if (e->type == SQLITE_INTEGER)
@@ -1325,23 +1327,23 @@ static int sum_piece(struct q_db *db, const struct q_spec *s, const struct shape
 static int sum_pieces(struct q_db *db, const struct q_spec *s, const struct shape *sh,
 		      struct plan *p, char *err, size_t errsize)
 {
-	struct sums rs = { 0 };
+	struct sums sm = { 0 };
 	int r = SQLITE_DONE;
 
 	if (s->raw_only || s->sql_sums || (sh->key == QF_NONE && !sh->bucket_ns) ||
 	    sh->mode == MODE_ROWS)
 		return 0;
-	db->sums = &rs;
+	db->sums = &sm;
 	for (size_t i = 0; i < p->n && r == SQLITE_DONE; i++)
 		r = sum_piece(db, s, sh, p, &p->p[i], err, errsize);
 	if (r < 0) {
 		/* prepare_sql said why */
-	} else if (rs.stop == SUM_GAVE_UP) {
+	} else if (sm.stop == SUM_GAVE_UP) {
 		r = 0;		/* SQLite sums them */
-	} else if (rs.stop) {
+	} else if (sm.stop) {
 		snprintf(err, errsize, "out of memory");
 		r = -ENOMEM;
-	} else if (r != SQLITE_DONE || (r = sums_write(db, &rs)) != SQLITE_OK) {
+	} else if (r != SQLITE_DONE || (r = sums_write(db, &sm)) != SQLITE_OK) {
 		r = sql_err(db->h, r, err, errsize);
 	} else {
 		p->p[0] = (struct piece){ SRC_SUMMED, 0, 0, 0, 0 };
@@ -1350,7 +1352,7 @@ static int sum_pieces(struct q_db *db, const struct q_spec *s, const struct shap
 		r = 0;
 	}
 	db->sums = NULL;
-	sums_free(&rs);
+	sums_free(&sm);
 	return r;
 }
 
