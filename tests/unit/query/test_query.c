@@ -481,50 +481,40 @@ static void compare_drills(struct q_db *db)
 	}
 }
 
+/* The series of range r by field f (QF_NONE: none), its top two and "other", equals the raw one. */
+static void series_vs_raw(struct q_db *db, size_t r, enum q_field f, int64_t bucket_ns)
+{
+	struct q_spec s;
+	struct q_series a, b;
+	char err[256];
+
+	spec_init(&s);
+	s.from_ns = ranges[r][0];
+	s.until_ns = ranges[r][1];
+	s.group_by = f;
+	s.top = 2;
+	s.bucket_ns = bucket_ns;
+	CHECK(q_series(db, &s, &a, err, sizeof(err)) == 0);
+	s.raw_only = true;
+	CHECK(q_series(db, &s, &b, err, sizeof(err)) == 0);
+	CHECK(series_equal(&a, &b) ||
+	      (fprintf(stderr, "range %zu series of %s by %lld ns\n", r,
+		       f == QF_NONE ? "all" : q_field_name(f), (long long)bucket_ns), 0));
+	q_series_free(&a);
+	q_series_free(&b);
+}
+
 static void compare_series(struct q_db *db)
 {
 	static const int64_t buckets[] = { MIN, 5 * MIN, HOUR, 6 * HOUR, DAY, 7 * 1000000000LL };
-	char err[256];
 
 	for (size_t r = 0; r < NRANGES; r++) {
-		for (size_t k = 0; k < sizeof(buckets) / sizeof(buckets[0]); k++) {
-			struct q_spec s;
-			struct q_series a, b;
-
-			spec_init(&s);
-			s.from_ns = ranges[r][0];
-			s.until_ns = ranges[r][1];
-			s.group_by = k % 2 ? QF_EXE : QF_NONE;
-			s.top = 2;
-			s.bucket_ns = buckets[k];
-			CHECK(q_series(db, &s, &a, err, sizeof(err)) == 0);
-			s.raw_only = true;
-			CHECK(q_series(db, &s, &b, err, sizeof(err)) == 0);
-			CHECK(series_equal(&a, &b));
-			q_series_free(&a);
-			q_series_free(&b);
-		}
+		for (size_t k = 0; k < sizeof(buckets) / sizeof(buckets[0]); k++)
+			series_vs_raw(db, r, k % 2 ? QF_EXE : QF_NONE, buckets[k]);
 		/* the top two groups of each field and the rest as "other", per hour */
-		for (int f = 0; f < QF_COUNT; f++) {
-			struct q_spec s;
-			struct q_series a, b;
-
-			if (!fixture_has(f))
-				continue;
-			spec_init(&s);
-			s.from_ns = ranges[r][0];
-			s.until_ns = ranges[r][1];
-			s.group_by = (enum q_field)f;
-			s.top = 2;
-			s.bucket_ns = HOUR;
-			CHECK(q_series(db, &s, &a, err, sizeof(err)) == 0);
-			s.raw_only = true;
-			CHECK(q_series(db, &s, &b, err, sizeof(err)) == 0);
-			CHECK(series_equal(&a, &b) ||
-			      (fprintf(stderr, "range %zu series of %s\n", r, q_field_name(f)), 0));
-			q_series_free(&a);
-			q_series_free(&b);
-		}
+		for (int f = 0; f < QF_COUNT; f++)
+			if (fixture_has(f))
+				series_vs_raw(db, r, (enum q_field)f, HOUR);
 	}
 }
 
