@@ -50,6 +50,7 @@ setup() {
 	D=$(open_tmpdir)
 	TM=snitch-live-$$-$BATS_TEST_NUMBER
 	READERS=
+	FEED_BASE=$(accepted_now)
 }
 
 teardown() {
@@ -88,9 +89,24 @@ wait_for() {
 	return 1
 }
 
-# readers N: the feed has at least N readers (status.json, every second).
+# The readers the feed has accepted since snitch started, from a
+# status.json written after this call began: the file is rewritten once a
+# second, and one written before may still count readers of the last test.
+accepted_now() {
+	local mark=$D/status.mark
+	touch "$mark"
+	wait_for 5 test "$SNITCH_RUN_DIR/status.json" -nt "$mark" || {
+		echo "status.json was not rewritten in 5 s" >&2
+		return 1
+	}
+	jq -r .feed.connections "$SNITCH_RUN_DIR/status.json"
+}
+
+# readers N: N readers of this test have connected (FEED_BASE: setup's
+# accepted_now). Counted by connections, which only grow: a count of
+# readers could still hold the last test's, gone since.
 readers() {
-	[ "$(jq -r '.feed.readers' "$SNITCH_RUN_DIR/status.json")" -ge "$1" ]
+	[ "$(jq -r .feed.connections "$SNITCH_RUN_DIR/status.json")" -ge $((FEED_BASE + $1)) ]
 }
 
 # The records the last stage was given, from status.json.
@@ -247,7 +263,7 @@ bytes_equal() {
 	"$SNITCH" tail --where "exe_path=$exe" > "$D/steady.out" 2>&1 3>&- &
 	READERS=$!
 	wait_for 10 readers 1
-	c0=$(jq -r .feed.connections "$SNITCH_RUN_DIR/status.json")
+	c0=$((FEED_BASE + 1))
 	lost0=$(jq -c .lost "$SNITCH_RUN_DIR/status.json")
 	# readers that come and go as fast as they can, for 8 s, some of them
 	# stopped with a full queue and then killed
@@ -263,7 +279,7 @@ bytes_equal() {
 			kill -KILL "$p" 2> /dev/null || true
 			wait "$p" 2> /dev/null || true
 		done
-	) 3>&- &
+	) 3>&- 2> /dev/null &
 	churn=$!
 	: > "$D/gen.out"
 	for _ in 1 2 3 4 5; do
@@ -274,7 +290,11 @@ bytes_equal() {
 	want=$(gen_bytes "$D/gen.out")
 	# the steady reader got every byte, and so did the log
 	wait_for 20 bytes_equal "$D/steady.out" "$exe" "$want" || {
-		echo "the steady reader has $(feed_bytes "$D/steady.out" "$exe"), the generator $want"; false; }
+		echo "the steady reader has $(feed_bytes "$D/steady.out" "$exe"), the generator $want"
+		grep -v '"type":"flow"' "$D/steady.out" | head -20
+		jq . "$SNITCH_RUN_DIR/status.json"
+		false
+	}
 	! grep -q '"reason":"reader_slow"' "$D/steady.out" || false
 	db_has() {
 		[ "$(sqlite3 "$SNITCH_DB" "SELECT coalesce(sum(c.send_bytes), 0) || ' ' || coalesce(sum(c.recv_bytes), 0)
