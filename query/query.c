@@ -1079,26 +1079,34 @@ static int prepare_sql(struct q_db *db, struct sql *q, sqlite3_stmt **st, char *
 #define SUM_MAX 50000
 #define SUM_TEXTS 64
 
+/* What a row adds to its key's sums. */
+struct acc {
+	int64_t s, r, c, e, f, l;
+};
+
+/* A sum of snitch_sum: its key (no padding: compared as bytes), then the sums. */
 struct sum {
 	int64_t bk, num;
 	const char *text;	/* in sums' texts: compared as a pointer */
 	int64_t type;		/* the key's SQLite type */
-	int64_t s, r, c, e, f, l;
+	struct acc a;
 };
 
-#define SUM_KEY_LEN offsetof(struct sum, s)
-
 /*
- * What snitch_sum adds to: the sums in the order they came, an index
+ * Sums by key: the entries in the order they came (each `size` bytes: a
+ * key of key_len bytes, compared as bytes, then its struct acc), an index
  * of them by hash (open addressing, linear probing, at most half full:
- * slot i holds 1 + the sum's position, its hash in hash[]), their texts,
- * why it stopped. Not uthash: its chains cost a cache miss a link, 110 ms
- * of the 260 that the 820,000 rows of lport over 30 days took; an index
- * of 4-byte slots costs about one.
+ * slot i holds 1 + the entry's position, its hash in hash[]), the texts
+ * keys point to, why it stopped. snitch_sum and the drill-down's rows sum
+ * into one. Not uthash: its chains cost a cache miss a link, 110 ms of the
+ * 260 that the 820,000 rows of lport over 30 days took; an index of 4-byte
+ * slots costs about one.
  */
 struct sums {
-	struct sum *v;
+	char *v;
 	uint32_t *hash;
+	size_t size, key_len;
+	size_t max;		/* entries at most, then SUM_GAVE_UP */
 	size_t n, cap;
 	uint32_t *slot;
 	size_t nslots;		/* a power of two, or 0 */
@@ -1107,24 +1115,35 @@ struct sums {
 };
 #define SUM_GAVE_UP 1
 
+/* Sums of entries of type T (its sums in the member a), at most MAX of them. */
+#define SUMS_INIT(T, MAX) \
+	{ .size = sizeof(T), .key_len = offsetof(T, a), .max = (MAX) }
+
+static void *sum_at(const struct sums *sm, size_t x)
+{
+	return sm->v + x * sm->size;
+}
+
 static void sums_free(struct sums *sm)
 {
 	free(sm->v);
 	free(sm->hash);
 	free(sm->slot);
 	texts_free(&sm->ts);
-	memset(sm, 0, sizeof(*sm));
+	sm->v = NULL;
+	sm->hash = sm->slot = NULL;
+	sm->n = sm->cap = sm->nslots = 0;
 }
 
-/* The free slot of hash h, or the one of the sum equal to k. */
-static size_t sum_slot(const struct sums *sm, uint32_t h, const struct sum *k)
+/* The free slot of hash h, or the one of the entry whose key is k. */
+static size_t sum_slot(const struct sums *sm, uint32_t h, const void *k)
 {
 	size_t mask = sm->nslots - 1, i = h & mask;
 
 	for (; sm->slot[i]; i = (i + 1) & mask) {
 		uint32_t x = sm->slot[i] - 1;
 
-		if (sm->hash[x] == h && k && !memcmp(&sm->v[x], k, SUM_KEY_LEN))
+		if (sm->hash[x] == h && k && !memcmp(sum_at(sm, x), k, sm->key_len))
 			break;
 	}
 	return i;
@@ -1135,8 +1154,8 @@ static bool sums_grow(struct sums *sm)
 {
 	if (sm->n == sm->cap) {
 		size_t cap = sm->cap ? sm->cap * 2 : 1024;
-		struct sum *v = realloc(sm->v, cap * sizeof(*v));
-		uint32_t *h = v ? realloc(sm->hash, cap * sizeof(*h)) : NULL;
+		char *v = reallocarray(sm->v, cap, sm->size);
+		uint32_t *h = v ? reallocarray(sm->hash, cap, sizeof(*h)) : NULL;
 
 		if (v)
 			sm->v = v;
@@ -1160,16 +1179,17 @@ static bool sums_grow(struct sums *sm)
 	return true;
 }
 
-/* The sum of key k, made if new: NULL when it stops (sm->stop says why). */
-static struct sum *sum_of(struct sums *sm, const struct sum *k)
+/* The sums of key k (key_len bytes), made if new: NULL when it stops (sm->stop says why). */
+static struct acc *sum_of(struct sums *sm, const void *k)
 {
-	uint32_t h = table_hash(k, SUM_KEY_LEN);
+	uint32_t h = table_hash(k, sm->key_len);
 	size_t i = sm->nslots ? sum_slot(sm, h, k) : 0;
-	struct sum *e;
+	char *e;
+	struct acc *a;
 
 	if (sm->nslots && sm->slot[i])
-		return &sm->v[sm->slot[i] - 1];
-	if (sm->n >= SUM_MAX) {
+		return (struct acc *)((char *)sum_at(sm, sm->slot[i] - 1) + sm->key_len);
+	if (sm->n >= sm->max) {
 		sm->stop = SUM_GAVE_UP;
 		return NULL;
 	}
@@ -1178,13 +1198,26 @@ static struct sum *sum_of(struct sums *sm, const struct sum *k)
 		return NULL;
 	}
 	i = sum_slot(sm, h, k);		/* the index may have grown */
-	e = &sm->v[sm->n];
-	*e = *k;
-	e->f = INT64_MAX;
-	e->l = INT64_MIN;
+	e = sum_at(sm, sm->n);
+	memcpy(e, k, sm->key_len);
+	a = (struct acc *)(e + sm->key_len);
+	*a = (struct acc){ .f = INT64_MAX, .l = INT64_MIN };
 	sm->hash[sm->n] = h;
 	sm->slot[i] = (uint32_t)++sm->n;
-	return e;
+	return a;
+}
+
+/* Add a row's sums to a. */
+static void acc_add(struct acc *a, int64_t s, int64_t r, int64_t c, int64_t e, int64_t f, int64_t l)
+{
+	a->s += s;
+	a->r += r;
+	a->c += c;
+	a->e += e;
+	if (f < a->f)
+		a->f = f;
+	if (l > a->l)
+		a->l = l;
 }
 
 /*
@@ -1198,7 +1231,8 @@ static void sum_step(sqlite3_context *ctx, int argc, sqlite3_value **v)
 {
 	struct q_db *db = sqlite3_user_data(ctx);
 	struct sums *sm = db->sums;
-	struct sum key, *e;
+	struct sum key;
+	struct acc *a;
 	bool oom = false;
 
 	(void)argc;
@@ -1215,18 +1249,12 @@ static void sum_step(sqlite3_context *ctx, int argc, sqlite3_value **v)
 	else if (sm->ts.n > SUM_TEXTS)
 		sm->stop = SUM_GAVE_UP;
 	key.bk = sqlite3_value_int64(v[1]);
-	if (sm->stop || !(e = sum_of(sm, &key))) {
+	if (sm->stop || !(a = sum_of(sm, &key))) {
 		sqlite3_result_error(ctx, "snitch_sum stopped", -1);
 		return;
 	}
-	e->s += sqlite3_value_int64(v[2]);
-	e->r += sqlite3_value_int64(v[3]);
-	e->c += sqlite3_value_int64(v[4]);
-	e->e += sqlite3_value_int64(v[5]);
-	if (sqlite3_value_int64(v[6]) < e->f)
-		e->f = sqlite3_value_int64(v[6]);
-	if (sqlite3_value_int64(v[7]) > e->l)
-		e->l = sqlite3_value_int64(v[7]);
+	acc_add(a, sqlite3_value_int64(v[2]), sqlite3_value_int64(v[3]), sqlite3_value_int64(v[4]),
+		sqlite3_value_int64(v[5]), sqlite3_value_int64(v[6]), sqlite3_value_int64(v[7]));
 }
 
 static void sum_final(sqlite3_context *ctx)
@@ -1252,8 +1280,8 @@ static int sums_write(struct q_db *db, const struct sums *sm)
 		r = sqlite3_prepare_v2(db->h, "INSERT INTO temp.q_sums VALUES (?,?,?,?,?,?,?,?)", -1,
 				       &st, NULL);
 	for (size_t x = 0; r == SQLITE_OK && x < sm->n; x++) {
-		const struct sum *e = &sm->v[x];
-		const int64_t v[] = { e->bk, e->s, e->r, e->c, e->e, e->f, e->l };
+		const struct sum *e = sum_at(sm, x);
+		const int64_t v[] = { e->bk, e->a.s, e->a.r, e->a.c, e->a.e, e->a.f, e->a.l };
 
 		if (e->type == SQLITE_INTEGER)
 			sqlite3_bind_int64(st, 1, e->num);
@@ -1327,7 +1355,7 @@ static int sum_piece(struct q_db *db, const struct q_spec *s, const struct shape
 static int sum_pieces(struct q_db *db, const struct q_spec *s, const struct shape *sh,
 		      struct plan *p, char *err, size_t errsize)
 {
-	struct sums sm = { 0 };
+	struct sums sm = SUMS_INIT(struct sum, SUM_MAX);
 	int r = SQLITE_DONE;
 
 	if (s->raw_only || s->sql_sums || (sh->key == QF_NONE && !sh->bucket_ns) ||
@@ -1802,32 +1830,20 @@ static const enum q_field drill_cols[] = {
 /*
  * A row of temp.q_drill: the values of drill_cols (NULL: none), the
  * outcome's text (schema 10; as the rows have it, one copy of each text in
- * the drill's strings, so the key compares it as a pointer), the sums.
+ * the sums' texts, so the key compares it as a pointer), the sums.
  */
 struct drill_row {
 	int64_t v[DRILL_COLS];
 	int64_t null;		/* bit c: v[c] is NULL */
 	const char *outcome;	/* NULL: none */
-	int64_t s, r, c, e, f, l;
-	UT_hash_handle hh;
+	struct acc a;
 };
 
-#define DRILL_KEY_LEN offsetof(struct drill_row, s)
-
-static void drill_free(struct drill_row **t)
+/* Add the row st is at (columns: drill_cols, the outcome, then the six sums) to sm. */
+static int drill_add(struct sums *sm, sqlite3_stmt *st)
 {
-	struct drill_row *e, *tmp;
-
-	HASH_ITER(hh, *t, e, tmp) {
-		HASH_DEL(*t, e);
-		free(e);
-	}
-}
-
-/* Add the row st is at (columns: drill_cols, the outcome, then the six sums) to *t. */
-static int drill_add(struct drill_row **t, struct texts *ds, sqlite3_stmt *st)
-{
-	struct drill_row key, *e;
+	struct drill_row key;
+	struct acc *a;
 	bool oom = false;
 
 	memset(&key, 0, sizeof(key));
@@ -1837,35 +1853,17 @@ static int drill_add(struct drill_row **t, struct texts *ds, sqlite3_stmt *st)
 		else
 			key.v[c] = sqlite3_column_int64(st, (int)c);
 	}
-	key.outcome = text_of(ds, (const char *)sqlite3_column_text(st, DRILL_COLS), &oom);
-	if (oom)
+	key.outcome = text_of(&sm->ts, (const char *)sqlite3_column_text(st, DRILL_COLS), &oom);
+	if (oom || !(a = sum_of(sm, &key)))
 		return -ENOMEM;
-	HASH_FIND(hh, *t, &key, DRILL_KEY_LEN, e);
-	if (!e) {
-		if (!(e = malloc(sizeof(*e))))
-			return -ENOMEM;
-		*e = key;
-		e->f = INT64_MAX;
-		e->l = INT64_MIN;
-		HASH_ADD(hh, *t, v, DRILL_KEY_LEN, e);
-		if (!table_added(e, hh)) {
-			free(e);
-			return -ENOMEM;
-		}
-	}
-	e->s += sqlite3_column_int64(st, DRILL_SUMS);
-	e->r += sqlite3_column_int64(st, DRILL_SUMS + 1);
-	e->c += sqlite3_column_int64(st, DRILL_SUMS + 2);
-	e->e += sqlite3_column_int64(st, DRILL_SUMS + 3);
-	if (sqlite3_column_int64(st, DRILL_SUMS + 4) < e->f)
-		e->f = sqlite3_column_int64(st, DRILL_SUMS + 4);
-	if (sqlite3_column_int64(st, DRILL_SUMS + 5) > e->l)
-		e->l = sqlite3_column_int64(st, DRILL_SUMS + 5);
+	acc_add(a, sqlite3_column_int64(st, DRILL_SUMS), sqlite3_column_int64(st, DRILL_SUMS + 1),
+		sqlite3_column_int64(st, DRILL_SUMS + 2), sqlite3_column_int64(st, DRILL_SUMS + 3),
+		sqlite3_column_int64(st, DRILL_SUMS + 4), sqlite3_column_int64(st, DRILL_SUMS + 5));
 	return 0;
 }
 
-/* Write the rows of t to temp.q_drill. */
-static int drill_write(struct q_db *db, const struct drill_row *t, char *err, size_t errsize)
+/* Write the rows of sm to temp.q_drill. */
+static int drill_write(struct q_db *db, const struct sums *sm, char *err, size_t errsize)
 {
 	struct buf b = BUF_INIT;
 	sqlite3_stmt *st = NULL;
@@ -1886,8 +1884,9 @@ static int drill_write(struct q_db *db, const struct drill_row *t, char *err, si
 	if (r == SQLITE_OK)
 		r = sqlite3_prepare_v2(db->h, "INSERT INTO temp.q_drill VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
 				       -1, &st, NULL);
-	for (const struct drill_row *e = t; r == SQLITE_OK && e; e = e->hh.next) {
-		const int64_t sums[] = { e->s, e->r, e->c, e->e, e->f, e->l };
+	for (size_t x = 0; r == SQLITE_OK && x < sm->n; x++) {
+		const struct drill_row *e = sum_at(sm, x);
+		const int64_t sums[] = { e->a.s, e->a.r, e->a.c, e->a.e, e->a.f, e->a.l };
 
 		for (size_t c = 0; c < DRILL_COLS; c++) {
 			if (e->null & (INT64_C(1) << c))
@@ -1919,8 +1918,8 @@ static int drill_write(struct q_db *db, const struct drill_row *t, char *err, si
 static int drill_rows(struct q_db *db, const struct q_spec *s, char *err, size_t errsize)
 {
 	const struct shape sh = { QF_NONE, 0, MODE_ROWS, NULL };
-	struct drill_row *t = NULL;
-	struct texts ds = { 0 };
+	/* no limit but memory's: a drill-down's values are one executable's, or one domain's... */
+	struct sums sm = SUMS_INIT(struct drill_row, UINT32_MAX / 2);
 	struct sql q = { 0 };
 	struct plan p;
 	sqlite3_stmt *st;
@@ -1952,17 +1951,15 @@ static int drill_rows(struct q_db *db, const struct q_spec *s, char *err, size_t
 	if ((r = prepare_sql(db, &q, &st, err, errsize)) < 0)
 		return r;
 	while ((r = sqlite3_step(st)) == SQLITE_ROW)
-		if (drill_add(&t, &ds, st) < 0) {
+		if (drill_add(&sm, st) < 0) {
 			sqlite3_finalize(st);
-			drill_free(&t);
-			texts_free(&ds);
+			sums_free(&sm);
 			snprintf(err, errsize, "out of memory");
 			return -ENOMEM;
 		}
 	sqlite3_finalize(st);
-	r = r == SQLITE_DONE ? drill_write(db, t, err, errsize) : sql_err(db->h, r, err, errsize);
-	drill_free(&t);
-	texts_free(&ds);
+	r = r == SQLITE_DONE ? drill_write(db, &sm, err, errsize) : sql_err(db->h, r, err, errsize);
+	sums_free(&sm);
 	return r;
 }
 
