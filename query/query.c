@@ -777,6 +777,21 @@ static int plan_raw_rows(struct q_db *db, struct plan *p)
 	return r;
 }
 
+/* The columns a drill-down's lists and totals group by (rollup names). */
+static const enum q_field drill_cols[] = {
+	QF_EXE, QF_PARENT_EXE, QF_USER, QF_RPORT, QF_RADDR, QF_DOMAIN,
+};
+
+#define DRILL_COLS (sizeof(drill_cols) / sizeof(drill_cols[0]))
+/* the column of the first sum: after drill_cols and the outcome */
+#define DRILL_SUMS (DRILL_COLS + 1)
+
+/* The list of temp.q_drill that a query grouped by key reads (QF_NONE: totals). */
+static int drill_dim(enum q_field key)
+{
+	return key == QF_NONE ? fields[drill_cols[0]].dim : fields[key].dim;
+}
+
 static int make_plan(struct q_db *db, const struct q_spec *s, const struct shape *sh,
 		     struct plan *p)
 {
@@ -815,6 +830,7 @@ static int make_plan(struct q_db *db, const struct q_spec *s, const struct shape
 	}
 	if (db->drill_rows) {
 		p->p[p->n++] = (struct piece){ SRC_DRILL, 0, 0, 0, 0 };
+		p->dim = drill_dim(sh->key);
 		return SQLITE_OK;
 	}
 	if (s->raw_only) {
@@ -844,14 +860,17 @@ static bool names_exe(const struct q_spec *s)
 /* The inner query of one piece: sums per key (and bucket). */
 /*
  * The rows of a piece: its range, its dimension, its raw rowids, the
- * filters. None for a drill-down's rows: of its range and filters already.
+ * filters. For a drill-down's rows (of its range and filters already) the
+ * list its key is of.
  */
 static void put_where(struct sql *q, const struct q_spec *s, const struct piece *pc, int dim)
 {
 	const char *t = pc->src == SRC_RAW ? "window_start_ns" : "bucket_ns";
 
-	if (pc->src == SRC_DRILL)
+	if (pc->src == SRC_DRILL) {
+		buf_printf(&q->b, " WHERE dim = %d", dim);	/* its list */
 		return;
+	}
 	buf_printf(&q->b, " WHERE %s >= %lld AND %s < %lld", t, (long long)pc->from, t,
 		   (long long)pc->until);
 	if (src_dim(pc->src))
@@ -1818,58 +1837,62 @@ static int do_series(struct q_db *db, const struct q_spec *s, struct q_series *o
 
 /* ---- drill-down ---- */
 
-/* The columns a drill-down's lists and totals group by (rollup names). */
-static const enum q_field drill_cols[] = {
-	QF_EXE, QF_PARENT_EXE, QF_USER, QF_RPORT, QF_RADDR, QF_DOMAIN,
-};
-
-#define DRILL_COLS (sizeof(drill_cols) / sizeof(drill_cols[0]))
-/* the column of the first sum: after drill_cols and the outcome */
-#define DRILL_SUMS (DRILL_COLS + 1)
-
 /*
- * A row of temp.q_drill: the values of drill_cols (NULL: none), the
- * outcome's text (schema 10; as the rows have it, one copy of each text in
- * the sums' texts, so the key compares it as a pointer), the sums.
+ * A row of temp.q_drill: the sums of one value of one list, the list named
+ * by its dimension (ROLLUP_DIM_*: a drill_cols column's, or the outcome's).
+ * The value: v (null: none), or the outcome's text (schema 10; one copy
+ * of each text in the sums' texts, so the key compares it as a pointer).
  */
 struct drill_row {
-	int64_t v[DRILL_COLS];
-	int64_t null;		/* bit c: v[c] is NULL */
-	const char *outcome;	/* NULL: none */
+	int64_t dim;
+	int64_t v, null;
+	const char *outcome;
 	struct acc a;
 };
 
-/* Add the row st is at (columns: drill_cols, the outcome, then the six sums) to sm. */
+/*
+ * Add the row st is at (columns: drill_cols, the outcome, then the six
+ * sums) to each list's value in sm: a few thousand sums in all, where
+ * one per combination of the columns was hundreds of thousands (the
+ * year's rows of uid 1000), each row a cache miss.
+ */
 static int drill_add(struct sums *sm, sqlite3_stmt *st)
 {
+	int64_t v[6];
 	struct drill_row key;
 	struct acc *a;
 	bool oom = false;
 
-	memset(&key, 0, sizeof(key));
-	for (size_t c = 0; c < DRILL_COLS; c++) {
-		if (sqlite3_column_type(st, (int)c) == SQLITE_NULL)
-			key.null |= INT64_C(1) << c;
-		else
-			key.v[c] = sqlite3_column_int64(st, (int)c);
+	for (int k = 0; k < 6; k++)
+		v[k] = sqlite3_column_int64(st, (int)DRILL_SUMS + k);
+	for (size_t c = 0; c <= DRILL_COLS; c++) {
+		memset(&key, 0, sizeof(key));
+		if (c == DRILL_COLS) {
+			key.dim = ROLLUP_DIM_OUTCOME;
+			key.outcome = text_of(&sm->ts, (const char *)sqlite3_column_text(st, (int)c), &oom);
+			key.null = !key.outcome;
+		} else {
+			key.dim = fields[drill_cols[c]].dim;
+			if (sqlite3_column_type(st, (int)c) == SQLITE_NULL)
+				key.null = 1;
+			else
+				key.v = sqlite3_column_int64(st, (int)c);
+		}
+		if (oom || !(a = sum_of(sm, &key)))
+			return -ENOMEM;
+		acc_add(a, v[0], v[1], v[2], v[3], v[4], v[5]);
 	}
-	key.outcome = text_of(&sm->ts, (const char *)sqlite3_column_text(st, DRILL_COLS), &oom);
-	if (oom || !(a = sum_of(sm, &key)))
-		return -ENOMEM;
-	acc_add(a, sqlite3_column_int64(st, DRILL_SUMS), sqlite3_column_int64(st, DRILL_SUMS + 1),
-		sqlite3_column_int64(st, DRILL_SUMS + 2), sqlite3_column_int64(st, DRILL_SUMS + 3),
-		sqlite3_column_int64(st, DRILL_SUMS + 4), sqlite3_column_int64(st, DRILL_SUMS + 5));
 	return 0;
 }
 
-/* Write the rows of sm to temp.q_drill. */
+/* Write the rows of sm to temp.q_drill: (dim, drill_cols, outcome, sums), one value set a row. */
 static int drill_write(struct q_db *db, const struct sums *sm, char *err, size_t errsize)
 {
 	struct buf b = BUF_INIT;
 	sqlite3_stmt *st = NULL;
 	int r;
 
-	buf_puts(&b, "CREATE TEMP TABLE q_drill (");
+	buf_puts(&b, "CREATE TEMP TABLE q_drill (dim, ");
 	for (size_t c = 0; c < DRILL_COLS; c++)
 		buf_printf(&b, "%s, ", fields[drill_cols[c]].rucol);
 	buf_puts(&b, "outcome, send_bytes, recv_bytes, conns, events, first_ns, last_ns)");
@@ -1882,24 +1905,21 @@ static int drill_write(struct q_db *db, const struct sums *sm, char *err, size_t
 	r = sqlite3_exec(db->h, b.p, NULL, NULL, NULL);
 	buf_release(&b);
 	if (r == SQLITE_OK)
-		r = sqlite3_prepare_v2(db->h, "INSERT INTO temp.q_drill VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+		r = sqlite3_prepare_v2(db->h, "INSERT INTO temp.q_drill VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
 				       -1, &st, NULL);
 	for (size_t x = 0; r == SQLITE_OK && x < sm->n; x++) {
 		const struct drill_row *e = sum_at(sm, x);
 		const int64_t sums[] = { e->a.s, e->a.r, e->a.c, e->a.e, e->a.f, e->a.l };
 
-		for (size_t c = 0; c < DRILL_COLS; c++) {
-			if (e->null & (INT64_C(1) << c))
-				sqlite3_bind_null(st, (int)c + 1);
-			else
-				sqlite3_bind_int64(st, (int)c + 1, e->v[c]);
-		}
-		if (e->outcome)
-			sqlite3_bind_text(st, DRILL_COLS + 1, e->outcome, -1, SQLITE_STATIC);
-		else
-			sqlite3_bind_null(st, DRILL_COLS + 1);
+		sqlite3_clear_bindings(st);
+		sqlite3_bind_int64(st, 1, e->dim);
+		if (e->dim == ROLLUP_DIM_OUTCOME && e->outcome)
+			sqlite3_bind_text(st, DRILL_COLS + 2, e->outcome, -1, SQLITE_STATIC);
+		for (size_t c = 0; c < DRILL_COLS; c++)
+			if (fields[drill_cols[c]].dim == e->dim && !e->null)
+				sqlite3_bind_int64(st, (int)c + 2, e->v);
 		for (size_t k = 0; k < sizeof(sums) / sizeof(sums[0]); k++)
-			sqlite3_bind_int64(st, (int)(DRILL_SUMS + k + 1), sums[k]);
+			sqlite3_bind_int64(st, (int)(DRILL_SUMS + k + 2), sums[k]);
 		r = sqlite3_step(st);
 		r = r == SQLITE_DONE ? sqlite3_reset(st) : r;
 	}
@@ -1918,7 +1938,7 @@ static int drill_write(struct q_db *db, const struct sums *sm, char *err, size_t
 static int drill_rows(struct q_db *db, const struct q_spec *s, char *err, size_t errsize)
 {
 	const struct shape sh = { QF_NONE, 0, MODE_ROWS, NULL };
-	/* no limit but memory's: a drill-down's values are one executable's, or one domain's... */
+	/* no limit but memory's: the values of its lists, a few thousand (addresses, domains) */
 	struct sums sm = SUMS_INIT(struct drill_row, UINT32_MAX / 2);
 	struct sql q = { 0 };
 	struct plan p;
