@@ -54,6 +54,10 @@ for f in raddr country domain; do
 done
 call "drill exe 30d" "/api/drill?range=30d&field=exe&value=$exe"
 call "drill exe 1y" "/api/drill?range=1y&field=exe&value=$exe"
+# the value most traffic has: its drill-down reads most of the range
+call "drill user 1000 30d" "/api/drill?range=30d&field=user&value=1000"
+call "drill rport 443 30d" "/api/drill?range=30d&field=rport&value=443"
+call "drill user 1000 1y" "/api/drill?range=1y&field=user&value=1000"
 call "explore domain, rport 443, 1y" "/api/group?range=1y&group=domain&f=rport:443"
 call "explore raddr, user 1000, 30d" "/api/group?range=30d&group=raddr&f=user:1000"
 call "explore exe, not tcp, 1y" "/api/group?range=1y&group=exe&x=proto:tcp"
