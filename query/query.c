@@ -1838,17 +1838,23 @@ static int do_series(struct q_db *db, const struct q_spec *s, struct q_series *o
 /* ---- drill-down ---- */
 
 /*
- * A row of temp.q_drill: the sums of one value of one list, the list named
- * by its dimension (ROLLUP_DIM_*: a drill_cols column's, or the outcome's).
- * The value: v (null: none), or the outcome's text (schema 10; one copy
- * of each text in the sums' texts, so the key compares it as a pointer).
+ * The sums of one value of one list of a drill-down: the list is column
+ * col of its rows (drill_cols, then DRILL_COLS: the outcome); the value is
+ * v (null: none), or the outcome's text (schema 10; one copy of each text
+ * in the sums' texts, so the key compares it as a pointer).
  */
 struct drill_row {
-	int64_t dim;
+	int64_t col;
 	int64_t v, null;
 	const char *outcome;
 	struct acc a;
 };
+
+/* The dimension (ROLLUP_DIM_*) that names list c in temp.q_drill. */
+static int drill_col_dim(size_t c)
+{
+	return c == DRILL_COLS ? ROLLUP_DIM_OUTCOME : fields[drill_cols[c]].dim;
+}
 
 /*
  * Add the row st is at (columns: drill_cols, the outcome, then the six
@@ -1858,7 +1864,7 @@ struct drill_row {
  */
 static int drill_add(struct sums *sm, sqlite3_stmt *st)
 {
-	int64_t v[6];
+	int64_t v[6];		/* the sums, as struct acc has them */
 	struct drill_row key;
 	struct acc *a;
 	bool oom = false;
@@ -1867,12 +1873,11 @@ static int drill_add(struct sums *sm, sqlite3_stmt *st)
 		v[k] = sqlite3_column_int64(st, (int)DRILL_SUMS + k);
 	for (size_t c = 0; c <= DRILL_COLS; c++) {
 		memset(&key, 0, sizeof(key));
+		key.col = (int64_t)c;
 		if (c == DRILL_COLS) {
-			key.dim = ROLLUP_DIM_OUTCOME;
 			key.outcome = text_of(&sm->ts, (const char *)sqlite3_column_text(st, (int)c), &oom);
 			key.null = !key.outcome;
 		} else {
-			key.dim = fields[drill_cols[c]].dim;
 			if (sqlite3_column_type(st, (int)c) == SQLITE_NULL)
 				key.null = 1;
 			else
@@ -1912,12 +1917,11 @@ static int drill_write(struct q_db *db, const struct sums *sm, char *err, size_t
 		const int64_t sums[] = { e->a.s, e->a.r, e->a.c, e->a.e, e->a.f, e->a.l };
 
 		sqlite3_clear_bindings(st);
-		sqlite3_bind_int64(st, 1, e->dim);
-		if (e->dim == ROLLUP_DIM_OUTCOME && e->outcome)
-			sqlite3_bind_text(st, DRILL_COLS + 2, e->outcome, -1, SQLITE_STATIC);
-		for (size_t c = 0; c < DRILL_COLS; c++)
-			if (fields[drill_cols[c]].dim == e->dim && !e->null)
-				sqlite3_bind_int64(st, (int)c + 2, e->v);
+		sqlite3_bind_int64(st, 1, drill_col_dim((size_t)e->col));
+		if (e->outcome)
+			sqlite3_bind_text(st, (int)e->col + 2, e->outcome, -1, SQLITE_STATIC);
+		else if (!e->null)
+			sqlite3_bind_int64(st, (int)e->col + 2, e->v);
 		for (size_t k = 0; k < sizeof(sums) / sizeof(sums[0]); k++)
 			sqlite3_bind_int64(st, (int)(DRILL_SUMS + k + 2), sums[k]);
 		r = sqlite3_step(st);

@@ -387,6 +387,52 @@ static void loop(struct tui *t)
 	}
 }
 
+/*
+ * The terminal checked, the database opened read-only, the live feed's
+ * socket named: -1, or the exit status.
+ */
+static int tui_open(struct tui *t, const char *db, const char *run_dir, const char *sock)
+{
+	static char path[4200];
+	struct q_meta meta;
+	char err[512];
+	int r;
+
+	if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
+		log_msg("needs a terminal (for the log as text: snitch-query)");
+		return SNITCH_EXIT_USAGE;
+	}
+	if (sock && *sock)
+		snprintf(path, sizeof(path), "%s", sock);
+	else
+		snprintf(path, sizeof(path), "%s/events.sock", run_dir);
+	t->feed.sock = path;
+	t->feed.fd = -1;
+	t->db_path = db;
+	if ((r = q_open(&t->db, db, 0, err, sizeof(err))) < 0 ||
+	    (r = q_meta(t->db, &meta, err, sizeof(err))) < 0) {
+		log_msg("cannot read '%s': %s", db, err);
+		q_close(t->db);
+		return exit_status_of(r);
+	}
+	model_init(&t->model);
+	feed_client_countries(&t->model, &t->geo);
+	t->anchor_ns = (int64_t)clock_real_ns();
+	t->sort = TS_TOTAL;
+	return -1;
+}
+
+static void tui_close(struct tui *t)
+{
+	live_disconnect(t);
+	tui_free_rows(t);
+	while (tui_pop_filter(t))
+		;
+	model_release(&t->model);
+	geoip_close(t->geo);
+	q_close(t->db);
+}
+
 int main(int argc, char **argv)
 {
 	static struct tui tui;
@@ -438,12 +484,10 @@ int main(int argc, char **argv)
 		.nopts = sizeof(opts) / sizeof(opts[0]),
 		.exit_codes = exit_codes,
 	};
-	char path[4200], err[512];
-	struct q_meta meta;
-	int first, ret, r;
+	int first, ret;
 
 	log_init(PROG);
-	t->max_raw_rows = 2000000;	/* as snitch-web: lport over 30 d (820,000) is 0.25 s */
+	t->max_raw_rows = Q_VIEW_MAX_RAW_ROWS;
 	ret = cli_parse(&cli, argc, argv, &first);
 	if (ret >= 0)
 		return ret;
@@ -455,28 +499,8 @@ int main(int argc, char **argv)
 			t->range = i;
 	if (t->range == tui_nranges)
 		return cli_usage_error(&cli, "--range: '%s' is not one of 1m 5m 15m 1h 6h 1d 7d 30d 1y all", range);
-	if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
-		log_msg("needs a terminal (for the log as text: snitch-query)");
-		return SNITCH_EXIT_USAGE;
-	}
-	if (sock && *sock)
-		snprintf(path, sizeof(path), "%s", sock);
-	else
-		snprintf(path, sizeof(path), "%s/events.sock", run_dir);
-	t->feed.sock = path;
-	t->feed.fd = -1;
-	t->db_path = db;
-	if ((r = q_open(&t->db, db, 0, err, sizeof(err))) < 0 ||
-	    (r = q_meta(t->db, &meta, err, sizeof(err))) < 0) {
-		log_msg("cannot read '%s': %s", db, err);
-		q_close(t->db);
-		return exit_status_of(r);
-	}
-	model_init(&t->model);
-	feed_client_countries(&t->model, &t->geo);
-	t->anchor_ns = (int64_t)clock_real_ns();
-	t->sort = TS_TOTAL;
-
+	if ((ret = tui_open(t, db, run_dir, sock)) >= 0)
+		return ret;
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGINT, on_quit);
 	signal(SIGTERM, on_quit);
@@ -488,12 +512,6 @@ int main(int argc, char **argv)
 	}
 	loop(t);
 	view_end();
-	live_disconnect(t);
-	tui_free_rows(t);
-	while (tui_pop_filter(t))
-		;
-	model_release(&t->model);
-	geoip_close(t->geo);
-	q_close(t->db);
+	tui_close(t);
 	return SNITCH_EXIT_OK;
 }

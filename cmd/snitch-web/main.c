@@ -34,6 +34,7 @@
 #include "exitcode.h"
 #include "log.h"
 #include "privs.h"
+#include "query/query.h"
 #include "web.h"
 
 #define PROG "snitch-web"
@@ -457,7 +458,7 @@ int main(int argc, char **argv)
 {
 	const char *listen_s = DEFAULT_LISTEN, *db = DEFAULT_DB, *token = NULL;
 	bool allow_root = false;
-	uint64_t max_raw_rows = 2000000, max_query_ms = 2000;
+	uint64_t max_raw_rows = Q_VIEW_MAX_RAW_ROWS, max_query_ms = 2000;
 	const struct cli_opt opts[] = {
 		{ .name = "listen", .short_name = 'l', .type = CLI_STRING, .value = &listen_s,
 		  .metavar = "ADDR:PORT", .env = "SNITCH_WEB_LISTEN",
