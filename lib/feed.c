@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -11,12 +10,10 @@
 #include "feed.h"
 #include "record.h"
 
-void feed_sock_path(char *out, size_t size, const char *run_dir)
+void feed_sock_path(char *out, size_t size, const char *run_dir, const char *sock)
 {
-	const char *v = getenv("SNITCH_EVENTS_SOCK");
-
-	if (v && *v)
-		snprintf(out, size, "%s", v);
+	if (sock && *sock)
+		snprintf(out, size, "%s", sock);
 	else
 		snprintf(out, size, "%s/events.sock", run_dir);
 }

@@ -17,8 +17,8 @@
 /* Code of the error record a refused reader gets before the socket closes. */
 #define FEED_DENIED_CODE "feed_denied"
 
-/* The socket: $SNITCH_EVENTS_SOCK, else RUN_DIR/events.sock. */
-void feed_sock_path(char *out, size_t size, const char *run_dir);
+/* The live feed's socket: sock (an option, $SNITCH_EVENTS_SOCK) if set, else RUN_DIR/events.sock. */
+void feed_sock_path(char *out, size_t size, const char *run_dir, const char *sock);
 
 /*
  * Connect to the feed at path. Returns the descriptor (blocking,

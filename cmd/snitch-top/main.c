@@ -378,10 +378,7 @@ int main(int argc, char **argv)
 		return SNITCH_EXIT_SOFTWARE;
 	if (!bin_dir || !*bin_dir)
 		bin_dir = dir;
-	if (sock && *sock)
-		snprintf(path, sizeof(path), "%s", sock);
-	else
-		snprintf(path, sizeof(path), "%s/events.sock", run_dir);
+	feed_sock_path(path, sizeof(path), run_dir, sock);
 	t->feed.sock = path;
 	t->feed.fd = -1;
 	model_init(&t->live);

@@ -402,10 +402,7 @@ static int tui_open(struct tui *t, const char *db, const char *run_dir, const ch
 		log_msg("needs a terminal (for the log as text: snitch-query)");
 		return SNITCH_EXIT_USAGE;
 	}
-	if (sock && *sock)
-		snprintf(path, sizeof(path), "%s", sock);
-	else
-		snprintf(path, sizeof(path), "%s/events.sock", run_dir);
+	feed_sock_path(path, sizeof(path), run_dir, sock);
 	t->feed.sock = path;
 	t->feed.fd = -1;
 	t->db_path = db;

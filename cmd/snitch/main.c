@@ -768,7 +768,7 @@ static void set_events_sock(struct opts *o)
 {
 	if (o->events_sock && *o->events_sock && o->events_sock != events_sock_buf)
 		return;
-	snprintf(events_sock_buf, sizeof(events_sock_buf), "%s/events.sock", o->run_dir);
+	feed_sock_path(events_sock_buf, sizeof(events_sock_buf), o->run_dir, NULL);
 	o->events_sock = events_sock_buf;
 }
 

@@ -185,7 +185,7 @@ static int tail_connect(const struct opts *o, int *ret)
 	char path[4200];
 	int fd;
 
-	feed_sock_path(path, sizeof(path), o->run_dir);
+	feed_sock_path(path, sizeof(path), o->run_dir, getenv("SNITCH_EVENTS_SOCK"));
 	fd = feed_connect(path);
 	if (fd >= 0)
 		return fd;
