@@ -341,6 +341,15 @@ gen_bytes() {
 	run "$SNITCH" status --json
 	[ "$status" -eq 0 ]
 	jq -e --argjson p "$pid" '.pid == $p and (.stages | length) == 5 and all(.stages[]; .alive)' <<< "$output"
+	# anyone may ask, also when the configuration is root's alone (a
+	# directory of 0700, as snitch makes /etc/snitch): one line says so
+	chmod 755 "$D"
+	chmod 700 "$D/etc"
+	nobody_bin "$D"
+	run setpriv --reuid=65534 --regid=65534 --clear-groups "$NOBODY_BIN/snitch" status
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"cannot read '$SNITCH_CONF'"*"going on with the defaults"* ]]
+	[[ "$output" == *"pid $pid"* ]]
 	run "$SNITCH" restart
 	[ "$status" -eq 0 ]
 	pid2=$(cat "$SNITCH_RUN_DIR/snitch.pid")
