@@ -7,6 +7,7 @@
  * the reference tables), so a rollup scan never touches a string.
  */
 #include <errno.h>
+#include <grp.h>
 #include <limits.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -285,6 +286,37 @@ static int read_rollup_state(struct q_db *db)
 		sqlite3_finalize(st);
 	}
 	return r;
+}
+
+void q_access_hint(const char *path, int r, char *err, size_t errsize)
+{
+	char dir[PATH_MAX];
+	size_t n = strnlen(err, errsize);
+	struct stat sb;
+	struct group *gr = NULL;
+	bool seen = false;
+	char *slash;
+
+	if (r != -EACCES || n + 1 >= errsize)
+		return;
+	snprintf(dir, sizeof(dir), "%s", path);
+	for (;;) {
+		if (stat(dir, &sb) == 0) {
+			seen = true;
+			break;
+		}
+		if (!(slash = strrchr(dir, '/')) || slash == dir)
+			break;
+		*slash = '\0';
+	}
+	if (seen && sb.st_gid != 0)
+		gr = getgrgid(sb.st_gid);
+	if (!gr)
+		snprintf(err + n, errsize - n, ": reading the log takes root, or the group that "
+			 "snitch-store gives it (SNITCH_GROUP; docs/operations.md)");
+	else
+		snprintf(err + n, errsize - n, ": reading the log takes the group '%s' (sudo usermod "
+			 "-aG %s $USER, then log in again)", gr->gr_name, gr->gr_name);
 }
 
 int q_open(struct q_db **dbp, const char *path, int busy_ms, char *err, size_t errsize)

@@ -95,6 +95,16 @@ int q_open(struct q_db **db, const char *path, int busy_ms, char *err, size_t er
 /* Close; NULL is fine. */
 void q_close(struct q_db *db);
 
+/*
+ * After a q_open() of path that returned r: when r is -EACCES, what would
+ * let this user read the log added to its message err ("...: reading the
+ * log takes the group 'snitch' (sudo usermod -aG snitch $USER, then log in
+ * again)"), the group named from the file or the nearest directory of it
+ * this user may see. Reads the group database: not for a process under a
+ * seccomp filter that refuses that (snitch-web says it its own way).
+ */
+void q_access_hint(const char *path, int r, char *err, size_t errsize);
+
 /* What the database holds (for a UI's header and for "all"). */
 struct q_meta {
 	int schema_version;

@@ -414,7 +414,8 @@ time.sleep(20)
 	TUI="setpriv --reuid=nobody --regid=65533 --clear-groups $NOBODY_BIN/snitch-tui"
 	COLS=200 tui_start_raw "$TUI --db '$DB' 2>&1; echo status \$?; sleep 10"
 	wait_screen 'status 3'
-	wait_screen "snitch tui: cannot read '$DB'.*ermission denied"
+	wait_screen "snitch tui: cannot open '$DB': Permission denied: reading the log takes"
+	wait_screen "the group 'nogroup' \\(sudo usermod -aG nogroup"
 	rm -rf "$d"
 }
 
@@ -427,7 +428,7 @@ time.sleep(20)
 	[[ "$stderr" == *"needs a terminal"* ]]
 	COLS=200 tui_start_raw "$TUI --db '$BATS_TEST_TMPDIR/none.db'; echo status \$?; sleep 10"
 	wait_screen 'status 5'
-	wait_screen "cannot read '$BATS_TEST_TMPDIR/none.db'.*No such file"
+	wait_screen "snitch tui: cannot open '$BATS_TEST_TMPDIR/none.db': No such file"
 	# a terminal ncurses does not know: said so, exit 4
 	make_log
 	new_server

@@ -316,6 +316,6 @@ query_sums() {
 	run --separate-stderr setpriv --reuid=nobody --regid=65533 --clear-groups \
 		"$NOBODY_BIN/snitch-query" --db "$DB" --since all
 	[ "$status" -eq 3 ]
-	[[ "$stderr" == *"Permission denied"* ]]
+	[[ "$stderr" == *"Permission denied: reading the log takes the group 'nogroup' (sudo usermod -aG nogroup \$USER, then log in again)"* ]]
 	rm -rf "$d"
 }

@@ -515,6 +515,7 @@ int main(int argc, char **argv)
 	if (!o.json)
 		o.json = !isatty(STDOUT_FILENO);
 	if ((r = q_open(&db, o.db, 0, err, sizeof(err))) < 0) {
+		q_access_hint(o.db, r, err, sizeof(err));
 		log_msg("%s", err);
 		return exit_status_of(r);
 	}

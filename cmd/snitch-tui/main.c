@@ -406,8 +406,13 @@ static int tui_open(struct tui *t, const char *db, const char *run_dir, const ch
 	t->feed.sock = path;
 	t->feed.fd = -1;
 	t->db_path = db;
-	if ((r = q_open(&t->db, db, 0, err, sizeof(err))) < 0 ||
-	    (r = q_meta(t->db, &meta, err, sizeof(err))) < 0) {
+	/* q_open's message names the file; q_meta's does not */
+	if ((r = q_open(&t->db, db, 0, err, sizeof(err))) < 0) {
+		q_access_hint(db, r, err, sizeof(err));
+		log_msg("%s", err);
+		return exit_status_of(r);
+	}
+	if ((r = q_meta(t->db, &meta, err, sizeof(err))) < 0) {
 		log_msg("cannot read '%s': %s", db, err);
 		q_close(t->db);
 		return exit_status_of(r);
