@@ -222,6 +222,15 @@ END {
 	echo "# $(date -u +%FT%TZ) $(uname -sr), $(nproc) cpus; $secs s, warm-up $warm s; tools: $bin"
 	echo "# load: $conns connections from connburst ($rate/s), a new process and a DNS query a second"
 	echo "# logged: $rows connections rows; $lost records counted lost; $errors error events; snitch run exit $run_status"
+	# the supervisor's RSS is mostly the stages' kept input (a ring that
+	# follows the most kept in a minute): its size beside the verdict
+	awk -F, -v warm="$warm" 'NR > 1 && $1 >= warm {
+		if (!n++) w = $2
+		if ($2 > m) m = $2
+		e = $2
+	} END {
+		if (n) printf "# the supervisor'"'"'s kept input and buffers: %.1f MB after the warm-up, %.1f MB most, %.1f MB at the end\n", w / 1048576, m / 1048576, e / 1048576
+	}' "$out/soak-memory.csv"
 	sed 's/^/#   event: /' "$work/events"
 } >> "$out/summary.txt"
 cat "$out/summary.txt"
