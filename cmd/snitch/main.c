@@ -171,6 +171,23 @@ static int load_config(const struct opts *o, bool create)
 }
 
 /*
+ * The configuration for a command any user may run (status, tail, top,
+ * tui): the file may be root's alone (it can hold secrets, and snitch
+ * makes /etc/snitch 0700), and then the defaults do, with a line saying
+ * so when say. 0 or an exit status.
+ */
+static int load_reader_config(const struct opts *o, bool say)
+{
+	if (access(o->config, R_OK) < 0 && errno != ENOENT) {
+		if (say)
+			log_msg("cannot read '%s': %s (going on with the defaults)", o->config,
+				strerror(errno));
+		return 0;
+	}
+	return load_config(o, false);
+}
+
+/*
  * A directory the stages write to becomes the stage user's, and so do the
  * files in it that root made (a database of an older snitch, which ran
  * every stage as root): not a directory anyone may write to (/tmp), nor
@@ -814,9 +831,8 @@ static int run_viewer(const struct cli *cli, struct opts *o, int sub, int argc, 
 		return ret;
 	if (first < sub)
 		return cli_usage_error(cli, "unexpected argument '%s'", argv[first]);
-	/* the configuration may be root's alone (it can hold secrets): a
-	 * member of the group snitch reads the feed at its default place */
-	if ((access(o->config, R_OK) == 0 || errno == ENOENT) && (ret = load_config(o, false)) != 0)
+	/* a member of the group snitch reads the feed at its default place */
+	if ((ret = load_reader_config(o, false)) != 0)
 		return ret;
 	ret = cli_parse(cli, sub, argv, &first);
 	if (ret >= 0)
@@ -895,13 +911,8 @@ static int settings(const struct cli *cli, struct opts *o, const char *cmd, int 
 	int ret, first;
 
 	set_events_sock(o);
-	/* status is for anyone, and the file may be root's alone (it can hold
-	 * secrets, in a directory made 0700): say so, and read the defaults */
-	if (!strcmp(cmd, "status") && geteuid() != 0 && access(o->config, R_OK) < 0 &&
-	    errno == EACCES)
-		log_msg("cannot read '%s': %s (going on with the defaults)", o->config,
-			strerror(errno));
-	else if ((ret = load_config(o, runs)) != 0)
+	ret = strcmp(cmd, "status") ? load_config(o, runs) : load_reader_config(o, true);
+	if (ret != 0)
 		return ret;
 	if ((ret = cli_parse(cli, argc, argv, &first)) >= 0)
 		return ret;
