@@ -82,7 +82,11 @@ same_shape() {
 	dns=$(jq -c 'select(.type == "dns" and .direction == "received" and .qname == "shape.test")' "$out" | head -1)
 	stats=$(jq -c 'select(.type == "stats" and .stage == "snitch-resolve")' "$out" | head -1)
 	tstats=$(jq -c 'select(.type == "stats" and .stage == "snitch-trace")' "$out" | tail -1)
-	[ -n "$flow" ] && [ -n "$exec" ] && [ -n "$dns" ] && [ -n "$stats" ] && [ -n "$tstats" ]
+	[ -n "$flow" ]
+	[ -n "$exec" ]
+	[ -n "$dns" ]
+	[ -n "$stats" ]
+	[ -n "$tstats" ]
 	same_shape "$flow" "$(example_of flow)"
 	same_shape "$exec" "$(example_of exec)"
 	same_shape "$dns" "$(example_of dns)"

@@ -89,7 +89,8 @@ sum_syscalls() {
 	[ "$status" -eq 2 ]
 	[[ "$stderr" == "snitch-trace: --syscalls: more than 32 system calls"* ]]
 	run --separate-stderr "$TRACE" --help
-	[[ "$output" == *"--syscalls LIST"* ]] && [[ "$output" == *SNITCH_TRACE_SYSCALLS* ]]
+	[[ "$output" == *"--syscalls LIST"* ]]
+	[[ "$output" == *SNITCH_TRACE_SYSCALLS* ]]
 }
 
 @test "the syscalls example of docs/records.md has the fields the pipeline writes" {

@@ -542,7 +542,8 @@ os.execve("/proc/self/fd/%d" % fd, ["sleep", "30"], {})' &
 	b=$(ip netns exec "$DNS_NS" "$SNITCH_TEST_BIN/dnsq-static" b.test send)
 	sleep 0.3
 	pipeline_stop
-	[ "${a#* }" = 127.0.0.5 ] && [ "${b#* }" = 127.0.0.5 ]
+	[ "${a#* }" = 127.0.0.5 ]
+	[ "${b#* }" = 127.0.0.5 ]
 	jq -e -s --argjson pid "${a%% *}" 'map(select(.type == "flow" and .pid == $pid and .raddr == "127.0.0.5")) | length >= 1 and all(.[]; .domain == "a.test")' "$d/out"
 	jq -e -s --argjson pid "${b%% *}" 'map(select(.type == "flow" and .pid == $pid and .raddr == "127.0.0.5")) | length >= 1 and all(.[]; .domain == "b.test")' "$d/out"
 }

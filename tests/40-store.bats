@@ -93,19 +93,24 @@ teardown() {
 	# bytes per executable per hour: both programs, with their sums
 	run sqlite3 "$DB" < "$BATS_TEST_TMPDIR/q1.sql"
 	[ "$status" -eq 0 ]
-	[[ "$output" == *"/usr/bin/curl|"*"|100|10"* ]] && [[ "$output" == *"/usr/bin/wget|"*"|50|5"* ]]
+	[[ "$output" == *"/usr/bin/curl|"*"|100|10"* ]]
+	[[ "$output" == *"/usr/bin/wget|"*"|50|5"* ]]
 	# who talked to example.org and its subdomains: both
 	run sqlite3 "$DB" < "$BATS_TEST_TMPDIR/q2.sql"
-	[ "$status" -eq 0 ] && [ "$(echo "$output" | wc -l)" -eq 2 ]
+	[ "$status" -eq 0 ]
+	[ "$(echo "$output" | wc -l)" -eq 2 ]
 	# what bash's children sent
 	run sqlite3 "$DB" < "$BATS_TEST_TMPDIR/q3.sql"
-	[ "$status" -eq 0 ] && [[ "$output" == *'/usr/bin/curl|["curl","-s","https://example.org/"]|100|10'* ]]
+	[ "$status" -eq 0 ]
+	[[ "$output" == *'/usr/bin/curl|["curl","-s","https://example.org/"]|100|10'* ]]
 	# new executables of the last hour
 	run sqlite3 "$DB" < "$BATS_TEST_TMPDIR/q4.sql"
-	[ "$status" -eq 0 ] && [ "$(echo "$output" | wc -l)" -eq 2 ]
+	[ "$status" -eq 0 ]
+	[ "$(echo "$output" | wc -l)" -eq 2 ]
 	# traffic by pod and container: these flows are the host's, so none
 	run sqlite3 "$DB" < "$BATS_TEST_TMPDIR/q5.sql"
-	[ "$status" -eq 0 ] && [ -z "$output" ]
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
 	# what VirusTotal flags: curl (and wget, which has curl's hash here:
 	# the verdict follows the hash, whatever the path)
 	run sqlite3 "$DB" < "$BATS_TEST_TMPDIR/q6.sql"
@@ -141,7 +146,8 @@ teardown() {
 	# level starts after them, and the row of now is there
 	for t in week 4week; do
 		from=$(q "select from_ns from rollup_state where level = '$t'")
-		[ "$from" -gt "$old" ] && [ "$from" -le "$NOW" ]
+		[ "$from" -gt "$old" ]
+		[ "$from" -le "$NOW" ]
 		[ "$(q "select count(*) from rollup_dim_$t where bucket_ns < $from")" = 0 ]
 		[ "$(q "select sum(send_bytes) from rollup_dim_$t where dim = 0")" = 7 ]
 	done
@@ -197,7 +203,8 @@ teardown() {
 			from connections where window_start_ns >= $from group by 1, 2, 3, 4 order by 1, 2, 3, 4")
 		ru=$(q "select bucket_ns, exe_id, domain_id, rport, sum(send_bytes), sum(recv_bytes), sum(conns), sum(events),
 			min(first_ns), max(last_ns) from $t group by 1, 2, 3, 4 order by 1, 2, 3, 4")
-		[ -n "$raw" ] && [ "$raw" = "$ru" ]
+		[ -n "$raw" ]
+		[ "$raw" = "$ru" ]
 	done
 	# the dimension rollups: per executable and per domain, the same sums
 	for l in hour:3600 day:86400; do
@@ -299,16 +306,25 @@ for v in rows[0]:
 	[ "${#f[@]}" -eq 25 ]
 	# quoted only where needed
 	grep -q '^[^"]*,11,22,1,"/opt/a,b$' "$BATS_TEST_TMPDIR/conn.csv"
-	[ "${f[1]}" = 11 ] && [ "${f[2]}" = 22 ] && [ "${f[3]}" = 1 ]
-	[ "${f[4]}" = '/opt/a,b\nc' ] && [ "${f[5]}" = 'ev,"il' ]
+	[ "${f[1]}" = 11 ]
+	[ "${f[2]}" = 22 ]
+	[ "${f[3]}" = 1 ]
+	[ "${f[4]}" = '/opt/a,b\nc' ]
+	[ "${f[5]}" = 'ev,"il' ]
 	# NUL, which no argument can hold, is left out
 	[ "${f[6]}" = 'x,y line\nbreak nulhere "q"' ]
 	[ "${f[7]}" = 58824afa640f512e07e895c0f2d1e1fe2c3fd1456acab689b6e4c1c75cef2593 ]
-	[ "${f[8]}" = /usr/bin/bash ] && [ "${f[12]}" = /usr/sbin/sshd ]
-	[ "${f[16]}" = 1000 ] && [ "${f[17]}" = inet ] && [ "${f[18]}" = tcp ]
-	[ "${f[19]}" = 40000 ] && [ "${f[20]}" = 443 ]
-	[ "${f[21]}" = 192.0.2.10 ] && [ "${f[22]}" = 198.51.100.7 ]
-	[ "${f[23]}" = 'd,o\rm' ] && [ "${f[24]}" = 4026531840 ]
+	[ "${f[8]}" = /usr/bin/bash ]
+	[ "${f[12]}" = /usr/sbin/sshd ]
+	[ "${f[16]}" = 1000 ]
+	[ "${f[17]}" = inet ]
+	[ "${f[18]}" = tcp ]
+	[ "${f[19]}" = 40000 ]
+	[ "${f[20]}" = 443 ]
+	[ "${f[21]}" = 192.0.2.10 ]
+	[ "${f[22]}" = 198.51.100.7 ]
+	[ "${f[23]}" = 'd,o\rm' ]
+	[ "${f[24]}" = 4026531840 ]
 	[[ "${f[0]}" =~ ^20[0-9]{2}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z$ ]]
 }
 
@@ -636,7 +652,8 @@ to_version_10() {
 @test "--help, and a bad option" {
 	run --separate-stderr "$STORE" --help
 	[ "$status" -eq 0 ]
-	[[ "$output" == *'[$SNITCH_DB]'* ]] && [[ "$output" == *'[$SNITCH_WRITE_LIMIT_S]'* ]]
+	[[ "$output" == *'[$SNITCH_DB]'* ]]
+	[[ "$output" == *'[$SNITCH_WRITE_LIMIT_S]'* ]]
 	run --separate-stderr "$STORE" --write-limit-s 0
 	[ "$status" -eq 2 ]
 	run --separate-stderr "$STORE" --mode 999 < /dev/null

@@ -382,8 +382,10 @@ remote_apps_test() {
 @test "--help with examples, --config-template with its settings, and a bad option" {
 	run --separate-stderr "$REMOTE" --help
 	[ "$status" -eq 0 ]
-	[[ "$output" == *'[$SNITCH_REMOTE]'* ]] && [[ "$output" == *'[$SNITCH_REMOTE_TABLE]'* ]]
-	[[ "$output" == *'[$SNITCH_HOST_NAME]'* ]] && [[ "$output" == *'[$SNITCH_SPOOL]'* ]]
+	[[ "$output" == *'[$SNITCH_REMOTE]'* ]]
+	[[ "$output" == *'[$SNITCH_REMOTE_TABLE]'* ]]
+	[[ "$output" == *'[$SNITCH_HOST_NAME]'* ]]
+	[[ "$output" == *'[$SNITCH_SPOOL]'* ]]
 	[[ "$output" == *'[$SNITCH_REMOTE_RETRY_S]'* ]]
 	[[ "$output" == *'snitch-store --tee --emit-rows | snitch-remote --tee'* ]]
 	run --separate-stderr "$REMOTE" --config-template

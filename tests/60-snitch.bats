@@ -183,7 +183,8 @@ gen_bytes() {
 	grep -qx "EnvironmentFile=-$SNITCH_CONF" "$D/snitch.service"
 	# data outside the unit's own directories is made writable, and made
 	grep -qx "ReadWritePaths=-$D/lib -$D/log -$D/run" "$D/snitch.service"
-	[ -d "$D/lib" ] && [ -d "$D/log" ]
+	[ -d "$D/lib" ]
+	[ -d "$D/log" ]
 	for d in ProtectSystem=strict ProtectHome=read-only NoNewPrivileges=yes \
 		RestrictAddressFamilies= SystemCallArchitectures=native CapabilityBoundingSet=; do
 		grep -q "^$d" "$D/snitch.service" || { echo "missing $d"; false; }
@@ -483,7 +484,8 @@ while True:
 	run "$SNITCH" status --json
 	starts=$(jq '.stages[] | select(.name == "snitch-hash") | .starts' <<< "$output")
 	# 0.1 + 0.2 + 0.4 + 0.8 + 1.6 s of back-off: at most 6 starts in about 3 s
-	[ "$starts" -ge 3 ] && [ "$starts" -le 7 ]
+	[ "$starts" -ge 3 ]
+	[ "$starts" -le 7 ]
 	jq -e '[.stages[] | select(.name != "snitch-hash") | .alive] | all' <<< "$output"
 	[ "$(grep -c ' snitch error stage_died: snitch-hash exited with status 1' "$SNITCH_LOG_DIR/error.log")" -ge 2 ]
 	run_stop

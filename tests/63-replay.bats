@@ -86,7 +86,8 @@ check_bytes() {
 		echo "# snitch-trace lost $trace events to the machine's load: the log holds at most the generator's bytes" >&3
 		read -r ls lr <<< "$(db_bytes)"
 		read -r gs gr <<< "$(gen_bytes)"
-		[ "$ls" -le "$gs" ] && [ "$lr" -le "$gr" ]
+		[ "$ls" -le "$gs" ]
+		[ "$lr" -le "$gr" ]
 	fi
 }
 

@@ -299,7 +299,7 @@ SQL_FROM="FROM connections c LEFT JOIN executables e ON e.id = c.exe_id
 	keys_then 'snitch tui: keys' '?'
 	$TM send-keys x
 	sleep 0.3
-	! screen | grep -q 'snitch tui: keys'
+	! screen | grep -q 'snitch tui: keys' || false
 	# l: the live tab says no snitch runs (no feed at that socket); l again: back
 	new_server
 	# (its exit status said by the shell after it: tmux's own
@@ -483,7 +483,8 @@ time.sleep(20)
 	wait_live 'live feed .*\(searched\)'
 	"$exe" tcp4 > "$L/gen.out"
 	wait_live '^[0-9:]{8} tuigen '
-	! screen | sed -n '5,$p' | grep -v '^ *$' | grep -qv ' tuigen '
+	# every row the search leaves is the program's (the footer is no row)
+	! screen | grep -E '^[0-9:]{8} ' | grep -qv '^[0-9:]\{8\} tuigen ' || false
 	$TM send-keys Escape
 	# back to the log: once snitch-store wrote the rows, r shows them
 	keys_then 'TOTAL' l

@@ -129,7 +129,8 @@ query_sums() {
 		JOIN executables e ON e.id = c.exe_id LEFT JOIN domains d ON d.id = c.domain_id
 		WHERE window_start_ns >= $(( from / 1000000000 * 1000000000 )) AND window_start_ns < $(( until / 1000000000 * 1000000000 ))
 		AND proto = 'tcp' AND d.name IS NOT 'host1.example' GROUP BY e.path" | sort)
-	[ -n "$got" ] && [ "$got" = "$want" ]
+	[ -n "$got" ]
+	[ "$got" = "$want" ]
 	# ISO 8601 gives the same range as seconds since the epoch
 	iso_from=$(date -u -d "@$(( from / 1000000000 ))" +%Y-%m-%dT%H:%M:%SZ)
 	iso_until=$(date -u -d "@$(( until / 1000000000 ))" +%Y-%m-%dT%H:%M:%S+00:00)
@@ -208,7 +209,8 @@ query_sums() {
 	[[ "${lines[0]}" == sha256*virustotal*sent* ]]
 	[[ "$output" == *"58824afa640f512e07e895c0f2d1e1fe2c3fd1456acab689b6e4c1c75cef2593  3/70"* ]]
 	run script -qec "'$QUERY' --db '$DB' --since all --executables" /dev/null
-	[[ "${lines[0]}" == exe*sha256*virustotal* ]] && [[ "$output" == *" 3/70 "* ]]
+	[[ "${lines[0]}" == exe*sha256*virustotal* ]]
+	[[ "$output" == *" 3/70 "* ]]
 }
 
 @test "--drill: one executable in depth, each list equal to the SQL over its rows" {
@@ -278,7 +280,8 @@ query_sums() {
 	[ "$(echo "$output" | jq -c '[.sent, .connections, .executables]')" = "[0,0,0]" ]
 	for a in "--group-by exe" "--series 1h" "--executables" "--group-by lport --top 3"; do
 		run --separate-stderr "$QUERY" --db "$DB" --since all $a
-		[ "$status" -eq 0 ] && [ -z "$output" ]
+		[ "$status" -eq 0 ]
+		[ -z "$output" ]
 	done
 }
 

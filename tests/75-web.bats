@@ -19,6 +19,7 @@ setup() {
 
 teardown() {
 	stop_started ${WEB_PID:-}
+	[ -z "${NB_DIR:-}" ] || rm -rf "$NB_DIR"
 }
 
 q() { sqlite3 "$FIXTURE" "$@"; }
@@ -163,7 +164,8 @@ q() { sqlite3 "$FIXTURE" "$@"; }
 		[ "$status" -eq 2 ] && [[ "$stderr" == *"--listen '$l'"* ]] || { echo "$l: $status $stderr" >&2; false; }
 	done
 	run --separate-stderr "$WEB" $root --listen 127.0.0.1:0 --token short
-	[ "$status" -eq 2 ] && [[ "$stderr" == *"--token"* ]]
+	[ "$status" -eq 2 ]
+	[[ "$stderr" == *"--token"* ]]
 	# a port in use: exit 4, saying so
 	web_start --db "$FIXTURE"
 	run --separate-stderr "$WEB" $root --db "$FIXTURE" --listen "127.0.0.1:$WEB_PORT"
@@ -176,14 +178,34 @@ q() { sqlite3 "$FIXTURE" "$@"; }
 	[ "$status" -eq 0 ]
 	[[ "$output" == "Usage: snitch-web"* ]]
 	run --separate-stderr "$SNITCH_BIN/snitch" web --listen bad
-	[ "$status" -eq 2 ] && [[ "$stderr" == "snitch-web: "*"--listen 'bad'"* ]]
+	[ "$status" -eq 2 ]
+	[[ "$stderr" == "snitch-web: "*"--listen 'bad'"* ]]
 	# the configuration file's settings, under the environment's
 	echo "SNITCH_WEB_LISTEN=from-the-file" > "$BATS_TEST_TMPDIR/snitch.conf"
 	SNITCH_CONF=$BATS_TEST_TMPDIR/snitch.conf run --separate-stderr "$SNITCH_BIN/snitch" web
-	[ "$status" -eq 2 ] && [[ "$stderr" == *"--listen 'from-the-file'"* ]]
+	[ "$status" -eq 2 ]
+	[[ "$stderr" == *"--listen 'from-the-file'"* ]]
 	SNITCH_WEB_LISTEN=from-the-env SNITCH_CONF=$BATS_TEST_TMPDIR/snitch.conf \
 		run --separate-stderr "$SNITCH_BIN/snitch" web
-	[ "$status" -eq 2 ] && [[ "$stderr" == *"--listen 'from-the-env'"* ]]
+	[ "$status" -eq 2 ]
+	[[ "$stderr" == *"--listen 'from-the-env'"* ]]
+	# a file with a mistake in it: the line named, exit 2, nothing served
+	printf 'SNITCH_WEB_LISTEN=127.0.0.1:0\nnot a setting\n' > "$BATS_TEST_TMPDIR/snitch.conf"
+	SNITCH_CONF=$BATS_TEST_TMPDIR/snitch.conf run --separate-stderr "$SNITCH_BIN/snitch" web
+	[ "$status" -eq 2 ]
+	[ "$stderr" = "snitch: $BATS_TEST_TMPDIR/snitch.conf:2: expected KEY=value, with KEY in capitals" ]
+	# a file this user may not read (root's alone, as snitch makes
+	# /etc/snitch): one line says so, and the defaults do
+	local d
+	d=$(open_tmpdir)
+	NB_DIR=$d
+	install -d -m 700 "$d/etc"
+	echo "SNITCH_WEB_LISTEN=from-the-file" > "$d/etc/snitch.conf"
+	nobody_bin "$d"
+	SNITCH_CONF=$d/etc/snitch.conf run --separate-stderr setpriv --reuid=65534 --regid=65534 \
+		--clear-groups "$NOBODY_BIN/snitch" web --listen bad
+	[ "$status" -eq 2 ]
+	[[ "$stderr" == "snitch: cannot read '$d/etc/snitch.conf': Permission denied (going on with the defaults)"$'\n'"snitch-web: "*"--listen 'bad'"* ]]
 	# and snitch config lists snitch-web's settings
 	"$SNITCH_BIN/snitch" config | grep -qx '#SNITCH_WEB_LISTEN=127.0.0.1:5100'
 }
@@ -308,10 +330,12 @@ q() { sqlite3 "$FIXTURE" "$@"; }
 	# many filters
 	qs=$(printf 'f=domain:d%d&' $(seq 17))
 	api "summary?$qs"
-	[ "$API_STATUS" = 400 ] && [ "$(echo "$API_BODY" | jq -r .parameter)" = f ]
+	[ "$API_STATUS" = 400 ]
+	[ "$(echo "$API_BODY" | jq -r .parameter)" = f ]
 	# a 404 for an API that does not exist, in JSON too
 	api nothing
-	[ "$API_STATUS" = 404 ] && [ "$(echo "$API_BODY" | jq -r .error)" != null ]
+	[ "$API_STATUS" = 404 ]
+	[ "$(echo "$API_BODY" | jq -r .error)" != null ]
 }
 
 @test "a query that would read too many raw rows is refused with a clear 400" {
@@ -323,7 +347,8 @@ q() { sqlite3 "$FIXTURE" "$@"; }
 	# too many buckets for one chart
 	api 'series?range=1y&bucket=60'
 	body=$API_BODY
-	[ "$API_STATUS" = 400 ] && [ "$(echo "$body" | jq -r .parameter)" = bucket ]
+	[ "$API_STATUS" = 400 ]
+	[ "$(echo "$body" | jq -r .parameter)" = bucket ]
 }
 
 @test "a view whose sort outgrows SQLite's page cache is answered under the seccomp filter; one past --max-query-ms is stopped" {
@@ -353,7 +378,8 @@ q() { sqlite3 "$FIXTURE" "$@"; }
 	[[ "$(echo "$API_BODY" | jq -r .error)" == *"ran longer than 1 ms"*"shorter range"* ]]
 	# so is a drill-down (its rows read once, then eight queries)
 	api 'drill?range=all&field=exe&value=/usr/bin/app0'
-	[ "$API_STATUS" = 400 ] && [[ "$API_BODY" == *"ran longer than 1 ms"* ]]
+	[ "$API_STATUS" = 400 ]
+	[[ "$API_BODY" == *"ran longer than 1 ms"* ]]
 }
 
 # ---- bad databases ----

@@ -268,7 +268,8 @@ verdict_of() {
 	stream_stop
 	[ "$STREAM_STATUS" -eq 0 ]
 	done_before=$(grep -c '"type":"verdict"' "$STREAM_OUT")
-	[ "$done_before" -ge 2 ] && [ "$done_before" -lt 5 ]
+	[ "$done_before" -ge 2 ]
+	[ "$done_before" -lt 5 ]
 	grep -q 'still wait to be asked about' "$STREAM_ERR"
 	[ "$(jq -c 'select(.pending)' "$D/vt-state.jsonl" | wc -l)" -eq $((5 - done_before)) ]
 	# restarted with all five in its input again: only those pending are asked

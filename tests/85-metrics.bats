@@ -165,7 +165,8 @@ flow_rec() {	# flow_rec EXE RADDR PROTO SEND RECV [PHASE] [COOKIE] [PID] [RPORT]
 	TRAFFICGEN_LINGER_MS=1000 "$gen" tcp4 > "$d/report"
 	want_sent=$(jq -s 'map(.send_bytes) | add' "$d/report")
 	want_recv=$(jq -s 'map(.recv_bytes) | add' "$d/report")
-	[ "$want_sent" -gt 0 ] && [ "$want_recv" -gt 0 ]
+	[ "$want_sent" -gt 0 ]
+	[ "$want_recv" -gt 0 ]
 	prom_wait "sum(snitch_network_sent_bytes_total{exe=\"$gen\"})" "$want_sent"
 	prom_wait "sum(snitch_network_received_bytes_total{exe=\"$gen\"})" "$want_recv"
 	# two processes (client and server), one executable, TCP to loopback

@@ -99,7 +99,8 @@ sums() {
 	# records carry the time of their commit, 23:30 for the flows then
 	running "$STREAM_PID"
 	t=$(grep '"type":"row"' "$STREAM_OUT" | jq -s 'map(select(.exe_path == "/usr/bin/before")) | .[0].ts_ns / 1e9 | floor')
-	[ "$t" -ge $(( M / S - 1800 )) ] && [ "$t" -lt $(( M / S - 1700 )) ]
+	[ "$t" -ge $(( M / S - 1800 )) ]
+	[ "$t" -lt $(( M / S - 1700 )) ]
 
 	# every window once: 60 rows, one a flow, the bytes fed
 	[ "$(q 'select count(*) from (select distinct window_start_ns, lport, exe_id from connections)')" -eq 60 ]

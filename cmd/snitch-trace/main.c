@@ -999,7 +999,7 @@ static void tell_coverage(struct tracer *t, const struct trace_opts *o, enum sca
 		log_msg("%s", msg);
 		error_record(t, "hooks_missing", msg);
 	}
-	log_msg("not counted: TCP send and receive calls (a hook on every call costs too much); DNS over TLS or HTTPS; names inside TLS other than the ClientHello's; AF_PACKET mmap receive rings");
+	log_msg("not counted: TCP send and receive calls (a hook on every call costs too much); DNS over TLS or HTTPS; names inside TLS other than the ClientHello's; AF_PACKET frames received into an mmap ring (counted as lost) or sent with PACKET_QDISC_BYPASS (no hook on that path)");
 }
 
 /* Loaded, attached and the ring buffer set up: -1, else an exit status. */

@@ -148,7 +148,19 @@ static void drop_pid_file(const struct opts *o, int fd)
 
 /* ---- set-up shared by run and start ---- */
 
-/* The configuration into the environment; 0 or an exit status. */
+/* The configuration file into the environment; 0 or an exit status. */
+static int read_config(const char *path)
+{
+	char err[512];
+
+	if (config_load(path, err, sizeof(err)) < 0) {
+		log_msg("%s", err);
+		return SNITCH_EXIT_USAGE;
+	}
+	return 0;
+}
+
+/* The configuration, written first when create and missing. */
 static int load_config(const struct opts *o, bool create)
 {
 	char err[512];
@@ -162,29 +174,24 @@ static int load_config(const struct opts *o, bool create)
 		else if (r == 0)
 			log_msg("wrote the default configuration '%s'", o->config);
 	}
-	r = config_load(o->config, err, sizeof(err));
-	if (r < 0) {
-		log_msg("%s", err);
-		return SNITCH_EXIT_USAGE;
-	}
-	return 0;
+	return read_config(o->config);
 }
 
 /*
  * The configuration for a command any user may run (status, tail, top,
- * tui): the file may be root's alone (it can hold secrets, and snitch
+ * tui, web): the file may be root's alone (it can hold secrets, and snitch
  * makes /etc/snitch 0700), and then the defaults do, with a line saying
- * so when say. 0 or an exit status.
+ * so when say. A file that can be read must be right. 0 or an exit status.
  */
-static int load_reader_config(const struct opts *o, bool say)
+static int load_reader_config(const char *path, bool say)
 {
-	if (access(o->config, R_OK) < 0 && errno != ENOENT) {
+	if (access(path, R_OK) < 0 && errno != ENOENT) {
 		if (say)
-			log_msg("cannot read '%s': %s (going on with the defaults)", o->config,
+			log_msg("cannot read '%s': %s (going on with the defaults)", path,
 				strerror(errno));
 		return 0;
 	}
-	return load_config(o, false);
+	return read_config(path);
 }
 
 /*
@@ -832,7 +839,7 @@ static int run_viewer(const struct cli *cli, struct opts *o, int sub, int argc, 
 	if (first < sub)
 		return cli_usage_error(cli, "unexpected argument '%s'", argv[first]);
 	/* a member of the group snitch reads the feed at its default place */
-	if ((ret = load_reader_config(o, false)) != 0)
+	if ((ret = load_reader_config(o->config, false)) != 0)
 		return ret;
 	ret = cli_parse(cli, sub, argv, &first);
 	if (ret >= 0)
@@ -862,11 +869,11 @@ static int run_viewer(const struct cli *cli, struct opts *o, int sub, int argc, 
 static int cmd_web(int argc, char **argv)
 {
 	const char *dir = getenv("SNITCH_BIN_DIR"), *conf = getenv("SNITCH_CONF");
-	char path[PATH_MAX + 16], err[512];
+	char path[PATH_MAX + 16];
+	int ret;
 
-	/* a file this user may not read is no reason not to serve: say so, go on */
-	if (config_load(conf && *conf ? conf : DEFAULT_CONFIG, err, sizeof(err)) < 0)
-		log_msg("%s (going on without it)", err);
+	if ((ret = load_reader_config(conf && *conf ? conf : DEFAULT_CONFIG, true)) != 0)
+		return ret;
 
 	if (!dir || !*dir)
 		dir = self_dir;
@@ -911,7 +918,7 @@ static int settings(const struct cli *cli, struct opts *o, const char *cmd, int 
 	int ret, first;
 
 	set_events_sock(o);
-	ret = strcmp(cmd, "status") ? load_config(o, runs) : load_reader_config(o, true);
+	ret = strcmp(cmd, "status") ? load_config(o, runs) : load_reader_config(o->config, true);
 	if (ret != 0)
 		return ret;
 	if ((ret = cli_parse(cli, argc, argv, &first)) >= 0)
