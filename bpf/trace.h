@@ -173,4 +173,18 @@ enum lost_reason {
 	LOST_NREASONS,
 };
 
+/*
+ * An AF_PACKET socket that sends past the queueing discipline
+ * (PACKET_QDISC_BYPASS): its frames go to the driver on a path with no
+ * tracepoint, so they are not counted. bpf/bypass.bpf.c writes one for
+ * each holder the fd scan finds.
+ */
+struct ev_bypass {
+	__u64 ino;		/* the socket's inode number */
+	__u64 start_boot_ns;	/* the holder's start_boottime */
+	__u32 pid;		/* the holder's thread-group id */
+	__u32 fd;
+	char comm[COMM_LEN];
+};
+
 #endif

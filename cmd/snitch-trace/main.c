@@ -21,6 +21,7 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
+#include "bpf/bypass.skel.h"
 #include "bpf/trace.skel.h"
 #include "cli.h"
 #include "clock.h"
@@ -58,6 +59,8 @@
  */
 #define EXIT_FLUSH_NS (3000ULL * 1000 * 1000)
 
+#define BYPASS_SAID 256
+
 struct tracer {
 	const struct trace_opts *opt;
 	struct trace_bpf *skel;
@@ -93,6 +96,15 @@ struct tracer {
 	const unsigned long *rb_cons, *rb_prod;
 	uint64_t rb_peak;
 	uint64_t flow_entries;
+	/*
+	 * AF_PACKET sockets that send past the queueing discipline
+	 * (bpf/bypass.bpf.c), run with the fd scan; NULL: not looked for.
+	 * The inodes already named, the last BYPASS_SAID of them.
+	 */
+	struct bypass_bpf *byp;
+	struct bpf_link *byp_link;
+	uint64_t byp_said[BYPASS_SAID];
+	unsigned byp_nsaid;
 };
 
 static const char *const lost_text[LOST_NREASONS] = {
@@ -424,12 +436,13 @@ static int on_event(void *ctx, void *data, size_t size)
 #define SCAN_READ 8192
 
 /*
- * One iterator of the fd scan, its records into the flows, read in pieces:
- * between them, what the ring buffer holds is taken, so that a long scan
- * does not let it fill. Each piece's records are taken first: the ring
- * buffer's events are all later than them.
+ * An iterator's records (each rec bytes) to each, read in pieces: between
+ * them, what the ring buffer holds is taken, so that a long scan does not
+ * let it fill. Each piece's records are taken first: the ring buffer's
+ * events are all later than them.
  */
-static int run_iter(struct tracer *t, struct bpf_link *link)
+static int read_iter(struct tracer *t, struct bpf_link *link, size_t rec,
+		     void (*each)(struct tracer *, const void *))
 {
 	int fd = bpf_iter_create(bpf_link__fd(link));
 	size_t have = 0;
@@ -438,7 +451,7 @@ static int run_iter(struct tracer *t, struct bpf_link *link)
 	if (fd < 0)
 		return -errno;
 	buf_reset(&t->scanbuf);
-	if (buf_reserve(&t->scanbuf, SCAN_READ + sizeof(struct ev_flow)) < 0) {
+	if (buf_reserve(&t->scanbuf, SCAN_READ + rec) < 0) {
 		close(fd);
 		return -ENOMEM;
 	}
@@ -451,12 +464,10 @@ static int run_iter(struct tracer *t, struct bpf_link *link)
 		if (n <= 0)
 			break;
 		have += (size_t)n;
-		for (; off + sizeof(struct ev_flow) <= have; off += sizeof(struct ev_flow)) {
-			struct ev_flow e;
+		for (; off + rec <= have; off += rec) {
 			size_t at = t->out.b.len;
 
-			memcpy(&e, t->scanbuf.p + off, sizeof(e));
-			on_flow_event(t, &e);
+			each(t, t->scanbuf.p + off);
 			(void)outq_trim(&t->q, at);
 		}
 		memmove(t->scanbuf.p, t->scanbuf.p + off, have - off);
@@ -470,6 +481,45 @@ static int run_iter(struct tracer *t, struct bpf_link *link)
 	}
 	close(fd);
 	return n < 0 ? -errno : 0;
+}
+
+/* A record of the fd scan into the flows. */
+static void scan_record(struct tracer *t, const void *p)
+{
+	struct ev_flow e;
+
+	memcpy(&e, p, sizeof(e));
+	on_flow_event(t, &e);
+}
+
+/*
+ * A socket that sends past the queueing discipline (a record of the
+ * bypass iterator), named once, with the first holder the scan finds: on
+ * standard error, and as an error record, for the frames it sends are not
+ * counted.
+ */
+static void say_bypass(struct tracer *t, const void *p)
+{
+	char comm[COMM_LEN + 1], msg[512];
+	struct ev_bypass e;
+
+	memcpy(&e, p, sizeof(e));
+	for (unsigned i = 0; i < t->byp_nsaid && i < BYPASS_SAID; i++)
+		if (t->byp_said[i] == e.ino)
+			return;
+	t->byp_said[t->byp_nsaid++ % BYPASS_SAID] = e.ino;
+	memcpy(comm, e.comm, COMM_LEN);
+	comm[COMM_LEN] = '\0';
+	snprintf(msg, sizeof(msg),
+		 "process %u (%s) sends AF_PACKET frames past the queueing discipline (PACKET_QDISC_BYPASS, socket inode %llu): no hook sees them, they are not counted",
+		 e.pid, comm, (unsigned long long)e.ino);
+	log_msg("%s", msg);
+	emit_error_begin(&t->out.b, STAGE, "packet_bypass", msg);
+	emit_u64(&t->out.b, "pid", e.pid);
+	emit_u64(&t->out.b, "start_ns", to_real(e.start_boot_ns));
+	emit_str(&t->out.b, "comm", comm, strlen(comm));
+	emit_u64(&t->out.b, "ino", e.ino);
+	emit_end(&t->out.b);
 }
 
 /*
@@ -491,7 +541,9 @@ static int run_scan(struct tracer *t)
 	t->last_scan = clock_mono_ns();
 	t->skel->bss->scan_gen++;	/* the holders this scan finds */
 	for (int i = 0; i < t->nscan && r == 0; i++)
-		r = run_iter(t, t->scan_links[i]);
+		r = read_iter(t, t->scan_links[i], sizeof(struct ev_flow), scan_record);
+	if (r == 0 && t->byp_link)
+		r = read_iter(t, t->byp_link, sizeof(struct ev_bypass), say_bypass);
 	return r;
 }
 
@@ -963,6 +1015,29 @@ static enum scan_kind attach_scan(struct tracer *t, enum scan_kind scan)
 	return scan;
 }
 
+/*
+ * The iterator that names AF_PACKET sockets sending past the queueing
+ * discipline: an object of its own, for it needs the bpf_rdonly_cast()
+ * kfunc and struct packet_sock's flags, which older kernels lack; without
+ * it the rest goes on, and start-up says so.
+ */
+static void attach_bypass(struct tracer *t)
+{
+	int err = 0;
+
+	t->byp = bypass_bpf__open_and_load();
+	if (!t->byp)
+		err = errno;
+	else if (!(t->byp_link = bpf_program__attach_iter(t->byp->progs.scan_bypass, NULL)))
+		err = errno;
+	if (!err)
+		return;
+	log_msg("not looked for: AF_PACKET sockets that send past the queueing discipline (PACKET_QDISC_BYPASS), whose frames are not counted: %s",
+		strerror(err));
+	bypass_bpf__destroy(t->byp);
+	t->byp = NULL;
+}
+
 /* What is counted, how, and what is not seen: on standard error at start,
  * and what is missing as error records too. */
 static void tell_coverage(struct tracer *t, const struct trace_opts *o, enum scan_kind scan,
@@ -999,7 +1074,8 @@ static void tell_coverage(struct tracer *t, const struct trace_opts *o, enum sca
 		log_msg("%s", msg);
 		error_record(t, "hooks_missing", msg);
 	}
-	log_msg("not counted: TCP send and receive calls (a hook on every call costs too much); DNS over TLS or HTTPS; names inside TLS other than the ClientHello's; AF_PACKET frames received into an mmap ring (counted as lost) or sent with PACKET_QDISC_BYPASS (no hook on that path)");
+	log_msg("not counted: TCP send and receive calls (a hook on every call costs too much); DNS over TLS or HTTPS; names inside TLS other than the ClientHello's; AF_PACKET frames received into an mmap ring (counted as lost) or sent with PACKET_QDISC_BYPASS (no hook on that path%s)",
+		t->byp_link ? "; the fd scan names the processes that hold such sockets" : "");
 }
 
 /* Loaded, attached and the ring buffer set up: -1, else an exit status. */
@@ -1036,6 +1112,8 @@ static int setup(struct tracer *t, const struct trace_opts *o)
 	scan = attach_scan(t, scan);
 	if (scan == SCAN_THREE)
 		dgram_cache_on(t);
+	if (scan != SCAN_NONE && !o->no_packet)
+		attach_bypass(t);
 	t->rb = ring_buffer__new(bpf_map__fd(t->skel->maps.events), on_event, t, NULL);
 	if (!t->rb) {
 		log_msg("cannot set up the ring buffer: %s", strerror(errno));
@@ -1171,6 +1249,8 @@ static void cleanup(struct tracer *t)
 	ring_buffer__free(t->rb);
 	for (int i = 0; i < t->nscan; i++)
 		bpf_link__destroy(t->scan_links[i]);
+	bpf_link__destroy(t->byp_link);
+	bypass_bpf__destroy(t->byp);
 	for (int i = 0; i < t->nlinks; i++)
 		bpf_link__destroy(t->links[i]);
 	trace_bpf__destroy(t->skel);

@@ -824,17 +824,25 @@ static int raw_ip(int family)
 
 #define ETHERTYPE_TEST 0x88b5	/* IEEE 802 local experimental */
 
-static int packet(void)
+/*
+ * 30 frames of growing size on lo, sent on one packet socket and received
+ * on another. bypass: sent past the queueing discipline
+ * (PACKET_QDISC_BYPASS), and the sending socket kept 1.5 s longer, for an
+ * fd scan to find it.
+ */
+static int frames(bool bypass)
 {
 	int lo = (int)if_nametoindex("lo");
 	int tx = socket(AF_PACKET, SOCK_RAW, 0);
 	int rx = socket(AF_PACKET, SOCK_RAW, htons(ETHERTYPE_TEST));
 	struct sockaddr_ll sll = { .sll_family = AF_PACKET, .sll_ifindex = lo,
 				   .sll_protocol = htons(ETHERTYPE_TEST) };
-	int got = 0;
+	int got = 0, one = 1;
 
 	if (tx < 0 || rx < 0 || !lo)
 		die("packet socket");
+	if (bypass && setsockopt(tx, SOL_PACKET, PACKET_QDISC_BYPASS, &one, sizeof(one)) < 0)
+		die("PACKET_QDISC_BYPASS");
 	if (bind(rx, (struct sockaddr *)&sll, sizeof(sll)) < 0)
 		die("bind");
 	for (int i = 0; i < 30; i++) {
@@ -860,10 +868,22 @@ static int packet(void)
 	}
 	if (got < 30)
 		die("frames missing");
+	if (bypass)
+		usleep(1500000);
 	close(tx);
 	close(rx);
 	report("both");
 	return 0;
+}
+
+static int packet(void)
+{
+	return frames(false);
+}
+
+static int packet_bypass(void)
+{
+	return frames(true);
 }
 
 /* ---- a burst of new flows, for the lost test ---- */
@@ -919,7 +939,7 @@ int main(int argc, char **argv)
 		{ "calls", tcp_calls }, { "sendfile", tcp_sendfile }, { "splice", tcp_splice },
 		{ "uring", tcp_uring }, { "short", tcp_short }, { "exit", tcp_exit },
 		{ "drip", tcp_drip }, { "mmsg", udp_mmsg }, { "rawicmp", raw_icmp },
-		{ "packet", packet }, { "burst", burst },
+		{ "packet", packet }, { "packetbypass", packet_bypass }, { "burst", burst },
 	};
 
 	if (argc < 2) {
