@@ -174,16 +174,20 @@ enum lost_reason {
 };
 
 /*
- * An AF_PACKET socket that sends past the queueing discipline
- * (PACKET_QDISC_BYPASS): its frames go to the driver on a path with no
- * tracepoint, so they are not counted. bpf/bypass.bpf.c writes one for
- * each holder the fd scan finds.
+ * An AF_PACKET socket some of whose frames no hook can size, and a process
+ * that holds it: bpf/packetscan.bpf.c writes one for each holder the fd
+ * scan finds. what: UNSEEN_* bits.
  */
-struct ev_bypass {
+#define UNSEEN_TX_BYPASS 1	/* sends past the queueing discipline (PACKET_QDISC_BYPASS) */
+#define UNSEEN_RX_RING 2	/* receives into an mmap ring (PACKET_RX_RING) */
+
+struct ev_unseen {
 	__u64 ino;		/* the socket's inode number */
 	__u64 start_boot_ns;	/* the holder's start_boottime */
 	__u32 pid;		/* the holder's thread-group id */
 	__u32 fd;
+	__u32 what;
+	__u32 pad;
 	char comm[COMM_LEN];
 };
 

@@ -6,7 +6,7 @@
 
 load helper
 
-SCENARIOS="tcp4 tcp6 calls udp4 udp6 udppeers4 udppeers6 mmsg ping4 ping6 rawicmp rawip4 rawip6 packet packetbypass sendfile splice uring short exit drip"
+SCENARIOS="tcp4 tcp6 calls udp4 udp6 udppeers4 udppeers6 mmsg ping4 ping6 rawicmp rawip4 rawip6 packet packetbypass packetring sendfile splice uring short exit drip"
 
 setup_file() {
 	[ "$(id -u)" -eq 0 ] || return 0	# the tests say why they cannot run
@@ -109,6 +109,20 @@ check_scenario() {
 	# a packet socket that sends through the queue is not named
 	pid=$(jq .pid "$d/report-packet")
 	[ "$(jq -c --argjson pid "$pid" 'select(.type == "error" and .pid == $pid)' "$d/trace.out")" = "" ]
+}
+
+@test "AF_PACKET frames received into an mmap ring: counted as lost, the receiver named, frames sent exact" {
+	local d=$BATS_FILE_TMPDIR line pid
+	need_bpf
+	line=$(cat "$d/report-packetring")
+	pid=$(jq .pid <<< "$line")
+	[ "$(traced_bytes "$d/trace.out" "$pid" "$(stat -c %i "$d/gen-packetring")")" = "$(jq -r '"\(.send_bytes) 0"' <<< "$line")" ]
+	# the 30 frames the ring took (no other test here receives into a ring)
+	[ "$(jq -s 'map(select(.type == "lost" and .reason == "packet_rx_unsized") | .count) | add' "$d/trace.out")" -ge 30 ]
+	jq -c --argjson pid "$pid" 'select(.type == "error" and .pid == $pid)' "$d/trace.out" > "$d/ring.err"
+	[ "$(wc -l < "$d/ring.err")" -eq 1 ]
+	jq -e '.code == "packet_rx_ring" and .comm == "gen-packetring" and .ino > 0' "$d/ring.err"
+	grep -q "process $pid (gen-packetring) receives AF_PACKET frames into an mmap ring" "$d/trace.out.err"
 }
 @test "sendfile: exact bytes" { check_scenario sendfile; }
 @test "splice into and out of a socket: exact bytes" { check_scenario splice; }
@@ -313,7 +327,7 @@ check_scenario() {
 		while read -r id; do bpftool -j prog show id "$id" | jq -r .name; done | sort -u)
 	echo "$progs"
 	grep -qx on_egress <<< "$progs"
-	[ -z "$(grep -x 'on_dev_queue\|on_data_ready\|scan_bypass' <<< "$progs")" ]
+	[ -z "$(grep -x 'on_dev_queue\|on_data_ready\|scan_packets' <<< "$progs")" ]
 	for s in packet udp4; do
 		cp "$GEN" "$d/gen-$s"
 		"$d/gen-$s" "$s" > "$d/report-$s" 2> "$d/report-$s.err"

@@ -21,7 +21,7 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
-#include "bpf/bypass.skel.h"
+#include "bpf/packetscan.skel.h"
 #include "bpf/trace.skel.h"
 #include "cli.h"
 #include "clock.h"
@@ -59,7 +59,7 @@
  */
 #define EXIT_FLUSH_NS (3000ULL * 1000 * 1000)
 
-#define BYPASS_SAID 256
+#define UNSEEN_SAID 256
 
 struct tracer {
 	const struct trace_opts *opt;
@@ -97,14 +97,15 @@ struct tracer {
 	uint64_t rb_peak;
 	uint64_t flow_entries;
 	/*
-	 * AF_PACKET sockets that send past the queueing discipline
-	 * (bpf/bypass.bpf.c), run with the fd scan; NULL: not looked for.
-	 * The inodes already named, the last BYPASS_SAID of them.
+	 * AF_PACKET sockets some of whose frames no hook sizes
+	 * (bpf/packetscan.bpf.c), run with the fd scan; NULL: not looked
+	 * for. What was named already (inode and UNSEEN_* bit), the last
+	 * UNSEEN_SAID of them.
 	 */
-	struct bypass_bpf *byp;
-	struct bpf_link *byp_link;
-	uint64_t byp_said[BYPASS_SAID];
-	unsigned byp_nsaid;
+	struct packetscan_bpf *pks;
+	struct bpf_link *pks_link;
+	uint64_t pks_said[UNSEEN_SAID];
+	unsigned pks_nsaid;
 };
 
 static const char *const lost_text[LOST_NREASONS] = {
@@ -493,33 +494,48 @@ static void scan_record(struct tracer *t, const void *p)
 }
 
 /*
- * A socket that sends past the queueing discipline (a record of the
- * bypass iterator), named once, with the first holder the scan finds: on
- * standard error, and as an error record, for the frames it sends are not
- * counted.
+ * A packet socket some of whose frames are not sized (a record of the
+ * packet scan), named once for each kind, with the first holder the scan
+ * finds: on standard error, and as an error record.
  */
-static void say_bypass(struct tracer *t, const void *p)
+static void say_unseen(struct tracer *t, const void *p)
 {
-	char comm[COMM_LEN + 1], msg[512];
-	struct ev_bypass e;
+	static const struct {
+		uint32_t bit;
+		const char *code, *what;
+	} kinds[] = {
+		{ UNSEEN_TX_BYPASS, "packet_bypass",
+		  "sends AF_PACKET frames past the queueing discipline (PACKET_QDISC_BYPASS, socket inode %llu): no hook sees them, they are not counted" },
+		{ UNSEEN_RX_RING, "packet_rx_ring",
+		  "receives AF_PACKET frames into an mmap ring (PACKET_RX_RING, socket inode %llu): they are counted as lost (packet_rx_unsized), not in bytes" },
+	};
+	char comm[COMM_LEN + 1], what[256], msg[512];
+	struct ev_unseen e;
 
 	memcpy(&e, p, sizeof(e));
-	for (unsigned i = 0; i < t->byp_nsaid && i < BYPASS_SAID; i++)
-		if (t->byp_said[i] == e.ino)
-			return;
-	t->byp_said[t->byp_nsaid++ % BYPASS_SAID] = e.ino;
 	memcpy(comm, e.comm, COMM_LEN);
 	comm[COMM_LEN] = '\0';
-	snprintf(msg, sizeof(msg),
-		 "process %u (%s) sends AF_PACKET frames past the queueing discipline (PACKET_QDISC_BYPASS, socket inode %llu): no hook sees them, they are not counted",
-		 e.pid, comm, (unsigned long long)e.ino);
-	log_msg("%s", msg);
-	emit_error_begin(&t->out.b, STAGE, "packet_bypass", msg);
-	emit_u64(&t->out.b, "pid", e.pid);
-	emit_u64(&t->out.b, "start_ns", to_real(e.start_boot_ns));
-	emit_str(&t->out.b, "comm", comm, strlen(comm));
-	emit_u64(&t->out.b, "ino", e.ino);
-	emit_end(&t->out.b);
+	for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
+		uint64_t key = e.ino << 2 | kinds[k].bit;
+		bool said = false;
+
+		if (!(e.what & kinds[k].bit))
+			continue;
+		for (unsigned i = 0; i < t->pks_nsaid && i < UNSEEN_SAID && !said; i++)
+			said = t->pks_said[i] == key;
+		if (said)
+			continue;
+		t->pks_said[t->pks_nsaid++ % UNSEEN_SAID] = key;
+		snprintf(what, sizeof(what), kinds[k].what, (unsigned long long)e.ino);
+		snprintf(msg, sizeof(msg), "process %u (%s) %s", e.pid, comm, what);
+		log_msg("%s", msg);
+		emit_error_begin(&t->out.b, STAGE, kinds[k].code, msg);
+		emit_u64(&t->out.b, "pid", e.pid);
+		emit_u64(&t->out.b, "start_ns", to_real(e.start_boot_ns));
+		emit_str(&t->out.b, "comm", comm, strlen(comm));
+		emit_u64(&t->out.b, "ino", e.ino);
+		emit_end(&t->out.b);
+	}
 }
 
 /*
@@ -542,8 +558,8 @@ static int run_scan(struct tracer *t)
 	t->skel->bss->scan_gen++;	/* the holders this scan finds */
 	for (int i = 0; i < t->nscan && r == 0; i++)
 		r = read_iter(t, t->scan_links[i], sizeof(struct ev_flow), scan_record);
-	if (r == 0 && t->byp_link)
-		r = read_iter(t, t->byp_link, sizeof(struct ev_bypass), say_bypass);
+	if (r == 0 && t->pks_link)
+		r = read_iter(t, t->pks_link, sizeof(struct ev_unseen), say_unseen);
 	return r;
 }
 
@@ -1016,26 +1032,26 @@ static enum scan_kind attach_scan(struct tracer *t, enum scan_kind scan)
 }
 
 /*
- * The iterator that names AF_PACKET sockets sending past the queueing
- * discipline: an object of its own, for it needs the bpf_rdonly_cast()
- * kfunc and struct packet_sock's flags, which older kernels lack; without
- * it the rest goes on, and start-up says so.
+ * The iterator that names the AF_PACKET sockets some of whose frames are
+ * not sized: an object of its own, for it needs the bpf_rdonly_cast()
+ * kfunc, which older kernels lack; without it the rest goes on, and
+ * start-up says so.
  */
-static void attach_bypass(struct tracer *t)
+static void attach_packetscan(struct tracer *t)
 {
 	int err = 0;
 
-	t->byp = bypass_bpf__open_and_load();
-	if (!t->byp)
+	t->pks = packetscan_bpf__open_and_load();
+	if (!t->pks)
 		err = errno;
-	else if (!(t->byp_link = bpf_program__attach_iter(t->byp->progs.scan_bypass, NULL)))
+	else if (!(t->pks_link = bpf_program__attach_iter(t->pks->progs.scan_packets, NULL)))
 		err = errno;
 	if (!err)
 		return;
-	log_msg("not looked for: AF_PACKET sockets that send past the queueing discipline (PACKET_QDISC_BYPASS), whose frames are not counted: %s",
+	log_msg("not looked for: AF_PACKET sockets that send past the queueing discipline or receive into an mmap ring, whose frames are not counted: %s",
 		strerror(err));
-	bypass_bpf__destroy(t->byp);
-	t->byp = NULL;
+	packetscan_bpf__destroy(t->pks);
+	t->pks = NULL;
 }
 
 /* What is counted, how, and what is not seen: on standard error at start,
@@ -1074,8 +1090,8 @@ static void tell_coverage(struct tracer *t, const struct trace_opts *o, enum sca
 		log_msg("%s", msg);
 		error_record(t, "hooks_missing", msg);
 	}
-	log_msg("not counted: TCP send and receive calls (a hook on every call costs too much); DNS over TLS or HTTPS; names inside TLS other than the ClientHello's; AF_PACKET frames received into an mmap ring (counted as lost) or sent with PACKET_QDISC_BYPASS (no hook on that path%s)",
-		t->byp_link ? "; the fd scan names the processes that hold such sockets" : "");
+	log_msg("not counted: TCP send and receive calls (a hook on every call costs too much); DNS over TLS or HTTPS; names inside TLS other than the ClientHello's; AF_PACKET frames received into an mmap ring (counted as lost) or sent with PACKET_QDISC_BYPASS (no hook on that path)%s",
+		t->pks_link ? "; the fd scan names the processes that hold such sockets" : "");
 }
 
 /* Loaded, attached and the ring buffer set up: -1, else an exit status. */
@@ -1113,7 +1129,7 @@ static int setup(struct tracer *t, const struct trace_opts *o)
 	if (scan == SCAN_THREE)
 		dgram_cache_on(t);
 	if (scan != SCAN_NONE && !o->no_packet)
-		attach_bypass(t);
+		attach_packetscan(t);
 	t->rb = ring_buffer__new(bpf_map__fd(t->skel->maps.events), on_event, t, NULL);
 	if (!t->rb) {
 		log_msg("cannot set up the ring buffer: %s", strerror(errno));
@@ -1249,8 +1265,8 @@ static void cleanup(struct tracer *t)
 	ring_buffer__free(t->rb);
 	for (int i = 0; i < t->nscan; i++)
 		bpf_link__destroy(t->scan_links[i]);
-	bpf_link__destroy(t->byp_link);
-	bypass_bpf__destroy(t->byp);
+	bpf_link__destroy(t->pks_link);
+	packetscan_bpf__destroy(t->pks);
 	for (int i = 0; i < t->nlinks; i++)
 		bpf_link__destroy(t->links[i]);
 	trace_bpf__destroy(t->skel);
