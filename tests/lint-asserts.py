@@ -14,7 +14,6 @@ check nothing, unless they happen to be a function's last statement. The
 first is written as one test per line, the second as `! cmd || false`.
 Prints FILE:LINE: what, for each; exit 1 if any.
 """
-import re
 import sys
 
 

@@ -1083,7 +1083,7 @@ static void tell_coverage(struct tracer *t, const struct trace_opts *o, enum sca
 		buf_release(&names);
 	}
 	if (o->no_packet)
-		log_msg("not counted, by --no-packet: AF_PACKET frames (the two hooks on every packet sent and every socket woken that count them are not attached)");
+		log_msg("not counted, by --no-packet: AF_PACKET frames (the two hooks on every packet sent and every socket woken that count them are not attached, and the fd scan names no packet socket)");
 	if (uncovered->len) {
 		snprintf(msg, sizeof(msg), "not attached, so not seen: %.*s",
 			 (int)uncovered->len, uncovered->p);
@@ -1369,7 +1369,7 @@ int main(int argc, char **argv)
 		  .help = "write no hello records (a TCP client's first bytes: its TLS ClientHello, or its HTTP request with its headers; a UDP socket's first QUIC Initial packet)" },
 		{ .name = "no-packet", .type = CLI_FLAG, .value = &o.no_packet,
 		  .env = "SNITCH_TRACE_NO_PACKET",
-		  .help = "count no AF_PACKET frames (raw packet sockets: DHCP clients, tcpdump): their two hooks run on every packet sent and every socket woken, and cost small datagrams a few per cent (docs/performance.md)" },
+		  .help = "count no AF_PACKET frames (raw packet sockets: DHCP clients, tcpdump), and name none of the sockets whose frames no hook sizes: the two hooks run on every packet sent and every socket woken, and cost small datagrams a few per cent (docs/performance.md)" },
 		{ .name = "verbose", .short_name = 'v', .type = CLI_FLAG, .value = &o.verbose,
 		  .help = "show libbpf's messages, and the verifier's log on failure" },
 	};

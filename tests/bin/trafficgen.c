@@ -824,25 +824,37 @@ static int raw_ip(int family)
 
 #define ETHERTYPE_TEST 0x88b5	/* IEEE 802 local experimental */
 
+/* How the frames scenarios set their sockets up. */
+enum frames_mode {
+	FRAMES_PLAIN,
+	FRAMES_BYPASS,	/* sent past the queueing discipline (PACKET_QDISC_BYPASS) */
+	FRAMES_RING,	/* received into an mmap ring (PACKET_RX_RING), never read */
+};
+
 /*
  * 30 frames of growing size on lo, sent on one packet socket and received
- * on another. bypass: sent past the queueing discipline
- * (PACKET_QDISC_BYPASS), and the sending socket kept 1.5 s longer, for an
- * fd scan to find it.
+ * on another. Bypass and ring keep their sockets 1.5 s longer, for an fd
+ * scan to find them; a ring's frames are not read, so the report has only
+ * those sent.
  */
-static int frames(bool bypass)
+static int frames(enum frames_mode mode)
 {
 	int lo = (int)if_nametoindex("lo");
 	int tx = socket(AF_PACKET, SOCK_RAW, 0);
 	int rx = socket(AF_PACKET, SOCK_RAW, htons(ETHERTYPE_TEST));
 	struct sockaddr_ll sll = { .sll_family = AF_PACKET, .sll_ifindex = lo,
 				   .sll_protocol = htons(ETHERTYPE_TEST) };
+	struct tpacket_req req = { .tp_block_size = 4096, .tp_block_nr = 16,
+				   .tp_frame_size = 2048, .tp_frame_nr = 32 };
 	int got = 0, one = 1;
 
 	if (tx < 0 || rx < 0 || !lo)
 		die("packet socket");
-	if (bypass && setsockopt(tx, SOL_PACKET, PACKET_QDISC_BYPASS, &one, sizeof(one)) < 0)
+	if (mode == FRAMES_BYPASS &&
+	    setsockopt(tx, SOL_PACKET, PACKET_QDISC_BYPASS, &one, sizeof(one)) < 0)
 		die("PACKET_QDISC_BYPASS");
+	if (mode == FRAMES_RING && setsockopt(rx, SOL_PACKET, PACKET_RX_RING, &req, sizeof(req)) < 0)
+		die("PACKET_RX_RING");
 	if (bind(rx, (struct sockaddr *)&sll, sizeof(sll)) < 0)
 		die("bind");
 	for (int i = 0; i < 30; i++) {
@@ -859,16 +871,16 @@ static int frames(bool bypass)
 			die("sendto");
 		sent += (uint64_t)w;
 	}
-	while (got < 30 && wait_readable(rx, 5000) > 0) {
+	while (mode != FRAMES_RING && got < 30 && wait_readable(rx, 5000) > 0) {
 		ssize_t r = recv(rx, buf, sizeof(buf), 0);
 		if (r < 0)
 			die("recv");
 		rcvd += (uint64_t)r;
 		got++;
 	}
-	if (got < 30)
+	if (mode != FRAMES_RING && got < 30)
 		die("frames missing");
-	if (bypass)
+	if (mode != FRAMES_PLAIN)
 		usleep(1500000);
 	close(tx);
 	close(rx);
@@ -878,51 +890,17 @@ static int frames(bool bypass)
 
 static int packet(void)
 {
-	return frames(false);
-}
-
-/*
- * 30 frames on lo into a packet socket that receives into an mmap ring
- * (PACKET_RX_RING, as tcpdump does); the ring is kept 1.5 s, for an fd
- * scan to find it. Nothing is read: the frames sent are the report.
- */
-static int packet_ring(void)
-{
-	int lo = (int)if_nametoindex("lo");
-	int tx = socket(AF_PACKET, SOCK_RAW, 0);
-	int rx = socket(AF_PACKET, SOCK_RAW, htons(ETHERTYPE_TEST));
-	struct sockaddr_ll sll = { .sll_family = AF_PACKET, .sll_ifindex = lo,
-				   .sll_protocol = htons(ETHERTYPE_TEST) };
-	struct tpacket_req req = { .tp_block_size = 4096, .tp_block_nr = 16,
-				   .tp_frame_size = 2048, .tp_frame_nr = 32 };
-
-	if (tx < 0 || rx < 0 || !lo)
-		die("packet socket");
-	if (setsockopt(rx, SOL_PACKET, PACKET_RX_RING, &req, sizeof(req)) < 0)
-		die("PACKET_RX_RING");
-	if (bind(rx, (struct sockaddr *)&sll, sizeof(sll)) < 0)
-		die("bind");
-	for (int i = 0; i < 30; i++) {
-		unsigned char f[100] = { 0 };
-		ssize_t w;
-
-		f[12] = ETHERTYPE_TEST >> 8;
-		f[13] = ETHERTYPE_TEST & 0xff;
-		w = sendto(tx, f, sizeof(f), 0, (struct sockaddr *)&sll, sizeof(sll));
-		if (w < 0)
-			die("sendto");
-		sent += (uint64_t)w;
-	}
-	usleep(1500000);
-	close(tx);
-	close(rx);
-	report("both");
-	return 0;
+	return frames(FRAMES_PLAIN);
 }
 
 static int packet_bypass(void)
 {
-	return frames(true);
+	return frames(FRAMES_BYPASS);
+}
+
+static int packet_ring(void)
+{
+	return frames(FRAMES_RING);
 }
 
 /* ---- a burst of new flows, for the lost test ---- */
